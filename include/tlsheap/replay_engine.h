@@ -1,0 +1,182 @@
+// Streams a trace once and computes everything the reports show: the
+// recording's own figures (live peak and where it happened, per phase and per
+// handshake state, what is alive at the peak by call site, steady state,
+// record buffers, leaks) and, for every allocator model, the same stream
+// replayed through that heap (footprint, overhead, fragmentation, failures
+// under a pool limit, the allocator's own statistics).
+#pragma once
+
+#include "tlsheap/allocator_model.h"
+#include "tlsheap/trace_info.h"
+#include "tlsheap/trace_reader.h"
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tlsheap::replay {
+
+using trace::Phase;
+
+// Where in the recording something happened.
+struct Moment {
+    std::uint64_t seq = 0;
+    std::uint64_t time_ns = 0;
+    Phase phase = Phase::Setup;
+    std::uint32_t state = 0;
+    std::uint32_t stack = 0; // stack of the event, 0 if none
+};
+
+struct Peak {
+    std::uint64_t bytes = 0;
+    Moment at;
+};
+
+struct StateFigures {
+    std::uint32_t state = 0;
+    Peak peak; // live bytes, highest while this state was processed
+    std::uint64_t allocs = 0;
+    std::uint64_t frees = 0;
+    std::uint64_t bytes_allocated = 0;
+    std::uint64_t steps = 0; // handshake steps spent in this state
+};
+
+struct PhaseFigures {
+    bool seen = false;
+    Peak peak;
+    std::uint64_t allocs = 0;
+    std::uint64_t frees = 0;
+    std::uint64_t bytes_allocated = 0;
+    std::uint64_t live_at_end = 0;
+};
+
+// Bytes alive at some moment, grouped by call site.
+struct SiteBytes {
+    std::string site;        // CallSite::label()
+    std::uint32_t stack = 0; // one representative stack
+    std::uint64_t bytes = 0;
+    std::uint64_t blocks = 0;
+};
+
+struct Block {
+    std::uint64_t seq = 0;
+    std::uint64_t size = 0;
+    Moment at;
+};
+
+struct BufferRole {
+    trace::Role role = trace::Role::InBuffer;
+    Block block;
+};
+
+struct Finding {
+    enum class Kind { UnknownFree, DoubleFree, FailedAllocation, ZeroSizeAllocation };
+    Kind kind = Kind::UnknownFree;
+    Moment at;
+    std::uint64_t size = 0;
+    std::string message;
+};
+
+struct TlsRecordSummary {
+    std::uint64_t count[2] = {0, 0};
+    std::uint64_t bytes[2] = {0, 0};
+    std::uint32_t largest[2] = {0, 0};
+};
+
+struct Outcome {
+    trace::OutcomeKind kind = trace::OutcomeKind::Handshake;
+    std::int64_t ret = 0;
+    std::uint32_t state = 0;
+    std::string text;
+};
+
+struct SeriesPoint {
+    std::uint64_t seq = 0;                // last event of the bucket
+    std::uint64_t live = 0;               // live bytes at the end of the bucket
+    std::uint64_t live_max = 0;           // highest live bytes inside the bucket
+    std::vector<std::uint64_t> footprint; // per model, at the end of the bucket
+    std::vector<std::uint64_t> used_max;  // per model, highest in-use bytes in the bucket
+};
+
+struct ModelFailure {
+    Moment at;
+    std::uint64_t size = 0;
+};
+
+struct ModelRun {
+    std::string name;
+    std::string description;
+    std::optional<std::uint64_t> pool_size;
+    std::uint64_t footprint = 0;
+    Moment footprint_raised; // the event that last raised the footprint
+    Peak used_peak;          // bytes in live blocks, headers included
+    std::uint64_t footprint_at_live_peak = 0;
+    std::uint64_t free_at_footprint_peak = 0;
+    std::uint64_t largest_free_at_footprint_peak = 0;
+    std::array<Peak, trace::kPhaseCount> phase_used_peak{};
+    std::array<std::uint64_t, trace::kPhaseCount> phase_footprint_end{};
+    std::map<std::uint32_t, Peak> state_used_peak;
+    std::optional<std::uint64_t> used_after_handshake;
+    std::vector<ModelFailure> failures; // first few, in order
+    std::uint64_t failure_count = 0;
+    std::vector<std::pair<std::string, std::uint64_t>> statistics;
+    std::string invariant_violation; // first verify() failure, if checked
+    bool placement_independent_of_pool_end = false;
+    std::uint64_t min_pool_one_pass = 0; // valid when placement is independent of the end
+};
+
+struct ReplayOptions {
+    std::vector<ModelSpec> models;
+    std::optional<std::uint64_t> pool_size;
+    unsigned series_points = 256;
+    // Run every model's verify() after every event (tests; slow).
+    bool verify_every_event = false;
+    // Keep at most this many findings/failures in detail.
+    unsigned max_findings = 20;
+};
+
+struct ReplayResult {
+    trace::TraceInfo info;
+    bool complete = false;
+    bool truncated = false;
+    std::string truncation_message;
+
+    std::uint64_t events = 0;
+    std::uint64_t allocs = 0;
+    std::uint64_t frees = 0;
+    std::uint64_t null_frees = 0;
+    std::uint64_t failed_allocs = 0;
+    std::uint64_t zero_size_allocs = 0;
+    std::uint64_t bytes_allocated = 0;
+    std::uint64_t duration_ns = 0;
+
+    Peak live_peak;
+    std::vector<SiteBytes> alive_at_peak; // every call site, largest first
+    std::array<PhaseFigures, trace::kPhaseCount> phases{};
+    std::vector<StateFigures> states; // handshake states, in the order first stepped
+    std::optional<std::uint64_t> live_after_handshake; // steady state
+    std::uint64_t application_peak = 0;
+    std::vector<BufferRole> record_buffers;
+    bool teardown_reached = false;
+    std::vector<Block> leaks; // alive after TEARDOWN
+    std::uint64_t leaked_bytes = 0;
+    std::vector<Finding> findings;
+    TlsRecordSummary records;
+    std::vector<Outcome> outcomes;
+    std::vector<std::uint64_t> pool_stats; // the real allocator's own, when recorded on it
+    std::vector<SeriesPoint> series;
+    std::vector<ModelRun> models;
+
+    // The handshake's own result, if the trace has one.
+    const Outcome* handshake_outcome() const;
+    const Outcome* failure() const;
+};
+
+// Replays the whole trace. Throws trace::TraceError on corruption and
+// ModelError on a bad model spec.
+ReplayResult replay_trace(trace::TraceReader& reader, const ReplayOptions& options);
+
+} // namespace tlsheap::replay

@@ -1,0 +1,209 @@
+// The tlsheap trace format: constants and the byte-level encoding shared by the
+// recorder (which writes traces inside the profiled process) and the host tools
+// (which read them). Header-only and free of third-party code, because the
+// recorder is compiled with every mbedTLS variant and for every target ABI.
+//
+// Layout (docs/trace-format.md is the full description):
+//
+//   file    := magic[8] major:u16le minor:u16le record*
+//   record  := tag:u8 length:varint payload[length]
+//
+// Every record carries its payload length, so a reader skips record tags it
+// does not know from a newer minor version, and a truncated file ends at the
+// last record whose payload is complete. Integers inside payloads are LEB128
+// varints; signed ones are zigzag-coded; strings are varint length + bytes.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace tlsheap::trace {
+
+inline constexpr unsigned char kMagic[8] = {0x89, 'T', 'L', 'S', 'H', 'E', 'A', 'P'};
+inline constexpr std::uint16_t kVersionMajor = 1;
+inline constexpr std::uint16_t kVersionMinor = 0;
+inline constexpr std::size_t kHeaderSize = 12;
+
+// Upper bound on one record's payload: a reader treats a larger length as
+// corruption instead of trying to buffer it.
+inline constexpr std::uint64_t kMaxRecordPayload = 1u << 24;
+
+// Deepest call stack the recorder keeps (innermost frames first).
+inline constexpr unsigned kMaxStackDepth = 48;
+
+enum class Tag : std::uint8_t {
+    // --- description of the recording (before the first event) ---
+    Meta = 0x01,      // key:str value:str
+    Config = 0x02,    // name:str value:str   one effective-config macro
+    StateName = 0x03, // id:varint name:str   mbedTLS handshake state, prefix stripped
+    Module = 0x04,    // id:varint start:varint end:varint bias:varint path:str build_id:str
+    Stack = 0x05,     // id:varint count:varint frame[count]: zigzag delta from previous frame
+    Frame = 0x06,     // symbolized return address, appended by the host (see FrameRecord)
+
+    // --- allocation events: each one increments the event sequence (first is 1) ---
+    Alloc = 0x10, // dt_ns:varint count:varint size:varint addr:zigzag-delta stack:varint
+    Free = 0x11,  // dt_ns:varint addr:zigzag-delta alloc_seq_back:varint stack:varint
+
+    // --- context changes: apply to every event after them ---
+    Phase = 0x20,     // phase:varint
+    StepBegin = 0x21, // state:varint             one mbedtls_ssl_handshake_step() call
+    StepEnd = 0x22,   // state_after:varint ret:zigzag
+    Activity = 0x23,  // begin:varint name:str    e.g. "ca_chain_parse" inside SETUP
+
+    // --- what crossed the transport, and what the allocations are ---
+    TlsRecord = 0x30, // see TlsRecordFlags
+    Role = 0x31,      // alloc_seq:varint role:varint
+
+    // --- results ---
+    Outcome = 0x40,   // what:varint ret:zigzag state:varint text:str
+    PoolStats = 0x41, // the real memory_buffer_alloc's own statistics
+    End = 0x7f,       // event_count:varint crc32:varint of every byte before this record
+};
+
+enum class Phase : std::uint8_t {
+    Setup = 0,
+    Handshake = 1,
+    Application = 2,
+    Close = 3,
+    Teardown = 4,
+};
+inline constexpr unsigned kPhaseCount = 5;
+
+inline constexpr const char* phase_name(Phase p) {
+    switch (p) {
+    case Phase::Setup:
+        return "SETUP";
+    case Phase::Handshake:
+        return "HANDSHAKE";
+    case Phase::Application:
+        return "APPLICATION";
+    case Phase::Close:
+        return "CLOSE";
+    case Phase::Teardown:
+        return "TEARDOWN";
+    }
+    return "?";
+}
+
+// What an allocation is, when the recorder knows it for certain (it compares
+// the library's own pointers after the call that made them).
+enum class Role : std::uint8_t {
+    InBuffer = 1,  // ssl->in_buf: the record input buffer
+    OutBuffer = 2, // ssl->out_buf: the record output buffer
+};
+
+inline constexpr const char* role_name(Role r) {
+    switch (r) {
+    case Role::InBuffer:
+        return "in_buf";
+    case Role::OutBuffer:
+        return "out_buf";
+    }
+    return "?";
+}
+
+enum class Direction : std::uint8_t { Out = 0, In = 1 };
+
+// TlsRecord payload:
+//   direction:varint content_type:varint version:varint length:varint
+//   flags:varint hs_count:varint hs_type[hs_count]:varint
+// length is the record's payload length (the 5-byte header excluded).
+// hs_type lists the handshake messages that start in this record, when the
+// record is plaintext; flag ContinuesMessage says its first bytes finish a
+// message begun in an earlier record.
+enum TlsRecordFlags : std::uint8_t {
+    kRecordPlaintext = 1,        // handshake bytes were readable (before ChangeCipherSpec)
+    kRecordContinuesMessage = 2, // starts with the tail of a fragmented handshake message
+};
+
+// Outcome payload `what`.
+enum class OutcomeKind : std::uint8_t {
+    Handshake = 1,   // ret 0: handshake complete; text = "TLSv1.2 TLS-ECDHE-..."
+    Application = 2, // ret 0: scripted exchange complete; text = "sent N received M"
+    Close = 3,
+    Failure = 4, // ret = mbedTLS error or -errno; state = state at failure; text = message
+};
+
+// PoolStats payload (present when the recording ran on mbedTLS's own
+// memory_buffer_alloc): pool_size header_size max_used max_blocks cur_used
+// cur_blocks pool_base, all varints.
+
+// Frame payload (host-written): addr:varint count:varint then count entries of
+//   function:str file:str line:varint flags:varint
+// innermost inline level first. flags bit 0: the code is mbedTLS library code.
+enum FrameFlags : std::uint8_t {
+    kFrameInMbedtls = 1,
+};
+
+// --- byte-level primitives --------------------------------------------------
+
+inline constexpr std::uint64_t zigzag_encode(std::int64_t v) {
+    return (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63);
+}
+
+inline constexpr std::int64_t zigzag_decode(std::uint64_t v) {
+    return static_cast<std::int64_t>(v >> 1) ^ -static_cast<std::int64_t>(v & 1);
+}
+
+// Writes v as LEB128 into out (at least 10 bytes); returns bytes written.
+inline std::size_t varint_encode(std::uint64_t v, unsigned char* out) {
+    std::size_t n = 0;
+    while (v >= 0x80) {
+        out[n++] = static_cast<unsigned char>(v | 0x80);
+        v >>= 7;
+    }
+    out[n++] = static_cast<unsigned char>(v);
+    return n;
+}
+
+inline constexpr std::size_t kMaxVarintBytes = 10;
+
+// Reads one varint from [p, end). Returns bytes consumed, 0 if the input ends
+// before the varint does or the varint is longer than 64 bits.
+inline std::size_t varint_decode(const unsigned char* p, const unsigned char* end,
+                                 std::uint64_t& v) {
+    std::uint64_t result = 0;
+    unsigned shift = 0;
+    for (std::size_t i = 0; p + i < end && i < kMaxVarintBytes; ++i) {
+        const std::uint64_t byte = p[i];
+        if (shift == 63 && (byte & 0x7e) != 0) {
+            return 0;
+        }
+        result |= (byte & 0x7f) << shift;
+        if ((byte & 0x80) == 0) {
+            v = result;
+            return i + 1;
+        }
+        shift += 7;
+    }
+    return 0;
+}
+
+// CRC-32 (IEEE 802.3, reflected 0xEDB88320), incremental: pass the previous
+// return value as `crc` (start with 0).
+class Crc32 {
+  public:
+    constexpr Crc32() : table_{} {
+        for (std::uint32_t i = 0; i < 256; ++i) {
+            std::uint32_t c = i;
+            for (int k = 0; k < 8; ++k) {
+                c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+            }
+            table_[i] = c;
+        }
+    }
+    constexpr std::uint32_t update(std::uint32_t crc, const unsigned char* p, std::size_t n) const {
+        crc = ~crc;
+        for (std::size_t i = 0; i < n; ++i) {
+            crc = table_[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
+        }
+        return ~crc;
+    }
+
+  private:
+    std::uint32_t table_[256];
+};
+
+inline constexpr Crc32 kCrc32{};
+
+} // namespace tlsheap::trace

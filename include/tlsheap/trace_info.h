@@ -1,0 +1,76 @@
+// What a trace says about itself: metadata, effective configuration, state
+// names, loaded modules, call stacks and their symbolization. Collected while
+// a trace streams by; small (proportional to distinct stacks, not events).
+#pragma once
+
+#include "tlsheap/trace_reader.h"
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace tlsheap::trace {
+
+struct ModuleInfo {
+    std::uint64_t id = 0;
+    std::uint64_t start = 0;
+    std::uint64_t end = 0;
+    std::uint64_t bias = 0;
+    std::string path;
+    std::string build_id;
+};
+
+// The innermost mbedTLS function that asked for memory, and where.
+struct CallSite {
+    std::string function; // "" when the stack could not be symbolized
+    std::string file;     // path relative to the mbedTLS tree when inside it
+    std::uint32_t line = 0;
+    // "x509_crt_parse_der_core (library/x509_crt.c:1234)"
+    std::string label() const;
+};
+
+class TraceInfo {
+  public:
+    // Feeds one record; returns true if the record was descriptive (and so
+    // consumed here), false for events and context records.
+    bool absorb(const Record& r);
+
+    const std::string& meta(const std::string& key) const;
+    const std::map<std::string, std::string>& meta_map() const { return meta_; }
+    const std::vector<std::pair<std::string, std::string>>& config() const { return config_; }
+    std::optional<std::string> config_value(const std::string& name) const;
+    const std::vector<ModuleInfo>& modules() const { return modules_; }
+    const std::map<std::uint32_t, std::string>& state_names() const { return states_; }
+    std::string state_name(std::uint32_t state) const;
+    unsigned pointer_size() const;
+
+    const std::vector<std::uint64_t>* stack(std::uint32_t id) const;
+    const std::vector<SourceLevel>* frame(std::uint64_t address) const;
+    bool symbolized() const { return !frames_.empty(); }
+    std::size_t stack_count() const { return stacks_.size(); }
+    const std::unordered_map<std::uint32_t, std::vector<std::uint64_t>>& stacks() const {
+        return stacks_;
+    }
+
+    // Call site of a stack: the innermost frame in mbedTLS library code
+    // (the allocation shim and the platform layer's mbedtls_calloc skipped).
+    CallSite call_site(std::uint32_t stack) const;
+    // Every level of the stack, innermost first, "function (file:line)";
+    // unsymbolized frames as "0x... (module+0x...)".
+    std::vector<std::string> describe_stack(std::uint32_t stack) const;
+
+  private:
+    std::map<std::string, std::string> meta_;
+    std::vector<std::pair<std::string, std::string>> config_;
+    std::map<std::uint32_t, std::string> states_;
+    std::vector<ModuleInfo> modules_;
+    std::unordered_map<std::uint32_t, std::vector<std::uint64_t>> stacks_;
+    std::unordered_map<std::uint64_t, std::vector<SourceLevel>> frames_;
+    mutable std::unordered_map<std::uint32_t, CallSite> call_sites_;
+};
+
+} // namespace tlsheap::trace

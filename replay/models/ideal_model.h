@@ -1,0 +1,45 @@
+// The ideal allocator: no headers, no alignment, no fragmentation. Its
+// footprint is the live peak, the lower bound every real allocator is
+// measured against (ARCHITECTURE.md: "live peak").
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "block_arena.h"
+#include "offset_index.h"
+#include "tlsheap/allocator_model.h"
+
+namespace tlsheap::replay {
+
+class IdealModel final : public AllocatorModel {
+  public:
+    explicit IdealModel(std::optional<std::uint64_t> pool_size);
+
+    std::string name() const override { return "ideal"; }
+    std::string description() const override;
+    std::optional<std::uint64_t> allocate(std::uint64_t size) override;
+    void release(std::uint64_t offset) override;
+    std::uint64_t footprint() const override { return peak_; }
+    std::uint64_t used_bytes() const override { return live_; }
+    std::uint64_t free_bytes_below_footprint() const override { return peak_ - live_; }
+    std::uint64_t largest_free_block_below_footprint() const override { return peak_ - live_; }
+    std::string verify() const override;
+    bool placement_independent_of_pool_end() const override { return true; }
+
+  private:
+    struct Block {
+        std::uint64_t size = 0;
+    };
+
+    std::optional<std::uint64_t> pool_size_;
+    // Offsets only name blocks: each allocation gets a fresh one.
+    std::uint64_t next_offset_ = 0;
+    std::uint64_t live_ = 0;
+    std::uint64_t peak_ = 0;
+    BlockArena<Block> blocks_;
+    OffsetIndex index_;
+};
+
+} // namespace tlsheap::replay

@@ -1,0 +1,95 @@
+// Byte-exact model of umm_malloc (rhempel/umm_malloc src/umm_malloc.c; the
+// ESP8266 Arduino core's cores/esp8266/umm_malloc/umm_malloc.cpp is the same
+// allocator, best fit by default). The heap is an array of 8-byte blocks
+// addressed by 15-bit numbers; each block starts with {next, prev} block
+// numbers (the top bit of next marks a free block), and a free block's body
+// holds {next free, prev free}. Block 0 heads the free list, the last block
+// ends the heap.
+//   - malloc needs blocks(n) = 1 for n <= 4, else 2 + (n - 5) / 8, i.e.
+//     ceil((n + 4) / 8). Best fit walks the whole free list and keeps the
+//     first smallest block that fits (first fit stops at the first). The
+//     allocation takes the front of the block; the rest keeps its list slot.
+//   - free absorbs the next block if free (taking it off the list), then
+//     merges into the previous block if free (which keeps its slot), else
+//     pushes the block at the head of the list.
+// The returned pointer is the block's body: 8 * block + 4 from the heap start.
+// Upstream caps blocks(n) at 32767 so huge requests fail; the ESP8266 core's
+// older copy lets the count wrap, which no TLS request comes near.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tlsheap/allocator_model.h"
+
+namespace tlsheap::replay {
+
+class UmmModel final : public AllocatorModel {
+  public:
+    static constexpr std::uint64_t kBlockSize = 8;
+    static constexpr unsigned kMaxBlocks = 0x7FFF; // UMM_MAXBLOCKS
+    static constexpr unsigned kMinBlocks = 8;      // UMM_MINBLOCKS
+
+    struct Config {
+        bool best_fit = true;
+        std::optional<std::uint64_t> pool_size; // bytes given to umm_init_heap
+    };
+
+    explicit UmmModel(const Config& config);
+
+    std::string name() const override { return "umm"; }
+    std::string description() const override;
+    std::optional<std::uint64_t> allocate(std::uint64_t size) override;
+    void release(std::uint64_t offset) override;
+    std::uint64_t footprint() const override { return kBlockSize * footprint_blocks_; }
+    std::uint64_t used_bytes() const override { return kBlockSize * used_blocks_; }
+    std::uint64_t free_bytes_below_footprint() const override;
+    std::uint64_t largest_free_block_below_footprint() const override;
+    std::string verify() const override;
+    bool placement_independent_of_pool_end() const override { return false; }
+    std::uint64_t smallest_pool() const override { return kMinBlocks * kBlockSize; }
+    std::optional<std::uint64_t> largest_pool() const override {
+        return kMaxBlocks * kBlockSize + kBlockSize - 1;
+    }
+
+  private:
+    struct Header {
+        std::uint16_t next = 0; // UMM_NBLOCK, with the free flag
+        std::uint16_t prev = 0; // UMM_PBLOCK
+        std::uint16_t next_free = 0; // UMM_NFREE, valid in free blocks and block 0
+        std::uint16_t prev_free = 0; // UMM_PFREE
+    };
+    static constexpr std::uint16_t kFreeFlag = 0x8000;
+    static constexpr std::uint16_t kNumberMask = 0x7FFF;
+
+    std::uint16_t nblock(std::uint16_t block) const { return heap_[block].next; }
+    std::uint16_t& nblock(std::uint16_t block) { return heap_[block].next; }
+    std::uint16_t& pblock(std::uint16_t block) { return heap_[block].prev; }
+    std::uint16_t& nfree(std::uint16_t block) { return heap_[block].next_free; }
+    std::uint16_t& pfree(std::uint16_t block) { return heap_[block].prev_free; }
+
+    void disconnect_from_free_list(std::uint16_t block);
+    void assimilate_up(std::uint16_t block);
+
+    // The free list again, in list order, as block << 16 | size in blocks: a
+    // fit search scans contiguous memory instead of chasing links.
+    static std::uint32_t entry(std::uint16_t block, std::uint16_t size) {
+        return std::uint32_t{block} << 16 | size;
+    }
+    std::size_t position_of(std::uint16_t block) const;
+    template <class Visit>
+    void for_each_free_part_below_footprint(Visit visit) const;
+
+    bool best_fit_;
+    std::optional<std::uint64_t> pool_size_;
+    unsigned numblocks_ = 0;
+    std::vector<Header> heap_; // empty when umm_init_heap refused the size
+    std::vector<std::uint32_t> free_order_;
+    std::uint64_t used_blocks_ = 0;
+    std::uint64_t live_blocks_ = 0;
+    std::uint64_t footprint_blocks_ = 0;
+};
+
+} // namespace tlsheap::replay

@@ -1,0 +1,506 @@
+#include "tlsheap/replay_engine.h"
+
+#include "live_block_table.h"
+
+#include <algorithm>
+#include <limits>
+#include <memory>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace tlsheap::replay {
+
+namespace {
+
+using trace::Record;
+using trace::Tag;
+
+constexpr unsigned kMaxModels = 8;
+constexpr std::uint64_t kNotPlaced = std::numeric_limits<std::uint64_t>::max();
+
+struct LiveBlock {
+    std::uint64_t size = 0;
+    std::uint64_t time_ns = 0;
+    std::uint32_t stack = 0;
+    std::uint32_t state = 0;
+    Phase phase = Phase::Setup;
+    std::array<std::uint64_t, kMaxModels> offset{};
+};
+
+struct ModelSlot {
+    std::unique_ptr<AllocatorModel> model;
+    ModelRun run;
+};
+
+class Engine {
+  public:
+    Engine(const ReplayOptions& options, ReplayResult& result)
+        : options_(options), result_(result) {
+        if (options.models.size() > kMaxModels) {
+            throw ModelError("at most " + std::to_string(kMaxModels) +
+                             " models can be replayed at once");
+        }
+    }
+
+    void run(trace::TraceReader& reader) {
+        Record r;
+        while (reader.next(r)) {
+            if (r.tag == Tag::Alloc) {
+                on_alloc(r);
+            } else if (r.tag == Tag::Free) {
+                on_free(r);
+            } else if (!result_.info.absorb(r)) {
+                on_context(r);
+            }
+        }
+        ensure_models();
+        finish(reader);
+    }
+
+  private:
+    Moment moment(const Record& r) const {
+        Moment m;
+        m.seq = r.seq;
+        m.time_ns = r.time_ns;
+        m.phase = phase_;
+        m.state = state_;
+        m.stack = r.stack;
+        return m;
+    }
+
+    // Models are built at the first event: by then the trace has said what
+    // ABI it was recorded on, and headers follow its pointer size.
+    void ensure_models() {
+        if (models_ready_) {
+            return;
+        }
+        models_ready_ = true;
+        ModelContext context;
+        context.pointer_size = result_.info.pointer_size();
+        context.pool_size = options_.pool_size;
+        for (const ModelSpec& spec : options_.models) {
+            ModelSlot slot;
+            slot.model = make_model(spec, context);
+            slot.run.name = slot.model->name();
+            slot.run.description = slot.model->description();
+            slot.run.pool_size = options_.pool_size;
+            slot.run.placement_independent_of_pool_end =
+                slot.model->placement_independent_of_pool_end();
+            slots_.push_back(std::move(slot));
+        }
+    }
+
+    StateFigures& state_figures(std::uint32_t state) {
+        const auto it = state_index_.find(state);
+        if (it != state_index_.end()) {
+            return result_.states[it->second];
+        }
+        state_index_.emplace(state, result_.states.size());
+        result_.states.push_back({});
+        result_.states.back().state = state;
+        return result_.states.back();
+    }
+
+    void note_live(const Moment& m) {
+        PhaseFigures& phase = result_.phases[static_cast<unsigned>(phase_)];
+        if (live_ > phase.peak.bytes) {
+            phase.peak = {live_, m};
+        }
+        if (phase_ == Phase::Handshake) {
+            StateFigures& s = state_figures(state_);
+            if (live_ > s.peak.bytes) {
+                s.peak = {live_, m};
+            }
+        }
+        if (phase_ == Phase::Application) {
+            result_.application_peak = std::max(result_.application_peak, live_);
+        }
+        if (live_ > result_.live_peak.bytes) {
+            result_.live_peak = {live_, m};
+            // Blocks alive at the new peak are collected as they die (or at
+            // the end); what was gathered for the previous peak is void.
+            peak_sites_.clear();
+            for (ModelSlot& slot : slots_) {
+                slot.run.footprint_at_live_peak = slot.model->footprint();
+            }
+        }
+    }
+
+    void add_to_peak(const LiveBlock& block, std::uint64_t seq) {
+        if (seq > result_.live_peak.at.seq) {
+            return;
+        }
+        const trace::CallSite site = result_.info.call_site(block.stack);
+        auto& entry = peak_sites_[site.label()];
+        entry.site = site.label();
+        entry.stack = entry.stack == 0 ? block.stack : entry.stack;
+        entry.bytes += block.size;
+        entry.blocks += 1;
+    }
+
+    void model_event(ModelSlot& slot, const Moment& m, bool grew) {
+        AllocatorModel& model = *slot.model;
+        ModelRun& run = slot.run;
+        const std::uint64_t footprint = model.footprint();
+        if (footprint > run.footprint) {
+            run.footprint = footprint;
+            run.footprint_raised = m;
+            run.free_at_footprint_peak = model.free_bytes_below_footprint();
+            run.largest_free_at_footprint_peak = model.largest_free_block_below_footprint();
+        }
+        if (grew) {
+            const std::uint64_t used = model.used_bytes();
+            if (used > run.used_peak.bytes) {
+                run.used_peak = {used, m};
+            }
+            Peak& pp = run.phase_used_peak[static_cast<unsigned>(m.phase)];
+            if (used > pp.bytes) {
+                pp = {used, m};
+            }
+            if (m.phase == Phase::Handshake) {
+                Peak& sp = run.state_used_peak[m.state];
+                if (used > sp.bytes) {
+                    sp = {used, m};
+                }
+            }
+        }
+        if (options_.verify_every_event && run.invariant_violation.empty()) {
+            std::string problem = model.verify();
+            if (!problem.empty()) {
+                run.invariant_violation = "after event " + std::to_string(m.seq) + ": " + problem;
+            }
+        }
+    }
+
+    void on_alloc(const Record& r) {
+        ensure_models();
+        ++result_.events;
+        current_time_ns_ = r.time_ns;
+        const Moment m = moment(r);
+        const std::uint64_t bytes = r.count * r.size;
+        const bool overflow = r.size != 0 && bytes / r.size != r.count;
+        PhaseFigures& phase = result_.phases[static_cast<unsigned>(phase_)];
+        phase.seen = true;
+        if (r.address == 0) {
+            // The recorded allocator said NULL (a real pool ran out, or a
+            // zero/overflowing request): nothing was allocated.
+            if (bytes != 0 && !overflow) {
+                ++result_.failed_allocs;
+                finding(Finding::Kind::FailedAllocation, m, bytes,
+                        "allocation of " + std::to_string(bytes) + " bytes returned NULL");
+            }
+            advance_series(r.seq);
+            return;
+        }
+        ++result_.allocs;
+        ++phase.allocs;
+        if (phase_ == Phase::Handshake) {
+            StateFigures& s = state_figures(state_);
+            ++s.allocs;
+            s.bytes_allocated += bytes;
+        }
+        phase.bytes_allocated += bytes;
+        result_.bytes_allocated += bytes;
+        freed_addresses_.erase(r.address);
+
+        LiveBlock& block = blocks_.insert(r.seq);
+        block.size = bytes;
+        block.time_ns = r.time_ns;
+        block.stack = r.stack;
+        block.state = state_;
+        block.phase = phase_;
+        block.offset.fill(kNotPlaced);
+        live_ += bytes;
+
+        if (bytes == 0 || overflow) {
+            // The host's calloc returned memory for an empty request; on an
+            // embedded heap the same call returns NULL, so no model places it.
+            ++result_.zero_size_allocs;
+        } else {
+            for (std::size_t i = 0; i < slots_.size(); ++i) {
+                ModelSlot& slot = slots_[i];
+                const std::optional<std::uint64_t> offset = slot.model->allocate(bytes);
+                if (offset) {
+                    block.offset[i] = *offset;
+                } else {
+                    ++slot.run.failure_count;
+                    if (slot.run.failures.size() < options_.max_findings) {
+                        slot.run.failures.push_back({m, bytes});
+                    }
+                }
+                model_event(slot, m, offset.has_value());
+            }
+        }
+        note_live(m);
+        advance_series(r.seq);
+    }
+
+    void on_free(const Record& r) {
+        ensure_models();
+        ++result_.events;
+        current_time_ns_ = r.time_ns;
+        const Moment m = moment(r);
+        if (r.address == 0) {
+            ++result_.null_frees;
+            advance_series(r.seq);
+            return;
+        }
+        LiveBlock block;
+        const bool known = r.alloc_seq != 0 && blocks_.erase(r.alloc_seq, &block);
+        if (!known) {
+            const bool twice = freed_addresses_.count(r.address) != 0 || r.alloc_seq != 0;
+            finding(twice ? Finding::Kind::DoubleFree : Finding::Kind::UnknownFree, m, 0,
+                    twice ? "free of a block that was already freed"
+                          : "free of an address that was never allocated");
+            advance_series(r.seq);
+            return;
+        }
+        freed_addresses_.insert(r.address);
+        ++result_.frees;
+        PhaseFigures& phase = result_.phases[static_cast<unsigned>(phase_)];
+        phase.seen = true;
+        ++phase.frees;
+        if (phase_ == Phase::Handshake) {
+            ++state_figures(state_).frees;
+        }
+        add_to_peak(block, r.alloc_seq);
+        live_ -= block.size;
+        for (std::size_t i = 0; i < slots_.size(); ++i) {
+            if (block.offset[i] != kNotPlaced) {
+                slots_[i].model->release(block.offset[i]);
+                model_event(slots_[i], m, false);
+            }
+        }
+        advance_series(r.seq);
+    }
+
+    void on_context(const Record& r) {
+        switch (r.tag) {
+        case Tag::Phase:
+            result_.phases[static_cast<unsigned>(phase_)].live_at_end = live_;
+            for (ModelSlot& slot : slots_) {
+                slot.run.phase_footprint_end[static_cast<unsigned>(phase_)] =
+                    slot.model->footprint();
+            }
+            if (phase_ == Phase::Handshake && r.phase == Phase::Application) {
+                // The steady state: what one connection holds once the handshake is over.
+                result_.live_after_handshake = live_;
+                for (ModelSlot& slot : slots_) {
+                    slot.run.used_after_handshake = slot.model->used_bytes();
+                }
+            }
+            phase_ = r.phase;
+            result_.phases[static_cast<unsigned>(phase_)].seen = true;
+            if (phase_ == Phase::Application) {
+                result_.application_peak = std::max(result_.application_peak, live_);
+            }
+            if (phase_ == Phase::Teardown) {
+                result_.teardown_reached = true;
+            }
+            if (phase_ == Phase::Setup) {
+                state_ = 0;
+            }
+            break;
+        case Tag::StepBegin: {
+            state_ = r.state;
+            StateFigures& s = state_figures(state_);
+            ++s.steps;
+            if (live_ > s.peak.bytes || s.steps == 1) {
+                Moment m;
+                m.seq = result_.events;
+                m.phase = phase_;
+                m.state = state_;
+                if (live_ > s.peak.bytes) {
+                    s.peak = {live_, m};
+                }
+            }
+            break;
+        }
+        case Tag::StepEnd:
+            state_ = r.state;
+            break;
+        case Tag::Role: {
+            if (LiveBlock* block = blocks_.find(r.role_seq)) {
+                BufferRole role;
+                role.role = r.role;
+                role.block.seq = r.role_seq;
+                role.block.size = block->size;
+                role.block.at.seq = r.role_seq;
+                role.block.at.phase = block->phase;
+                role.block.at.state = block->state;
+                role.block.at.stack = block->stack;
+                result_.record_buffers.push_back(role);
+            }
+            break;
+        }
+        case Tag::TlsRecord: {
+            const unsigned d = static_cast<unsigned>(r.direction);
+            ++result_.records.count[d];
+            result_.records.bytes[d] += r.length;
+            result_.records.largest[d] = std::max(result_.records.largest[d], r.length);
+            break;
+        }
+        case Tag::Outcome:
+            result_.outcomes.push_back({r.outcome, r.ret, r.state, r.value});
+            break;
+        case Tag::PoolStats:
+            result_.pool_stats = r.values;
+            break;
+        default:
+            break;
+        }
+    }
+
+    void finding(Finding::Kind kind, const Moment& m, std::uint64_t size, std::string message) {
+        if (result_.findings.size() < options_.max_findings) {
+            result_.findings.push_back({kind, m, size, std::move(message)});
+        }
+    }
+
+    // Time series: buckets of `stride_` events; when there are twice as many
+    // buckets as asked for, neighbours merge and the stride doubles, so
+    // memory stays fixed however long the trace.
+    void advance_series(std::uint64_t seq) {
+        last_time_ns_ = std::max(last_time_ns_, current_time_ns_);
+        std::size_t bucket = static_cast<std::size_t>((seq - 1) / stride_);
+        while (bucket >= series_.size()) {
+            if (series_.size() >= 2 * std::max(1u, options_.series_points)) {
+                merge_buckets();
+                bucket = static_cast<std::size_t>((seq - 1) / stride_);
+                continue;
+            }
+            SeriesPoint p;
+            p.footprint.assign(slots_.size(), 0);
+            p.used_max.assign(slots_.size(), 0);
+            series_.push_back(std::move(p));
+        }
+        SeriesPoint& p = series_[bucket];
+        p.seq = seq;
+        p.live = live_;
+        p.live_max = std::max(p.live_max, live_);
+        for (std::size_t i = 0; i < slots_.size(); ++i) {
+            p.footprint[i] = slots_[i].model->footprint();
+            p.used_max[i] = std::max(p.used_max[i], slots_[i].model->used_bytes());
+        }
+    }
+
+    void merge_buckets() {
+        std::vector<SeriesPoint> merged;
+        merged.reserve(series_.size() / 2 + 1);
+        for (std::size_t i = 0; i < series_.size(); i += 2) {
+            if (i + 1 == series_.size()) {
+                merged.push_back(std::move(series_[i]));
+                break;
+            }
+            SeriesPoint p = std::move(series_[i + 1]);
+            p.live_max = std::max(series_[i].live_max, p.live_max);
+            for (std::size_t k = 0; k < p.used_max.size(); ++k) {
+                p.used_max[k] = std::max(series_[i].used_max[k], p.used_max[k]);
+            }
+            merged.push_back(std::move(p));
+        }
+        series_.swap(merged);
+        stride_ *= 2;
+    }
+
+    void finish(trace::TraceReader& reader) {
+        result_.complete = reader.complete();
+        result_.truncated = reader.truncated();
+        result_.truncation_message = reader.truncation_message();
+        result_.phases[static_cast<unsigned>(phase_)].live_at_end = live_;
+        for (ModelSlot& slot : slots_) {
+            slot.run.phase_footprint_end[static_cast<unsigned>(phase_)] = slot.model->footprint();
+        }
+        // Blocks still alive: part of the peak if allocated before it, and
+        // leaks if the recording reached its teardown.
+        std::vector<std::pair<std::uint64_t, LiveBlock>> remaining;
+        blocks_.for_each(
+            [&](std::uint64_t seq, const LiveBlock& b) { remaining.emplace_back(seq, b); });
+        std::sort(remaining.begin(), remaining.end(),
+                  [](const auto& a, const auto& b) { return a.first < b.first; });
+        for (const auto& [seq, block] : remaining) {
+            add_to_peak(block, seq);
+            if (result_.teardown_reached) {
+                Block leak;
+                leak.seq = seq;
+                leak.size = block.size;
+                leak.at.seq = seq;
+                leak.at.time_ns = block.time_ns;
+                leak.at.phase = block.phase;
+                leak.at.state = block.state;
+                leak.at.stack = block.stack;
+                result_.leaks.push_back(leak);
+                result_.leaked_bytes += block.size;
+            }
+        }
+        for (auto& [label, entry] : peak_sites_) {
+            result_.alive_at_peak.push_back(entry);
+        }
+        std::sort(result_.alive_at_peak.begin(), result_.alive_at_peak.end(),
+                  [](const SiteBytes& a, const SiteBytes& b) {
+                      return a.bytes != b.bytes ? a.bytes > b.bytes : a.site < b.site;
+                  });
+        if (!series_.empty()) {
+            result_.series = std::move(series_);
+        }
+        for (ModelSlot& slot : slots_) {
+            slot.run.statistics = slot.model->statistics();
+            if (slot.run.placement_independent_of_pool_end) {
+                slot.run.min_pool_one_pass = slot.model->min_pool_after_replay();
+            }
+            const std::string problem = slot.model->verify();
+            if (slot.run.invariant_violation.empty() && !problem.empty()) {
+                slot.run.invariant_violation = "at the end: " + problem;
+            }
+            result_.models.push_back(std::move(slot.run));
+        }
+        if (result_.events > 0) {
+            result_.duration_ns = last_time_ns_;
+        }
+    }
+
+    const ReplayOptions& options_;
+    ReplayResult& result_;
+    std::vector<ModelSlot> slots_;
+    bool models_ready_ = false;
+    LiveBlockTable<LiveBlock> blocks_;
+    std::unordered_set<std::uint64_t> freed_addresses_;
+    std::unordered_map<std::uint32_t, std::size_t> state_index_;
+    std::unordered_map<std::string, SiteBytes> peak_sites_;
+    std::vector<SeriesPoint> series_;
+    std::uint64_t stride_ = 1;
+    std::uint64_t live_ = 0;
+    std::uint64_t last_time_ns_ = 0;
+    std::uint64_t current_time_ns_ = 0;
+    Phase phase_ = Phase::Setup;
+    std::uint32_t state_ = 0;
+};
+
+} // namespace
+
+const Outcome* ReplayResult::handshake_outcome() const {
+    for (const Outcome& o : outcomes) {
+        if (o.kind == trace::OutcomeKind::Handshake) {
+            return &o;
+        }
+    }
+    return nullptr;
+}
+
+const Outcome* ReplayResult::failure() const {
+    for (const Outcome& o : outcomes) {
+        if (o.kind == trace::OutcomeKind::Failure) {
+            return &o;
+        }
+    }
+    return nullptr;
+}
+
+ReplayResult replay_trace(trace::TraceReader& reader, const ReplayOptions& options) {
+    ReplayResult result;
+    Engine engine(options, result);
+    engine.run(reader);
+    return result;
+}
+
+} // namespace tlsheap::replay

@@ -1,0 +1,338 @@
+#include "tlsheap/trace_reader.h"
+
+#include <cerrno>
+#include <cstring>
+
+namespace tlsheap::trace {
+
+namespace {
+
+constexpr std::size_t kReadChunk = 1 << 20;
+
+// Bounds-checked payload decoding; any overrun is corruption.
+class PayloadCursor {
+  public:
+    PayloadCursor(const unsigned char* p, const unsigned char* end) : p_(p), end_(end) {}
+
+    bool varint(std::uint64_t& v) {
+        const std::size_t n = varint_decode(p_, end_, v);
+        p_ += n;
+        return n != 0;
+    }
+    bool string(std::string& s) {
+        std::uint64_t n = 0;
+        if (!varint(n) || n > static_cast<std::uint64_t>(end_ - p_)) {
+            return false;
+        }
+        s.assign(reinterpret_cast<const char*>(p_), static_cast<std::size_t>(n));
+        p_ += n;
+        return true;
+    }
+    bool done() const { return p_ == end_; }
+
+  private:
+    const unsigned char* p_;
+    const unsigned char* end_;
+};
+
+} // namespace
+
+TraceReader::TraceReader(const std::string& path) : name_(path) {
+    file_ = std::fopen(path.c_str(), "rb");
+    if (file_ == nullptr) {
+        throw TraceError("cannot open trace " + path + ": " + std::strerror(errno));
+    }
+    buffer_.resize(kReadChunk);
+    open_header();
+}
+
+std::unique_ptr<TraceReader> TraceReader::from_bytes(std::vector<unsigned char> bytes,
+                                                     std::string name) {
+    std::unique_ptr<TraceReader> reader(new TraceReader());
+    reader->name_ = std::move(name);
+    reader->limit_ = bytes.size();
+    reader->buffer_ = std::move(bytes);
+    reader->eof_ = true;
+    reader->open_header();
+    return reader;
+}
+
+TraceReader::~TraceReader() {
+    if (file_ != nullptr) {
+        std::fclose(file_);
+    }
+}
+
+void TraceReader::open_header() {
+    if (!fill(kHeaderSize)) {
+        throw TraceError(name_ + " is not a tlsheap trace (shorter than the 12-byte header)");
+    }
+    const unsigned char* h = buffer_.data() + pos_;
+    if (std::memcmp(h, kMagic, sizeof(kMagic)) != 0) {
+        throw TraceError(name_ + " is not a tlsheap trace (bad magic)");
+    }
+    major_ = static_cast<std::uint16_t>(h[8] | (h[9] << 8));
+    minor_ = static_cast<std::uint16_t>(h[10] | (h[11] << 8));
+    if (major_ != kVersionMajor) {
+        throw TraceError(name_ + " has trace format " + std::to_string(major_) + "." +
+                         std::to_string(minor_) + "; this tlsheap reads format " +
+                         std::to_string(kVersionMajor) + ".x" +
+                         (major_ > kVersionMajor ? " (upgrade tlsheap)" : ""));
+    }
+    crc_ = kCrc32.update(crc_, h, kHeaderSize);
+    pos_ += kHeaderSize;
+    consumed_ += kHeaderSize;
+}
+
+bool TraceReader::fill(std::size_t n) {
+    while (limit_ - pos_ < n) {
+        if (eof_ || file_ == nullptr) {
+            return false;
+        }
+        // Slide the unread tail to the front, grow if one record needs more.
+        std::memmove(buffer_.data(), buffer_.data() + pos_, limit_ - pos_);
+        limit_ -= pos_;
+        pos_ = 0;
+        if (buffer_.size() < n) {
+            buffer_.resize(n + kReadChunk);
+        }
+        const std::size_t got =
+            std::fread(buffer_.data() + limit_, 1, buffer_.size() - limit_, file_);
+        if (got == 0) {
+            if (std::ferror(file_)) {
+                throw TraceError("error reading " + name_ + ": " + std::strerror(errno));
+            }
+            eof_ = true;
+        }
+        limit_ += got;
+    }
+    return true;
+}
+
+void TraceReader::corrupt(const std::string& what, std::uint64_t offset) const {
+    throw TraceError(name_ + " is corrupt at byte " + std::to_string(offset) + ": " + what);
+}
+
+std::string TraceReader::truncation_message() const {
+    if (!truncated_) {
+        return {};
+    }
+    return name_ + " is truncated at byte " + std::to_string(truncated_at_) + " (after event " +
+           std::to_string(seq_) +
+           "): the recording stopped before its end; what follows covers the events up to there";
+}
+
+bool TraceReader::next(Record& out) {
+    if (complete_ || truncated_) {
+        return false;
+    }
+    const std::uint64_t record_offset = consumed_;
+    // Tag plus the payload-length varint.
+    if (!fill(1)) {
+        truncated_ = true;
+        truncated_at_ = record_offset;
+        return false;
+    }
+    fill(1 + kMaxVarintBytes); // may fall short at the very end; checked below
+    const unsigned char* p = buffer_.data() + pos_;
+    const unsigned char* avail_end = buffer_.data() + limit_;
+    const auto tag = static_cast<Tag>(p[0]);
+    std::uint64_t length = 0;
+    const std::size_t lsize = varint_decode(p + 1, avail_end, length);
+    if (lsize == 0) {
+        if (avail_end - (p + 1) >= static_cast<std::ptrdiff_t>(kMaxVarintBytes)) {
+            corrupt("bad record length", record_offset);
+        }
+        truncated_ = true;
+        truncated_at_ = record_offset;
+        return false;
+    }
+    if (length > kMaxRecordPayload) {
+        corrupt("record length " + std::to_string(length) + " is implausible", record_offset);
+    }
+    const std::size_t total = 1 + lsize + static_cast<std::size_t>(length);
+    if (!fill(total)) {
+        truncated_ = true;
+        truncated_at_ = record_offset;
+        return false;
+    }
+    p = buffer_.data() + pos_;
+    const unsigned char* payload = p + 1 + lsize;
+    out.tag = tag;
+    out.offset = record_offset;
+    if (tag == Tag::End) {
+        PayloadCursor c(payload, payload + length);
+        std::uint64_t count = 0;
+        std::uint64_t crc = 0;
+        if (!c.varint(count) || !c.varint(crc)) {
+            corrupt("malformed End record", record_offset);
+        }
+        if (count != seq_) {
+            corrupt("End record counts " + std::to_string(count) + " events but " +
+                        std::to_string(seq_) + " were read",
+                    record_offset);
+        }
+        if (crc != crc_) {
+            corrupt("checksum mismatch (the file was modified or damaged)", record_offset);
+        }
+        out.end_event_count = count;
+        out.end_crc = static_cast<std::uint32_t>(crc);
+        complete_ = true;
+    } else {
+        decode(tag, payload, payload + length, out);
+    }
+    crc_ = kCrc32.update(crc_, p, total);
+    last_data_ = p;
+    last_size_ = total;
+    pos_ += total;
+    consumed_ += total;
+    return true;
+}
+
+void TraceReader::decode(Tag tag, const unsigned char* p, const unsigned char* end, Record& out) {
+    PayloadCursor c(p, end);
+    std::uint64_t a = 0;
+    std::uint64_t b = 0;
+    std::uint64_t d = 0;
+    bool ok = true;
+    auto address = [&](std::uint64_t code) -> std::uint64_t {
+        if (code == 0) {
+            return 0;
+        }
+        last_address_ += static_cast<std::uint64_t>(zigzag_decode(code - 1));
+        return last_address_;
+    };
+    switch (tag) {
+    case Tag::Alloc:
+        ok = c.varint(a) && c.varint(out.count) && c.varint(out.size) && c.varint(b) && c.varint(d);
+        if (ok) {
+            time_ns_ += a;
+            out.seq = ++seq_;
+            out.time_ns = time_ns_;
+            out.address = address(b);
+            out.stack = static_cast<std::uint32_t>(d);
+        }
+        break;
+    case Tag::Free: {
+        std::uint64_t back = 0;
+        ok = c.varint(a) && c.varint(b) && c.varint(back) && c.varint(d);
+        if (ok) {
+            time_ns_ += a;
+            out.seq = ++seq_;
+            out.time_ns = time_ns_;
+            out.address = address(b);
+            out.alloc_seq = back == 0 || back >= out.seq ? 0 : out.seq - back;
+            out.stack = static_cast<std::uint32_t>(d);
+            if (back >= out.seq) {
+                corrupt("free names an allocation before the first event", out.offset);
+            }
+        }
+        break;
+    }
+    case Tag::Meta:
+    case Tag::Config:
+        ok = c.string(out.key) && c.string(out.value);
+        break;
+    case Tag::StateName:
+        ok = c.varint(a) && c.string(out.value);
+        out.state = static_cast<std::uint32_t>(a);
+        break;
+    case Tag::Module:
+        out.values.resize(3);
+        ok = c.varint(out.seq) && c.varint(out.values[0]) && c.varint(out.values[1]) &&
+             c.varint(out.values[2]) && c.string(out.key) && c.string(out.value);
+        break;
+    case Tag::Stack: {
+        ok = c.varint(a) && c.varint(b) && b <= kMaxStackDepth + 16;
+        out.stack = static_cast<std::uint32_t>(a);
+        out.frames.clear();
+        std::uint64_t frame = 0;
+        for (std::uint64_t i = 0; ok && i < b; ++i) {
+            ok = c.varint(d);
+            frame += static_cast<std::uint64_t>(zigzag_decode(d));
+            out.frames.push_back(frame);
+        }
+        break;
+    }
+    case Tag::Frame: {
+        ok = c.varint(out.address) && c.varint(b) && b < 256;
+        out.levels.resize(ok ? b : 0);
+        for (std::uint64_t i = 0; ok && i < b; ++i) {
+            SourceLevel& l = out.levels[i];
+            ok = c.string(l.function) && c.string(l.file) && c.varint(a) && c.varint(d);
+            l.line = static_cast<std::uint32_t>(a);
+            l.in_mbedtls = (d & kFrameInMbedtls) != 0;
+        }
+        break;
+    }
+    case Tag::Phase:
+        ok = c.varint(a) && a < kPhaseCount;
+        out.phase = static_cast<Phase>(a);
+        break;
+    case Tag::StepBegin:
+        ok = c.varint(a);
+        out.state = static_cast<std::uint32_t>(a);
+        break;
+    case Tag::StepEnd:
+        ok = c.varint(a) && c.varint(b);
+        out.state = static_cast<std::uint32_t>(a);
+        out.ret = zigzag_decode(b);
+        break;
+    case Tag::Activity:
+        ok = c.varint(a) && c.string(out.key);
+        out.begin = a != 0;
+        break;
+    case Tag::TlsRecord: {
+        std::uint64_t direction = 0, type = 0, version = 0, length = 0, flags = 0, n = 0;
+        ok = c.varint(direction) && direction <= 1 && c.varint(type) && c.varint(version) &&
+             c.varint(length) && c.varint(flags) && c.varint(n) && n <= 64;
+        out.direction = static_cast<Direction>(direction);
+        out.content_type = static_cast<std::uint8_t>(type);
+        out.version = static_cast<std::uint16_t>(version);
+        out.length = static_cast<std::uint32_t>(length);
+        out.flags = static_cast<std::uint8_t>(flags);
+        out.hs_types.clear();
+        for (std::uint64_t i = 0; ok && i < n; ++i) {
+            ok = c.varint(a);
+            out.hs_types.push_back(static_cast<std::uint8_t>(a));
+        }
+        break;
+    }
+    case Tag::Role:
+        ok = c.varint(out.role_seq) && c.varint(a) && (a == 1 || a == 2);
+        out.role = static_cast<Role>(a);
+        break;
+    case Tag::Outcome:
+        ok = c.varint(a) && a >= 1 && a <= 4 && c.varint(b) && c.varint(d) && c.string(out.value);
+        out.outcome = static_cast<OutcomeKind>(a);
+        out.ret = zigzag_decode(b);
+        out.state = static_cast<std::uint32_t>(d);
+        break;
+    case Tag::PoolStats:
+        out.values.resize(7);
+        for (auto& v : out.values) {
+            ok = ok && c.varint(v);
+        }
+        break;
+    default:
+        // A record from a newer minor version: skip it. In a trace of our
+        // own version an unknown tag can only mean damage.
+        if (minor_ <= kVersionMinor) {
+            corrupt(
+                "unknown record tag 0x" +
+                    [&] {
+                        static const char digits[] = "0123456789abcdef";
+                        const auto v = static_cast<unsigned>(tag);
+                        return std::string{digits[v >> 4], digits[v & 15]};
+                    }(),
+                out.offset);
+        }
+        return;
+    }
+    if (!ok || !c.done()) {
+        corrupt("malformed record (tag 0x" + std::to_string(static_cast<unsigned>(tag)) + ")",
+                out.offset);
+    }
+}
+
+} // namespace tlsheap::trace

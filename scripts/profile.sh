@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The main job: set up, build tlsheap, and profile the default scenario
+# (TLS 1.2 ECDHE-ECDSA P-256 against the deterministic mbedTLS peer, mbedTLS
+# 3.6's default config). Arguments go to `tlsheap profile`.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+"$root/scripts/setup.sh"
+cd "$root"
+cmake --preset release >/dev/null
+cmake --build --preset release -j "$(nproc)" --target tlsheap
+exec "$root/build/release/src/tlsheap" profile "$@"

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The whole test suite: set up, build everything (tests and benchmarks
+# included) and run ctest. `scripts/test.sh asan` runs it under
+# AddressSanitizer and UndefinedBehaviorSanitizer instead.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+preset="${1:-release}"
+"$root/scripts/setup.sh"
+cd "$root"
+cmake --preset "$preset" >/dev/null
+cmake --build --preset "$preset" -j "$(nproc)"
+ctest --preset "$preset" -j "$(nproc)"

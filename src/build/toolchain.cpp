@@ -1,0 +1,50 @@
+#include "build/toolchain.h"
+
+#include "build/build_error.h"
+#include "process/child_process.h"
+
+#include <chrono>
+
+namespace tlsheap::build {
+
+namespace {
+
+bool command_works(const std::vector<std::string>& argv) {
+    try {
+        const auto r = process::run_command(argv, std::chrono::seconds(20));
+        return r.status == 0;
+    } catch (const process::ProcessError&) {
+        return false;
+    }
+}
+
+} // namespace
+
+Toolchain toolchain_for(const std::string& abi) {
+    Toolchain t;
+    t.abi = abi;
+    if (abi == "host") {
+        t.cc = "gcc";
+        t.cxx = "g++";
+        t.stack_backend_source = "stack_capture_libunwind.cpp";
+        t.link_libraries = {"-lunwind", "-lpthread"};
+    } else {
+        throw BuildError("unknown ABI '" + abi + "' (this build of tlsheap supports: host)");
+    }
+    if (!command_works({t.cc, "--version"}) || !command_works({t.cxx, "--version"})) {
+        throw BuildError("no working " + t.cc + "/" + t.cxx + " for ABI " + abi +
+                         " (install Debian's build-essential)");
+    }
+    return t;
+}
+
+std::string compiler_identity(const Toolchain& toolchain) {
+    std::string id;
+    for (const std::string& compiler : {toolchain.cc, toolchain.cxx}) {
+        const auto r = process::run_command({compiler, "--version"}, std::chrono::seconds(20));
+        id += r.out.substr(0, r.out.find('\n')) + "\n";
+    }
+    return id;
+}
+
+} // namespace tlsheap::build

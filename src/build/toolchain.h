@@ -1,0 +1,30 @@
+// How to compile for one ABI: which compilers, which flags, which stack
+// capture backend, how to run the result. `host` builds natively; `ilp32`
+// (-m32) and `arm` (cross-compiled, run under qemu-user) give the pointer and
+// size_t widths of the microcontrollers tlsheap's users target.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace tlsheap::build {
+
+struct Toolchain {
+    std::string abi; // "host", "ilp32", "arm"
+    std::string cc;
+    std::string cxx;
+    std::vector<std::string> arch_flags;
+    std::string stack_backend_source; // file in src/recorder
+    std::vector<std::string> link_libraries;
+    // Prefix to run a built program ("qemu-arm -L /usr/arm-linux-gnueabihf"), empty natively.
+    std::vector<std::string> runner;
+};
+
+// Throws BuildError naming the Debian package to install when the ABI's
+// compiler is missing.
+Toolchain toolchain_for(const std::string& abi);
+
+// The compiler's own version line, part of every cache key.
+std::string compiler_identity(const Toolchain& toolchain);
+
+} // namespace tlsheap::build

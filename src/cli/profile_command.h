@@ -1,0 +1,37 @@
+// `tlsheap profile`: build the variant, record a real handshake against a
+// real peer, symbolize, replay through the default models, report.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tlsheap::cli {
+
+struct ProfileOptions {
+    std::string mbedtls = "3.6";
+    std::string config;
+    std::vector<std::string> set;
+    std::vector<std::string> unset;
+    std::string scenario = "tls12-ecdhe-ecdsa-p256";
+    std::string peer; // default: the scenario's first peer
+    std::string side = "client";
+    std::string connect;
+    std::vector<std::string> ca;
+    std::string server_name;
+    std::string trace;
+    std::string json;
+    double timeout_seconds = 10;
+    unsigned port = 0;
+    unsigned jobs = 0;
+    std::vector<std::string> models = {"ideal", "mbedtls-pool"};
+    std::uint64_t real_pool = 0;
+    std::string abi = "host";
+    bool quiet = false;
+    unsigned top = 10;
+};
+
+void add_profile_command(CLI::App& app, int& exit_code);
+
+} // namespace tlsheap::cli

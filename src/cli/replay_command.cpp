@@ -1,0 +1,82 @@
+#include "cli/replay_command.h"
+
+#include "cli/cli_error.h"
+#include "report/profile_report.h"
+#include "tlsheap/replay_engine.h"
+
+#include <filesystem>
+#include <fstream>
+
+namespace tlsheap::cli {
+
+namespace {
+
+struct ReplayCommandOptions {
+    std::string trace;
+    std::vector<std::string> models = {"ideal", "mbedtls-pool"};
+    std::uint64_t pool = 0;
+    std::string json;
+    unsigned top = 10;
+};
+
+int run_replay(const ReplayCommandOptions& o) {
+    replay::ReplayOptions options;
+    try {
+        for (const std::string& m : o.models) {
+            options.models.push_back(replay::ModelSpec::parse(m));
+        }
+    } catch (const replay::ModelError& e) {
+        throw CliError(e.what(), kExitBadInput);
+    }
+    if (o.pool > 0) {
+        options.pool_size = o.pool;
+    }
+    trace::TraceReader reader(o.trace);
+    const replay::ReplayResult result = replay::replay_trace(reader, options);
+    report::RunDescription run;
+    run.command = "replay";
+    run.scenario = result.info.meta("scenario.name");
+    run.side = result.info.meta("recorder.side");
+    run.peer = result.info.meta("peer");
+    run.mbedtls_version = result.info.meta("mbedtls.version");
+    run.mbedtls_origin = result.info.meta("mbedtls.origin");
+    run.abi = result.info.meta("abi");
+    run.config_label = result.info.meta("config.label");
+    run.effective_config = result.info.meta("config.effective_file");
+    run.variant_key = result.info.meta("variant.key");
+    run.build_cached = true;
+    run.trace_path = o.trace;
+    run.trace_bytes = std::filesystem::file_size(o.trace);
+    report::ReportOptions report_options;
+    report_options.top_sites = o.top;
+    report::print_profile(stdout, run, result, report_options);
+    if (!o.json.empty()) {
+        std::ofstream out(o.json);
+        out << report::profile_json(run, result, report_options).dump(2) << "\n";
+        if (!out) {
+            throw CliError("cannot write " + o.json, kExitBadInput);
+        }
+    }
+    for (const replay::ModelRun& m : result.models) {
+        if (m.failure_count > 0) {
+            return kExitFailed; // the trace does not fit the pool given
+        }
+    }
+    return kExitOk;
+}
+
+} // namespace
+
+void add_replay_command(CLI::App& app, int& exit_code) {
+    auto o = std::make_shared<ReplayCommandOptions>();
+    CLI::App* cmd = app.add_subcommand("replay", "Replay a trace through allocator models");
+    cmd->add_option("trace", o->trace, "trace file")->required();
+    cmd->add_option("--model", o->models, "model NAME[:key=value,...] (repeatable)")
+        ->capture_default_str();
+    cmd->add_option("--pool", o->pool, "pool size in bytes: allocations that do not fit fail");
+    cmd->add_option("--json", o->json, "write the result as JSON");
+    cmd->add_option("--top", o->top, "call sites to list")->capture_default_str();
+    cmd->callback([o, &exit_code] { exit_code = run_replay(*o); });
+}
+
+} // namespace tlsheap::cli

@@ -1,0 +1,308 @@
+#include "cli/trace_command.h"
+
+#include "cli/cli_error.h"
+#include "report/number_format.h"
+#include "tlsheap/trace_info.h"
+#include "tlsheap/trace_reader.h"
+
+#include <cstdio>
+#include <fmt/format.h>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+
+namespace tlsheap::cli {
+
+namespace {
+
+using trace::Record;
+using trace::Tag;
+
+struct ShowOptions {
+    std::string path;
+    bool events = false;
+    std::uint64_t limit = 0;
+};
+
+const char* tag_name(Tag t) {
+    switch (t) {
+    case Tag::Meta:
+        return "meta";
+    case Tag::Config:
+        return "config";
+    case Tag::StateName:
+        return "state_name";
+    case Tag::Module:
+        return "module";
+    case Tag::Stack:
+        return "stack";
+    case Tag::Frame:
+        return "frame";
+    case Tag::Alloc:
+        return "alloc";
+    case Tag::Free:
+        return "free";
+    case Tag::Phase:
+        return "phase";
+    case Tag::StepBegin:
+        return "step_begin";
+    case Tag::StepEnd:
+        return "step_end";
+    case Tag::Activity:
+        return "activity";
+    case Tag::TlsRecord:
+        return "tls_record";
+    case Tag::Role:
+        return "role";
+    case Tag::Outcome:
+        return "outcome";
+    case Tag::PoolStats:
+        return "pool_stats";
+    case Tag::End:
+        return "end";
+    }
+    return "unknown";
+}
+
+int show(const ShowOptions& o) {
+    trace::TraceReader reader(o.path);
+    trace::TraceInfo info;
+    Record r;
+    std::map<std::string, std::uint64_t> counts;
+    trace::Phase phase = trace::Phase::Setup;
+    std::uint32_t state = 0;
+    std::uint64_t printed = 0;
+    std::vector<std::string> notes;
+    while (reader.next(r)) {
+        ++counts[tag_name(r.tag)];
+        info.absorb(r);
+        switch (r.tag) {
+        case Tag::Phase:
+            phase = r.phase;
+            break;
+        case Tag::StepBegin:
+        case Tag::StepEnd:
+            state = r.state;
+            break;
+        case Tag::Outcome:
+            notes.push_back(fmt::format("{} in {}: {}", r.ret == 0 ? "ok" : "failure",
+                                        info.state_name(r.state), r.value));
+            break;
+        default:
+            break;
+        }
+        if (o.events && (r.tag == Tag::Alloc || r.tag == Tag::Free) &&
+            (o.limit == 0 || printed < o.limit)) {
+            ++printed;
+            const std::string where = phase == trace::Phase::Handshake ? info.state_name(state)
+                                                                       : trace::phase_name(phase);
+            if (r.tag == Tag::Alloc) {
+                std::printf("%8llu alloc %7llu x %-6llu -> %s  %-28s %s\n",
+                            static_cast<unsigned long long>(r.seq),
+                            static_cast<unsigned long long>(r.count),
+                            static_cast<unsigned long long>(r.size),
+                            r.address ? fmt::format("{:#x}", r.address).c_str() : "NULL",
+                            where.c_str(), info.call_site(r.stack).label().c_str());
+            } else {
+                std::printf("%8llu free  %s (alloc %llu)  %-28s %s\n",
+                            static_cast<unsigned long long>(r.seq),
+                            r.address ? fmt::format("{:#x}", r.address).c_str() : "NULL",
+                            static_cast<unsigned long long>(r.alloc_seq), where.c_str(),
+                            r.stack ? info.call_site(r.stack).label().c_str() : "");
+            }
+        }
+    }
+    std::printf("trace %s: format %u.%u, %s\n", o.path.c_str(), reader.version_major(),
+                reader.version_minor(), reader.complete() ? "complete" : "TRUNCATED");
+    if (reader.truncated()) {
+        std::printf("warning: %s\n", reader.truncation_message().c_str());
+    }
+    for (const auto& [key, value] : info.meta_map()) {
+        if (key == "scenario.json") {
+            continue;
+        }
+        std::printf("  %-24s %s\n", key.c_str(), value.c_str());
+    }
+    std::printf("  %-24s %zu macros\n", "effective config", info.config().size());
+    std::printf("  %-24s %zu names\n", "handshake states", info.state_names().size());
+    std::printf("  %-24s %zu (%s)\n", "modules", info.modules().size(),
+                info.modules().empty() ? "-" : info.modules().front().path.c_str());
+    std::printf("  %-24s %zu distinct, %s\n", "call stacks", info.stack_count(),
+                info.symbolized() ? "symbolized" : "not symbolized");
+    std::printf("records:\n");
+    for (const auto& [name, n] : counts) {
+        std::printf("  %-12s %s\n", name.c_str(), report::grouped(n).c_str());
+    }
+    for (const std::string& n : notes) {
+        std::printf("outcome: %s\n", n.c_str());
+    }
+    return kExitOk;
+}
+
+struct ExportOptions {
+    std::string path;
+    std::string json;
+    bool stable = false;
+};
+
+// One JSON document, written as the trace streams by (events are never
+// held in memory). With --stable, what may differ between two runs of a
+// deterministic scenario is left out: timestamps, host addresses, modules'
+// load addresses. Two such exports of the same scenario are byte-identical.
+int export_json(const ExportOptions& o) {
+    trace::TraceReader reader(o.path);
+    std::ofstream file;
+    std::ostream* out = &std::cout;
+    if (o.json != "-") {
+        file.open(o.json);
+        if (!file) {
+            throw CliError("cannot write " + o.json, kExitBadInput);
+        }
+        out = &file;
+    }
+    trace::TraceInfo info;
+    Record r;
+    using nlohmann::json;
+    *out << "{\"schema_version\":1,\"kind\":\"tlsheap.trace\",\"events\":[";
+    bool first = true;
+    trace::Phase phase = trace::Phase::Setup;
+    std::uint32_t state = 0;
+    auto emit = [&](const json& j) {
+        *out << (first ? "\n" : ",\n") << j.dump();
+        first = false;
+    };
+    auto site = [&](std::uint32_t stack) -> json {
+        if (stack == 0) {
+            return nullptr;
+        }
+        if (o.stable) {
+            return info.describe_stack(stack);
+        }
+        return info.call_site(stack).label();
+    };
+    while (reader.next(r)) {
+        if (info.absorb(r)) {
+            continue;
+        }
+        json j;
+        switch (r.tag) {
+        case Tag::Alloc:
+            j = {{"seq", r.seq},
+                 {"type", "alloc"},
+                 {"count", r.count},
+                 {"size", r.size},
+                 {"ok", r.address != 0},
+                 {"phase", trace::phase_name(phase)},
+                 {"state", info.state_name(state)}};
+            if (!o.stable) {
+                j["time_ns"] = r.time_ns;
+                j["address"] = r.address;
+            }
+            j[o.stable ? "stack" : "call_site"] = site(r.stack);
+            break;
+        case Tag::Free:
+            j = {{"seq", r.seq},
+                 {"type", "free"},
+                 {"alloc_seq", r.alloc_seq},
+                 {"null", r.address == 0},
+                 {"phase", trace::phase_name(phase)},
+                 {"state", info.state_name(state)}};
+            if (!o.stable) {
+                j["time_ns"] = r.time_ns;
+                j["address"] = r.address;
+                j["call_site"] = site(r.stack);
+            }
+            break;
+        case Tag::Phase:
+            phase = r.phase;
+            j = {{"type", "phase"}, {"phase", trace::phase_name(phase)}};
+            break;
+        case Tag::StepBegin:
+            state = r.state;
+            j = {{"type", "step_begin"}, {"state", info.state_name(r.state)}};
+            break;
+        case Tag::StepEnd:
+            state = r.state;
+            j = {{"type", "step_end"}, {"state_after", info.state_name(r.state)}, {"ret", r.ret}};
+            break;
+        case Tag::Activity:
+            j = {{"type", "activity"}, {"name", r.key}, {"begin", r.begin}};
+            break;
+        case Tag::TlsRecord:
+            j = {{"type", "tls_record"},
+                 {"direction", r.direction == trace::Direction::In ? "in" : "out"},
+                 {"content_type", r.content_type},
+                 {"version", r.version},
+                 {"length", r.length},
+                 {"plaintext", (r.flags & trace::kRecordPlaintext) != 0},
+                 {"handshake_types", r.hs_types}};
+            break;
+        case Tag::Role:
+            j = {{"type", "role"}, {"alloc_seq", r.role_seq}, {"role", trace::role_name(r.role)}};
+            break;
+        case Tag::Outcome:
+            j = {{"type", "outcome"},
+                 {"ret", r.ret},
+                 {"state", info.state_name(r.state)},
+                 {"text", r.value}};
+            break;
+        case Tag::PoolStats:
+            j = {{"type", "pool_stats"}, {"values", r.values}};
+            if (o.stable) {
+                j["values"].erase(6); // the pool's host address
+            }
+            break;
+        default:
+            continue;
+        }
+        emit(j);
+    }
+    json meta = info.meta_map();
+    json config = json::object();
+    for (const auto& [n, v] : info.config()) {
+        config[n] = v;
+    }
+    json modules = json::array();
+    for (const auto& m : info.modules()) {
+        json mj = {{"path", m.path}, {"build_id", m.build_id}};
+        if (!o.stable) {
+            mj["start"] = m.start;
+            mj["end"] = m.end;
+            mj["bias"] = m.bias;
+        }
+        modules.push_back(mj);
+    }
+    *out << "\n],\n\"complete\":" << (reader.complete() ? "true" : "false")
+         << ",\n\"meta\":" << meta.dump() << ",\n\"config\":" << config.dump()
+         << ",\n\"modules\":" << (o.stable ? json::array().dump() : modules.dump()) << "\n}\n";
+    if (reader.truncated()) {
+        std::fprintf(stderr, "tlsheap: warning: %s\n", reader.truncation_message().c_str());
+    }
+    return kExitOk;
+}
+
+} // namespace
+
+void add_trace_command(CLI::App& app, int& exit_code) {
+    CLI::App* cmd = app.add_subcommand("trace", "Inspect and export traces");
+    cmd->require_subcommand(1);
+
+    auto show_options = std::make_shared<ShowOptions>();
+    CLI::App* show_cmd = cmd->add_subcommand("show", "Describe a trace (and list its events)");
+    show_cmd->add_option("trace", show_options->path, "trace file")->required();
+    show_cmd->add_flag("--events", show_options->events, "list every allocation and free");
+    show_cmd->add_option("--limit", show_options->limit, "list at most this many events");
+    show_cmd->callback([show_options, &exit_code] { exit_code = show(*show_options); });
+
+    auto export_options = std::make_shared<ExportOptions>();
+    CLI::App* export_cmd = cmd->add_subcommand("export", "Write a trace as one JSON document");
+    export_cmd->add_option("trace", export_options->path, "trace file")->required();
+    export_cmd->add_option("--json", export_options->json, "output file, - for stdout")->required();
+    export_cmd->add_flag("--stable", export_options->stable,
+                         "leave out timestamps and host addresses (for comparing runs)");
+    export_cmd->callback(
+        [export_options, &exit_code] { exit_code = export_json(*export_options); });
+}
+
+} // namespace tlsheap::cli

@@ -1,0 +1,46 @@
+// tlsheap: heap profiler and allocator replay for mbedTLS handshakes.
+#include "cli/cli_error.h"
+#include "cli/profile_command.h"
+#include "cli/replay_command.h"
+#include "cli/scenarios_command.h"
+#include "cli/trace_command.h"
+#include "tlsheap/allocator_model.h"
+#include "tlsheap/trace_reader.h"
+#include "tlsheap_version.h"
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+int main(int argc, char** argv) {
+    CLI::App app{"tlsheap: how much heap does an mbedTLS connection need, where does it go, and "
+                 "what would it take under another allocator"};
+    app.set_version_flag("--version", tlsheap::kTlsheapVersion);
+    app.require_subcommand(1);
+    int exit_code = tlsheap::cli::kExitOk;
+    tlsheap::cli::add_profile_command(app, exit_code);
+    tlsheap::cli::add_replay_command(app, exit_code);
+    tlsheap::cli::add_trace_command(app, exit_code);
+    tlsheap::cli::add_scenarios_command(app, exit_code);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        const int status = app.exit(e);
+        return status == 0 ? 0 : tlsheap::cli::kExitBadInput;
+    } catch (const tlsheap::cli::CliError& e) {
+        std::fprintf(stderr, "tlsheap: error: %s\n", e.what());
+        if (!e.details().empty()) {
+            std::fprintf(stderr, "%s", e.details().c_str());
+        }
+        return e.exit_code();
+    } catch (const tlsheap::trace::TraceError& e) {
+        std::fprintf(stderr, "tlsheap: error: %s\n", e.what());
+        return tlsheap::cli::kExitBadInput;
+    } catch (const tlsheap::replay::ModelError& e) {
+        std::fprintf(stderr, "tlsheap: error: %s\n", e.what());
+        return tlsheap::cli::kExitBadInput;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "tlsheap: error: %s\n", e.what());
+        return tlsheap::cli::kExitFailed;
+    }
+    return exit_code;
+}

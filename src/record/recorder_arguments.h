@@ -1,0 +1,22 @@
+// Translates a scenario into the recorder's command line for one side of the
+// connection (the recorder parses no JSON).
+#pragma once
+
+#include "record/scenario.h"
+
+#include <string>
+#include <vector>
+
+namespace tlsheap::record {
+
+enum class Side { Client, Server };
+
+const char* side_name(Side side);
+
+// `der`: the variant cannot parse PEM; use the .der file next to each .pem.
+std::vector<std::string> recorder_arguments(const Scenario& scenario, Side side, bool der);
+
+// x.pem -> x.der when `der` (and the .der exists), else unchanged.
+std::string credential_file(const std::filesystem::path& pem, bool der);
+
+} // namespace tlsheap::record

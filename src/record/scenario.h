@@ -1,0 +1,51 @@
+// A scenario (scenarios/*.json): who talks to whom, with which protocol,
+// cipher suites, groups and credentials, and what application data follows
+// the handshake. docs/scenarios.md describes the format.
+#pragma once
+
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace tlsheap::record {
+
+class ScenarioError : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+struct Scenario {
+    std::string name;
+    std::string summary;
+    std::filesystem::path file; // where it was loaded from
+    std::string json;           // its text, embedded in every trace
+    std::string protocol;       // "tls1.2" | "tls1.3"
+    std::vector<std::string> mbedtls_ciphersuites;
+    std::string openssl_ciphers;                     // TLS 1.2 cipher string for -cipher
+    std::string openssl_ciphersuites;                // TLS 1.3 names for -ciphersuites
+    std::vector<std::string> groups;                 // IANA names: secp256r1, x25519, ...
+    std::string auth_mode;                           // "certificate" | "mutual" | "psk"
+    std::vector<std::filesystem::path> ca;           // what the client trusts
+    std::vector<std::filesystem::path> server_chain; // leaf first
+    std::filesystem::path server_key;
+    std::vector<std::filesystem::path> client_ca; // what the server trusts (mutual)
+    std::vector<std::filesystem::path> client_chain;
+    std::filesystem::path client_key;
+    std::string psk_identity;
+    std::string psk_hex;
+    std::string server_name;
+    unsigned long long response_bytes = 1024;
+    std::vector<std::string> peers;     // peers this scenario works with
+    std::vector<std::string> requires_; // macros ("A|B" = either) the profiled side needs
+};
+
+// Loads scenarios/NAME.json from `scenario_dir`, or a path to a .json file.
+// Throws ScenarioError with a one-line message (unknown scenario: lists the
+// known ones).
+Scenario load_scenario(const std::string& name_or_path, const std::filesystem::path& scenario_dir);
+
+// Names of every scenario in the directory, sorted.
+std::vector<std::string> list_scenarios(const std::filesystem::path& scenario_dir);
+
+} // namespace tlsheap::record

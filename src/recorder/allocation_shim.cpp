@@ -1,0 +1,51 @@
+// Interposes mbedtls_calloc/mbedtls_free. The variant is linked with
+// -Wl,--wrap=mbedtls_calloc,--wrap=mbedtls_free, so every call the library
+// makes lands here first and then goes on to whatever allocator the platform
+// layer has (libc, or mbedTLS's own memory_buffer_alloc). The wrapper is the
+// direct callee of the mbedTLS function that asked for memory, so the stack
+// starts exactly at the call site.
+#include "recording.h"
+#include "stack_capture.h"
+
+#include <cstddef>
+#include <cstdint>
+
+extern "C" {
+void* __real_mbedtls_calloc(std::size_t count, std::size_t size);
+void __real_mbedtls_free(void* pointer);
+void* __wrap_mbedtls_calloc(std::size_t count, std::size_t size);
+void __wrap_mbedtls_free(void* pointer);
+}
+
+namespace {
+// capture_stack's own frame and this wrapper's frame.
+constexpr unsigned kShimFrames = 2;
+} // namespace
+
+void* __wrap_mbedtls_calloc(std::size_t count, std::size_t size) {
+    void* result = __real_mbedtls_calloc(count, size);
+    auto& recording = tlsheap::recorder::Recording::instance();
+    if (recording.active()) {
+        std::uintptr_t frames[tlsheap::trace::kMaxStackDepth];
+        const unsigned depth = recording.capture_stacks()
+                                   ? tlsheap::recorder::capture_stack(
+                                         frames, tlsheap::trace::kMaxStackDepth, kShimFrames)
+                                   : 0;
+        recording.on_alloc(count, size, result, frames, depth);
+    }
+    return result;
+}
+
+void __wrap_mbedtls_free(void* pointer) {
+    auto& recording = tlsheap::recorder::Recording::instance();
+    if (recording.active()) {
+        std::uintptr_t frames[tlsheap::trace::kMaxStackDepth];
+        // free(NULL) is frequent and changes nothing: recorded, without a stack.
+        const unsigned depth = (recording.capture_stacks() && pointer != nullptr)
+                                   ? tlsheap::recorder::capture_stack(
+                                         frames, tlsheap::trace::kMaxStackDepth, kShimFrames)
+                                   : 0;
+        recording.on_free(pointer, frames, depth);
+    }
+    __real_mbedtls_free(pointer);
+}

@@ -1,0 +1,154 @@
+// tlsheap-recorder: the program the build stage links with every mbedTLS
+// variant. As a client it connects to a peer and records; as a server it is
+// the deterministic mbedTLS peer (and can record too). Errors are one line on
+// stderr; the exit status says what kind (see ConnectionStatus).
+#include "deterministic_entropy.h"
+#include "deterministic_time.h"
+#include "mbedtls_compat.h"
+#include "module_map.h"
+#include "recorder_options.h"
+#include "recording.h"
+#include "socket_transport.h"
+#include "stack_capture.h"
+#include "tls_connection.h"
+#include "variant_info.h"
+
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+extern "C" {
+extern const unsigned long tlsheap_ssl_in_buffer_len;
+extern const unsigned long tlsheap_ssl_out_buffer_len;
+extern const unsigned long tlsheap_ssl_in_content_len;
+extern const unsigned long tlsheap_ssl_out_content_len;
+}
+
+namespace {
+
+using tlsheap::recorder::Recording;
+
+constexpr int kTraceWriteFailure = 6;
+
+extern "C" void on_fatal_signal(int sig) {
+    // Keep what was recorded: a killed recorder leaves a readable, truncated trace.
+    Recording::instance().emergency_flush();
+    std::signal(sig, SIG_DFL);
+    std::raise(sig);
+}
+
+const char* architecture() {
+#if defined(__x86_64__)
+    return "x86_64";
+#elif defined(__i386__)
+    return "i386";
+#elif defined(__aarch64__)
+    return "aarch64";
+#elif defined(__arm__)
+    return "arm";
+#elif defined(__riscv)
+    return "riscv";
+#else
+    return "unknown";
+#endif
+}
+
+void describe_recording(Recording& r, const tlsheap::recorder::RecorderOptions& o) {
+    using namespace tlsheap::recorder;
+    r.meta("tlsheap.version", kTlsheapVersion);
+    r.meta("recorder.side", o.mode == Mode::Client ? "client" : "server");
+    r.meta("mbedtls.version", MBEDTLS_VERSION_STRING);
+    r.meta("variant.key", kVariantKey);
+    r.meta("abi", kVariantAbi);
+    r.meta("arch", architecture());
+    r.meta("pointer_size", std::to_string(sizeof(void*)));
+    r.meta("size_t_size", std::to_string(sizeof(std::size_t)));
+    r.meta("stack.backend", o.capture_stacks ? stack_capture_backend() : "none");
+    r.meta("allocator", o.pool_size > 0 ? "mbedtls_memory_buffer_alloc" : "libc");
+    if (o.pool_size > 0) {
+        r.meta("pool.size", std::to_string(o.pool_size));
+    }
+    r.meta("seed", std::to_string(o.seed));
+    r.meta("fixed_time", std::to_string(o.fixed_time));
+    r.meta("ssl.in_content_len", std::to_string(tlsheap_ssl_in_content_len));
+    r.meta("ssl.out_content_len", std::to_string(tlsheap_ssl_out_content_len));
+    r.meta("ssl.in_buffer_len", std::to_string(tlsheap_ssl_in_buffer_len));
+    r.meta("ssl.out_buffer_len", std::to_string(tlsheap_ssl_out_buffer_len));
+    for (const auto& [key, value] : o.meta) {
+        r.meta(key, value);
+    }
+    for (unsigned i = 0; i < kEffectiveConfigCount; ++i) {
+        r.config(kEffectiveConfig[i].name, kEffectiveConfig[i].value);
+    }
+    for (unsigned i = 0; i < kStateNameCount; ++i) {
+        r.state_name(kStateNames[i].id, kStateNames[i].name);
+    }
+    record_module_map(r);
+    r.flush();
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    using namespace tlsheap::recorder;
+    RecorderOptions options;
+    std::string error;
+    if (!parse_recorder_options(argc, argv, options, error)) {
+        std::fprintf(stderr, "error: %s\n", error.c_str());
+        return static_cast<int>(ConnectionStatus::Usage);
+    }
+    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL}) {
+        std::signal(sig, on_fatal_signal);
+    }
+    std::signal(SIGPIPE, SIG_IGN);
+    seed_deterministic_entropy(options.seed);
+    fix_library_time(static_cast<std::int64_t>(options.fixed_time));
+
+    Recording& recording = Recording::instance();
+    if (!options.trace_path.empty()) {
+        if (!recording.start(options.trace_path.c_str(), options.capture_stacks)) {
+            std::fprintf(stderr, "error: cannot create trace %s: %s\n", options.trace_path.c_str(),
+                         std::strerror(errno));
+            return kTraceWriteFailure;
+        }
+        describe_recording(recording, options);
+    }
+
+    Listener listener;
+    if (options.mode == Mode::Server) {
+        if (!listener.listen(options.listen_host, options.listen_port, error)) {
+            std::fprintf(stderr, "error: %s\n", error.c_str());
+            recording.finish();
+            return static_cast<int>(ConnectionStatus::Transport);
+        }
+        // tlsheap waits for this line to learn the ephemeral port.
+        std::printf("LISTENING %u\n", listener.port());
+        std::fflush(stdout);
+    }
+
+    const unsigned connections =
+        options.mode == Mode::Server ? options.accept_count : options.repeat;
+    ConnectionResult result;
+    for (unsigned i = 0; i < connections && result.status == ConnectionStatus::Ok; ++i) {
+        result = run_connection(options, &listener);
+        if (options.report_timing && result.status == ConnectionStatus::Ok) {
+            std::printf("handshake_ns %llu\n", result.handshake_ns);
+        }
+    }
+    if (!options.trace_path.empty() && recording.live_count() > 0) {
+        std::fprintf(stderr, "warning: %llu allocations still alive after teardown (leaks)\n",
+                     static_cast<unsigned long long>(recording.live_count()));
+    }
+    const bool trace_ok = recording.finish();
+    std::fflush(stdout);
+    if (result.status != ConnectionStatus::Ok) {
+        std::fprintf(stderr, "error: %s\n", result.error.c_str());
+        return static_cast<int>(result.status);
+    }
+    if (!trace_ok) {
+        std::fprintf(stderr, "error: writing trace %s failed\n", options.trace_path.c_str());
+        return kTraceWriteFailure;
+    }
+    return 0;
+}

@@ -1,0 +1,189 @@
+#include "recorder_options.h"
+
+#include <cstdlib>
+#include <cstring>
+
+namespace tlsheap::recorder {
+
+namespace {
+
+bool parse_number(const char* text, std::uint64_t& out) {
+    if (text == nullptr || *text == '\0') {
+        return false;
+    }
+    char* end = nullptr;
+    out = std::strtoull(text, &end, 10);
+    return *end == '\0';
+}
+
+bool split_host_port(const std::string& text, std::string& host, std::string& port) {
+    const auto colon = text.rfind(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
+        return false;
+    }
+    host = text.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+        host = host.substr(1, host.size() - 2);
+    }
+    port = text.substr(colon + 1);
+    return true;
+}
+
+} // namespace
+
+bool parse_recorder_options(int argc, char** argv, RecorderOptions& o, std::string& error) {
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        auto value = [&](const char*& v) {
+            if (i + 1 >= argc) {
+                error = "option " + arg + " needs a value";
+                return false;
+            }
+            v = argv[++i];
+            return true;
+        };
+        auto number = [&](std::uint64_t& out) {
+            const char* v = nullptr;
+            if (!value(v)) {
+                return false;
+            }
+            if (!parse_number(v, out)) {
+                error = "option " + arg + " needs a number, not '" + v + "'";
+                return false;
+            }
+            return true;
+        };
+        const char* v = nullptr;
+        std::uint64_t n = 0;
+        if (arg == "--mode") {
+            if (!value(v)) {
+                return false;
+            }
+            if (std::strcmp(v, "client") == 0) {
+                o.mode = Mode::Client;
+            } else if (std::strcmp(v, "server") == 0) {
+                o.mode = Mode::Server;
+            } else {
+                error = std::string("unknown mode '") + v + "' (client|server)";
+                return false;
+            }
+        } else if (arg == "--connect" || arg == "--listen") {
+            if (!value(v)) {
+                return false;
+            }
+            std::string& host = arg == "--connect" ? o.connect_host : o.listen_host;
+            std::string& port = arg == "--connect" ? o.connect_port : o.listen_port;
+            if (!split_host_port(v, host, port)) {
+                error = arg + " needs HOST:PORT, not '" + v + "'";
+                return false;
+            }
+        } else if (arg == "--accept-count" || arg == "--repeat" || arg == "--timeout-ms") {
+            if (!number(n)) {
+                return false;
+            }
+            if (n == 0 || n > 1000000) {
+                error = arg + " must be between 1 and 1000000";
+                return false;
+            }
+            (arg == "--accept-count" ? o.accept_count
+             : arg == "--repeat"     ? o.repeat
+                                     : o.timeout_ms) = static_cast<unsigned>(n);
+        } else if (arg == "--trace") {
+            if (!value(v)) {
+                return false;
+            }
+            o.trace_path = v;
+        } else if (arg == "--no-stacks") {
+            o.capture_stacks = false;
+        } else if (arg == "--report-timing") {
+            o.report_timing = true;
+        } else if (arg == "--meta") {
+            if (!value(v)) {
+                return false;
+            }
+            const char* eq = std::strchr(v, '=');
+            if (eq == nullptr) {
+                error = std::string("--meta needs KEY=VALUE, not '") + v + "'";
+                return false;
+            }
+            o.meta.emplace_back(std::string(v, eq), std::string(eq + 1));
+        } else if (arg == "--min-version" || arg == "--max-version") {
+            if (!value(v)) {
+                return false;
+            }
+            if (std::strcmp(v, "tls1.2") != 0 && std::strcmp(v, "tls1.3") != 0) {
+                error = arg + " takes tls1.2 or tls1.3, not '" + v + "'";
+                return false;
+            }
+            (arg == "--min-version" ? o.min_version : o.max_version) = v;
+        } else if (arg == "--ciphersuite" || arg == "--group" || arg == "--ca" || arg == "--cert") {
+            if (!value(v)) {
+                return false;
+            }
+            (arg == "--ciphersuite" ? o.ciphersuites
+             : arg == "--group"     ? o.groups
+             : arg == "--ca"        ? o.ca_files
+                                    : o.cert_files)
+                .emplace_back(v);
+        } else if (arg == "--key" || arg == "--psk" || arg == "--psk-identity" ||
+                   arg == "--server-name" || arg == "--auth") {
+            if (!value(v)) {
+                return false;
+            }
+            (arg == "--key"            ? o.key_file
+             : arg == "--psk"          ? o.psk_hex
+             : arg == "--psk-identity" ? o.psk_identity
+             : arg == "--server-name"  ? o.server_name
+                                       : o.auth) = v;
+        } else if (arg == "--response-bytes") {
+            if (!number(o.response_bytes)) {
+                return false;
+            }
+        } else if (arg == "--fixed-time") {
+            if (!number(o.fixed_time)) {
+                return false;
+            }
+        } else if (arg == "--max-fragment") {
+            if (!value(v)) {
+                return false;
+            }
+            const std::string m = v;
+            if (m == "auto") {
+                o.max_fragment = 0;
+            } else if (m == "none") {
+                o.max_fragment = -1;
+            } else if (m == "512" || m == "1024" || m == "2048" || m == "4096") {
+                o.max_fragment = std::stol(m);
+            } else {
+                error = "--max-fragment takes auto, none, 512, 1024, 2048 or 4096, not '" + m + "'";
+                return false;
+            }
+        } else if (arg == "--seed") {
+            if (!number(o.seed)) {
+                return false;
+            }
+        } else if (arg == "--pool-size") {
+            if (!number(o.pool_size)) {
+                return false;
+            }
+        } else {
+            error = "unknown option '" + arg + "'";
+            return false;
+        }
+    }
+    if (o.mode == Mode::Client && o.connect_host.empty()) {
+        error = "client mode needs --connect HOST:PORT";
+        return false;
+    }
+    if (o.auth != "none" && o.auth != "optional" && o.auth != "required") {
+        error = "--auth takes none, optional or required, not '" + o.auth + "'";
+        return false;
+    }
+    if (o.psk_hex.empty() != o.psk_identity.empty()) {
+        error = "--psk and --psk-identity go together";
+        return false;
+    }
+    return true;
+}
+
+} // namespace tlsheap::recorder

@@ -1,0 +1,54 @@
+// The recorder's command line. tlsheap translates a scenario into these
+// options; the recorder parses no JSON and links no third-party library.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace tlsheap::recorder {
+
+enum class Mode { Client, Server };
+
+struct RecorderOptions {
+    Mode mode = Mode::Client;
+    std::string connect_host; // client
+    std::string connect_port;
+    std::string listen_host = "127.0.0.1"; // server
+    std::string listen_port = "0";
+    unsigned accept_count = 1;
+    unsigned repeat = 1; // client: connections in a row (benchmarks)
+
+    std::string trace_path; // empty: do not record
+    bool capture_stacks = true;
+    std::vector<std::pair<std::string, std::string>> meta;
+
+    std::string min_version = "tls1.2";
+    std::string max_version = "tls1.3";
+    std::vector<std::string> ciphersuites;
+    std::vector<std::string> groups;
+    std::vector<std::string> ca_files;
+    std::vector<std::string> cert_files; // own chain, leaf first
+    std::string key_file;
+    std::string psk_hex;
+    std::string psk_identity;
+    std::string auth = "required"; // none|optional|required
+    std::string server_name;
+
+    std::uint64_t response_bytes = 1024;
+    // Client: maximum fragment length to ask for. 0: automatic, the largest
+    // of 512/1024/2048/4096 that fits MBEDTLS_SSL_IN_CONTENT_LEN when that
+    // is below 16384 (what a device with small buffers must do); -1: none.
+    long max_fragment = 0;
+    unsigned timeout_ms = 10000;
+    std::uint64_t seed = 1;
+    std::uint64_t fixed_time = 0; // seconds since 1970 for the library's clock; 0: real
+    std::uint64_t pool_size = 0;  // 0: libc behind the shim
+    bool report_timing = false;
+};
+
+// Parses argv. On error returns false and sets `error` to one line.
+bool parse_recorder_options(int argc, char** argv, RecorderOptions& options, std::string& error);
+
+} // namespace tlsheap::recorder

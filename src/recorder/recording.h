@@ -1,0 +1,80 @@
+// The recording in progress: owns the trace writer, the stack table and the
+// live-allocation table, and turns what the shim, the transport tap and the
+// handshake driver report into trace records. One per process.
+#pragma once
+
+#include "live_allocation_table.h"
+#include "stack_table.h"
+#include "tlsheap/trace_format.h"
+#include "trace_writer.h"
+#include "transport_tap.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace tlsheap::recorder {
+
+class Recording {
+  public:
+    static Recording& instance();
+
+    // Opens the trace; events are recorded from then on. Returns false with
+    // errno set when the file cannot be created.
+    bool start(const char* path, bool capture_stacks);
+    bool active() const { return active_; }
+    bool capture_stacks() const { return capture_stacks_; }
+
+    void meta(std::string_view key, std::string_view value);
+    void config(std::string_view name, std::string_view value);
+    void state_name(int id, std::string_view name);
+    void module(std::uint64_t start, std::uint64_t end, std::uint64_t bias, std::string_view path,
+                std::string_view build_id);
+
+    // From the allocation shim.
+    void on_alloc(std::size_t count, std::size_t size, const void* result,
+                  const std::uintptr_t* frames, unsigned depth);
+    void on_free(const void* pointer, const std::uintptr_t* frames, unsigned depth);
+
+    // From the handshake driver.
+    void phase(trace::Phase p);
+    void step_begin(int state);
+    void step_end(int state_after, int ret);
+    void activity(bool begin, std::string_view name);
+    void role(const void* pointer, trace::Role role);
+    void outcome(trace::OutcomeKind kind, int ret, int state, std::string_view text);
+    void pool_stats(std::uint64_t pool_size, std::uint64_t header_size, std::uint64_t max_used,
+                    std::uint64_t max_blocks, std::uint64_t cur_used, std::uint64_t cur_blocks,
+                    std::uint64_t pool_base);
+
+    // From the transport tap.
+    static void on_tls_record(const ObservedRecord& record, void* self);
+
+    // Seq of the allocation that returned a live pointer (0 if none).
+    std::uint64_t seq_of(const void* pointer) const;
+    std::uint64_t live_count() const { return live_.size(); }
+    std::uint64_t event_count() const { return seq_; }
+
+    void flush() { writer_.flush(); }
+    // Writes the End record and closes the trace. Returns false if any write failed.
+    bool finish();
+    // For fatal-signal handlers.
+    void emergency_flush() noexcept { writer_.emergency_flush(); }
+
+  private:
+    Recording() = default;
+    std::uint64_t elapsed_ns();
+    std::uint64_t address_code(const void* pointer);
+    std::uint32_t stack_id(const std::uintptr_t* frames, unsigned depth);
+
+    TraceWriter writer_;
+    StackTable stacks_;
+    LiveAllocationTable live_;
+    bool active_ = false;
+    bool capture_stacks_ = true;
+    std::uint64_t seq_ = 0;
+    std::uint64_t last_ns_ = 0;
+    std::uintptr_t last_address_ = 0;
+};
+
+} // namespace tlsheap::recorder

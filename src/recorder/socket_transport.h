@@ -1,0 +1,55 @@
+// TCP transport for the recorded connection: mbedTLS BIO callbacks over a
+// socket, every wait bounded by a timeout, every byte shown to the
+// transport tap. Only what a test peer on loopback needs.
+#pragma once
+
+#include "transport_tap.h"
+
+#include <cstddef>
+#include <string>
+
+namespace tlsheap::recorder {
+
+class SocketTransport {
+  public:
+    SocketTransport(TransportTap& tap, unsigned timeout_ms) : tap_(tap), timeout_ms_(timeout_ms) {}
+    ~SocketTransport();
+    SocketTransport(const SocketTransport&) = delete;
+    SocketTransport& operator=(const SocketTransport&) = delete;
+
+    // Connects within the timeout; on failure sets `error` to one line.
+    bool connect(const std::string& host, const std::string& port, std::string& error);
+    void adopt(int fd) { fd_ = fd; }
+    void close();
+
+    // mbedtls_ssl_set_bio callbacks; ctx is the SocketTransport.
+    static int bio_send(void* ctx, const unsigned char* buf, std::size_t len);
+    static int bio_recv(void* ctx, unsigned char* buf, std::size_t len);
+
+    bool timed_out() const { return timed_out_; }
+    int last_errno() const { return last_errno_; }
+    unsigned timeout_ms() const { return timeout_ms_; }
+
+  private:
+    TransportTap& tap_;
+    unsigned timeout_ms_;
+    int fd_ = -1;
+    bool timed_out_ = false;
+    int last_errno_ = 0;
+};
+
+class Listener {
+  public:
+    ~Listener();
+    // Binds and listens; port "0" picks an ephemeral port.
+    bool listen(const std::string& host, const std::string& port, std::string& error);
+    unsigned port() const { return port_; }
+    // Waits at most timeout_ms for one connection; returns the fd or -1.
+    int accept(unsigned timeout_ms, std::string& error);
+
+  private:
+    int fd_ = -1;
+    unsigned port_ = 0;
+};
+
+} // namespace tlsheap::recorder

@@ -1,0 +1,28 @@
+// C library backend (glibc's backtrace, which unwinds with libgcc's DWARF
+// unwinder) for ABIs without libunwind, such as 32-bit ARM.
+#include "stack_capture.h"
+#include "tlsheap/trace_format.h"
+
+#include <execinfo.h>
+
+namespace tlsheap::recorder {
+
+unsigned capture_stack(std::uintptr_t* frames, unsigned max, unsigned skip) {
+    void* raw[trace::kMaxStackDepth + 8];
+    unsigned want = max + skip;
+    if (want > sizeof(raw) / sizeof(raw[0])) {
+        want = sizeof(raw) / sizeof(raw[0]);
+    }
+    const int got = backtrace(raw, static_cast<int>(want));
+    unsigned n = 0;
+    for (int i = static_cast<int>(skip); i < got && n < max; ++i) {
+        frames[n++] = reinterpret_cast<std::uintptr_t>(raw[i]);
+    }
+    return n;
+}
+
+const char* stack_capture_backend() {
+    return "execinfo";
+}
+
+} // namespace tlsheap::recorder

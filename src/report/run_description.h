@@ -1,0 +1,33 @@
+// What produced a replay result: the variant, the scenario, the peer, the
+// build and recording figures. The profile report prints it above the
+// numbers, and writes it into the JSON.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tlsheap::report {
+
+struct RunDescription {
+    std::string command = "profile";
+    std::string scenario;
+    std::string side; // "client" | "server"
+    std::string peer; // description of the other end
+    std::string mbedtls_version;
+    std::string mbedtls_origin;
+    std::string abi;
+    std::string config_label;         // the user's config and deltas
+    std::string effective_config;     // path of the config.h built
+    std::vector<std::string> overlay; // what tlsheap added
+    std::string variant_key;
+    std::string recorder; // the variant's recorder executable
+    bool build_cached = false;
+    std::uint64_t compiled_files = 0;
+    double build_seconds = 0;
+    std::string trace_path;
+    std::uint64_t trace_bytes = 0;
+    std::vector<std::string> warnings;
+};
+
+} // namespace tlsheap::report

@@ -1,0 +1,168 @@
+#include "symbolize/trace_symbolizer.h"
+
+#include "symbolize/dwarf_symbolizer.h"
+#include "tlsheap/trace_encoder.h"
+#include "tlsheap/trace_reader.h"
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <set>
+
+namespace tlsheap::symbolize {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool is_description(trace::Tag tag) {
+    using trace::Tag;
+    return tag == Tag::Meta || tag == Tag::Config || tag == Tag::StateName || tag == Tag::Module;
+}
+
+// Source paths relative to the tree, and whether they are mbedTLS code. The
+// compiler records paths as it was given them, which may go through a
+// symlink to the tree; both spellings of the root are tried.
+class SourceClassifier {
+  public:
+    explicit SourceClassifier(const fs::path& root) {
+        if (root.empty()) {
+            return;
+        }
+        add_root(fs::absolute(root).lexically_normal().string());
+        std::error_code ec;
+        const fs::path canonical = fs::canonical(root, ec);
+        if (!ec) {
+            add_root(canonical.string());
+        }
+    }
+
+    std::pair<std::string, bool> classify(const std::string& file) {
+        const auto cached = cache_.find(file);
+        if (cached != cache_.end()) {
+            return cached->second;
+        }
+        std::pair<std::string, bool> result{file, false};
+        std::error_code ec;
+        const std::string canonical = file.empty() ? file : fs::weakly_canonical(file, ec).string();
+        for (const std::string& candidate : {file, canonical}) {
+            for (const std::string& root : roots_) {
+                if (!candidate.empty() && candidate.rfind(root, 0) == 0) {
+                    const std::string rel = candidate.substr(root.size());
+                    const bool library = rel.rfind("library/", 0) == 0 ||
+                                         rel.rfind("3rdparty/", 0) == 0 ||
+                                         rel.rfind("include/", 0) == 0;
+                    result = {rel, library};
+                    cache_.emplace(file, result);
+                    return result;
+                }
+            }
+        }
+        cache_.emplace(file, result);
+        return result;
+    }
+
+  private:
+    void add_root(std::string root) {
+        if (root.back() != '/') {
+            root += '/';
+        }
+        roots_.push_back(root);
+    }
+
+    std::vector<std::string> roots_;
+    std::map<std::string, std::pair<std::string, bool>> cache_;
+};
+
+} // namespace
+
+FinalizeResult finalize_trace(const fs::path& raw, const fs::path& final,
+                              const fs::path& mbedtls_root) {
+    FinalizeResult result;
+    SourceClassifier sources(mbedtls_root);
+
+    // Pass 1: modules and every distinct return address.
+    DwarfSymbolizer symbolizer;
+    std::set<std::uint64_t> addresses;
+    {
+        trace::TraceReader reader(raw.string());
+        trace::Record r;
+        while (reader.next(r)) {
+            if (r.tag == trace::Tag::Module) {
+                const std::string& path = r.key;
+                try {
+                    symbolizer.add_module(path, r.values[0], r.values[1], r.values[2]);
+                } catch (const SymbolizeError& e) {
+                    result.warnings.push_back(e.what());
+                }
+            } else if (r.tag == trace::Tag::Stack) {
+                addresses.insert(r.frames.begin(), r.frames.end());
+            }
+        }
+        result.truncated = reader.truncated();
+    }
+
+    std::vector<unsigned char> frames;
+    for (const std::uint64_t address : addresses) {
+        const Symbolization s = symbolizer.symbolize(address, true);
+        ++result.addresses;
+        if (s.resolved()) {
+            ++result.resolved;
+        }
+        trace::RecordEncoder e;
+        e.varint(address).varint(s.levels.size());
+        bool any_mbedtls = false;
+        for (const SourceLocation& level : s.levels) {
+            const auto [file, in_mbedtls] = sources.classify(level.file);
+            any_mbedtls = any_mbedtls || in_mbedtls;
+            e.string(level.function)
+                .string(file)
+                .varint(level.line)
+                .varint(in_mbedtls ? trace::kFrameInMbedtls : 0);
+        }
+        if (any_mbedtls) {
+            ++result.in_mbedtls;
+        }
+        e.emit(trace::Tag::Frame, frames);
+    }
+
+    // Pass 2: copy, inserting the frames after the description records.
+    std::vector<unsigned char> out = trace::encode_header();
+    trace::TraceReader reader(raw.string());
+    trace::Record r;
+    bool inserted = false;
+    std::uint64_t events = 0;
+    while (reader.next(r)) {
+        if (!inserted && !is_description(r.tag)) {
+            out.insert(out.end(), frames.begin(), frames.end());
+            inserted = true;
+        }
+        if (r.tag == trace::Tag::End || r.tag == trace::Tag::Frame) {
+            continue; // End is rewritten below; old frames are replaced
+        }
+        if (r.tag == trace::Tag::Alloc || r.tag == trace::Tag::Free) {
+            ++events;
+        }
+        out.insert(out.end(), reader.last_record_data(),
+                   reader.last_record_data() + reader.last_record_size());
+    }
+    if (!inserted) {
+        out.insert(out.end(), frames.begin(), frames.end());
+    }
+    if (reader.complete()) {
+        trace::encode_end(out, events);
+    }
+    const fs::path tmp = final.string() + ".tmp";
+    {
+        std::ofstream f(tmp, std::ios::binary);
+        f.write(reinterpret_cast<const char*>(out.data()),
+                static_cast<std::streamsize>(out.size()));
+        if (!f) {
+            throw trace::TraceError("cannot write " + tmp.string());
+        }
+    }
+    fs::rename(tmp, final);
+    return result;
+}
+
+} // namespace tlsheap::symbolize

@@ -1,0 +1,199 @@
+// Bad input gets one line that names the problem and a non-zero exit; never
+// a crash, a hang, or a process left behind.
+#include "tlsheap_harness.h"
+
+#include <filesystem>
+#include <fstream>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace tlsheap::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Exactly one error line, naming `what`.
+void expect_one_line_error(const RunResult& r, int status, const std::string& what) {
+    EXPECT_EQ(r.status, status) << r.err;
+    const auto lines = r.error_lines();
+    ASSERT_FALSE(lines.empty()) << "no error message; stdout: " << r.out;
+    EXPECT_EQ(lines.front().rfind("tlsheap: error: ", 0), 0u) << lines.front();
+    EXPECT_NE(lines.front().find(what), std::string::npos) << lines.front();
+}
+
+class BadInput : public ::testing::Test {
+  protected:
+    void TearDown() override {
+        for (const std::string& needle :
+             {test_cache().string() + "/builds", std::string("s_server")}) {
+            const auto left = orphaned_processes(needle);
+            EXPECT_TRUE(left.empty()) << "left running: " << left.front();
+        }
+    }
+};
+
+TEST_F(BadInput, MissingConfigFile) {
+    const RunResult r = run_tlsheap({"profile", "--config", "/nonexistent/my_config.h"});
+    expect_one_line_error(r, 2, "config file /nonexistent/my_config.h does not exist");
+    EXPECT_EQ(r.error_lines().size(), 1u);
+}
+
+TEST_F(BadInput, ConfigThatDoesNotCompileNamesTheFileTheLineAndTheError) {
+    const fs::path dir = scratch_dir("broken-config");
+    const fs::path config = dir / "broken_config.h";
+    fs::copy_file(test_cache() / "mbedtls/3.6/include/mbedtls/mbedtls_config.h", config);
+    std::ofstream(config, std::ios::app) << "#define MBEDTLS_SSL_IN_CONTENT_LEN 4096x\n";
+    const RunResult r = run_tlsheap({"profile", "--config", config.string()});
+    expect_one_line_error(r, 2, "does not compile");
+    const std::string line = r.error_lines().front();
+    EXPECT_NE(line.find(config.string() + ":"), std::string::npos)
+        << line;                                                       // the user's file and line
+    EXPECT_NE(line.find("invalid suffix"), std::string::npos) << line; // the compiler's own words
+}
+
+TEST_F(BadInput, ConfigRejectedByCheckConfigFailsBeforeCompiling) {
+    // 3.6 refuses TLS 1.3 without the peer certificate kept (check_config.h).
+    const RunResult r = run_tlsheap({"profile", "--unset", "MBEDTLS_SSL_KEEP_PEER_CERTIFICATE"});
+    expect_one_line_error(r, 2, "does not compile");
+    EXPECT_NE(r.error_lines().front().find("#error \"MBEDTLS_SSL_PROTO_TLS1_3 defined without "
+                                           "MBEDTLS_SSL_KEEP_PEER_CERTIFICATE\""),
+              std::string::npos)
+        << r.error_lines().front();
+    EXPECT_EQ(r.err.find("building mbedTLS"), std::string::npos) << "compiled before checking";
+}
+
+TEST_F(BadInput, ConfigLackingWhatTheScenarioNeedsFailsBeforeBuilding) {
+    const RunResult r =
+        run_tlsheap({"profile", "--unset", "MBEDTLS_KEY_EXCHANGE_ECDHE_ECDSA_ENABLED"});
+    expect_one_line_error(r, 2,
+                          "lacks MBEDTLS_KEY_EXCHANGE_ECDHE_ECDSA_ENABLED, which scenario "
+                          "tls12-ecdhe-ecdsa-p256 needs");
+    EXPECT_EQ(r.err.find("building mbedTLS"), std::string::npos) << "compiled before checking";
+}
+
+TEST_F(BadInput, UnknownScenario) {
+    expect_one_line_error(run_tlsheap({"profile", "--scenario", "tls99-nope"}), 2,
+                          "unknown scenario 'tls99-nope' (known: tls12-ecdhe-ecdsa-mutual");
+}
+
+TEST_F(BadInput, UnknownAndMalformedMacros) {
+    expect_one_line_error(run_tlsheap({"profile", "--set", "MBEDTLS_NO_SUCH_OPTION"}), 2,
+                          "unknown macro MBEDTLS_NO_SUCH_OPTION");
+    expect_one_line_error(run_tlsheap({"profile", "--set", "1X=2"}), 2, "is not a macro name");
+    expect_one_line_error(run_tlsheap({"profile", "--set", "MBEDTLS_SSL_IN_CONTENT_LEN=4096",
+                                       "--unset", "MBEDTLS_SSL_IN_CONTENT_LEN"}),
+                          2, "both --set and --unset");
+}
+
+TEST_F(BadInput, UnknownMbedtlsTree) {
+    expect_one_line_error(run_tlsheap({"profile", "--mbedtls", "/nonexistent/mbedtls"}), 2,
+                          "is not an mbedTLS source tree");
+}
+
+TEST_F(BadInput, PortInUse) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+    ASSERT_EQ(::listen(fd, 1), 0);
+    socklen_t len = sizeof(a);
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    const std::string port = std::to_string(ntohs(a.sin_port));
+    for (const std::string peer : {"mbedtls", "openssl"}) {
+        expect_one_line_error(run_tlsheap({"profile", "--peer", peer, "--port", port}), 2,
+                              "port 127.0.0.1:" + port + " is in use");
+    }
+    ::close(fd);
+}
+
+TEST_F(BadInput, PeerThatNeverAnswersTimesOut) {
+    SilentListener silent;
+    const fs::path dir = scratch_dir("silent");
+    const RunResult r =
+        run_tlsheap({"profile", "--connect", "127.0.0.1:" + std::to_string(silent.port()),
+                     "--timeout", "1", "--trace", (dir / "t.trace").string()},
+                    test_cache(), 120);
+    expect_one_line_error(r, 1, "peer did not answer within 1000 ms");
+    EXPECT_NE(r.error_lines().front().find("SERVER_HELLO"), std::string::npos);
+    // The trace of what happened until then is kept and complete.
+    EXPECT_TRUE(fs::exists(dir / "t.trace"));
+    const RunResult show = run_tlsheap({"trace", "show", (dir / "t.trace").string()});
+    EXPECT_EQ(show.status, 0);
+    EXPECT_NE(show.out.find("complete"), std::string::npos);
+}
+
+class BadTrace : public BadInput {
+  protected:
+    static void SetUpTestSuite() {
+        dir_ = new fs::path(scratch_dir("bad-trace"));
+        const RunResult r = run_tlsheap({"profile", "--scenario", "tls12-psk-aes128-ccm", "--trace",
+                                         (*dir_ / "good.trace").string()});
+        ASSERT_EQ(r.status, 0) << r.err;
+        std::ifstream in(*dir_ / "good.trace", std::ios::binary);
+        bytes_ =
+            new std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    }
+    static void TearDownTestSuite() {
+        delete dir_;
+        delete bytes_;
+    }
+    static fs::path write(const std::string& name, const std::string& bytes) {
+        const fs::path p = *dir_ / name;
+        std::ofstream(p, std::ios::binary) << bytes;
+        return p;
+    }
+    static fs::path* dir_;
+    static std::string* bytes_;
+};
+fs::path* BadTrace::dir_ = nullptr;
+std::string* BadTrace::bytes_ = nullptr;
+
+TEST_F(BadTrace, CorruptTraceIsRefusedWithTheOffset) {
+    std::string bytes = *bytes_;
+    bytes[bytes.size() * 2 / 3] ^= 0x01;
+    const fs::path p = write("corrupt.trace", bytes);
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"trace", "show", p.string()},
+          {"replay", p.string()},
+          {"trace", "export", p.string(), "--json", (*dir_ / "x.json").string()}}) {
+        expect_one_line_error(run_tlsheap(args), 2, "corrupt at byte");
+    }
+}
+
+TEST_F(BadTrace, TruncatedTraceReadsToItsLastCompleteEventWithAWarning) {
+    const fs::path p = write("truncated.trace", bytes_->substr(0, bytes_->size() / 2));
+    const RunResult show = run_tlsheap({"trace", "show", p.string()});
+    EXPECT_EQ(show.status, 0) << show.err;
+    EXPECT_NE(show.out.find("TRUNCATED"), std::string::npos);
+    EXPECT_NE(show.out.find("is truncated at byte"), std::string::npos);
+    const RunResult replayed = run_tlsheap({"replay", p.string()});
+    EXPECT_EQ(replayed.status, 0) << replayed.err;
+    EXPECT_NE(replayed.out.find("warning: "), std::string::npos);
+}
+
+TEST_F(BadTrace, NotATraceAtAll) {
+    const fs::path p = write("text.trace", "this is not a trace\n");
+    expect_one_line_error(run_tlsheap({"trace", "show", p.string()}), 2, "is not a tlsheap trace");
+    expect_one_line_error(run_tlsheap({"replay", "/nonexistent.trace"}), 2, "cannot open trace");
+}
+
+TEST_F(BadTrace, TraceFromANewerFormatVersion) {
+    std::string bytes = *bytes_;
+    bytes[8] = 9; // major version 9
+    expect_one_line_error(run_tlsheap({"trace", "show", write("future.trace", bytes).string()}), 2,
+                          "trace format 9.0; this tlsheap reads format 1.x (upgrade tlsheap)");
+}
+
+TEST_F(BadTrace, UnknownModelAndOption) {
+    const fs::path p = write("ok.trace", *bytes_);
+    expect_one_line_error(run_tlsheap({"replay", p.string(), "--model", "dlmalloc"}), 2,
+                          "dlmalloc");
+    expect_one_line_error(run_tlsheap({"replay", p.string(), "--model", "mbedtls-pool:colour=red"}),
+                          2, "colour");
+}
+
+} // namespace
+} // namespace tlsheap::testing

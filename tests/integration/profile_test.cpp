@@ -1,0 +1,373 @@
+// `tlsheap profile` end to end: real mbedTLS builds, real handshakes against
+// the deterministic mbedTLS peer and openssl s_server on 127.0.0.1.
+#include "process/child_process.h"
+#include "tlsheap/trace_info.h"
+#include "tlsheap/trace_reader.h"
+#include "tlsheap_harness.h"
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <gtest/gtest.h>
+#include <set>
+#include <thread>
+
+namespace tlsheap::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+struct Profiled {
+    RunResult run;
+    json report;
+    fs::path trace;
+};
+
+Profiled profile(const std::string& name, std::vector<std::string> args) {
+    const fs::path dir = scratch_dir(name);
+    Profiled p;
+    p.trace = dir / "run.trace";
+    args.insert(args.begin(),
+                {"profile", "--json", (dir / "run.json").string(), "--trace", p.trace.string()});
+    p.run = run_tlsheap(args);
+    if (fs::exists(dir / "run.json")) {
+        p.report = read_json(dir / "run.json");
+    }
+    return p;
+}
+
+// Every allocation event of a trace with its phase, state and call stack.
+struct Event {
+    std::uint64_t seq;
+    std::uint64_t size;
+    trace::Phase phase;
+    std::string state;
+    std::vector<std::string> functions; // every inline level of every frame
+    trace::CallSite site;
+};
+
+std::vector<Event> allocations(const fs::path& file, trace::TraceInfo& info) {
+    trace::TraceReader reader(file.string());
+    trace::Record r;
+    std::vector<Event> events;
+    trace::Phase phase = trace::Phase::Setup;
+    std::uint32_t state = 0;
+    while (reader.next(r)) {
+        if (info.absorb(r)) {
+            continue;
+        }
+        if (r.tag == trace::Tag::Phase) {
+            phase = r.phase;
+        } else if (r.tag == trace::Tag::StepBegin) {
+            state = r.state;
+        } else if (r.tag == trace::Tag::Alloc) {
+            Event e{r.seq, r.count * r.size,       phase, info.state_name(state),
+                    {},    info.call_site(r.stack)};
+            if (const auto* frames = info.stack(r.stack)) {
+                for (const auto address : *frames) {
+                    if (const auto* levels = info.frame(address)) {
+                        for (const auto& level : *levels) {
+                            e.functions.push_back(level.function);
+                        }
+                    }
+                }
+            }
+            events.push_back(std::move(e));
+        }
+    }
+    EXPECT_TRUE(reader.complete());
+    return events;
+}
+
+bool has_function(const Event& e, const std::string& name) {
+    return std::find(e.functions.begin(), e.functions.end(), name) != e.functions.end();
+}
+
+class ProfileTest : public ::testing::Test {
+  protected:
+    static void SetUpTestSuite() { default_ = new Profiled(profile("default", {})); }
+    static void TearDownTestSuite() { delete default_; }
+    void TearDown() override {
+        // Every process tlsheap started has been stopped.
+        for (const std::string& needle :
+             {test_cache().string() + "/builds", std::string("s_server")}) {
+            const auto left = orphaned_processes(needle);
+            EXPECT_TRUE(left.empty()) << "left running: " << left.front();
+        }
+    }
+    static Profiled* default_;
+};
+Profiled* ProfileTest::default_ = nullptr;
+
+TEST_F(ProfileTest, DefaultScenarioReportsTheHandshakeHeapProfile) {
+    const Profiled& p = *default_;
+    ASSERT_EQ(p.run.status, 0) << p.run.err;
+    const json& j = p.report;
+    EXPECT_EQ(j["schema_version"], 1);
+    EXPECT_EQ(j["run"]["scenario"], "tls12-ecdhe-ecdsa-p256");
+    EXPECT_EQ(j["variant"]["mbedtls_version"], "3.6.6");
+    EXPECT_EQ(j["outcomes"][0]["kind"], "handshake");
+    EXPECT_EQ(j["outcomes"][0]["text"], "TLSv1.2 TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256");
+    EXPECT_EQ(j["outcomes"][1]["text"], "sent 49 received 4141"); // request, header + 4096 bytes
+
+    // The peak happened during the handshake, in a real state, at a real call site.
+    EXPECT_GT(j["live_peak"]["bytes"].get<std::uint64_t>(),
+              33000u); // two 16 KiB record buffers and more
+    EXPECT_EQ(j["live_peak"]["at"]["phase"], "HANDSHAKE");
+    EXPECT_NE(j["live_peak"]["at"]["call_site"].get<std::string>().find("library/"),
+              std::string::npos);
+
+    // What is alive at the peak adds up to the peak.
+    std::uint64_t sum = 0;
+    for (const json& s : j["alive_at_peak"]) {
+        sum += s["bytes"].get<std::uint64_t>();
+    }
+    EXPECT_EQ(sum, j["live_peak"]["bytes"].get<std::uint64_t>());
+
+    // Five phases, the handshake's states, every allocation freed.
+    std::vector<std::string> phases;
+    for (const json& ph : j["phases"]) {
+        phases.push_back(ph["phase"]);
+    }
+    EXPECT_EQ(phases,
+              (std::vector<std::string>{"SETUP", "HANDSHAKE", "APPLICATION", "CLOSE", "TEARDOWN"}));
+    EXPECT_GE(j["states"].size(), 10u);
+    EXPECT_TRUE(j["leaks"]["teardown_reached"]);
+    EXPECT_TRUE(j["leaks"]["blocks"].empty());
+    EXPECT_EQ(j["summary"]["allocations"], j["summary"]["frees"]);
+
+    // The record buffers are what the library says its buffers are.
+    ASSERT_EQ(j["record_buffers"].size(), 2u);
+    const std::uint64_t in_len =
+        std::stoull(j["variant"]["buffer_sizes"]["in_buffer_len"].get<std::string>());
+    const std::uint64_t out_len =
+        std::stoull(j["variant"]["buffer_sizes"]["out_buffer_len"].get<std::string>());
+    EXPECT_EQ(j["record_buffers"][0]["role"], "in_buf");
+    EXPECT_EQ(j["record_buffers"][0]["bytes"].get<std::uint64_t>(), in_len);
+    EXPECT_EQ(j["record_buffers"][1]["role"], "out_buf");
+    EXPECT_EQ(j["record_buffers"][1]["bytes"].get<std::uint64_t>(), out_len);
+    EXPECT_EQ(
+        j["record_buffers"][0]["at"]["call_site"].get<std::string>().rfind("mbedtls_ssl_setup", 0),
+        0u);
+
+    // The default models ran; the ideal one is the live peak.
+    ASSERT_EQ(j["models"].size(), 2u);
+    EXPECT_EQ(j["models"][0]["name"], "ideal");
+    EXPECT_EQ(j["models"][0]["footprint"], j["live_peak"]["bytes"]);
+    EXPECT_EQ(j["models"][1]["name"], "mbedtls-pool");
+    EXPECT_GT(j["models"][1]["footprint"].get<std::uint64_t>(),
+              j["live_peak"]["bytes"].get<std::uint64_t>());
+
+    // The terminal report says the same.
+    EXPECT_NE(p.run.out.find("Live peak"), std::string::npos);
+    EXPECT_NE(p.run.out.find("Peak by handshake state"), std::string::npos);
+}
+
+TEST_F(ProfileTest, CertificateChainParsingLandsInServerCertificate) {
+    for (const std::string scenario : {"tls12-ecdhe-ecdsa-p256", "tls12-ecdhe-rsa-chain"}) {
+        const Profiled p = scenario == "tls12-ecdhe-ecdsa-p256"
+                               ? *default_
+                               : profile("chain", {"--scenario", scenario});
+        ASSERT_EQ(p.run.status, 0) << p.run.err;
+        trace::TraceInfo info;
+        std::size_t parse_allocs = 0;
+        for (const Event& e : allocations(p.trace, info)) {
+            if (e.phase == trace::Phase::Handshake && has_function(e, "x509_crt_parse_der_core")) {
+                ++parse_allocs;
+                EXPECT_EQ(e.state, "SERVER_CERTIFICATE") << scenario << " event " << e.seq;
+            }
+            // The CA chain is parsed in SETUP, never during the handshake.
+            if (has_function(e, "mbedtls_x509_crt_parse") && e.phase != trace::Phase::Setup) {
+                ADD_FAILURE() << "CA parsing outside SETUP at event " << e.seq;
+            }
+        }
+        // One allocation per certificate at least (the raw copy); the chain has two in the RSA
+        // case.
+        EXPECT_GE(parse_allocs, scenario == "tls12-ecdhe-rsa-chain" ? 4u : 2u) << scenario;
+    }
+}
+
+TEST_F(ProfileTest, CallSitesResolveStaticX509AndSslFunctionsToTheirCallocLine) {
+    const Profiled& p = *default_;
+    ASSERT_EQ(p.run.status, 0) << p.run.err;
+    trace::TraceInfo info;
+    std::set<std::string> sites;
+    std::map<std::string, trace::CallSite> by_function;
+    for (const Event& e : allocations(p.trace, info)) {
+        sites.insert(e.site.function);
+        by_function[e.site.function] = e.site;
+    }
+    const fs::path tree = info.meta("mbedtls.tree");
+    // x509_crt_parse_der_core and ssl_handshake_init are static functions.
+    for (const std::string fn :
+         {"x509_crt_parse_der_core", "ssl_handshake_init", "mbedtls_ssl_setup",
+          "mbedtls_pem_read_buffer", "mbedtls_mpi_grow"}) {
+        ASSERT_TRUE(sites.count(fn)) << fn << " missing among " << sites.size() << " call sites";
+        const trace::CallSite& site = by_function[fn];
+        ASSERT_EQ(site.file.rfind("library/", 0), 0u) << fn << ": " << site.file;
+        // The line is the one that calls mbedtls_calloc.
+        std::ifstream source(tree / site.file);
+        std::string line;
+        for (std::uint32_t n = 0; n < site.line && std::getline(source, line); ++n) {
+        }
+        EXPECT_NE(line.find("calloc"), std::string::npos)
+            << fn << " at " << site.label() << ": " << line;
+    }
+}
+
+TEST_F(ProfileTest, DeterministicPeerGivesIdenticalEventStreams) {
+    const Profiled again = profile("again", {});
+    ASSERT_EQ(again.run.status, 0) << again.run.err;
+    const fs::path dir = scratch_dir("determinism");
+    for (const auto& [trace, out] :
+         {std::pair{default_->trace, dir / "a.json"}, std::pair{again.trace, dir / "b.json"}}) {
+        const RunResult r =
+            run_tlsheap({"trace", "export", trace.string(), "--json", out.string(), "--stable"});
+        ASSERT_EQ(r.status, 0) << r.err;
+    }
+    std::ifstream a(dir / "a.json"), b(dir / "b.json");
+    const std::string ta((std::istreambuf_iterator<char>(a)), std::istreambuf_iterator<char>());
+    const std::string tb((std::istreambuf_iterator<char>(b)), std::istreambuf_iterator<char>());
+    EXPECT_GT(ta.size(), 100000u);
+    EXPECT_TRUE(ta == tb) << "stable exports of two runs differ";
+    EXPECT_EQ(default_->report["live_peak"]["bytes"], again.report["live_peak"]["bytes"]);
+    EXPECT_EQ(default_->report["live_peak"]["at"]["seq"], again.report["live_peak"]["at"]["seq"]);
+}
+
+TEST_F(ProfileTest, UserConfigWithSetAndUnsetDeltas) {
+    const fs::path dir = scratch_dir("userconfig");
+    const fs::path config = dir / "my_config.h";
+    // A TLS 1.2-only device config (3.6 requires KEEP_PEER_CERTIFICATE with TLS 1.3).
+    fs::copy_file(test_cache() / "mbedtls" / "3.6" / "include" / "mbedtls" / "mbedtls_config.h",
+                  config);
+    std::ofstream(config, std::ios::app) << "#undef MBEDTLS_SSL_PROTO_TLS1_3\n";
+    const Profiled p =
+        profile("userconfig-run",
+                {"--config", config.string(), "--set", "MBEDTLS_SSL_IN_CONTENT_LEN=4096", "--unset",
+                 "MBEDTLS_SSL_KEEP_PEER_CERTIFICATE", "--scenario", "tls12-ecdhe-rsa-chain"});
+    ASSERT_EQ(p.run.status, 0) << p.run.err;
+    const json& v = p.report["variant"];
+    EXPECT_EQ(v["buffer_sizes"]["in_content_len"], "4096");
+    EXPECT_EQ(v["buffer_sizes"]["out_content_len"], "16384");
+    EXPECT_FALSE(v["effective_macros"].contains("MBEDTLS_SSL_KEEP_PEER_CERTIFICATE"));
+    EXPECT_NE(v["config"].get<std::string>().find(config.string()), std::string::npos);
+    EXPECT_EQ(p.report["record_buffers"][0]["bytes"].get<std::uint64_t>(),
+              std::stoull(v["buffer_sizes"]["in_buffer_len"].get<std::string>()));
+    EXPECT_LT(std::stoull(v["buffer_sizes"]["in_buffer_len"].get<std::string>()), 16384u);
+    std::ifstream effective(v["effective_config_file"].get<std::string>());
+    const std::string text((std::istreambuf_iterator<char>(effective)),
+                           std::istreambuf_iterator<char>());
+    EXPECT_NE(text.find("\n#define MBEDTLS_SSL_IN_CONTENT_LEN 4096\n"), std::string::npos);
+
+    // Without the peer's certificate kept, less stays alive after the handshake.
+    const Profiled baseline = profile("chain-default", {"--scenario", "tls12-ecdhe-rsa-chain"});
+    ASSERT_EQ(baseline.run.status, 0);
+    EXPECT_LT(p.report["steady_state"]["live_after_handshake"].get<std::uint64_t>(),
+              baseline.report["steady_state"]["live_after_handshake"].get<std::uint64_t>());
+}
+
+class EveryScenario : public ProfileTest,
+                      public ::testing::WithParamInterface<std::tuple<std::string, std::string>> {};
+
+TEST_P(EveryScenario, CompletesAgainstThePeer) {
+    const auto& [scenario, peer] = GetParam();
+    const Profiled p = profile(scenario + "-" + peer, {"--scenario", scenario, "--peer", peer});
+    ASSERT_EQ(p.run.status, 0) << p.run.err;
+    EXPECT_EQ(p.report["outcomes"][0]["kind"], "handshake");
+    const std::string expected = scenario.rfind("tls13", 0) == 0 ? "TLSv1.3" : "TLSv1.2";
+    EXPECT_EQ(p.report["outcomes"][0]["text"].get<std::string>().rfind(expected, 0), 0u);
+    if (peer == "openssl") {
+        EXPECT_NE(p.report["run"]["peer"].get<std::string>().find("OpenSSL"), std::string::npos);
+    }
+    EXPECT_TRUE(p.report["leaks"]["blocks"].empty());
+    // The transport tap saw the exchange: a response of at least the scenario's size came in.
+    EXPECT_GE(p.report["tls_records"]["received"]["bytes"].get<std::uint64_t>(), 1024u);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    ScenariosAndPeers, EveryScenario,
+    ::testing::Combine(::testing::Values("tls12-ecdhe-ecdsa-p256", "tls12-ecdhe-rsa-chain",
+                                         "tls13-ecdsa-p256", "tls12-psk-aes128-ccm",
+                                         "tls12-ecdhe-ecdsa-mutual"),
+                       ::testing::Values("mbedtls", "openssl")),
+    [](const auto& info) {
+        std::string name = std::get<0>(info.param) + "_" + std::get<1>(info.param);
+        std::replace(name.begin(), name.end(), '-', '_');
+        return name;
+    });
+
+TEST_F(ProfileTest, ServerSideIsRecordedAgainstTheMbedtlsPeerAsClient) {
+    const Profiled p = profile("server-side", {"--side", "server"});
+    ASSERT_EQ(p.run.status, 0) << p.run.err;
+    EXPECT_EQ(p.report["run"]["side"], "server");
+    trace::TraceInfo info;
+    const auto events = allocations(p.trace, info);
+    EXPECT_EQ(info.meta("recorder.side"), "server");
+    // The server parses its own certificate and key in SETUP and signs ServerKeyExchange.
+    bool signed_ske = false;
+    for (const Event& e : events) {
+        signed_ske =
+            signed_ske || (e.state == "SERVER_KEY_EXCHANGE" && e.phase == trace::Phase::Handshake);
+    }
+    EXPECT_TRUE(signed_ske);
+}
+
+TEST_F(ProfileTest, Mbedtls228WorksThroughEveryStage) {
+    const Profiled p = profile("mbedtls228", {"--mbedtls", "2.28"});
+    ASSERT_EQ(p.run.status, 0) << p.run.err;
+    EXPECT_EQ(p.report["variant"]["mbedtls_version"], "2.28.3");
+    trace::TraceInfo info;
+    allocations(p.trace, info);
+    // 2.28's own state enum: it has SERVER_NEW_SESSION_TICKET, 3.6 does not.
+    bool has_228_state = false;
+    for (const auto& [id, name] : info.state_names()) {
+        has_228_state = has_228_state || name == "SERVER_NEW_SESSION_TICKET";
+    }
+    EXPECT_TRUE(has_228_state);
+    EXPECT_EQ(p.report["record_buffers"].size(), 2u);
+}
+
+TEST_F(ProfileTest, KilledRecorderLeavesATruncatedTraceThatStillReads) {
+    const std::string recorder = default_->report["variant"]["recorder"];
+    const fs::path dir = scratch_dir("killed");
+    const fs::path trace = dir / "killed.trace";
+    SilentListener silent;
+    process::LaunchOptions options;
+    options.argv = {recorder,
+                    "--mode",
+                    "client",
+                    "--connect",
+                    "127.0.0.1:" + std::to_string(silent.port()),
+                    "--trace",
+                    trace.string(),
+                    "--timeout-ms",
+                    "60000"};
+    process::ChildProcess child(options);
+    // Wait until the recorder is blocked in the handshake, then kill it.
+    for (int i = 0; i < 200 && (!fs::exists(trace) || fs::file_size(trace) < 4000); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(500)); // SETUP done, waiting for ServerHello
+    child.stop();
+    EXPECT_TRUE(child.killed_by_signal());
+    trace::TraceReader reader(trace.string());
+    trace::Record r;
+    std::uint64_t events = 0;
+    while (reader.next(r)) {
+        events += r.tag == trace::Tag::Alloc;
+    }
+    EXPECT_TRUE(reader.truncated());
+    EXPECT_GT(events, 10u); // SETUP's allocations were flushed before the handshake blocked
+
+    const RunResult show = run_tlsheap({"trace", "show", trace.string()});
+    EXPECT_EQ(show.status, 0) << show.err;
+    EXPECT_NE(show.out.find("TRUNCATED"), std::string::npos);
+    const RunResult replayed = run_tlsheap({"replay", trace.string()});
+    EXPECT_EQ(replayed.status, 0) << replayed.err;
+    EXPECT_NE(replayed.out.find("did not reach TEARDOWN"), std::string::npos);
+}
+
+} // namespace
+} // namespace tlsheap::testing

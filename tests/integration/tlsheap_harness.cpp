@@ -1,0 +1,167 @@
+#include "tlsheap_harness.h"
+
+#include "build/cache_directory.h"
+#include "process/child_process.h"
+
+#include <arpa/inet.h>
+#include <chrono>
+#include <fstream>
+#include <netinet/in.h>
+#include <sstream>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace tlsheap::testing {
+
+namespace fs = std::filesystem;
+
+std::vector<std::string> RunResult::error_lines() const {
+    std::vector<std::string> lines;
+    std::istringstream in(err);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.rfind("tlsheap: ", 0) == 0 && line.rfind("tlsheap: error:", 0) != 0) {
+            continue; // progress
+        }
+        lines.push_back(line);
+    }
+    return lines;
+}
+
+namespace {
+
+void link_mbedtls_sources(const fs::path& cache) {
+    fs::create_directories(cache);
+    const fs::path link = cache / "mbedtls";
+    if (fs::exists(link)) {
+        return;
+    }
+    // The user's cache as the environment says, before the tests change it.
+    const char* env = std::getenv("TLSHEAP_CACHE_DIR");
+    std::string saved = env ? env : "";
+    ::unsetenv("TLSHEAP_CACHE_DIR");
+    const fs::path sources = build::default_cache_directory() / "mbedtls";
+    if (!saved.empty()) {
+        ::setenv("TLSHEAP_CACHE_DIR", saved.c_str(), 1);
+    }
+    std::error_code ec;
+    fs::create_directory_symlink(sources, link, ec);
+}
+
+} // namespace
+
+fs::path test_cache() {
+    static const fs::path cache = [] {
+        const fs::path dir = fs::path(TLSHEAP_TEST_CACHE);
+        link_mbedtls_sources(dir);
+        return dir;
+    }();
+    return cache;
+}
+
+fs::path fresh_cache(const std::string& name) {
+    const fs::path dir = fs::path(TLSHEAP_TEST_CACHE).parent_path() /
+                         ("test-cache-" + name + "-" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    link_mbedtls_sources(dir);
+    return dir;
+}
+
+RunResult run_tlsheap(const std::vector<std::string>& args, const fs::path& cache,
+                      int timeout_seconds) {
+    std::vector<std::string> argv = {TLSHEAP_BINARY};
+    argv.insert(argv.end(), args.begin(), args.end());
+    const auto r = process::run_command(argv, std::chrono::seconds(timeout_seconds), {},
+                                        {{"TLSHEAP_CACHE_DIR", cache.string()}});
+    RunResult result;
+    result.status = r.timed_out ? -1 : r.status;
+    result.out = r.out;
+    result.err = r.err;
+    return result;
+}
+
+nlohmann::json read_json(const fs::path& file) {
+    std::ifstream in(file);
+    return nlohmann::json::parse(in);
+}
+
+fs::path scratch_dir(const std::string& name) {
+    const fs::path dir = test_cache() / "scratch" / (name + "-" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    return dir;
+}
+
+namespace {
+
+std::string read_cmdline(const std::string& pid) {
+    std::ifstream in("/proc/" + pid + "/cmdline", std::ios::binary);
+    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (char& c : cmdline) {
+        c = c == '\0' ? ' ' : c;
+    }
+    return cmdline;
+}
+
+std::string parent_of(const std::string& pid) {
+    std::ifstream in("/proc/" + pid + "/stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    // "pid (comm) state ppid ...": comm may hold spaces, so start after the last ')'.
+    const auto close = stat.rfind(')');
+    std::istringstream rest(close == std::string::npos ? "" : stat.substr(close + 2));
+    std::string state, ppid;
+    rest >> state >> ppid;
+    return ppid;
+}
+
+} // namespace
+
+std::vector<std::string> orphaned_processes(const std::string& needle) {
+    std::vector<std::string> found;
+    const std::string self = std::to_string(::getpid());
+    for (const auto& entry : fs::directory_iterator("/proc")) {
+        const std::string pid = entry.path().filename().string();
+        if (pid.find_first_not_of("0123456789") != std::string::npos || pid == self) {
+            continue;
+        }
+        const std::string cmdline = read_cmdline(pid);
+        if (cmdline.find(needle) == std::string::npos) {
+            continue;
+        }
+        // Owned while any ancestor is a tlsheap run or a test program (this
+        // one or one running in parallel); an orphan has been reparented to init.
+        bool owned = false;
+        std::string parent = parent_of(pid);
+        for (int depth = 0;
+             depth < 32 && !owned && !parent.empty() && parent != "0" && parent != "1"; ++depth) {
+            const std::string ancestor = read_cmdline(parent);
+            owned = parent == self || ancestor.find(TLSHEAP_BINARY) != std::string::npos ||
+                    ancestor.find("_integration_tests") != std::string::npos;
+            parent = parent_of(parent);
+        }
+        if (!owned) {
+            found.push_back(pid + ": " + cmdline);
+        }
+    }
+    return found;
+}
+
+SilentListener::SilentListener() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = 0;
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 || ::listen(fd_, 4) != 0) {
+        throw std::runtime_error("cannot listen on 127.0.0.1");
+    }
+    socklen_t len = sizeof(a);
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+}
+
+SilentListener::~SilentListener() {
+    ::close(fd_);
+}
+
+} // namespace tlsheap::testing

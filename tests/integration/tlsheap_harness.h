@@ -1,0 +1,54 @@
+// Runs the real tlsheap binary the way a user does, in a test cache of its
+// own (the mbedTLS sources are shared with the user's cache), and checks
+// afterwards that nothing it started is still running.
+#pragma once
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace tlsheap::testing {
+
+struct RunResult {
+    int status = -1;
+    std::string out;
+    std::string err;
+    // stderr without progress lines: what the user sees as the error.
+    std::vector<std::string> error_lines() const;
+};
+
+// The shared test cache: <build>/test-cache, with mbedtls/ linked to the
+// user's fetched trees.
+std::filesystem::path test_cache();
+// A fresh, private cache (for tests that must see a first build).
+std::filesystem::path fresh_cache(const std::string& name);
+
+RunResult run_tlsheap(const std::vector<std::string>& args,
+                      const std::filesystem::path& cache = test_cache(), int timeout_seconds = 600);
+
+nlohmann::json read_json(const std::filesystem::path& file);
+
+// A directory under the test cache, emptied.
+std::filesystem::path scratch_dir(const std::string& name);
+
+// Processes whose command line mentions `needle` and that no tlsheap run
+// (nor this test) owns any more: what a run left behind. Processes of other
+// tests running in parallel still have their tlsheap as parent.
+std::vector<std::string> orphaned_processes(const std::string& needle);
+
+// A TCP socket listening on 127.0.0.1 that never accepts or answers.
+class SilentListener {
+  public:
+    SilentListener();
+    ~SilentListener();
+    SilentListener(const SilentListener&) = delete;
+    SilentListener& operator=(const SilentListener&) = delete;
+    unsigned port() const { return port_; }
+
+  private:
+    int fd_ = -1;
+    unsigned port_ = 0;
+};
+
+} // namespace tlsheap::testing

@@ -1,0 +1,134 @@
+#include "tlsheap/trace_reader.h"
+#include "trace_builder.h"
+
+#include <gtest/gtest.h>
+
+namespace tlsheap::trace {
+namespace {
+
+using testing::TraceBuilder;
+
+std::vector<unsigned char> sample() {
+    TraceBuilder b;
+    b.meta("pointer_size", "4").phase(Phase::Setup);
+    b.alloc(100, 0x1000);
+    b.alloc(200, 0x2000);
+    b.free(0x1000);
+    b.phase(Phase::Teardown).free(0x2000);
+    return b.finish();
+}
+
+std::size_t count_records(TraceReader& reader) {
+    Record r;
+    std::size_t n = 0;
+    while (reader.next(r)) {
+        ++n;
+    }
+    return n;
+}
+
+TEST(TraceReader, ReadsACompleteTrace) {
+    auto reader = TraceReader::from_bytes(sample());
+    EXPECT_EQ(count_records(*reader), 8u); // meta, 2 phases, 4 events, end
+    EXPECT_TRUE(reader->complete());
+    EXPECT_FALSE(reader->truncated());
+    EXPECT_EQ(reader->events_read(), 4u);
+}
+
+TEST(TraceReader, EveryTruncationReadsUpToTheLastCompleteRecord) {
+    const auto full = sample();
+    // Cut after the header at every byte: never a crash, never a throw.
+    for (std::size_t cut = kHeaderSize; cut < full.size(); ++cut) {
+        auto reader =
+            TraceReader::from_bytes({full.begin(), full.begin() + static_cast<long>(cut)});
+        Record r;
+        std::uint64_t events = 0;
+        ASSERT_NO_THROW({
+            while (reader->next(r)) {
+                events += (r.tag == Tag::Alloc || r.tag == Tag::Free);
+            }
+        }) << "cut at "
+           << cut;
+        EXPECT_TRUE(reader->truncated()) << "cut at " << cut;
+        EXPECT_FALSE(reader->complete());
+        EXPECT_LE(events, 4u);
+        EXPECT_NE(reader->truncation_message().find("truncated at byte"), std::string::npos);
+    }
+}
+
+TEST(TraceReader, FlippedByteIsReportedAsCorruption) {
+    const auto full = sample();
+    // Any single-bit flip after the header is caught: as a malformed record,
+    // an implausible value, or at the latest by the checksum.
+    for (std::size_t at = kHeaderSize; at < full.size(); ++at) {
+        auto bytes = full;
+        bytes[at] ^= 0x04;
+        auto reader = TraceReader::from_bytes(bytes);
+        bool threw = false;
+        try {
+            count_records(*reader);
+        } catch (const TraceError& e) {
+            threw = true;
+            EXPECT_NE(std::string(e.what()).find("corrupt"), std::string::npos) << e.what();
+        }
+        EXPECT_TRUE(threw || reader->truncated()) << "flip at " << at;
+    }
+}
+
+TEST(TraceReader, RejectsWhatIsNotATrace) {
+    EXPECT_THROW(TraceReader::from_bytes({'h', 'e', 'l', 'l', 'o'}), TraceError);
+    std::vector<unsigned char> bad(kHeaderSize, 0);
+    EXPECT_THROW(TraceReader::from_bytes(bad), TraceError);
+    EXPECT_THROW(TraceReader("/nonexistent/trace"), TraceError);
+}
+
+TEST(TraceReader, NewerMajorVersionIsRefusedWithAMessage) {
+    auto bytes = encode_header(kVersionMajor + 1, 0);
+    try {
+        TraceReader::from_bytes(bytes, "future.trace");
+        FAIL() << "no error";
+    } catch (const TraceError& e) {
+        EXPECT_NE(std::string(e.what()).find("upgrade tlsheap"), std::string::npos) << e.what();
+    }
+}
+
+TEST(TraceReader, NewerMinorVersionRecordsAreSkipped) {
+    auto bytes = encode_header(kVersionMajor, kVersionMinor + 1);
+    RecordEncoder().string("from the future").emit(static_cast<Tag>(0x55), bytes);
+    RecordEncoder().string("k").string("v").emit(Tag::Meta, bytes);
+    encode_end(bytes, 0);
+    auto reader = TraceReader::from_bytes(bytes);
+    Record r;
+    ASSERT_TRUE(reader->next(r));
+    EXPECT_EQ(static_cast<unsigned>(r.tag), 0x55u);
+    ASSERT_TRUE(reader->next(r));
+    EXPECT_EQ(r.key, "k");
+    ASSERT_TRUE(reader->next(r));
+    EXPECT_TRUE(reader->complete());
+}
+
+TEST(TraceReader, UnknownTagInOwnVersionIsCorruption) {
+    auto bytes = encode_header();
+    RecordEncoder().varint(1).emit(static_cast<Tag>(0x55), bytes);
+    auto reader = TraceReader::from_bytes(bytes);
+    Record r;
+    EXPECT_THROW(reader->next(r), TraceError);
+}
+
+TEST(Varint, RoundTripsEdgeValues) {
+    for (std::uint64_t v : {0ull, 1ull, 127ull, 128ull, 16383ull, 16384ull, ~0ull, 1ull << 63}) {
+        unsigned char buf[kMaxVarintBytes];
+        const std::size_t n = varint_encode(v, buf);
+        std::uint64_t out = 0;
+        EXPECT_EQ(varint_decode(buf, buf + n, out), n);
+        EXPECT_EQ(out, v);
+        EXPECT_EQ(varint_decode(buf, buf + n - 1, out), 0u) << "short input must fail";
+    }
+    for (std::int64_t v :
+         {std::int64_t{0}, std::int64_t{-1}, std::int64_t{1}, INT64_MIN, INT64_MAX}) {
+        EXPECT_EQ(zigzag_decode(zigzag_encode(v)), v);
+    }
+}
+
+} // namespace
+} // namespace tlsheap::trace

@@ -1,0 +1,92 @@
+// The recorder's writer and the host's reader agree on the format.
+#include "tlsheap/trace_reader.h"
+#include "trace_writer.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+namespace tlsheap::recorder {
+namespace {
+
+std::string temp_path(const char* name) {
+    return (std::filesystem::temp_directory_path() /
+            (std::string(name) + "-" + std::to_string(::getpid()) + ".trace"))
+        .string();
+}
+
+TEST(TraceWriter, RoundTripsEveryRecordKind) {
+    const std::string path = temp_path("roundtrip");
+    {
+        TraceWriter w;
+        ASSERT_TRUE(w.open(path.c_str()));
+        PayloadBuilder meta;
+        meta.string("mbedtls.version");
+        meta.string("3.6.6");
+        w.record(trace::Tag::Meta, meta);
+        PayloadBuilder phase;
+        phase.varint(static_cast<unsigned>(trace::Phase::Handshake));
+        w.record(trace::Tag::Phase, phase);
+        PayloadBuilder alloc;
+        alloc.varint(1500);                             // dt
+        alloc.varint(1);                                // count
+        alloc.varint(333);                              // size
+        alloc.varint(trace::zigzag_encode(0x5000) + 1); // address delta from 0
+        alloc.varint(0);                                // stack
+        w.record(trace::Tag::Alloc, alloc);
+        PayloadBuilder free;
+        free.varint(10);
+        free.varint(trace::zigzag_encode(0) + 1); // same address
+        free.varint(1);                           // one event back
+        free.varint(0);
+        w.record(trace::Tag::Free, free);
+        w.finish(2);
+        EXPECT_FALSE(w.failed());
+    }
+    trace::TraceReader reader(path);
+    trace::Record r;
+    ASSERT_TRUE(reader.next(r));
+    EXPECT_EQ(r.tag, trace::Tag::Meta);
+    EXPECT_EQ(r.value, "3.6.6");
+    ASSERT_TRUE(reader.next(r));
+    EXPECT_EQ(r.phase, trace::Phase::Handshake);
+    ASSERT_TRUE(reader.next(r));
+    EXPECT_EQ(r.tag, trace::Tag::Alloc);
+    EXPECT_EQ(r.seq, 1u);
+    EXPECT_EQ(r.size, 333u);
+    EXPECT_EQ(r.address, 0x5000u);
+    EXPECT_EQ(r.time_ns, 1500u);
+    ASSERT_TRUE(reader.next(r));
+    EXPECT_EQ(r.tag, trace::Tag::Free);
+    EXPECT_EQ(r.seq, 2u);
+    EXPECT_EQ(r.alloc_seq, 1u);
+    EXPECT_EQ(r.address, 0x5000u);
+    EXPECT_EQ(r.time_ns, 1510u);
+    ASSERT_TRUE(reader.next(r));
+    EXPECT_EQ(r.tag, trace::Tag::End);
+    EXPECT_FALSE(reader.next(r));
+    EXPECT_TRUE(reader.complete());
+    EXPECT_FALSE(reader.truncated());
+    std::remove(path.c_str());
+}
+
+TEST(TraceWriter, OversizedPayloadIsDroppedWholeAndFlagged) {
+    const std::string path = temp_path("oversized");
+    TraceWriter w;
+    ASSERT_TRUE(w.open(path.c_str()));
+    PayloadBuilder p;
+    p.string(std::string(5000, 'x')); // larger than a builder holds
+    EXPECT_TRUE(p.overflowed());
+    w.record(trace::Tag::Meta, p);
+    w.finish(0);
+    EXPECT_TRUE(w.failed());
+    trace::TraceReader reader(path);
+    trace::Record r;
+    ASSERT_TRUE(reader.next(r));
+    EXPECT_EQ(r.tag, trace::Tag::End); // nothing half-written before it
+    std::remove(path.c_str());
+}
+
+} // namespace
+} // namespace tlsheap::recorder
