@@ -13,7 +13,8 @@ namespace tlsheap::replay {
 template <typename Value>
 class LiveBlockTable {
   public:
-    // Inserts (seq must not be live) and returns the stored value.
+    // Inserts (seq must not be live) and returns the stored value, which the
+    // caller sets.
     Value& insert(std::uint64_t seq) {
         if ((count_ + 1) * 2 > slots_.size()) {
             grow();
@@ -24,7 +25,6 @@ class LiveBlockTable {
             i = (i + 1) & mask;
         }
         slots_[i].seq = seq;
-        slots_[i].value = Value{};
         ++count_;
         return slots_[i].value;
     }

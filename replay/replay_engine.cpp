@@ -1,12 +1,11 @@
 #include "tlsheap/replay_engine.h"
 
+#include "address_map.h"
 #include "live_block_table.h"
 
 #include <algorithm>
 #include <limits>
 #include <memory>
-#include <unordered_map>
-#include <unordered_set>
 
 namespace tlsheap::replay {
 
@@ -24,18 +23,66 @@ struct LiveBlock {
     std::uint32_t stack = 0;
     std::uint32_t state = 0;
     Phase phase = Phase::Setup;
-    std::array<std::uint64_t, kMaxModels> offset{};
+};
+
+// Live blocks in a slab that never moves, found through a compact hash
+// table from allocation seq to slab index; each model's offset for a block
+// sits in a parallel array, one entry per model replayed.
+class LiveBlocks {
+  public:
+    explicit LiveBlocks(std::size_t models) : models_(models) {}
+
+    // Returns the slab index of a new block for `seq`.
+    std::uint32_t add(std::uint64_t seq) {
+        std::uint32_t index;
+        if (!unused_.empty()) {
+            index = unused_.back();
+            unused_.pop_back();
+        } else {
+            index = static_cast<std::uint32_t>(blocks_.size());
+            blocks_.emplace_back();
+            offsets_.resize(offsets_.size() + models_);
+        }
+        index_.insert(seq) = index;
+        return index;
+    }
+    // The slab index of a live seq, removed from the table; false if not live.
+    bool take(std::uint64_t seq, std::uint32_t& index) {
+        if (!index_.erase(seq, &index)) {
+            return false;
+        }
+        unused_.push_back(index);
+        return true;
+    }
+    const std::uint32_t* find(std::uint64_t seq) { return index_.find(seq); }
+    LiveBlock& block(std::uint32_t index) { return blocks_[index]; }
+    std::uint64_t* offsets(std::uint32_t index) {
+        return offsets_.data() + std::size_t{index} * models_;
+    }
+    template <typename F>
+    void for_each(F f) {
+        index_.for_each([&](std::uint64_t seq, std::uint32_t index) { f(seq, blocks_[index]); });
+    }
+
+  private:
+    std::size_t models_;
+    LiveBlockTable<std::uint32_t> index_;
+    std::vector<LiveBlock> blocks_;
+    std::vector<std::uint64_t> offsets_;
+    std::vector<std::uint32_t> unused_;
 };
 
 struct ModelSlot {
     std::unique_ptr<AllocatorModel> model;
     ModelRun run;
+    bool compare_with_real_pool = false;
+    std::vector<Peak> state_used_peak; // by state id; ModelRun's map is filled at the end
 };
 
 class Engine {
   public:
     Engine(const ReplayOptions& options, ReplayResult& result)
-        : options_(options), result_(result) {
+        : options_(options), result_(result), blocks_(options.models.size()) {
         if (options.models.size() > kMaxModels) {
             throw ModelError("at most " + std::to_string(kMaxModels) +
                              " models can be replayed at once");
@@ -51,6 +98,8 @@ class Engine {
                 on_free(r);
             } else if (!result_.info.absorb(r)) {
                 on_context(r);
+            } else if (r.tag == Tag::Meta && r.key == "pool.base") {
+                pool_base_ = std::stoull(r.value);
             }
         }
         ensure_models();
@@ -86,19 +135,38 @@ class Engine {
             slot.run.pool_size = options_.pool_size;
             slot.run.placement_independent_of_pool_end =
                 slot.model->placement_independent_of_pool_end();
+            slot.compare_with_real_pool =
+                slot.run.name == "mbedtls-pool" &&
+                result_.info.meta("allocator") == "mbedtls_memory_buffer_alloc" &&
+                !result_.info.meta("pool.base").empty();
+            slot.run.compared_with_real_pool = slot.compare_with_real_pool;
             slots_.push_back(std::move(slot));
         }
+        series_used_max_.assign(slots_.size(), 0);
     }
 
-    StateFigures& state_figures(std::uint32_t state) {
-        const auto it = state_index_.find(state);
-        if (it != state_index_.end()) {
-            return result_.states[it->second];
+    // The figures of the state being processed, resolved once per state change.
+    StateFigures& current_state() {
+        if (current_state_index_ == kNoState ||
+            result_.states[current_state_index_].state != state_) {
+            state_figures(state_);
+            current_state_index_ = state_index_[state_];
         }
-        state_index_.emplace(state, result_.states.size());
-        result_.states.push_back({});
-        result_.states.back().state = state;
-        return result_.states.back();
+        return result_.states[current_state_index_];
+    }
+
+    // Figures of a handshake state, created in the order states are first
+    // seen. Indexed by state id (mbedTLS has a few dozen states).
+    StateFigures& state_figures(std::uint32_t state) {
+        if (state >= state_index_.size()) {
+            state_index_.resize(state + 1, kNoState);
+        }
+        if (state_index_[state] == kNoState) {
+            state_index_[state] = result_.states.size();
+            result_.states.push_back({});
+            result_.states.back().state = state;
+        }
+        return result_.states[state_index_[state]];
     }
 
     void note_live(const Moment& m) {
@@ -107,7 +175,7 @@ class Engine {
             phase.peak = {live_, m};
         }
         if (phase_ == Phase::Handshake) {
-            StateFigures& s = state_figures(state_);
+            StateFigures& s = current_state();
             if (live_ > s.peak.bytes) {
                 s.peak = {live_, m};
             }
@@ -150,6 +218,9 @@ class Engine {
         }
         if (grew) {
             const std::uint64_t used = model.used_bytes();
+            std::uint64_t& bucket_max =
+                series_used_max_[static_cast<std::size_t>(&slot - slots_.data())];
+            bucket_max = std::max(bucket_max, used);
             if (used > run.used_peak.bytes) {
                 run.used_peak = {used, m};
             }
@@ -158,7 +229,10 @@ class Engine {
                 pp = {used, m};
             }
             if (m.phase == Phase::Handshake) {
-                Peak& sp = run.state_used_peak[m.state];
+                if (m.state >= slot.state_used_peak.size()) {
+                    slot.state_used_peak.resize(m.state + 1);
+                }
+                Peak& sp = slot.state_used_peak[m.state];
                 if (used > sp.bytes) {
                     sp = {used, m};
                 }
@@ -195,21 +269,22 @@ class Engine {
         ++result_.allocs;
         ++phase.allocs;
         if (phase_ == Phase::Handshake) {
-            StateFigures& s = state_figures(state_);
+            StateFigures& s = current_state();
             ++s.allocs;
             s.bytes_allocated += bytes;
         }
         phase.bytes_allocated += bytes;
         result_.bytes_allocated += bytes;
-        freed_addresses_.erase(r.address);
 
-        LiveBlock& block = blocks_.insert(r.seq);
+        const std::uint32_t index = blocks_.add(r.seq);
+        LiveBlock& block = blocks_.block(index);
         block.size = bytes;
         block.time_ns = r.time_ns;
         block.stack = r.stack;
         block.state = state_;
         block.phase = phase_;
-        block.offset.fill(kNotPlaced);
+        std::uint64_t* offsets = blocks_.offsets(index);
+        std::fill(offsets, offsets + slots_.size(), kNotPlaced);
         live_ += bytes;
 
         if (bytes == 0 || overflow) {
@@ -220,8 +295,11 @@ class Engine {
             for (std::size_t i = 0; i < slots_.size(); ++i) {
                 ModelSlot& slot = slots_[i];
                 const std::optional<std::uint64_t> offset = slot.model->allocate(bytes);
+                if (slot.compare_with_real_pool) {
+                    compare_with_real(slot, r, offset);
+                }
                 if (offset) {
-                    block.offset[i] = *offset;
+                    offsets[i] = *offset;
                 } else {
                     ++slot.run.failure_count;
                     if (slot.run.failures.size() < options_.max_findings) {
@@ -235,6 +313,25 @@ class Engine {
         advance_series(r.seq);
     }
 
+    // A trace recorded on the real memory_buffer_alloc holds the real
+    // allocator's answers: the model must give the same, to the byte.
+    void compare_with_real(ModelSlot& slot, const Record& r,
+                           const std::optional<std::uint64_t>& offset) {
+        ModelRun& run = slot.run;
+        const std::uint64_t real = r.address - pool_base_;
+        if (offset && *offset == real) {
+            ++run.real_pool_matches;
+            return;
+        }
+        ++run.real_pool_mismatches;
+        if (run.first_mismatch.empty()) {
+            run.first_mismatch =
+                "event " + std::to_string(r.seq) + ": " + std::to_string(r.count * r.size) +
+                " bytes, the real allocator gave offset " + std::to_string(real) + ", the model " +
+                (offset ? std::to_string(*offset) : std::string("NULL"));
+        }
+    }
+
     void on_free(const Record& r) {
         ensure_models();
         ++result_.events;
@@ -245,30 +342,37 @@ class Engine {
             advance_series(r.seq);
             return;
         }
-        LiveBlock block;
-        const bool known = r.alloc_seq != 0 && blocks_.erase(r.alloc_seq, &block);
+        std::uint32_t index = 0;
+        const bool known = r.alloc_seq != 0 && blocks_.take(r.alloc_seq, index);
         if (!known) {
-            const bool twice = freed_addresses_.count(r.address) != 0 || r.alloc_seq != 0;
+            const bool twice = freed_addresses_.find(r.address) != nullptr || r.alloc_seq != 0;
             finding(twice ? Finding::Kind::DoubleFree : Finding::Kind::UnknownFree, m, 0,
                     twice ? "free of a block that was already freed"
                           : "free of an address that was never allocated");
             advance_series(r.seq);
             return;
         }
-        freed_addresses_.insert(r.address);
+        // Remembered only to tell a double free from a free of a stranger;
+        // addresses are reused, so this follows the heap, not the trace.
+        freed_addresses_.insert_or_assign(r.address, r.seq);
         ++result_.frees;
         PhaseFigures& phase = result_.phases[static_cast<unsigned>(phase_)];
         phase.seen = true;
         ++phase.frees;
         if (phase_ == Phase::Handshake) {
-            ++state_figures(state_).frees;
+            ++current_state().frees;
         }
+        const LiveBlock& block = blocks_.block(index);
+        const std::uint64_t* offsets = blocks_.offsets(index);
         add_to_peak(block, r.alloc_seq);
         live_ -= block.size;
         for (std::size_t i = 0; i < slots_.size(); ++i) {
-            if (block.offset[i] != kNotPlaced) {
-                slots_[i].model->release(block.offset[i]);
-                model_event(slots_[i], m, false);
+            if (offsets[i] != kNotPlaced) {
+                slots_[i].model->release(offsets[i]);
+                // A free never raises the footprint: only the invariants to check.
+                if (options_.verify_every_event) {
+                    model_event(slots_[i], m, false);
+                }
             }
         }
         advance_series(r.seq);
@@ -320,7 +424,8 @@ class Engine {
             state_ = r.state;
             break;
         case Tag::Role: {
-            if (LiveBlock* block = blocks_.find(r.role_seq)) {
+            if (const std::uint32_t* index = blocks_.find(r.role_seq)) {
+                const LiveBlock* block = &blocks_.block(*index);
                 BufferRole role;
                 role.role = r.role;
                 role.block.seq = r.role_seq;
@@ -359,29 +464,47 @@ class Engine {
 
     // Time series: buckets of `stride_` events; when there are twice as many
     // buckets as asked for, neighbours merge and the stride doubles, so
-    // memory stays fixed however long the trace.
+    // memory stays fixed however long the trace. Per event only the live
+    // maximum is kept; the rest is read when a bucket closes.
     void advance_series(std::uint64_t seq) {
         last_time_ns_ = std::max(last_time_ns_, current_time_ns_);
-        std::size_t bucket = static_cast<std::size_t>((seq - 1) / stride_);
-        while (bucket >= series_.size()) {
-            if (series_.size() >= 2 * std::max(1u, options_.series_points)) {
-                merge_buckets();
-                bucket = static_cast<std::size_t>((seq - 1) / stride_);
-                continue;
-            }
-            SeriesPoint p;
-            p.footprint.assign(slots_.size(), 0);
-            p.used_max.assign(slots_.size(), 0);
-            series_.push_back(std::move(p));
+        if (seq > bucket_end_) {
+            close_bucket();
+            open_bucket(seq);
         }
-        SeriesPoint& p = series_[bucket];
-        p.seq = seq;
+        bucket_seq_ = seq;
+        bucket_live_max_ = std::max(bucket_live_max_, live_);
+    }
+
+    void open_bucket(std::uint64_t seq) {
+        if (series_.size() >= 2 * std::max(1u, options_.series_points)) {
+            merge_buckets();
+        }
+        const std::uint64_t bucket = (seq - 1) / stride_;
+        bucket_end_ = (bucket + 1) * stride_;
+        bucket_live_max_ = live_;
+        series_used_max_.assign(slots_.size(), 0);
+        for (std::size_t i = 0; i < slots_.size(); ++i) {
+            series_used_max_[i] = slots_[i].model->used_bytes();
+        }
+        bucket_open_ = true;
+    }
+
+    void close_bucket() {
+        if (!bucket_open_) {
+            return;
+        }
+        SeriesPoint p;
+        p.seq = bucket_seq_;
         p.live = live_;
-        p.live_max = std::max(p.live_max, live_);
+        p.live_max = bucket_live_max_;
+        p.used_max = series_used_max_;
+        p.footprint.resize(slots_.size());
         for (std::size_t i = 0; i < slots_.size(); ++i) {
             p.footprint[i] = slots_[i].model->footprint();
-            p.used_max[i] = std::max(p.used_max[i], slots_[i].model->used_bytes());
         }
+        series_.push_back(std::move(p));
+        bucket_open_ = false;
     }
 
     void merge_buckets() {
@@ -404,6 +527,7 @@ class Engine {
     }
 
     void finish(trace::TraceReader& reader) {
+        close_bucket();
         result_.complete = reader.complete();
         result_.truncated = reader.truncated();
         result_.truncation_message = reader.truncation_message();
@@ -444,6 +568,11 @@ class Engine {
             result_.series = std::move(series_);
         }
         for (ModelSlot& slot : slots_) {
+            for (std::uint32_t state = 0; state < slot.state_used_peak.size(); ++state) {
+                if (slot.state_used_peak[state].bytes > 0) {
+                    slot.run.state_used_peak[state] = slot.state_used_peak[state];
+                }
+            }
             slot.run.statistics = slot.model->statistics();
             if (slot.run.placement_independent_of_pool_end) {
                 slot.run.min_pool_one_pass = slot.model->min_pool_after_replay();
@@ -463,13 +592,21 @@ class Engine {
     ReplayResult& result_;
     std::vector<ModelSlot> slots_;
     bool models_ready_ = false;
-    LiveBlockTable<LiveBlock> blocks_;
-    std::unordered_set<std::uint64_t> freed_addresses_;
-    std::unordered_map<std::uint32_t, std::size_t> state_index_;
+    LiveBlocks blocks_;
+    AddressMap freed_addresses_;
+    static constexpr std::size_t kNoState = ~std::size_t{0};
+    std::vector<std::size_t> state_index_;
+    std::size_t current_state_index_ = kNoState;
     std::unordered_map<std::string, SiteBytes> peak_sites_;
     std::vector<SeriesPoint> series_;
+    std::vector<std::uint64_t> series_used_max_;
     std::uint64_t stride_ = 1;
+    std::uint64_t bucket_end_ = 0;
+    std::uint64_t bucket_seq_ = 0;
+    std::uint64_t bucket_live_max_ = 0;
+    bool bucket_open_ = false;
     std::uint64_t live_ = 0;
+    std::uint64_t pool_base_ = 0;
     std::uint64_t last_time_ns_ = 0;
     std::uint64_t current_time_ns_ = 0;
     Phase phase_ = Phase::Setup;

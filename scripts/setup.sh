@@ -8,6 +8,9 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 packages=(
   # toolchain and build
   g++ cmake make pkg-config clang-format
+  # 32-bit builds (the models' ILP32 differential test; not the gcc-multilib
+  # metapackage, which conflicts with the ARM cross compiler)
+  gcc-12-multilib g++-12-multilib
   # libraries tlsheap links (all found with find_package / pkg-config)
   libfmt-dev libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
   libunwind-dev libdw-dev libxxhash-dev

@@ -1,5 +1,6 @@
 // tlsheap: heap profiler and allocator replay for mbedTLS handshakes.
 #include "cli/cli_error.h"
+#include "cli/minpool_command.h"
 #include "cli/profile_command.h"
 #include "cli/replay_command.h"
 #include "cli/scenarios_command.h"
@@ -19,6 +20,7 @@ int main(int argc, char** argv) {
     int exit_code = tlsheap::cli::kExitOk;
     tlsheap::cli::add_profile_command(app, exit_code);
     tlsheap::cli::add_replay_command(app, exit_code);
+    tlsheap::cli::add_minpool_command(app, exit_code);
     tlsheap::cli::add_trace_command(app, exit_code);
     tlsheap::cli::add_scenarios_command(app, exit_code);
     try {

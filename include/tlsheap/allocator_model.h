@@ -99,6 +99,10 @@ class AllocatorModel {
     // (control structures plus one block), and the largest the allocator
     // supports (nullopt: no limit).
     virtual std::uint64_t smallest_pool() const { return 1; }
+    // The step between pool sizes that can behave differently (the
+    // allocator's alignment): the minimum pool is checked to fail at one
+    // step below it.
+    virtual std::uint64_t pool_granularity() const { return 1; }
     virtual std::optional<std::uint64_t> largest_pool() const { return std::nullopt; }
 };
 

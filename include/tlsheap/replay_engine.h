@@ -126,6 +126,13 @@ struct ModelRun {
     std::string invariant_violation; // first verify() failure, if checked
     bool placement_independent_of_pool_end = false;
     std::uint64_t min_pool_one_pass = 0; // valid when placement is independent of the end
+    // When the trace was recorded on mbedTLS's own memory_buffer_alloc and
+    // this model is mbedtls-pool: every allocation's offset checked against
+    // the real address minus the pool start.
+    bool compared_with_real_pool = false;
+    std::uint64_t real_pool_matches = 0;
+    std::uint64_t real_pool_mismatches = 0;
+    std::string first_mismatch;
 };
 
 struct ReplayOptions {
@@ -169,6 +176,9 @@ struct ReplayResult {
     std::vector<std::uint64_t> pool_stats; // the real allocator's own, when recorded on it
     std::vector<SeriesPoint> series;
     std::vector<ModelRun> models;
+    // The smallest pool each model runs the trace in (see min_pool.h), when
+    // the caller asked for it: by model name.
+    std::map<std::string, std::uint64_t> min_pools;
 
     // The handshake's own result, if the trace has one.
     const Outcome* handshake_outcome() const;

@@ -50,7 +50,7 @@ inline std::vector<unsigned char> encode_header(std::uint16_t major = kVersionMa
 
 // Appends the End record for `bytes` (everything written so far).
 inline void encode_end(std::vector<unsigned char>& bytes, std::uint64_t event_count) {
-    const std::uint32_t crc = kCrc32.update(0, bytes.data(), bytes.size());
+    const std::uint32_t crc = kCrc32c.update(0, bytes.data(), bytes.size());
     RecordEncoder().varint(event_count).varint(crc).emit(Tag::End, bytes);
 }
 

@@ -179,31 +179,50 @@ inline std::size_t varint_decode(const unsigned char* p, const unsigned char* en
     return 0;
 }
 
-// CRC-32 (IEEE 802.3, reflected 0xEDB88320), incremental: pass the previous
-// return value as `crc` (start with 0).
-class Crc32 {
+// CRC-32C (Castagnoli, reflected 0x82F63B78), incremental: pass the
+// previous return value as `crc` (start with 0). Castagnoli rather than the
+// IEEE polynomial because x86 (SSE4.2) and ARMv8 compute it in hardware; this
+// portable version (slicing-by-8) is what the recorder uses on every target,
+// and the host reader switches to the instruction where the CPU has it.
+class Crc32c {
   public:
-    constexpr Crc32() : table_{} {
+    constexpr Crc32c() : table_{} {
         for (std::uint32_t i = 0; i < 256; ++i) {
             std::uint32_t c = i;
             for (int k = 0; k < 8; ++k) {
-                c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+                c = (c & 1) ? 0x82F63B78u ^ (c >> 1) : c >> 1;
             }
-            table_[i] = c;
+            table_[0][i] = c;
+        }
+        for (std::uint32_t i = 0; i < 256; ++i) {
+            for (int t = 1; t < 8; ++t) {
+                table_[t][i] = (table_[t - 1][i] >> 8) ^ table_[0][table_[t - 1][i] & 0xff];
+            }
         }
     }
     constexpr std::uint32_t update(std::uint32_t crc, const unsigned char* p, std::size_t n) const {
         crc = ~crc;
+        while (n >= 8) {
+            const std::uint32_t lo =
+                crc ^
+                (static_cast<std::uint32_t>(p[0]) | static_cast<std::uint32_t>(p[1]) << 8 |
+                 static_cast<std::uint32_t>(p[2]) << 16 | static_cast<std::uint32_t>(p[3]) << 24);
+            crc = table_[7][lo & 0xff] ^ table_[6][(lo >> 8) & 0xff] ^
+                  table_[5][(lo >> 16) & 0xff] ^ table_[4][lo >> 24] ^ table_[3][p[4]] ^
+                  table_[2][p[5]] ^ table_[1][p[6]] ^ table_[0][p[7]];
+            p += 8;
+            n -= 8;
+        }
         for (std::size_t i = 0; i < n; ++i) {
-            crc = table_[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
+            crc = table_[0][(crc ^ p[i]) & 0xff] ^ (crc >> 8);
         }
         return ~crc;
     }
 
   private:
-    std::uint32_t table_[256];
+    std::uint32_t table_[8][256];
 };
 
-inline constexpr Crc32 kCrc32{};
+inline constexpr Crc32c kCrc32c{};
 
 } // namespace tlsheap::trace

@@ -130,6 +130,7 @@ class TraceReader {
     std::uint16_t major_ = 0;
     std::uint16_t minor_ = 0;
     std::uint32_t crc_ = 0;
+    std::size_t crc_done_ = 0; // buffer_[0, crc_done_) is in crc_
     std::uint64_t seq_ = 0;
     std::uint64_t time_ns_ = 0;
     std::uint64_t last_address_ = 0;

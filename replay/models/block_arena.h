@@ -32,6 +32,8 @@ class BlockArena {
     const Block& operator[](std::uint32_t slot) const { return blocks_[slot]; }
 
     std::size_t in_use() const { return blocks_.size() - unused_.size(); }
+    // Slots handed out so far, live or released.
+    std::uint32_t capacity() const { return static_cast<std::uint32_t>(blocks_.size()); }
 
   private:
     std::vector<Block> blocks_;

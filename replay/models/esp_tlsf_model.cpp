@@ -8,11 +8,11 @@ namespace tlsheap::replay {
 
 namespace {
 
-constexpr std::uint64_t kHeapHeader = 20;      // multi_heap's heap_t on 32-bit
-constexpr std::uint64_t kControlStruct = 56;   // sizeof(control_t) on 32-bit
-constexpr std::uint64_t kSizeField = 4;        // block_header_overhead
-constexpr std::uint64_t kBlockHeader = 16;     // sizeof(block_header_t)
-constexpr std::uint64_t kMinimumBlock = 12;    // block_size_min
+constexpr std::uint64_t kHeapHeader = 20;    // multi_heap's heap_t on 32-bit
+constexpr std::uint64_t kControlStruct = 56; // sizeof(control_t) on 32-bit
+constexpr std::uint64_t kSizeField = 4;      // block_header_overhead
+constexpr std::uint64_t kBlockHeader = 16;   // sizeof(block_header_t)
+constexpr std::uint64_t kMinimumBlock = 12;  // block_size_min
 constexpr std::uint32_t kAllBits = 0xFFFFFFFFu;
 
 // Index of the highest set bit (tlsf_fls), for size > 0.
@@ -41,8 +41,8 @@ EspTlsfModel::EspTlsfModel(const Config& config)
     sl_count_ = 1u << sl_log2_;
     fl_count_ = fl_index_max_ - fl_shift_ + 1;
     small_block_size_ = std::uint64_t{1} << fl_shift_;
-    control_size_ = kControlStruct + 4 * std::uint64_t{fl_count_} +
-                    4 * std::uint64_t{fl_count_} * sl_count_;
+    control_size_ =
+        kControlStruct + 4 * std::uint64_t{fl_count_} + 4 * std::uint64_t{fl_count_} * sl_count_;
     if (bytes < control_size_ + kMinimumBlock)
         return;
     // tlsf_add_pool keeps room for the first block's size field and the sentinel.
@@ -65,10 +65,12 @@ EspTlsfModel::EspTlsfModel(const Config& config)
 }
 
 std::string EspTlsfModel::description() const {
-    std::string text = "esp-tlsf (ESP-IDF v5." + std::to_string(idf_minor_) +
-                       " multi_heap TLSF, ILP32, ";
+    std::string text =
+        "esp-tlsf (ESP-IDF v5." + std::to_string(idf_minor_) + " multi_heap TLSF, ILP32, ";
     text += pool_size_ ? "heap " + std::to_string(region_) + " B"
                        : "unbounded: nominal heap " + std::to_string(region_) + " B";
+    if (!heap_ready_)
+        return text + ", too small for a heap: every allocation fails)";
     text += ", sl_log2 " + std::to_string(sl_log2_) + ", control " +
             std::to_string(kHeapHeader + control_size_) + " B, ";
     text += trim_to_rounded_size_ ? "blocks keep the class-rounded size)"

@@ -24,16 +24,16 @@
 // and two pointers: 56 bytes, which this model uses.
 #pragma once
 
+#include "block_arena.h"
+#include "offset_index.h"
+#include "tlsheap/allocator_model.h"
+
 #include <bit>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include "block_arena.h"
-#include "offset_index.h"
-#include "tlsheap/allocator_model.h"
 
 namespace tlsheap::replay {
 
@@ -43,7 +43,7 @@ class EspTlsfModel final : public AllocatorModel {
     static constexpr std::uint64_t kDefaultNominalHeap = 256 * 1024;
 
     struct Config {
-        unsigned idf_minor = 5;                 // ESP-IDF v5.<minor>, 0..5
+        unsigned idf_minor = 5; // ESP-IDF v5.<minor>, 0..5
         std::uint64_t nominal_heap = kDefaultNominalHeap;
         std::optional<std::uint64_t> pool_size; // the region given to multi_heap_register
     };
@@ -63,6 +63,8 @@ class EspTlsfModel final : public AllocatorModel {
     bool placement_independent_of_pool_end() const override { return false; }
     std::uint64_t smallest_pool() const override;
     std::optional<std::uint64_t> largest_pool() const override { return kLargestRegion; }
+    // Heap regions are word-aligned, and the pool is trimmed to whole words.
+    std::uint64_t pool_granularity() const override { return 4; }
 
     // The region the model lays out (pool_size, or the nominal heap).
     std::uint64_t region_size() const { return region_; }
@@ -73,8 +75,8 @@ class EspTlsfModel final : public AllocatorModel {
     static constexpr std::uint64_t kLargestRegion = 0x7FFFFFFF;
 
     struct Block {
-        std::uint64_t ptr = 0;  // what malloc returns: 4 bytes after the size field
-        std::uint64_t size = 0; // block_size(): bytes from ptr to the next size field - 4
+        std::uint64_t ptr = 0;         // what malloc returns: 4 bytes after the size field
+        std::uint64_t size = 0;        // block_size(): bytes from ptr to the next size field - 4
         std::uint32_t prev = kNoBlock; // physical; kNoBlock after the last is the sentinel
         std::uint32_t next = kNoBlock;
         std::uint32_t prev_free = kNoBlock;
@@ -114,7 +116,7 @@ class EspTlsfModel final : public AllocatorModel {
     unsigned sl_count_ = 0;
     std::uint64_t small_block_size_ = 0;
     std::uint64_t control_size_ = 0;
-    std::uint64_t pool_bytes_ = 0;   // the first block's size
+    std::uint64_t pool_bytes_ = 0; // the first block's size
     std::uint64_t first_ptr_ = 0;
     std::uint32_t fl_bitmap_ = 0;
     std::vector<std::uint32_t> sl_bitmap_;

@@ -36,8 +36,7 @@ std::uint64_t round_up(std::uint64_t value, std::uint64_t align) {
 FreertosHeap4Model::FreertosHeap4Model(const Config& config)
     : header_(round_up(2 * std::uint64_t{config.pointer_size}, config.align)),
       link_bytes_(2 * std::uint64_t{config.pointer_size}), align_(config.align),
-      minimum_block_(2 * header_), pointer_size_(config.pointer_size),
-      pool_size_(config.pool_size),
+      minimum_block_(2 * header_), pointer_size_(config.pointer_size), pool_size_(config.pool_size),
       size_max_(config.pointer_size == 4 ? UINT32_MAX : UINT64_MAX),
       allocated_bit_(config.pointer_size == 4 ? std::uint64_t{1} << 31 : std::uint64_t{1} << 63) {
     if (pool_size_) {
@@ -62,7 +61,7 @@ std::string FreertosHeap4Model::description() const {
                        std::to_string(minimum_block_) + " B, " +
                        (pointer_size_ == 4 ? "ILP32" : "LP64") + ", heap ";
     text += pool_size_ ? std::to_string(*pool_size_) + " B" : "unbounded";
-    return text + ")";
+    return text + (heap_ready_ ? ")" : ", too small for pxEnd: every malloc fails)");
 }
 
 std::optional<std::uint64_t> FreertosHeap4Model::allocate(std::uint64_t size) {

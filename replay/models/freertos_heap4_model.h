@@ -17,16 +17,16 @@
 // the source's heapMINIMUM_BLOCK_SIZE is 2 * xHeapStructSize, 32 on 64-bit.
 #pragma once
 
+#include "block_arena.h"
+#include "offset_index.h"
+#include "pool_end_tracker.h"
+#include "tlsheap/allocator_model.h"
+
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include "block_arena.h"
-#include "offset_index.h"
-#include "pool_end_tracker.h"
-#include "tlsheap/allocator_model.h"
 
 namespace tlsheap::replay {
 
@@ -55,11 +55,13 @@ class FreertosHeap4Model final : public AllocatorModel {
     // Room for pxEnd and one block of the smallest request.
     std::uint64_t smallest_pool() const override { return 2 * header_ + align_; }
     std::optional<std::uint64_t> largest_pool() const override;
+    // pxEnd moves in steps of portBYTE_ALIGNMENT.
+    std::uint64_t pool_granularity() const override { return align_; }
 
   private:
     struct Block {
-        std::uint64_t offset = 0; // of the BlockLink_t, from the heap start
-        std::uint64_t size = 0;   // xBlockSize: the header included
+        std::uint64_t offset = 0;      // of the BlockLink_t, from the heap start
+        std::uint64_t size = 0;        // xBlockSize: the header included
         std::uint32_t prev = kNoBlock; // physical neighbours (the model's own bookkeeping)
         std::uint32_t next = kNoBlock;
         std::uint32_t next_free = kNoBlock; // pxNextFreeBlock, in address order

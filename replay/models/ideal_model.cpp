@@ -15,33 +15,41 @@ std::optional<std::uint64_t> IdealModel::allocate(std::uint64_t size) {
         return std::nullopt;
     if (pool_size_ && (size > *pool_size_ || live_ > *pool_size_ - size))
         return std::nullopt;
+    // Offsets only have to be unique among live blocks: the storage slot
+    // serves, and makes release a lookup-free operation.
     const std::uint32_t slot = blocks_.acquire();
     blocks_[slot].size = size;
-    const std::uint64_t offset = next_offset_;
-    next_offset_ += size;
-    index_.insert(offset, slot);
+    blocks_[slot].live = true;
     live_ += size;
     if (live_ > peak_)
         peak_ = live_;
-    return offset;
+    return slot;
 }
 
 void IdealModel::release(std::uint64_t offset) {
-    const std::uint32_t slot = index_.erase(offset);
-    assert(slot != OffsetIndex::npos && "release of an offset that is not live");
-    if (slot == OffsetIndex::npos)
+    const auto slot = static_cast<std::uint32_t>(offset);
+    assert(offset < blocks_.capacity() && blocks_[slot].live &&
+           "release of an offset that is not live");
+    if (offset >= blocks_.capacity() || !blocks_[slot].live)
         return;
+    blocks_[slot].live = false;
     live_ -= blocks_[slot].size;
     blocks_.release(slot);
 }
 
 std::string IdealModel::verify() const {
     std::uint64_t live = 0;
-    index_.for_each([&](std::uint64_t, std::uint32_t slot) { live += blocks_[slot].size; });
+    std::size_t count = 0;
+    for (std::uint32_t slot = 0; slot < blocks_.capacity(); ++slot) {
+        if (blocks_[slot].live) {
+            live += blocks_[slot].size;
+            ++count;
+        }
+    }
     if (live != live_)
         return "live bytes " + std::to_string(live_) + " but blocks hold " + std::to_string(live);
-    if (index_.size() != blocks_.in_use())
-        return "index and block storage disagree on the live block count";
+    if (count != blocks_.in_use())
+        return "block storage disagrees on the live block count";
     if (live_ > peak_)
         return "live bytes above the recorded peak";
     if (pool_size_ && peak_ > *pool_size_)

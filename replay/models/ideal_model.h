@@ -3,13 +3,12 @@
 // measured against (ARCHITECTURE.md: "live peak").
 #pragma once
 
+#include "block_arena.h"
+#include "tlsheap/allocator_model.h"
+
 #include <cstdint>
 #include <optional>
 #include <string>
-
-#include "block_arena.h"
-#include "offset_index.h"
-#include "tlsheap/allocator_model.h"
 
 namespace tlsheap::replay {
 
@@ -31,15 +30,13 @@ class IdealModel final : public AllocatorModel {
   private:
     struct Block {
         std::uint64_t size = 0;
+        bool live = false;
     };
 
     std::optional<std::uint64_t> pool_size_;
-    // Offsets only name blocks: each allocation gets a fresh one.
-    std::uint64_t next_offset_ = 0;
     std::uint64_t live_ = 0;
     std::uint64_t peak_ = 0;
     BlockArena<Block> blocks_;
-    OffsetIndex index_;
 };
 
 } // namespace tlsheap::replay

@@ -53,8 +53,7 @@ constexpr std::uint64_t kUnboundedPool = std::uint64_t{1} << 62;
 MbedtlsPoolModel::MbedtlsPoolModel(const Config& config)
     : header_((config.backtrace ? 10 : 8) * std::uint64_t{config.pointer_size}),
       align_(config.align), pointer_size_(config.pointer_size), backtrace_(config.backtrace),
-      pool_size_(config.pool_size),
-      size_max_(config.pointer_size == 4 ? UINT32_MAX : UINT64_MAX),
+      pool_size_(config.pool_size), size_max_(config.pointer_size == 4 ? UINT32_MAX : UINT64_MAX),
       // Offsets and sizes are all multiples of gcd(header, align), so lens
       // between two multiples of it compare alike against every threshold.
       pool_step_(std::gcd(header_, align_)) {
@@ -76,7 +75,7 @@ std::string MbedtlsPoolModel::description() const {
                        (pointer_size_ == 4 ? "ILP32" : "LP64") + ", backtrace " +
                        (backtrace_ ? "on" : "off") + ", pool ";
     text += pool_size_ ? std::to_string(*pool_size_) + " B" : "unbounded";
-    return text + ")";
+    return text + (heap_ready_ ? ")" : ", refused by init: every calloc fails)");
 }
 
 std::optional<std::uint64_t> MbedtlsPoolModel::allocate(std::uint64_t size) {
@@ -451,8 +450,8 @@ std::string MbedtlsPoolModel::verify() const {
         return "total_used " + std::to_string(total_used_) + " but allocated blocks hold " +
                std::to_string(used);
     if (header_count_ != blocks - 1)
-        return "header_count " + std::to_string(header_count_) + " but " +
-               std::to_string(blocks) + " blocks";
+        return "header_count " + std::to_string(header_count_) + " but " + std::to_string(blocks) +
+               " blocks";
     if (used_bytes_ != used + allocated * header_)
         return "used bytes out of step with the allocated blocks";
 

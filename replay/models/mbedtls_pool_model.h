@@ -14,8 +14,14 @@
 //     result takes the next block's list place); a block that merged with
 //     neither is pushed at the head of the free list.
 // Offsets are the pointers the real allocator returns minus the pool start,
-// which is assumed aligned.
+// which is assumed aligned. min_pool_after_replay() is the smallest len that
+// replays the unbounded placement pointer for pointer (reasoning in the .cpp).
 #pragma once
+
+#include "block_arena.h"
+#include "offset_index.h"
+#include "pool_end_tracker.h"
+#include "tlsheap/allocator_model.h"
 
 #include <cstdint>
 #include <optional>
@@ -23,19 +29,14 @@
 #include <utility>
 #include <vector>
 
-#include "block_arena.h"
-#include "offset_index.h"
-#include "pool_end_tracker.h"
-#include "tlsheap/allocator_model.h"
-
 namespace tlsheap::replay {
 
 class MbedtlsPoolModel final : public AllocatorModel {
   public:
     struct Config {
-        unsigned pointer_size = 4;        // size_t and pointers of the target
-        std::uint64_t align = 4;          // MBEDTLS_MEMORY_ALIGN_MULTIPLE
-        bool backtrace = false;           // MBEDTLS_MEMORY_BACKTRACE
+        unsigned pointer_size = 4;              // size_t and pointers of the target
+        std::uint64_t align = 4;                // MBEDTLS_MEMORY_ALIGN_MULTIPLE
+        bool backtrace = false;                 // MBEDTLS_MEMORY_BACKTRACE
         std::optional<std::uint64_t> pool_size; // len given to ..._buffer_alloc_init
     };
 
@@ -57,9 +58,8 @@ class MbedtlsPoolModel final : public AllocatorModel {
         return pool_size_ ? footprint_ : pool_end_.smallest();
     }
     std::uint64_t smallest_pool() const override { return header_ + align_; }
+    std::uint64_t pool_granularity() const override { return pool_step_; }
     std::optional<std::uint64_t> largest_pool() const override;
-
-    std::uint64_t header_size() const { return header_; }
 
   private:
     struct Block {

@@ -14,15 +14,13 @@ namespace {
 const std::vector<ModelInfo>& catalog() {
     static const std::vector<ModelInfo> models = {
         {"ideal", "no overhead, no fragmentation: footprint = live peak (the lower bound)", ""},
-        {"mbedtls-pool",
-         "mbedTLS memory_buffer_alloc.c static pool: first fit in free-list order",
+        {"mbedtls-pool", "mbedTLS memory_buffer_alloc.c static pool: first fit in free-list order",
          "backtrace=on|off, align=N, ptr=4|8"},
         {"freertos-heap4", "FreeRTOS heap_4: address-ordered first fit with coalescing",
          "align=N, ptr=4|8"},
         {"esp-tlsf", "ESP-IDF multi_heap TLSF: good fit over size classes set by the heap size",
          "idf=5.0..5.5, heap=BYTES"},
-        {"umm", "umm_malloc (ESP8266 Arduino core): 8-byte blocks, best fit",
-         "fit=best|first"},
+        {"umm", "umm_malloc (ESP8266 Arduino core): 8-byte blocks, best fit", "fit=best|first"},
     };
     return models;
 }
@@ -39,13 +37,15 @@ void check_pool_fits(const std::string& model, const ModelContext& context,
                      std::optional<std::uint64_t> largest) {
     if (context.pool_size && largest && *context.pool_size > *largest)
         throw ModelError("pool size " + std::to_string(*context.pool_size) +
-                         " too large for model " + model + " (at most " +
-                         std::to_string(*largest) + ")");
+                         " too large for model " + model + " (at most " + std::to_string(*largest) +
+                         ")");
 }
 
 } // namespace
 
-std::vector<ModelInfo> model_catalog() { return catalog(); }
+std::vector<ModelInfo> model_catalog() {
+    return catalog();
+}
 
 std::unique_ptr<AllocatorModel> make_model(const ModelSpec& spec, const ModelContext& context) {
     const ModelInfo* info = find_model(spec.name);

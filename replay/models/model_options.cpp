@@ -42,8 +42,8 @@ bool ModelOptions::on_off(std::string_view key, bool fallback) {
     bad_value(key, *value, "on or off");
 }
 
-std::uint64_t ModelOptions::number(std::string_view key, std::uint64_t fallback,
-                                   std::uint64_t min, std::uint64_t max, bool power_of_two,
+std::uint64_t ModelOptions::number(std::string_view key, std::uint64_t fallback, std::uint64_t min,
+                                   std::uint64_t max, bool power_of_two,
                                    std::string_view expected) {
     const std::optional<std::string> value = take(key);
     if (!value)

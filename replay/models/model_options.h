@@ -2,6 +2,8 @@
 // into a one-line ModelError that names the model and the option.
 #pragma once
 
+#include "tlsheap/allocator_model.h"
+
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
@@ -9,8 +11,6 @@
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include "tlsheap/allocator_model.h"
 
 namespace tlsheap::replay {
 

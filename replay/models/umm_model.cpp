@@ -16,10 +16,10 @@ std::uint16_t umm_blocks(std::uint64_t size) {
 
 } // namespace
 
-UmmModel::UmmModel(const Config& config) : best_fit_(config.best_fit), pool_size_(config.pool_size) {
+UmmModel::UmmModel(const Config& config)
+    : best_fit_(config.best_fit), pool_size_(config.pool_size) {
     // Unbounded: the largest heap umm can index.
-    const std::uint64_t blocks =
-        pool_size_ ? *pool_size_ / kBlockSize : std::uint64_t{kMaxBlocks};
+    const std::uint64_t blocks = pool_size_ ? *pool_size_ / kBlockSize : std::uint64_t{kMaxBlocks};
     if (blocks < kMinBlocks || blocks > kMaxBlocks)
         return; // umm_init_heap refuses the heap; every malloc fails
     numblocks_ = static_cast<unsigned>(blocks);
@@ -37,9 +37,9 @@ UmmModel::UmmModel(const Config& config) : best_fit_(config.best_fit), pool_size
 std::string UmmModel::description() const {
     std::string text = std::string("umm (umm_malloc, ") + (best_fit_ ? "best" : "first") +
                        " fit, 8-byte blocks, 4-byte header, heap ";
-    text += pool_size_ ? std::to_string(*pool_size_) + " B"
-                       : "unbounded: the largest, 32767 blocks";
-    return text + ")";
+    text +=
+        pool_size_ ? std::to_string(*pool_size_) + " B" : "unbounded: the largest, 32767 blocks";
+    return text + (heap_.empty() ? ", refused by umm_init_heap: every malloc fails)" : ")");
 }
 
 std::size_t UmmModel::position_of(std::uint16_t block) const {
@@ -49,8 +49,8 @@ std::size_t UmmModel::position_of(std::uint16_t block) const {
     return i;
 }
 
-void UmmModel::disconnect_from_free_list(std::uint16_t block) {
-    free_order_.erase(free_order_.begin() + static_cast<std::ptrdiff_t>(position_of(block)));
+void UmmModel::disconnect_from_free_list(std::uint16_t block, std::size_t position) {
+    free_order_.erase(free_order_.begin() + static_cast<std::ptrdiff_t>(position));
     nfree(pfree(block)) = nfree(block);
     pfree(nfree(block)) = pfree(block);
     nblock(block) &= static_cast<std::uint16_t>(~kFreeFlag);
@@ -60,7 +60,7 @@ void UmmModel::assimilate_up(std::uint16_t block) {
     const std::uint16_t next = nblock(block);
     if ((nblock(next) & kFreeFlag) == 0)
         return;
-    disconnect_from_free_list(next);
+    disconnect_from_free_list(next, position_of(next));
     const std::uint16_t after = nblock(next) & kNumberMask;
     pblock(after) = block;
     nblock(block) = after;
@@ -71,27 +71,30 @@ std::optional<std::uint64_t> UmmModel::allocate(std::uint64_t size) {
         return std::nullopt;
     const std::uint16_t blocks = umm_blocks(size);
 
-    // umm_malloc_core's walk over the free list, on its contiguous copy. When
-    // nothing fits, the real code ends on block 0, whose next is 1: it then
-    // compares the size of the last block it looked at, which is too small.
+    // umm_malloc_core's walk over the free list, on its contiguous copy. (When
+    // nothing fits, the real walk ends on block 0 and the size check after it
+    // fails: NULL.)
     std::size_t best = free_order_.size();
-    std::uint16_t best_size = 0x7FFF;
-    for (std::size_t i = 0; i < free_order_.size(); ++i) {
-        const std::uint16_t size = static_cast<std::uint16_t>(free_order_[i] & 0xFFFF);
-        if (size < blocks)
-            continue;
-        if (!best_fit_) {
-            best = i;
-            break;
+    if (best_fit_) {
+        // The smallest size that fits, the first in list order among equals:
+        // the smallest (size << 16 | position), computed without branches.
+        std::uint32_t best_key = UINT32_MAX;
+        const std::uint32_t* entries = free_order_.data();
+        const std::uint32_t count = static_cast<std::uint32_t>(free_order_.size());
+        for (std::uint32_t i = 0; i < count; ++i) {
+            const std::uint32_t size = entries[i] & 0xFFFF;
+            const std::uint32_t too_small = 0u - static_cast<std::uint32_t>(size < blocks);
+            const std::uint32_t key = (size << 16 | i) | too_small;
+            best_key = key < best_key ? key : best_key;
         }
-        if (size < best_size) {
-            best = i;
-            best_size = size;
-            // Nothing later can beat an exact fit; the real walk goes on to the
-            // end of the list and keeps it.
-            if (size == blocks)
+        if (best_key != UINT32_MAX)
+            best = best_key & 0xFFFF;
+    } else {
+        for (std::size_t i = 0; i < free_order_.size(); ++i)
+            if ((free_order_[i] & 0xFFFF) >= blocks) {
+                best = i;
                 break;
-        }
+            }
     }
     if (best == free_order_.size())
         return std::nullopt;
@@ -99,7 +102,7 @@ std::optional<std::uint64_t> UmmModel::allocate(std::uint64_t size) {
     const std::uint16_t block_size = static_cast<std::uint16_t>(free_order_[best] & 0xFFFF);
 
     if (block_size == blocks) {
-        disconnect_from_free_list(cf);
+        disconnect_from_free_list(cf, best);
     } else {
         // umm_split_block: the rest becomes a free block right after ours ...
         const std::uint16_t rest = static_cast<std::uint16_t>(cf + blocks);
@@ -163,8 +166,8 @@ void UmmModel::for_each_free_part_below_footprint(Visit visit) const {
         if (c >= footprint_blocks_)
             break;
         if (nblock(c) & kFreeFlag) {
-            const std::uint64_t end = std::min<std::uint64_t>(nblock(c) & kNumberMask,
-                                                              footprint_blocks_);
+            const std::uint64_t end =
+                std::min<std::uint64_t>(nblock(c) & kNumberMask, footprint_blocks_);
             visit(end - c);
         }
     }
@@ -233,11 +236,13 @@ std::string UmmModel::verify() const {
     if (listed != free_blocks)
         return "free blocks missing from the free list";
     std::size_t position = 0;
-    for (unsigned entry = heap_[0].next_free; entry != 0; entry = heap_[entry].next_free, ++position)
+    for (unsigned entry = heap_[0].next_free; entry != 0;
+         entry = heap_[entry].next_free, ++position)
         if (position >= free_order_.size() ||
             free_order_[position] !=
-                UmmModel::entry(static_cast<std::uint16_t>(entry),
-                                static_cast<std::uint16_t>((heap_[entry].next & kNumberMask) - entry)))
+                UmmModel::entry(
+                    static_cast<std::uint16_t>(entry),
+                    static_cast<std::uint16_t>((heap_[entry].next & kNumberMask) - entry)))
             return "the contiguous copy of the free list differs at position " +
                    std::to_string(position);
     if (position != free_order_.size())

@@ -17,12 +17,12 @@
 // older copy lets the count wrap, which no TLS request comes near.
 #pragma once
 
+#include "tlsheap/allocator_model.h"
+
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include "tlsheap/allocator_model.h"
 
 namespace tlsheap::replay {
 
@@ -53,11 +53,12 @@ class UmmModel final : public AllocatorModel {
     std::optional<std::uint64_t> largest_pool() const override {
         return kMaxBlocks * kBlockSize + kBlockSize - 1;
     }
+    std::uint64_t pool_granularity() const override { return kBlockSize; }
 
   private:
     struct Header {
-        std::uint16_t next = 0; // UMM_NBLOCK, with the free flag
-        std::uint16_t prev = 0; // UMM_PBLOCK
+        std::uint16_t next = 0;      // UMM_NBLOCK, with the free flag
+        std::uint16_t prev = 0;      // UMM_PBLOCK
         std::uint16_t next_free = 0; // UMM_NFREE, valid in free blocks and block 0
         std::uint16_t prev_free = 0; // UMM_PFREE
     };
@@ -70,7 +71,7 @@ class UmmModel final : public AllocatorModel {
     std::uint16_t& nfree(std::uint16_t block) { return heap_[block].next_free; }
     std::uint16_t& pfree(std::uint16_t block) { return heap_[block].prev_free; }
 
-    void disconnect_from_free_list(std::uint16_t block);
+    void disconnect_from_free_list(std::uint16_t block, std::size_t position);
     void assimilate_up(std::uint16_t block);
 
     // The free list again, in list order, as block << 16 | size in blocks: a

@@ -14,15 +14,21 @@ struct Toolchain {
     std::string cc;
     std::string cxx;
     std::vector<std::string> arch_flags;
+    // How the recorder captures call stacks, and what that asks of the code
+    // generation (frame pointers) and the link (libraries).
+    std::string stack_backend;        // "frame-pointer", "libunwind", "execinfo"
     std::string stack_backend_source; // file in src/recorder
+    std::vector<std::string> codegen_flags;
     std::vector<std::string> link_libraries;
     // Prefix to run a built program ("qemu-arm -L /usr/arm-linux-gnueabihf"), empty natively.
     std::vector<std::string> runner;
 };
 
-// Throws BuildError naming the Debian package to install when the ABI's
-// compiler is missing.
-Toolchain toolchain_for(const std::string& abi);
+// `stack_backend` "" picks the ABI's default (frame pointers where the ABI
+// links frames through one, as x86 does). Throws BuildError naming the Debian
+// package to install when the ABI's compiler is missing, or an unknown
+// ABI/backend.
+Toolchain toolchain_for(const std::string& abi, const std::string& stack_backend = {});
 
 // The compiler's own version line, part of every cache key.
 std::string compiler_identity(const Toolchain& toolchain);

@@ -163,6 +163,16 @@ std::string point_at_user_config(const std::string& output, const PreparedVarian
     }
 }
 
+// Code generation flags shared by the library and the recorder (so both are
+// in every cache key): optimisation, debug info for symbolization, whatever
+// the stack backend needs, and the caller's extras (sanitizers).
+std::vector<std::string> library_flags(const PreparedVariant& p) {
+    std::vector<std::string> flags = {"-O2", "-g", "-D_FILE_OFFSET_BITS=64"};
+    flags.insert(flags.end(), p.toolchain.codegen_flags.begin(), p.toolchain.codegen_flags.end());
+    flags.insert(flags.end(), p.spec.extra_flags.begin(), p.spec.extra_flags.end());
+    return flags;
+}
+
 std::string object_name(const fs::path& source) {
     // Sources from different folders may share a file name.
     const std::string parent = source.parent_path().filename().string();
@@ -179,7 +189,7 @@ VariantBuilder::VariantBuilder(fs::path cache_dir, fs::path source_dir, unsigned
 PreparedVariant VariantBuilder::prepare(const VariantSpec& spec) const {
     PreparedVariant p;
     p.spec = spec;
-    p.toolchain = toolchain_for(spec.abi);
+    p.toolchain = toolchain_for(spec.abi, spec.stack_backend);
     const fs::path base = spec.config_file.empty() ? spec.tree.default_config : spec.config_file;
     if (!fs::exists(base)) {
         throw BuildError("config file " + base.string() + " does not exist");
@@ -210,12 +220,12 @@ PreparedVariant VariantBuilder::prepare(const VariantSpec& spec) const {
     p.base_text = base_text;
 
     ContentHash key;
-    key.add("tlsheap-library-v1")
+    key.add("tlsheap-library-v2")
         .add(spec.tree.identity)
         .add(p.effective_text)
         .add(compiler_identity(p.toolchain))
         .add(spec.abi);
-    for (const std::string& f : spec.extra_flags) {
+    for (const std::string& f : library_flags(p)) {
         key.add(f);
     }
     p.library_key = key.hex();
@@ -324,8 +334,8 @@ std::size_t VariantBuilder::build_library(const PreparedVariant& p) const {
     for (const fs::path& source : sources) {
         std::vector<std::string> argv = {p.toolchain.cc};
         argv.insert(argv.end(), p.toolchain.arch_flags.begin(), p.toolchain.arch_flags.end());
-        argv.insert(argv.end(), {"-O2", "-g", "-D_FILE_OFFSET_BITS=64"});
-        argv.insert(argv.end(), p.spec.extra_flags.begin(), p.spec.extra_flags.end());
+        const auto flags = library_flags(p);
+        argv.insert(argv.end(), flags.begin(), flags.end());
         const auto includes = include_flags(p.spec.tree, false);
         argv.insert(argv.end(), includes.begin(), includes.end());
         argv.push_back("-DMBEDTLS_CONFIG_FILE=\"" + config.string() + "\"");
@@ -364,7 +374,10 @@ std::vector<fs::path> VariantBuilder::recorder_sources(const Toolchain& toolchai
 std::string VariantBuilder::recorder_key(const PreparedVariant& p,
                                          const std::string& variant_info) const {
     ContentHash key;
-    key.add("tlsheap-recorder-v1").add(p.library_key).add(variant_info);
+    key.add("tlsheap-recorder-v1")
+        .add(p.library_key)
+        .add(variant_info)
+        .add(p.toolchain.stack_backend);
     std::vector<fs::path> files = recorder_sources(p.toolchain);
     for (const auto& entry : fs::directory_iterator(source_dir_ / "src" / "recorder")) {
         if (entry.path().extension() == ".h") {
@@ -400,8 +413,8 @@ std::size_t VariantBuilder::build_recorder(const PreparedVariant& p, const std::
         const bool c = source.extension() == ".c";
         std::vector<std::string> argv = {c ? p.toolchain.cc : p.toolchain.cxx};
         argv.insert(argv.end(), p.toolchain.arch_flags.begin(), p.toolchain.arch_flags.end());
-        argv.insert(argv.end(), {"-O2", "-g", "-D_FILE_OFFSET_BITS=64"});
-        argv.insert(argv.end(), p.spec.extra_flags.begin(), p.spec.extra_flags.end());
+        const auto flags = library_flags(p);
+        argv.insert(argv.end(), flags.begin(), flags.end());
         if (c) {
             // Reads the library's internal headers: third-party code, no -Werror.
             const auto includes = include_flags(p.spec.tree, false);
@@ -428,13 +441,17 @@ std::size_t VariantBuilder::build_recorder(const PreparedVariant& p, const std::
     std::vector<std::string> link = {p.toolchain.cxx};
     link.insert(link.end(), p.toolchain.arch_flags.begin(), p.toolchain.arch_flags.end());
     link.insert(link.end(), p.spec.extra_flags.begin(), p.spec.extra_flags.end());
+    // Link order fixed, so that the same inputs give the same binary.
+    std::vector<std::string> library_objects;
     link.insert(link.end(), {"-o", (dir / (std::string(kRecorderName) + ".tmp")).string()});
     link.insert(link.end(), objects.begin(), objects.end());
     for (const auto& entry : fs::directory_iterator(p.library_dir / "obj")) {
         if (entry.path().extension() == ".o") {
-            link.push_back(entry.path().string());
+            library_objects.push_back(entry.path().string());
         }
     }
+    std::sort(library_objects.begin(), library_objects.end());
+    link.insert(link.end(), library_objects.begin(), library_objects.end());
     // Every allocation, every random byte and every clock reading of the
     // library goes through the recorder.
     link.push_back(

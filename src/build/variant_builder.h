@@ -26,6 +26,7 @@ struct VariantSpec {
     // and MBEDTLS_MEMORY_DEBUG), to compare the replay models with the real pool.
     bool real_pool = false;
     std::string abi = "host";
+    std::string stack_backend; // "": the ABI's default
     // Extra compiler flags for library and recorder (sanitizer builds).
     std::vector<std::string> extra_flags;
 };

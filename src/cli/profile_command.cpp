@@ -13,6 +13,7 @@
 #include "record/scenario_requirements.h"
 #include "report/profile_report.h"
 #include "symbolize/trace_symbolizer.h"
+#include "tlsheap/min_pool.h"
 #include "tlsheap/replay_engine.h"
 
 #include <chrono>
@@ -122,6 +123,7 @@ int run_profile(ProfileOptions o) {
         spec.deltas = parse_deltas(o, tree);
         spec.real_pool = o.real_pool > 0;
         spec.abi = o.abi;
+        spec.stack_backend = o.stack_backend;
         if (const char* flags = std::getenv("TLSHEAP_VARIANT_FLAGS"); flags && *flags) {
             // Sanitizer runs of the test suite build the recorder with these too.
             std::string f = flags;
@@ -155,6 +157,7 @@ int run_profile(ProfileOptions o) {
             build::VariantSpec peer_spec;
             peer_spec.tree = tree;
             peer_spec.abi = o.abi;
+            peer_spec.stack_backend = o.stack_backend;
             peer_spec.extra_flags = prepared.spec.extra_flags;
             peer_variant = builder.build(builder.prepare(peer_spec));
         }
@@ -272,6 +275,10 @@ int run_profile(ProfileOptions o) {
     }
     trace::TraceReader reader(trace_path);
     replay::ReplayResult result = replay::replay_trace(reader, replay_options);
+    for (const replay::MinPoolResult& m :
+         replay::find_min_pools(trace_path, replay_options.models)) {
+        result.min_pools[m.model] = m.min_pool;
+    }
     report::ReportOptions report_options;
     report_options.top_sites = o.top;
     report::print_profile(stdout, run, result, report_options);
@@ -324,6 +331,9 @@ void add_profile_command(CLI::App& app, int& exit_code) {
     cmd->add_option("--real-pool", options->real_pool,
                     "record on mbedTLS's own memory_buffer_alloc with a pool of this many bytes");
     cmd->add_option("--abi", options->abi, "ABI to build for")->capture_default_str();
+    cmd->add_option("--stack-backend", options->stack_backend,
+                    "how the recorder captures stacks: frame-pointer (default on x86), libunwind, "
+                    "execinfo");
     cmd->add_option("--top", options->top, "call sites to list")->capture_default_str();
     cmd->add_flag("-q,--quiet", options->quiet, "no progress messages");
     cmd->callback([options, &exit_code]() { exit_code = run_profile(*options); });

@@ -28,6 +28,7 @@ struct ProfileOptions {
     std::vector<std::string> models = {"ideal", "mbedtls-pool"};
     std::uint64_t real_pool = 0;
     std::string abi = "host";
+    std::string stack_backend;
     bool quiet = false;
     unsigned top = 10;
 };

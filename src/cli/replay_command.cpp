@@ -2,6 +2,7 @@
 
 #include "cli/cli_error.h"
 #include "report/profile_report.h"
+#include "tlsheap/min_pool.h"
 #include "tlsheap/replay_engine.h"
 
 #include <filesystem>
@@ -32,7 +33,10 @@ int run_replay(const ReplayCommandOptions& o) {
         options.pool_size = o.pool;
     }
     trace::TraceReader reader(o.trace);
-    const replay::ReplayResult result = replay::replay_trace(reader, options);
+    replay::ReplayResult result = replay::replay_trace(reader, options);
+    for (const replay::MinPoolResult& m : replay::find_min_pools(o.trace, options.models)) {
+        result.min_pools[m.model] = m.min_pool;
+    }
     report::RunDescription run;
     run.command = "replay";
     run.scenario = result.info.meta("scenario.name");

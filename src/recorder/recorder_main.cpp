@@ -102,6 +102,7 @@ int main(int argc, char** argv) {
         std::signal(sig, on_fatal_signal);
     }
     std::signal(SIGPIPE, SIG_IGN);
+    stack_capture_init(__builtin_frame_address(0));
     seed_deterministic_entropy(options.seed);
     fix_library_time(static_cast<std::int64_t>(options.fixed_time));
 

@@ -21,6 +21,13 @@ unsigned capture_stack(std::uintptr_t* frames, unsigned max, unsigned skip) {
     return n;
 }
 
+void stack_capture_init(const void*) {
+    // glibc loads libgcc's unwinder on the first backtrace(); do it now,
+    // not inside the first recorded allocation.
+    void* frame[1];
+    backtrace(frame, 1);
+}
+
 const char* stack_capture_backend() {
     return "execinfo";
 }

@@ -22,6 +22,12 @@ unsigned capture_stack(std::uintptr_t* frames, unsigned max, unsigned skip) {
     return n;
 }
 
+void stack_capture_init(const void*) {
+    // One thread records; a per-thread cache of unwind info avoids the
+    // global cache's locking on every capture.
+    unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+}
+
 const char* stack_capture_backend() {
     return "libunwind";
 }

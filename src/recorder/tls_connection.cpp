@@ -337,6 +337,8 @@ class Connection {
             auto base = reinterpret_cast<std::uintptr_t>(pool_.data());
             pool_base_ = reinterpret_cast<unsigned char*>((base + 15) & ~std::uintptr_t{15});
             mbedtls_memory_buffer_alloc_init(pool_base_, o_.pool_size);
+            // Replay compares the model's offsets with real addresses minus this.
+            r_.meta("pool.base", std::to_string(reinterpret_cast<std::uintptr_t>(pool_base_)));
         }
 #else
         if (o_.pool_size > 0) {

@@ -79,7 +79,7 @@ void TraceWriter::flush() {
     if (fd_ < 0 || used_ == 0) {
         return;
     }
-    crc_ = trace::kCrc32.update(crc_, buffer_, used_);
+    crc_ = trace::kCrc32c.update(crc_, buffer_, used_);
     std::size_t done = 0;
     while (done < used_) {
         const ssize_t n = ::write(fd_, buffer_ + done, used_ - done);

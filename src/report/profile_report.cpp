@@ -236,8 +236,8 @@ void print_profile(std::FILE* out, const RunDescription& run, const ReplayResult
         line(fmt::format("  {:<16} {:>11} {:>10} {:>9} {:>11} {:>13}  {}", "model", "footprint",
                          "overhead", "frag.", "min pool", "steady state", "footprint reached in"));
         for (const replay::ModelRun& m : r.models) {
-            const std::string min_pool =
-                m.placement_independent_of_pool_end ? grouped(m.min_pool_one_pass) : "search";
+            const auto found = r.min_pools.find(m.name);
+            const std::string min_pool = found == r.min_pools.end() ? "-" : grouped(found->second);
             line(fmt::format(
                 "  {:<16} {:>11} {:>10} {:>9} {:>11} {:>13}  {}", m.name, grouped(m.footprint),
                 grouped(m.footprint >= r.live_peak.bytes ? m.footprint - r.live_peak.bytes : 0),
@@ -260,6 +260,14 @@ void print_profile(std::FILE* out, const RunDescription& run, const ReplayResult
             }
             if (!m.invariant_violation.empty()) {
                 line("      MODEL INVARIANT VIOLATED " + m.invariant_violation);
+            }
+            if (m.compared_with_real_pool) {
+                line(fmt::format(
+                    "      against the real memory_buffer_alloc of this recording: {} of {} "
+                    "allocations at the same offset{}",
+                    grouped(m.real_pool_matches),
+                    grouped(m.real_pool_matches + m.real_pool_mismatches),
+                    m.first_mismatch.empty() ? "" : "; first difference at " + m.first_mismatch));
             }
         }
         line("");
@@ -461,7 +469,12 @@ nlohmann::json profile_json(const RunDescription& run, const ReplayResult& r,
              {"failure_count", m.failure_count},
              {"failures", failures},
              {"statistics", stats},
-             {"invariant_violation", m.invariant_violation}});
+             {"invariant_violation", m.invariant_violation},
+             {"real_pool_comparison", m.compared_with_real_pool
+                                          ? json{{"matches", m.real_pool_matches},
+                                                 {"mismatches", m.real_pool_mismatches},
+                                                 {"first_mismatch", m.first_mismatch}}
+                                          : json(nullptr)}});
     }
     j["models"] = models;
     if (!r.pool_stats.empty()) {

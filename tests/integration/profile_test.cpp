@@ -328,6 +328,39 @@ TEST_F(ProfileTest, Mbedtls228WorksThroughEveryStage) {
     EXPECT_EQ(p.report["record_buffers"].size(), 2u);
 }
 
+TEST_F(ProfileTest, FramePointerStacksMatchLibunwindStacks) {
+    // The default backend walks frame pointers; libunwind unwinds from DWARF
+    // tables. Up to main (libunwind also lists the C runtime above it) every
+    // allocation's stack must be the same.
+    const Profiled fast =
+        profile("fp", {"--scenario", "tls13-ecdsa-p256", "--stack-backend", "frame-pointer"});
+    const Profiled dwarf =
+        profile("unw", {"--scenario", "tls13-ecdsa-p256", "--stack-backend", "libunwind"});
+    ASSERT_EQ(fast.run.status, 0) << fast.run.err;
+    ASSERT_EQ(dwarf.run.status, 0) << dwarf.run.err;
+    trace::TraceInfo fast_info;
+    trace::TraceInfo dwarf_info;
+    EXPECT_EQ(fast_info.meta("stack.backend"), "");
+    const auto a = allocations(fast.trace, fast_info);
+    const auto b = allocations(dwarf.trace, dwarf_info);
+    EXPECT_EQ(fast_info.meta("stack.backend"), "frame-pointer");
+    EXPECT_EQ(dwarf_info.meta("stack.backend"), "libunwind");
+    ASSERT_EQ(a.size(), b.size());
+    ASSERT_GT(a.size(), 1000u);
+    auto up_to_main = [](std::vector<std::string> functions) {
+        const auto main = std::find(functions.begin(), functions.end(), "main");
+        if (main != functions.end()) {
+            functions.erase(main + 1, functions.end());
+        }
+        return functions;
+    };
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        ASSERT_EQ(up_to_main(a[i].functions), up_to_main(b[i].functions))
+            << "allocation " << a[i].seq;
+        ASSERT_FALSE(a[i].functions.empty());
+    }
+}
+
 TEST_F(ProfileTest, KilledRecorderLeavesATruncatedTraceThatStillReads) {
     const std::string recorder = default_->report["variant"]["recorder"];
     const fs::path dir = scratch_dir("killed");

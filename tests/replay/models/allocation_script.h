@@ -23,7 +23,7 @@ inline std::vector<ScriptEvent> random_script(std::uint64_t seed, unsigned event
     std::vector<std::uint32_t> live;
     std::uint32_t next_id = 0;
     for (unsigned i = 0; i < events; ++i) {
-        const double p_allocate = live.empty()      ? 1.0
+        const double p_allocate = live.empty()       ? 1.0
                                   : live.size() < 8  ? 0.7
                                   : live.size() > 60 ? 0.35
                                                      : 0.55;

@@ -3,14 +3,13 @@
 // that broke it.
 #pragma once
 
-#include <gtest/gtest.h>
+#include "tlsheap/allocator_model.h"
 
 #include <cstdint>
+#include <gtest/gtest.h>
 #include <memory>
 #include <optional>
 #include <string>
-
-#include "tlsheap/allocator_model.h"
 
 namespace tlsheap::replay::testing {
 

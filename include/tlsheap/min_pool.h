@@ -1,0 +1,40 @@
+// The smallest pool in which a trace runs without a failed allocation, per
+// allocator model: the question "how big must my static buffer be?".
+#pragma once
+
+#include "tlsheap/allocator_model.h"
+#include "tlsheap/replay_engine.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tlsheap::replay {
+
+struct MinPoolResult {
+    std::string model;
+    std::string description;
+    std::uint64_t min_pool = 0;
+    // One pass: the smallest pool that keeps the unbounded replay's
+    // placements (min_pool is at most this, found by stepping down from it).
+    std::uint64_t placement_bound = 0;
+    std::uint64_t granularity = 1;
+    // "one pass": first fit, placements independent of the pool end: one
+    // unbounded replay bounds the answer, bounded replays step down from it.
+    // "search": bisection over pool sizes (good/best fit, size classes that
+    // depend on the pool size).
+    std::string method;
+    unsigned replays = 0;
+    // Checked by replaying: runs at min_pool, and one granularity below it
+    // the first failing allocation is this one.
+    bool runs_at_min_pool = false;
+    std::optional<ModelFailure> fails_below;
+    std::uint64_t live_peak = 0;
+};
+
+// Streams the trace file once per replay. Throws trace::TraceError, ModelError.
+std::vector<MinPoolResult> find_min_pools(const std::string& trace_path,
+                                          const std::vector<ModelSpec>& models);
+
+} // namespace tlsheap::replay

@@ -1,0 +1,128 @@
+#include "cli/minpool_command.h"
+
+#include "cli/cli_error.h"
+#include "report/number_format.h"
+#include "tlsheap/min_pool.h"
+
+#include <fmt/format.h>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+namespace tlsheap::cli {
+
+namespace {
+
+struct MinpoolOptions {
+    std::string trace;
+    std::vector<std::string> models = {"mbedtls-pool", "freertos-heap4", "esp-tlsf", "umm",
+                                       "ideal"};
+    std::string json;
+};
+
+int run_minpool(const MinpoolOptions& o) {
+    std::vector<replay::ModelSpec> specs;
+    try {
+        for (const std::string& m : o.models) {
+            specs.push_back(replay::ModelSpec::parse(m));
+        }
+    } catch (const replay::ModelError& e) {
+        throw CliError(e.what(), kExitBadInput);
+    }
+    const auto results = replay::find_min_pools(o.trace, specs);
+    trace::TraceReader reader(o.trace);
+    trace::TraceInfo info;
+    {
+        trace::Record r;
+        while (reader.next(r)) {
+            info.absorb(r);
+        }
+    }
+    std::printf("tlsheap minpool: %s (%s, %s side, mbedTLS %s, %s-byte pointers)\n",
+                o.trace.c_str(), info.meta("scenario.name").c_str(),
+                info.meta("recorder.side").c_str(), info.meta("mbedtls.version").c_str(),
+                info.meta("pointer_size").c_str());
+    if (reader.truncated()) {
+        std::printf("warning: %s\n", reader.truncation_message().c_str());
+    }
+    std::printf("  %-16s %12s  %-22s  %s\n", "model", "min pool", "method", "check");
+    nlohmann::json models = nlohmann::json::array();
+    int status = kExitOk;
+    for (const replay::MinPoolResult& m : results) {
+        std::string check;
+        if (m.min_pool == 0) {
+            check = "does not fit in the largest pool this allocator supports";
+            status = kExitFailed;
+        } else {
+            check = m.runs_at_min_pool ? "runs at " + report::grouped(m.min_pool)
+                                       : "DOES NOT RUN at the answer";
+            if (m.fails_below) {
+                const replay::ModelFailure& f = *m.fails_below;
+                check += fmt::format(
+                    "; at {} event {} ({} bytes, {}, {}) would get NULL",
+                    report::grouped(m.min_pool - m.granularity), f.at.seq, report::grouped(f.size),
+                    f.at.phase == trace::Phase::Handshake ? info.state_name(f.at.state)
+                                                          : trace::phase_name(f.at.phase),
+                    info.call_site(f.at.stack).function);
+            } else if (m.min_pool > m.granularity) {
+                check += fmt::format("; {} also runs (not minimal)",
+                                     report::grouped(m.min_pool - m.granularity));
+            }
+            if (!m.runs_at_min_pool) {
+                status = kExitFailed;
+            }
+        }
+        const std::string method = m.method == "one pass"
+                                       ? fmt::format("one pass + {} checks", m.replays - 1)
+                                       : fmt::format("search, {} replays", m.replays);
+        std::printf("  %-16s %12s  %-22s  %s\n", m.model.c_str(),
+                    report::grouped(m.min_pool).c_str(), method.c_str(), check.c_str());
+        nlohmann::json j = {{"name", m.model},         {"description", m.description},
+                            {"min_pool", m.min_pool},  {"granularity", m.granularity},
+                            {"method", m.method},      {"placement_bound", m.placement_bound},
+                            {"replays", m.replays},    {"runs_at_min_pool", m.runs_at_min_pool},
+                            {"live_peak", m.live_peak}};
+        if (m.fails_below) {
+            j["fails_below"] = {{"pool", m.min_pool - m.granularity},
+                                {"seq", m.fails_below->at.seq},
+                                {"size", m.fails_below->size},
+                                {"state", info.state_name(m.fails_below->at.state)},
+                                {"phase", trace::phase_name(m.fails_below->at.phase)},
+                                {"call_site", info.call_site(m.fails_below->at.stack).label()}};
+        }
+        models.push_back(j);
+    }
+    for (const replay::MinPoolResult& m : results) {
+        std::printf("  %s: %s\n", m.model.c_str(), m.description.c_str());
+    }
+    if (!o.json.empty()) {
+        std::ofstream out(o.json);
+        out << nlohmann::json{{"schema_version", 1},
+                              {"kind", "tlsheap.minpool"},
+                              {"trace", o.trace},
+                              {"scenario", info.meta("scenario.name")},
+                              {"pointer_size", info.pointer_size()},
+                              {"models", models}}
+                   .dump(2)
+            << "\n";
+        if (!out) {
+            throw CliError("cannot write " + o.json, kExitBadInput);
+        }
+    }
+    return status;
+}
+
+} // namespace
+
+void add_minpool_command(CLI::App& app, int& exit_code) {
+    auto o = std::make_shared<MinpoolOptions>();
+    CLI::App* cmd = app.add_subcommand(
+        "minpool",
+        "Smallest pool in which a trace runs without a failed allocation, per allocator");
+    cmd->add_option("trace", o->trace, "trace file")->required();
+    cmd->add_option("--model", o->models, "model NAME[:key=value,...] (repeatable)")
+        ->capture_default_str();
+    cmd->add_option("--json", o->json, "write the result as JSON");
+    cmd->callback([o, &exit_code] { exit_code = run_minpool(*o); });
+}
+
+} // namespace tlsheap::cli

@@ -1,0 +1,106 @@
+// Recording overhead: handshake time of the default variant with recording on
+// (allocation shim, stack capture, transport tap, trace writing) against the
+// same binary with recording off, against the same deterministic peer. The
+// recorder times each handshake itself (mbedtls_ssl_handshake_step loop), so
+// process start-up and teardown are not counted. Prints the ratio of medians.
+#include "build/cache_directory.h"
+#include "build/variant_builder.h"
+#include "record/recording_run.h"
+#include "tlsheap_version.h"
+
+#include <algorithm>
+#include <benchmark/benchmark.h>
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace tlsheap;
+
+constexpr unsigned kHandshakesPerRun = 25;
+
+struct Setup {
+    build::VariantBuild variant;
+    record::Scenario scenario;
+    fs::path work;
+};
+
+const Setup& setup() {
+    static const Setup s = [] {
+        Setup s;
+        const fs::path cache = build::default_cache_directory();
+        build::VariantBuilder builder(
+            cache, kBuildSourceDir, std::max(1u, std::thread::hardware_concurrency()),
+            [](const std::string& m) { std::fprintf(stderr, "%s\n", m.c_str()); });
+        build::VariantSpec spec;
+        spec.tree = build::locate_mbedtls_tree("3.6", cache);
+        s.variant = builder.build(builder.prepare(spec));
+        s.scenario = record::load_scenario("tls12-ecdhe-ecdsa-p256",
+                                           fs::path(kBuildSourceDir) / "scenarios");
+        s.work = fs::temp_directory_path() / ("tlsheap-bench-" + std::to_string(::getpid()));
+        return s;
+    }();
+    return s;
+}
+
+std::vector<double> all_ns[2];
+
+void handshakes(benchmark::State& state, bool record) {
+    const Setup& s = setup();
+    for (auto _ : state) {
+        record::RecordingRequest r;
+        r.scenario = s.scenario;
+        r.recorder = s.variant.recorder;
+        r.peer_recorder = s.variant.recorder;
+        r.record = record;
+        r.trace = s.work / "bench.trace";
+        r.work_dir = s.work;
+        r.repeat = kHandshakesPerRun;
+        const record::RecordingResult result = record::run_recording(r);
+        if (result.status != 0 || result.handshake_ns.size() != kHandshakesPerRun) {
+            state.SkipWithError(("recording failed: " + result.error).c_str());
+            return;
+        }
+        std::vector<double> ns(result.handshake_ns.begin(), result.handshake_ns.end());
+        all_ns[record].insert(all_ns[record].end(), ns.begin(), ns.end());
+        std::sort(ns.begin(), ns.end());
+        state.SetIterationTime(ns[ns.size() / 2] * 1e-9); // median handshake of this run
+    }
+    state.counters["handshakes"] = static_cast<double>(all_ns[record].size());
+}
+
+void BM_HandshakeRecordingOff(benchmark::State& state) {
+    handshakes(state, false);
+}
+void BM_HandshakeRecordingOn(benchmark::State& state) {
+    handshakes(state, true);
+}
+
+BENCHMARK(BM_HandshakeRecordingOff)->UseManualTime()->Iterations(8)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_HandshakeRecordingOn)->UseManualTime()->Iterations(8)->Unit(benchmark::kMillisecond);
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0 : v[v.size() / 2];
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    benchmark::Initialize(&argc, argv);
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    const double off = median(all_ns[0]);
+    const double on = median(all_ns[1]);
+    if (off > 0 && on > 0) {
+        std::printf("recording overhead: median handshake %.3f ms with recording, %.3f ms without "
+                    "(%zu / %zu handshakes): %.2fx (target < 1.30x)\n",
+                    on * 1e-6, off * 1e-6, all_ns[1].size(), all_ns[0].size(), on / off);
+    }
+    fs::remove_all(setup().work);
+    return 0;
+}

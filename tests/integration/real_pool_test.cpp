@@ -1,0 +1,99 @@
+// The replay models against mbedTLS's real memory_buffer_alloc: a variant
+// built with MBEDTLS_MEMORY_BUFFER_ALLOC_C records on a real pool, and the
+// mbedtls-pool model must give every allocation the same address, the same
+// max_used/max_blocks statistics, and predict the smallest pool the real
+// handshake runs in.
+#include "tlsheap_harness.h"
+
+#include <filesystem>
+#include <gtest/gtest.h>
+
+namespace tlsheap::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+json model(const json& report, const std::string& name) {
+    for (const json& m : report["models"]) {
+        if (m["name"] == name) {
+            return m;
+        }
+    }
+    return nullptr;
+}
+
+class RealPool : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {};
+
+TEST_P(RealPool, ModelReproducesEveryAddressAndTheAllocatorsOwnStatistics) {
+    const auto& [scenario, mbedtls] = GetParam();
+    const fs::path dir = scratch_dir("real-pool-" + scenario + "-" + mbedtls);
+    const RunResult r = run_tlsheap({"profile", "--scenario", scenario, "--mbedtls", mbedtls,
+                                     "--real-pool", "262144", "--json", (dir / "r.json").string()});
+    ASSERT_EQ(r.status, 0) << r.err;
+    const json j = read_json(dir / "r.json");
+    const json pool = model(j, "mbedtls-pool");
+    ASSERT_FALSE(pool.is_null());
+    const json& cmp = pool["real_pool_comparison"];
+    ASSERT_FALSE(cmp.is_null());
+    EXPECT_EQ(cmp["mismatches"], 0) << cmp["first_mismatch"];
+    EXPECT_EQ(cmp["matches"].get<std::uint64_t>(),
+              j["summary"]["allocations"].get<std::uint64_t>() -
+                  j["summary"]["zero_size_allocations"].get<std::uint64_t>());
+    EXPECT_EQ(pool["statistics"]["max_used"], j["real_pool"]["max_used"]);
+    EXPECT_EQ(pool["statistics"]["max_blocks"], j["real_pool"]["max_blocks"]);
+    EXPECT_EQ(j["real_pool"]["header_size"], 64); // LP64 host: 7 words + magic2
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryScenario, RealPool,
+                         ::testing::Values(std::tuple{"tls12-ecdhe-ecdsa-p256", "3.6"},
+                                           std::tuple{"tls12-ecdhe-rsa-chain", "3.6"},
+                                           std::tuple{"tls13-ecdsa-p256", "3.6"},
+                                           std::tuple{"tls12-psk-aes128-ccm", "3.6"},
+                                           std::tuple{"tls12-ecdhe-ecdsa-mutual", "3.6"},
+                                           std::tuple{"tls12-ecdhe-ecdsa-p256", "2.28"}),
+                         [](const auto& info) {
+                             std::string n =
+                                 std::get<0>(info.param) + "_" + std::get<1>(info.param);
+                             std::replace(n.begin(), n.end(), '-', '_');
+                             std::replace(n.begin(), n.end(), '.', '_');
+                             return n;
+                         });
+
+TEST(RealPoolMinimum, HandshakeRunsInThePredictedPoolAndFailsOneAlignmentBelow) {
+    const fs::path dir = scratch_dir("real-pool-min");
+    const std::string trace = (dir / "t.trace").string();
+    RunResult r = run_tlsheap({"profile", "--real-pool", "262144", "--trace", trace});
+    ASSERT_EQ(r.status, 0) << r.err;
+    r = run_tlsheap(
+        {"minpool", trace, "--model", "mbedtls-pool", "--json", (dir / "m.json").string()});
+    ASSERT_EQ(r.status, 0) << r.err;
+    const json m = read_json(dir / "m.json")["models"][0];
+    const std::uint64_t predicted = m["min_pool"];
+    EXPECT_EQ(m["granularity"], 4); // MBEDTLS_MEMORY_ALIGN_MULTIPLE
+    ASSERT_TRUE(m["runs_at_min_pool"]);
+    ASSERT_TRUE(m.contains("fails_below"));
+
+    const RunResult fits = run_tlsheap({"profile", "--real-pool", std::to_string(predicted),
+                                        "--json", (dir / "fits.json").string()});
+    EXPECT_EQ(fits.status, 0) << "predicted " << predicted << ": " << fits.err;
+    const RunResult short_pool =
+        run_tlsheap({"profile", "--real-pool", std::to_string(predicted - 4), "--json",
+                     (dir / "short.json").string()});
+    EXPECT_EQ(short_pool.status, 1)
+        << "predicted " << predicted << " but " << predicted - 4 << " also runs";
+    EXPECT_NE(short_pool.err.find("Memory allocation failed"), std::string::npos) << short_pool.err;
+    // The failing allocation is the one minpool named.
+    const json short_report = read_json(dir / "short.json");
+    std::uint64_t first_null = 0;
+    for (const json& f : short_report["findings"]) {
+        if (f["kind"] == "failed_allocation") {
+            first_null = f["at"]["seq"];
+            break;
+        }
+    }
+    EXPECT_EQ(first_null, m["fails_below"]["seq"].get<std::uint64_t>());
+}
+
+} // namespace
+} // namespace tlsheap::testing
