@@ -89,7 +89,7 @@ class Engine {
         }
     }
 
-    void run(trace::TraceReader& reader) {
+    void run(RecordSource& reader) {
         Record r;
         while (reader.next(r)) {
             if (r.tag == Tag::Alloc) {
@@ -394,7 +394,18 @@ class Engine {
                 }
             }
             phase_ = r.phase;
-            result_.phases[static_cast<unsigned>(phase_)].seen = true;
+            {
+                // What is alive when a phase begins counts toward its peak.
+                PhaseFigures& next = result_.phases[static_cast<unsigned>(phase_)];
+                next.seen = true;
+                if (live_ > next.peak.bytes) {
+                    Moment m;
+                    m.seq = result_.events;
+                    m.phase = phase_;
+                    m.state = state_;
+                    next.peak = {live_, m};
+                }
+            }
             if (phase_ == Phase::Application) {
                 result_.application_peak = std::max(result_.application_peak, live_);
             }
@@ -526,7 +537,7 @@ class Engine {
         stride_ *= 2;
     }
 
-    void finish(trace::TraceReader& reader) {
+    void finish(RecordSource& reader) {
         close_bucket();
         result_.complete = reader.complete();
         result_.truncated = reader.truncated();
@@ -633,11 +644,16 @@ const Outcome* ReplayResult::failure() const {
     return nullptr;
 }
 
-ReplayResult replay_trace(trace::TraceReader& reader, const ReplayOptions& options) {
+ReplayResult replay_trace(RecordSource& source, const ReplayOptions& options) {
     ReplayResult result;
     Engine engine(options, result);
-    engine.run(reader);
+    engine.run(source);
     return result;
+}
+
+ReplayResult replay_trace(trace::TraceReader& reader, const ReplayOptions& options) {
+    TraceReaderSource source(reader);
+    return replay_trace(source, options);
 }
 
 } // namespace tlsheap::replay

@@ -132,6 +132,8 @@ std::vector<std::string> TraceInfo::describe_stack(std::uint32_t id) const {
             }
             continue;
         }
+        // Unsymbolized: name it by module and offset, which (unlike the
+        // address) does not move between runs.
         char text[96];
         std::snprintf(text, sizeof(text), "0x%llx", static_cast<unsigned long long>(address));
         std::string entry = text;
@@ -140,8 +142,7 @@ std::vector<std::string> TraceInfo::describe_stack(std::uint32_t id) const {
                 std::snprintf(text, sizeof(text), "+0x%llx",
                               static_cast<unsigned long long>(address - m.bias));
                 const auto slash = m.path.rfind('/');
-                entry +=
-                    " (" + m.path.substr(slash == std::string::npos ? 0 : slash + 1) + text + ")";
+                entry = m.path.substr(slash == std::string::npos ? 0 : slash + 1) + text;
                 break;
             }
         }

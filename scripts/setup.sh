@@ -8,9 +8,9 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 packages=(
   # toolchain and build
   g++ cmake make pkg-config clang-format
-  # 32-bit builds (the models' ILP32 differential test; not the gcc-multilib
-  # metapackage, which conflicts with the ARM cross compiler)
-  gcc-12-multilib g++-12-multilib
+  # the device-like ABIs: 32-bit x86 (not the gcc-multilib metapackage, which
+  # conflicts with the ARM cross compiler) and 32-bit ARM under qemu-user
+  gcc-12-multilib g++-12-multilib g++-arm-linux-gnueabihf qemu-user
   # libraries tlsheap links (all found with find_package / pkg-config)
   libfmt-dev libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
   libunwind-dev libdw-dev libxxhash-dev

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "tlsheap/allocator_model.h"
+#include "tlsheap/record_source.h"
 #include "tlsheap/trace_info.h"
 #include "tlsheap/trace_reader.h"
 
@@ -185,8 +186,9 @@ struct ReplayResult {
     const Outcome* failure() const;
 };
 
-// Replays the whole trace. Throws trace::TraceError on corruption and
+// Replays the whole stream. Throws trace::TraceError on corruption and
 // ModelError on a bad model spec.
+ReplayResult replay_trace(RecordSource& source, const ReplayOptions& options);
 ReplayResult replay_trace(trace::TraceReader& reader, const ReplayOptions& options);
 
 } // namespace tlsheap::replay

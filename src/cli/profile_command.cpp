@@ -4,6 +4,7 @@
 #include "build/cache_directory.h"
 #include "build/content_hash.h"
 #include "build/known_macros.h"
+#include "build/toolchain.h"
 #include "build/variant_builder.h"
 #include "cli/cli_error.h"
 #include "cli/source_tree.h"
@@ -21,6 +22,7 @@
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
+#include <sstream>
 #include <thread>
 #include <unistd.h>
 
@@ -72,14 +74,174 @@ std::vector<build::ConfigDelta> parse_deltas(const ProfileOptions& o,
     return deltas;
 }
 
-std::string default_trace_path(const fs::path& cache, const ProfileOptions& o,
-                               const std::string& scenario, const std::string& key) {
+
+// Everything one ABI's profile needs and produces.
+struct AbiProfile {
+    std::string abi;
+    build::PreparedVariant prepared;
+    build::VariantBuild variant;
+    report::RunDescription run;
+    replay::ReplayResult result;
+    int status = kExitOk;
+    std::string error;
+};
+
+std::vector<std::string> variant_flags_from_environment() {
+    std::vector<std::string> flags;
+    if (const char* env = std::getenv("TLSHEAP_VARIANT_FLAGS"); env && *env) {
+        // Sanitizer runs of the test suite build the recorder with these too.
+        std::istringstream in(env);
+        std::string flag;
+        while (in >> flag) {
+            flags.push_back(flag);
+        }
+    }
+    return flags;
+}
+
+// The ABI a profile uses when none is given: the device-like 32-bit one
+// where this machine can build it.
+std::string default_abi(const ProfileOptions& o, std::vector<std::string>& warnings) {
+    try {
+        build::toolchain_for("ilp32", o.stack_backend);
+        return "ilp32";
+    } catch (const build::BuildError& e) {
+        warnings.push_back(std::string(e.what()) +
+                           "; recorded on the host ABI, whose 8-byte pointers overstate a 32-bit "
+                           "device's heap");
+        return "host";
+    }
+}
+
+std::string trace_path_for(const fs::path& cache, const ProfileOptions& o, const std::string& scenario,
+                           const std::string& abi, const std::string& key, bool several) {
+    if (!o.trace.empty()) {
+        if (!several) {
+            return o.trace;
+        }
+        fs::path p = o.trace;
+        return (p.parent_path() / (p.stem().string() + "-" + abi + p.extension().string())).string();
+    }
     const fs::path dir = cache / "traces";
     fs::create_directories(dir);
-    return (dir / fmt::format("{}-{}-{}-{}.trace", scenario, o.side,
-                              o.connect.empty() ? o.peer : std::string("external"),
+    return (dir / fmt::format("{}-{}-{}-{}-{}.trace", scenario, o.side,
+                              o.connect.empty() ? o.peer : std::string("external"), abi,
                               key.substr(0, 12)))
         .string();
+}
+
+void record_one(const ProfileOptions& o, const record::Scenario& scenario, const build::MbedtlsTree& tree,
+                const build::VariantBuild& peer_variant, const fs::path& cache, bool several,
+                AbiProfile& p) {
+    const record::Side side = o.side == "client" ? record::Side::Client : record::Side::Server;
+    const std::string trace_path =
+        trace_path_for(cache, o, scenario.name, p.abi, p.variant.recorder_key, several);
+    const fs::path work = cache / "runs" / fmt::format("{}-{}-{}", scenario.name, p.abi, ::getpid());
+    fs::remove_all(work);
+    fs::create_directories(work);
+
+    record::RecordingRequest request;
+    request.scenario = scenario;
+    request.side = side;
+    request.peer = o.peer;
+    request.recorder = p.variant.recorder;
+    request.runner = p.prepared.toolchain.runner;
+    request.der = !p.prepared.macros.defines("MBEDTLS_PEM_PARSE_C");
+    request.peer_recorder = peer_variant.recorder;
+    request.peer_der = !peer_variant.recorder.empty() &&
+                       !peer_variant.prepared.macros.defines("MBEDTLS_PEM_PARSE_C");
+    if (o.peer == "external") {
+        const auto colon = o.connect.rfind(':');
+        request.connect_host = o.connect.substr(0, colon);
+        request.connect_port = o.connect.substr(colon + 1);
+        for (const std::string& ca : o.ca) {
+            request.ca_override.push_back(fs::absolute(ca));
+        }
+        request.server_name_override = o.server_name;
+    }
+    request.trace = work / "trace.raw";
+    request.work_dir = work;
+    // Emulated ABIs run many times slower: the per-step timeout scales.
+    const double slowdown = request.runner.empty() ? 1.0 : 10.0;
+    request.timeout =
+        std::chrono::milliseconds(static_cast<long long>(o.timeout_seconds * 1000 * slowdown));
+    request.port = o.port;
+    request.pool_size = o.real_pool;
+    request.meta = {{"scenario.name", scenario.name},
+                    {"scenario.json", scenario.json},
+                    {"peer", o.peer},
+                    {"mbedtls.tree", tree.root.string()},
+                    {"mbedtls.origin", tree.origin},
+                    {"config.label", p.prepared.config_label},
+                    {"config.effective_file", p.variant.effective_config.string()}};
+    progress(o.quiet, "recording " + scenario.name + " (" + o.side + " side, ABI " + p.abi +
+                          ") against the " + o.peer + " peer");
+    record::RecordingResult recording;
+    try {
+        recording = record::run_recording(request);
+    } catch (const record::RecordError& e) {
+        fs::remove_all(work);
+        throw CliError(e.what(), e.exit_code() == 2 ? kExitBadInput : kExitFailed);
+    } catch (const process::ProcessError& e) {
+        fs::remove_all(work);
+        throw CliError(e.what(), kExitFailed);
+    }
+
+    report::RunDescription& run = p.run;
+    run.scenario = scenario.name;
+    run.side = o.side;
+    run.peer = recording.peer_description;
+    run.mbedtls_version = tree.version;
+    run.mbedtls_origin = tree.origin;
+    run.abi = p.abi;
+    run.config_label = p.prepared.config_label;
+    run.effective_config = p.variant.effective_config.string();
+    for (const build::ConfigDelta& d : p.prepared.overlay) {
+        run.overlay.push_back(d.to_string());
+    }
+    run.variant_key = p.variant.recorder_key;
+    run.recorder = p.variant.recorder.string();
+    run.build_cached = p.variant.compiled_files == 0;
+    run.compiled_files = p.variant.compiled_files;
+    run.build_seconds = p.variant.seconds;
+    run.trace_path = trace_path;
+    run.warnings.insert(run.warnings.end(), p.run.warnings.begin(), p.run.warnings.end());
+
+    if (!fs::exists(request.trace)) {
+        fs::remove_all(work);
+        throw CliError(recording.error.empty() ? "the recorder wrote no trace" : recording.error,
+                       recording.status == 2 ? kExitBadInput : kExitFailed);
+    }
+    try {
+        // Emulated programs load their libraries from the cross sysroot.
+        const fs::path sysroot = request.runner.size() >= 3 && request.runner[1] == "-L"
+                                     ? fs::path(request.runner[2])
+                                     : fs::path();
+        const auto finalized = symbolize::finalize_trace(request.trace, trace_path, tree.root, sysroot);
+        if (finalized.resolved < finalized.addresses / 2) {
+            run.warnings.push_back(fmt::format("only {} of {} return addresses were symbolized",
+                                               finalized.resolved, finalized.addresses));
+        }
+    } catch (const trace::TraceError& e) {
+        fs::remove_all(work);
+        throw CliError(std::string("the recorder's trace is unreadable: ") + e.what(), kExitFailed);
+    }
+    fs::remove_all(work);
+    run.trace_bytes = fs::file_size(trace_path);
+
+    replay::ReplayOptions replay_options;
+    for (const std::string& m : o.models) {
+        replay_options.models.push_back(replay::ModelSpec::parse(m));
+    }
+    trace::TraceReader reader(trace_path);
+    p.result = replay::replay_trace(reader, replay_options);
+    for (const replay::MinPoolResult& m : replay::find_min_pools(trace_path, replay_options.models)) {
+        p.result.min_pools[m.model] = m.min_pool;
+    }
+    if (recording.status != 0) {
+        p.status = recording.status == 2 ? kExitBadInput : kExitFailed;
+        p.error = recording.error;
+    }
 }
 
 int run_profile(ProfileOptions o) {
@@ -100,6 +262,15 @@ int run_profile(ProfileOptions o) {
         throw CliError(e.what(), kExitBadInput);
     }
     if (!o.connect.empty()) {
+        const auto colon = o.connect.rfind(':');
+        if (colon == std::string::npos || colon == 0 || colon + 1 == o.connect.size()) {
+            throw CliError("--connect needs HOST:PORT, not '" + o.connect + "'", kExitBadInput);
+        }
+        for (const std::string& ca : o.ca) {
+            if (!fs::exists(ca)) {
+                throw CliError("CA file " + ca + " does not exist", kExitBadInput);
+            }
+        }
         o.peer = "external";
     } else if (o.peer.empty()) {
         o.peer = scenario.peers.front();
@@ -110,187 +281,118 @@ int run_profile(ProfileOptions o) {
                            ")",
                        kExitBadInput);
     }
+    try {
+        for (const std::string& m : o.models) {
+            replay::ModelSpec::parse(m);
+        }
+    } catch (const replay::ModelError& e) {
+        throw CliError(e.what(), kExitBadInput);
+    }
 
+    std::vector<std::string> warnings;
+    std::vector<AbiProfile> profiles;
     build::VariantBuilder builder(cache, tlsheap_source_dir(), jobs,
                                   [&](const std::string& m) { progress(o.quiet, m); });
     build::MbedtlsTree tree;
-    build::PreparedVariant prepared;
     try {
         tree = build::locate_mbedtls_tree(o.mbedtls, cache);
-        build::VariantSpec spec;
-        spec.tree = tree;
-        spec.config_file = o.config;
-        spec.deltas = parse_deltas(o, tree);
-        spec.real_pool = o.real_pool > 0;
-        spec.abi = o.abi;
-        spec.stack_backend = o.stack_backend;
-        if (const char* flags = std::getenv("TLSHEAP_VARIANT_FLAGS"); flags && *flags) {
-            // Sanitizer runs of the test suite build the recorder with these too.
-            std::string f = flags;
-            for (std::size_t pos = 0; pos < f.size();) {
-                const auto next = f.find(' ', pos);
-                const std::string flag = f.substr(pos, next - pos);
-                if (!flag.empty()) {
-                    spec.extra_flags.push_back(flag);
-                }
-                pos = next == std::string::npos ? f.size() : next + 1;
-            }
+        std::vector<std::string> abis = o.abis;
+        if (abis.empty()) {
+            abis.push_back(default_abi(o, warnings));
         }
-        prepared = builder.prepare(spec);
+        const auto deltas = parse_deltas(o, tree);
+        // Every variant's effective config first: a config that lacks what
+        // the scenario needs is refused before anything is compiled.
+        for (const std::string& abi : abis) {
+            if (std::any_of(profiles.begin(), profiles.end(),
+                            [&](const AbiProfile& p) { return p.abi == abi; })) {
+                continue;
+            }
+            AbiProfile p;
+            p.abi = abi;
+            p.run.warnings = warnings;
+            build::VariantSpec spec;
+            spec.tree = tree;
+            spec.config_file = o.config;
+            spec.deltas = deltas;
+            spec.real_pool = o.real_pool > 0;
+            spec.abi = abi;
+            spec.stack_backend = o.stack_backend;
+            spec.extra_flags = variant_flags_from_environment();
+            p.prepared = builder.prepare(spec);
+            if (const std::string missing = record::missing_requirement(scenario, side, p.prepared.macros);
+                !missing.empty()) {
+                throw CliError("config " + p.prepared.config_label + " lacks " + missing +
+                                   ", which scenario " + scenario.name + " needs (" + o.side + " side)",
+                               kExitBadInput);
+            }
+            profiles.push_back(std::move(p));
+        }
     } catch (const build::BuildError& e) {
         throw CliError(e.what(), kExitBadInput, e.details());
     }
-    if (const std::string missing = record::missing_requirement(scenario, side, prepared.macros);
-        !missing.empty()) {
-        throw CliError("config " + prepared.config_label + " lacks " + missing +
-                           ", which scenario " + scenario.name + " needs (" + o.side + " side)",
-                       kExitBadInput);
-    }
 
-    build::VariantBuild variant;
     build::VariantBuild peer_variant;
-    const bool need_peer_build = o.peer == "mbedtls" || side == record::Side::Server;
     try {
-        variant = builder.build(prepared);
-        if (need_peer_build) {
-            // The deterministic peer: the same tree with its own default config.
+        for (AbiProfile& p : profiles) {
+            p.variant = builder.build(p.prepared);
+            progress(o.quiet, p.variant.compiled_files == 0
+                                  ? "variant " + p.prepared.library_key.substr(0, 12) + " (" + p.abi +
+                                        ") is cached: nothing to compile"
+                                  : fmt::format("variant {} ({}) built: {} files compiled in {:.1f} s",
+                                                p.prepared.library_key.substr(0, 12), p.abi,
+                                                p.variant.compiled_files, p.variant.seconds));
+        }
+        if (o.peer == "mbedtls" || side == record::Side::Server) {
+            // The deterministic peer: the same tree with its own default
+            // config, native whatever ABI is recorded.
             build::VariantSpec peer_spec;
             peer_spec.tree = tree;
-            peer_spec.abi = o.abi;
-            peer_spec.stack_backend = o.stack_backend;
-            peer_spec.extra_flags = prepared.spec.extra_flags;
+            peer_spec.abi = "host";
+            peer_spec.extra_flags = variant_flags_from_environment();
             peer_variant = builder.build(builder.prepare(peer_spec));
         }
     } catch (const build::BuildError& e) {
         throw CliError(e.what(), kExitBadInput, e.details());
     }
-    progress(o.quiet, variant.compiled_files == 0
-                          ? "variant " + variant.prepared.library_key.substr(0, 12) +
-                                " is cached: nothing to compile"
-                          : fmt::format("variant {} built: {} files compiled in {:.1f} s",
-                                        variant.prepared.library_key.substr(0, 12),
-                                        variant.compiled_files, variant.seconds));
 
-    const std::string trace_path =
-        o.trace.empty() ? default_trace_path(cache, o, scenario.name, variant.recorder_key)
-                        : o.trace;
-    const fs::path work = cache / "runs" / fmt::format("{}-{}", scenario.name, ::getpid());
-    fs::remove_all(work);
-    fs::create_directories(work);
-
-    record::RecordingRequest request;
-    request.scenario = scenario;
-    request.side = side;
-    request.peer = o.peer;
-    request.recorder = variant.recorder;
-    request.der = !prepared.macros.defines("MBEDTLS_PEM_PARSE_C");
-    request.peer_recorder = peer_variant.recorder;
-    request.peer_der =
-        need_peer_build && !peer_variant.prepared.macros.defines("MBEDTLS_PEM_PARSE_C");
-    if (o.peer == "external") {
-        const auto colon = o.connect.rfind(':');
-        if (colon == std::string::npos || colon == 0 || colon + 1 == o.connect.size()) {
-            throw CliError("--connect needs HOST:PORT, not '" + o.connect + "'", kExitBadInput);
-        }
-        request.connect_host = o.connect.substr(0, colon);
-        request.connect_port = o.connect.substr(colon + 1);
-        for (const std::string& ca : o.ca) {
-            if (!fs::exists(ca)) {
-                throw CliError("CA file " + ca + " does not exist", kExitBadInput);
-            }
-            request.ca_override.push_back(fs::absolute(ca));
-        }
-        request.server_name_override = o.server_name;
-    }
-    request.trace = work / "trace.raw";
-    request.work_dir = work;
-    request.timeout = std::chrono::milliseconds(static_cast<long long>(o.timeout_seconds * 1000));
-    request.port = o.port;
-    request.pool_size = o.real_pool;
-    request.meta = {{"scenario.name", scenario.name},
-                    {"scenario.json", scenario.json},
-                    {"peer", o.peer},
-                    {"mbedtls.tree", tree.root.string()},
-                    {"mbedtls.origin", tree.origin},
-                    {"config.label", prepared.config_label},
-                    {"config.effective_file", variant.effective_config.string()}};
-    progress(o.quiet, "recording " + scenario.name + " (" + o.side + " side) against the " +
-                          o.peer + " peer");
-    record::RecordingResult recording;
-    try {
-        recording = record::run_recording(request);
-    } catch (const record::RecordError& e) {
-        fs::remove_all(work);
-        throw CliError(e.what(), e.exit_code() == 2 ? kExitBadInput : kExitFailed);
-    } catch (const process::ProcessError& e) {
-        fs::remove_all(work);
-        throw CliError(e.what(), kExitFailed);
+    for (AbiProfile& p : profiles) {
+        record_one(o, scenario, tree, peer_variant, cache, profiles.size() > 1, p);
     }
 
-    report::RunDescription run;
-    run.scenario = scenario.name;
-    run.side = o.side;
-    run.peer = recording.peer_description;
-    run.mbedtls_version = tree.version;
-    run.mbedtls_origin = tree.origin;
-    run.abi = o.abi;
-    run.config_label = prepared.config_label;
-    run.effective_config = variant.effective_config.string();
-    for (const build::ConfigDelta& d : prepared.overlay) {
-        run.overlay.push_back(d.to_string());
-    }
-    run.variant_key = variant.recorder_key;
-    run.recorder = variant.recorder.string();
-    run.build_cached = variant.compiled_files == 0;
-    run.compiled_files = variant.compiled_files;
-    run.build_seconds = variant.seconds;
-    run.trace_path = trace_path;
-
-    if (!fs::exists(request.trace)) {
-        fs::remove_all(work);
-        throw CliError(recording.error.empty() ? "the recorder wrote no trace" : recording.error,
-                       recording.status == 2 ? kExitBadInput : kExitFailed);
-    }
-    try {
-        const auto finalized = symbolize::finalize_trace(request.trace, trace_path, tree.root);
-        run.warnings = finalized.warnings;
-        if (finalized.resolved < finalized.addresses / 2) {
-            run.warnings.push_back(fmt::format("only {} of {} return addresses were symbolized",
-                                               finalized.resolved, finalized.addresses));
-        }
-    } catch (const trace::TraceError& e) {
-        fs::remove_all(work);
-        throw CliError(std::string("the recorder's trace is unreadable: ") + e.what(), kExitFailed);
-    }
-    fs::remove_all(work);
-    run.trace_bytes = fs::file_size(trace_path);
-
-    replay::ReplayOptions replay_options;
-    try {
-        for (const std::string& m : o.models) {
-            replay_options.models.push_back(replay::ModelSpec::parse(m));
-        }
-    } catch (const replay::ModelError& e) {
-        throw CliError(e.what(), kExitBadInput);
-    }
-    trace::TraceReader reader(trace_path);
-    replay::ReplayResult result = replay::replay_trace(reader, replay_options);
-    for (const replay::MinPoolResult& m :
-         replay::find_min_pools(trace_path, replay_options.models)) {
-        result.min_pools[m.model] = m.min_pool;
-    }
     report::ReportOptions report_options;
     report_options.top_sites = o.top;
-    report::print_profile(stdout, run, result, report_options);
+    if (profiles.size() == 1) {
+        report::print_profile(stdout, profiles.front().run, profiles.front().result, report_options);
+    } else {
+        std::vector<report::AbiColumn> columns;
+        for (const AbiProfile& p : profiles) {
+            columns.push_back({&p.run, &p.result});
+        }
+        report::print_abi_comparison(stdout, columns);
+    }
     if (!o.json.empty()) {
         std::ofstream out(o.json);
-        out << report::profile_json(run, result, report_options).dump(2) << "\n";
+        if (profiles.size() == 1) {
+            out << report::profile_json(profiles.front().run, profiles.front().result, report_options).dump(2)
+                << "\n";
+        } else {
+            nlohmann::json all = {{"schema_version", report::kProfileSchemaVersion},
+                                  {"kind", "tlsheap.profile-abis"},
+                                  {"profiles", nlohmann::json::array()}};
+            for (const AbiProfile& p : profiles) {
+                all["profiles"].push_back(report::profile_json(p.run, p.result, report_options));
+            }
+            out << all.dump(2) << "\n";
+        }
         if (!out) {
             throw CliError("cannot write " + o.json, kExitBadInput);
         }
     }
-    if (recording.status != 0) {
-        throw CliError(recording.error, recording.status == 2 ? kExitBadInput : kExitFailed);
+    for (const AbiProfile& p : profiles) {
+        if (p.status != kExitOk) {
+            throw CliError(profiles.size() > 1 ? "ABI " + p.abi + ": " + p.error : p.error, p.status);
+        }
     }
     return kExitOk;
 }
@@ -330,7 +432,9 @@ void add_profile_command(CLI::App& app, int& exit_code) {
         ->capture_default_str();
     cmd->add_option("--real-pool", options->real_pool,
                     "record on mbedTLS's own memory_buffer_alloc with a pool of this many bytes");
-    cmd->add_option("--abi", options->abi, "ABI to build for")->capture_default_str();
+    cmd->add_option("--abi", options->abis,
+                    "ABI to record on: ilp32 (32-bit x86, the default where it builds), arm (32-bit "
+                    "ARM under qemu), host; repeat to compare them side by side");
     cmd->add_option("--stack-backend", options->stack_backend,
                     "how the recorder captures stacks: frame-pointer (default on x86), libunwind, "
                     "execinfo");

@@ -27,7 +27,7 @@ struct ProfileOptions {
     unsigned jobs = 0;
     std::vector<std::string> models = {"ideal", "mbedtls-pool"};
     std::uint64_t real_pool = 0;
-    std::string abi = "host";
+    std::vector<std::string> abis;  // empty: ilp32 where it builds, else host
     std::string stack_backend;
     bool quiet = false;
     unsigned top = 10;

@@ -121,7 +121,7 @@ RecordingResult run_recording(const RecordingRequest& r) {
             p.kind = r.peer;
             p.scenario = r.scenario;
             p.recorder = r.peer_recorder;
-            p.runner = r.runner;
+            p.runner = r.peer_runner;
             p.der = r.peer_der;
             p.port = r.port;
             p.timeout = r.timeout;
@@ -177,7 +177,7 @@ RecordingResult run_recording(const RecordingRequest& r) {
                           2);
     }
     process::LaunchOptions client;
-    client.argv = r.runner;
+    client.argv = r.peer_runner;
     client.argv.insert(
         client.argv.end(),
         {r.peer_recorder.string(), "--mode", "client", "--connect", "127.0.0.1:" + line->substr(10),

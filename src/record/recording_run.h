@@ -24,7 +24,8 @@ struct RecordingRequest {
     bool der = false;               // the profiled variant lacks PEM parsing
     std::filesystem::path peer_recorder;
     bool peer_der = false;
-    std::vector<std::string> runner; // emulator prefix (qemu) for recorders
+    std::vector<std::string> runner;      // emulator prefix (qemu) for the recorded side
+    std::vector<std::string> peer_runner; // and for the mbedTLS peer
     // peer == "external": the user's server, and what to trust there.
     std::string connect_host;
     std::string connect_port;

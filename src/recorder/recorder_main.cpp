@@ -58,6 +58,8 @@ void describe_recording(Recording& r, const tlsheap::recorder::RecorderOptions& 
     using namespace tlsheap::recorder;
     r.meta("tlsheap.version", kTlsheapVersion);
     r.meta("recorder.side", o.mode == Mode::Client ? "client" : "server");
+    // TLS over TCP; DTLS recordings would say "datagram".
+    r.meta("transport", "stream");
     r.meta("mbedtls.version", MBEDTLS_VERSION_STRING);
     r.meta("variant.key", kVariantKey);
     r.meta("abi", kVariantAbi);

@@ -46,7 +46,9 @@ std::uint64_t Recording::address_code(const void* pointer) {
         return 0;
     }
     const auto address = reinterpret_cast<std::uintptr_t>(pointer);
-    const auto delta = static_cast<std::int64_t>(address - last_address_);
+    // In 64 bits: on a 32-bit ABI a uintptr_t difference wraps instead of going negative.
+    const auto delta = static_cast<std::int64_t>(static_cast<std::uint64_t>(address)) -
+                       static_cast<std::int64_t>(static_cast<std::uint64_t>(last_address_));
     last_address_ = address;
     return trace::zigzag_encode(delta) + 1;
 }
@@ -62,7 +64,8 @@ std::uint32_t Recording::stack_id(const std::uintptr_t* frames, unsigned depth) 
         p.varint(depth);
         std::uintptr_t previous = 0;
         for (unsigned i = 0; i < depth; ++i) {
-            p.svarint(static_cast<std::int64_t>(frames[i] - previous));
+            p.svarint(static_cast<std::int64_t>(static_cast<std::uint64_t>(frames[i])) -
+                      static_cast<std::int64_t>(static_cast<std::uint64_t>(previous)));
             previous = frames[i];
         }
         writer_.record(trace::Tag::Stack, p);

@@ -303,7 +303,11 @@ class Connection {
                         *p = ';';
                     }
                 }
-                result_.error += std::string("; certificate verification: ") + info;
+                std::string text = info;
+                while (!text.empty() && (text.back() == ';' || text.back() == ' ')) {
+                    text.pop_back();
+                }
+                result_.error += "; certificate verification: " + text;
             }
 #endif
         }

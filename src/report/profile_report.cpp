@@ -108,12 +108,10 @@ std::string caller_chain(const trace::TraceInfo& info, std::uint32_t stack, unsi
             }
         }
     }
-    if (names.empty()) {
-        return site.function;
-    }
-    std::string chain = names.front();
+    // The callers only: the call site itself is named next to the chain.
+    std::string chain;
     for (std::size_t i = 1; i < names.size(); ++i) {
-        chain += " <- " + names[i];
+        chain += (chain.empty() ? "" : " <- ") + names[i];
     }
     return chain;
 }
@@ -171,8 +169,10 @@ void print_profile(std::FILE* out, const RunDescription& run, const ReplayResult
     if (r.live_peak.at.stack != 0) {
         line(fmt::format("                reached by {}",
                          info.call_site(r.live_peak.at.stack).label()));
-        line(fmt::format("                called from {}",
-                         caller_chain(info, r.live_peak.at.stack, 4)));
+        const std::string chain = caller_chain(info, r.live_peak.at.stack, 4);
+        if (!chain.empty()) {
+            line(fmt::format("                called from {}", chain));
+        }
     }
     if (r.live_after_handshake) {
         line(fmt::format(
@@ -221,13 +221,13 @@ void print_profile(std::FILE* out, const RunDescription& run, const ReplayResult
     line(fmt::format("Alive at the live peak, by call site (top {} of {})",
                      std::min<std::size_t>(options.top_sites, r.alive_at_peak.size()),
                      r.alive_at_peak.size()));
-    line(fmt::format("  {:>10} {:>7}  {}", "bytes", "blocks", "call site / called from"));
+    line(fmt::format("  {:>10} {:>7}  {}", "bytes", "blocks", "call site (<- its callers)"));
     for (std::size_t i = 0; i < r.alive_at_peak.size() && i < options.top_sites; ++i) {
         const replay::SiteBytes& s = r.alive_at_peak[i];
         line(fmt::format("  {:>10} {:>7}  {}", grouped(s.bytes), grouped(s.blocks), s.site));
         const std::string chain = caller_chain(info, s.stack, 3);
-        if (chain.find(" <- ") != std::string::npos) {
-            line(fmt::format("  {:>10} {:>7}    {}", "", "", chain));
+        if (!chain.empty()) {
+            line(fmt::format("  {:>10} {:>7}    <- {}", "", "", chain));
         }
     }
     line("");
@@ -297,6 +297,75 @@ void print_profile(std::FILE* out, const RunDescription& run, const ReplayResult
         }
         line(fmt::format("Finding         {} at event {} in {}: {}", finding_kind(f.kind), f.at.seq,
                          where(info, f.at), info.call_site(f.at.stack).label()));
+    }
+}
+
+void print_abi_comparison(std::FILE* out, const std::vector<AbiColumn>& columns) {
+    auto line = [&](const std::string& s) { std::fputs((s + "\n").c_str(), out); };
+    if (columns.empty()) {
+        return;
+    }
+    const RunDescription& first = *columns.front().run;
+    line(fmt::format("tlsheap profile: scenario {}, {} side, peer: {}, mbedTLS {}", first.scenario,
+                     first.side, first.peer, first.mbedtls_version));
+    line(fmt::format("  config: {}", first.config_label));
+    line("");
+    auto row = [&](const std::string& label, auto cell) {
+        std::string text = fmt::format("  {:<34}", label);
+        for (const AbiColumn& c : columns) {
+            text += fmt::format(" {:>16}", cell(c));
+        }
+        line(text);
+    };
+    row("ABI", [](const AbiColumn& c) { return c.run->abi; });
+    row("architecture, pointer size", [](const AbiColumn& c) {
+        return fmt::format("{} {}", c.result->info.meta("arch"), c.result->info.pointer_size());
+    });
+    row("handshake", [](const AbiColumn& c) {
+        const replay::Outcome* o = c.result->handshake_outcome();
+        return o ? o->text.substr(0, o->text.find(' ')) : std::string("FAILED");
+    });
+    row("allocations", [](const AbiColumn& c) { return grouped(c.result->allocs); });
+    row("live peak (bytes)", [](const AbiColumn& c) { return grouped(c.result->live_peak.bytes); });
+    row("  reached in", [](const AbiColumn& c) {
+        return c.result->info.state_name(c.result->live_peak.at.state);
+    });
+    row("steady state after handshake", [](const AbiColumn& c) {
+        return c.result->live_after_handshake ? grouped(*c.result->live_after_handshake) : std::string("-");
+    });
+    for (const trace::Role role : {trace::Role::InBuffer, trace::Role::OutBuffer}) {
+        row(std::string(trace::role_name(role)) + " (bytes)", [role](const AbiColumn& c) {
+            for (const replay::BufferRole& b : c.result->record_buffers) {
+                if (b.role == role) {
+                    return grouped(b.block.size);
+                }
+            }
+            return std::string("-");
+        });
+    }
+    const replay::ReplayResult& base = *columns.front().result;
+    for (std::size_t m = 0; m < base.models.size(); ++m) {
+        const std::string name = base.models[m].name;
+        row(name + " footprint", [m](const AbiColumn& c) {
+            return m < c.result->models.size() ? grouped(c.result->models[m].footprint) : std::string("-");
+        });
+        row(name + " min pool", [name](const AbiColumn& c) {
+            const auto it = c.result->min_pools.find(name);
+            return it == c.result->min_pools.end() ? std::string("-") : grouped(it->second);
+        });
+    }
+    row("leaks (bytes)", [](const AbiColumn& c) { return grouped(c.result->leaked_bytes); });
+    line("");
+    for (const AbiColumn& c : columns) {
+        line(fmt::format("  {}: trace {} ({} events{}); build {}", c.run->abi, c.run->trace_path,
+                         grouped(c.result->events), c.result->complete ? "" : ", TRUNCATED",
+                         c.run->build_cached ? "cached" : fmt::format("{} files compiled", c.run->compiled_files)));
+        for (const std::string& w : c.run->warnings) {
+            line("  warning: " + w);
+        }
+        if (const replay::Outcome* f = c.result->failure()) {
+            line(fmt::format("  {}: FAILED in {}: {}", c.run->abi, c.result->info.state_name(f->state), f->text));
+        }
     }
 }
 

@@ -23,8 +23,15 @@ void print_profile(std::FILE* out, const RunDescription& run, const replay::Repl
 nlohmann::json profile_json(const RunDescription& run, const replay::ReplayResult& result,
                             const ReportOptions& options = {});
 
-// "mbedtls_mpi_grow <- ecp_mul_comb <- mbedtls_ecp_mul_restartable": the call
-// site and the functions that called it, up to `depth` distinct names.
+// One ABI's profile of the same scenario, for the side-by-side view.
+struct AbiColumn {
+    const RunDescription* run;
+    const replay::ReplayResult* result;
+};
+void print_abi_comparison(std::FILE* out, const std::vector<AbiColumn>& columns);
+
+// "ecp_mul_comb <- mbedtls_ecp_mul_restartable": the mbedTLS functions that
+// called the call site, innermost first, up to `depth` distinct names.
 std::string caller_chain(const trace::TraceInfo& info, std::uint32_t stack, unsigned depth);
 
 } // namespace tlsheap::report

@@ -77,7 +77,7 @@ class SourceClassifier {
 } // namespace
 
 FinalizeResult finalize_trace(const fs::path& raw, const fs::path& final,
-                              const fs::path& mbedtls_root) {
+                              const fs::path& mbedtls_root, const fs::path& sysroot) {
     FinalizeResult result;
     SourceClassifier sources(mbedtls_root);
 
@@ -89,7 +89,10 @@ FinalizeResult finalize_trace(const fs::path& raw, const fs::path& final,
         trace::Record r;
         while (reader.next(r)) {
             if (r.tag == trace::Tag::Module) {
-                const std::string& path = r.key;
+                std::string path = r.key;
+                if (!sysroot.empty() && !fs::exists(path) && fs::exists(sysroot / fs::path(path).relative_path())) {
+                    path = (sysroot / fs::path(path).relative_path()).string();
+                }
                 try {
                     symbolizer.add_module(path, r.values[0], r.values[1], r.values[2]);
                 } catch (const SymbolizeError& e) {

@@ -333,9 +333,9 @@ TEST_F(ProfileTest, FramePointerStacksMatchLibunwindStacks) {
     // tables. Up to main (libunwind also lists the C runtime above it) every
     // allocation's stack must be the same.
     const Profiled fast =
-        profile("fp", {"--scenario", "tls13-ecdsa-p256", "--stack-backend", "frame-pointer"});
+        profile("fp", {"--scenario", "tls13-ecdsa-p256", "--abi", "host", "--stack-backend", "frame-pointer"});
     const Profiled dwarf =
-        profile("unw", {"--scenario", "tls13-ecdsa-p256", "--stack-backend", "libunwind"});
+        profile("unw", {"--scenario", "tls13-ecdsa-p256", "--abi", "host", "--stack-backend", "libunwind"});
     ASSERT_EQ(fast.run.status, 0) << fast.run.err;
     ASSERT_EQ(dwarf.run.status, 0) << dwarf.run.err;
     trace::TraceInfo fast_info;
@@ -359,6 +359,50 @@ TEST_F(ProfileTest, FramePointerStacksMatchLibunwindStacks) {
             << "allocation " << a[i].seq;
         ASSERT_FALSE(a[i].functions.empty());
     }
+}
+
+TEST_F(ProfileTest, ConnectRecordsAgainstAServerTheUserRuns) {
+    // The user's server: openssl s_server with the ECDSA test PKI, serving
+    // the 4096-byte file the default scenario asks for.
+    const fs::path dir = scratch_dir("connect");
+    {
+        std::ofstream body(dir / "4096", std::ios::binary);
+        body << std::string(4096, 'x');
+    }
+    const fs::path pki = fs::path(TLSHEAP_SOURCE_DIR) / "scenarios" / "pki" / "ecdsa-p256";
+    process::LaunchOptions server;
+    server.argv = {"openssl", "s_server", "-accept", "127.0.0.1:0", "-naccept", "1", "-WWW",
+                   "-cert", (pki / "server.crt.pem").string(), "-key", (pki / "server.key.pem").string()};
+    server.working_directory = dir.string();
+    process::ChildProcess s(server);
+    const auto accept = s.wait_for_line([](const std::string& l) { return l.rfind("ACCEPT", 0) == 0; },
+                                        std::chrono::seconds(10));
+    ASSERT_TRUE(accept) << s.stderr_text();
+    const std::string port = accept->substr(accept->rfind(':') + 1);
+    const Profiled p = profile("connect-run", {"--connect", "127.0.0.1:" + port, "--ca",
+                                               (pki / "root.crt.pem").string(), "--server-name",
+                                               "server.tlsheap.test"});
+    s.stop();
+    ASSERT_EQ(p.run.status, 0) << p.run.err;
+    EXPECT_EQ(p.report["run"]["peer"], "external server 127.0.0.1:" + port);
+    EXPECT_EQ(p.report["outcomes"][0]["kind"], "handshake");
+    // A server the user runs sees the real clock and real randomness.
+    trace::TraceInfo info;
+    allocations(p.trace, info);
+    EXPECT_EQ(info.meta("fixed_time"), "0");
+
+    // The wrong server name is refused by certificate verification, in SERVER_CERTIFICATE.
+    process::ChildProcess again(server);
+    const auto accept2 = again.wait_for_line([](const std::string& l) { return l.rfind("ACCEPT", 0) == 0; },
+                                             std::chrono::seconds(10));
+    ASSERT_TRUE(accept2);
+    const Profiled wrong = profile("connect-wrong-name", {"--connect", "127.0.0.1:" + accept2->substr(accept2->rfind(':') + 1),
+                                                         "--ca", (pki / "root.crt.pem").string(),
+                                                         "--server-name", "not-the-server.example"});
+    again.stop();
+    EXPECT_EQ(wrong.run.status, 1);
+    EXPECT_NE(wrong.run.err.find("SERVER_CERTIFICATE"), std::string::npos) << wrong.run.err;
+    EXPECT_NE(wrong.run.err.find("Common Name (CN) does not match"), std::string::npos) << wrong.run.err;
 }
 
 TEST_F(ProfileTest, KilledRecorderLeavesATruncatedTraceThatStillReads) {

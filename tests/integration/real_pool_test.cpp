@@ -23,13 +23,15 @@ json model(const json& report, const std::string& name) {
     return nullptr;
 }
 
-class RealPool : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {};
+class RealPool
+    : public ::testing::TestWithParam<std::tuple<std::string, std::string, std::string>> {};
 
 TEST_P(RealPool, ModelReproducesEveryAddressAndTheAllocatorsOwnStatistics) {
-    const auto& [scenario, mbedtls] = GetParam();
-    const fs::path dir = scratch_dir("real-pool-" + scenario + "-" + mbedtls);
-    const RunResult r = run_tlsheap({"profile", "--scenario", scenario, "--mbedtls", mbedtls,
-                                     "--real-pool", "262144", "--json", (dir / "r.json").string()});
+    const auto& [scenario, mbedtls, abi] = GetParam();
+    const fs::path dir = scratch_dir("real-pool-" + scenario + "-" + mbedtls + "-" + abi);
+    const RunResult r =
+        run_tlsheap({"profile", "--scenario", scenario, "--mbedtls", mbedtls, "--abi", abi,
+                     "--real-pool", "262144", "--json", (dir / "r.json").string()});
     ASSERT_EQ(r.status, 0) << r.err;
     const json j = read_json(dir / "r.json");
     const json pool = model(j, "mbedtls-pool");
@@ -42,19 +44,25 @@ TEST_P(RealPool, ModelReproducesEveryAddressAndTheAllocatorsOwnStatistics) {
                   j["summary"]["zero_size_allocations"].get<std::uint64_t>());
     EXPECT_EQ(pool["statistics"]["max_used"], j["real_pool"]["max_used"]);
     EXPECT_EQ(pool["statistics"]["max_blocks"], j["real_pool"]["max_blocks"]);
-    EXPECT_EQ(j["real_pool"]["header_size"], 64); // LP64 host: 7 words + magic2
+    // 7 words + magic2: 32 bytes on a 32-bit ABI, 64 on x86-64.
+    EXPECT_EQ(j["real_pool"]["header_size"], 8 * j["variant"]["pointer_size"].get<int>());
+    EXPECT_EQ(j["variant"]["abi"], abi);
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryScenario, RealPool,
-                         ::testing::Values(std::tuple{"tls12-ecdhe-ecdsa-p256", "3.6"},
-                                           std::tuple{"tls12-ecdhe-rsa-chain", "3.6"},
-                                           std::tuple{"tls13-ecdsa-p256", "3.6"},
-                                           std::tuple{"tls12-psk-aes128-ccm", "3.6"},
-                                           std::tuple{"tls12-ecdhe-ecdsa-mutual", "3.6"},
-                                           std::tuple{"tls12-ecdhe-ecdsa-p256", "2.28"}),
+                         ::testing::Values(std::tuple{"tls12-ecdhe-ecdsa-p256", "3.6", "ilp32"},
+                                           std::tuple{"tls12-ecdhe-rsa-chain", "3.6", "ilp32"},
+                                           std::tuple{"tls13-ecdsa-p256", "3.6", "ilp32"},
+                                           std::tuple{"tls12-psk-aes128-ccm", "3.6", "ilp32"},
+                                           std::tuple{"tls12-ecdhe-ecdsa-mutual", "3.6", "ilp32"},
+                                           std::tuple{"tls12-ecdhe-ecdsa-p256", "2.28", "ilp32"},
+                                           std::tuple{"tls12-ecdhe-ecdsa-p256", "3.6", "host"},
+                                           std::tuple{"tls12-ecdhe-ecdsa-p256", "3.6", "arm"},
+                                           std::tuple{"tls12-ecdhe-ecdsa-p256", "2.28", "arm"}),
                          [](const auto& info) {
-                             std::string n =
-                                 std::get<0>(info.param) + "_" + std::get<1>(info.param);
+                             std::string n = std::get<0>(info.param) + "_" +
+                                             std::get<1>(info.param) + "_" +
+                                             std::get<2>(info.param);
                              std::replace(n.begin(), n.end(), '-', '_');
                              std::replace(n.begin(), n.end(), '.', '_');
                              return n;

@@ -57,6 +57,8 @@ TEST(ReplayEngine, PeaksPerPhaseAndState) {
     EXPECT_EQ(r.phases[static_cast<unsigned>(Phase::Setup)].peak.bytes, 16817u);
     EXPECT_EQ(r.phases[static_cast<unsigned>(Phase::Handshake)].peak.bytes, 17617u);
     EXPECT_EQ(r.phases[static_cast<unsigned>(Phase::Application)].peak.bytes, 17367u);
+    // Nothing is allocated in TEARDOWN; its peak is what it started with.
+    EXPECT_EQ(r.phases[static_cast<unsigned>(Phase::Teardown)].peak.bytes, 17317u);
     ASSERT_EQ(r.states.size(), 2u);
     EXPECT_EQ(r.info.state_name(r.states[0].state), "SERVER_HELLO");
     EXPECT_EQ(r.states[0].peak.bytes, 17317u);

@@ -1,0 +1,38 @@
+// A stream of trace records: a trace file, or a buffer-scheme transform that
+// rewrites the stream of another source (the allocations the record buffers
+// would have made under ESP-IDF's dynamic buffers, say). The replay engine
+// reads one; it never knows which.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "tlsheap/trace_reader.h"
+
+namespace tlsheap::replay {
+
+class RecordSource {
+  public:
+    virtual ~RecordSource() = default;
+    // Same contract as TraceReader::next: false at the end; throws
+    // trace::TraceError on corruption.
+    virtual bool next(trace::Record& out) = 0;
+    virtual bool complete() const = 0;
+    virtual bool truncated() const = 0;
+    virtual std::string truncation_message() const = 0;
+};
+
+// A trace file (or bytes) as a source.
+class TraceReaderSource final : public RecordSource {
+  public:
+    explicit TraceReaderSource(trace::TraceReader& reader) : reader_(reader) {}
+    bool next(trace::Record& out) override { return reader_.next(out); }
+    bool complete() const override { return reader_.complete(); }
+    bool truncated() const override { return reader_.truncated(); }
+    std::string truncation_message() const override { return reader_.truncation_message(); }
+
+  private:
+    trace::TraceReader& reader_;
+};
+
+} // namespace tlsheap::replay
