@@ -9,21 +9,23 @@ namespace {
 
 struct Probe {
     bool runs = false;
+    unsigned pointer_size = 8;
     std::optional<ModelFailure> first_failure;
     ModelRun run;
     std::uint64_t live_peak = 0;
 };
 
-Probe replay_once(const std::string& path, const ModelSpec& spec,
+Probe replay_once(const SourceFactory& open, const ModelSpec& spec,
                   std::optional<std::uint64_t> pool) {
-    trace::TraceReader reader(path);
+    const std::unique_ptr<RecordSource> source = open();
     ReplayOptions options;
     options.models = {spec};
     options.pool_size = pool;
     options.series_points = 1;
     options.max_findings = 1;
-    ReplayResult result = replay_trace(reader, options);
+    ReplayResult result = replay_trace(*source, options);
     Probe p;
+    p.pointer_size = result.info.pointer_size();
     p.run = std::move(result.models.front());
     p.runs = p.run.failure_count == 0;
     if (!p.run.failures.empty()) {
@@ -35,25 +37,23 @@ Probe replay_once(const std::string& path, const ModelSpec& spec,
 
 } // namespace
 
-std::vector<MinPoolResult> find_min_pools(const std::string& path,
+std::vector<MinPoolResult> find_min_pools(const std::string& trace_path,
+                                          const std::vector<ModelSpec>& models) {
+    return find_min_pools([&] { return std::make_unique<TraceFileSource>(trace_path); }, models);
+}
+
+std::vector<MinPoolResult> find_min_pools(const SourceFactory& open,
                                           const std::vector<ModelSpec>& models) {
     std::vector<MinPoolResult> results;
     for (const ModelSpec& spec : models) {
         MinPoolResult m;
-        const Probe unbounded = replay_once(path, spec, std::nullopt);
+        const Probe unbounded = replay_once(open, spec, std::nullopt);
         m.model = unbounded.run.name;
         m.live_peak = unbounded.live_peak;
         m.replays = 1;
         // What the model says about its pool sizes, from a throwaway instance.
-        trace::TraceReader header(path);
         ModelContext context;
-        {
-            trace::TraceInfo info;
-            trace::Record r;
-            while (header.next(r) && info.absorb(r)) {
-            }
-            context.pointer_size = info.pointer_size();
-        }
+        context.pointer_size = unbounded.pointer_size;
         const auto probe_model = make_model(spec, context);
         m.granularity = std::max<std::uint64_t>(1, probe_model->pool_granularity());
         const std::uint64_t step = m.granularity;
@@ -69,7 +69,7 @@ std::vector<MinPoolResult> find_min_pools(const std::string& path,
             m.placement_bound = unbounded.run.min_pool_one_pass;
             std::uint64_t candidate = m.placement_bound;
             while (candidate >= step + probe_model->smallest_pool()) {
-                Probe below = replay_once(path, spec, candidate - step);
+                Probe below = replay_once(open, spec, candidate - step);
                 ++m.replays;
                 if (!below.runs) {
                     break;
@@ -89,7 +89,7 @@ std::vector<MinPoolResult> find_min_pools(const std::string& path,
             }
             lo = (lo + step - 1) / step * step;
             hi = hi / step * step;
-            Probe top = replay_once(path, spec, hi);
+            Probe top = replay_once(open, spec, hi);
             ++m.replays;
             if (!top.runs) {
                 // Not even the largest pool the allocator supports holds it.
@@ -101,7 +101,7 @@ std::vector<MinPoolResult> find_min_pools(const std::string& path,
             }
             while (lo < hi) {
                 const std::uint64_t mid = (lo / step + (hi - lo) / step / 2) * step;
-                Probe p = replay_once(path, spec, mid);
+                Probe p = replay_once(open, spec, mid);
                 ++m.replays;
                 if (p.runs) {
                     hi = mid;
@@ -111,12 +111,12 @@ std::vector<MinPoolResult> find_min_pools(const std::string& path,
             }
             m.min_pool = hi;
         }
-        const Probe at = replay_once(path, spec, m.min_pool);
+        const Probe at = replay_once(open, spec, m.min_pool);
         ++m.replays;
         m.runs_at_min_pool = at.runs;
         m.description = at.run.description;
         if (m.min_pool >= step + probe_model->smallest_pool()) {
-            const Probe below = replay_once(path, spec, m.min_pool - step);
+            const Probe below = replay_once(open, spec, m.min_pool - step);
             ++m.replays;
             m.fails_below = below.first_failure;
         }

@@ -1,5 +1,6 @@
 // tlsheap: heap profiler and allocator replay for mbedTLS handshakes.
 #include "cli/cli_error.h"
+#include "cli/compare_command.h"
 #include "cli/minpool_command.h"
 #include "cli/profile_command.h"
 #include "cli/replay_command.h"
@@ -7,6 +8,7 @@
 #include "cli/trace_command.h"
 #include "tlsheap/allocator_model.h"
 #include "tlsheap/trace_reader.h"
+#include "tlsheap/transform.h"
 #include "tlsheap_version.h"
 
 #include <CLI/CLI.hpp>
@@ -21,6 +23,7 @@ int main(int argc, char** argv) {
     tlsheap::cli::add_profile_command(app, exit_code);
     tlsheap::cli::add_replay_command(app, exit_code);
     tlsheap::cli::add_minpool_command(app, exit_code);
+    tlsheap::cli::add_compare_command(app, exit_code);
     tlsheap::cli::add_trace_command(app, exit_code);
     tlsheap::cli::add_scenarios_command(app, exit_code);
     try {
@@ -35,6 +38,9 @@ int main(int argc, char** argv) {
         }
         return e.exit_code();
     } catch (const tlsheap::trace::TraceError& e) {
+        std::fprintf(stderr, "tlsheap: error: %s\n", e.what());
+        return tlsheap::cli::kExitBadInput;
+    } catch (const tlsheap::replay::TransformError& e) {
         std::fprintf(stderr, "tlsheap: error: %s\n", e.what());
         return tlsheap::cli::kExitBadInput;
     } catch (const tlsheap::replay::ModelError& e) {

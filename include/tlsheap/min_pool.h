@@ -3,9 +3,12 @@
 #pragma once
 
 #include "tlsheap/allocator_model.h"
+#include "tlsheap/record_source.h"
 #include "tlsheap/replay_engine.h"
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,7 +36,12 @@ struct MinPoolResult {
     std::uint64_t live_peak = 0;
 };
 
-// Streams the trace file once per replay. Throws trace::TraceError, ModelError.
+// Opens the stream to replay afresh: the trace, or a transform over it.
+using SourceFactory = std::function<std::unique_ptr<RecordSource>()>;
+
+// Streams the source once per replay. Throws trace::TraceError, ModelError.
+std::vector<MinPoolResult> find_min_pools(const SourceFactory& open,
+                                          const std::vector<ModelSpec>& models);
 std::vector<MinPoolResult> find_min_pools(const std::string& trace_path,
                                           const std::vector<ModelSpec>& models);
 

@@ -4,10 +4,10 @@
 // reads one; it never knows which.
 #pragma once
 
+#include "tlsheap/trace_reader.h"
+
 #include <memory>
 #include <string>
-
-#include "tlsheap/trace_reader.h"
 
 namespace tlsheap::replay {
 
@@ -33,6 +33,19 @@ class TraceReaderSource final : public RecordSource {
 
   private:
     trace::TraceReader& reader_;
+};
+
+// A trace file as a source that owns its reader.
+class TraceFileSource final : public RecordSource {
+  public:
+    explicit TraceFileSource(const std::string& path) : reader_(path) {}
+    bool next(trace::Record& out) override { return reader_.next(out); }
+    bool complete() const override { return reader_.complete(); }
+    bool truncated() const override { return reader_.truncated(); }
+    std::string truncation_message() const override { return reader_.truncation_message(); }
+
+  private:
+    trace::TraceReader reader_;
 };
 
 } // namespace tlsheap::replay

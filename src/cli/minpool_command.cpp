@@ -1,8 +1,10 @@
 #include "cli/minpool_command.h"
 
 #include "cli/cli_error.h"
+#include "cli/trace_source.h"
 #include "report/number_format.h"
 #include "tlsheap/min_pool.h"
+#include "tlsheap/transform.h"
 
 #include <fmt/format.h>
 #include <fstream>
@@ -14,6 +16,7 @@ namespace {
 
 struct MinpoolOptions {
     std::string trace;
+    std::string transform;
     std::vector<std::string> models = {"mbedtls-pool", "freertos-heap4", "esp-tlsf", "umm",
                                        "ideal"};
     std::string json;
@@ -28,7 +31,12 @@ int run_minpool(const MinpoolOptions& o) {
     } catch (const replay::ModelError& e) {
         throw CliError(e.what(), kExitBadInput);
     }
-    const auto results = replay::find_min_pools(o.trace, specs);
+    std::vector<replay::MinPoolResult> results;
+    try {
+        results = replay::find_min_pools(trace_source(o.trace, o.transform), specs);
+    } catch (const replay::TransformError& e) {
+        throw CliError(e.what(), kExitBadInput);
+    }
     trace::TraceReader reader(o.trace);
     trace::TraceInfo info;
     {
@@ -99,6 +107,7 @@ int run_minpool(const MinpoolOptions& o) {
         out << nlohmann::json{{"schema_version", 1},
                               {"kind", "tlsheap.minpool"},
                               {"trace", o.trace},
+                              {"transform", o.transform},
                               {"scenario", info.meta("scenario.name")},
                               {"pointer_size", info.pointer_size()},
                               {"models", models}}
@@ -122,6 +131,9 @@ void add_minpool_command(CLI::App& app, int& exit_code) {
     cmd->add_option("--model", o->models, "model NAME[:key=value,...] (repeatable)")
         ->capture_default_str();
     cmd->add_option("--json", o->json, "write the result as JSON");
+    cmd->add_option(
+        "--transform", o->transform,
+        "as another buffer scheme would allocate: esp-dynamic[:...], axtls-growth[:...]");
     cmd->callback([o, &exit_code] { exit_code = run_minpool(*o); });
 }
 

@@ -1,9 +1,11 @@
 #include "cli/replay_command.h"
 
 #include "cli/cli_error.h"
+#include "cli/trace_source.h"
 #include "report/profile_report.h"
 #include "tlsheap/min_pool.h"
 #include "tlsheap/replay_engine.h"
+#include "tlsheap/transform.h"
 
 #include <filesystem>
 #include <fstream>
@@ -14,6 +16,7 @@ namespace {
 
 struct ReplayCommandOptions {
     std::string trace;
+    std::string transform;
     std::vector<std::string> models = {"ideal", "mbedtls-pool"};
     std::uint64_t pool = 0;
     std::string json;
@@ -32,10 +35,16 @@ int run_replay(const ReplayCommandOptions& o) {
     if (o.pool > 0) {
         options.pool_size = o.pool;
     }
-    trace::TraceReader reader(o.trace);
-    replay::ReplayResult result = replay::replay_trace(reader, options);
-    for (const replay::MinPoolResult& m : replay::find_min_pools(o.trace, options.models)) {
-        result.min_pools[m.model] = m.min_pool;
+    const replay::SourceFactory open = trace_source(o.trace, o.transform);
+    replay::ReplayResult result;
+    try {
+        const auto source = open();
+        result = replay::replay_trace(*source, options);
+        for (const replay::MinPoolResult& m : replay::find_min_pools(open, options.models)) {
+            result.min_pools[m.model] = m.min_pool;
+        }
+    } catch (const replay::TransformError& e) {
+        throw CliError(e.what(), kExitBadInput);
     }
     report::RunDescription run;
     run.command = "replay";
@@ -78,6 +87,9 @@ void add_replay_command(CLI::App& app, int& exit_code) {
     cmd->add_option("--model", o->models, "model NAME[:key=value,...] (repeatable)")
         ->capture_default_str();
     cmd->add_option("--pool", o->pool, "pool size in bytes: allocations that do not fit fail");
+    cmd->add_option("--transform", o->transform,
+                    "replay as another buffer scheme would allocate: esp-dynamic[:...], "
+                    "axtls-growth[:...]");
     cmd->add_option("--json", o->json, "write the result as JSON");
     cmd->add_option("--top", o->top, "call sites to list")->capture_default_str();
     cmd->callback([o, &exit_code] { exit_code = run_replay(*o); });

@@ -20,6 +20,7 @@ void __wrap_mbedtls_free(void* pointer);
 namespace {
 // capture_stack's own frame and this wrapper's frame.
 constexpr unsigned kShimFrames = 2;
+constexpr unsigned kFreeStackDepth = 6;
 } // namespace
 
 void* __wrap_mbedtls_calloc(std::size_t count, std::size_t size) {
@@ -40,11 +41,13 @@ void __wrap_mbedtls_free(void* pointer) {
     auto& recording = tlsheap::recorder::Recording::instance();
     if (recording.active()) {
         std::uintptr_t frames[tlsheap::trace::kMaxStackDepth];
-        // free(NULL) is frequent and changes nothing: recorded, without a stack.
-        const unsigned depth = (recording.capture_stacks() && pointer != nullptr)
-                                   ? tlsheap::recorder::capture_stack(
-                                         frames, tlsheap::trace::kMaxStackDepth, kShimFrames)
-                                   : 0;
+        // free(NULL) is frequent and changes nothing: recorded, without a
+        // stack. Other frees keep a short stack: enough to name the caller of
+        // a bad free, at a fraction of a full walk.
+        const unsigned depth =
+            (recording.capture_stacks() && pointer != nullptr)
+                ? tlsheap::recorder::capture_stack(frames, kFreeStackDepth, kShimFrames)
+                : 0;
         recording.on_free(pointer, frames, depth);
     }
     __real_mbedtls_free(pointer);

@@ -28,10 +28,15 @@ class StackTable {
     };
 
     void grow();
+    void remember(const Slot& s);
 
     std::vector<Slot> slots_ = std::vector<Slot>(1024);
     std::vector<std::uintptr_t> frames_;
     std::size_t entries_ = 0;
+    // The last stack interned, checked before hashing.
+    std::uint32_t last_id_ = 0;
+    std::uint32_t last_count_ = 0;
+    std::size_t last_offset_ = 0;
 };
 
 } // namespace tlsheap::recorder

@@ -49,39 +49,51 @@ const Setup& setup() {
 
 std::vector<double> all_ns[2];
 
-void handshakes(benchmark::State& state, bool record) {
-    const Setup& s = setup();
-    for (auto _ : state) {
-        record::RecordingRequest r;
-        r.scenario = s.scenario;
-        r.recorder = s.variant.recorder;
-        r.peer_recorder = s.variant.recorder;
-        r.record = record;
-        r.trace = s.work / "bench.trace";
-        r.work_dir = s.work;
-        r.repeat = kHandshakesPerRun;
-        const record::RecordingResult result = record::run_recording(r);
-        if (result.status != 0 || result.handshake_ns.size() != kHandshakesPerRun) {
-            state.SkipWithError(("recording failed: " + result.error).c_str());
-            return;
-        }
-        std::vector<double> ns(result.handshake_ns.begin(), result.handshake_ns.end());
-        all_ns[record].insert(all_ns[record].end(), ns.begin(), ns.end());
-        std::sort(ns.begin(), ns.end());
-        state.SetIterationTime(ns[ns.size() / 2] * 1e-9); // median handshake of this run
+// Runs kHandshakesPerRun handshakes with recording on or off; false on error.
+bool run(const Setup& s, bool record, std::string& error) {
+    record::RecordingRequest r;
+    r.scenario = s.scenario;
+    r.recorder = s.variant.recorder;
+    r.peer_recorder = s.variant.recorder;
+    r.record = record;
+    r.trace = s.work / "bench.trace";
+    r.work_dir = s.work;
+    r.repeat = kHandshakesPerRun;
+    const record::RecordingResult result = record::run_recording(r);
+    if (result.status != 0 || result.handshake_ns.size() != kHandshakesPerRun) {
+        error = "recording failed: " + result.error;
+        return false;
     }
-    state.counters["handshakes"] = static_cast<double>(all_ns[record].size());
+    all_ns[record].insert(all_ns[record].end(), result.handshake_ns.begin(),
+                          result.handshake_ns.end());
+    return true;
 }
 
-void BM_HandshakeRecordingOff(benchmark::State& state) {
-    handshakes(state, false);
-}
-void BM_HandshakeRecordingOn(benchmark::State& state) {
-    handshakes(state, true);
+double median(std::vector<double> v);
+
+// Off and on alternate (and swap order every iteration), so that whatever
+// else the machine does falls on both alike.
+void BM_RecordingOverhead(benchmark::State& state) {
+    const Setup& s = setup();
+    bool on_first = false;
+    for (auto _ : state) {
+        std::string error;
+        for (const bool record : {on_first, !on_first}) {
+            if (!run(s, record, error)) {
+                state.SkipWithError(error.c_str());
+                return;
+            }
+        }
+        on_first = !on_first;
+        state.SetIterationTime(median(all_ns[1]) * 1e-9);
+    }
+    state.counters["off_ms"] = median(all_ns[0]) * 1e-6;
+    state.counters["on_ms"] = median(all_ns[1]) * 1e-6;
+    state.counters["ratio"] = median(all_ns[1]) / median(all_ns[0]);
+    state.counters["handshakes"] = static_cast<double>(all_ns[1].size());
 }
 
-BENCHMARK(BM_HandshakeRecordingOff)->UseManualTime()->Iterations(8)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_HandshakeRecordingOn)->UseManualTime()->Iterations(8)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_RecordingOverhead)->UseManualTime()->Iterations(10)->Unit(benchmark::kMillisecond);
 
 double median(std::vector<double> v) {
     std::sort(v.begin(), v.end());

@@ -1,0 +1,373 @@
+#include "rewritten_stream.h"
+
+#include <algorithm>
+
+namespace tlsheap::replay {
+
+namespace {
+
+using trace::Record;
+using trace::Tag;
+
+// Keys of added blocks are apart from input seqs.
+constexpr std::uint64_t kAddedKey = 1ull << 63;
+// Added blocks live at addresses no process is given (the top of the 64-bit
+// space), each in its own 64 KiB slot, never reused: unique while alive.
+constexpr std::uint64_t kAddedAddressBase = 0xffff800000000000ull;
+constexpr std::uint64_t kAddedAddressStride = 1ull << 16;
+// Call sites of added blocks: stack ids and frame addresses no recording uses.
+constexpr std::uint32_t kCallSiteStackBase = 0xffff0000u;
+constexpr std::uint64_t kCallSiteFrameBase = 0xffffffffffff0000ull;
+
+bool descriptive(Tag tag) {
+    return tag == Tag::Meta || tag == Tag::Config || tag == Tag::StateName || tag == Tag::Module ||
+           tag == Tag::Stack || tag == Tag::Frame;
+}
+
+bool is_activity(const Record& r, bool begin, const char* name) {
+    return r.tag == Tag::Activity && r.begin == begin && r.key == name;
+}
+
+} // namespace
+
+RewrittenStream::RewrittenStream(std::unique_ptr<RecordSource> input, std::string name,
+                                 std::string spec_text)
+    : input_(std::move(input)), name_(std::move(name)), spec_text_(std::move(spec_text)) {}
+
+bool RewrittenStream::next(Record& out) {
+    while (out_.empty()) {
+        if (input_done_)
+            return false;
+        if (!input_->next(in_)) {
+            input_done_ = true;
+            end_of_input();
+            continue;
+        }
+        on_record(in_);
+    }
+    OutputEntry entry = std::move(out_.front());
+    out_.pop_front();
+    if (auto* r = std::get_if<Record>(&entry)) {
+        if (r->tag == Tag::Alloc) {
+            const std::uint64_t key = r->seq;
+            r->seq = ++out_seq_;
+            last_time_ns_ = std::max(last_time_ns_, r->time_ns);
+            if (r->address != 0)
+                out_seq_of_[key] = r->seq;
+        } else if (r->tag == Tag::Free) {
+            r->seq = ++out_seq_;
+            last_time_ns_ = std::max(last_time_ns_, r->time_ns);
+            std::uint64_t alloc_seq = 0;
+            if (r->address != 0 && r->alloc_seq != 0) {
+                const auto it = out_seq_of_.find(r->alloc_seq);
+                if (it != out_seq_of_.end()) {
+                    alloc_seq = it->second;
+                    out_seq_of_.erase(it);
+                }
+            }
+            r->alloc_seq = alloc_seq;
+        } else if (r->tag == Tag::End) {
+            r->end_event_count = out_seq_;
+            r->end_crc = 0; // a rewritten stream has no file bytes to check
+        }
+        out = std::move(*r);
+        return true;
+    }
+    const AddedEvent& e = std::get<AddedEvent>(entry);
+    out = Record{};
+    out.tag = e.alloc ? Tag::Alloc : Tag::Free;
+    out.seq = ++out_seq_;
+    out.time_ns = last_time_ns_;
+    out.address = e.address;
+    out.stack = e.stack;
+    if (e.alloc) {
+        out.count = 1;
+        out.size = e.size;
+        out_seq_of_[e.key] = out.seq;
+    } else {
+        const auto it = out_seq_of_.find(e.key);
+        if (it != out_seq_of_.end()) {
+            out.alloc_seq = it->second;
+            out_seq_of_.erase(it);
+        }
+    }
+    return true;
+}
+
+void RewrittenStream::on_record(const Record& r) {
+    track(r);
+    observe(r);
+    if (r.tag == Tag::End) {
+        end_of_input();
+        queue(r);
+        return;
+    }
+    if (!initialized_) {
+        if (descriptive(r.tag)) {
+            queue(r);
+            return;
+        }
+        start_output();
+    }
+    if (holding_setup_) {
+        setup_.push_back(r);
+        if (is_activity(r, false, "ssl_setup")) {
+            holding_setup_ = false;
+            std::vector<Record> held;
+            held.swap(setup_);
+            for (const Record& h : held)
+                handle(h);
+        }
+        return;
+    }
+    if (is_activity(r, true, "ssl_setup")) {
+        holding_setup_ = true;
+        setup_.push_back(r);
+        return;
+    }
+    handle(r);
+}
+
+void RewrittenStream::start_output() {
+    initialize();
+    initialized_ = true;
+    Record meta;
+    meta.tag = Tag::Meta;
+    meta.key = "transform";
+    meta.value = spec_text_;
+    queue(meta);
+    for (std::size_t i = 0; i < call_sites_.size(); ++i) {
+        const std::uint64_t address = kCallSiteFrameBase + 16 * i;
+        Record stack;
+        stack.tag = Tag::Stack;
+        stack.stack = kCallSiteStackBase + static_cast<std::uint32_t>(i);
+        stack.frames = {address};
+        queue(stack);
+        Record frame;
+        frame.tag = Tag::Frame;
+        frame.address = address;
+        trace::SourceLevel level;
+        level.function = call_sites_[i];
+        level.in_mbedtls = true;
+        frame.levels = {level};
+        symbols_.absorb(stack);
+        symbols_.absorb(frame);
+        queue(frame);
+    }
+}
+
+void RewrittenStream::track(const Record& r) {
+    switch (r.tag) {
+    case Tag::Meta:
+        meta_[r.key] = r.value;
+        if (r.key == "transport" && r.value == "datagram")
+            refuse(dtls_refusal());
+        break;
+    case Tag::Config:
+        config_[r.key] = r.value;
+        break;
+    case Tag::StateName:
+        state_names_[r.state] = r.value;
+        break;
+    case Tag::Stack:
+    case Tag::Frame:
+        symbols_.absorb(r);
+        break;
+    case Tag::Phase:
+        if (r.phase == trace::Phase::Handshake)
+            check_roles();
+        if (phase_ == trace::Phase::Handshake && r.phase != trace::Phase::Handshake)
+            check_tls_records();
+        phase_ = r.phase;
+        if (phase_ == trace::Phase::Setup)
+            state_ = 0;
+        break;
+    case Tag::StepBegin:
+    case Tag::StepEnd:
+        state_ = r.state;
+        break;
+    case Tag::Activity:
+        if (r.begin) {
+            activities_.push_back(r.key);
+        } else {
+            const auto it = std::find(activities_.rbegin(), activities_.rend(), r.key);
+            if (it != activities_.rend())
+                activities_.erase(std::next(it).base());
+        }
+        break;
+    case Tag::Alloc:
+        if (r.address != 0) {
+            InputBlock& b = live_[r.seq];
+            b.seq = r.seq;
+            b.address = r.address;
+            b.size = r.count * r.size;
+            b.stack = r.stack;
+            b.phase = phase_;
+            b.state = state_;
+            b.activity = activities_.empty() ? std::string() : activities_.back();
+        }
+        break;
+    case Tag::Free:
+        if (r.alloc_seq != 0)
+            live_.erase(r.alloc_seq);
+        break;
+    case Tag::Role:
+        roles_seen_ = true;
+        role_of_seq_[r.role_seq] = r.role;
+        current_buffer_[static_cast<unsigned>(r.role)] = r.role_seq;
+        break;
+    case Tag::TlsRecord:
+        tls_records_seen_ = true;
+        break;
+    default:
+        break;
+    }
+}
+
+void RewrittenStream::end_of_input() {
+    if (ended_)
+        return;
+    ended_ = true;
+    if (!initialized_)
+        start_output();
+    check_roles();
+    check_tls_records();
+    if (holding_setup_) {
+        holding_setup_ = false;
+        std::vector<Record> held;
+        held.swap(setup_);
+        for (const Record& h : held)
+            handle(h);
+    }
+    finish();
+}
+
+void RewrittenStream::check_roles() const {
+    if (!roles_seen_)
+        refuse("the trace has no Role records, so which allocations are the record buffers "
+               "(in_buf/out_buf) is unknown");
+}
+
+void RewrittenStream::check_tls_records() const {
+    if (!tls_records_seen_)
+        refuse("the trace has no TlsRecord records (recorded without the transport tap), so "
+               "the records that crossed the transport are unknown");
+}
+
+void RewrittenStream::refuse(const std::string& why) const {
+    throw TransformError("transform " + name_ + " does not apply: " + why);
+}
+
+void RewrittenStream::queue(OutputEntry entry) {
+    if (capture_ != nullptr && std::holds_alternative<AddedEvent>(entry)) {
+        capture_->push_back(std::get<AddedEvent>(entry));
+        return;
+    }
+    out_.push_back(std::move(entry));
+}
+
+void RewrittenStream::emit_input(const Record& r) {
+    switch (r.tag) {
+    case Tag::Alloc:
+        if (r.address != 0) {
+            if (const auto role = role_of_seq_.find(r.seq); role != role_of_seq_.end()) {
+                // The scheme never allocates mbedTLS's static record buffer.
+                InputBlock block;
+                if (const InputBlock* b = live_block(r.seq))
+                    block = *b;
+                else
+                    block = {r.seq, r.address, r.count * r.size, r.stack, phase_, state_, ""};
+                released_.insert(r.seq);
+                live_.erase(r.seq);
+                replace_record_buffer(role->second, block);
+                return;
+            }
+            if (const auto b = live_.find(r.seq); b != live_.end())
+                b->second.emitted = true;
+        }
+        break;
+    case Tag::Free:
+        if (r.address != 0 && r.alloc_seq != 0) {
+            if (const auto gone = released_.find(r.alloc_seq); gone != released_.end()) {
+                released_.erase(gone);
+                // mbedtls_ssl_free frees the current buffers; a buffer the
+                // handshake replaced (MBEDTLS_SSL_VARIABLE_BUFFER_LENGTH) is
+                // freed during the handshake, after its successor was named.
+                const bool record_buffer =
+                    r.alloc_seq == current_buffer_[static_cast<unsigned>(trace::Role::InBuffer)] ||
+                    r.alloc_seq == current_buffer_[static_cast<unsigned>(trace::Role::OutBuffer)];
+                if (record_buffer && phase_ != trace::Phase::Handshake && !buffers_released_) {
+                    buffers_released_ = true;
+                    release_record_buffers();
+                }
+                return;
+            }
+        }
+        break;
+    case Tag::Role:
+        if (const InputBlock* b = live_block(r.role_seq); b != nullptr && b->emitted) {
+            // Named only after its allocation went out (no ssl_setup activity
+            // to hold back): the scheme lets it go here instead.
+            const InputBlock block = *b;
+            release_input_block(block.seq, 0);
+            replace_record_buffer(r.role, block);
+        }
+        break;
+    default:
+        break;
+    }
+    queue(r);
+}
+
+AddedBlock RewrittenStream::add_block(std::uint64_t size, std::uint32_t stack) {
+    AddedBlock block;
+    block.key = kAddedKey | next_key_++;
+    block.address = kAddedAddressBase + kAddedAddressStride * next_slot_++;
+    block.size = size;
+    queue(AddedEvent{true, block.key, size, block.address, stack});
+    return block;
+}
+
+void RewrittenStream::free_block(AddedBlock& block, std::uint32_t stack) {
+    if (!block)
+        return;
+    queue(AddedEvent{false, block.key, 0, block.address, stack});
+    block = AddedBlock{};
+}
+
+void RewrittenStream::release_input_block(std::uint64_t seq, std::uint32_t stack) {
+    const auto it = live_.find(seq);
+    if (it == live_.end() || !it->second.emitted)
+        return; // freed already in the recording, or not out yet
+    queue(AddedEvent{false, seq, 0, it->second.address, stack});
+    released_.insert(seq);
+    live_.erase(it);
+}
+
+void RewrittenStream::emit_captured(const std::vector<AddedEvent>& events) {
+    for (const AddedEvent& e : events)
+        out_.push_back(e);
+}
+
+std::uint32_t RewrittenStream::call_site(const std::string& what) {
+    call_sites_.push_back(name_ + ": " + what);
+    return kCallSiteStackBase + static_cast<std::uint32_t>(call_sites_.size() - 1);
+}
+
+const std::string& RewrittenStream::meta(const std::string& key) const {
+    static const std::string empty;
+    const auto it = meta_.find(key);
+    return it == meta_.end() ? empty : it->second;
+}
+
+std::string RewrittenStream::state_name(std::uint32_t state) const {
+    const auto it = state_names_.find(state);
+    return it == state_names_.end() ? "STATE_" + std::to_string(state) : it->second;
+}
+
+const InputBlock* RewrittenStream::live_block(std::uint64_t seq) const {
+    const auto it = live_.find(seq);
+    return it == live_.end() ? nullptr : &it->second;
+}
+
+} // namespace tlsheap::replay

@@ -1,0 +1,187 @@
+// What every buffer-scheme transform shares: a RecordSource that reads the
+// recording, keeps what it needs to know about it (metadata, config, state
+// names, call stacks, the allocations still alive and what they are), and
+// yields a rewritten stream in which the record buffers named by Role records
+// are replaced by the scheme's own allocations.
+//
+// Output events are renumbered 1, 2, 3, ... as they leave; every Free names
+// its allocation by the new numbers. An allocation the transform adds gets a
+// synthetic Stack id whose one Frame names it ("esp-dynamic: RX buffer"), so
+// reports show it as a call site. Memory is proportional to what is alive and
+// to the lookahead the transform keeps, never to the length of the trace.
+#pragma once
+
+#include "call_stack_symbols.h"
+#include "tlsheap/record_source.h"
+#include "tlsheap/trace_format.h"
+#include "tlsheap/trace_reader.h"
+#include "tlsheap/transform.h"
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <variant>
+#include <vector>
+
+namespace tlsheap::replay {
+
+// An allocation of the recording that is still alive in it, with the context
+// it was made in.
+struct InputBlock {
+    std::uint64_t seq = 0;
+    std::uint64_t address = 0;
+    std::uint64_t size = 0;
+    std::uint32_t stack = 0;
+    trace::Phase phase = trace::Phase::Setup;
+    std::uint32_t state = 0;
+    std::string activity; // innermost open Activity when it was made ("" if none)
+    bool emitted = false; // passed to the output as it was recorded
+};
+
+// An allocation the transform added.
+struct AddedBlock {
+    std::uint64_t key = 0;
+    std::uint64_t address = 0;
+    std::uint64_t size = 0;
+    explicit operator bool() const { return key != 0; }
+};
+
+// A synthetic event waiting in an output queue.
+struct AddedEvent {
+    bool alloc = true;
+    std::uint64_t key = 0; // an AddedBlock key, or the seq of an input allocation
+    std::uint64_t size = 0;
+    std::uint64_t address = 0;
+    std::uint32_t stack = 0;
+};
+
+using OutputEntry = std::variant<trace::Record, AddedEvent>;
+
+class RewrittenStream : public RecordSource {
+  public:
+    // `spec_text` is the Meta "transform" value; `name` the transform's name
+    // for messages and synthetic call sites.
+    RewrittenStream(std::unique_ptr<RecordSource> input, std::string name, std::string spec_text);
+
+    bool next(trace::Record& out) final;
+    bool complete() const final { return input_->complete(); }
+    bool truncated() const final { return input_->truncated(); }
+    std::string truncation_message() const final { return input_->truncation_message(); }
+
+  protected:
+    // --- what a transform implements -------------------------------------
+
+    // Before the first record that is not descriptive: metadata and config are
+    // known. Refuse here (throw TransformError) and register call sites.
+    virtual void initialize() = 0;
+    // Every record after initialization, in input order, except the ones
+    // inside the ssl_setup activity (buffered here until the Role records
+    // have said which allocations are the record buffers). The transform
+    // passes each on with emit_input(), now or later.
+    virtual void handle(const trace::Record& r) = 0;
+    // Every record as it is read, after the tracking below is updated.
+    virtual void observe(const trace::Record& /*r*/) {}
+    // The input ended: flush everything held back.
+    virtual void finish() = 0;
+    // The record buffer `role` was not allocated; called where it was.
+    virtual void replace_record_buffer(trace::Role role, const InputBlock& block) = 0;
+    // mbedtls_ssl_free is freeing the record buffers: free the scheme's own.
+    virtual void release_record_buffers() = 0;
+    // Why the transform does not apply to DTLS recordings (one clause).
+    virtual std::string dtls_refusal() const = 0;
+
+    // --- output ----------------------------------------------------------
+
+    // Passes an input record on, applying the shared rules: a record buffer's
+    // allocation is replaced, the free of a block already released is
+    // dropped, and the first free of the current record buffers releases the
+    // scheme's buffers.
+    void emit_input(const trace::Record& r);
+    AddedBlock add_block(std::uint64_t size, std::uint32_t stack);
+    void free_block(AddedBlock& block, std::uint32_t stack);
+    // Frees an input allocation now; its recorded free is dropped later.
+    void release_input_block(std::uint64_t seq, std::uint32_t stack);
+    // While capturing, added events go to `sink` instead of the output, to be
+    // placed later with emit_captured().
+    void begin_capture(std::vector<AddedEvent>& sink) { capture_ = &sink; }
+    void end_capture() { capture_ = nullptr; }
+    void emit_captured(const std::vector<AddedEvent>& events);
+
+    // A call site for added allocations; only from initialize().
+    std::uint32_t call_site(const std::string& what);
+    [[noreturn]] void refuse(const std::string& why) const;
+
+    // --- what the recording says -------------------------------------------
+
+    const std::string& meta(const std::string& key) const;
+    const std::map<std::string, std::string>& meta_map() const { return meta_; }
+    const std::map<std::string, std::string>& config() const { return config_; }
+    std::string state_name(std::uint32_t state) const;
+    const CallStackSymbols& symbols() const { return symbols_; }
+    // Input allocations alive at the point read so far, by seq.
+    const std::map<std::uint64_t, InputBlock>& live() const { return live_; }
+    const InputBlock* live_block(std::uint64_t seq) const;
+    trace::Phase phase() const { return phase_; }
+    std::uint32_t state() const { return state_; }
+    const std::string& name() const { return name_; }
+
+  private:
+    void on_record(const trace::Record& r);
+    void track(const trace::Record& r);
+    void check_roles() const;
+    void check_tls_records() const;
+    void start_output();
+    void end_of_input();
+    void queue(OutputEntry entry);
+
+    std::unique_ptr<RecordSource> input_;
+    std::string name_;
+    std::string spec_text_;
+    trace::Record in_;
+    bool input_done_ = false;
+    bool initialized_ = false;
+    bool ended_ = false;
+
+    // What the recording says about itself.
+    std::map<std::string, std::string> meta_;
+    std::map<std::string, std::string> config_;
+    std::map<std::uint32_t, std::string> state_names_;
+    CallStackSymbols symbols_;
+
+    // Context as read.
+    trace::Phase phase_ = trace::Phase::Setup;
+    std::uint32_t state_ = 0;
+    std::vector<std::string> activities_;
+    std::map<std::uint64_t, InputBlock> live_;
+    bool roles_seen_ = false;
+    bool tls_records_seen_ = false;
+    std::unordered_map<std::uint64_t, trace::Role> role_of_seq_;
+    std::array<std::uint64_t, 3> current_buffer_{0, 0, 0}; // latest named, by Role
+
+    // The ssl_setup activity, held back until its Role records are read.
+    bool holding_setup_ = false;
+    std::vector<trace::Record> setup_;
+
+    // Output side.
+    std::deque<OutputEntry> out_;
+    std::vector<AddedEvent>* capture_ = nullptr;
+    std::unordered_set<std::uint64_t> released_; // input seqs freed early
+    bool buffers_released_ = false;
+    std::uint64_t next_key_ = 1;
+    std::vector<std::uint64_t> free_slots_;
+    std::uint64_t next_slot_ = 0;
+    std::vector<std::string> call_sites_;
+
+    // Renumbering as events leave.
+    std::uint64_t out_seq_ = 0;
+    std::uint64_t last_time_ns_ = 0;
+    std::unordered_map<std::uint64_t, std::uint64_t> out_seq_of_;
+};
+
+} // namespace tlsheap::replay

@@ -1,0 +1,192 @@
+#include "cli/compare_command.h"
+
+#include "cli/cli_error.h"
+#include "cli/trace_source.h"
+#include "report/number_format.h"
+#include "tlsheap/min_pool.h"
+#include "tlsheap/replay_engine.h"
+#include "tlsheap/transform.h"
+
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+namespace tlsheap::cli {
+
+namespace {
+
+struct CompareOptions {
+    std::vector<std::string> traces;
+    std::vector<std::string> schemes = {
+        "recorded",
+        "esp-dynamic",
+        "esp-dynamic:free_ca_cert=off,free_config_data=off",
+        "esp-dynamic:static_rx=on",
+        "axtls-growth",
+        "axtls-growth:shared=off",
+    };
+    std::vector<std::string> models = {"ideal", "mbedtls-pool", "freertos-heap4", "esp-tlsf",
+                                       "umm"};
+    std::string json;
+};
+
+struct ModelFigures {
+    std::string name;
+    std::uint64_t footprint = 0;
+    std::uint64_t min_pool = 0;
+    double fragmentation = 0;
+    std::optional<std::uint64_t> steady;
+    std::uint64_t used_peak = 0;
+};
+
+struct Row {
+    std::string trace;
+    std::string scheme;
+    std::string error; // the scheme could not apply to this trace
+    std::uint64_t live_peak = 0;
+    std::optional<std::uint64_t> live_steady;
+    std::vector<ModelFigures> models;
+};
+
+Row compare_one(const std::string& trace, const std::string& scheme,
+                const std::vector<replay::ModelSpec>& models) {
+    Row row;
+    row.trace = trace;
+    row.scheme = scheme;
+    const std::string transform = scheme == "recorded" ? std::string() : scheme;
+    const replay::SourceFactory open = trace_source(trace, transform);
+    try {
+        replay::ReplayOptions options;
+        options.models = models;
+        options.series_points = 1;
+        const auto source = open();
+        const replay::ReplayResult r = replay::replay_trace(*source, options);
+        row.live_peak = r.live_peak.bytes;
+        row.live_steady = r.live_after_handshake;
+        const auto pools = replay::find_min_pools(open, models);
+        for (std::size_t i = 0; i < r.models.size(); ++i) {
+            const replay::ModelRun& m = r.models[i];
+            ModelFigures f;
+            f.name = m.name;
+            f.footprint = m.footprint;
+            f.min_pool = i < pools.size() ? pools[i].min_pool : 0;
+            f.fragmentation =
+                r.live_peak.bytes == 0
+                    ? 0
+                    : static_cast<double>(m.footprint) / static_cast<double>(r.live_peak.bytes) -
+                          1.0;
+            f.steady = m.used_after_handshake;
+            f.used_peak = m.used_peak.bytes;
+            row.models.push_back(f);
+        }
+    } catch (const replay::TransformError& e) {
+        row.error = e.what();
+    }
+    return row;
+}
+
+std::string optional_bytes(const std::optional<std::uint64_t>& v) {
+    return v ? report::grouped(*v) : std::string("-");
+}
+
+int run_compare(const CompareOptions& o) {
+    std::vector<replay::ModelSpec> models;
+    try {
+        for (const std::string& m : o.models) {
+            models.push_back(replay::ModelSpec::parse(m));
+        }
+    } catch (const replay::ModelError& e) {
+        throw CliError(e.what(), kExitBadInput);
+    }
+    std::vector<Row> rows;
+    for (const std::string& trace : o.traces) {
+        for (const std::string& scheme : o.schemes) {
+            rows.push_back(compare_one(trace, scheme, models));
+        }
+    }
+    trace::TraceReader reader(o.traces.front());
+    trace::TraceInfo info;
+    trace::Record rec;
+    while (reader.next(rec) && (info.absorb(rec) || rec.tag == trace::Tag::Meta)) {
+    }
+    std::printf("tlsheap compare: %s, %s side, mbedTLS %s, ABI %s (%s-byte pointers)\n",
+                info.meta("scenario.name").c_str(), info.meta("recorder.side").c_str(),
+                info.meta("mbedtls.version").c_str(), info.meta("abi").c_str(),
+                info.meta("pointer_size").c_str());
+    std::printf(
+        "  live peak and steady state are requested bytes; per allocator, footprint and min pool\n"
+        "  include headers and alignment, steady state is the heap in use after the handshake\n\n");
+    const bool several = o.traces.size() > 1;
+    std::printf("  %-52s %10s %10s   %-15s %10s %10s %7s %10s\n", "buffer scheme", "live peak",
+                "steady", "allocator", "footprint", "min pool", "frag.", "steady");
+    for (const Row& row : rows) {
+        std::string label = row.scheme;
+        if (several) {
+            label = std::filesystem::path(row.trace).stem().string() + ": " + label;
+        }
+        if (!row.error.empty()) {
+            std::printf("  %-52s n/a: %s\n", label.c_str(), row.error.c_str());
+            continue;
+        }
+        for (std::size_t i = 0; i < row.models.size(); ++i) {
+            const ModelFigures& m = row.models[i];
+            std::printf("  %-52s %10s %10s   %-15s %10s %10s %6.1f%% %10s\n",
+                        i == 0 ? label.c_str() : "",
+                        i == 0 ? report::grouped(row.live_peak).c_str() : "",
+                        i == 0 ? optional_bytes(row.live_steady).c_str() : "", m.name.c_str(),
+                        report::grouped(m.footprint).c_str(), report::grouped(m.min_pool).c_str(),
+                        m.fragmentation * 100.0, optional_bytes(m.steady).c_str());
+        }
+    }
+    if (!o.json.empty()) {
+        nlohmann::json j = {
+            {"schema_version", 1}, {"kind", "tlsheap.compare"}, {"rows", nlohmann::json::array()}};
+        for (const Row& row : rows) {
+            nlohmann::json r = {
+                {"trace", row.trace},
+                {"scheme", row.scheme},
+                {"error", row.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(row.error)},
+                {"live_peak", row.live_peak},
+                {"live_after_handshake",
+                 row.live_steady ? nlohmann::json(*row.live_steady) : nlohmann::json(nullptr)},
+                {"models", nlohmann::json::array()}};
+            for (const ModelFigures& m : row.models) {
+                r["models"].push_back(
+                    {{"name", m.name},
+                     {"footprint", m.footprint},
+                     {"min_pool", m.min_pool},
+                     {"fragmentation", m.fragmentation},
+                     {"used_peak", m.used_peak},
+                     {"used_after_handshake",
+                      m.steady ? nlohmann::json(*m.steady) : nlohmann::json(nullptr)}});
+            }
+            j["rows"].push_back(r);
+        }
+        std::ofstream out(o.json);
+        out << j.dump(2) << "\n";
+        if (!out) {
+            throw CliError("cannot write " + o.json, kExitBadInput);
+        }
+    }
+    return kExitOk;
+}
+
+} // namespace
+
+void add_compare_command(CLI::App& app, int& exit_code) {
+    auto o = std::make_shared<CompareOptions>();
+    CLI::App* cmd =
+        app.add_subcommand("compare", "One table: each buffer scheme (as recorded, ESP-IDF dynamic "
+                                      "buffers, axTLS growth) on each allocator");
+    cmd->add_option("traces", o->traces, "trace file(s)")->required();
+    cmd->add_option(
+           "--scheme", o->schemes,
+           "buffer schemes: recorded, or a transform spec (esp-dynamic:..., axtls-growth:...)")
+        ->capture_default_str();
+    cmd->add_option("--model", o->models, "allocator models")->capture_default_str();
+    cmd->add_option("--json", o->json, "write the table as JSON");
+    cmd->callback([o, &exit_code] { exit_code = run_compare(*o); });
+}
+
+} // namespace tlsheap::cli
