@@ -14,6 +14,9 @@ packages=(
   # libraries tlsheap links (all found with find_package / pkg-config)
   libfmt-dev libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
   libunwind-dev libdw-dev libxxhash-dev
+  # validating every JSON document against its schema in the tests (header-only;
+  # Debian's package drags in the backends of all its adapters, Qt5 among them)
+  libvalijson-dev
   # fetching mbedTLS as Debian source packages
   dpkg-dev debian-archive-keyring
   # the independent TLS peer

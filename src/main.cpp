@@ -1,10 +1,16 @@
 // tlsheap: heap profiler and allocator replay for mbedTLS handshakes.
+#include "cli/advise_command.h"
 #include "cli/cli_error.h"
 #include "cli/compare_command.h"
+#include "cli/diff_command.h"
+#include "cli/export_command.h"
+#include "cli/gate_command.h"
+#include "cli/merge_command.h"
 #include "cli/minpool_command.h"
 #include "cli/profile_command.h"
 #include "cli/replay_command.h"
 #include "cli/scenarios_command.h"
+#include "cli/sweep_command.h"
 #include "cli/trace_command.h"
 #include "tlsheap/allocator_model.h"
 #include "tlsheap/trace_reader.h"
@@ -24,6 +30,12 @@ int main(int argc, char** argv) {
     tlsheap::cli::add_replay_command(app, exit_code);
     tlsheap::cli::add_minpool_command(app, exit_code);
     tlsheap::cli::add_compare_command(app, exit_code);
+    tlsheap::cli::add_sweep_command(app, exit_code);
+    tlsheap::cli::add_merge_command(app, exit_code);
+    tlsheap::cli::add_gate_command(app, exit_code);
+    tlsheap::cli::add_advise_command(app, exit_code);
+    tlsheap::cli::add_diff_command(app, exit_code);
+    tlsheap::cli::add_export_command(app, exit_code);
     tlsheap::cli::add_trace_command(app, exit_code);
     tlsheap::cli::add_scenarios_command(app, exit_code);
     try {

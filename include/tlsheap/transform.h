@@ -8,13 +8,13 @@
 // (Config records). Any allocator model then replays the result.
 #pragma once
 
+#include "tlsheap/allocator_model.h"
+#include "tlsheap/record_source.h"
+
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-#include "tlsheap/allocator_model.h"
-#include "tlsheap/record_source.h"
 
 namespace tlsheap::replay {
 

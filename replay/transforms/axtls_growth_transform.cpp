@@ -1,7 +1,9 @@
 #include "axtls_growth_transform.h"
 
+#include "tlsheap/mbedtls_call_sites.h"
+#include "tlsheap/trace_info.h"
+
 #include <algorithm>
-#include <charconv>
 #include <string_view>
 
 namespace tlsheap::replay {
@@ -10,18 +12,6 @@ namespace {
 
 using trace::Record;
 using trace::Tag;
-
-bool parses_certificate(std::string_view f) {
-    return f.find("x509_crt_parse") != std::string_view::npos ||
-           f == "ssl_parse_certificate_chain" || f == "mbedtls_ssl_parse_certificate" ||
-           f == "mbedtls_ssl_tls13_parse_certificate";
-}
-
-std::uint64_t number_or_zero(const std::string& text) {
-    std::uint64_t value = 0;
-    std::from_chars(text.data(), text.data() + text.size(), value);
-    return value;
-}
 
 } // namespace
 
@@ -61,7 +51,7 @@ void AxtlsGrowthTransform::observe(const Record& r) {
     const InputBlock* block = live_block(r.seq);
     if (block == nullptr)
         return;
-    if (!symbols().symbolized() || symbols().any_function(block->stack, parses_certificate))
+    if (!symbols().symbolized() || symbols().any_function(block->stack, trace::parses_certificate))
         received_chain_.insert(r.seq);
 }
 
@@ -69,7 +59,7 @@ void AxtlsGrowthTransform::handle(const Record& r) {
     if (r.tag == Tag::TlsRecord && r.direction == trace::Direction::In) {
         if (first_record_) {
             first_record_ = false;
-            const std::uint64_t mfl = number_or_zero(meta("ssl.max_fragment_length_requested"));
+            const std::uint64_t mfl = trace::meta_number(meta("ssl.max_fragment_length_requested"));
             if (mfl > 0) {
                 for (Buffer* b : {&shared_, &in_, &out_})
                     b->max_plain = std::min(b->max_plain, mfl);

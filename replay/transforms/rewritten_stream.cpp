@@ -344,9 +344,17 @@ void RewrittenStream::release_input_block(std::uint64_t seq, std::uint32_t stack
     live_.erase(it);
 }
 
+void RewrittenStream::drop_input_block(std::uint64_t seq) {
+    const auto it = live_.find(seq);
+    if (it == live_.end() || it->second.emitted)
+        return;
+    released_.insert(seq);
+    live_.erase(it);
+}
+
 void RewrittenStream::emit_captured(const std::vector<AddedEvent>& events) {
     for (const AddedEvent& e : events)
-        out_.push_back(e);
+        out_.emplace_back(std::in_place_type<AddedEvent>, e);
 }
 
 std::uint32_t RewrittenStream::call_site(const std::string& what) {

@@ -107,6 +107,9 @@ class RewrittenStream : public RecordSource {
     void free_block(AddedBlock& block, std::uint32_t stack);
     // Frees an input allocation now; its recorded free is dropped later.
     void release_input_block(std::uint64_t seq, std::uint32_t stack);
+    // Leaves the input allocation being handled out of the output (the
+    // scheme never makes it); its recorded free is dropped later.
+    void drop_input_block(std::uint64_t seq);
     // While capturing, added events go to `sink` instead of the output, to be
     // placed later with emit_captured().
     void begin_capture(std::vector<AddedEvent>& sink) { capture_ = &sink; }

@@ -1,5 +1,6 @@
 // The transforms the replay knows, and how a --transform argument becomes one.
 #include "axtls_growth_transform.h"
+#include "config_delta_transform.h"
 #include "esp_dynamic_transform.h"
 #include "tlsheap/transform.h"
 #include "transform_options.h"
@@ -18,6 +19,11 @@ const std::vector<TransformInfo>& catalog() {
          "axTLS-style record buffer (ESP8266 Arduino core): one buffer of initial + 1024 "
          "bytes that grows by realloc for larger records and never shrinks",
          "initial=BYTES, shared=on|off, purge_certs=on|off"},
+        {"config-delta",
+         "the same handshake under a smaller mbedTLS config, predicted: record buffers "
+         "for other IN/OUT_CONTENT_LEN, MBEDTLS_SSL_KEEP_PEER_CERTIFICATE or "
+         "MBEDTLS_SSL_PROTO_TLS1_3 off (what tlsheap advise predicts with)",
+         "in_content_len=BYTES, out_content_len=BYTES, keep_peer_cert=on|off, tls13=on|off"},
     };
     return transforms;
 }
@@ -56,6 +62,21 @@ std::unique_ptr<RecordSource> make_transform(const TransformSpec& spec,
                                  ",free_config_data=" + on_off(o.free_config_data) +
                                  ",static_rx=" + on_off(o.static_rx);
         return std::make_unique<EspDynamicTransform>(std::move(input), o, text);
+    }
+    if (spec.name == "config-delta") {
+        ConfigDeltaTransform::Options o;
+        o.in_content_len = options.number("in_content_len", 0, 0, 16384);
+        o.out_content_len = options.number("out_content_len", 0, 0, 16384);
+        o.keep_peer_cert = options.on_off("keep_peer_cert", true);
+        o.tls13 = options.on_off("tls13", true);
+        options.finish();
+        std::string text =
+            "config-delta:keep_peer_cert=" + on_off(o.keep_peer_cert) + ",tls13=" + on_off(o.tls13);
+        if (o.in_content_len != 0)
+            text += ",in_content_len=" + std::to_string(o.in_content_len);
+        if (o.out_content_len != 0)
+            text += ",out_content_len=" + std::to_string(o.out_content_len);
+        return std::make_unique<ConfigDeltaTransform>(std::move(input), o, text);
     }
     AxtlsGrowthTransform::Options o;
     o.initial = options.number("initial", 5840, 512, AxtlsGrowthTransform::kMaxPlain);

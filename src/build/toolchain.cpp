@@ -15,21 +15,23 @@ namespace tlsheap::build {
 
 namespace fs = std::filesystem;
 
-
 namespace {
 
 // Compiles and links a C++ program that uses the C and C++ runtimes with
 // the toolchain's flags: what the recorder needs from it.
 bool toolchain_builds(const Toolchain& t) {
-    const fs::path dir = fs::temp_directory_path() / ("tlsheap-probe-" + std::to_string(::getpid()));
+    const fs::path dir =
+        fs::temp_directory_path() / ("tlsheap-probe-" + std::to_string(::getpid()));
     fs::create_directories(dir);
     {
-        std::ofstream(dir / "probe.cpp") << "#include <cerrno>\n#include <string>\n#include <pthread.h>\n"
-                                            "int main() { return errno + int(std::string(1, 'x').size()) - 1; }\n";
+        std::ofstream(dir / "probe.cpp")
+            << "#include <cerrno>\n#include <string>\n#include <pthread.h>\n"
+               "int main() { return errno + int(std::string(1, 'x').size()) - 1; }\n";
     }
     std::vector<std::string> argv = {t.cxx};
     argv.insert(argv.end(), t.arch_flags.begin(), t.arch_flags.end());
-    argv.insert(argv.end(), {(dir / "probe.cpp").string(), "-o", (dir / "probe").string(), "-lpthread"});
+    argv.insert(argv.end(),
+                {(dir / "probe.cpp").string(), "-o", (dir / "probe").string(), "-lpthread"});
     bool ok = false;
     try {
         ok = process::run_command(argv, std::chrono::seconds(60)).status == 0;
@@ -96,7 +98,8 @@ Toolchain toolchain_for(const std::string& abi, const std::string& stack_backend
         // ARM cross compiler) <asm/...> for i386 is only in the host's
         // multiarch directory, whose asm headers serve i386 as well.
         if (!fs::exists("/usr/include/asm") && fs::exists("/usr/include/x86_64-linux-gnu/asm")) {
-            t.arch_flags.insert(t.arch_flags.end(), {"-idirafter", "/usr/include/x86_64-linux-gnu"});
+            t.arch_flags.insert(t.arch_flags.end(),
+                                {"-idirafter", "/usr/include/x86_64-linux-gnu"});
         }
         default_backend = "frame-pointer";
         package = "g++-12-multilib";
@@ -116,7 +119,8 @@ Toolchain toolchain_for(const std::string& abi, const std::string& stack_backend
     t.stack_backend = stack_backend.empty() ? default_backend : stack_backend;
     if (t.stack_backend == "frame-pointer") {
         if (abi == "arm") {
-            throw BuildError("stack backend frame-pointer is not available for ABI arm (use execinfo)");
+            throw BuildError(
+                "stack backend frame-pointer is not available for ABI arm (use execinfo)");
         }
         t.stack_backend_source = "stack_capture_frame_pointer.cpp";
         t.codegen_flags = {"-fno-omit-frame-pointer"};
@@ -135,8 +139,8 @@ Toolchain toolchain_for(const std::string& abi, const std::string& stack_backend
                          "' (frame-pointer, libunwind, execinfo)");
     }
     if (!program_exists(t.cc) || !program_exists(t.cxx) || !toolchain_probe_cached(t)) {
-        throw BuildError("cannot build for ABI " + abi + " with " + t.cxx +
-                         " (install Debian's " + package + ")");
+        throw BuildError("cannot build for ABI " + abi + " with " + t.cxx + " (install Debian's " +
+                         package + ")");
     }
     if (!t.runner.empty() && !program_exists(t.runner.front())) {
         throw BuildError("cannot run ABI " + abi + " programs: " + t.runner.front() +

@@ -22,12 +22,13 @@ struct ProfileOptions {
     std::string server_name;
     std::string trace;
     std::string json;
+    std::string format = "tlsheap";
     double timeout_seconds = 10;
     unsigned port = 0;
     unsigned jobs = 0;
     std::vector<std::string> models = {"ideal", "mbedtls-pool"};
     std::uint64_t real_pool = 0;
-    std::vector<std::string> abis;  // empty: ilp32 where it builds, else host
+    std::vector<std::string> abis; // empty: ilp32 where it builds, else host
     std::string stack_backend;
     bool quiet = false;
     unsigned top = 10;

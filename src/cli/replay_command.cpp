@@ -55,6 +55,7 @@ int run_replay(const ReplayCommandOptions& o) {
     run.mbedtls_origin = result.info.meta("mbedtls.origin");
     run.abi = result.info.meta("abi");
     run.config_label = result.info.meta("config.label");
+    run.config_name = result.info.meta("config.name");
     run.effective_config = result.info.meta("config.effective_file");
     run.variant_key = result.info.meta("variant.key");
     run.build_cached = true;

@@ -19,4 +19,14 @@ inline std::string grouped(std::uint64_t v) {
     return out;
 }
 
+// -4096 -> "-4,096", 12 -> "+12", 0 -> "0"
+inline std::string signed_grouped(std::int64_t v) {
+    if (v == 0) {
+        return "0";
+    }
+    const std::uint64_t magnitude =
+        v < 0 ? static_cast<std::uint64_t>(-(v + 1)) + 1 : static_cast<std::uint64_t>(v);
+    return (v < 0 ? "-" : "+") + grouped(magnitude);
+}
+
 } // namespace tlsheap::report

@@ -327,11 +327,11 @@ void print_abi_comparison(std::FILE* out, const std::vector<AbiColumn>& columns)
     });
     row("allocations", [](const AbiColumn& c) { return grouped(c.result->allocs); });
     row("live peak (bytes)", [](const AbiColumn& c) { return grouped(c.result->live_peak.bytes); });
-    row("  reached in", [](const AbiColumn& c) {
-        return c.result->info.state_name(c.result->live_peak.at.state);
-    });
+    row("  reached in",
+        [](const AbiColumn& c) { return c.result->info.state_name(c.result->live_peak.at.state); });
     row("steady state after handshake", [](const AbiColumn& c) {
-        return c.result->live_after_handshake ? grouped(*c.result->live_after_handshake) : std::string("-");
+        return c.result->live_after_handshake ? grouped(*c.result->live_after_handshake)
+                                              : std::string("-");
     });
     for (const trace::Role role : {trace::Role::InBuffer, trace::Role::OutBuffer}) {
         row(std::string(trace::role_name(role)) + " (bytes)", [role](const AbiColumn& c) {
@@ -347,7 +347,8 @@ void print_abi_comparison(std::FILE* out, const std::vector<AbiColumn>& columns)
     for (std::size_t m = 0; m < base.models.size(); ++m) {
         const std::string name = base.models[m].name;
         row(name + " footprint", [m](const AbiColumn& c) {
-            return m < c.result->models.size() ? grouped(c.result->models[m].footprint) : std::string("-");
+            return m < c.result->models.size() ? grouped(c.result->models[m].footprint)
+                                               : std::string("-");
         });
         row(name + " min pool", [name](const AbiColumn& c) {
             const auto it = c.result->min_pools.find(name);
@@ -359,12 +360,15 @@ void print_abi_comparison(std::FILE* out, const std::vector<AbiColumn>& columns)
     for (const AbiColumn& c : columns) {
         line(fmt::format("  {}: trace {} ({} events{}); build {}", c.run->abi, c.run->trace_path,
                          grouped(c.result->events), c.result->complete ? "" : ", TRUNCATED",
-                         c.run->build_cached ? "cached" : fmt::format("{} files compiled", c.run->compiled_files)));
+                         c.run->build_cached
+                             ? "cached"
+                             : fmt::format("{} files compiled", c.run->compiled_files)));
         for (const std::string& w : c.run->warnings) {
             line("  warning: " + w);
         }
         if (const replay::Outcome* f = c.result->failure()) {
-            line(fmt::format("  {}: FAILED in {}: {}", c.run->abi, c.result->info.state_name(f->state), f->text));
+            line(fmt::format("  {}: FAILED in {}: {}", c.run->abi,
+                             c.result->info.state_name(f->state), f->text));
         }
     }
 }
@@ -391,6 +395,7 @@ nlohmann::json profile_json(const RunDescription& run, const ReplayResult& r,
                     {"arch", info.meta("arch")},
                     {"pointer_size", info.pointer_size()},
                     {"config", run.config_label},
+                    {"config_name", run.config_name},
                     {"effective_config_file", run.effective_config},
                     {"recorder_overlay", run.overlay},
                     {"key", run.variant_key},
@@ -531,8 +536,9 @@ nlohmann::json profile_json(const RunDescription& run, const ReplayResult& r,
              {"used_peak", m.used_peak.bytes},
              {"used_after_handshake",
               m.used_after_handshake ? json(*m.used_after_handshake) : json(nullptr)},
+             // The searched minimum (find_min_pools), not the one-pass bound.
              {"min_pool",
-              m.placement_independent_of_pool_end ? json(m.min_pool_one_pass) : json(nullptr)},
+              r.min_pools.count(m.name) != 0 ? json(r.min_pools.at(m.name)) : json(nullptr)},
              {"phases", phase_used},
              {"states", state_used},
              {"failure_count", m.failure_count},

@@ -18,6 +18,7 @@ struct RunDescription {
     std::string mbedtls_origin;
     std::string abi;
     std::string config_label;         // the user's config and deltas
+    std::string config_name;          // the same, without machine paths: a grid key
     std::string effective_config;     // path of the config.h built
     std::vector<std::string> overlay; // what tlsheap added
     std::string variant_key;

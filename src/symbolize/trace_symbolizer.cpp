@@ -90,7 +90,8 @@ FinalizeResult finalize_trace(const fs::path& raw, const fs::path& final,
         while (reader.next(r)) {
             if (r.tag == trace::Tag::Module) {
                 std::string path = r.key;
-                if (!sysroot.empty() && !fs::exists(path) && fs::exists(sysroot / fs::path(path).relative_path())) {
+                if (!sysroot.empty() && !fs::exists(path) &&
+                    fs::exists(sysroot / fs::path(path).relative_path())) {
                     path = (sysroot / fs::path(path).relative_path()).string();
                 }
                 try {

@@ -1,13 +1,13 @@
 // Target fidelity: the same scenario recorded on the host ABI, on 32-bit x86
 // (-m32) and on 32-bit ARM (cross-compiled, run under qemu-user), and on
 // mbedTLS 2.28 as well as 3.6.
-#include <filesystem>
-#include <gtest/gtest.h>
-#include <set>
-
 #include "tlsheap/trace_info.h"
 #include "tlsheap/trace_reader.h"
 #include "tlsheap_harness.h"
+
+#include <filesystem>
+#include <gtest/gtest.h>
+#include <set>
 
 namespace tlsheap::testing {
 namespace {
@@ -15,9 +15,11 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-json profile_json(const std::string& name, std::vector<std::string> args, RunResult* run = nullptr) {
+json profile_json(const std::string& name, std::vector<std::string> args,
+                  RunResult* run = nullptr) {
     const fs::path dir = scratch_dir(name);
-    args.insert(args.begin(), {"profile", "--json", (dir / "p.json").string(), "--trace", (dir / "p.trace").string()});
+    args.insert(args.begin(), {"profile", "--json", (dir / "p.json").string(), "--trace",
+                               (dir / "p.trace").string()});
     const RunResult r = run_tlsheap(args);
     if (run != nullptr) {
         *run = r;
@@ -45,7 +47,8 @@ std::vector<std::string> call_sites(const std::string& trace_path) {
     while (reader.next(r)) {
         if (!info.absorb(r) && r.tag == trace::Tag::Alloc) {
             const trace::CallSite site = info.call_site(r.stack);
-            sites.push_back(site.file.rfind("library/", 0) == 0 ? site.function : "UNRESOLVED " + site.label());
+            sites.push_back(site.file.rfind("library/", 0) == 0 ? site.function
+                                                                : "UNRESOLVED " + site.label());
         }
     }
     return sites;
@@ -62,7 +65,8 @@ TEST(Abi, CallSitesOnEveryAbiAreAsGoodAsOnTheHost) {
     std::map<std::string, std::vector<std::string>> sites;
     for (const std::string abi : {"host", "ilp32", "arm"}) {
         const fs::path dir = scratch_dir("sites-" + abi);
-        const RunResult r = run_tlsheap({"profile", "--abi", abi, "--trace", (dir / "t.trace").string()});
+        const RunResult r =
+            run_tlsheap({"profile", "--abi", abi, "--trace", (dir / "t.trace").string()});
         ASSERT_EQ(r.status, 0) << abi << ": " << r.err;
         EXPECT_EQ(r.err.find("symbolized"), std::string::npos) << abi << ": " << r.err;
         sites[abi] = call_sites((dir / "t.trace").string());
@@ -75,16 +79,18 @@ TEST(Abi, CallSitesOnEveryAbiAreAsGoodAsOnTheHost) {
     EXPECT_EQ(sites["ilp32"], sites["host"]);
     EXPECT_EQ(sites["arm"], sites["host"]);
     const std::set<std::string> distinct(sites["arm"].begin(), sites["arm"].end());
-    EXPECT_TRUE(distinct.count("x509_crt_parse_der_core"));  // static in x509_crt.c
-    EXPECT_TRUE(distinct.count("ssl_handshake_init"));       // static in ssl_tls.c
+    EXPECT_TRUE(distinct.count("x509_crt_parse_der_core")); // static in x509_crt.c
+    EXPECT_TRUE(distinct.count("ssl_handshake_init"));      // static in ssl_tls.c
 }
 
 class ThirtyTwoBitAbisAgree : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(ThirtyTwoBitAbisAgree, WithinHalfAPercent) {
     const std::string scenario = GetParam();
-    const json ilp32 = profile_json("agree-ilp32-" + scenario, {"--scenario", scenario, "--abi", "ilp32"});
-    const json arm = profile_json("agree-arm-" + scenario, {"--scenario", scenario, "--abi", "arm"});
+    const json ilp32 =
+        profile_json("agree-ilp32-" + scenario, {"--scenario", scenario, "--abi", "ilp32"});
+    const json arm =
+        profile_json("agree-arm-" + scenario, {"--scenario", scenario, "--abi", "arm"});
     ASSERT_FALSE(ilp32.is_null());
     ASSERT_FALSE(arm.is_null());
     EXPECT_EQ(arm["variant"]["arch"], "arm");
@@ -99,8 +105,9 @@ TEST_P(ThirtyTwoBitAbisAgree, WithinHalfAPercent) {
 }
 
 INSTANTIATE_TEST_SUITE_P(CommittedScenarios, ThirtyTwoBitAbisAgree,
-                         ::testing::Values("tls12-ecdhe-ecdsa-p256", "tls12-ecdhe-rsa-chain", "tls13-ecdsa-p256",
-                                           "tls12-psk-aes128-ccm", "tls12-ecdhe-ecdsa-mutual"),
+                         ::testing::Values("tls12-ecdhe-ecdsa-p256", "tls12-ecdhe-rsa-chain",
+                                           "tls13-ecdsa-p256", "tls12-psk-aes128-ccm",
+                                           "tls12-ecdhe-ecdsa-mutual"),
                          [](const auto& info) {
                              std::string n = info.param;
                              std::replace(n.begin(), n.end(), '-', '_');
@@ -109,9 +116,10 @@ INSTANTIATE_TEST_SUITE_P(CommittedScenarios, ThirtyTwoBitAbisAgree,
 
 TEST(Abi, SideBySideComparison) {
     RunResult run;
-    const json j = profile_json("abi-side-by-side",
-                                {"--scenario", "tls12-psk-aes128-ccm", "--abi", "host", "--abi", "ilp32", "--abi", "arm"},
-                                &run);
+    const json j = profile_json(
+        "abi-side-by-side",
+        {"--scenario", "tls12-psk-aes128-ccm", "--abi", "host", "--abi", "ilp32", "--abi", "arm"},
+        &run);
     ASSERT_EQ(j["kind"], "tlsheap.profile-abis");
     ASSERT_EQ(j["profiles"].size(), 3u);
     EXPECT_EQ(j["profiles"][0]["variant"]["pointer_size"], 8);
@@ -128,7 +136,8 @@ TEST(Abi, UnknownAbiIsOneLine) {
     const RunResult r = run_tlsheap({"profile", "--abi", "riscv"});
     EXPECT_EQ(r.status, 2);
     ASSERT_FALSE(r.error_lines().empty());
-    EXPECT_NE(r.error_lines().front().find("unknown ABI 'riscv' (host, ilp32, arm)"), std::string::npos)
+    EXPECT_NE(r.error_lines().front().find("unknown ABI 'riscv' (host, ilp32, arm)"),
+              std::string::npos)
         << r.error_lines().front();
 }
 
@@ -148,7 +157,8 @@ TEST(Mbedtls228, RecordBuffersAsAUserOfThatSetupSeesThem) {
 }
 
 TEST(Mbedtls228, RunsOnArmToo) {
-    const json j = profile_json("mbedtls228-arm", {"--mbedtls", "2.28", "--abi", "arm", "--scenario", "tls12-psk-aes128-ccm"});
+    const json j = profile_json("mbedtls228-arm", {"--mbedtls", "2.28", "--abi", "arm",
+                                                   "--scenario", "tls12-psk-aes128-ccm"});
     EXPECT_EQ(j["variant"]["arch"], "arm");
     EXPECT_EQ(j["outcomes"][0]["text"], "TLSv1.2 TLS-PSK-WITH-AES-128-CCM");
 }

@@ -25,13 +25,7 @@ void expect_one_line_error(const RunResult& r, int status, const std::string& wh
 
 class BadInput : public ::testing::Test {
   protected:
-    void TearDown() override {
-        for (const std::string& needle :
-             {test_cache().string() + "/builds", std::string("s_server")}) {
-            const auto left = orphaned_processes(needle);
-            EXPECT_TRUE(left.empty()) << "left running: " << left.front();
-        }
-    }
+    void TearDown() override { expect_nothing_left_running(); }
 };
 
 TEST_F(BadInput, MissingConfigFile) {

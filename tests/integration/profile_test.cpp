@@ -88,14 +88,7 @@ class ProfileTest : public ::testing::Test {
   protected:
     static void SetUpTestSuite() { default_ = new Profiled(profile("default", {})); }
     static void TearDownTestSuite() { delete default_; }
-    void TearDown() override {
-        // Every process tlsheap started has been stopped.
-        for (const std::string& needle :
-             {test_cache().string() + "/builds", std::string("s_server")}) {
-            const auto left = orphaned_processes(needle);
-            EXPECT_TRUE(left.empty()) << "left running: " << left.front();
-        }
-    }
+    void TearDown() override { expect_nothing_left_running(); }
     static Profiled* default_;
 };
 Profiled* ProfileTest::default_ = nullptr;
@@ -332,10 +325,10 @@ TEST_F(ProfileTest, FramePointerStacksMatchLibunwindStacks) {
     // The default backend walks frame pointers; libunwind unwinds from DWARF
     // tables. Up to main (libunwind also lists the C runtime above it) every
     // allocation's stack must be the same.
-    const Profiled fast =
-        profile("fp", {"--scenario", "tls13-ecdsa-p256", "--abi", "host", "--stack-backend", "frame-pointer"});
-    const Profiled dwarf =
-        profile("unw", {"--scenario", "tls13-ecdsa-p256", "--abi", "host", "--stack-backend", "libunwind"});
+    const Profiled fast = profile("fp", {"--scenario", "tls13-ecdsa-p256", "--abi", "host",
+                                         "--stack-backend", "frame-pointer"});
+    const Profiled dwarf = profile(
+        "unw", {"--scenario", "tls13-ecdsa-p256", "--abi", "host", "--stack-backend", "libunwind"});
     ASSERT_EQ(fast.run.status, 0) << fast.run.err;
     ASSERT_EQ(dwarf.run.status, 0) << dwarf.run.err;
     trace::TraceInfo fast_info;
@@ -371,12 +364,21 @@ TEST_F(ProfileTest, ConnectRecordsAgainstAServerTheUserRuns) {
     }
     const fs::path pki = fs::path(TLSHEAP_SOURCE_DIR) / "scenarios" / "pki" / "ecdsa-p256";
     process::LaunchOptions server;
-    server.argv = {"openssl", "s_server", "-accept", "127.0.0.1:0", "-naccept", "1", "-WWW",
-                   "-cert", (pki / "server.crt.pem").string(), "-key", (pki / "server.key.pem").string()};
+    server.argv = {"openssl",
+                   "s_server",
+                   "-accept",
+                   "127.0.0.1:0",
+                   "-naccept",
+                   "1",
+                   "-WWW",
+                   "-cert",
+                   (pki / "server.crt.pem").string(),
+                   "-key",
+                   (pki / "server.key.pem").string()};
     server.working_directory = dir.string();
     process::ChildProcess s(server);
-    const auto accept = s.wait_for_line([](const std::string& l) { return l.rfind("ACCEPT", 0) == 0; },
-                                        std::chrono::seconds(10));
+    const auto accept = s.wait_for_line(
+        [](const std::string& l) { return l.rfind("ACCEPT", 0) == 0; }, std::chrono::seconds(10));
     ASSERT_TRUE(accept) << s.stderr_text();
     const std::string port = accept->substr(accept->rfind(':') + 1);
     const Profiled p = profile("connect-run", {"--connect", "127.0.0.1:" + port, "--ca",
@@ -393,16 +395,18 @@ TEST_F(ProfileTest, ConnectRecordsAgainstAServerTheUserRuns) {
 
     // The wrong server name is refused by certificate verification, in SERVER_CERTIFICATE.
     process::ChildProcess again(server);
-    const auto accept2 = again.wait_for_line([](const std::string& l) { return l.rfind("ACCEPT", 0) == 0; },
-                                             std::chrono::seconds(10));
+    const auto accept2 = again.wait_for_line(
+        [](const std::string& l) { return l.rfind("ACCEPT", 0) == 0; }, std::chrono::seconds(10));
     ASSERT_TRUE(accept2);
-    const Profiled wrong = profile("connect-wrong-name", {"--connect", "127.0.0.1:" + accept2->substr(accept2->rfind(':') + 1),
-                                                         "--ca", (pki / "root.crt.pem").string(),
-                                                         "--server-name", "not-the-server.example"});
+    const Profiled wrong =
+        profile("connect-wrong-name",
+                {"--connect", "127.0.0.1:" + accept2->substr(accept2->rfind(':') + 1), "--ca",
+                 (pki / "root.crt.pem").string(), "--server-name", "not-the-server.example"});
     again.stop();
     EXPECT_EQ(wrong.run.status, 1);
     EXPECT_NE(wrong.run.err.find("SERVER_CERTIFICATE"), std::string::npos) << wrong.run.err;
-    EXPECT_NE(wrong.run.err.find("Common Name (CN) does not match"), std::string::npos) << wrong.run.err;
+    EXPECT_NE(wrong.run.err.find("Common Name (CN) does not match"), std::string::npos)
+        << wrong.run.err;
 }
 
 TEST_F(ProfileTest, KilledRecorderLeavesATruncatedTraceThatStillReads) {

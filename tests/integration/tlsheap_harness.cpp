@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <chrono>
 #include <fstream>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sstream>
 #include <sys/socket.h>
@@ -162,6 +163,13 @@ SilentListener::SilentListener() {
 
 SilentListener::~SilentListener() {
     ::close(fd_);
+}
+
+void expect_nothing_left_running() {
+    for (const std::string& needle : {test_cache().string() + "/builds", std::string("s_server")}) {
+        const auto left = orphaned_processes(needle);
+        EXPECT_TRUE(left.empty()) << "left running: " << left.front();
+    }
 }
 
 } // namespace tlsheap::testing

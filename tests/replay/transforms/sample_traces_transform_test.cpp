@@ -39,6 +39,8 @@ const std::vector<std::string> kSpecs = {
     "axtls-growth:purge_certs=off",
     "axtls-growth:initial=512",
     "axtls-growth:initial=512,shared=off,purge_certs=off",
+    "config-delta:in_content_len=4096,out_content_len=2048",
+    "config-delta:tls13=off",
 };
 
 std::unique_ptr<RecordSource> transformed(const std::string& spec, const std::string& trace) {
@@ -77,7 +79,8 @@ class SampleTraceTransform : public ::testing::TestWithParam<std::tuple<std::str
             }
             ADD_FAILURE() << "a server-side recording went through esp-dynamic";
         } catch (const TransformError& e) {
-            EXPECT_NE(std::string(e.what()).find("server-side recording"), std::string::npos) << e.what();
+            EXPECT_NE(std::string(e.what()).find("server-side recording"), std::string::npos)
+                << e.what();
         }
         return true;
     }

@@ -16,18 +16,22 @@ std::string error_of(const std::string& spec) {
     return "";
 }
 
-TEST(TransformCatalog, ListsBothTransformsWithTheirOptions) {
+TEST(TransformCatalog, ListsEveryTransformWithItsOptions) {
     const std::vector<TransformInfo> catalog = transform_catalog();
-    ASSERT_EQ(catalog.size(), 2u);
+    ASSERT_EQ(catalog.size(), 3u);
     EXPECT_EQ(catalog[0].name, "esp-dynamic");
     EXPECT_EQ(catalog[0].options, "free_ca_cert=on|off, free_config_data=on|off, static_rx=on|off");
     EXPECT_EQ(catalog[1].name, "axtls-growth");
     EXPECT_EQ(catalog[1].options, "initial=BYTES, shared=on|off, purge_certs=on|off");
+    EXPECT_EQ(catalog[2].name, "config-delta");
+    EXPECT_EQ(catalog[2].options,
+              "in_content_len=BYTES, out_content_len=BYTES, keep_peer_cert=on|off, tls13=on|off");
 }
 
 TEST(TransformCatalog, BadSpecsAreOneLineErrorsNamingTransformAndOption) {
-    EXPECT_EQ(error_of("esp-static"),
-              "unknown transform 'esp-static' (transforms: esp-dynamic, axtls-growth)");
+    EXPECT_EQ(
+        error_of("esp-static"),
+        "unknown transform 'esp-static' (transforms: esp-dynamic, axtls-growth, config-delta)");
     EXPECT_EQ(error_of("esp-dynamic:free_ca=on"),
               "unknown option 'free_ca' for transform esp-dynamic (options: free_ca_cert=on|off, "
               "free_config_data=on|off, static_rx=on|off)");
@@ -43,6 +47,13 @@ TEST(TransformCatalog, BadSpecsAreOneLineErrorsNamingTransformAndOption) {
     EXPECT_EQ(error_of("axtls-growth:shared=on,shared=off"),
               "option 'shared' given twice for transform axtls-growth");
     EXPECT_EQ(error_of("axtls-growth:initial=4096,shared=off,purge_certs=off"), "");
+    EXPECT_EQ(error_of("config-delta:in_content_len=20000"),
+              "bad value '20000' for option 'in_content_len' of transform config-delta (expected "
+              "a number of bytes from 0 to 16384)");
+    EXPECT_EQ(error_of("config-delta:tls12=off"),
+              "unknown option 'tls12' for transform config-delta (options: in_content_len=BYTES, "
+              "out_content_len=BYTES, keep_peer_cert=on|off, tls13=on|off)");
+    EXPECT_EQ(error_of("config-delta:in_content_len=4096,keep_peer_cert=off"), "");
 }
 
 TEST(TransformCatalog, MetaRecordNamesEveryOptionInEffect) {

@@ -1,0 +1,520 @@
+#include "cli/advise_command.h"
+
+#include "build/build_error.h"
+#include "cli/cli_error.h"
+#include "cli/json_document.h"
+#include "cli/profile_session.h"
+#include "cli/source_tree.h"
+#include "record/scenario.h"
+#include "record/scenario_requirements.h"
+#include "report/config_advice.h"
+#include "report/handshake_needs.h"
+#include "report/number_format.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <sstream>
+#include <thread>
+
+namespace tlsheap::cli {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using report::grouped;
+
+namespace {
+
+constexpr int kAdviseSchemaVersion = 1;
+
+struct AdviseOptions {
+    std::string trace;
+    std::string json;
+    bool verify = false;
+    std::vector<unsigned> only;
+    std::vector<std::string> try_set;
+    std::vector<std::string> try_unset;
+    std::string config;
+    std::string mbedtls;
+    double timeout_seconds = 10;
+    unsigned jobs = 0;
+    bool quiet = false;
+};
+
+struct Verification {
+    std::string status; // ok | handshake_failed | build_failed | config_refused | record_failed
+    std::string error;
+    std::string failed_state;
+    std::string config_label;
+    std::optional<report::HeapFigures> measured;
+};
+
+std::string signed_delta(std::uint64_t from, std::uint64_t to) {
+    return report::signed_grouped(static_cast<std::int64_t>(to) - static_cast<std::int64_t>(from));
+}
+
+std::string with_delta(std::uint64_t from, std::uint64_t to) {
+    return fmt::format("{} ({})", grouped(to), signed_delta(from, to));
+}
+
+json figures_json(const report::HeapFigures& f) {
+    return {{"live_peak", f.live_peak},
+            {"steady_state", f.steady_state ? json(*f.steady_state) : json(nullptr)},
+            {"min_pool", f.min_pool}};
+}
+
+json direction_json(const report::DirectionNeeds& d) {
+    return {{"records", d.records},
+            {"wire_bytes", d.wire_bytes},
+            {"largest_wire", d.largest_wire},
+            {"largest_content", d.largest_content},
+            {"largest_what", d.largest_what},
+            {"largest_handshake", d.largest_handshake},
+            {"largest_handshake_what", d.largest_handshake_what}};
+}
+
+// The config `--verify` starts from, and the deltas the trace was recorded with.
+struct VerifyBase {
+    std::string config_file; // "" : the tree's default
+    std::vector<std::string> set;
+    std::vector<std::string> unset;
+};
+
+VerifyBase verify_base(const report::HandshakeNeeds& n, const AdviseOptions& o) {
+    VerifyBase base;
+    if (!o.config.empty()) {
+        if (!fs::exists(o.config))
+            throw CliError("config " + o.config + " does not exist", kExitBadInput);
+        base.config_file = o.config;
+        return base;
+    }
+    if (n.meta.count("config.deltas") != 0) {
+        base.config_file = n.meta_value("config.base_file");
+        if (!base.config_file.empty() && !fs::exists(base.config_file))
+            throw CliError("the trace's config " + base.config_file +
+                               " is gone; give the config to rebuild with --config",
+                           kExitBadInput);
+        std::istringstream in(n.meta_value("config.deltas"));
+        std::string line;
+        while (std::getline(in, line)) {
+            if (line.rfind("--set ", 0) == 0)
+                base.set.push_back(line.substr(6));
+            else if (line.rfind("--unset ", 0) == 0)
+                base.unset.push_back(line.substr(8));
+        }
+        return base;
+    }
+    // Traces from before config.deltas was recorded: the config as built.
+    base.config_file = n.meta_value("config.effective_file");
+    if (base.config_file.empty() || !fs::exists(base.config_file))
+        throw CliError("the trace does not say which config it was built with any more; give "
+                       "it with --config",
+                       kExitBadInput);
+    return base;
+}
+
+// A typo in --try-set is bad input, as it is in profile --set: the names are
+// checked against the tree the trace was recorded with, when it is here
+// (without --verify a trace from elsewhere is still advised on).
+void check_try_names(const report::HandshakeNeeds& n, const AdviseOptions& o) {
+    if (o.try_set.empty() && o.try_unset.empty())
+        return;
+    std::optional<ProfileSession> session;
+    std::string config_file;
+    try {
+        config_file = verify_base(n, o).config_file;
+        session.emplace(o.mbedtls.empty() ? n.meta_value("mbedtls.tree") : o.mbedtls, 1, nullptr);
+    } catch (const CliError&) {
+        if (o.verify)
+            throw;
+        return;
+    }
+    session->parse_deltas(o.try_set, o.try_unset, config_file);
+}
+
+class Verifier {
+  public:
+    Verifier(const report::HandshakeNeeds& n, const AdviseOptions& o)
+        : n_(n), o_(o), base_(verify_base(n, o)),
+          session_(o.mbedtls.empty() ? n.meta_value("mbedtls.tree") : o.mbedtls,
+                   o.jobs != 0 ? o.jobs : std::max(1u, std::thread::hardware_concurrency()),
+                   [this](const std::string& m) {
+                       if (!o_.quiet)
+                           std::fprintf(stderr, "tlsheap: %s\n", m.c_str());
+                   }) {
+        const std::string peer = n.meta_value("peer");
+        if (peer == "external" || peer.empty())
+            throw CliError("the trace was recorded against a server tlsheap did not start "
+                           "(--connect); --verify re-runs scenarios against local peers only",
+                           kExitBadInput);
+        try {
+            scenario_ = record::load_scenario(n.meta_value("scenario.name"), scenario_dir());
+        } catch (const record::ScenarioError& e) {
+            throw CliError(std::string("cannot re-run the trace's scenario: ") + e.what(),
+                           kExitBadInput);
+        }
+        settings_.side = n.side;
+        settings_.peer = peer;
+        settings_.timeout_seconds = o.timeout_seconds;
+        settings_.models = {"mbedtls-pool"};
+        session_.resolve_peer(settings_, scenario_);
+    }
+
+    Verification verify(const report::Proposal& p) {
+        Verification v;
+        std::vector<std::string> set;
+        std::vector<std::string> unset;
+        const auto changed = [&](const std::string& name) {
+            return std::any_of(p.changes.begin(), p.changes.end(),
+                               [&](const report::ConfigChange& c) { return c.name == name; });
+        };
+        const auto name_of = [](const std::string& d) { return d.substr(0, d.find('=')); };
+        for (const std::string& s : base_.set)
+            if (!changed(name_of(s)))
+                set.push_back(s);
+        for (const std::string& u : base_.unset)
+            if (!changed(u))
+                unset.push_back(u);
+        for (const report::ConfigChange& c : p.changes) {
+            if (c.set)
+                set.push_back(c.value.empty() ? c.name : c.name + "=" + c.value);
+            else
+                unset.push_back(c.name);
+        }
+        VariantProfile profile;
+        profile.abi = n_.meta_value("abi");
+        try {
+            const auto deltas = session_.parse_deltas(set, unset, base_.config_file);
+            profile.prepared = session_.prepare(base_.config_file, deltas, profile.abi,
+                                                n_.meta_value("stack.backend"), false);
+            v.config_label = portable_config_label(profile.prepared);
+            const record::Side side =
+                n_.side == "server" ? record::Side::Server : record::Side::Client;
+            if (const std::string missing =
+                    record::missing_requirement(scenario_, side, profile.prepared.macros);
+                !missing.empty()) {
+                v.status = "config_refused";
+                v.error = "the config lacks " + missing + ", which the scenario needs";
+                return v;
+            }
+            profile.variant = session_.build(profile.prepared);
+        } catch (const build::BuildError& e) {
+            v.status = "build_failed";
+            v.error = e.what();
+            return v;
+        }
+        try {
+            session_.record(settings_, scenario_, profile);
+        } catch (const CliError& e) {
+            v.status = "record_failed";
+            v.error = e.what();
+            return v;
+        }
+        if (profile.status != kExitOk) {
+            v.status = "handshake_failed";
+            v.error = profile.error;
+            v.failed_state = profile.failed_state;
+            return v;
+        }
+        v.status = "ok";
+        report::HeapFigures m;
+        m.live_peak = profile.result.live_peak.bytes;
+        m.steady_state = profile.result.live_after_handshake;
+        m.min_pool = profile.result.min_pools["mbedtls-pool"];
+        v.measured = m;
+        return v;
+    }
+
+  private:
+    const report::HandshakeNeeds& n_;
+    const AdviseOptions& o_;
+    VerifyBase base_;
+    ProfileSession session_;
+    record::Scenario scenario_;
+    RecordSettings settings_;
+};
+
+void print_direction(const char* label, const report::DirectionNeeds& d) {
+    if (d.records == 0) {
+        fmt::print("  {:<9} no records\n", label);
+        return;
+    }
+    fmt::print("  {:<9} {} records, {} B; largest {} B on the wire, at most {} B of {}\n", label,
+               d.records, grouped(d.wire_bytes), grouped(d.largest_wire),
+               grouped(d.largest_content), d.largest_what);
+    if (d.largest_handshake > 0)
+        fmt::print("  {:<9} largest handshake message {} B ({})\n", "",
+                   grouped(d.largest_handshake), d.largest_handshake_what);
+}
+
+void print_needs(const report::HandshakeNeeds& n, const report::Advice& a) {
+    fmt::print("tlsheap advise: {}\n", n.trace_path);
+    fmt::print("  scenario {}, {} side against the {} peer; mbedTLS {}, ABI {}\n",
+               n.meta_value("scenario.name"), n.side, n.meta_value("peer"),
+               n.meta_value("mbedtls.version"), n.meta_value("abi"));
+    fmt::print("  config: {}\n", n.meta_value("config.label"));
+    fmt::print("  handshake: {} {}\n\n", n.protocol, n.ciphersuite);
+    fmt::print("what the handshake needed\n");
+    print_direction("received", n.in);
+    print_direction("sent", n.out);
+    fmt::print("  {:<9} encrypted records: {}\n", "", n.expansion_basis);
+    fmt::print("  {:<9} in_buf {} B (IN_CONTENT_LEN {}), out_buf {} B (OUT_CONTENT_LEN {})\n",
+               "buffers", grouped(n.in_buffer_len), n.in_content_len, grouped(n.out_buffer_len),
+               n.out_content_len);
+    bool first = true;
+    for (const report::ChainNeeds& c : n.chains) {
+        std::vector<std::string> der;
+        for (const std::uint64_t d : c.der)
+            der.push_back(grouped(d));
+        fmt::print("  {:<9} {}: {} certificate(s){}; {} B alive at the peak, {} B after the "
+                   "handshake\n",
+                   first ? "chains" : "", c.owner, c.der.size(),
+                   der.empty() ? "" : ", DER " + fmt::format("{}", fmt::join(der, " + ")) + " B",
+                   grouped(c.alive_at_peak), grouped(c.alive_after_handshake));
+        first = false;
+    }
+    fmt::print("  {:<9} live peak {} B in {}; steady state {}; mbedtls-pool min pool {} B\n\n",
+               "heap", grouped(a.now.live_peak), n.peak_state,
+               a.now.steady_state ? grouped(*a.now.steady_state) + " B" : "-",
+               grouped(a.now.min_pool));
+    fmt::print("alive at the live peak ({} B)\n", grouped(n.live_peak));
+    for (const report::PeakShare& s : n.alive_at_peak)
+        fmt::print("  {:>9}  {:>4} blocks  {}\n", grouped(s.bytes), s.blocks, s.what);
+    fmt::print("\n");
+}
+
+void print_figure_row(const char* label, std::uint64_t now, std::optional<std::uint64_t> predicted,
+                      const Verification* v, std::optional<std::uint64_t> measured) {
+    std::string predicted_text = predicted ? with_delta(now, *predicted) : "-";
+    std::string measured_text;
+    if (v != nullptr && v->status == "ok") {
+        measured_text = measured ? with_delta(now, *measured) : "-";
+        if (predicted && measured)
+            measured_text += *predicted == *measured
+                                 ? "  as predicted"
+                                 : "  " + signed_delta(*predicted, *measured) + " vs predicted";
+    }
+    fmt::print("     {:<14} {:>9}  {:<22} {}\n", label, grouped(now), predicted_text,
+               measured_text);
+}
+
+void print_proposal(unsigned id, const report::Proposal& p, const report::HeapFigures& now,
+                    const Verification* v) {
+    std::vector<std::string> changes;
+    for (const report::ConfigChange& c : p.changes)
+        changes.push_back(c.to_string());
+    fmt::print("  {}. {}\n     {}\n     why: {}\n", id, p.title, fmt::join(changes, " "), p.why);
+    if (p.predicted && !p.accuracy.empty())
+        fmt::print("     prediction: {}\n", p.accuracy);
+    if (!p.predicted_break.empty())
+        fmt::print("     predicted: breaks the handshake: {}\n", p.predicted_break);
+    else if (!p.not_predicted.empty())
+        fmt::print("     predicted: {}\n", p.not_predicted);
+    if (v != nullptr && v->status != "ok") {
+        const std::string what = v->status == "handshake_failed" ? "breaks the handshake"
+                                 : v->status == "build_failed"   ? "does not build"
+                                 : v->status == "config_refused" ? "cannot run the scenario"
+                                                                 : "could not be recorded";
+        fmt::print("     measured: {}: {}{}\n", what, v->error,
+                   v->failed_state.empty() ? "" : " (in " + v->failed_state + ")");
+    }
+    if (p.predicted || (v != nullptr && v->measured)) {
+        fmt::print("     {:<14} {:>9}  {:<22} {}\n", "", "now", "predicted",
+                   v != nullptr ? "measured" : "");
+        using Figure = std::optional<std::uint64_t>;
+        const std::optional<report::HeapFigures>& pr = p.predicted;
+        const std::optional<report::HeapFigures> me = v != nullptr ? v->measured : std::nullopt;
+        print_figure_row("live peak", now.live_peak, pr ? Figure(pr->live_peak) : std::nullopt, v,
+                         me ? Figure(me->live_peak) : std::nullopt);
+        if (now.steady_state)
+            print_figure_row("steady state", *now.steady_state,
+                             pr ? pr->steady_state : std::nullopt, v,
+                             me ? me->steady_state : std::nullopt);
+        print_figure_row("min pool", now.min_pool, pr ? Figure(pr->min_pool) : std::nullopt, v,
+                         me ? Figure(me->min_pool) : std::nullopt);
+    }
+    fmt::print("\n");
+}
+
+int run_advise(const AdviseOptions& o) {
+    if (!fs::exists(o.trace))
+        throw CliError("trace " + o.trace + " does not exist", kExitBadInput);
+    std::vector<report::ConfigChange> try_changes;
+    try {
+        for (const std::string& s : o.try_set) {
+            const build::ConfigDelta d = build::ConfigDelta::parse_set(s);
+            try_changes.push_back({true, d.name, d.value});
+        }
+        for (const std::string& u : o.try_unset) {
+            const build::ConfigDelta d = build::ConfigDelta::parse_unset(u);
+            try_changes.push_back({false, d.name, ""});
+        }
+    } catch (const build::BuildError& e) {
+        throw CliError(e.what(), kExitBadInput);
+    }
+
+    const report::HandshakeNeeds needs = report::analyze_handshake(o.trace);
+    if (!needs.truncation.empty())
+        throw CliError(needs.truncation + "; advise needs the whole recording", kExitBadInput);
+    if (!needs.handshake_ok)
+        throw CliError("the recorded handshake did not complete" +
+                           (needs.failure.empty() ? std::string() : " (" + needs.failure + ")") +
+                           "; advise needs a trace of one that did",
+                       kExitBadInput);
+    if (needs.in.records == 0 && needs.out.records == 0)
+        throw CliError("the trace has no TLS records (recorded without the transport tap)",
+                       kExitBadInput);
+    check_try_names(needs, o);
+    const report::Advice advice = report::advise(needs, try_changes);
+    for (const unsigned id : o.only)
+        if (id == 0 || id > advice.proposals.size())
+            throw CliError(
+                fmt::format("--only {}: there are {} proposals", id, advice.proposals.size()),
+                kExitBadInput);
+
+    std::vector<std::optional<Verification>> verified(advice.proposals.size());
+    if (o.verify && !advice.proposals.empty()) {
+        Verifier verifier(needs, o);
+        for (std::size_t i = 0; i < advice.proposals.size(); ++i) {
+            // --only picks among tlsheap's proposals; yours is always measured.
+            if (!o.only.empty() && !advice.proposals[i].user &&
+                std::find(o.only.begin(), o.only.end(), i + 1) == o.only.end())
+                continue;
+            if (!o.quiet)
+                std::fprintf(stderr, "tlsheap: verifying proposal %zu: %s\n", i + 1,
+                             advice.proposals[i].title.c_str());
+            verified[i] = verifier.verify(advice.proposals[i]);
+        }
+    }
+
+    print_needs(needs, advice);
+    if (advice.proposals.empty()) {
+        fmt::print("no proposals: this config already fits the handshake\n\n");
+    } else {
+        fmt::print("proposals (predicted: this trace replayed as the changed config would "
+                   "allocate{})\n",
+                   o.verify ? "; measured: rebuilt and re-run" : "; --verify measures");
+        for (std::size_t i = 0; i < advice.proposals.size(); ++i)
+            print_proposal(static_cast<unsigned>(i + 1), advice.proposals[i], advice.now,
+                           verified[i] ? &*verified[i] : nullptr);
+    }
+    if (!advice.notes.empty()) {
+        fmt::print("not proposed\n");
+        for (const std::string& note : advice.notes)
+            fmt::print("  - {}\n", note);
+    }
+
+    std::vector<std::string> broken;
+    json proposals = json::array();
+    for (std::size_t i = 0; i < advice.proposals.size(); ++i) {
+        const report::Proposal& p = advice.proposals[i];
+        json changes = json::array();
+        for (const report::ConfigChange& c : p.changes)
+            changes.push_back(c.to_string());
+        json verification = nullptr;
+        if (verified[i]) {
+            const Verification& v = *verified[i];
+            if (v.status != "ok")
+                broken.push_back(
+                    fmt::format("{} {}{}", i + 1, v.status,
+                                v.failed_state.empty() ? "" : " in " + v.failed_state));
+            verification = {{"status", v.status},
+                            {"error", v.error},
+                            {"failed_state", v.failed_state},
+                            {"config", v.config_label},
+                            {"measured", v.measured ? figures_json(*v.measured) : json(nullptr)}};
+        }
+        proposals.push_back(
+            {{"id", i + 1},
+             {"title", p.title},
+             {"changes", changes},
+             {"why", p.why},
+             {"user", p.user},
+             {"transform", p.transform.empty() ? json(nullptr) : json(p.transform)},
+             {"accuracy", p.accuracy},
+             {"predicted", p.predicted ? figures_json(*p.predicted) : json(nullptr)},
+             {"predicted_break",
+              p.predicted_break.empty() ? json(nullptr) : json(p.predicted_break)},
+             {"not_predicted", p.not_predicted.empty() ? json(nullptr) : json(p.not_predicted)},
+             {"verification", verification}});
+    }
+    if (!o.json.empty()) {
+        json chains = json::array();
+        for (const report::ChainNeeds& c : needs.chains)
+            chains.push_back({{"owner", c.owner},
+                              {"der", c.der},
+                              {"alive_at_peak", c.alive_at_peak},
+                              {"alive_after_handshake", c.alive_after_handshake}});
+        json peak = json::array();
+        for (const report::PeakShare& s : needs.alive_at_peak)
+            peak.push_back({{"what", s.what}, {"bytes", s.bytes}, {"blocks", s.blocks}});
+        const json document = {
+            {"schema_version", kAdviseSchemaVersion},
+            {"kind", "tlsheap.advise"},
+            {"trace", o.trace},
+            {"scenario", needs.meta_value("scenario.name")},
+            {"side", needs.side},
+            {"peer", needs.meta_value("peer")},
+            {"mbedtls_version", needs.meta_value("mbedtls.version")},
+            {"abi", needs.meta_value("abi")},
+            {"config", needs.meta_value("config.label")},
+            {"protocol", needs.protocol},
+            {"ciphersuite", needs.ciphersuite},
+            {"needs",
+             {{"received", direction_json(needs.in)},
+              {"sent", direction_json(needs.out)},
+              {"expansion", {{"bytes", needs.expansion}, {"basis", needs.expansion_basis}}},
+              {"buffers",
+               {{"in_content_len", needs.in_content_len},
+                {"out_content_len", needs.out_content_len},
+                {"in_buffer_len", needs.in_buffer_len},
+                {"out_buffer_len", needs.out_buffer_len}}},
+              {"chains", chains},
+              {"peak_state", needs.peak_state},
+              {"alive_at_peak", peak}}},
+            {"now", figures_json(advice.now)},
+            {"proposals", proposals},
+            {"notes", advice.notes}};
+        write_document(o.json, document, "tlsheap");
+    }
+    if (!broken.empty())
+        throw CliError(fmt::format("not every proposal survived verification: {} (see above)",
+                                   fmt::join(broken, ", ")),
+                       kExitFailed);
+    return kExitOk;
+}
+
+} // namespace
+
+void add_advise_command(CLI::App& app, int& exit_code) {
+    auto o = std::make_shared<AdviseOptions>();
+    CLI::App* cmd = app.add_subcommand(
+        "advise", "Propose config changes that fit a recorded handshake tighter, with predicted "
+                  "savings (--verify rebuilds and measures them)");
+    cmd->add_option("trace", o->trace, "trace file (tlsheap profile --trace)")->required();
+    cmd->add_flag("--verify", o->verify,
+                  "rebuild with each proposal, re-run the scenario, print predicted against "
+                  "measured (exit 1 if one breaks the handshake)");
+    cmd->add_option("--only", o->only,
+                    "verify only these of tlsheap's proposals (numbers, repeatable; "
+                    "--try-set/--try-unset are always verified)")
+        ->delimiter(',');
+    cmd->add_option("--try-set", o->try_set,
+                    "NAME[=VALUE]: one more proposal of your own (repeatable, with --try-unset)");
+    cmd->add_option("--try-unset", o->try_unset, "NAME: part of your own proposal");
+    cmd->add_option("--config", o->config,
+                    "config.h to verify from (default: the one the trace was recorded with)");
+    cmd->add_option("--mbedtls", o->mbedtls, "mbedTLS tree to verify with (default: the trace's)");
+    cmd->add_option("--json", o->json, "write the advice as JSON to this file ('-': stdout)");
+    cmd->add_option("--timeout", o->timeout_seconds, "seconds to wait for the peer at every step")
+        ->capture_default_str();
+    cmd->add_option("-j,--jobs", o->jobs, "parallel compilations (default: all cores)");
+    cmd->add_flag("-q,--quiet", o->quiet, "no progress messages");
+    cmd->callback([o, &exit_code] { exit_code = run_advise(*o); });
+}
+
+} // namespace tlsheap::cli

@@ -1,0 +1,63 @@
+#include "cli/diff_command.h"
+
+#include "cli/cli_error.h"
+#include "cli/json_document.h"
+#include "report/profile_diff.h"
+
+#include <fstream>
+#include <memory>
+
+namespace tlsheap::cli {
+
+namespace {
+
+struct DiffOptions {
+    std::string a;
+    std::string b;
+    std::string json;
+    unsigned top = 10;
+};
+
+int run_diff(const DiffOptions& o) {
+    const nlohmann::json a = read_document(o.a);
+    const nlohmann::json b = read_document(o.b);
+    report::ProfileDiff diff;
+    try {
+        diff = report::diff_profiles(a, b);
+    } catch (const report::MetricsError& e) {
+        // "A: ..." / "B: ..." -> the file's name
+        std::string message = e.what();
+        if (message.rfind("A: ", 0) == 0) {
+            message = o.a + ": " + message.substr(3);
+        } else if (message.rfind("B: ", 0) == 0) {
+            message = o.b + ": " + message.substr(3);
+        }
+        throw CliError(message, kExitBadInput);
+    }
+    report::print_diff(stdout, diff, o.a, o.b, o.top);
+    if (!o.json.empty()) {
+        std::ofstream out(o.json);
+        out << report::diff_json(diff, o.a, o.b).dump(2) << "\n";
+        if (!out) {
+            throw CliError("cannot write " + o.json, kExitBadInput);
+        }
+    }
+    // Differences are the answer, not a failure: `tlsheap gate` judges them.
+    return kExitOk;
+}
+
+} // namespace
+
+void add_diff_command(CLI::App& app, int& exit_code) {
+    auto o = std::make_shared<DiffOptions>();
+    CLI::App* cmd = app.add_subcommand(
+        "diff", "What grew and what shrank between two profile, profile-abis or sweep documents: "
+                "headline figures, phases, handshake states, call sites");
+    cmd->add_option("a", o->a, "the earlier document (JSON written by tlsheap)")->required();
+    cmd->add_option("b", o->b, "the later document")->required();
+    cmd->add_option("--json", o->json, "write the differences as JSON (kind tlsheap.diff)");
+    cmd->add_option("--top", o->top, "entries to list per section")->capture_default_str();
+    cmd->callback([o, &exit_code] { exit_code = run_diff(*o); });
+}
+
+} // namespace tlsheap::cli

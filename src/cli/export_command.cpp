@@ -1,0 +1,42 @@
+#include "cli/export_command.h"
+
+#include "cli/cli_error.h"
+#include "cli/json_document.h"
+#include "report/dashboard_formats.h"
+
+#include <memory>
+
+namespace tlsheap::cli {
+
+namespace {
+
+struct ExportOptions {
+    std::string document;
+    std::string format;
+    std::string output = "-";
+};
+
+int run_export(const ExportOptions& o) {
+    if (o.format == "tlsheap") {
+        throw CliError("export writes a dashboard format (benchmark-action, bmf)", kExitBadInput);
+    }
+    check_format(o.format);
+    write_document(o.output, read_document(o.document), o.format);
+    return kExitOk;
+}
+
+} // namespace
+
+void add_export_command(CLI::App& app, int& exit_code) {
+    auto o = std::make_shared<ExportOptions>();
+    CLI::App* cmd = app.add_subcommand(
+        "export", "Write a profile, profile-abis or sweep document in a dashboard's format: "
+                  "benchmark-action (github-action-benchmark, customSmallerIsBetter) or bmf "
+                  "(Bencher Metric Format)");
+    cmd->add_option("document", o->document, "JSON document written by tlsheap")->required();
+    cmd->add_option("--format", o->format, "benchmark-action or bmf")->required();
+    cmd->add_option("--output", o->output, "output file, - for stdout")->capture_default_str();
+    cmd->callback([o, &exit_code] { exit_code = run_export(*o); });
+}
+
+} // namespace tlsheap::cli

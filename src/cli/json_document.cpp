@@ -1,0 +1,57 @@
+#include "cli/json_document.h"
+
+#include "cli/cli_error.h"
+#include "report/dashboard_formats.h"
+#include "report/profile_metrics.h"
+
+#include <algorithm>
+#include <fmt/format.h>
+#include <fstream>
+#include <iostream>
+
+namespace tlsheap::cli {
+
+nlohmann::json read_document(const std::string& path, const std::string& what) {
+    std::ifstream in(path);
+    if (!in) {
+        throw CliError("cannot read the " + what + " " + path, kExitBadInput);
+    }
+    try {
+        return nlohmann::json::parse(in);
+    } catch (const nlohmann::json::parse_error& e) {
+        throw CliError("the " + what + " " + path + " is not JSON (" + e.what() + ")",
+                       kExitBadInput);
+    }
+}
+
+void check_format(const std::string& format) {
+    const auto& formats = report::dashboard_formats();
+    if (format != "tlsheap" && std::find(formats.begin(), formats.end(), format) == formats.end()) {
+        throw CliError("unknown --format '" + format + "' (known: tlsheap, " +
+                           fmt::format("{}", fmt::join(formats, ", ")) + ")",
+                       kExitBadInput);
+    }
+}
+
+void write_document(const std::string& path, const nlohmann::json& document,
+                    const std::string& format) {
+    nlohmann::json out = document;
+    if (format != "tlsheap") {
+        try {
+            out = report::dashboard_document(document, format);
+        } catch (const report::MetricsError& e) {
+            throw CliError(e.what(), kExitBadInput);
+        }
+    }
+    if (path == "-") {
+        std::cout << out.dump(2) << "\n";
+        return;
+    }
+    std::ofstream file(path);
+    file << out.dump(2) << "\n";
+    if (!file) {
+        throw CliError("cannot write " + path, kExitBadInput);
+    }
+}
+
+} // namespace tlsheap::cli

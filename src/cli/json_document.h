@@ -1,0 +1,23 @@
+// JSON documents in and out of the commands.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace tlsheap::cli {
+
+// Reads a JSON document tlsheap wrote; `what` names it in errors ("the
+// baseline b.json is not JSON: ..."). Throws CliError (exit 2).
+nlohmann::json read_document(const std::string& path, const std::string& what = "document");
+
+// Throws CliError (exit 2) unless `format` is "tlsheap" or a dashboard
+// format: commands check it before they run anything.
+void check_format(const std::string& format);
+
+// Writes a document as JSON; `format` "tlsheap" writes it as it is,
+// "benchmark-action" and "bmf" convert it for dashboards first. Throws
+// CliError (exit 2) for an unknown format or an unwritable file.
+void write_document(const std::string& path, const nlohmann::json& document,
+                    const std::string& format);
+
+} // namespace tlsheap::cli

@@ -1,0 +1,64 @@
+#include "cli/sweep_command.h"
+
+#include "cli/cli_error.h"
+#include "cli/json_document.h"
+#include "cli/sweep_runner.h"
+
+namespace tlsheap::cli {
+
+namespace {
+
+struct SweepOptions {
+    SweepRequest request;
+    std::string json;
+    std::string format = "tlsheap";
+};
+
+int run_sweep_command(const SweepOptions& o) {
+    check_format(o.format);
+    const nlohmann::json sweep = run_sweep(o.request);
+    // The matrix makes way for the document when that goes to stdout.
+    print_sweep_matrix(o.json == "-" ? stderr : stdout, sweep);
+    if (!o.json.empty()) {
+        write_document(o.json, sweep, o.format);
+    }
+    return kExitOk;
+}
+
+} // namespace
+
+void add_sweep_command(CLI::App& app, int& exit_code) {
+    auto o = std::make_shared<SweepOptions>();
+    SweepRequest& r = o->request;
+    CLI::App* cmd = app.add_subcommand(
+        "sweep", "Profile a grid of configs x scenarios x models; builds are shared and cached");
+    cmd->add_option("--mbedtls", r.mbedtls, "mbedTLS source: 3.6, 2.28 or a directory")
+        ->capture_default_str();
+    cmd->add_option("--abi", r.abi, "ABI (default: ilp32 where it builds)");
+    cmd->add_option("--config", r.config_files,
+                    "base config file(s); each is crossed with the --vary axes");
+    cmd->add_option("--set", r.set, "NAME[=VALUE] for every config");
+    cmd->add_option("--unset", r.unset, "NAME for every config");
+    cmd->add_option("--vary", r.vary,
+                    "NAME=V1,V2,...: one axis of the grid (on = --set NAME, off = --unset NAME, "
+                    "default = untouched, anything else = --set NAME=value)");
+    cmd->add_option("--scenario", r.scenarios, "scenarios (repeatable)")->capture_default_str();
+    cmd->add_option("--model", r.settings.models, "allocator models")->capture_default_str();
+    cmd->add_option("--peer", r.settings.peer, "mbedtls (deterministic) or openssl");
+    cmd->add_option("--side", r.settings.side, "client or server")->capture_default_str();
+    cmd->add_option("--timeout", r.settings.timeout_seconds, "seconds per step")
+        ->capture_default_str();
+    cmd->add_option("-j,--jobs", r.jobs,
+                    "cells (and compilations) in parallel (default: all cores)");
+    cmd->add_option("--shard", r.shard, "I/N: run the I-th of N slices of the grid")
+        ->capture_default_str();
+    cmd->add_option("--repeat", r.repeat, "runs per cell (the median is kept; for real peers)")
+        ->capture_default_str();
+    cmd->add_option("--json", o->json, "write the sweep as JSON (- for stdout)");
+    cmd->add_option("--format", o->format, "tlsheap, benchmark-action or bmf")
+        ->capture_default_str();
+    cmd->add_flag("-q,--quiet", r.quiet, "no progress");
+    cmd->callback([o, &exit_code] { exit_code = run_sweep_command(*o); });
+}
+
+} // namespace tlsheap::cli

@@ -1,0 +1,392 @@
+#include "report/handshake_needs.h"
+
+#include "tlsheap/mbedtls_call_sites.h"
+#include "tlsheap/min_pool.h"
+#include "tlsheap/replay_engine.h"
+#include "tlsheap/trace_info.h"
+#include "tlsheap/trace_reader.h"
+
+#include <algorithm>
+#include <string_view>
+#include <unordered_map>
+
+namespace tlsheap::report {
+
+namespace {
+
+using trace::Phase;
+using trace::Record;
+using trace::Tag;
+
+constexpr std::uint8_t kChangeCipherSpec = 20;
+constexpr std::uint8_t kAlert = 21;
+constexpr std::uint8_t kHandshake = 22;
+constexpr std::uint8_t kApplicationData = 23;
+
+bool contains(std::string_view text, std::string_view part) {
+    return text.find(part) != std::string_view::npos;
+}
+
+template <typename Match>
+bool any_function(const trace::TraceInfo& info, std::uint32_t stack, Match match) {
+    const std::vector<std::uint64_t>* frames = info.stack(stack);
+    if (frames == nullptr)
+        return false;
+    for (const std::uint64_t address : *frames) {
+        if (const std::vector<trace::SourceLevel>* levels = info.frame(address))
+            for (const trace::SourceLevel& level : *levels)
+                if (match(std::string_view(level.function)))
+                    return true;
+    }
+    return false;
+}
+
+std::string activity_share(const std::string& activity) {
+    static const std::map<std::string, std::string> names = {
+        {"psa_crypto_init", "PSA crypto (psa_crypto_init)"},
+        {"drbg_seed", "entropy and DRBG"},
+        {"ca_chain_parse", "trusted CA chain"},
+        {"own_cert_parse", "own certificate chain"},
+        {"own_key_parse", "own private key"},
+        {"ssl_config", "SSL configuration"},
+        {"ssl_setup", "SSL context (mbedtls_ssl_setup)"},
+        {"memory_buffer_alloc_init", "memory_buffer_alloc"},
+    };
+    const auto it = names.find(activity);
+    return it == names.end() ? activity : it->second;
+}
+
+struct LiveBlock {
+    std::uint64_t size = 0;
+    std::string share; // what it is, for the peak breakdown
+    std::string chain; // "peer", "trusted CAs", "own" or ""
+};
+
+// The second pass: records, chains, and what is alive at the peak.
+class NeedsReader {
+  public:
+    NeedsReader(HandshakeNeeds& needs, const trace::TraceInfo& info, std::uint64_t peak_seq)
+        : n_(needs), info_(info), peak_seq_(peak_seq) {
+        certificate_state_ = n_.side == "server" ? "CLIENT_CERTIFICATE" : "SERVER_CERTIFICATE";
+        tls13_ = n_.protocol == "TLSv1.3";
+    }
+
+    void read(const std::string& path) {
+        trace::TraceReader reader(path);
+        Record r;
+        while (reader.next(r))
+            on(r);
+        std::vector<PeakShare> shares;
+        for (const auto& [what, share] : at_peak_)
+            shares.push_back(share);
+        std::sort(shares.begin(), shares.end(), [](const PeakShare& a, const PeakShare& b) {
+            return a.bytes != b.bytes ? a.bytes > b.bytes : a.what < b.what;
+        });
+        n_.alive_at_peak = std::move(shares);
+        for (const char* owner : {"peer", "trusted CAs", "own"}) {
+            const auto it = chains_.find(owner);
+            if (it != chains_.end())
+                n_.chains.push_back(it->second);
+        }
+    }
+
+  private:
+    void on(const Record& r) {
+        switch (r.tag) {
+        case Tag::Phase:
+            if (phase_ == Phase::Handshake && r.phase != Phase::Handshake)
+                for (const auto& [seq, b] : live_)
+                    if (!b.chain.empty())
+                        chains_[b.chain].alive_after_handshake += b.size;
+            phase_ = r.phase;
+            break;
+        case Tag::StepBegin:
+        case Tag::StepEnd:
+            state_ = info_.state_name(r.state);
+            break;
+        case Tag::Activity:
+            if (r.begin) {
+                activities_.push_back(r.key);
+            } else if (!activities_.empty()) {
+                activities_.pop_back();
+            }
+            break;
+        case Tag::Role:
+            roles_[r.role_seq] = trace::role_name(r.role);
+            break;
+        case Tag::Alloc:
+            if (r.address != 0)
+                on_alloc(r);
+            break;
+        case Tag::Free:
+            live_.erase(r.alloc_seq);
+            break;
+        case Tag::TlsRecord:
+            on_record(r);
+            break;
+        default:
+            break;
+        }
+        if ((r.tag == Tag::Alloc || r.tag == Tag::Free) && r.seq == peak_seq_)
+            snapshot_peak();
+    }
+
+    void on_alloc(const Record& r) {
+        LiveBlock b;
+        b.size = r.count * r.size;
+        const bool certificate_state = phase_ == Phase::Handshake && state_ == certificate_state_;
+        if (!activities_.empty()) {
+            b.share = activity_share(activities_.back());
+            if (activities_.back() == "ca_chain_parse")
+                b.chain = "trusted CAs";
+            else if (activities_.back() == "own_cert_parse")
+                b.chain = "own";
+        } else if (certificate_state && any_function(info_, r.stack, trace::parses_certificate)) {
+            b.share = "peer certificate chain";
+            b.chain = "peer";
+        } else if (phase_ == Phase::Handshake) {
+            b.share = "made in " + (state_.empty() ? std::string("HANDSHAKE") : state_);
+        } else {
+            b.share = std::string("made in phase ") + trace::phase_name(phase_);
+        }
+        if (!b.chain.empty()) {
+            ChainNeeds& chain = chains_[b.chain];
+            chain.owner = b.chain;
+            if (info_.call_site(r.stack).function == "x509_crt_parse_der_core")
+                chain.der.push_back(b.size); // crt->raw.p: the copy of one certificate
+        }
+        live_[r.seq] = std::move(b);
+    }
+
+    void snapshot_peak() {
+        at_peak_.clear();
+        for (auto& [owner, chain] : chains_)
+            chain.alive_at_peak = 0;
+        for (const auto& [seq, b] : live_) {
+            const auto role = roles_.find(seq);
+            const std::string what =
+                role != roles_.end() ? "record buffer (" + role->second + ")" : b.share;
+            PeakShare& share = at_peak_[what];
+            share.what = what;
+            share.bytes += b.size;
+            ++share.blocks;
+            if (!b.chain.empty())
+                chains_[b.chain].alive_at_peak += b.size;
+        }
+    }
+
+    void on_record(const Record& r) {
+        DirectionNeeds& d = r.direction == trace::Direction::In ? n_.in : n_.out;
+        std::uint64_t& group = r.direction == trace::Direction::In ? group_in_ : group_out_;
+        std::string& group_what =
+            r.direction == trace::Direction::In ? group_in_what_ : group_out_what_;
+        const bool plaintext =
+            (r.flags & trace::kRecordPlaintext) != 0 || r.content_type == kChangeCipherSpec;
+        const std::uint64_t content =
+            plaintext ? r.length : (r.length > n_.expansion ? r.length - n_.expansion : 0);
+        ++d.records;
+        d.wire_bytes += r.length;
+        d.largest_wire = std::max<std::uint64_t>(d.largest_wire, r.length);
+
+        std::string what;
+        bool handshake = false;
+        switch (r.content_type) {
+        case kChangeCipherSpec:
+            what = "ChangeCipherSpec";
+            break;
+        case kAlert:
+            what = "alert";
+            break;
+        case kHandshake:
+            handshake = true;
+            what = plaintext ? message_names(r) : "encrypted handshake message";
+            break;
+        case kApplicationData:
+            // TLS 1.3 hides the handshake in application_data records.
+            handshake = tls13_ && phase_ == Phase::Handshake;
+            what = handshake ? "encrypted handshake messages" : "application data";
+            break;
+        default:
+            what = "content type " + std::to_string(r.content_type);
+            break;
+        }
+        if (content > d.largest_content) {
+            d.largest_content = content;
+            d.largest_what = what;
+        }
+        if (!handshake)
+            return;
+        if (plaintext && (r.flags & trace::kRecordContinuesMessage) != 0) {
+            group += content; // the tail of a message begun in an earlier record
+        } else {
+            group = content;
+            group_what = what;
+        }
+        if (group > d.largest_handshake) {
+            d.largest_handshake = group;
+            d.largest_handshake_what = group_what;
+        }
+    }
+
+    static std::string message_names(const Record& r) {
+        std::string names;
+        for (const std::uint8_t t : r.hs_types)
+            names += (names.empty() ? "" : " + ") + handshake_type_name(t);
+        return names.empty() ? "handshake message (continued)" : names;
+    }
+
+    HandshakeNeeds& n_;
+    const trace::TraceInfo& info_;
+    std::uint64_t peak_seq_;
+    std::string certificate_state_;
+    bool tls13_ = false;
+
+    Phase phase_ = Phase::Setup;
+    std::string state_;
+    std::vector<std::string> activities_;
+    std::unordered_map<std::uint64_t, std::string> roles_;
+    std::map<std::uint64_t, LiveBlock> live_;
+    std::map<std::string, PeakShare> at_peak_;
+    std::map<std::string, ChainNeeds> chains_;
+    std::uint64_t group_in_ = 0;
+    std::uint64_t group_out_ = 0;
+    std::string group_in_what_;
+    std::string group_out_what_;
+};
+
+} // namespace
+
+std::string HandshakeNeeds::meta_value(const std::string& key) const {
+    const auto it = meta.find(key);
+    return it == meta.end() ? std::string() : it->second;
+}
+
+std::string handshake_type_name(unsigned type) {
+    switch (type) {
+    case 0:
+        return "HelloRequest";
+    case 1:
+        return "ClientHello";
+    case 2:
+        return "ServerHello";
+    case 3:
+        return "HelloVerifyRequest";
+    case 4:
+        return "NewSessionTicket";
+    case 5:
+        return "EndOfEarlyData";
+    case 8:
+        return "EncryptedExtensions";
+    case 11:
+        return "Certificate";
+    case 12:
+        return "ServerKeyExchange";
+    case 13:
+        return "CertificateRequest";
+    case 14:
+        return "ServerHelloDone";
+    case 15:
+        return "CertificateVerify";
+    case 16:
+        return "ClientKeyExchange";
+    case 20:
+        return "Finished";
+    case 24:
+        return "KeyUpdate";
+    default:
+        return "handshake type " + std::to_string(type);
+    }
+}
+
+std::uint64_t smallest_expansion(const std::string& protocol, const std::string& suite,
+                                 std::string& basis) {
+    const auto has = [&](std::string_view part) { return contains(suite, part); };
+    if (suite.empty()) {
+        basis = "no cipher suite was negotiated: encrypted records counted at their wire length";
+        return 0;
+    }
+    if (protocol == "TLSv1.3") {
+        const std::uint64_t tag = has("CCM-8") || has("CCM_8") ? 8 : 16;
+        basis = "TLS 1.3: " + std::to_string(tag) + "-byte tag + 1 content type byte";
+        return tag + 1;
+    }
+    if (has("GCM") || has("CCM")) {
+        const std::uint64_t tag = has("CCM-8") || has("CCM_8") ? 8 : 16;
+        basis = "8-byte explicit IV + " + std::to_string(tag) + "-byte tag";
+        return 8 + tag;
+    }
+    if (has("CHACHA20-POLY1305")) {
+        basis = "16-byte tag";
+        return 16;
+    }
+    std::uint64_t mac = 0;
+    if (suite.ends_with("SHA384"))
+        mac = 48;
+    else if (suite.ends_with("SHA256"))
+        mac = 32;
+    else if (suite.ends_with("SHA"))
+        mac = 20;
+    else if (suite.ends_with("MD5"))
+        mac = 16;
+    if (has("NULL")) {
+        basis = std::to_string(mac) + "-byte MAC";
+        return mac;
+    }
+    if (has("CBC") && mac != 0) {
+        const std::uint64_t iv = has("3DES") || has("DES-") ? 8 : 16;
+        basis = std::to_string(iv) + "-byte IV + " + std::to_string(mac) +
+                "-byte MAC + at least 1 padding byte";
+        return iv + mac + 1;
+    }
+    basis = "expansion of " + suite + " unknown: encrypted records counted at their wire length";
+    return 0;
+}
+
+HandshakeNeeds analyze_handshake(const std::string& trace_path) {
+    HandshakeNeeds n;
+    n.trace_path = trace_path;
+    replay::ReplayOptions options;
+    options.models.push_back(replay::ModelSpec::parse("mbedtls-pool"));
+    replay::ReplayResult result;
+    {
+        trace::TraceReader reader(trace_path);
+        result = replay::replay_trace(reader, options);
+        if (reader.truncated())
+            n.truncation = reader.truncation_message();
+    }
+    const trace::TraceInfo& info = result.info;
+    n.meta = info.meta_map();
+    for (const auto& [name, value] : info.config())
+        n.config[name] = value;
+    n.side = n.meta_value("recorder.side");
+    if (const replay::Outcome* hs = result.handshake_outcome()) {
+        n.handshake_ok = hs->ret == 0;
+        const auto space = hs->text.find(' ');
+        n.protocol = hs->text.substr(0, space);
+        if (space != std::string::npos)
+            n.ciphersuite = hs->text.substr(space + 1);
+    }
+    if (const replay::Outcome* f = result.failure()) {
+        n.handshake_ok = false;
+        n.failure = f->text + " in " + info.state_name(f->state);
+    }
+    n.expansion = smallest_expansion(n.protocol, n.ciphersuite, n.expansion_basis);
+    n.in_content_len = trace::meta_number(n.meta_value("ssl.in_content_len"));
+    n.out_content_len = trace::meta_number(n.meta_value("ssl.out_content_len"));
+    n.in_buffer_len = trace::meta_number(n.meta_value("ssl.in_buffer_len"));
+    n.out_buffer_len = trace::meta_number(n.meta_value("ssl.out_buffer_len"));
+    n.max_fragment_requested =
+        trace::meta_number(n.meta_value("ssl.max_fragment_length_requested"));
+    n.live_peak = result.live_peak.bytes;
+    n.peak_state = result.live_peak.at.phase == Phase::Handshake
+                       ? info.state_name(result.live_peak.at.state)
+                       : trace::phase_name(result.live_peak.at.phase);
+    n.steady_state = result.live_after_handshake;
+    for (const replay::MinPoolResult& m : replay::find_min_pools(trace_path, options.models))
+        n.min_pool = m.min_pool;
+
+    NeedsReader(n, info, result.live_peak.at.seq).read(trace_path);
+    return n;
+}
+
+} // namespace tlsheap::report
