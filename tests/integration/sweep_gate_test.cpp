@@ -241,7 +241,8 @@ TEST_F(SweepAndGate, GatePassesUnchangedAndCatchesAGrownRecordBuffer) {
     r = gate(after, {"--max-increase", "50%", "--max-increase", "live_peak=0", "--json",
                      (dir / "per-metric.json").string()});
     EXPECT_EQ(r.status, 1) << r.out;
-    for (const json& c : read_json(dir / "per-metric.json")["comparisons"]) {
+    const json per_metric = read_json(dir / "per-metric.json");
+    for (const json& c : per_metric["comparisons"]) {
         EXPECT_EQ(c["regressed"].get<bool>(), c["metric"] == "live_peak") << c;
     }
 
