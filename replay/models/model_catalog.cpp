@@ -3,8 +3,8 @@
 #include "freertos_heap4_model.h"
 #include "ideal_model.h"
 #include "mbedtls_pool_model.h"
-#include "model_options.h"
 #include "tlsheap/allocator_model.h"
+#include "tlsheap/spec_options.h"
 #include "umm_model.h"
 
 namespace tlsheap::replay {
@@ -58,7 +58,7 @@ std::unique_ptr<AllocatorModel> make_model(const ModelSpec& spec, const ModelCon
     if (context.pointer_size != 4 && context.pointer_size != 8)
         throw ModelError("pointer size " + std::to_string(context.pointer_size) +
                          " not supported by model " + spec.name + " (4 or 8)");
-    ModelOptions options(info->name, info->options, spec.options);
+    SpecOptions<ModelError> options("model", info->name, info->options, spec.options);
 
     std::unique_ptr<AllocatorModel> model;
     if (spec.name == "ideal") {

@@ -2,8 +2,8 @@
 #include "axtls_growth_transform.h"
 #include "config_delta_transform.h"
 #include "esp_dynamic_transform.h"
+#include "tlsheap/spec_options.h"
 #include "tlsheap/transform.h"
-#include "transform_options.h"
 
 namespace tlsheap::replay {
 
@@ -50,7 +50,7 @@ std::unique_ptr<RecordSource> make_transform(const TransformSpec& spec,
             names += (names.empty() ? "" : ", ") + t.name;
         throw TransformError("unknown transform '" + spec.name + "' (transforms: " + names + ")");
     }
-    TransformOptions options(info->name, info->options, spec.options);
+    SpecOptions<TransformError> options("transform", info->name, info->options, spec.options);
     if (spec.name == "esp-dynamic") {
         EspDynamicTransform::Options o;
         o.free_ca_cert = options.on_off("free_ca_cert", true);
@@ -65,8 +65,8 @@ std::unique_ptr<RecordSource> make_transform(const TransformSpec& spec,
     }
     if (spec.name == "config-delta") {
         ConfigDeltaTransform::Options o;
-        o.in_content_len = options.number("in_content_len", 0, 0, 16384);
-        o.out_content_len = options.number("out_content_len", 0, 0, 16384);
+        o.in_content_len = options.bytes("in_content_len", 0, 0, 16384);
+        o.out_content_len = options.bytes("out_content_len", 0, 0, 16384);
         o.keep_peer_cert = options.on_off("keep_peer_cert", true);
         o.tls13 = options.on_off("tls13", true);
         options.finish();
@@ -79,7 +79,7 @@ std::unique_ptr<RecordSource> make_transform(const TransformSpec& spec,
         return std::make_unique<ConfigDeltaTransform>(std::move(input), o, text);
     }
     AxtlsGrowthTransform::Options o;
-    o.initial = options.number("initial", 5840, 512, AxtlsGrowthTransform::kMaxPlain);
+    o.initial = options.bytes("initial", 5840, 512, AxtlsGrowthTransform::kMaxPlain);
     o.shared = options.on_off("shared", true);
     o.purge_certs = options.on_off("purge_certs", true);
     options.finish();
