@@ -3,6 +3,7 @@
 // that broke it.
 #pragma once
 
+#include "allocation_script.h"
 #include "tlsheap/allocator_model.h"
 
 #include <cstdint>
@@ -12,6 +13,16 @@
 #include <string>
 
 namespace tlsheap::replay::testing {
+
+// Plays a script on a model, verifying the heap after every event; the
+// offset of every allocation (nullopt where the model failed it).
+inline std::vector<std::optional<std::uint64_t>> replay(AllocatorModel& model,
+                                                        const std::vector<ScriptEvent>& script) {
+    return play(
+        script, [&](std::uint64_t size) { return model.allocate(size); },
+        [&](std::uint64_t offset) { model.release(offset); },
+        [&] { ASSERT_EQ(model.verify(), ""); });
+}
 
 class CheckedModel {
   public:

@@ -11,14 +11,6 @@
 namespace tlsheap::replay::testing {
 namespace {
 
-std::vector<std::optional<std::uint64_t>> replay(AllocatorModel& model,
-                                                 const std::vector<ScriptEvent>& script) {
-    return play(
-        script, [&](std::uint64_t size) { return model.allocate(size); },
-        [&](std::uint64_t offset) { model.release(offset); },
-        [&] { ASSERT_EQ(model.verify(), ""); });
-}
-
 TEST(FreertosHeap4Model, HeaderAndAlignment) {
     CheckedModel heap("freertos-heap4", 4);
     EXPECT_EQ(heap.take(1), 8u);  // wants 16: block [0, 16)

@@ -10,14 +10,6 @@
 namespace tlsheap::replay::testing {
 namespace {
 
-std::vector<std::optional<std::uint64_t>> replay(AllocatorModel& model,
-                                                 const std::vector<ScriptEvent>& script) {
-    return play(
-        script, [&](std::uint64_t size) { return model.allocate(size); },
-        [&](std::uint64_t offset) { model.release(offset); },
-        [&] { ASSERT_EQ(model.verify(), ""); });
-}
-
 TEST(MbedtlsPoolModel, HeaderFollowsPointerSizeAndBacktrace) {
     // The first block's header sits at the pool start: the pointer is one header in.
     EXPECT_EQ(CheckedModel("mbedtls-pool", 4).take(1), 32u); // 7 words + magic2, 4-byte words
