@@ -1,5 +1,8 @@
-// Builds small traces in memory for tests, event by event, in the recorder's
-// own encoding (addresses delta-coded, frees naming their allocation).
+// Builds small traces in memory for tests, record by record, in the
+// recorder's own encoding (addresses delta-coded, frees naming their
+// allocation): events, and every record a transform reads (metadata, config,
+// states, stacks and frames, phases, steps, activities, roles, TLS records,
+// outcomes).
 #pragma once
 
 #include "tlsheap/trace_encoder.h"
@@ -7,20 +10,46 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace tlsheap::testing {
 
 class TraceBuilder {
   public:
-    TraceBuilder() : bytes_(trace::encode_header()) {}
+    // `default_stack`: the stack id of allocations and frees that name none.
+    explicit TraceBuilder(std::uint32_t default_stack = 0)
+        : bytes_(trace::encode_header()), default_stack_(default_stack) {}
 
     TraceBuilder& meta(const std::string& key, const std::string& value) {
         trace::RecordEncoder().string(key).string(value).emit(trace::Tag::Meta, bytes_);
         return *this;
     }
+    TraceBuilder& config(const std::string& name, const std::string& value = "") {
+        trace::RecordEncoder().string(name).string(value).emit(trace::Tag::Config, bytes_);
+        return *this;
+    }
     TraceBuilder& state_name(std::uint32_t id, const std::string& name) {
         trace::RecordEncoder().varint(id).string(name).emit(trace::Tag::StateName, bytes_);
+        return *this;
+    }
+    // A stack of one frame.
+    TraceBuilder& stack(std::uint32_t id, std::uint64_t frame_address) {
+        trace::RecordEncoder()
+            .varint(id)
+            .varint(1)
+            .svarint(static_cast<std::int64_t>(frame_address))
+            .emit(trace::Tag::Stack, bytes_);
+        return *this;
+    }
+    // A frame whose levels are `functions` (innermost first), in mbedTLS code.
+    TraceBuilder& frame(std::uint64_t address, const std::vector<std::string>& functions) {
+        trace::RecordEncoder e;
+        e.varint(address).varint(functions.size());
+        for (const std::string& f : functions) {
+            e.string(f).string("library/x.c").varint(1).varint(trace::kFrameInMbedtls);
+        }
+        e.emit(trace::Tag::Frame, bytes_);
         return *this;
     }
     TraceBuilder& phase(trace::Phase p) {
@@ -31,12 +60,22 @@ class TraceBuilder {
         trace::RecordEncoder().varint(state).emit(trace::Tag::StepBegin, bytes_);
         return *this;
     }
-    TraceBuilder& step_end(std::uint32_t state_after) {
-        trace::RecordEncoder().varint(state_after).svarint(0).emit(trace::Tag::StepEnd, bytes_);
+    TraceBuilder& step_end(std::uint32_t state_after, std::int64_t ret = 0) {
+        trace::RecordEncoder().varint(state_after).svarint(ret).emit(trace::Tag::StepEnd, bytes_);
+        return *this;
+    }
+    TraceBuilder& activity(bool begin, const std::string& name) {
+        trace::RecordEncoder()
+            .varint(begin ? 1 : 0)
+            .string(name)
+            .emit(trace::Tag::Activity, bytes_);
         return *this;
     }
     // Returns the allocation's seq.
-    std::uint64_t alloc(std::uint64_t size, std::uint64_t address, std::uint32_t stack = 0) {
+    std::uint64_t alloc(std::uint64_t size, std::uint64_t address) {
+        return alloc(size, address, default_stack_);
+    }
+    std::uint64_t alloc(std::uint64_t size, std::uint64_t address, std::uint32_t stack) {
         ++seq_;
         trace::RecordEncoder()
             .varint(10)
@@ -65,7 +104,7 @@ class TraceBuilder {
             .varint(10)
             .varint(code(address))
             .varint(back)
-            .varint(0)
+            .varint(default_stack_)
             .emit(trace::Tag::Free, bytes_);
         return *this;
     }
@@ -76,7 +115,38 @@ class TraceBuilder {
             .emit(trace::Tag::Role, bytes_);
         return *this;
     }
-    std::vector<unsigned char> finish() {
+    TraceBuilder& record(trace::Direction direction, std::uint8_t content_type,
+                         std::uint32_t length, std::vector<std::uint8_t> hs_types = {},
+                         bool plaintext = false) {
+        trace::RecordEncoder e;
+        e.varint(static_cast<unsigned>(direction))
+            .varint(content_type)
+            .varint(0x0303)
+            .varint(length)
+            .varint(plaintext ? trace::kRecordPlaintext : 0)
+            .varint(hs_types.size());
+        for (const std::uint8_t t : hs_types) {
+            e.varint(t);
+        }
+        e.emit(trace::Tag::TlsRecord, bytes_);
+        return *this;
+    }
+    // A plaintext handshake record starting the given messages.
+    TraceBuilder& handshake(trace::Direction direction, std::uint32_t length,
+                            std::vector<std::uint8_t> hs_types) {
+        return record(direction, 22, length, std::move(hs_types), true);
+    }
+    TraceBuilder& outcome(trace::OutcomeKind kind, std::int64_t ret = 0, std::uint32_t state = 0,
+                          const std::string& text = "") {
+        trace::RecordEncoder()
+            .varint(static_cast<unsigned>(kind))
+            .svarint(ret)
+            .varint(state)
+            .string(text)
+            .emit(trace::Tag::Outcome, bytes_);
+        return *this;
+    }
+    std::vector<unsigned char> finish() const {
         std::vector<unsigned char> out = bytes_;
         trace::encode_end(out, seq_);
         return out;
@@ -94,6 +164,7 @@ class TraceBuilder {
     }
 
     std::vector<unsigned char> bytes_;
+    std::uint32_t default_stack_;
     std::uint64_t seq_ = 0;
     std::uint64_t last_ = 0;
     std::map<std::uint64_t, std::uint64_t> live_;
