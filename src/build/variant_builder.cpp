@@ -2,19 +2,17 @@
 
 #include "build/build_error.h"
 #include "build/content_hash.h"
+#include "build/file_lock.h"
 #include "process/child_process.h"
 #include "tlsheap_version.h"
 
 #include <algorithm>
 #include <cctype>
 #include <chrono>
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <fstream>
 #include <sstream>
-#include <sys/file.h>
 #include <thread>
-#include <unistd.h>
 
 namespace tlsheap::build {
 
@@ -32,27 +30,6 @@ void write_file(const fs::path& path, const std::string& text) {
         throw BuildError("cannot write " + path.string());
     }
 }
-
-// Holds an exclusive flock for the lifetime of the object.
-class FileLock {
-  public:
-    explicit FileLock(const fs::path& path) {
-        fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-        if (fd_ < 0 || ::flock(fd_, LOCK_EX) != 0) {
-            throw BuildError("cannot lock " + path.string());
-        }
-    }
-    ~FileLock() {
-        if (fd_ >= 0) {
-            ::close(fd_);
-        }
-    }
-    FileLock(const FileLock&) = delete;
-    FileLock& operator=(const FileLock&) = delete;
-
-  private:
-    int fd_ = -1;
-};
 
 // The recorder needs the platform layer's calloc/free to be functions it can
 // wrap; user configs that route them through macros get those removed.

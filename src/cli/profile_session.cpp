@@ -3,6 +3,7 @@
 #include "build/build_error.h"
 #include "build/cache_directory.h"
 #include "build/content_hash.h"
+#include "build/file_lock.h"
 #include "build/known_macros.h"
 #include "build/toolchain.h"
 #include "cli/cli_error.h"
@@ -17,6 +18,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <fmt/format.h>
+#include <optional>
 #include <sstream>
 #include <unistd.h>
 
@@ -210,6 +212,17 @@ void ProfileSession::record(const RecordSettings& s, const record::Scenario& sce
     const record::Side side = s.side == "client" ? record::Side::Client : record::Side::Server;
     const std::string trace_path =
         trace_path_for(cache_, s, scenario.name, p.abi, p.variant.recorder_key);
+    // A trace in the cache is shared by every tlsheap process recording the
+    // same scenario of the same variant (tests and sweep shards run at once):
+    // one writes and reads it at a time, so each report is from its own trace.
+    std::optional<build::FileLock> trace_lock;
+    if (s.trace.empty()) {
+        try {
+            trace_lock.emplace(trace_path + ".lock");
+        } catch (const build::BuildError& e) {
+            throw CliError(e.what(), kExitFailed);
+        }
+    }
     // One scratch directory per recording: cells of a sweep run at once.
     static std::atomic<unsigned> counter{0};
     const fs::path work =

@@ -8,6 +8,8 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <string>
+#include <unistd.h>
 
 namespace tlsheap::symbolize {
 
@@ -156,7 +158,8 @@ FinalizeResult finalize_trace(const fs::path& raw, const fs::path& final,
     if (reader.complete()) {
         trace::encode_end(out, events);
     }
-    const fs::path tmp = final.string() + ".tmp";
+    // Unique per process: another process may be finalizing the same path.
+    const fs::path tmp = final.string() + ".tmp." + std::to_string(::getpid());
     {
         std::ofstream f(tmp, std::ios::binary);
         f.write(reinterpret_cast<const char*>(out.data()),
@@ -165,7 +168,12 @@ FinalizeResult finalize_trace(const fs::path& raw, const fs::path& final,
             throw trace::TraceError("cannot write " + tmp.string());
         }
     }
-    fs::rename(tmp, final);
+    std::error_code ec;
+    fs::rename(tmp, final, ec);
+    if (ec) {
+        fs::remove(tmp, ec);
+        throw trace::TraceError("cannot write " + final.string());
+    }
     return result;
 }
 

@@ -306,6 +306,46 @@ TEST_F(ProfileTest, ServerSideIsRecordedAgainstTheMbedtlsPeerAsClient) {
     EXPECT_TRUE(signed_ske);
 }
 
+TEST_F(ProfileTest, ConcurrentRunsShareTheCachedTraceOfAVariant) {
+    // Without --trace every run of a scenario on a variant writes the same
+    // file in the cache; tests and sweep shards run several at once.
+    const fs::path dir = scratch_dir("concurrent");
+    constexpr int kRuns = 8;
+    std::vector<RunResult> runs(kRuns);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kRuns; ++i) {
+        threads.emplace_back([&, i] {
+            runs[i] = run_tlsheap({"profile", "--scenario", "tls12-psk-aes128-ccm", "--json",
+                                   (dir / (std::to_string(i) + ".json")).string()});
+        });
+    }
+    for (std::thread& t : threads) {
+        t.join();
+    }
+    std::set<std::string> traces;
+    std::set<std::uint64_t> peaks;
+    std::set<std::uint64_t> counts;
+    for (int i = 0; i < kRuns; ++i) {
+        ASSERT_EQ(runs[i].status, 0) << runs[i].err;
+        const json report = read_json(dir / (std::to_string(i) + ".json"));
+        EXPECT_EQ(report["run"]["trace_complete"], true);
+        traces.insert(report["run"]["trace"].get<std::string>());
+        peaks.insert(report["live_peak"]["bytes"].get<std::uint64_t>());
+        counts.insert(report["summary"]["allocations"].get<std::uint64_t>());
+    }
+    ASSERT_EQ(traces.size(), 1u);
+    EXPECT_EQ(peaks.size(), 1u);
+    ASSERT_EQ(counts.size(), 1u);
+    // The file left in the cache is a whole trace of the same handshake.
+    const fs::path trace = *traces.begin();
+    trace::TraceInfo info;
+    EXPECT_EQ(allocations(trace, info).size(), *counts.begin());
+    for (const auto& entry : fs::directory_iterator(trace.parent_path())) {
+        EXPECT_EQ(entry.path().string().find(trace.string() + ".tmp"), std::string::npos)
+            << "left behind: " << entry.path();
+    }
+}
+
 TEST_F(ProfileTest, Mbedtls228WorksThroughEveryStage) {
     const Profiled p = profile("mbedtls228", {"--mbedtls", "2.28"});
     ASSERT_EQ(p.run.status, 0) << p.run.err;
