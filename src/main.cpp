@@ -19,6 +19,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <string>
 
 int main(int argc, char** argv) {
     CLI::App app{"tlsheap: how much heap does an mbedTLS connection need, where does it go, and "
@@ -41,8 +42,22 @@ int main(int argc, char** argv) {
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
-        const int status = app.exit(e);
-        return status == 0 ? 0 : tlsheap::cli::kExitBadInput;
+        // --help and --version end the parse too, with exit code 0.
+        if (e.get_exit_code() == 0) {
+            return app.exit(e);
+        }
+        // Like every other error: one line that names the problem.
+        if (app.get_subcommands().empty() && argc > 1 && argv[1][0] != '-') {
+            std::string known;
+            for (const CLI::App* c : app.get_subcommands({})) {
+                known += (known.empty() ? "" : ", ") + c->get_name();
+            }
+            std::fprintf(stderr, "tlsheap: error: unknown command '%s' (commands: %s)\n", argv[1],
+                         known.c_str());
+        } else {
+            std::fprintf(stderr, "tlsheap: error: %s (see --help)\n", e.what());
+        }
+        return tlsheap::cli::kExitBadInput;
     } catch (const tlsheap::cli::CliError& e) {
         std::fprintf(stderr, "tlsheap: error: %s\n", e.what());
         if (!e.details().empty()) {

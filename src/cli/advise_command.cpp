@@ -3,6 +3,7 @@
 #include "build/build_error.h"
 #include "cli/cli_error.h"
 #include "cli/json_document.h"
+#include "cli/output_file.h"
 #include "cli/profile_session.h"
 #include "cli/source_tree.h"
 #include "record/scenario.h"
@@ -509,7 +510,8 @@ void add_advise_command(CLI::App& app, int& exit_code) {
     cmd->add_option("--config", o->config,
                     "config.h to verify from (default: the one the trace was recorded with)");
     cmd->add_option("--mbedtls", o->mbedtls, "mbedTLS tree to verify with (default: the trace's)");
-    cmd->add_option("--json", o->json, "write the advice as JSON to this file ('-': stdout)");
+    cmd->add_option("--json", o->json, "write the advice as JSON to this file ('-': stdout)")
+        ->check(output_file());
     cmd->add_option("--timeout", o->timeout_seconds, "seconds to wait for the peer at every step")
         ->capture_default_str();
     cmd->add_option("-j,--jobs", o->jobs, "parallel compilations (default: all cores)");

@@ -1,6 +1,7 @@
 #include "cli/compare_command.h"
 
 #include "cli/cli_error.h"
+#include "cli/output_file.h"
 #include "cli/trace_source.h"
 #include "report/number_format.h"
 #include "tlsheap/min_pool.h"
@@ -185,7 +186,7 @@ void add_compare_command(CLI::App& app, int& exit_code) {
            "buffer schemes: recorded, or a transform spec (esp-dynamic:..., axtls-growth:...)")
         ->capture_default_str();
     cmd->add_option("--model", o->models, "allocator models")->capture_default_str();
-    cmd->add_option("--json", o->json, "write the table as JSON");
+    cmd->add_option("--json", o->json, "write the table as JSON")->check(output_file());
     cmd->callback([o, &exit_code] { exit_code = run_compare(*o); });
 }
 

@@ -2,6 +2,7 @@
 
 #include "cli/cli_error.h"
 #include "cli/json_document.h"
+#include "cli/output_file.h"
 #include "report/profile_diff.h"
 
 #include <fstream>
@@ -55,7 +56,8 @@ void add_diff_command(CLI::App& app, int& exit_code) {
                 "headline figures, phases, handshake states, call sites");
     cmd->add_option("a", o->a, "the earlier document (JSON written by tlsheap)")->required();
     cmd->add_option("b", o->b, "the later document")->required();
-    cmd->add_option("--json", o->json, "write the differences as JSON (kind tlsheap.diff)");
+    cmd->add_option("--json", o->json, "write the differences as JSON (kind tlsheap.diff)")
+        ->check(output_file());
     cmd->add_option("--top", o->top, "entries to list per section")->capture_default_str();
     cmd->callback([o, &exit_code] { exit_code = run_diff(*o); });
 }

@@ -2,6 +2,7 @@
 
 #include "cli/cli_error.h"
 #include "cli/json_document.h"
+#include "cli/output_file.h"
 #include "report/dashboard_formats.h"
 
 #include <memory>
@@ -35,7 +36,9 @@ void add_export_command(CLI::App& app, int& exit_code) {
                   "(Bencher Metric Format)");
     cmd->add_option("document", o->document, "JSON document written by tlsheap")->required();
     cmd->add_option("--format", o->format, "benchmark-action or bmf")->required();
-    cmd->add_option("--output", o->output, "output file, - for stdout")->capture_default_str();
+    cmd->add_option("--output", o->output, "output file, - for stdout")
+        ->check(output_file())
+        ->capture_default_str();
     cmd->callback([o, &exit_code] { exit_code = run_export(*o); });
 }
 

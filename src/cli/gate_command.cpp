@@ -2,6 +2,7 @@
 
 #include "cli/cli_error.h"
 #include "cli/json_document.h"
+#include "cli/output_file.h"
 #include "cli/sweep_runner.h"
 #include "report/number_format.h"
 #include "report/profile_metrics.h"
@@ -353,7 +354,7 @@ void add_gate_command(CLI::App& app, int& exit_code) {
         "[METRIC=]BYTES|PERCENT%: allowed growth (default 0); METRIC is live_peak, footprint, "
         "min_pool or MODEL.footprint/MODEL.min_pool");
     cmd->add_flag("--update-baseline", o->update, "write the current state as the new baseline");
-    cmd->add_option("--json", o->json, "write the verdict as JSON");
+    cmd->add_option("--json", o->json, "write the verdict as JSON")->check(output_file());
     // The profile options: what to measure now.
     auto given = [o](const std::string&) { o->profile_options_given = true; };
     cmd->add_option("--mbedtls", r.mbedtls, "mbedTLS source")->capture_default_str();

@@ -2,6 +2,7 @@
 
 #include "cli/cli_error.h"
 #include "cli/json_document.h"
+#include "cli/output_file.h"
 #include "cli/sweep_runner.h"
 #include "report/profile_report.h"
 
@@ -101,6 +102,7 @@ void add_merge_command(CLI::App& app, int& exit_code) {
     CLI::App* cmd = app.add_subcommand("merge", "Join the JSON of a sweep's shards into one sweep");
     cmd->add_option("inputs", o->inputs, "shard documents")->required();
     cmd->add_option("--json", o->json, "where to write the merged sweep (- for stdout)")
+        ->check(output_file())
         ->capture_default_str();
     cmd->add_flag("--partial", o->allow_partial, "merge even if some cells are missing");
     cmd->callback([o, &exit_code] { exit_code = run_merge(*o); });

@@ -1,6 +1,7 @@
 #include "cli/minpool_command.h"
 
 #include "cli/cli_error.h"
+#include "cli/output_file.h"
 #include "cli/trace_source.h"
 #include "report/number_format.h"
 #include "tlsheap/min_pool.h"
@@ -130,7 +131,7 @@ void add_minpool_command(CLI::App& app, int& exit_code) {
     cmd->add_option("trace", o->trace, "trace file")->required();
     cmd->add_option("--model", o->models, "model NAME[:key=value,...] (repeatable)")
         ->capture_default_str();
-    cmd->add_option("--json", o->json, "write the result as JSON");
+    cmd->add_option("--json", o->json, "write the result as JSON")->check(output_file());
     cmd->add_option(
         "--transform", o->transform,
         "as another buffer scheme would allocate: esp-dynamic[:...], axtls-growth[:...]");

@@ -8,6 +8,7 @@
 #include "build/variant_builder.h"
 #include "cli/cli_error.h"
 #include "cli/json_document.h"
+#include "cli/output_file.h"
 #include "cli/profile_session.h"
 #include "cli/source_tree.h"
 #include "process/child_process.h"
@@ -185,8 +186,10 @@ void add_profile_command(CLI::App& app, int& exit_code) {
                     "HOST:PORT of a server you run (records the client)");
     cmd->add_option("--ca", options->ca, "CA certificate(s) to trust with --connect");
     cmd->add_option("--server-name", options->server_name, "server name to verify with --connect");
-    cmd->add_option("--trace", options->trace, "where to write the trace (default: in the cache)");
-    cmd->add_option("--json", options->json, "write the profile as JSON to this file");
+    cmd->add_option("--trace", options->trace, "where to write the trace (default: in the cache)")
+        ->check(output_file());
+    cmd->add_option("--json", options->json, "write the profile as JSON to this file")
+        ->check(output_file());
     cmd->add_option("--format", options->format,
                     "what --json writes: tlsheap (the full profile), benchmark-action "
                     "(github-action-benchmark's customSmallerIsBetter) or bmf (Bencher)")

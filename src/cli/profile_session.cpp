@@ -326,7 +326,8 @@ void ProfileSession::record(const RecordSettings& s, const record::Scenario& sce
         }
     } catch (const trace::TraceError& e) {
         fs::remove_all(work);
-        throw CliError(std::string("the recorder's trace is unreadable: ") + e.what(), kExitFailed);
+        throw CliError(std::string("cannot finalize the recorder's trace: ") + e.what(),
+                       kExitFailed);
     }
     fs::remove_all(work);
     run.trace_bytes = fs::file_size(trace_path);

@@ -1,6 +1,7 @@
 #include "cli/replay_command.h"
 
 #include "cli/cli_error.h"
+#include "cli/output_file.h"
 #include "cli/trace_source.h"
 #include "report/profile_report.h"
 #include "tlsheap/min_pool.h"
@@ -91,7 +92,7 @@ void add_replay_command(CLI::App& app, int& exit_code) {
     cmd->add_option("--transform", o->transform,
                     "replay as another buffer scheme would allocate: esp-dynamic[:...], "
                     "axtls-growth[:...]");
-    cmd->add_option("--json", o->json, "write the result as JSON");
+    cmd->add_option("--json", o->json, "write the result as JSON")->check(output_file());
     cmd->add_option("--top", o->top, "call sites to list")->capture_default_str();
     cmd->callback([o, &exit_code] { exit_code = run_replay(*o); });
 }

@@ -2,6 +2,7 @@
 
 #include "cli/cli_error.h"
 #include "cli/json_document.h"
+#include "cli/output_file.h"
 #include "cli/sweep_runner.h"
 
 namespace tlsheap::cli {
@@ -54,7 +55,8 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
         ->capture_default_str();
     cmd->add_option("--repeat", r.repeat, "runs per cell (the median is kept; for real peers)")
         ->capture_default_str();
-    cmd->add_option("--json", o->json, "write the sweep as JSON (- for stdout)");
+    cmd->add_option("--json", o->json, "write the sweep as JSON (- for stdout)")
+        ->check(output_file());
     cmd->add_option("--format", o->format, "tlsheap, benchmark-action or bmf")
         ->capture_default_str();
     cmd->add_flag("-q,--quiet", r.quiet, "no progress");

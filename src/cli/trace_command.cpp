@@ -1,6 +1,7 @@
 #include "cli/trace_command.h"
 
 #include "cli/cli_error.h"
+#include "cli/output_file.h"
 #include "report/number_format.h"
 #include "tlsheap/trace_info.h"
 #include "tlsheap/trace_reader.h"
@@ -298,7 +299,9 @@ void add_trace_command(CLI::App& app, int& exit_code) {
     auto export_options = std::make_shared<ExportOptions>();
     CLI::App* export_cmd = cmd->add_subcommand("export", "Write a trace as one JSON document");
     export_cmd->add_option("trace", export_options->path, "trace file")->required();
-    export_cmd->add_option("--json", export_options->json, "output file, - for stdout")->required();
+    export_cmd->add_option("--json", export_options->json, "output file, - for stdout")
+        ->check(output_file())
+        ->required();
     export_cmd->add_flag("--stable", export_options->stable,
                          "leave out timestamps and host addresses (for comparing runs)");
     export_cmd->callback(

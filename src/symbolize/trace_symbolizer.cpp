@@ -171,8 +171,9 @@ FinalizeResult finalize_trace(const fs::path& raw, const fs::path& final,
     std::error_code ec;
     fs::rename(tmp, final, ec);
     if (ec) {
+        const std::string why = ec.message();
         fs::remove(tmp, ec);
-        throw trace::TraceError("cannot write " + final.string());
+        throw trace::TraceError("cannot write " + final.string() + ": " + why);
     }
     return result;
 }

@@ -21,10 +21,11 @@ struct FinalizeResult {
 
 // `mbedtls_root`: frames whose source lies under it are marked as mbedTLS
 // code and their paths written relative to it ("library/x509_crt.c").
-// Throws trace::TraceError if the raw trace is unreadable.
 // `sysroot`: where the recorded program's libraries are on this host when it
 // ran under an emulator (qemu-user's -L), tried for module paths that do not
 // exist as recorded.
+// Throws trace::TraceError if the raw trace is unreadable or `final` cannot
+// be written.
 FinalizeResult finalize_trace(const std::filesystem::path& raw, const std::filesystem::path& final,
                               const std::filesystem::path& mbedtls_root,
                               const std::filesystem::path& sysroot = {});

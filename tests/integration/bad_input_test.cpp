@@ -119,6 +119,35 @@ TEST_F(BadInput, PeerThatNeverAnswersTimesOut) {
     EXPECT_NE(show.out.find("complete"), std::string::npos);
 }
 
+TEST_F(BadInput, OutputInAMissingDirectoryIsRefusedBeforeAnythingRuns) {
+    const std::string missing = "/nonexistent-tlsheap-dir/out.json";
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"profile", "--json", missing},
+          {"profile", "--trace", "/nonexistent-tlsheap-dir/run.trace"},
+          {"sweep", "--vary", "MBEDTLS_SSL_IN_CONTENT_LEN=4096,16384", "--json", missing},
+          {"advise", "--json", missing},
+          {"replay", "/nonexistent-tlsheap-dir/in.trace", "--json", missing}}) {
+        const RunResult r = run_tlsheap(args);
+        expect_one_line_error(r, 2, "directory /nonexistent-tlsheap-dir does not exist");
+        EXPECT_EQ(r.error_lines().size(), 1u) << r.err;
+        EXPECT_EQ(r.err.find("tlsheap: "), r.err.find("tlsheap: error:"))
+            << args.front() << " did work before refusing: " << r.err;
+    }
+    const fs::path dir = scratch_dir("output-is-a-directory");
+    expect_one_line_error(run_tlsheap({"profile", "--json", dir.string()}), 2,
+                          dir.string() + " is a directory");
+}
+
+TEST_F(BadInput, UnparsableOptionsGetOneLineToo) {
+    const RunResult r = run_tlsheap({"profile", "--jobs", "many"});
+    expect_one_line_error(r, 2, "--jobs");
+    EXPECT_EQ(r.error_lines().size(), 1u) << r.err;
+    expect_one_line_error(run_tlsheap({"profile", "--no-such-option"}), 2, "--no-such-option");
+    expect_one_line_error(run_tlsheap({"no-such-command"}), 2,
+                          "unknown command 'no-such-command' (commands: profile, replay");
+    EXPECT_EQ(run_tlsheap({"profile", "--help"}).status, 0);
+}
+
 class BadTrace : public BadInput {
   protected:
     static void SetUpTestSuite() {

@@ -1,0 +1,31 @@
+#include "cli/output_file.h"
+
+#include <filesystem>
+
+namespace tlsheap::cli {
+
+const CLI::Validator& output_file() {
+    static const CLI::Validator validator(
+        [](std::string& value) -> std::string {
+            namespace fs = std::filesystem;
+            if (value == "-") {
+                return {};
+            }
+            if (value.empty()) {
+                return "an empty file name";
+            }
+            const fs::path dir = fs::absolute(value).parent_path();
+            std::error_code ec;
+            if (!fs::is_directory(dir, ec)) {
+                return "directory " + dir.string() + " does not exist";
+            }
+            if (fs::is_directory(value, ec)) {
+                return value + " is a directory";
+            }
+            return {};
+        },
+        "FILE", "OUTPUT_FILE");
+    return validator;
+}
+
+} // namespace tlsheap::cli
