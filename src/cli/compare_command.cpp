@@ -1,6 +1,7 @@
 #include "cli/compare_command.h"
 
 #include "cli/cli_error.h"
+#include "cli/json_document.h"
 #include "cli/output_file.h"
 #include "cli/trace_source.h"
 #include "report/number_format.h"
@@ -10,7 +11,6 @@
 
 #include <filesystem>
 #include <fmt/format.h>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 namespace tlsheap::cli {
@@ -164,11 +164,7 @@ int run_compare(const CompareOptions& o) {
             }
             j["rows"].push_back(r);
         }
-        std::ofstream out(o.json);
-        out << j.dump(2) << "\n";
-        if (!out) {
-            throw CliError("cannot write " + o.json, kExitBadInput);
-        }
+        write_json_file(o.json, j);
     }
     return kExitOk;
 }

@@ -5,7 +5,6 @@
 #include "cli/output_file.h"
 #include "report/profile_diff.h"
 
-#include <fstream>
 #include <memory>
 
 namespace tlsheap::cli {
@@ -37,11 +36,7 @@ int run_diff(const DiffOptions& o) {
     }
     report::print_diff(stdout, diff, o.a, o.b, o.top);
     if (!o.json.empty()) {
-        std::ofstream out(o.json);
-        out << report::diff_json(diff, o.a, o.b).dump(2) << "\n";
-        if (!out) {
-            throw CliError("cannot write " + o.json, kExitBadInput);
-        }
+        write_json_file(o.json, report::diff_json(diff, o.a, o.b));
     }
     // Differences are the answer, not a failure: `tlsheap gate` judges them.
     return kExitOk;

@@ -33,6 +33,14 @@ void check_format(const std::string& format) {
     }
 }
 
+void write_json_file(const std::string& path, const nlohmann::json& document) {
+    std::ofstream file(path);
+    file << document.dump(2) << "\n";
+    if (!file) {
+        throw CliError("cannot write " + path, kExitBadInput);
+    }
+}
+
 void write_document(const std::string& path, const nlohmann::json& document,
                     const std::string& format) {
     nlohmann::json out = document;
@@ -47,11 +55,7 @@ void write_document(const std::string& path, const nlohmann::json& document,
         std::cout << out.dump(2) << "\n";
         return;
     }
-    std::ofstream file(path);
-    file << out.dump(2) << "\n";
-    if (!file) {
-        throw CliError("cannot write " + path, kExitBadInput);
-    }
+    write_json_file(path, out);
 }
 
 } // namespace tlsheap::cli

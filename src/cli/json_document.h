@@ -14,7 +14,11 @@ nlohmann::json read_document(const std::string& path, const std::string& what = 
 // format: commands check it before they run anything.
 void check_format(const std::string& format);
 
-// Writes a document as JSON; `format` "tlsheap" writes it as it is,
+// Writes a document to the file `path` (never to stdout), indented. Throws
+// CliError (exit 2) for an unwritable file.
+void write_json_file(const std::string& path, const nlohmann::json& document);
+
+// Writes a document as JSON ("-": stdout); `format` "tlsheap" writes it as it is,
 // "benchmark-action" and "bmf" convert it for dashboards first. Throws
 // CliError (exit 2) for an unknown format or an unwritable file.
 void write_document(const std::string& path, const nlohmann::json& document,

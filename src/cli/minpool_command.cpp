@@ -1,6 +1,7 @@
 #include "cli/minpool_command.h"
 
 #include "cli/cli_error.h"
+#include "cli/json_document.h"
 #include "cli/output_file.h"
 #include "cli/trace_source.h"
 #include "report/number_format.h"
@@ -8,7 +9,6 @@
 #include "tlsheap/transform.h"
 
 #include <fmt/format.h>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 namespace tlsheap::cli {
@@ -104,19 +104,13 @@ int run_minpool(const MinpoolOptions& o) {
         std::printf("  %s: %s\n", m.model.c_str(), m.description.c_str());
     }
     if (!o.json.empty()) {
-        std::ofstream out(o.json);
-        out << nlohmann::json{{"schema_version", 1},
-                              {"kind", "tlsheap.minpool"},
-                              {"trace", o.trace},
-                              {"transform", o.transform},
-                              {"scenario", info.meta("scenario.name")},
-                              {"pointer_size", info.pointer_size()},
-                              {"models", models}}
-                   .dump(2)
-            << "\n";
-        if (!out) {
-            throw CliError("cannot write " + o.json, kExitBadInput);
-        }
+        write_json_file(o.json, {{"schema_version", 1},
+                                 {"kind", "tlsheap.minpool"},
+                                 {"trace", o.trace},
+                                 {"transform", o.transform},
+                                 {"scenario", info.meta("scenario.name")},
+                                 {"pointer_size", info.pointer_size()},
+                                 {"models", models}});
     }
     return status;
 }

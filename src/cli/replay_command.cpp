@@ -1,6 +1,7 @@
 #include "cli/replay_command.h"
 
 #include "cli/cli_error.h"
+#include "cli/json_document.h"
 #include "cli/output_file.h"
 #include "cli/trace_source.h"
 #include "report/profile_report.h"
@@ -9,7 +10,6 @@
 #include "tlsheap/transform.h"
 
 #include <filesystem>
-#include <fstream>
 
 namespace tlsheap::cli {
 
@@ -66,11 +66,7 @@ int run_replay(const ReplayCommandOptions& o) {
     report_options.top_sites = o.top;
     report::print_profile(stdout, run, result, report_options);
     if (!o.json.empty()) {
-        std::ofstream out(o.json);
-        out << report::profile_json(run, result, report_options).dump(2) << "\n";
-        if (!out) {
-            throw CliError("cannot write " + o.json, kExitBadInput);
-        }
+        write_json_file(o.json, report::profile_json(run, result, report_options));
     }
     for (const replay::ModelRun& m : result.models) {
         if (m.failure_count > 0) {
