@@ -5,8 +5,6 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-"$root/scripts/setup.sh"
+"$root/scripts/build-tlsheap.sh" release --target tlsheap
 cd "$root"
-cmake --preset release >/dev/null
-cmake --build --preset release -j "$(nproc)" --target tlsheap
 exec "$root/build/release/src/tlsheap" profile "$@"
