@@ -5,6 +5,7 @@
 #include "cli/output_file.h"
 #include "cli/sweep_runner.h"
 #include "report/number_format.h"
+#include "report/profile_diff.h"
 #include "report/profile_metrics.h"
 #include "report/profile_report.h"
 
@@ -294,22 +295,15 @@ int run_gate(const GateOptions& o) {
             }
         }
         if (cell_regressed) {
-            std::map<std::string, std::int64_t> deltas;
-            for (const auto& [site, bytes] : cur.sites) {
-                deltas[site] += static_cast<std::int64_t>(bytes);
-            }
-            for (const auto& [site, bytes] : base->sites) {
-                deltas[site] -= static_cast<std::int64_t>(bytes);
-            }
-            for (const auto& [site, d] : deltas) {
-                if (d > 0) {
-                    growths.push_back({key, site, d});
+            for (const report::Change& c : report::figure_changes(base->sites, cur.sites)) {
+                if (c.delta > 0) {
+                    growths.push_back({key, c.name, c.delta});
                 }
             }
         }
     }
-    std::sort(growths.begin(), growths.end(),
-              [](const Growth& a, const Growth& b) { return a.delta > b.delta; });
+    std::stable_sort(growths.begin(), growths.end(),
+                     [](const Growth& a, const Growth& b) { return a.delta > b.delta; });
     const bool pass = regressions == 0;
     std::printf("tlsheap gate: %zu figures of %zu cells against %s: %s\n", compared,
                 base_by_key.size(), o.baseline.c_str(), pass ? "PASS" : "REGRESSION");

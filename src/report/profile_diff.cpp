@@ -15,37 +15,6 @@ namespace {
 
 using Figures = std::map<std::string, std::uint64_t>;
 
-// Entries of both sides whose value differs, largest change first; names
-// break ties so the order is stable.
-std::vector<Change> changes(const Figures& a, const Figures& b) {
-    std::map<std::string, Change> all;
-    for (const auto& [name, value] : a) {
-        all[name].a = value;
-    }
-    for (const auto& [name, value] : b) {
-        all[name].b = value;
-    }
-    std::vector<Change> out;
-    for (auto& [name, c] : all) {
-        c.name = name;
-        c.delta =
-            static_cast<std::int64_t>(c.b.value_or(0)) - static_cast<std::int64_t>(c.a.value_or(0));
-        if (c.delta == 0) {
-            continue;
-        }
-        if (c.a && *c.a > 0) {
-            c.percent = static_cast<double>(c.delta) * 100.0 / static_cast<double>(*c.a);
-        }
-        out.push_back(c);
-    }
-    std::stable_sort(out.begin(), out.end(), [](const Change& x, const Change& y) {
-        const auto ax = std::llabs(x.delta);
-        const auto ay = std::llabs(y.delta);
-        return ax != ay ? ax > ay : x.name < y.name;
-    });
-    return out;
-}
-
 struct ProfileFigures {
     Figures phases;
     Figures state_peaks;
@@ -139,6 +108,36 @@ std::string side_status(const CellSide& s) {
 
 } // namespace
 
+std::vector<Change> figure_changes(const std::map<std::string, std::uint64_t>& a,
+                                   const std::map<std::string, std::uint64_t>& b) {
+    std::map<std::string, Change> all;
+    for (const auto& [name, value] : a) {
+        all[name].a = value;
+    }
+    for (const auto& [name, value] : b) {
+        all[name].b = value;
+    }
+    std::vector<Change> out;
+    for (auto& [name, c] : all) {
+        c.name = name;
+        c.delta =
+            static_cast<std::int64_t>(c.b.value_or(0)) - static_cast<std::int64_t>(c.a.value_or(0));
+        if (c.delta == 0) {
+            continue;
+        }
+        if (c.a && *c.a > 0) {
+            c.percent = static_cast<double>(c.delta) * 100.0 / static_cast<double>(*c.a);
+        }
+        out.push_back(c);
+    }
+    std::stable_sort(out.begin(), out.end(), [](const Change& x, const Change& y) {
+        const auto ax = std::llabs(x.delta);
+        const auto ay = std::llabs(y.delta);
+        return ax != ay ? ax > ay : x.name < y.name;
+    });
+    return out;
+}
+
 bool CellDiff::changed() const {
     return a.profiled != b.profiled || a.ok != b.ok || !metrics.empty() || !phases.empty() ||
            !state_peaks.empty() || !state_allocations.empty() || !call_sites.empty();
@@ -175,13 +174,13 @@ ProfileDiff diff_profiles(const json& a, const json& b) {
             cell.a = side(x);
             cell.b = side(y);
             if (cell.comparable()) {
-                cell.metrics = changes(x.values, y.values);
-                cell.call_sites = changes(x.sites, y.sites);
+                cell.metrics = figure_changes(x.values, y.values);
+                cell.call_sites = figure_changes(x.sites, y.sites);
                 const ProfileFigures fx = figures(*x.profile);
                 const ProfileFigures fy = figures(*y.profile);
-                cell.phases = changes(fx.phases, fy.phases);
-                cell.state_peaks = changes(fx.state_peaks, fy.state_peaks);
-                cell.state_allocations = changes(fx.state_allocations, fy.state_allocations);
+                cell.phases = figure_changes(fx.phases, fy.phases);
+                cell.state_peaks = figure_changes(fx.state_peaks, fy.state_peaks);
+                cell.state_allocations = figure_changes(fx.state_allocations, fy.state_allocations);
             }
             d.cells.push_back(std::move(cell));
         }

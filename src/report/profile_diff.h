@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -29,6 +30,11 @@ struct Change {
     std::int64_t delta = 0;        // b - a
     std::optional<double> percent; // delta in percent of a; none when a is 0 or missing
 };
+
+// Entries of both sides whose value differs, largest |delta| first; names
+// break ties so the order is stable.
+std::vector<Change> figure_changes(const std::map<std::string, std::uint64_t>& a,
+                                   const std::map<std::string, std::uint64_t>& b);
 
 struct CellSide {
     std::string mbedtls_version;
