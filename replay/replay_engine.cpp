@@ -1,7 +1,6 @@
 #include "tlsheap/replay_engine.h"
 
-#include "address_map.h"
-#include "live_block_table.h"
+#include "tlsheap/trace_walker.h"
 
 #include <algorithm>
 #include <limits>
@@ -11,66 +10,13 @@ namespace tlsheap::replay {
 
 namespace {
 
+using trace::FreeKind;
+using trace::LiveAllocation;
 using trace::Record;
 using trace::Tag;
 
 constexpr unsigned kMaxModels = 8;
 constexpr std::uint64_t kNotPlaced = std::numeric_limits<std::uint64_t>::max();
-
-struct LiveBlock {
-    std::uint64_t size = 0;
-    std::uint64_t time_ns = 0;
-    std::uint32_t stack = 0;
-    std::uint32_t state = 0;
-    Phase phase = Phase::Setup;
-};
-
-// Live blocks in a slab that never moves, found through a compact hash
-// table from allocation seq to slab index; each model's offset for a block
-// sits in a parallel array, one entry per model replayed.
-class LiveBlocks {
-  public:
-    explicit LiveBlocks(std::size_t models) : models_(models) {}
-
-    // Returns the slab index of a new block for `seq`.
-    std::uint32_t add(std::uint64_t seq) {
-        std::uint32_t index;
-        if (!unused_.empty()) {
-            index = unused_.back();
-            unused_.pop_back();
-        } else {
-            index = static_cast<std::uint32_t>(blocks_.size());
-            blocks_.emplace_back();
-            offsets_.resize(offsets_.size() + models_);
-        }
-        index_.insert(seq) = index;
-        return index;
-    }
-    // The slab index of a live seq, removed from the table; false if not live.
-    bool take(std::uint64_t seq, std::uint32_t& index) {
-        if (!index_.erase(seq, &index)) {
-            return false;
-        }
-        unused_.push_back(index);
-        return true;
-    }
-    const std::uint32_t* find(std::uint64_t seq) { return index_.find(seq); }
-    LiveBlock& block(std::uint32_t index) { return blocks_[index]; }
-    std::uint64_t* offsets(std::uint32_t index) {
-        return offsets_.data() + std::size_t{index} * models_;
-    }
-    template <typename F>
-    void for_each(F f) {
-        index_.for_each([&](std::uint64_t seq, std::uint32_t index) { f(seq, blocks_[index]); });
-    }
-
-  private:
-    std::size_t models_;
-    LiveBlockTable<std::uint32_t> index_;
-    std::vector<LiveBlock> blocks_;
-    std::vector<std::uint64_t> offsets_;
-    std::vector<std::uint32_t> unused_;
-};
 
 struct ModelSlot {
     std::unique_ptr<AllocatorModel> model;
@@ -79,10 +25,10 @@ struct ModelSlot {
     std::vector<Peak> state_used_peak; // by state id; ModelRun's map is filled at the end
 };
 
-class Engine {
+class Engine final : public trace::WalkerHooks {
   public:
     Engine(const ReplayOptions& options, ReplayResult& result)
-        : options_(options), result_(result), blocks_(options.models.size()) {
+        : options_(options), result_(result) {
         if (options.models.size() > kMaxModels) {
             throw ModelError("at most " + std::to_string(kMaxModels) +
                              " models can be replayed at once");
@@ -90,29 +36,30 @@ class Engine {
     }
 
     void run(RecordSource& reader) {
-        Record r;
-        while (reader.next(r)) {
-            if (r.tag == Tag::Alloc) {
-                on_alloc(r);
-            } else if (r.tag == Tag::Free) {
-                on_free(r);
-            } else if (!result_.info.absorb(r)) {
-                on_context(r);
-            } else if (r.tag == Tag::Meta && r.key == "pool.base") {
-                pool_base_ = std::stoull(r.value);
-            }
-        }
+        walker_.walk(reader, *this);
         ensure_models();
         finish(reader);
     }
 
   private:
+    const trace::TraceInfo& info() const { return walker_.info(); }
+    // Each model's offset for a live block, by the walker's slot.
+    std::uint64_t* offsets(std::uint32_t slot) {
+        return offsets_.data() + std::size_t{slot} * slots_.size();
+    }
+
+    void on_description(const Record& r) override {
+        if (r.tag == Tag::Meta && r.key == "pool.base") {
+            pool_base_ = std::stoull(r.value);
+        }
+    }
+
     Moment moment(const Record& r) const {
         Moment m;
         m.seq = r.seq;
         m.time_ns = r.time_ns;
-        m.phase = phase_;
-        m.state = state_;
+        m.phase = walker_.phase();
+        m.state = walker_.state();
         m.stack = r.stack;
         return m;
     }
@@ -125,7 +72,7 @@ class Engine {
         }
         models_ready_ = true;
         ModelContext context;
-        context.pointer_size = result_.info.pointer_size();
+        context.pointer_size = info().pointer_size();
         context.pool_size = options_.pool_size;
         for (const ModelSpec& spec : options_.models) {
             ModelSlot slot;
@@ -138,8 +85,8 @@ class Engine {
             // A transformed stream is no longer what the real pool served.
             slot.compare_with_real_pool =
                 slot.run.name == "mbedtls-pool" &&
-                result_.info.meta("allocator") == "mbedtls_memory_buffer_alloc" &&
-                !result_.info.meta("pool.base").empty() && result_.info.meta("transform").empty();
+                info().meta("allocator") == "mbedtls_memory_buffer_alloc" &&
+                !info().meta("pool.base").empty() && info().meta("transform").empty();
             slot.run.compared_with_real_pool = slot.compare_with_real_pool;
             slots_.push_back(std::move(slot));
         }
@@ -149,9 +96,9 @@ class Engine {
     // The figures of the state being processed, resolved once per state change.
     StateFigures& current_state() {
         if (current_state_index_ == kNoState ||
-            result_.states[current_state_index_].state != state_) {
-            state_figures(state_);
-            current_state_index_ = state_index_[state_];
+            result_.states[current_state_index_].state != walker_.state()) {
+            state_figures(walker_.state());
+            current_state_index_ = state_index_[walker_.state()];
         }
         return result_.states[current_state_index_];
     }
@@ -171,21 +118,21 @@ class Engine {
     }
 
     void note_live(const Moment& m) {
-        PhaseFigures& phase = result_.phases[static_cast<unsigned>(phase_)];
-        if (live_ > phase.peak.bytes) {
-            phase.peak = {live_, m};
+        PhaseFigures& phase = result_.phases[static_cast<unsigned>(walker_.phase())];
+        if (walker_.live_bytes() > phase.peak.bytes) {
+            phase.peak = {walker_.live_bytes(), m};
         }
-        if (phase_ == Phase::Handshake) {
+        if (walker_.phase() == Phase::Handshake) {
             StateFigures& s = current_state();
-            if (live_ > s.peak.bytes) {
-                s.peak = {live_, m};
+            if (walker_.live_bytes() > s.peak.bytes) {
+                s.peak = {walker_.live_bytes(), m};
             }
         }
-        if (phase_ == Phase::Application) {
-            result_.application_peak = std::max(result_.application_peak, live_);
+        if (walker_.phase() == Phase::Application) {
+            result_.application_peak = std::max(result_.application_peak, walker_.live_bytes());
         }
-        if (live_ > result_.live_peak.bytes) {
-            result_.live_peak = {live_, m};
+        if (walker_.live_bytes() > result_.live_peak.bytes) {
+            result_.live_peak = {walker_.live_bytes(), m};
             // Blocks alive at the new peak are collected as they die (or at
             // the end); what was gathered for the previous peak is void.
             peak_sites_.clear();
@@ -195,11 +142,11 @@ class Engine {
         }
     }
 
-    void add_to_peak(const LiveBlock& block, std::uint64_t seq) {
+    void add_to_peak(const LiveAllocation& block, std::uint64_t seq) {
         if (seq > result_.live_peak.at.seq) {
             return;
         }
-        const trace::CallSite site = result_.info.call_site(block.stack);
+        const trace::CallSite site = info().call_site(block.stack);
         auto& entry = peak_sites_[site.label()];
         entry.site = site.label();
         entry.stack = entry.stack == 0 ? block.stack : entry.stack;
@@ -247,16 +194,16 @@ class Engine {
         }
     }
 
-    void on_alloc(const Record& r) {
+    void on_alloc(const Record& r, const LiveAllocation* block, std::uint32_t slot) override {
         ensure_models();
         ++result_.events;
         current_time_ns_ = r.time_ns;
         const Moment m = moment(r);
         const std::uint64_t bytes = r.count * r.size;
         const bool overflow = r.size != 0 && bytes / r.size != r.count;
-        PhaseFigures& phase = result_.phases[static_cast<unsigned>(phase_)];
+        PhaseFigures& phase = result_.phases[static_cast<unsigned>(walker_.phase())];
         phase.seen = true;
-        if (r.address == 0) {
+        if (block == nullptr) {
             // The recorded allocator said NULL (a real pool ran out, or a
             // zero/overflowing request): nothing was allocated.
             if (bytes != 0 && !overflow) {
@@ -269,7 +216,7 @@ class Engine {
         }
         ++result_.allocs;
         ++phase.allocs;
-        if (phase_ == Phase::Handshake) {
+        if (walker_.phase() == Phase::Handshake) {
             StateFigures& s = current_state();
             ++s.allocs;
             s.bytes_allocated += bytes;
@@ -277,16 +224,11 @@ class Engine {
         phase.bytes_allocated += bytes;
         result_.bytes_allocated += bytes;
 
-        const std::uint32_t index = blocks_.add(r.seq);
-        LiveBlock& block = blocks_.block(index);
-        block.size = bytes;
-        block.time_ns = r.time_ns;
-        block.stack = r.stack;
-        block.state = state_;
-        block.phase = phase_;
-        std::uint64_t* offsets = blocks_.offsets(index);
-        std::fill(offsets, offsets + slots_.size(), kNotPlaced);
-        live_ += bytes;
+        if (std::size_t{walker_.slot_capacity()} * slots_.size() > offsets_.size()) {
+            offsets_.resize(std::size_t{walker_.slot_capacity()} * slots_.size() * 2);
+        }
+        std::uint64_t* placed = offsets(slot);
+        std::fill(placed, placed + slots_.size(), kNotPlaced);
 
         if (bytes == 0 || overflow) {
             // The host's calloc returned memory for an empty request; on an
@@ -300,7 +242,7 @@ class Engine {
                     compare_with_real(slot, r, offset);
                 }
                 if (offset) {
-                    offsets[i] = *offset;
+                    placed[i] = *offset;
                 } else {
                     ++slot.run.failure_count;
                     if (slot.run.failures.size() < options_.max_findings) {
@@ -333,43 +275,37 @@ class Engine {
         }
     }
 
-    void on_free(const Record& r) {
+    void on_free(const Record& r, FreeKind kind, const LiveAllocation* block,
+                 std::uint32_t slot) override {
         ensure_models();
         ++result_.events;
         current_time_ns_ = r.time_ns;
         const Moment m = moment(r);
-        if (r.address == 0) {
+        if (kind == FreeKind::Null) {
             ++result_.null_frees;
             advance_series(r.seq);
             return;
         }
-        std::uint32_t index = 0;
-        const bool known = r.alloc_seq != 0 && blocks_.take(r.alloc_seq, index);
-        if (!known) {
-            const bool twice = freed_addresses_.find(r.address) != nullptr || r.alloc_seq != 0;
+        if (kind != FreeKind::Known) {
+            const bool twice = kind == FreeKind::DoubleFree;
             finding(twice ? Finding::Kind::DoubleFree : Finding::Kind::UnknownFree, m, 0,
                     twice ? "free of a block that was already freed"
                           : "free of an address that was never allocated");
             advance_series(r.seq);
             return;
         }
-        // Remembered only to tell a double free from a free of a stranger;
-        // addresses are reused, so this follows the heap, not the trace.
-        freed_addresses_.insert_or_assign(r.address, r.seq);
         ++result_.frees;
-        PhaseFigures& phase = result_.phases[static_cast<unsigned>(phase_)];
+        PhaseFigures& phase = result_.phases[static_cast<unsigned>(walker_.phase())];
         phase.seen = true;
         ++phase.frees;
-        if (phase_ == Phase::Handshake) {
+        if (walker_.phase() == Phase::Handshake) {
             ++current_state().frees;
         }
-        const LiveBlock& block = blocks_.block(index);
-        const std::uint64_t* offsets = blocks_.offsets(index);
-        add_to_peak(block, r.alloc_seq);
-        live_ -= block.size;
+        const std::uint64_t* placed = offsets(slot);
+        add_to_peak(*block, r.alloc_seq);
         for (std::size_t i = 0; i < slots_.size(); ++i) {
-            if (offsets[i] != kNotPlaced) {
-                slots_[i].model->release(offsets[i]);
+            if (placed[i] != kNotPlaced) {
+                slots_[i].model->release(placed[i]);
                 // A free never raises the footprint: only the invariants to check.
                 if (options_.verify_every_event) {
                     model_event(slots_[i], m, false);
@@ -379,65 +315,56 @@ class Engine {
         advance_series(r.seq);
     }
 
-    void on_context(const Record& r) {
-        switch (r.tag) {
-        case Tag::Phase:
-            result_.phases[static_cast<unsigned>(phase_)].live_at_end = live_;
+    void on_phase(const Record& r, Phase previous) override {
+        result_.phases[static_cast<unsigned>(previous)].live_at_end = walker_.live_bytes();
+        for (ModelSlot& slot : slots_) {
+            slot.run.phase_footprint_end[static_cast<unsigned>(previous)] = slot.model->footprint();
+        }
+        if (previous == Phase::Handshake && r.phase == Phase::Application) {
+            // The steady state: what one connection holds once the handshake is over.
+            result_.live_after_handshake = walker_.live_bytes();
             for (ModelSlot& slot : slots_) {
-                slot.run.phase_footprint_end[static_cast<unsigned>(phase_)] =
-                    slot.model->footprint();
+                slot.run.used_after_handshake = slot.model->used_bytes();
             }
-            if (phase_ == Phase::Handshake && r.phase == Phase::Application) {
-                // The steady state: what one connection holds once the handshake is over.
-                result_.live_after_handshake = live_;
-                for (ModelSlot& slot : slots_) {
-                    slot.run.used_after_handshake = slot.model->used_bytes();
-                }
-            }
-            phase_ = r.phase;
-            {
-                // What is alive when a phase begins counts toward its peak.
-                PhaseFigures& next = result_.phases[static_cast<unsigned>(phase_)];
-                next.seen = true;
-                if (live_ > next.peak.bytes) {
-                    Moment m;
-                    m.seq = result_.events;
-                    m.phase = phase_;
-                    m.state = state_;
-                    next.peak = {live_, m};
-                }
-            }
-            if (phase_ == Phase::Application) {
-                result_.application_peak = std::max(result_.application_peak, live_);
-            }
-            if (phase_ == Phase::Teardown) {
-                result_.teardown_reached = true;
-            }
-            if (phase_ == Phase::Setup) {
-                state_ = 0;
-            }
-            break;
-        case Tag::StepBegin: {
-            state_ = r.state;
-            StateFigures& s = state_figures(state_);
-            ++s.steps;
-            if (live_ > s.peak.bytes || s.steps == 1) {
+        }
+        {
+            // What is alive when a phase begins counts toward its peak.
+            PhaseFigures& next = result_.phases[static_cast<unsigned>(walker_.phase())];
+            next.seen = true;
+            if (walker_.live_bytes() > next.peak.bytes) {
                 Moment m;
                 m.seq = result_.events;
-                m.phase = phase_;
-                m.state = state_;
-                if (live_ > s.peak.bytes) {
-                    s.peak = {live_, m};
+                m.phase = walker_.phase();
+                m.state = walker_.state();
+                next.peak = {walker_.live_bytes(), m};
+            }
+        }
+        if (walker_.phase() == Phase::Application) {
+            result_.application_peak = std::max(result_.application_peak, walker_.live_bytes());
+        }
+        if (walker_.phase() == Phase::Teardown) {
+            result_.teardown_reached = true;
+        }
+    }
+
+    void on_context(const Record& r) override {
+        switch (r.tag) {
+        case Tag::StepBegin: {
+            StateFigures& s = state_figures(walker_.state());
+            ++s.steps;
+            if (walker_.live_bytes() > s.peak.bytes || s.steps == 1) {
+                Moment m;
+                m.seq = result_.events;
+                m.phase = walker_.phase();
+                m.state = walker_.state();
+                if (walker_.live_bytes() > s.peak.bytes) {
+                    s.peak = {walker_.live_bytes(), m};
                 }
             }
             break;
         }
-        case Tag::StepEnd:
-            state_ = r.state;
-            break;
         case Tag::Role: {
-            if (const std::uint32_t* index = blocks_.find(r.role_seq)) {
-                const LiveBlock* block = &blocks_.block(*index);
+            if (const LiveAllocation* block = walker_.live(r.role_seq)) {
                 BufferRole role;
                 role.role = r.role;
                 role.block.seq = r.role_seq;
@@ -485,7 +412,7 @@ class Engine {
             open_bucket(seq);
         }
         bucket_seq_ = seq;
-        bucket_live_max_ = std::max(bucket_live_max_, live_);
+        bucket_live_max_ = std::max(bucket_live_max_, walker_.live_bytes());
     }
 
     void open_bucket(std::uint64_t seq) {
@@ -494,7 +421,7 @@ class Engine {
         }
         const std::uint64_t bucket = (seq - 1) / stride_;
         bucket_end_ = (bucket + 1) * stride_;
-        bucket_live_max_ = live_;
+        bucket_live_max_ = walker_.live_bytes();
         series_used_max_.assign(slots_.size(), 0);
         for (std::size_t i = 0; i < slots_.size(); ++i) {
             series_used_max_[i] = slots_[i].model->used_bytes();
@@ -508,7 +435,7 @@ class Engine {
         }
         SeriesPoint p;
         p.seq = bucket_seq_;
-        p.live = live_;
+        p.live = walker_.live_bytes();
         p.live_max = bucket_live_max_;
         p.used_max = series_used_max_;
         p.footprint.resize(slots_.size());
@@ -543,30 +470,26 @@ class Engine {
         result_.complete = reader.complete();
         result_.truncated = reader.truncated();
         result_.truncation_message = reader.truncation_message();
-        result_.phases[static_cast<unsigned>(phase_)].live_at_end = live_;
+        result_.phases[static_cast<unsigned>(walker_.phase())].live_at_end = walker_.live_bytes();
         for (ModelSlot& slot : slots_) {
-            slot.run.phase_footprint_end[static_cast<unsigned>(phase_)] = slot.model->footprint();
+            slot.run.phase_footprint_end[static_cast<unsigned>(walker_.phase())] =
+                slot.model->footprint();
         }
         // Blocks still alive: part of the peak if allocated before it, and
         // leaks if the recording reached its teardown.
-        std::vector<std::pair<std::uint64_t, LiveBlock>> remaining;
-        blocks_.for_each(
-            [&](std::uint64_t seq, const LiveBlock& b) { remaining.emplace_back(seq, b); });
-        std::sort(remaining.begin(), remaining.end(),
-                  [](const auto& a, const auto& b) { return a.first < b.first; });
-        for (const auto& [seq, block] : remaining) {
-            add_to_peak(block, seq);
+        for (const LiveAllocation* block : walker_.live_in_seq_order()) {
+            add_to_peak(*block, block->seq);
             if (result_.teardown_reached) {
                 Block leak;
-                leak.seq = seq;
-                leak.size = block.size;
-                leak.at.seq = seq;
-                leak.at.time_ns = block.time_ns;
-                leak.at.phase = block.phase;
-                leak.at.state = block.state;
-                leak.at.stack = block.stack;
+                leak.seq = block->seq;
+                leak.size = block->size;
+                leak.at.seq = block->seq;
+                leak.at.time_ns = block->time_ns;
+                leak.at.phase = block->phase;
+                leak.at.state = block->state;
+                leak.at.stack = block->stack;
                 result_.leaks.push_back(leak);
-                result_.leaked_bytes += block.size;
+                result_.leaked_bytes += block->size;
             }
         }
         for (auto& [label, entry] : peak_sites_) {
@@ -598,14 +521,15 @@ class Engine {
         if (result_.events > 0) {
             result_.duration_ns = last_time_ns_;
         }
+        result_.info = walker_.take_info();
     }
 
     const ReplayOptions& options_;
     ReplayResult& result_;
     std::vector<ModelSlot> slots_;
     bool models_ready_ = false;
-    LiveBlocks blocks_;
-    AddressMap freed_addresses_;
+    trace::TraceWalker walker_;
+    std::vector<std::uint64_t> offsets_; // slots x models, kNotPlaced where a model failed
     static constexpr std::size_t kNoState = ~std::size_t{0};
     std::vector<std::size_t> state_index_;
     std::size_t current_state_index_ = kNoState;
@@ -617,12 +541,9 @@ class Engine {
     std::uint64_t bucket_seq_ = 0;
     std::uint64_t bucket_live_max_ = 0;
     bool bucket_open_ = false;
-    std::uint64_t live_ = 0;
     std::uint64_t pool_base_ = 0;
     std::uint64_t last_time_ns_ = 0;
     std::uint64_t current_time_ns_ = 0;
-    Phase phase_ = Phase::Setup;
-    std::uint32_t state_ = 0;
 };
 
 } // namespace

@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <unordered_map>
 #include <utility>
@@ -52,6 +53,8 @@ class TraceInfo {
     const std::string& meta(const std::string& key) const;
     const std::map<std::string, std::string>& meta_map() const { return meta_; }
     const std::vector<std::pair<std::string, std::string>>& config() const { return config_; }
+    // The same macros by name.
+    const std::map<std::string, std::string>& config_macros() const { return config_macros_; }
     std::optional<std::string> config_value(const std::string& name) const;
     const std::vector<ModuleInfo>& modules() const { return modules_; }
     const std::map<std::uint32_t, std::string>& state_names() const { return states_; }
@@ -69,6 +72,26 @@ class TraceInfo {
     // Call site of a stack: the innermost frame in mbedTLS library code
     // (the allocation shim and the platform layer's mbedtls_calloc skipped).
     CallSite call_site(std::uint32_t stack) const;
+    // True if any inline level of any frame of the stack is a function for
+    // which `match(function)` holds (what an allocation is for: the peer's
+    // chain, an own key, ...).
+    template <typename Match>
+    bool any_function(std::uint32_t stack, Match match) const {
+        const std::vector<std::uint64_t>* frames = this->stack(stack);
+        if (frames == nullptr) {
+            return false;
+        }
+        for (const std::uint64_t address : *frames) {
+            if (const std::vector<SourceLevel>* levels = frame(address)) {
+                for (const SourceLevel& level : *levels) {
+                    if (match(std::string_view(level.function))) {
+                        return true;
+                    }
+                }
+            }
+        }
+        return false;
+    }
     // Every level of the stack, innermost first, "function (file:line)";
     // unsymbolized frames as "0x... (module+0x...)".
     std::vector<std::string> describe_stack(std::uint32_t stack) const;
@@ -76,6 +99,7 @@ class TraceInfo {
   private:
     std::map<std::string, std::string> meta_;
     std::vector<std::pair<std::string, std::string>> config_;
+    std::map<std::string, std::string> config_macros_;
     std::map<std::uint32_t, std::string> states_;
     std::vector<ModuleInfo> modules_;
     std::unordered_map<std::uint32_t, std::vector<std::uint64_t>> stacks_;

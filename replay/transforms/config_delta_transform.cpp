@@ -97,7 +97,7 @@ void ConfigDeltaTransform::handle(const Record& r) {
                 refuse("it is a TLS 1.3 handshake, and mbedTLS requires "
                        "MBEDTLS_SSL_KEEP_PEER_CERTIFICATE for TLS 1.3");
             chain_seen_ = true;
-            const std::string site = symbols().call_site(r.stack);
+            const std::string site = symbols().call_site(r.stack).function;
             if (site == "x509_crt_parse_der_core") {
                 drop_input_block(r.seq); // the DER copy: nocopy parsing never makes it
                 return;

@@ -445,9 +445,9 @@ void EspDynamicTransform::free_ca_chain() {
         return;
     ca_freed_ = true;
     std::vector<std::uint64_t> chain;
-    for (const auto& [seq, block] : live())
-        if (block.activity == "ca_chain_parse")
-            chain.push_back(seq);
+    for (const InputBlock* block : live())
+        if (activity_of(*block) == "ca_chain_parse")
+            chain.push_back(block->seq);
     for (const std::uint64_t seq : chain)
         release_input_block(seq, site_free_ca_);
 }
@@ -458,15 +458,15 @@ void EspDynamicTransform::free_config_data() {
         return;
     config_freed_ = true;
     std::vector<std::uint64_t> data;
-    for (const auto& [seq, block] : live()) {
-        if (block.activity == "own_key_parse") {
-            data.push_back(seq);
-        } else if (block.activity == "ssl_config" &&
-                   symbols().any_function(block.stack, [](std::string_view f) {
+    for (const InputBlock* block : live()) {
+        if (activity_of(*block) == "own_key_parse") {
+            data.push_back(block->seq);
+        } else if (activity_of(*block) == "ssl_config" &&
+                   symbols().any_function(block->stack, [](std::string_view f) {
                        return f == "ssl_append_key_cert" || f == "mbedtls_ssl_conf_own_cert" ||
                               f.starts_with("mbedtls_ssl_conf_dh_param");
                    })) {
-            data.push_back(seq);
+            data.push_back(block->seq);
         }
     }
     for (const std::uint64_t seq : data)
@@ -479,10 +479,10 @@ std::uint64_t EspDynamicTransform::own_certificates_len() const {
     std::uint64_t len = 3;
     if (config_freed_)
         return len; // conf->key_cert is gone
-    for (const auto& [seq, block] : live())
-        if (block.activity == "own_cert_parse" &&
-            symbols().call_site(block.stack) == "x509_crt_parse_der_core")
-            len += block.size + 3;
+    for (const InputBlock* block : live())
+        if (activity_of(*block) == "own_cert_parse" &&
+            symbols().call_site(block->stack).function == "x509_crt_parse_der_core")
+            len += block->size + 3;
     return len;
 }
 

@@ -150,74 +150,26 @@ void RewrittenStream::start_output() {
         level.function = call_sites_[i];
         level.in_mbedtls = true;
         frame.levels = {level};
-        symbols_.absorb(stack);
-        symbols_.absorb(frame);
         queue(frame);
     }
 }
 
 void RewrittenStream::track(const Record& r) {
+    const trace::Phase previous = walker_.phase();
+    walker_.feed(r);
     switch (r.tag) {
     case Tag::Meta:
-        meta_[r.key] = r.value;
         if (r.key == "transport" && r.value == "datagram")
             refuse(dtls_refusal());
-        break;
-    case Tag::Config:
-        config_[r.key] = r.value;
-        break;
-    case Tag::StateName:
-        state_names_[r.state] = r.value;
-        break;
-    case Tag::Stack:
-    case Tag::Frame:
-        symbols_.absorb(r);
         break;
     case Tag::Phase:
         if (r.phase == trace::Phase::Handshake)
             check_roles();
-        if (phase_ == trace::Phase::Handshake && r.phase != trace::Phase::Handshake)
+        if (previous == trace::Phase::Handshake && r.phase != trace::Phase::Handshake)
             check_tls_records();
-        phase_ = r.phase;
-        if (phase_ == trace::Phase::Setup)
-            state_ = 0;
-        break;
-    case Tag::StepBegin:
-    case Tag::StepEnd:
-        state_ = r.state;
-        break;
-    case Tag::Activity:
-        if (r.begin) {
-            activities_.push_back(r.key);
-        } else {
-            const auto it = std::find(activities_.rbegin(), activities_.rend(), r.key);
-            if (it != activities_.rend())
-                activities_.erase(std::next(it).base());
-        }
-        break;
-    case Tag::Alloc:
-        if (r.address != 0) {
-            InputBlock& b = live_[r.seq];
-            b.seq = r.seq;
-            b.address = r.address;
-            b.size = r.count * r.size;
-            b.stack = r.stack;
-            b.phase = phase_;
-            b.state = state_;
-            b.activity = activities_.empty() ? std::string() : activities_.back();
-        }
         break;
     case Tag::Free:
-        if (r.alloc_seq != 0)
-            live_.erase(r.alloc_seq);
-        break;
-    case Tag::Role:
-        roles_seen_ = true;
-        role_of_seq_[r.role_seq] = r.role;
-        current_buffer_[static_cast<unsigned>(r.role)] = r.role_seq;
-        break;
-    case Tag::TlsRecord:
-        tls_records_seen_ = true;
+        emitted_.erase(r.alloc_seq);
         break;
     default:
         break;
@@ -243,13 +195,13 @@ void RewrittenStream::end_of_input() {
 }
 
 void RewrittenStream::check_roles() const {
-    if (!roles_seen_)
+    if (!walker_.roles_seen())
         refuse("the trace has no Role records, so which allocations are the record buffers "
                "(in_buf/out_buf) is unknown");
 }
 
 void RewrittenStream::check_tls_records() const {
-    if (!tls_records_seen_)
+    if (walker_.tls_records() == 0)
         refuse("the trace has no TlsRecord records (recorded without the transport tap), so "
                "the records that crossed the transport are unknown");
 }
@@ -270,20 +222,25 @@ void RewrittenStream::emit_input(const Record& r) {
     switch (r.tag) {
     case Tag::Alloc:
         if (r.address != 0) {
-            if (const auto role = role_of_seq_.find(r.seq); role != role_of_seq_.end()) {
+            if (const std::optional<trace::Role> role = walker_.role_of(r.seq)) {
                 // The scheme never allocates mbedTLS's static record buffer.
                 InputBlock block;
-                if (const InputBlock* b = live_block(r.seq))
+                if (const InputBlock* b = live_block(r.seq)) {
                     block = *b;
-                else
-                    block = {r.seq, r.address, r.count * r.size, r.stack, phase_, state_, ""};
+                } else {
+                    block.seq = r.seq;
+                    block.address = r.address;
+                    block.size = r.count * r.size;
+                    block.stack = r.stack;
+                    block.phase = phase();
+                    block.state = state();
+                }
                 released_.insert(r.seq);
-                live_.erase(r.seq);
-                replace_record_buffer(role->second, block);
+                replace_record_buffer(*role, block);
                 return;
             }
-            if (const auto b = live_.find(r.seq); b != live_.end())
-                b->second.emitted = true;
+            if (live_block(r.seq) != nullptr)
+                emitted_.insert(r.seq);
         }
         break;
     case Tag::Free:
@@ -294,9 +251,9 @@ void RewrittenStream::emit_input(const Record& r) {
                 // handshake replaced (MBEDTLS_SSL_VARIABLE_BUFFER_LENGTH) is
                 // freed during the handshake, after its successor was named.
                 const bool record_buffer =
-                    r.alloc_seq == current_buffer_[static_cast<unsigned>(trace::Role::InBuffer)] ||
-                    r.alloc_seq == current_buffer_[static_cast<unsigned>(trace::Role::OutBuffer)];
-                if (record_buffer && phase_ != trace::Phase::Handshake && !buffers_released_) {
+                    r.alloc_seq == walker_.current_buffer(trace::Role::InBuffer) ||
+                    r.alloc_seq == walker_.current_buffer(trace::Role::OutBuffer);
+                if (record_buffer && phase() != trace::Phase::Handshake && !buffers_released_) {
                     buffers_released_ = true;
                     release_record_buffers();
                 }
@@ -305,7 +262,7 @@ void RewrittenStream::emit_input(const Record& r) {
         }
         break;
     case Tag::Role:
-        if (const InputBlock* b = live_block(r.role_seq); b != nullptr && b->emitted) {
+        if (const InputBlock* b = live_block(r.role_seq); b != nullptr && emitted(b->seq)) {
             // Named only after its allocation went out (no ssl_setup activity
             // to hold back): the scheme lets it go here instead.
             const InputBlock block = *b;
@@ -336,20 +293,18 @@ void RewrittenStream::free_block(AddedBlock& block, std::uint32_t stack) {
 }
 
 void RewrittenStream::release_input_block(std::uint64_t seq, std::uint32_t stack) {
-    const auto it = live_.find(seq);
-    if (it == live_.end() || !it->second.emitted)
+    const InputBlock* block = live_block(seq);
+    if (block == nullptr || !emitted(seq))
         return; // freed already in the recording, or not out yet
-    queue(AddedEvent{false, seq, 0, it->second.address, stack});
+    queue(AddedEvent{false, seq, 0, block->address, stack});
     released_.insert(seq);
-    live_.erase(it);
+    emitted_.erase(seq);
 }
 
 void RewrittenStream::drop_input_block(std::uint64_t seq) {
-    const auto it = live_.find(seq);
-    if (it == live_.end() || it->second.emitted)
+    if (live_block(seq) == nullptr || emitted(seq))
         return;
     released_.insert(seq);
-    live_.erase(it);
 }
 
 void RewrittenStream::emit_captured(const std::vector<AddedEvent>& events) {
@@ -362,20 +317,14 @@ std::uint32_t RewrittenStream::call_site(const std::string& what) {
     return kCallSiteStackBase + static_cast<std::uint32_t>(call_sites_.size() - 1);
 }
 
-const std::string& RewrittenStream::meta(const std::string& key) const {
-    static const std::string empty;
-    const auto it = meta_.find(key);
-    return it == meta_.end() ? empty : it->second;
-}
-
-std::string RewrittenStream::state_name(std::uint32_t state) const {
-    const auto it = state_names_.find(state);
-    return it == state_names_.end() ? "STATE_" + std::to_string(state) : it->second;
+std::vector<const InputBlock*> RewrittenStream::live() const {
+    std::vector<const InputBlock*> blocks = walker_.live_in_seq_order();
+    std::erase_if(blocks, [&](const InputBlock* b) { return released_.count(b->seq) != 0; });
+    return blocks;
 }
 
 const InputBlock* RewrittenStream::live_block(std::uint64_t seq) const {
-    const auto it = live_.find(seq);
-    return it == live_.end() ? nullptr : &it->second;
+    return released_.count(seq) != 0 ? nullptr : walker_.live(seq);
 }
 
 } // namespace tlsheap::replay

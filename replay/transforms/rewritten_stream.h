@@ -1,8 +1,7 @@
 // What every buffer-scheme transform shares: a RecordSource that reads the
-// recording, keeps what it needs to know about it (metadata, config, state
-// names, call stacks, the allocations still alive and what they are), and
-// yields a rewritten stream in which the record buffers named by Role records
-// are replaced by the scheme's own allocations.
+// recording through the trace walker (metadata, config, state names, call
+// stacks, the allocations still alive and what they are), and yields a rewritten stream in which
+// the record buffers named by Role records are replaced by the scheme's own allocations.
 //
 // Output events are renumbered 1, 2, 3, ... as they leave; every Free names
 // its allocation by the new numbers. An allocation the transform adds gets a
@@ -11,10 +10,10 @@
 // to the lookahead the transform keeps, never to the length of the trace.
 #pragma once
 
-#include "call_stack_symbols.h"
 #include "tlsheap/record_source.h"
 #include "tlsheap/trace_format.h"
 #include "tlsheap/trace_reader.h"
+#include "tlsheap/trace_walker.h"
 #include "tlsheap/transform.h"
 
 #include <array>
@@ -33,16 +32,7 @@ namespace tlsheap::replay {
 
 // An allocation of the recording that is still alive in it, with the context
 // it was made in.
-struct InputBlock {
-    std::uint64_t seq = 0;
-    std::uint64_t address = 0;
-    std::uint64_t size = 0;
-    std::uint32_t stack = 0;
-    trace::Phase phase = trace::Phase::Setup;
-    std::uint32_t state = 0;
-    std::string activity; // innermost open Activity when it was made ("" if none)
-    bool emitted = false; // passed to the output as it was recorded
-};
+using InputBlock = trace::LiveAllocation;
 
 // An allocation the transform added.
 struct AddedBlock {
@@ -122,21 +112,29 @@ class RewrittenStream : public RecordSource {
 
     // --- what the recording says -------------------------------------------
 
-    const std::string& meta(const std::string& key) const;
-    const std::map<std::string, std::string>& meta_map() const { return meta_; }
-    const std::map<std::string, std::string>& config() const { return config_; }
-    std::string state_name(std::uint32_t state) const;
-    const CallStackSymbols& symbols() const { return symbols_; }
-    // Input allocations alive at the point read so far, by seq.
-    const std::map<std::uint64_t, InputBlock>& live() const { return live_; }
+    const std::string& meta(const std::string& key) const { return walker_.info().meta(key); }
+    const std::map<std::string, std::string>& meta_map() const { return walker_.info().meta_map(); }
+    const std::map<std::string, std::string>& config() const {
+        return walker_.info().config_macros();
+    }
+    std::string state_name(std::uint32_t state) const { return walker_.info().state_name(state); }
+    const trace::TraceInfo& symbols() const { return walker_.info(); }
+    // Input allocations alive at the point read so far and not released by
+    // the transform, oldest first.
+    std::vector<const InputBlock*> live() const;
     const InputBlock* live_block(std::uint64_t seq) const;
-    trace::Phase phase() const { return phase_; }
-    std::uint32_t state() const { return state_; }
+    // The innermost Activity open when the block was made ("" if none).
+    const std::string& activity_of(const InputBlock& block) const {
+        return walker_.activity_name(block.activity);
+    }
+    trace::Phase phase() const { return walker_.phase(); }
+    std::uint32_t state() const { return walker_.state(); }
     const std::string& name() const { return name_; }
 
   private:
     void on_record(const trace::Record& r);
     void track(const trace::Record& r);
+    bool emitted(std::uint64_t seq) const { return emitted_.count(seq) != 0; }
     void check_roles() const;
     void check_tls_records() const;
     void start_output();
@@ -151,21 +149,10 @@ class RewrittenStream : public RecordSource {
     bool initialized_ = false;
     bool ended_ = false;
 
-    // What the recording says about itself.
-    std::map<std::string, std::string> meta_;
-    std::map<std::string, std::string> config_;
-    std::map<std::uint32_t, std::string> state_names_;
-    CallStackSymbols symbols_;
-
-    // Context as read.
-    trace::Phase phase_ = trace::Phase::Setup;
-    std::uint32_t state_ = 0;
-    std::vector<std::string> activities_;
-    std::map<std::uint64_t, InputBlock> live_;
-    bool roles_seen_ = false;
-    bool tls_records_seen_ = false;
-    std::unordered_map<std::uint64_t, trace::Role> role_of_seq_;
-    std::array<std::uint64_t, 3> current_buffer_{0, 0, 0}; // latest named, by Role
+    // The recording as read: its description and context.
+    trace::TraceWalker walker_;
+    // Live input allocations passed to the output as they were recorded.
+    std::unordered_set<std::uint64_t> emitted_;
 
     // The ssl_setup activity, held back until its Role records are read.
     bool holding_setup_ = false;
@@ -174,7 +161,7 @@ class RewrittenStream : public RecordSource {
     // Output side.
     std::deque<OutputEntry> out_;
     std::vector<AddedEvent>* capture_ = nullptr;
-    std::unordered_set<std::uint64_t> released_; // input seqs freed early
+    std::unordered_set<std::uint64_t> released_; // input seqs freed or left out early
     bool buffers_released_ = false;
     std::uint64_t next_key_ = 1;
     std::vector<std::uint64_t> free_slots_;

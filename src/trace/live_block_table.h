@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace tlsheap::replay {
+namespace tlsheap::trace {
 
 template <typename Value>
 class LiveBlockTable {
@@ -29,7 +29,7 @@ class LiveBlockTable {
         return slots_[i].value;
     }
 
-    Value* find(std::uint64_t seq) {
+    const Value* find(std::uint64_t seq) const {
         const std::size_t mask = slots_.size() - 1;
         for (std::size_t i = home(seq);; i = (i + 1) & mask) {
             if (slots_[i].seq == seq) {
@@ -105,4 +105,4 @@ class LiveBlockTable {
     std::size_t count_ = 0;
 };
 
-} // namespace tlsheap::replay
+} // namespace tlsheap::trace

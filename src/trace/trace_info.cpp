@@ -21,6 +21,7 @@ bool TraceInfo::absorb(const Record& r) {
         return true;
     case Tag::Config:
         config_.emplace_back(r.key, r.value);
+        config_macros_[r.key] = r.value;
         return true;
     case Tag::StateName:
         states_[r.state] = r.value;

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace tlsheap::replay {
+namespace tlsheap::trace {
 
 class AddressMap {
   public:
@@ -54,4 +54,4 @@ class AddressMap {
     std::size_t count_ = 0;
 };
 
-} // namespace tlsheap::replay
+} // namespace tlsheap::trace

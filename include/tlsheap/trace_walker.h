@@ -1,0 +1,140 @@
+// One way to read a trace. The walker follows a stream of records and keeps
+// the context that every reader of a trace needs: what the trace says about
+// itself (TraceInfo), the phase, the handshake state, the open activities,
+// the blocks alive with the context they were made in, and which allocations
+// are the record buffers. For every record it first updates that context,
+// then calls its client's hooks (heaptrack's AccumulatedTraceData plays the
+// same part there). The replay engine, the buffer-scheme transforms, the
+// handshake-needs analysis and `trace show`/`trace export` are its clients,
+// so that they cannot disagree on what a record means.
+#pragma once
+
+#include "tlsheap/trace_format.h"
+#include "tlsheap/trace_info.h"
+#include "tlsheap/trace_reader.h"
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace tlsheap::trace {
+
+// An allocation of the recording that is alive, and the context it was made in.
+struct LiveAllocation {
+    std::uint64_t seq = 0;
+    std::uint64_t address = 0;
+    std::uint64_t size = 0; // count * size as recorded
+    std::uint64_t time_ns = 0;
+    std::uint32_t stack = 0;
+    std::uint32_t state = 0;
+    std::uint32_t activity = 0; // innermost open Activity (TraceWalker::activity_name), 0 = none
+    Phase phase = Phase::Setup;
+};
+
+// What a Free record ends.
+enum class FreeKind {
+    Null,       // free(NULL)
+    Known,      // a live allocation
+    DoubleFree, // a block freed before (its seq or its address)
+    Unknown,    // an address that was never allocated
+};
+
+// A client of the walker. Every hook runs after the context was updated for
+// the record it is given.
+class WalkerHooks {
+  public:
+    virtual ~WalkerHooks() = default;
+    // Meta, Config, StateName, Module, Stack, Frame: already in info().
+    virtual void on_description(const Record& /*r*/) {}
+    // An allocation; `block` is null when it returned NULL. `slot` is the
+    // block's index among the live blocks (stable while it lives, reused
+    // after), for clients that keep their own data per block.
+    virtual void on_alloc(const Record& /*r*/, const LiveAllocation* /*block*/,
+                          std::uint32_t /*slot*/) {}
+    // A free. For FreeKind::Known, `block` is the allocation it ends, no
+    // longer among the live blocks but readable during the call.
+    virtual void on_free(const Record& /*r*/, FreeKind /*kind*/, const LiveAllocation* /*block*/,
+                         std::uint32_t /*slot*/) {}
+    // A Phase record; phase() is already the new one.
+    virtual void on_phase(const Record& /*r*/, Phase /*previous*/) {}
+    // Every other record (StepBegin, StepEnd, Activity, TlsRecord, Role,
+    // Outcome, PoolStats, End).
+    virtual void on_context(const Record& /*r*/) {}
+};
+
+class TraceWalker {
+  public:
+    TraceWalker();
+    ~TraceWalker();
+    TraceWalker(const TraceWalker&) = delete;
+    TraceWalker& operator=(const TraceWalker&) = delete;
+
+    // Updates the context with one record, then calls the hooks (if any).
+    void feed(const Record& r, WalkerHooks* hooks = nullptr);
+    // Feeds every record of a source (TraceReader, RecordSource, ...).
+    template <typename Source>
+    void walk(Source& source, WalkerHooks& hooks) {
+        Record r;
+        while (source.next(r)) {
+            feed(r, &hooks);
+        }
+    }
+
+    const TraceInfo& info() const { return info_; }
+    // The description, for a result that outlives the walk.
+    TraceInfo take_info() { return std::move(info_); }
+
+    Phase phase() const { return phase_; }
+    // The handshake state of the latest StepBegin/StepEnd (0 before any).
+    std::uint32_t state() const { return state_; }
+    bool stepped() const { return stepped_; }
+    // Innermost open activity ("" if none), and the name of an activity id.
+    const std::string& activity() const;
+    const std::string& activity_name(std::uint32_t id) const;
+    std::uint64_t events() const { return events_; }
+
+    // The live blocks.
+    const LiveAllocation* live(std::uint64_t seq) const;
+    std::size_t live_count() const;
+    std::uint64_t live_bytes() const { return live_bytes_; }
+    // Every live block, oldest first (for reports and the transforms, whose
+    // output must not depend on hashing).
+    std::vector<const LiveAllocation*> live_in_seq_order() const;
+    // Slots ever handed out: clients size their per-block arrays by it.
+    std::uint32_t slot_capacity() const;
+
+    // Record buffers named by Role records.
+    bool roles_seen() const { return !role_of_seq_.empty(); }
+    std::optional<Role> role_of(std::uint64_t seq) const;
+    // The allocation most recently named as `role` (0 if none).
+    std::uint64_t current_buffer(Role role) const {
+        return current_buffer_[static_cast<unsigned>(role)];
+    }
+    std::uint64_t tls_records() const { return tls_records_; }
+
+  private:
+    class LiveSet;
+    void on_alloc(const Record& r, WalkerHooks* hooks);
+    void on_free(const Record& r, WalkerHooks* hooks);
+    void on_activity(const Record& r);
+
+    TraceInfo info_;
+    std::unique_ptr<LiveSet> live_;
+    std::uint64_t live_bytes_ = 0;
+    std::uint64_t events_ = 0;
+    Phase phase_ = Phase::Setup;
+    std::uint32_t state_ = 0;
+    bool stepped_ = false;
+    std::vector<std::uint32_t> open_activities_;
+    std::vector<std::string> activity_names_; // id - 1 -> name
+    std::unordered_map<std::string, std::uint32_t> activity_ids_;
+    std::unordered_map<std::uint64_t, Role> role_of_seq_;
+    std::array<std::uint64_t, 3> current_buffer_{0, 0, 0};
+    std::uint64_t tls_records_ = 0;
+};
+
+} // namespace tlsheap::trace
