@@ -106,6 +106,8 @@ class TraceWalker {
     std::vector<const LiveAllocation*> live_in_seq_order() const;
     // Slots ever handed out: clients size their per-block arrays by it.
     std::uint32_t slot_capacity() const;
+    // The slot of a live block (one of live()'s or live_in_seq_order()'s).
+    std::uint32_t slot_of(const LiveAllocation& block) const;
 
     // Record buffers named by Role records.
     bool roles_seen() const { return !role_of_seq_.empty(); }

@@ -12,7 +12,7 @@
 #include "record/record_error.h"
 #include "record/recording_run.h"
 #include "symbolize/trace_symbolizer.h"
-#include "tlsheap/min_pool.h"
+#include "tlsheap/profile_trace.h"
 
 #include <atomic>
 #include <chrono>
@@ -336,12 +336,7 @@ void ProfileSession::record(const RecordSettings& s, const record::Scenario& sce
     for (const std::string& m : s.models) {
         replay_options.models.push_back(replay::ModelSpec::parse(m));
     }
-    trace::TraceReader reader(trace_path);
-    p.result = replay::replay_trace(reader, replay_options);
-    for (const replay::MinPoolResult& m :
-         replay::find_min_pools(trace_path, replay_options.models)) {
-        p.result.min_pools[m.model] = m.min_pool;
-    }
+    p.result = replay::profile_trace(trace_path, replay_options);
     p.recorded = true;
     if (recording.status != 0) {
         p.status = recording.status == 2 ? kExitBadInput : kExitFailed;

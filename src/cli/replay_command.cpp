@@ -5,7 +5,7 @@
 #include "cli/output_file.h"
 #include "cli/trace_source.h"
 #include "report/profile_report.h"
-#include "tlsheap/min_pool.h"
+#include "tlsheap/profile_trace.h"
 #include "tlsheap/replay_engine.h"
 #include "tlsheap/transform.h"
 
@@ -39,11 +39,7 @@ int run_replay(const ReplayCommandOptions& o) {
     const replay::SourceFactory open = trace_source(o.trace, o.transform);
     replay::ReplayResult result;
     try {
-        const auto source = open();
-        result = replay::replay_trace(*source, options);
-        for (const replay::MinPoolResult& m : replay::find_min_pools(open, options.models)) {
-            result.min_pools[m.model] = m.min_pool;
-        }
+        result = replay::profile_trace(open, options);
     } catch (const replay::TransformError& e) {
         throw CliError(e.what(), kExitBadInput);
     }

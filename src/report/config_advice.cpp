@@ -1,7 +1,7 @@
 #include "report/config_advice.h"
 
 #include "report/number_format.h"
-#include "tlsheap/min_pool.h"
+#include "tlsheap/profile_trace.h"
 #include "tlsheap/record_source.h"
 #include "tlsheap/replay_engine.h"
 #include "tlsheap/transform.h"
@@ -87,13 +87,11 @@ HeapFigures figures(const std::string& trace, const std::string& transform) {
     };
     replay::ReplayOptions options;
     options.models = models;
-    auto source = open();
-    const replay::ReplayResult r = replay::replay_trace(*source, options);
+    const replay::ReplayResult r = replay::profile_trace(open, options);
     HeapFigures f;
     f.live_peak = r.live_peak.bytes;
     f.steady_state = r.live_after_handshake;
-    for (const replay::MinPoolResult& m : replay::find_min_pools(open, models))
-        f.min_pool = m.min_pool;
+    f.min_pool = r.min_pools.at(r.models.front().name);
     return f;
 }
 

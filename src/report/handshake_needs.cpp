@@ -1,10 +1,11 @@
 #include "report/handshake_needs.h"
 
 #include "tlsheap/mbedtls_call_sites.h"
-#include "tlsheap/min_pool.h"
+#include "tlsheap/profile_trace.h"
 #include "tlsheap/replay_engine.h"
 #include "tlsheap/trace_info.h"
 #include "tlsheap/trace_reader.h"
+#include "tlsheap/trace_walker.h"
 
 #include <algorithm>
 #include <string_view>
@@ -27,20 +28,6 @@ bool contains(std::string_view text, std::string_view part) {
     return text.find(part) != std::string_view::npos;
 }
 
-template <typename Match>
-bool any_function(const trace::TraceInfo& info, std::uint32_t stack, Match match) {
-    const std::vector<std::uint64_t>* frames = info.stack(stack);
-    if (frames == nullptr)
-        return false;
-    for (const std::uint64_t address : *frames) {
-        if (const std::vector<trace::SourceLevel>* levels = info.frame(address))
-            for (const trace::SourceLevel& level : *levels)
-                if (match(std::string_view(level.function)))
-                    return true;
-    }
-    return false;
-}
-
 std::string activity_share(const std::string& activity) {
     static const std::map<std::string, std::string> names = {
         {"psa_crypto_init", "PSA crypto (psa_crypto_init)"},
@@ -56,14 +43,14 @@ std::string activity_share(const std::string& activity) {
     return it == names.end() ? activity : it->second;
 }
 
-struct LiveBlock {
-    std::uint64_t size = 0;
+// What a live block is, kept by the walker's slot.
+struct BlockShare {
     std::string share; // what it is, for the peak breakdown
     std::string chain; // "peer", "trusted CAs", "own" or ""
 };
 
 // The second pass: records, chains, and what is alive at the peak.
-class NeedsReader {
+class NeedsReader final : public trace::WalkerHooks {
   public:
     NeedsReader(HandshakeNeeds& needs, const trace::TraceInfo& info, std::uint64_t peak_seq)
         : n_(needs), info_(info), peak_seq_(peak_seq) {
@@ -73,9 +60,7 @@ class NeedsReader {
 
     void read(const std::string& path) {
         trace::TraceReader reader(path);
-        Record r;
-        while (reader.next(r))
-            on(r);
+        walker_.walk(reader, *this);
         std::vector<PeakShare> shares;
         for (const auto& [what, share] : at_peak_)
             shares.push_back(share);
@@ -91,87 +76,83 @@ class NeedsReader {
     }
 
   private:
-    void on(const Record& r) {
-        switch (r.tag) {
-        case Tag::Phase:
-            if (phase_ == Phase::Handshake && r.phase != Phase::Handshake)
-                for (const auto& [seq, b] : live_)
-                    if (!b.chain.empty())
-                        chains_[b.chain].alive_after_handshake += b.size;
-            phase_ = r.phase;
-            break;
-        case Tag::StepBegin:
-        case Tag::StepEnd:
-            state_ = info_.state_name(r.state);
-            break;
-        case Tag::Activity:
-            if (r.begin) {
-                activities_.push_back(r.key);
-            } else if (!activities_.empty()) {
-                activities_.pop_back();
-            }
-            break;
-        case Tag::Role:
-            roles_[r.role_seq] = trace::role_name(r.role);
-            break;
-        case Tag::Alloc:
-            if (r.address != 0)
-                on_alloc(r);
-            break;
-        case Tag::Free:
-            live_.erase(r.alloc_seq);
-            break;
-        case Tag::TlsRecord:
+    void on_phase(const Record& r, Phase previous) override {
+        if (previous == Phase::Handshake && r.phase != Phase::Handshake)
+            for (const trace::LiveAllocation* b : walker_.live_in_seq_order())
+                if (const BlockShare& share = shares_[walker_.slot_of(*b)]; !share.chain.empty())
+                    chains_[share.chain].alive_after_handshake += b->size;
+    }
+
+    void on_context(const Record& r) override {
+        if (r.tag == Tag::TlsRecord)
             on_record(r);
-            break;
-        default:
-            break;
-        }
-        if ((r.tag == Tag::Alloc || r.tag == Tag::Free) && r.seq == peak_seq_)
+    }
+
+    void on_alloc(const Record& r, const trace::LiveAllocation* block,
+                  std::uint32_t slot) override {
+        if (block != nullptr)
+            on_alloc(r, *block, slot);
+        if (r.seq == peak_seq_)
             snapshot_peak();
     }
 
-    void on_alloc(const Record& r) {
-        LiveBlock b;
-        b.size = r.count * r.size;
-        const bool certificate_state = phase_ == Phase::Handshake && state_ == certificate_state_;
-        if (!activities_.empty()) {
-            b.share = activity_share(activities_.back());
-            if (activities_.back() == "ca_chain_parse")
+    void on_free(const Record& r, trace::FreeKind, const trace::LiveAllocation*,
+                 std::uint32_t) override {
+        if (r.seq == peak_seq_)
+            snapshot_peak();
+    }
+
+    // The handshake state being processed, by name ("" before the first step).
+    std::string state() const {
+        return walker_.stepped() ? info_.state_name(walker_.state()) : std::string();
+    }
+
+    void on_alloc(const Record& r, const trace::LiveAllocation& block, std::uint32_t slot) {
+        BlockShare b;
+        const Phase phase = walker_.phase();
+        const std::string state = this->state();
+        const std::string& activity = walker_.activity();
+        const bool certificate_state = phase == Phase::Handshake && state == certificate_state_;
+        if (!activity.empty()) {
+            b.share = activity_share(activity);
+            if (activity == "ca_chain_parse")
                 b.chain = "trusted CAs";
-            else if (activities_.back() == "own_cert_parse")
+            else if (activity == "own_cert_parse")
                 b.chain = "own";
-        } else if (certificate_state && any_function(info_, r.stack, trace::parses_certificate)) {
+        } else if (certificate_state && info_.any_function(r.stack, trace::parses_certificate)) {
             b.share = "peer certificate chain";
             b.chain = "peer";
-        } else if (phase_ == Phase::Handshake) {
-            b.share = "made in " + (state_.empty() ? std::string("HANDSHAKE") : state_);
+        } else if (phase == Phase::Handshake) {
+            b.share = "made in " + (state.empty() ? std::string("HANDSHAKE") : state);
         } else {
-            b.share = std::string("made in phase ") + trace::phase_name(phase_);
+            b.share = std::string("made in phase ") + trace::phase_name(phase);
         }
         if (!b.chain.empty()) {
             ChainNeeds& chain = chains_[b.chain];
             chain.owner = b.chain;
             if (info_.call_site(r.stack).function == "x509_crt_parse_der_core")
-                chain.der.push_back(b.size); // crt->raw.p: the copy of one certificate
+                chain.der.push_back(block.size); // crt->raw.p: the copy of one certificate
         }
-        live_[r.seq] = std::move(b);
+        if (slot >= shares_.size())
+            shares_.resize(slot + 1);
+        shares_[slot] = std::move(b);
     }
 
     void snapshot_peak() {
         at_peak_.clear();
         for (auto& [owner, chain] : chains_)
             chain.alive_at_peak = 0;
-        for (const auto& [seq, b] : live_) {
-            const auto role = roles_.find(seq);
+        for (const trace::LiveAllocation* block : walker_.live_in_seq_order()) {
+            const BlockShare& b = shares_[walker_.slot_of(*block)];
+            const std::optional<trace::Role> role = walker_.role_of(block->seq);
             const std::string what =
-                role != roles_.end() ? "record buffer (" + role->second + ")" : b.share;
+                role ? "record buffer (" + std::string(trace::role_name(*role)) + ")" : b.share;
             PeakShare& share = at_peak_[what];
             share.what = what;
-            share.bytes += b.size;
+            share.bytes += block->size;
             ++share.blocks;
             if (!b.chain.empty())
-                chains_[b.chain].alive_at_peak += b.size;
+                chains_[b.chain].alive_at_peak += block->size;
         }
     }
 
@@ -203,7 +184,7 @@ class NeedsReader {
             break;
         case kApplicationData:
             // TLS 1.3 hides the handshake in application_data records.
-            handshake = tls13_ && phase_ == Phase::Handshake;
+            handshake = tls13_ && walker_.phase() == Phase::Handshake;
             what = handshake ? "encrypted handshake messages" : "application data";
             break;
         default:
@@ -241,11 +222,8 @@ class NeedsReader {
     std::string certificate_state_;
     bool tls13_ = false;
 
-    Phase phase_ = Phase::Setup;
-    std::string state_;
-    std::vector<std::string> activities_;
-    std::unordered_map<std::uint64_t, std::string> roles_;
-    std::map<std::uint64_t, LiveBlock> live_;
+    trace::TraceWalker walker_;
+    std::vector<BlockShare> shares_; // by the walker's slot
     std::map<std::string, PeakShare> at_peak_;
     std::map<std::string, ChainNeeds> chains_;
     std::uint64_t group_in_ = 0;
@@ -347,13 +325,9 @@ HandshakeNeeds analyze_handshake(const std::string& trace_path) {
     n.trace_path = trace_path;
     replay::ReplayOptions options;
     options.models.push_back(replay::ModelSpec::parse("mbedtls-pool"));
-    replay::ReplayResult result;
-    {
-        trace::TraceReader reader(trace_path);
-        result = replay::replay_trace(reader, options);
-        if (reader.truncated())
-            n.truncation = reader.truncation_message();
-    }
+    const replay::ReplayResult result = replay::profile_trace(trace_path, options);
+    if (result.truncated)
+        n.truncation = result.truncation_message;
     const trace::TraceInfo& info = result.info;
     n.meta = info.meta_map();
     for (const auto& [name, value] : info.config())
@@ -382,8 +356,7 @@ HandshakeNeeds analyze_handshake(const std::string& trace_path) {
                        ? info.state_name(result.live_peak.at.state)
                        : trace::phase_name(result.live_peak.at.phase);
     n.steady_state = result.live_after_handshake;
-    for (const replay::MinPoolResult& m : replay::find_min_pools(trace_path, options.models))
-        n.min_pool = m.min_pool;
+    n.min_pool = result.min_pools.at(result.models.front().name);
 
     NeedsReader(n, info, result.live_peak.at.seq).read(trace_path);
     return n;

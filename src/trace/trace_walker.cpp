@@ -41,6 +41,9 @@ class TraceWalker::LiveSet {
     const LiveAllocation& at(std::uint32_t slot) const { return blocks_[slot]; }
     std::size_t count() const { return blocks_.size() - unused_.size(); }
     std::uint32_t capacity() const { return static_cast<std::uint32_t>(blocks_.size()); }
+    std::uint32_t slot_of(const LiveAllocation& block) const {
+        return static_cast<std::uint32_t>(&block - blocks_.data());
+    }
     template <typename F>
     void for_each(F f) const {
         index_.for_each([&](std::uint64_t, std::uint32_t slot) { f(blocks_[slot]); });
@@ -193,6 +196,10 @@ std::size_t TraceWalker::live_count() const {
 
 std::uint32_t TraceWalker::slot_capacity() const {
     return live_->capacity();
+}
+
+std::uint32_t TraceWalker::slot_of(const LiveAllocation& block) const {
+    return live_->slot_of(block);
 }
 
 std::vector<const LiveAllocation*> TraceWalker::live_in_seq_order() const {

@@ -1,0 +1,18 @@
+// The figures every report of a trace starts from: one replay of the stream
+// through the models, and each model's min pool (a search that replays the
+// stream again per step). Commands and analyses call this instead of
+// stitching replay_trace and find_min_pools together themselves.
+#pragma once
+
+#include "tlsheap/min_pool.h"
+#include "tlsheap/replay_engine.h"
+
+namespace tlsheap::replay {
+
+// `open` gives a fresh stream for each replay (the trace, or a transform over
+// it). The result's min_pools holds every model's min pool by model name.
+// Throws trace::TraceError, ModelError, TransformError.
+ReplayResult profile_trace(const SourceFactory& open, const ReplayOptions& options);
+ReplayResult profile_trace(const std::string& trace_path, const ReplayOptions& options);
+
+} // namespace tlsheap::replay

@@ -1,0 +1,21 @@
+#include "tlsheap/profile_trace.h"
+
+namespace tlsheap::replay {
+
+ReplayResult profile_trace(const SourceFactory& open, const ReplayOptions& options) {
+    ReplayResult result;
+    {
+        const std::unique_ptr<RecordSource> source = open();
+        result = replay_trace(*source, options);
+    }
+    for (const MinPoolResult& m : find_min_pools(open, options.models)) {
+        result.min_pools[m.model] = m.min_pool;
+    }
+    return result;
+}
+
+ReplayResult profile_trace(const std::string& trace_path, const ReplayOptions& options) {
+    return profile_trace([&] { return std::make_unique<TraceFileSource>(trace_path); }, options);
+}
+
+} // namespace tlsheap::replay
