@@ -49,6 +49,8 @@ class TraceInfo {
     // Feeds one record; returns true if the record was descriptive (and so
     // consumed here), false for events and context records.
     bool absorb(const Record& r);
+    // True for the records absorb() consumes.
+    static bool describes(Tag tag);
 
     const std::string& meta(const std::string& key) const;
     const std::map<std::string, std::string>& meta_map() const { return meta_; }

@@ -19,11 +19,6 @@ constexpr std::uint64_t kAddedAddressStride = 1ull << 16;
 constexpr std::uint32_t kCallSiteStackBase = 0xffff0000u;
 constexpr std::uint64_t kCallSiteFrameBase = 0xffffffffffff0000ull;
 
-bool descriptive(Tag tag) {
-    return tag == Tag::Meta || tag == Tag::Config || tag == Tag::StateName || tag == Tag::Module ||
-           tag == Tag::Stack || tag == Tag::Frame;
-}
-
 bool is_activity(const Record& r, bool begin, const char* name) {
     return r.tag == Tag::Activity && r.begin == begin && r.key == name;
 }
@@ -103,7 +98,7 @@ void RewrittenStream::on_record(const Record& r) {
         return;
     }
     if (!initialized_) {
-        if (descriptive(r.tag)) {
+        if (trace::TraceInfo::describes(r.tag)) {
             queue(r);
             return;
         }

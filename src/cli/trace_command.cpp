@@ -5,6 +5,7 @@
 #include "report/number_format.h"
 #include "tlsheap/trace_info.h"
 #include "tlsheap/trace_reader.h"
+#include "tlsheap/trace_walker.h"
 
 #include <cstdio>
 #include <fmt/format.h>
@@ -68,36 +69,26 @@ const char* tag_name(Tag t) {
 
 int show(const ShowOptions& o) {
     trace::TraceReader reader(o.path);
-    trace::TraceInfo info;
+    trace::TraceWalker walker;
+    const trace::TraceInfo& info = walker.info();
     Record r;
     std::map<std::string, std::uint64_t> counts;
-    trace::Phase phase = trace::Phase::Setup;
-    std::uint32_t state = 0;
     std::uint64_t printed = 0;
     std::vector<std::string> notes;
     while (reader.next(r)) {
         ++counts[tag_name(r.tag)];
-        info.absorb(r);
-        switch (r.tag) {
-        case Tag::Phase:
-            phase = r.phase;
-            break;
-        case Tag::StepBegin:
-        case Tag::StepEnd:
-            state = r.state;
-            break;
-        case Tag::Outcome:
+        walker.feed(r);
+        if (r.tag == Tag::Outcome) {
             notes.push_back(fmt::format("{} in {}: {}", r.ret == 0 ? "ok" : "failure",
                                         info.state_name(r.state), r.value));
-            break;
-        default:
-            break;
         }
         if (o.events && (r.tag == Tag::Alloc || r.tag == Tag::Free) &&
             (o.limit == 0 || printed < o.limit)) {
             ++printed;
-            const std::string where = phase == trace::Phase::Handshake ? info.state_name(state)
-                                                                       : trace::phase_name(phase);
+            const trace::Phase phase = walker.phase();
+            const std::string where = phase == trace::Phase::Handshake
+                                          ? info.state_name(walker.state())
+                                          : trace::phase_name(phase);
             if (r.tag == Tag::Alloc) {
                 std::printf("%8llu alloc %7llu x %-6llu -> %s  %-28s %s\n",
                             static_cast<unsigned long long>(r.seq),
@@ -162,13 +153,12 @@ int export_json(const ExportOptions& o) {
         }
         out = &file;
     }
-    trace::TraceInfo info;
+    trace::TraceWalker walker;
+    const trace::TraceInfo& info = walker.info();
     Record r;
     using nlohmann::json;
     *out << "{\"schema_version\":1,\"kind\":\"tlsheap.trace\",\"events\":[";
     bool first = true;
-    trace::Phase phase = trace::Phase::Setup;
-    std::uint32_t state = 0;
     auto emit = [&](const json& j) {
         *out << (first ? "\n" : ",\n") << j.dump();
         first = false;
@@ -183,19 +173,17 @@ int export_json(const ExportOptions& o) {
         return info.call_site(stack).label();
     };
     while (reader.next(r)) {
-        if (info.absorb(r)) {
+        walker.feed(r);
+        if (info.describes(r.tag)) {
             continue;
         }
+        const char* phase = trace::phase_name(walker.phase());
+        const std::string state = info.state_name(walker.state());
         json j;
         switch (r.tag) {
         case Tag::Alloc:
-            j = {{"seq", r.seq},
-                 {"type", "alloc"},
-                 {"count", r.count},
-                 {"size", r.size},
-                 {"ok", r.address != 0},
-                 {"phase", trace::phase_name(phase)},
-                 {"state", info.state_name(state)}};
+            j = {{"seq", r.seq},         {"type", "alloc"}, {"count", r.count}, {"size", r.size},
+                 {"ok", r.address != 0}, {"phase", phase},  {"state", state}};
             if (!o.stable) {
                 j["time_ns"] = r.time_ns;
                 j["address"] = r.address;
@@ -203,12 +191,8 @@ int export_json(const ExportOptions& o) {
             j[o.stable ? "stack" : "call_site"] = site(r.stack);
             break;
         case Tag::Free:
-            j = {{"seq", r.seq},
-                 {"type", "free"},
-                 {"alloc_seq", r.alloc_seq},
-                 {"null", r.address == 0},
-                 {"phase", trace::phase_name(phase)},
-                 {"state", info.state_name(state)}};
+            j = {{"seq", r.seq},           {"type", "free"}, {"alloc_seq", r.alloc_seq},
+                 {"null", r.address == 0}, {"phase", phase}, {"state", state}};
             if (!o.stable) {
                 j["time_ns"] = r.time_ns;
                 j["address"] = r.address;
@@ -216,15 +200,12 @@ int export_json(const ExportOptions& o) {
             }
             break;
         case Tag::Phase:
-            phase = r.phase;
-            j = {{"type", "phase"}, {"phase", trace::phase_name(phase)}};
+            j = {{"type", "phase"}, {"phase", phase}};
             break;
         case Tag::StepBegin:
-            state = r.state;
             j = {{"type", "step_begin"}, {"state", info.state_name(r.state)}};
             break;
         case Tag::StepEnd:
-            state = r.state;
             j = {{"type", "step_end"}, {"state_after", info.state_name(r.state)}, {"ret", r.ret}};
             break;
         case Tag::Activity:

@@ -14,6 +14,11 @@ std::string CallSite::label() const {
     return function + " (" + file + ":" + std::to_string(line) + ")";
 }
 
+bool TraceInfo::describes(Tag tag) {
+    return tag == Tag::Meta || tag == Tag::Config || tag == Tag::StateName || tag == Tag::Module ||
+           tag == Tag::Stack || tag == Tag::Frame;
+}
+
 bool TraceInfo::absorb(const Record& r) {
     switch (r.tag) {
     case Tag::Meta:

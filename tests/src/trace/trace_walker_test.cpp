@@ -1,0 +1,176 @@
+#include "tlsheap/trace_walker.h"
+#include "trace_builder.h"
+
+#include <gtest/gtest.h>
+#include <string>
+#include <vector>
+
+namespace tlsheap::trace {
+namespace {
+
+using testing::TraceBuilder;
+
+// What a client sees, hook by hook, with the walker's context at that moment.
+struct Seen : WalkerHooks {
+    explicit Seen(const TraceWalker& w) : walker(w) {}
+    void on_alloc(const Record& r, const LiveAllocation* block, std::uint32_t slot) override {
+        log.push_back("alloc " + std::to_string(r.seq) + (block ? "" : " NULL") + " slot " +
+                      std::to_string(slot) + " live " + std::to_string(walker.live_bytes()));
+        if (block != nullptr) {
+            EXPECT_EQ(walker.slot_of(*block), slot);
+            activities.push_back(walker.activity_name(block->activity));
+            states.push_back(block->state);
+        }
+    }
+    void on_free(const Record& r, FreeKind kind, const LiveAllocation* block,
+                 std::uint32_t slot) override {
+        static const char* names[] = {"null", "known", "double", "unknown"};
+        std::string line = "free " + std::to_string(r.seq) + " " + names[static_cast<int>(kind)];
+        if (block != nullptr) {
+            line += " of " + std::to_string(block->seq) + " (" + std::to_string(block->size) +
+                    " B) slot " + std::to_string(slot);
+        }
+        log.push_back(line + " live " + std::to_string(walker.live_bytes()));
+    }
+    void on_phase(const Record& r, Phase previous) override {
+        EXPECT_EQ(walker.phase(), r.phase);
+        log.push_back(std::string("phase ") + phase_name(previous) + " -> " +
+                      phase_name(walker.phase()));
+    }
+    void on_description(const Record& r) override { log.push_back("describe " + r.key); }
+    const TraceWalker& walker;
+    std::vector<std::string> log;
+    std::vector<std::string> activities;
+    std::vector<std::uint32_t> states;
+};
+
+TEST(TraceWalker, TracksLiveBlocksAndClassifiesEveryFree) {
+    TraceBuilder b;
+    b.meta("pointer_size", "4").phase(Phase::Setup);
+    b.alloc(100, 0x1000); // 1
+    b.alloc(200, 0x2000); // 2
+    b.free(0x1000);       // 3: known
+    b.free(0x1000, 1);    // 4: names seq 1 again: double
+    b.free(0x9000, 0);    // 5: never allocated: unknown
+    b.free(0);            // 6: free(NULL)
+    b.alloc(50, 0);       // 7: returned NULL, never live
+    b.alloc(30, 0x3000);  // 8: takes the slot seq 1 left
+    auto reader = TraceReader::from_bytes(b.finish());
+    TraceWalker walker;
+    Seen seen(walker);
+    walker.walk(*reader, seen);
+    const std::vector<std::string> expected = {
+        "describe pointer_size",
+        "phase SETUP -> SETUP",
+        "alloc 1 slot 0 live 100",
+        "alloc 2 slot 1 live 300",
+        "free 3 known of 1 (100 B) slot 0 live 200",
+        "free 4 double live 200",
+        "free 5 unknown live 200",
+        "free 6 null live 200",
+        "alloc 7 NULL slot 0 live 200",
+        "alloc 8 slot 0 live 230",
+    };
+    EXPECT_EQ(seen.log, expected);
+    EXPECT_EQ(walker.events(), 8u);
+    EXPECT_EQ(walker.live_count(), 2u);
+    ASSERT_NE(walker.live(2), nullptr);
+    EXPECT_EQ(walker.live(2)->address, 0x2000u);
+    EXPECT_EQ(walker.live(1), nullptr);
+    const auto in_order = walker.live_in_seq_order();
+    ASSERT_EQ(in_order.size(), 2u);
+    EXPECT_EQ(in_order[0]->seq, 2u);
+    EXPECT_EQ(in_order[1]->seq, 8u);
+    EXPECT_EQ(walker.info().pointer_size(), 4u);
+}
+
+TEST(TraceWalker, BlocksKeepThePhaseStateAndActivityTheyWereMadeIn) {
+    TraceBuilder b;
+    b.state_name(2, "SERVER_HELLO").phase(Phase::Setup);
+    b.activity(true, "ca_chain_parse");
+    b.activity(true, "inner");
+    b.alloc(10, 0x100); // inner
+    b.activity(false, "inner");
+    b.alloc(20, 0x200); // ca_chain_parse
+    b.activity(false, "ca_chain_parse");
+    b.alloc(30, 0x300); // none
+    b.phase(Phase::Handshake).step(2);
+    b.alloc(40, 0x400);
+    b.step_end(3);
+    b.alloc(50, 0x500);
+    auto reader = TraceReader::from_bytes(b.finish());
+    TraceWalker walker;
+    Seen seen(walker);
+    EXPECT_FALSE(walker.stepped());
+    walker.walk(*reader, seen);
+    EXPECT_EQ(seen.activities, (std::vector<std::string>{"inner", "ca_chain_parse", "", "", ""}));
+    EXPECT_EQ(seen.states, (std::vector<std::uint32_t>{0, 0, 0, 2, 3}));
+    EXPECT_TRUE(walker.stepped());
+    EXPECT_EQ(walker.state(), 3u);
+    EXPECT_EQ(walker.phase(), Phase::Handshake);
+    EXPECT_EQ(walker.activity(), "");
+    EXPECT_EQ(walker.live(3)->phase, Phase::Setup);
+    EXPECT_EQ(walker.live(4)->phase, Phase::Handshake);
+    EXPECT_EQ(walker.info().state_name(walker.live(4)->state), "SERVER_HELLO");
+}
+
+TEST(TraceWalker, AnActivityEndedOutOfOrderClosesItsOwnEntry) {
+    TraceBuilder b;
+    b.phase(Phase::Setup).activity(true, "outer").activity(true, "inner");
+    b.activity(false, "outer"); // a trace from elsewhere need not nest
+    b.alloc(10, 0x100);
+    b.activity(false, "never_opened");
+    b.alloc(10, 0x200);
+    auto reader = TraceReader::from_bytes(b.finish());
+    TraceWalker walker;
+    Seen seen(walker);
+    walker.walk(*reader, seen);
+    EXPECT_EQ(seen.activities, (std::vector<std::string>{"inner", "inner"}));
+}
+
+TEST(TraceWalker, NamesTheRecordBuffersAndCountsTlsRecords) {
+    TraceBuilder b;
+    b.phase(Phase::Setup);
+    const std::uint64_t in = b.alloc(16717, 0x1000);
+    const std::uint64_t out = b.alloc(16717, 0x6000);
+    b.role(in, Role::InBuffer).role(out, Role::OutBuffer);
+    b.handshake(Direction::Out, 120, {1});
+    b.record(Direction::In, 23, 4000);
+    auto reader = TraceReader::from_bytes(b.finish());
+    TraceWalker walker;
+    EXPECT_FALSE(walker.roles_seen());
+    Seen seen(walker);
+    walker.walk(*reader, seen);
+    EXPECT_TRUE(walker.roles_seen());
+    EXPECT_EQ(walker.role_of(in), Role::InBuffer);
+    EXPECT_EQ(walker.role_of(out), Role::OutBuffer);
+    EXPECT_FALSE(walker.role_of(99).has_value());
+    EXPECT_EQ(walker.current_buffer(Role::InBuffer), in);
+    EXPECT_EQ(walker.current_buffer(Role::OutBuffer), out);
+    EXPECT_EQ(walker.tls_records(), 2u);
+}
+
+TEST(TraceWalker, SlotsAreReusedAndLiveBytesFollowTheBlocks) {
+    TraceBuilder b;
+    b.phase(Phase::Setup);
+    for (std::uint64_t i = 1; i <= 1000; ++i) {
+        b.alloc(i, 0x10000 + 0x1000 * i);
+    }
+    for (std::uint64_t i = 1; i <= 1000; i += 2) {
+        b.free(0x10000 + 0x1000 * i);
+    }
+    for (std::uint64_t i = 1; i <= 500; ++i) {
+        b.alloc(1, 0x9000000 + 0x10 * i);
+    }
+    auto reader = TraceReader::from_bytes(b.finish());
+    TraceWalker walker;
+    Seen seen(walker);
+    walker.walk(*reader, seen);
+    // 2 + 4 + ... + 1000 alive from the first round, plus 500 one-byte blocks.
+    EXPECT_EQ(walker.live_bytes(), 250500u + 500u);
+    EXPECT_EQ(walker.live_count(), 1000u);
+    EXPECT_EQ(walker.slot_capacity(), 1000u); // the second round took the freed slots
+}
+
+} // namespace
+} // namespace tlsheap::trace
