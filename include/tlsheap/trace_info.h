@@ -51,6 +51,9 @@ class TraceInfo {
     bool absorb(const Record& r);
     // True for the records absorb() consumes.
     static bool describes(Tag tag);
+    // The description a trace opens with (every record before its first
+    // event), without reading the events.
+    static TraceInfo read_description(TraceReader& reader);
 
     const std::string& meta(const std::string& key) const;
     const std::map<std::string, std::string>& meta_map() const { return meta_; }

@@ -83,6 +83,14 @@ class TraceWalker {
             feed(r, &hooks);
         }
     }
+    // The same for a reader that wants only the context at the end.
+    template <typename Source>
+    void walk(Source& source) {
+        Record r;
+        while (source.next(r)) {
+            feed(r);
+        }
+    }
 
     const TraceInfo& info() const { return info_; }
     // The description, for a result that outlives the walk.

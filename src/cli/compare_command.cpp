@@ -5,8 +5,8 @@
 #include "cli/output_file.h"
 #include "cli/trace_source.h"
 #include "report/number_format.h"
-#include "tlsheap/min_pool.h"
-#include "tlsheap/replay_engine.h"
+#include "tlsheap/profile_trace.h"
+#include "tlsheap/trace_info.h"
 #include "tlsheap/transform.h"
 
 #include <filesystem>
@@ -61,17 +61,14 @@ Row compare_one(const std::string& trace, const std::string& scheme,
         replay::ReplayOptions options;
         options.models = models;
         options.series_points = 1;
-        const auto source = open();
-        const replay::ReplayResult r = replay::replay_trace(*source, options);
+        const replay::ReplayResult r = replay::profile_trace(open, options);
         row.live_peak = r.live_peak.bytes;
         row.live_steady = r.live_after_handshake;
-        const auto pools = replay::find_min_pools(open, models);
-        for (std::size_t i = 0; i < r.models.size(); ++i) {
-            const replay::ModelRun& m = r.models[i];
+        for (const replay::ModelRun& m : r.models) {
             ModelFigures f;
             f.name = m.name;
             f.footprint = m.footprint;
-            f.min_pool = i < pools.size() ? pools[i].min_pool : 0;
+            f.min_pool = r.min_pools.at(m.name);
             f.fragmentation =
                 r.live_peak.bytes == 0
                     ? 0
@@ -107,10 +104,7 @@ int run_compare(const CompareOptions& o) {
         }
     }
     trace::TraceReader reader(o.traces.front());
-    trace::TraceInfo info;
-    trace::Record rec;
-    while (reader.next(rec) && (info.absorb(rec) || rec.tag == trace::Tag::Meta)) {
-    }
+    const trace::TraceInfo info = trace::TraceInfo::read_description(reader);
     std::printf("tlsheap compare: %s, %s side, mbedTLS %s, ABI %s (%s-byte pointers)\n",
                 info.meta("scenario.name").c_str(), info.meta("recorder.side").c_str(),
                 info.meta("mbedtls.version").c_str(), info.meta("abi").c_str(),

@@ -6,6 +6,7 @@
 #include "cli/trace_source.h"
 #include "report/number_format.h"
 #include "tlsheap/min_pool.h"
+#include "tlsheap/trace_walker.h"
 #include "tlsheap/transform.h"
 
 #include <fmt/format.h>
@@ -39,13 +40,9 @@ int run_minpool(const MinpoolOptions& o) {
         throw CliError(e.what(), kExitBadInput);
     }
     trace::TraceReader reader(o.trace);
-    trace::TraceInfo info;
-    {
-        trace::Record r;
-        while (reader.next(r)) {
-            info.absorb(r);
-        }
-    }
+    trace::TraceWalker walker;
+    walker.walk(reader);
+    const trace::TraceInfo& info = walker.info();
     std::printf("tlsheap minpool: %s (%s, %s side, mbedTLS %s, %s-byte pointers)\n",
                 o.trace.c_str(), info.meta("scenario.name").c_str(),
                 info.meta("recorder.side").c_str(), info.meta("mbedtls.version").c_str(),

@@ -19,6 +19,14 @@ bool TraceInfo::describes(Tag tag) {
            tag == Tag::Stack || tag == Tag::Frame;
 }
 
+TraceInfo TraceInfo::read_description(TraceReader& reader) {
+    TraceInfo info;
+    Record r;
+    while (reader.next(r) && info.absorb(r)) {
+    }
+    return info;
+}
+
 bool TraceInfo::absorb(const Record& r) {
     switch (r.tag) {
     case Tag::Meta:
