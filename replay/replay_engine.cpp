@@ -98,7 +98,7 @@ class Engine {
                 on_free(r);
             } else if (!result_.info.absorb(r)) {
                 on_context(r);
-            } else if (r.tag == Tag::Meta && r.key == "pool.base") {
+            } else if (r.tag == Tag::Meta && r.key == trace::meta::kPoolBase) {
                 pool_base_ = std::stoull(r.value);
             }
         }
@@ -136,10 +136,11 @@ class Engine {
             slot.run.placement_independent_of_pool_end =
                 slot.model->placement_independent_of_pool_end();
             // A transformed stream is no longer what the real pool served.
-            slot.compare_with_real_pool =
-                slot.run.name == "mbedtls-pool" &&
-                result_.info.meta("allocator") == "mbedtls_memory_buffer_alloc" &&
-                !result_.info.meta("pool.base").empty() && result_.info.meta("transform").empty();
+            slot.compare_with_real_pool = slot.run.name == "mbedtls-pool" &&
+                                          result_.info.meta(trace::meta::kAllocator) ==
+                                              trace::meta::kAllocatorMemoryBufferAlloc &&
+                                          !result_.info.meta(trace::meta::kPoolBase).empty() &&
+                                          result_.info.meta(trace::meta::kTransform).empty();
             slot.run.compared_with_real_pool = slot.compare_with_real_pool;
             slots_.push_back(std::move(slot));
         }
