@@ -29,7 +29,7 @@ inline constexpr char kTransport[] = "transport";  // kTransportStream or kTrans
 inline constexpr char kSeed[] = "seed";            // the deterministic entropy's seed
 inline constexpr char kFixedTime[] = "fixed_time"; // the library's clock, seconds; 0: real time
 
-// --- the variant: written by the recorder ---------------------------------
+// --- the variant: written by the recorder -----------------------------------
 inline constexpr char kMbedtlsVersion[] = "mbedtls.version"; // "3.6.6"
 inline constexpr char kVariantKey[] = "variant.key";         // the library's build cache key
 inline constexpr char kAbi[] = "abi";                        // "host", "ilp32" or "arm"
@@ -38,33 +38,33 @@ inline constexpr char kPointerSize[] = "pointer_size";       // sizeof(void*), "
 inline constexpr char kSizeTSize[] = "size_t_size";          // sizeof(size_t)
 inline constexpr char kStackBackend[] = "stack.backend"; // "libunwind", ... or kStackBackendNone
 
-// --- the heap the recording ran on: written by the recorder ----------------
+// --- the heap the recording ran on: written by the recorder -----------------
 inline constexpr char kAllocator[] = "allocator"; // kAllocatorLibc or kAllocatorMemoryBufferAlloc
 inline constexpr char kPoolSize[] = "pool.size";  // memory_buffer_alloc's pool, bytes
 inline constexpr char kPoolBase[] = "pool.base";  // the pool's address, decimal
 
-// --- the record buffers, as the library computes them: the recorder -------
+// --- the record buffers, as the library computes them: the recorder ---------
 inline constexpr char kSslInContentLen[] = "ssl.in_content_len";   // bytes
 inline constexpr char kSslOutContentLen[] = "ssl.out_content_len"; // bytes
-inline constexpr char kSslInBufferLen[] = "ssl.in_buffer_len";     // bytes, header and overhead in
-inline constexpr char kSslOutBufferLen[] = "ssl.out_buffer_len";   // bytes, header and overhead in
+inline constexpr char kSslInBufferLen[] = "ssl.in_buffer_len";   // bytes, with header and overhead
+inline constexpr char kSslOutBufferLen[] = "ssl.out_buffer_len"; // bytes, with header and overhead
 // The maximum fragment length the client asked for (0: none); absent
 // without MBEDTLS_SSL_MAX_FRAGMENT_LENGTH and on the server side.
 inline constexpr char kSslMaxFragmentLengthRequested[] = "ssl.max_fragment_length_requested";
 
-// --- the profile run: passed through the recorder by `tlsheap profile` -----
-inline constexpr char kScenarioName[] = "scenario.name";                // "tls12-ecdhe-ecdsa-p256"
-inline constexpr char kScenarioJson[] = "scenario.json";                // the whole scenario file
-inline constexpr char kPeer[] = "peer"; // "mbedtls", "openssl" or "external"
-inline constexpr char kMbedtlsTree[] = "mbedtls.tree";                  // the source tree's path
-inline constexpr char kMbedtlsOrigin[] = "mbedtls.origin";              // where the tree came from
-inline constexpr char kConfigLabel[] = "config.label";                  // config path and deltas
-inline constexpr char kConfigName[] = "config.name";                    // the same, file name only
+// --- the profile run: passed through the recorder by `tlsheap profile` ------
+inline constexpr char kScenarioName[] = "scenario.name";   // "tls12-ecdhe-ecdsa-p256"
+inline constexpr char kScenarioJson[] = "scenario.json";   // the whole scenario file
+inline constexpr char kPeer[] = "peer";                    // "mbedtls", "openssl" or "external"
+inline constexpr char kMbedtlsTree[] = "mbedtls.tree";     // the source tree's path
+inline constexpr char kMbedtlsOrigin[] = "mbedtls.origin"; // where the tree came from
+inline constexpr char kConfigLabel[] = "config.label";     // config path and deltas
+inline constexpr char kConfigName[] = "config.name";       // the same, file name only
 inline constexpr char kConfigEffectiveFile[] = "config.effective_file"; // the config as built
 inline constexpr char kConfigBaseFile[] = "config.base_file";           // the user's config, or ""
 inline constexpr char kConfigDeltas[] = "config.deltas";                // "--set X=1\n--unset Y"
 
-// --- replay: written by a transform into the stream it rewrites ------------
+// --- replay: written by a transform into the stream it rewrites -------------
 inline constexpr char kTransform[] = "transform"; // the transform and every option in effect
 
 // Every key above, for checks that must see them all.
@@ -102,7 +102,7 @@ inline constexpr auto kAllKeys = std::to_array<std::string_view>({
     kTransform,
 });
 
-// --- values ------------------------------------------------------------------
+// --- values -----------------------------------------------------------------
 inline constexpr char kTransportStream[] = "stream";     // TLS over TCP
 inline constexpr char kTransportDatagram[] = "datagram"; // DTLS over UDP
 inline constexpr char kAllocatorLibc[] = "libc";
