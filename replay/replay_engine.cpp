@@ -1,5 +1,6 @@
 #include "tlsheap/replay_engine.h"
 
+#include "tlsheap/trace_meta.h"
 #include "tlsheap/trace_walker.h"
 
 #include <algorithm>
@@ -49,7 +50,7 @@ class Engine final : public trace::WalkerHooks {
     }
 
     void on_description(const Record& r) override {
-        if (r.tag == Tag::Meta && r.key == "pool.base") {
+        if (r.tag == Tag::Meta && r.key == trace::meta::kPoolBase) {
             pool_base_ = std::stoull(r.value);
         }
     }
@@ -85,8 +86,9 @@ class Engine final : public trace::WalkerHooks {
             // A transformed stream is no longer what the real pool served.
             slot.compare_with_real_pool =
                 slot.run.name == "mbedtls-pool" &&
-                info().meta("allocator") == "mbedtls_memory_buffer_alloc" &&
-                !info().meta("pool.base").empty() && info().meta("transform").empty();
+                info().meta(trace::meta::kAllocator) == trace::meta::kAllocatorMemoryBufferAlloc &&
+                !info().meta(trace::meta::kPoolBase).empty() &&
+                info().meta(trace::meta::kTransform).empty();
             slot.run.compared_with_real_pool = slot.compare_with_real_pool;
             slots_.push_back(std::move(slot));
         }

@@ -3,15 +3,14 @@
 // a trace streams by; small (proportional to distinct stacks, not events).
 #pragma once
 
+#include "tlsheap/trace_meta.h"
 #include "tlsheap/trace_reader.h"
 
-#include <charconv>
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <system_error>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -35,14 +34,6 @@ struct CallSite {
     // "x509_crt_parse_der_core (library/x509_crt.c:1234)"
     std::string label() const;
 };
-
-// A numeric metadata value ("16384" for ssl.in_content_len); 0 when the
-// trace does not have it (older recorders) or it is not a number.
-inline std::uint64_t meta_number(const std::string& value) {
-    std::uint64_t number = 0;
-    const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), number);
-    return error == std::errc() && end == value.data() + value.size() ? number : 0;
-}
 
 class TraceInfo {
   public:

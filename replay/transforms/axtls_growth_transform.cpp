@@ -31,7 +31,7 @@ std::string AxtlsGrowthTransform::dtls_refusal() const {
 
 void AxtlsGrowthTransform::initialize() {
     certificate_state_ =
-        meta("recorder.side") == "server" ? "CLIENT_CERTIFICATE" : "SERVER_CERTIFICATE";
+        tls::peer_certificate_state(trace::meta::recorder_side(meta(trace::meta::kRecorderSide)));
     site_shared_ = call_site("record buffer");
     site_in_ = call_site("record buffer (in)");
     site_out_ = call_site("record buffer (out)");
@@ -59,7 +59,8 @@ void AxtlsGrowthTransform::handle(const Record& r) {
     if (r.tag == Tag::TlsRecord && r.direction == trace::Direction::In) {
         if (first_record_) {
             first_record_ = false;
-            const std::uint64_t mfl = trace::meta_number(meta("ssl.max_fragment_length_requested"));
+            const std::uint64_t mfl =
+                trace::meta_number(meta(trace::meta::kSslMaxFragmentLengthRequested));
             if (mfl > 0) {
                 for (Buffer* b : {&shared_, &in_, &out_})
                     b->max_plain = std::min(b->max_plain, mfl);

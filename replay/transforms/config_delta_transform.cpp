@@ -37,8 +37,8 @@ std::string ConfigDeltaTransform::dtls_refusal() const {
 }
 
 void ConfigDeltaTransform::initialize() {
-    const char* keys[2][2] = {{"ssl.in_content_len", "ssl.in_buffer_len"},
-                              {"ssl.out_content_len", "ssl.out_buffer_len"}};
+    const char* keys[2][2] = {{trace::meta::kSslInContentLen, trace::meta::kSslInBufferLen},
+                              {trace::meta::kSslOutContentLen, trace::meta::kSslOutBufferLen}};
     for (unsigned i = 0; i < 2; ++i) {
         recorded_len_[i] = trace::meta_number(meta(keys[i][0]));
         recorded_buffer_[i] = trace::meta_number(meta(keys[i][1]));
@@ -49,7 +49,7 @@ void ConfigDeltaTransform::initialize() {
                    std::string(keys[i][0]) + ")");
     }
     certificate_state_ =
-        meta("recorder.side") == "server" ? "CLIENT_CERTIFICATE" : "SERVER_CERTIFICATE";
+        tls::peer_certificate_state(trace::meta::recorder_side(meta(trace::meta::kRecorderSide)));
     const auto has = [&](const char* name) { return config().count(name) != 0; };
     // ssl.h: MBEDTLS_SSL_PEER_CERT_DIGEST_DFL_LEN, the first of SHA-256, SHA-384, SHA-1.
     digest_len_ = has("MBEDTLS_SHA256_C") || has("PSA_WANT_ALG_SHA_256")   ? 32

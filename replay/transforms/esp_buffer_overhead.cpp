@@ -1,5 +1,7 @@
 #include "esp_buffer_overhead.h"
 
+#include "tlsheap/trace_meta.h"
+
 #include <cctype>
 #include <charconv>
 #include <optional>
@@ -27,7 +29,7 @@ class ConfigView {
     unsigned major_version() const {
         if (const auto major = number("MBEDTLS_VERSION_MAJOR"))
             return static_cast<unsigned>(*major);
-        const auto it = meta_.find("mbedtls.version");
+        const auto it = meta_.find(trace::meta::kMbedtlsVersion);
         if (it != meta_.end() && !it->second.empty() && std::isdigit(it->second[0]))
             return static_cast<unsigned>(it->second[0] - '0');
         return 3;
@@ -125,14 +127,16 @@ EspBufferSizes esp_buffer_sizes(const ConfigMacros& config, const TraceMeta& met
     const ConfigView c(config, meta);
     EspBufferSizes sizes;
     sizes.overhead = esp_record_overhead(config, meta);
-    sizes.in_content_len = content_len(c, "ssl.in_content_len", "MBEDTLS_SSL_IN_CONTENT_LEN");
-    if (const auto v = c.meta_number("ssl.out_buffer_len")) {
+    sizes.in_content_len =
+        content_len(c, trace::meta::kSslInContentLen, "MBEDTLS_SSL_IN_CONTENT_LEN");
+    if (const auto v = c.meta_number(trace::meta::kSslOutBufferLen)) {
         sizes.out_buffer_len = *v;
     } else {
         // MBEDTLS_SSL_HEADER_LEN + MBEDTLS_SSL_OUT_PAYLOAD_LEN [+ MBEDTLS_SSL_CID_OUT_LEN_MAX]:
         // the payload overhead is O without the 13-byte header, so the sum is O + content.
-        sizes.out_buffer_len = sizes.overhead.total() +
-                               content_len(c, "ssl.out_content_len", "MBEDTLS_SSL_OUT_CONTENT_LEN");
+        sizes.out_buffer_len =
+            sizes.overhead.total() +
+            content_len(c, trace::meta::kSslOutContentLen, "MBEDTLS_SSL_OUT_CONTENT_LEN");
         if (c.has("MBEDTLS_SSL_DTLS_CONNECTION_ID"))
             sizes.out_buffer_len += c.number("MBEDTLS_SSL_CID_OUT_LEN_MAX").value_or(32);
         if (c.major_version() < 3 && c.has("MBEDTLS_ZLIB_SUPPORT"))

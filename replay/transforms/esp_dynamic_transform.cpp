@@ -1,5 +1,8 @@
 #include "esp_dynamic_transform.h"
 
+#include "tlsheap/tls_wire.h"
+#include "tlsheap/trace_meta.h"
+
 #include <algorithm>
 #include <initializer_list>
 #include <string_view>
@@ -53,41 +56,37 @@ bool adds_rx(std::string_view s, bool tls13, bool compat_mode) {
 }
 
 // Stands for a ChangeCipherSpec record among handshake message types.
-constexpr int kChangeCipherSpec = 256;
+constexpr int kChangeCipherSpecMessage = 256;
 
 // The message a client step consumes (RFC 5246/8446 handshake types); any
 // other message it reads stays for the next step (keep_current_message).
 std::vector<int> expected_messages(std::string_view s) {
     if (s == "SERVER_HELLO")
-        return {2};
+        return {tls::kServerHello};
     if (s == "ENCRYPTED_EXTENSIONS")
-        return {8};
+        return {tls::kEncryptedExtensions};
     if (s == "SERVER_CERTIFICATE")
-        return {11};
+        return {tls::kCertificate};
     if (s == "SERVER_KEY_EXCHANGE")
-        return {12};
+        return {tls::kServerKeyExchange};
     if (s == "CERTIFICATE_REQUEST")
-        return {13};
+        return {tls::kCertificateRequest};
     if (s == "SERVER_HELLO_DONE")
-        return {14};
+        return {tls::kServerHelloDone};
     if (s == "CERTIFICATE_VERIFY")
-        return {15};
+        return {tls::kCertificateVerify};
     if (s == "SERVER_FINISHED")
-        return {20};
+        return {tls::kFinished};
     if (s == "NEW_SESSION_TICKET" || s == "TLS1_3_NEW_SESSION_TICKET")
-        return {4};
+        return {tls::kNewSessionTicket};
     if (s == "SERVER_CHANGE_CIPHER_SPEC") // also reads a NewSessionTicket (ssl_tls12_client.c)
-        return {kChangeCipherSpec, 4};
+        return {kChangeCipherSpecMessage, tls::kNewSessionTicket};
     return {};
 }
 
 bool contains(const std::vector<int>& v, int x) {
     return std::find(v.begin(), v.end(), x) != v.end();
 }
-
-constexpr std::uint8_t kContentChangeCipherSpec = 20;
-constexpr std::uint8_t kContentHandshake = 22;
-constexpr std::uint8_t kContentApplicationData = 23;
 
 } // namespace
 
@@ -101,7 +100,7 @@ std::string EspDynamicTransform::dtls_refusal() const {
 }
 
 void EspDynamicTransform::initialize() {
-    if (meta("recorder.side") == "server")
+    if (trace::meta::recorder_side(meta(trace::meta::kRecorderSide)) == tls::Side::Server)
         refuse("it is a server-side recording (recorder.side=server); only the client path "
                "(esp_ssl_cli.c) is modelled, the v5.5 server path (esp_ssl_srv.c) could not be "
                "checked against its source");
@@ -338,8 +337,8 @@ void EspDynamicTransform::account_consumption(const Step& step, const Step* next
     bool consumed;
     if (m.handshake_type >= 0) {
         consumed = expected.empty() || contains(expected, m.handshake_type);
-    } else if (m.content_type == kContentChangeCipherSpec) {
-        consumed = expected.empty() || contains(expected, kChangeCipherSpec);
+    } else if (m.content_type == tls::kChangeCipherSpec) {
+        consumed = expected.empty() || contains(expected, kChangeCipherSpecMessage);
     } else {
         // Encrypted: its type is unknown. It stays when the next step reads
         // without receiving a record of its own.
@@ -408,20 +407,20 @@ void EspDynamicTransform::add_rx(std::uint64_t record_len) {
 void EspDynamicTransform::load_record(const Record& r) {
     rx_messages_.clear();
     switch (r.content_type) {
-    case kContentHandshake:
+    case tls::kHandshake:
         if (r.flags & trace::kRecordPlaintext) {
             for (const std::uint8_t t : r.hs_types)
-                rx_messages_.push_back({kContentHandshake, t});
+                rx_messages_.push_back({tls::kHandshake, t});
         } else {
-            rx_messages_.push_back({kContentHandshake, -1});
+            rx_messages_.push_back({tls::kHandshake, -1});
         }
         break;
-    case kContentChangeCipherSpec:
+    case tls::kChangeCipherSpec:
         if (!tls13_) // TLS 1.3's compatibility CCS is dropped by the record layer
-            rx_messages_.push_back({kContentChangeCipherSpec, -1});
+            rx_messages_.push_back({tls::kChangeCipherSpec, -1});
         break;
-    case kContentApplicationData:
-        rx_messages_.push_back({kContentApplicationData, -1});
+    case tls::kApplicationData:
+        rx_messages_.push_back({tls::kApplicationData, -1});
         break;
     default: // alerts: handled by the record layer
         break;

@@ -1,5 +1,7 @@
 #include "rewritten_stream.h"
 
+#include "tlsheap/trace_meta.h"
+
 #include <algorithm>
 
 namespace tlsheap::replay {
@@ -128,7 +130,7 @@ void RewrittenStream::start_output() {
     initialized_ = true;
     Record meta;
     meta.tag = Tag::Meta;
-    meta.key = "transform";
+    meta.key = trace::meta::kTransform;
     meta.value = spec_text_;
     queue(meta);
     for (std::size_t i = 0; i < call_sites_.size(); ++i) {
@@ -154,7 +156,7 @@ void RewrittenStream::track(const Record& r) {
     walker_.feed(r);
     switch (r.tag) {
     case Tag::Meta:
-        if (r.key == "transport" && r.value == "datagram")
+        if (r.key == trace::meta::kTransport && r.value == trace::meta::kTransportDatagram)
             refuse(dtls_refusal());
         break;
     case Tag::Phase:

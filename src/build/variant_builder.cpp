@@ -392,7 +392,9 @@ std::string VariantBuilder::recorder_key(const PreparedVariant& p,
             files.push_back(entry.path());
         }
     }
-    files.push_back(source_dir_ / "include" / "tlsheap" / "trace_format.h");
+    for (const char* header : {"trace_format.h", "trace_meta.h", "tls_wire.h"}) {
+        files.push_back(source_dir_ / "include" / "tlsheap" / header);
+    }
     std::sort(files.begin(), files.end());
     for (const fs::path& f : files) {
         key.add_file(f, f.filename().string());

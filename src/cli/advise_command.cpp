@@ -11,6 +11,7 @@
 #include "report/config_advice.h"
 #include "report/handshake_needs.h"
 #include "report/number_format.h"
+#include "tlsheap/trace_meta.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -25,6 +26,7 @@
 namespace tlsheap::cli {
 
 namespace fs = std::filesystem;
+namespace meta = trace::meta;
 using nlohmann::json;
 using report::grouped;
 
@@ -93,13 +95,13 @@ VerifyBase verify_base(const report::HandshakeNeeds& n, const AdviseOptions& o) 
         base.config_file = o.config;
         return base;
     }
-    if (n.meta.count("config.deltas") != 0) {
-        base.config_file = n.meta_value("config.base_file");
+    if (n.meta.count(meta::kConfigDeltas) != 0) {
+        base.config_file = n.meta_value(meta::kConfigBaseFile);
         if (!base.config_file.empty() && !fs::exists(base.config_file))
             throw CliError("the trace's config " + base.config_file +
                                " is gone; give the config to rebuild with --config",
                            kExitBadInput);
-        std::istringstream in(n.meta_value("config.deltas"));
+        std::istringstream in(n.meta_value(meta::kConfigDeltas));
         std::string line;
         while (std::getline(in, line)) {
             if (line.rfind("--set ", 0) == 0)
@@ -110,7 +112,7 @@ VerifyBase verify_base(const report::HandshakeNeeds& n, const AdviseOptions& o) 
         return base;
     }
     // Traces from before config.deltas was recorded: the config as built.
-    base.config_file = n.meta_value("config.effective_file");
+    base.config_file = n.meta_value(meta::kConfigEffectiveFile);
     if (base.config_file.empty() || !fs::exists(base.config_file))
         throw CliError("the trace does not say which config it was built with any more; give "
                        "it with --config",
@@ -128,7 +130,8 @@ void check_try_names(const report::HandshakeNeeds& n, const AdviseOptions& o) {
     std::string config_file;
     try {
         config_file = verify_base(n, o).config_file;
-        session.emplace(o.mbedtls.empty() ? n.meta_value("mbedtls.tree") : o.mbedtls, 1, nullptr);
+        session.emplace(o.mbedtls.empty() ? n.meta_value(meta::kMbedtlsTree) : o.mbedtls, 1,
+                        nullptr);
     } catch (const CliError&) {
         if (o.verify)
             throw;
@@ -141,19 +144,19 @@ class Verifier {
   public:
     Verifier(const report::HandshakeNeeds& n, const AdviseOptions& o)
         : n_(n), o_(o), base_(verify_base(n, o)),
-          session_(o.mbedtls.empty() ? n.meta_value("mbedtls.tree") : o.mbedtls,
+          session_(o.mbedtls.empty() ? n.meta_value(meta::kMbedtlsTree) : o.mbedtls,
                    o.jobs != 0 ? o.jobs : std::max(1u, std::thread::hardware_concurrency()),
                    [this](const std::string& m) {
                        if (!o_.quiet)
                            std::fprintf(stderr, "tlsheap: %s\n", m.c_str());
                    }) {
-        const std::string peer = n.meta_value("peer");
+        const std::string peer = n.meta_value(meta::kPeer);
         if (peer == "external" || peer.empty())
             throw CliError("the trace was recorded against a server tlsheap did not start "
                            "(--connect); --verify re-runs scenarios against local peers only",
                            kExitBadInput);
         try {
-            scenario_ = record::load_scenario(n.meta_value("scenario.name"), scenario_dir());
+            scenario_ = record::load_scenario(n.meta_value(meta::kScenarioName), scenario_dir());
         } catch (const record::ScenarioError& e) {
             throw CliError(std::string("cannot re-run the trace's scenario: ") + e.what(),
                            kExitBadInput);
@@ -187,14 +190,13 @@ class Verifier {
                 unset.push_back(c.name);
         }
         VariantProfile profile;
-        profile.abi = n_.meta_value("abi");
+        profile.abi = n_.meta_value(meta::kAbi);
         try {
             const auto deltas = session_.parse_deltas(set, unset, base_.config_file);
             profile.prepared = session_.prepare(base_.config_file, deltas, profile.abi,
-                                                n_.meta_value("stack.backend"), false);
+                                                n_.meta_value(meta::kStackBackend), false);
             v.config_label = portable_config_label(profile.prepared);
-            const record::Side side =
-                n_.side == "server" ? record::Side::Server : record::Side::Client;
+            const record::Side side = meta::recorder_side(n_.side);
             if (const std::string missing =
                     record::missing_requirement(scenario_, side, profile.prepared.macros);
                 !missing.empty()) {
@@ -255,9 +257,9 @@ void print_direction(const char* label, const report::DirectionNeeds& d) {
 void print_needs(const report::HandshakeNeeds& n, const report::Advice& a) {
     fmt::print("tlsheap advise: {}\n", n.trace_path);
     fmt::print("  scenario {}, {} side against the {} peer; mbedTLS {}, ABI {}\n",
-               n.meta_value("scenario.name"), n.side, n.meta_value("peer"),
-               n.meta_value("mbedtls.version"), n.meta_value("abi"));
-    fmt::print("  config: {}\n", n.meta_value("config.label"));
+               n.meta_value(meta::kScenarioName), n.side, n.meta_value(meta::kPeer),
+               n.meta_value(meta::kMbedtlsVersion), n.meta_value(meta::kAbi));
+    fmt::print("  config: {}\n", n.meta_value(meta::kConfigLabel));
     fmt::print("  handshake: {} {}\n\n", n.protocol, n.ciphersuite);
     fmt::print("what the handshake needed\n");
     print_direction("received", n.in);
@@ -457,12 +459,12 @@ int run_advise(const AdviseOptions& o) {
             {"schema_version", kAdviseSchemaVersion},
             {"kind", "tlsheap.advise"},
             {"trace", o.trace},
-            {"scenario", needs.meta_value("scenario.name")},
+            {"scenario", needs.meta_value(meta::kScenarioName)},
             {"side", needs.side},
-            {"peer", needs.meta_value("peer")},
-            {"mbedtls_version", needs.meta_value("mbedtls.version")},
-            {"abi", needs.meta_value("abi")},
-            {"config", needs.meta_value("config.label")},
+            {"peer", needs.meta_value(meta::kPeer)},
+            {"mbedtls_version", needs.meta_value(meta::kMbedtlsVersion)},
+            {"abi", needs.meta_value(meta::kAbi)},
+            {"config", needs.meta_value(meta::kConfigLabel)},
             {"protocol", needs.protocol},
             {"ciphersuite", needs.ciphersuite},
             {"needs",

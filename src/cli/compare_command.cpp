@@ -7,6 +7,7 @@
 #include "report/number_format.h"
 #include "tlsheap/profile_trace.h"
 #include "tlsheap/trace_info.h"
+#include "tlsheap/trace_meta.h"
 #include "tlsheap/transform.h"
 
 #include <filesystem>
@@ -106,9 +107,10 @@ int run_compare(const CompareOptions& o) {
     trace::TraceReader reader(o.traces.front());
     const trace::TraceInfo info = trace::TraceInfo::read_description(reader);
     std::printf("tlsheap compare: %s, %s side, mbedTLS %s, ABI %s (%s-byte pointers)\n",
-                info.meta("scenario.name").c_str(), info.meta("recorder.side").c_str(),
-                info.meta("mbedtls.version").c_str(), info.meta("abi").c_str(),
-                info.meta("pointer_size").c_str());
+                info.meta(trace::meta::kScenarioName).c_str(),
+                info.meta(trace::meta::kRecorderSide).c_str(),
+                info.meta(trace::meta::kMbedtlsVersion).c_str(),
+                info.meta(trace::meta::kAbi).c_str(), info.meta(trace::meta::kPointerSize).c_str());
     std::printf(
         "  live peak and steady state are requested bytes; per allocator, footprint and min pool\n"
         "  include headers and alignment, steady state is the heap in use after the handshake\n\n");

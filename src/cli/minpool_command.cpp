@@ -6,6 +6,7 @@
 #include "cli/trace_source.h"
 #include "report/number_format.h"
 #include "tlsheap/min_pool.h"
+#include "tlsheap/trace_meta.h"
 #include "tlsheap/trace_walker.h"
 #include "tlsheap/transform.h"
 
@@ -44,9 +45,10 @@ int run_minpool(const MinpoolOptions& o) {
     walker.walk(reader);
     const trace::TraceInfo& info = walker.info();
     std::printf("tlsheap minpool: %s (%s, %s side, mbedTLS %s, %s-byte pointers)\n",
-                o.trace.c_str(), info.meta("scenario.name").c_str(),
-                info.meta("recorder.side").c_str(), info.meta("mbedtls.version").c_str(),
-                info.meta("pointer_size").c_str());
+                o.trace.c_str(), info.meta(trace::meta::kScenarioName).c_str(),
+                info.meta(trace::meta::kRecorderSide).c_str(),
+                info.meta(trace::meta::kMbedtlsVersion).c_str(),
+                info.meta(trace::meta::kPointerSize).c_str());
     if (reader.truncated()) {
         std::printf("warning: %s\n", reader.truncation_message().c_str());
     }
@@ -105,7 +107,7 @@ int run_minpool(const MinpoolOptions& o) {
                                  {"kind", "tlsheap.minpool"},
                                  {"trace", o.trace},
                                  {"transform", o.transform},
-                                 {"scenario", info.meta("scenario.name")},
+                                 {"scenario", info.meta(trace::meta::kScenarioName)},
                                  {"pointer_size", info.pointer_size()},
                                  {"models", models}});
     }

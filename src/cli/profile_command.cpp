@@ -19,12 +19,14 @@
 #include "symbolize/trace_symbolizer.h"
 #include "tlsheap/min_pool.h"
 #include "tlsheap/replay_engine.h"
+#include "tlsheap/tls_wire.h"
 
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <thread>
 #include <unistd.h>
@@ -43,14 +45,14 @@ void progress(bool quiet, const std::string& message) {
 
 int run_profile(ProfileOptions o) {
     const unsigned jobs = o.jobs != 0 ? o.jobs : std::max(1u, std::thread::hardware_concurrency());
-    if (o.side != "client" && o.side != "server") {
+    const std::optional<record::Side> side = tls::side_from_name(o.side);
+    if (!side) {
         throw CliError("--side must be client or server, not '" + o.side + "'", kExitBadInput);
     }
     check_format(o.format);
     if (o.timeout_seconds <= 0 || o.timeout_seconds > 3600) {
         throw CliError("--timeout must be between 0 and 3600 seconds", kExitBadInput);
     }
-    const record::Side side = o.side == "client" ? record::Side::Client : record::Side::Server;
     record::Scenario scenario;
     try {
         scenario = record::load_scenario(o.scenario, scenario_dir());
@@ -100,7 +102,7 @@ int run_profile(ProfileOptions o) {
             p.run.warnings = warnings;
             p.prepared = session.prepare(o.config, deltas, abi, o.stack_backend, o.real_pool > 0);
             if (const std::string missing =
-                    record::missing_requirement(scenario, side, p.prepared.macros);
+                    record::missing_requirement(scenario, *side, p.prepared.macros);
                 !missing.empty()) {
                 throw CliError("config " + p.prepared.config_label + " lacks " + missing +
                                    ", which scenario " + scenario.name + " needs (" + o.side +

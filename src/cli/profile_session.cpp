@@ -13,6 +13,8 @@
 #include "record/recording_run.h"
 #include "symbolize/trace_symbolizer.h"
 #include "tlsheap/profile_trace.h"
+#include "tlsheap/tls_wire.h"
+#include "tlsheap/trace_meta.h"
 
 #include <atomic>
 #include <chrono>
@@ -25,6 +27,7 @@
 namespace tlsheap::cli {
 
 namespace fs = std::filesystem;
+namespace meta = trace::meta;
 
 namespace {
 
@@ -209,7 +212,8 @@ void ProfileSession::resolve_peer(RecordSettings& s, const record::Scenario& sce
 
 void ProfileSession::record(const RecordSettings& s, const record::Scenario& scenario,
                             VariantProfile& p) {
-    const record::Side side = s.side == "client" ? record::Side::Client : record::Side::Server;
+    // A side other than "client" (`sweep --side` takes any text) is recorded as the server.
+    const record::Side side = tls::side_from_name(s.side).value_or(record::Side::Server);
     const std::string trace_path =
         trace_path_for(cache_, s, scenario.name, p.abi, p.variant.recorder_key);
     // A trace in the cache is shared by every tlsheap process recording the
@@ -259,19 +263,20 @@ void ProfileSession::record(const RecordSettings& s, const record::Scenario& sce
         std::chrono::milliseconds(static_cast<long long>(s.timeout_seconds * 1000 * slowdown));
     request.port = s.port;
     request.pool_size = s.real_pool;
-    request.meta = {{"scenario.name", scenario.name},
-                    {"scenario.json", scenario.json},
-                    {"peer", s.peer},
-                    {"mbedtls.tree", tree_.root.string()},
-                    {"mbedtls.origin", tree_.origin},
-                    {"config.label", p.prepared.config_label},
-                    {"config.name", portable_config_label(p.prepared)},
-                    {"config.effective_file", p.variant.effective_config.string()},
-                    // What `advise --verify` rebuilds from: the base and the deltas.
-                    {"config.base_file", p.prepared.spec.config_file.empty()
-                                             ? std::string()
-                                             : fs::absolute(p.prepared.spec.config_file).string()},
-                    {"config.deltas", deltas_text(p.prepared.spec.deltas)}};
+    request.meta = {
+        {meta::kScenarioName, scenario.name},
+        {meta::kScenarioJson, scenario.json},
+        {meta::kPeer, s.peer},
+        {meta::kMbedtlsTree, tree_.root.string()},
+        {meta::kMbedtlsOrigin, tree_.origin},
+        {meta::kConfigLabel, p.prepared.config_label},
+        {meta::kConfigName, portable_config_label(p.prepared)},
+        {meta::kConfigEffectiveFile, p.variant.effective_config.string()},
+        // What `advise --verify` rebuilds from: the base and the deltas.
+        {meta::kConfigBaseFile, p.prepared.spec.config_file.empty()
+                                    ? std::string()
+                                    : fs::absolute(p.prepared.spec.config_file).string()},
+        {meta::kConfigDeltas, deltas_text(p.prepared.spec.deltas)}};
     if (progress_) {
         progress_("recording " + scenario.name + " (" + s.side + " side, ABI " + p.abi +
                   ") against the " + s.peer + " peer");

@@ -7,6 +7,7 @@
 #include "report/profile_report.h"
 #include "tlsheap/profile_trace.h"
 #include "tlsheap/replay_engine.h"
+#include "tlsheap/trace_meta.h"
 #include "tlsheap/transform.h"
 
 #include <filesystem>
@@ -14,6 +15,8 @@
 namespace tlsheap::cli {
 
 namespace {
+
+namespace meta = trace::meta;
 
 struct ReplayCommandOptions {
     std::string trace;
@@ -45,16 +48,16 @@ int run_replay(const ReplayCommandOptions& o) {
     }
     report::RunDescription run;
     run.command = "replay";
-    run.scenario = result.info.meta("scenario.name");
-    run.side = result.info.meta("recorder.side");
-    run.peer = result.info.meta("peer");
-    run.mbedtls_version = result.info.meta("mbedtls.version");
-    run.mbedtls_origin = result.info.meta("mbedtls.origin");
-    run.abi = result.info.meta("abi");
-    run.config_label = result.info.meta("config.label");
-    run.config_name = result.info.meta("config.name");
-    run.effective_config = result.info.meta("config.effective_file");
-    run.variant_key = result.info.meta("variant.key");
+    run.scenario = result.info.meta(meta::kScenarioName);
+    run.side = result.info.meta(meta::kRecorderSide);
+    run.peer = result.info.meta(meta::kPeer);
+    run.mbedtls_version = result.info.meta(meta::kMbedtlsVersion);
+    run.mbedtls_origin = result.info.meta(meta::kMbedtlsOrigin);
+    run.abi = result.info.meta(meta::kAbi);
+    run.config_label = result.info.meta(meta::kConfigLabel);
+    run.config_name = result.info.meta(meta::kConfigName);
+    run.effective_config = result.info.meta(meta::kConfigEffectiveFile);
+    run.variant_key = result.info.meta(meta::kVariantKey);
     run.build_cached = true;
     run.trace_path = o.trace;
     run.trace_bytes = std::filesystem::file_size(o.trace);

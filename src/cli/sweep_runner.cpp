@@ -9,6 +9,7 @@
 #include "report/number_format.h"
 #include "report/profile_metrics.h"
 #include "report/profile_report.h"
+#include "tlsheap/tls_wire.h"
 
 #include <algorithm>
 #include <atomic>
@@ -175,8 +176,9 @@ json run_sweep(const SweepRequest& request) {
                 continue;
             }
             const VariantProfile& variant = built.at(run.cell.config);
+            // As the profile session reads it: anything but "client" is the server.
             const record::Side side =
-                settings.side == "client" ? record::Side::Client : record::Side::Server;
+                tls::side_from_name(settings.side).value_or(record::Side::Server);
             if (const std::string missing =
                     record::missing_requirement(scenario, side, variant.prepared.macros);
                 !missing.empty()) {

@@ -111,7 +111,7 @@ int show(const ShowOptions& o) {
         std::printf("warning: %s\n", reader.truncation_message().c_str());
     }
     for (const auto& [key, value] : info.meta_map()) {
-        if (key == "scenario.json") {
+        if (key == trace::meta::kScenarioJson) {
             continue;
         }
         std::printf("  %-24s %s\n", key.c_str(), value.c_str());

@@ -77,10 +77,10 @@ void Peer::start_mbedtls(const PeerRequest& r) {
     process::LaunchOptions options;
     options.argv = r.runner;
     options.argv.insert(options.argv.end(),
-                        {r.recorder.string(), "--mode", "server", "--listen", port_text(r.port),
-                         "--timeout-ms", std::to_string(r.timeout.count()), "--seed",
-                         std::to_string(r.seed), "--fixed-time", r.fixed_time, "--accept-count",
-                         std::to_string(r.connections)});
+                        {r.recorder.string(), "--mode", side_name(Side::Server), "--listen",
+                         port_text(r.port), "--timeout-ms", std::to_string(r.timeout.count()),
+                         "--seed", std::to_string(r.seed), "--fixed-time", r.fixed_time,
+                         "--accept-count", std::to_string(r.connections)});
     const auto args = recorder_arguments(r.scenario, Side::Server, r.der);
     options.argv.insert(options.argv.end(), args.begin(), args.end());
     child_ = std::make_unique<process::ChildProcess>(options);

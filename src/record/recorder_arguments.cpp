@@ -4,10 +4,6 @@ namespace tlsheap::record {
 
 namespace fs = std::filesystem;
 
-const char* side_name(Side side) {
-    return side == Side::Client ? "client" : "server";
-}
-
 std::string credential_file(const fs::path& pem, bool der) {
     if (der && pem.extension() == ".pem") {
         fs::path alt = pem;

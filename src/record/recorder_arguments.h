@@ -3,15 +3,14 @@
 #pragma once
 
 #include "record/scenario.h"
+#include "tlsheap/tls_wire.h"
 
 #include <string>
 #include <vector>
 
 namespace tlsheap::record {
 
-enum class Side { Client, Server };
-
-const char* side_name(Side side);
+using Side = tls::Side;
 
 // `der`: the variant cannot parse PEM; use the .der file next to each .pem.
 std::vector<std::string> recorder_arguments(const Scenario& scenario, Side side, bool der);

@@ -135,7 +135,7 @@ RecordingResult run_recording(const RecordingRequest& r) {
         process::LaunchOptions options;
         options.argv = recorder_common(r);
         options.argv.insert(options.argv.end(),
-                            {"--mode", "client", "--connect", host + ":" + port});
+                            {"--mode", side_name(Side::Client), "--connect", host + ":" + port});
         Scenario s = r.scenario;
         if (!r.ca_override.empty()) {
             s.ca = r.ca_override;
@@ -162,8 +162,8 @@ RecordingResult run_recording(const RecordingRequest& r) {
     }
     process::LaunchOptions options;
     options.argv = recorder_common(r);
-    options.argv.insert(options.argv.end(),
-                        {"--mode", "server", "--listen", "127.0.0.1:" + std::to_string(r.port)});
+    options.argv.insert(options.argv.end(), {"--mode", side_name(Side::Server), "--listen",
+                                             "127.0.0.1:" + std::to_string(r.port)});
     const auto args = recorder_arguments(r.scenario, Side::Server, r.der);
     options.argv.insert(options.argv.end(), args.begin(), args.end());
     process::ChildProcess recorder(options);
@@ -178,11 +178,12 @@ RecordingResult run_recording(const RecordingRequest& r) {
     }
     process::LaunchOptions client;
     client.argv = r.peer_runner;
-    client.argv.insert(
-        client.argv.end(),
-        {r.peer_recorder.string(), "--mode", "client", "--connect", "127.0.0.1:" + line->substr(10),
-         "--timeout-ms", std::to_string(r.timeout.count()), "--seed", std::to_string(kPeerSeed),
-         "--fixed-time", kFixedTime, "--repeat", std::to_string(std::max(1u, r.repeat))});
+    client.argv.insert(client.argv.end(),
+                       {r.peer_recorder.string(), "--mode", side_name(Side::Client), "--connect",
+                        "127.0.0.1:" + line->substr(10), "--timeout-ms",
+                        std::to_string(r.timeout.count()), "--seed", std::to_string(kPeerSeed),
+                        "--fixed-time", kFixedTime, "--repeat",
+                        std::to_string(std::max(1u, r.repeat))});
     const auto peer_args = recorder_arguments(r.scenario, Side::Client, r.peer_der);
     client.argv.insert(client.argv.end(), peer_args.begin(), peer_args.end());
     process::ChildProcess peer(client);

@@ -11,6 +11,8 @@
 #include "socket_transport.h"
 #include "stack_capture.h"
 #include "tls_connection.h"
+#include "tlsheap/tls_wire.h"
+#include "tlsheap/trace_meta.h"
 #include "variant_info.h"
 
 #include <csignal>
@@ -56,27 +58,30 @@ const char* architecture() {
 
 void describe_recording(Recording& r, const tlsheap::recorder::RecorderOptions& o) {
     using namespace tlsheap::recorder;
-    r.meta("tlsheap.version", kTlsheapVersion);
-    r.meta("recorder.side", o.mode == Mode::Client ? "client" : "server");
-    // TLS over TCP; DTLS recordings would say "datagram".
-    r.meta("transport", "stream");
-    r.meta("mbedtls.version", MBEDTLS_VERSION_STRING);
-    r.meta("variant.key", kVariantKey);
-    r.meta("abi", kVariantAbi);
-    r.meta("arch", architecture());
-    r.meta("pointer_size", std::to_string(sizeof(void*)));
-    r.meta("size_t_size", std::to_string(sizeof(std::size_t)));
-    r.meta("stack.backend", o.capture_stacks ? stack_capture_backend() : "none");
-    r.meta("allocator", o.pool_size > 0 ? "mbedtls_memory_buffer_alloc" : "libc");
+    namespace meta = tlsheap::trace::meta;
+    r.meta(meta::kTlsheapVersion, kTlsheapVersion);
+    r.meta(meta::kRecorderSide, tlsheap::tls::side_name(o.mode));
+    // TLS over TCP; DTLS recordings would say meta::kTransportDatagram.
+    r.meta(meta::kTransport, meta::kTransportStream);
+    r.meta(meta::kMbedtlsVersion, MBEDTLS_VERSION_STRING);
+    r.meta(meta::kVariantKey, kVariantKey);
+    r.meta(meta::kAbi, kVariantAbi);
+    r.meta(meta::kArch, architecture());
+    r.meta(meta::kPointerSize, std::to_string(sizeof(void*)));
+    r.meta(meta::kSizeTSize, std::to_string(sizeof(std::size_t)));
+    r.meta(meta::kStackBackend,
+           o.capture_stacks ? stack_capture_backend() : meta::kStackBackendNone);
+    r.meta(meta::kAllocator,
+           o.pool_size > 0 ? meta::kAllocatorMemoryBufferAlloc : meta::kAllocatorLibc);
     if (o.pool_size > 0) {
-        r.meta("pool.size", std::to_string(o.pool_size));
+        r.meta(meta::kPoolSize, std::to_string(o.pool_size));
     }
-    r.meta("seed", std::to_string(o.seed));
-    r.meta("fixed_time", std::to_string(o.fixed_time));
-    r.meta("ssl.in_content_len", std::to_string(tlsheap_ssl_in_content_len));
-    r.meta("ssl.out_content_len", std::to_string(tlsheap_ssl_out_content_len));
-    r.meta("ssl.in_buffer_len", std::to_string(tlsheap_ssl_in_buffer_len));
-    r.meta("ssl.out_buffer_len", std::to_string(tlsheap_ssl_out_buffer_len));
+    r.meta(meta::kSeed, std::to_string(o.seed));
+    r.meta(meta::kFixedTime, std::to_string(o.fixed_time));
+    r.meta(meta::kSslInContentLen, std::to_string(tlsheap_ssl_in_content_len));
+    r.meta(meta::kSslOutContentLen, std::to_string(tlsheap_ssl_out_content_len));
+    r.meta(meta::kSslInBufferLen, std::to_string(tlsheap_ssl_in_buffer_len));
+    r.meta(meta::kSslOutBufferLen, std::to_string(tlsheap_ssl_out_buffer_len));
     for (const auto& [key, value] : o.meta) {
         r.meta(key, value);
     }

@@ -59,10 +59,8 @@ bool parse_recorder_options(int argc, char** argv, RecorderOptions& o, std::stri
             if (!value(v)) {
                 return false;
             }
-            if (std::strcmp(v, "client") == 0) {
-                o.mode = Mode::Client;
-            } else if (std::strcmp(v, "server") == 0) {
-                o.mode = Mode::Server;
+            if (const auto side = tls::side_from_name(v)) {
+                o.mode = *side;
             } else {
                 error = std::string("unknown mode '") + v + "' (client|server)";
                 return false;

@@ -2,6 +2,8 @@
 // options; the recorder parses no JSON and links no third-party library.
 #pragma once
 
+#include "tlsheap/tls_wire.h"
+
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -9,7 +11,8 @@
 
 namespace tlsheap::recorder {
 
-enum class Mode { Client, Server };
+// The side the recorder plays.
+using Mode = tls::Side;
 
 struct RecorderOptions {
     Mode mode = Mode::Client;

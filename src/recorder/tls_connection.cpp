@@ -37,6 +37,8 @@
 #include "deterministic_entropy.h"
 #include "recording.h"
 #include "socket_transport.h"
+#include "tlsheap/tls_wire.h"
+#include "tlsheap/trace_meta.h"
 #include "transport_tap.h"
 #include "variant_info.h"
 
@@ -58,15 +60,7 @@ using trace::Phase;
     if (option > 0) {
         return static_cast<unsigned long>(option);
     }
-    if (tlsheap_ssl_in_content_len >= 16384) {
-        return 0;
-    }
-    for (unsigned long len : {4096ul, 2048ul, 1024ul, 512ul}) {
-        if (len <= tlsheap_ssl_in_content_len) {
-            return len;
-        }
-    }
-    return 512;
+    return static_cast<unsigned long>(tls::max_fragment_length_for(tlsheap_ssl_in_content_len));
 }
 
 std::string state_name(int state) {
@@ -342,7 +336,8 @@ class Connection {
             pool_base_ = reinterpret_cast<unsigned char*>((base + 15) & ~std::uintptr_t{15});
             mbedtls_memory_buffer_alloc_init(pool_base_, o_.pool_size);
             // Replay compares the model's offsets with real addresses minus this.
-            r_.meta("pool.base", std::to_string(reinterpret_cast<std::uintptr_t>(pool_base_)));
+            r_.meta(trace::meta::kPoolBase,
+                    std::to_string(reinterpret_cast<std::uintptr_t>(pool_base_)));
         }
 #else
         if (o_.pool_size > 0) {
@@ -543,7 +538,7 @@ class Connection {
             if (ret != 0) {
                 return failed(ret, state(), "mbedtls_ssl_conf_max_frag_len");
             }
-            r_.meta("ssl.max_fragment_length_requested", std::to_string(mfl));
+            r_.meta(trace::meta::kSslMaxFragmentLengthRequested, std::to_string(mfl));
         }
 #else
         if (o_.max_fragment > 0) {

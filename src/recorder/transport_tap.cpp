@@ -1,14 +1,17 @@
 #include "transport_tap.h"
 
+#include "tlsheap/tls_wire.h"
+
 namespace tlsheap::recorder {
 
 namespace {
 
-constexpr std::uint8_t kChangeCipherSpec = 20;
-constexpr std::uint8_t kAlert = 21;
-constexpr std::uint8_t kHandshake = 22;
-constexpr std::uint8_t kApplicationData = 23;
-constexpr std::uint8_t kHeartbeat = 24;
+using tls::kAlert;
+using tls::kApplicationData;
+using tls::kChangeCipherSpec;
+using tls::kHandshake;
+using tls::kHeartbeat;
+
 // RFC 8446 5.2: ciphertext may exceed 2^14 by at most 256 bytes; TLS 1.2
 // allows 2048. Anything longer is not a TLS record stream.
 constexpr std::uint32_t kMaxRecordLength = (1u << 14) + 2048;

@@ -4,6 +4,8 @@
 #include "tlsheap/profile_trace.h"
 #include "tlsheap/record_source.h"
 #include "tlsheap/replay_engine.h"
+#include "tlsheap/tls_wire.h"
+#include "tlsheap/trace_meta.h"
 #include "tlsheap/transform.h"
 
 #include <algorithm>
@@ -48,13 +50,13 @@ std::string bytes(std::uint64_t n) {
 }
 
 bool client_tls12(const HandshakeNeeds& n) {
-    return n.side == "client" && n.protocol != "TLSv1.3";
+    return tls::side_from_name(n.side) == tls::Side::Client && n.protocol != "TLSv1.3";
 }
 
 // mbedTLS 3.6.3 and later reassemble a handshake message the peer split over
 // several records (ssl_msg.c); 2.28 and 3.6.0-3.6.2 refuse it.
 bool reassembles_handshake_messages(const HandshakeNeeds& n) {
-    const std::string v = n.meta_value("mbedtls.version");
+    const std::string v = n.meta_value(trace::meta::kMbedtlsVersion);
     unsigned major = 0, minor = 0, patch = 0;
     if (std::sscanf(v.c_str(), "%u.%u.%u", &major, &minor, &patch) < 2)
         return false;
@@ -151,21 +153,12 @@ std::string ConfigChange::to_string() const {
     return "--set " + name + (value.empty() ? "" : "=" + value);
 }
 
-std::uint64_t max_fragment_for(std::uint64_t in_content_len) {
-    if (in_content_len >= 16384)
-        return 0;
-    for (const std::uint64_t len : {4096u, 2048u, 1024u, 512u})
-        if (len <= in_content_len)
-            return len;
-    return 512;
-}
-
 std::string in_content_len_problem(const HandshakeNeeds& n, std::uint64_t len,
                                    std::uint64_t out_len, bool mfl_available) {
     if (len < n.in.largest_handshake)
         return fmt::format("the largest handshake message received, {} ({}), does not fit",
                            bytes(n.in.largest_handshake), n.in.largest_handshake_what);
-    const std::uint64_t mfl = mfl_available ? max_fragment_for(len) : 0;
+    const std::uint64_t mfl = mfl_available ? tls::max_fragment_length_for(len) : 0;
     if (mfl == 0) {
         if (len < n.in.largest_content)
             return fmt::format("the largest record received, {} of {}, does not fit",
@@ -186,7 +179,7 @@ std::string in_content_len_problem(const HandshakeNeeds& n, std::uint64_t len,
         return fmt::format("the server would split the {} {} into {}-byte records, and mbedTLS "
                            "{} cannot reassemble a handshake message (3.6.3 can)",
                            bytes(n.in.largest_handshake), n.in.largest_handshake_what, mfl,
-                           n.meta_value("mbedtls.version"));
+                           n.meta_value(trace::meta::kMbedtlsVersion));
     return "";
 }
 
@@ -195,7 +188,7 @@ std::string out_content_len_problem(const HandshakeNeeds& n, std::uint64_t len,
     if (len < n.out.largest_handshake)
         return fmt::format("the largest handshake message sent, {} ({}), does not fit",
                            bytes(n.out.largest_handshake), n.out.largest_handshake_what);
-    const std::uint64_t mfl = mfl_available ? max_fragment_for(in_len) : 0;
+    const std::uint64_t mfl = mfl_available ? tls::max_fragment_length_for(in_len) : 0;
     if (mfl > len)
         return fmt::format("the client would ask for max_fragment_length {} (IN_CONTENT_LEN {}), "
                            "which mbedTLS refuses above OUT_CONTENT_LEN",
@@ -205,7 +198,7 @@ std::string out_content_len_problem(const HandshakeNeeds& n, std::uint64_t len,
 
 std::uint64_t smallest_out_content_len(const HandshakeNeeds& n, std::uint64_t in_len,
                                        bool mfl_available) {
-    const std::uint64_t mfl = mfl_available ? max_fragment_for(in_len) : 0;
+    const std::uint64_t mfl = mfl_available ? tls::max_fragment_length_for(in_len) : 0;
     return std::max(n.out.largest_handshake, mfl);
 }
 
@@ -219,7 +212,7 @@ Advice advise(const HandshakeNeeds& n, const std::vector<ConfigChange>& try_chan
     std::uint64_t in_len = n.in_content_len;
     if (n.in.records > 0 && n.in_content_len > 0) {
         const std::uint64_t len = smallest_in_content_len(n, n.out_content_len, mfl_now);
-        const std::uint64_t mfl = mfl_now ? max_fragment_for(len) : 0;
+        const std::uint64_t mfl = mfl_now ? tls::max_fragment_length_for(len) : 0;
         if (len < n.in_content_len) {
             in_len = len;
             Proposal p;
@@ -263,7 +256,8 @@ Advice advise(const HandshakeNeeds& n, const std::vector<ConfigChange>& try_chan
                 "with MBEDTLS_SSL_MAX_FRAGMENT_LENGTH the client asks for max_fragment_length {} "
                 "(mbedtls_ssl_conf_max_frag_len) and the server keeps records within it; the "
                 "buffer must still hold the largest handshake message received, {} ({})",
-                max_fragment_for(len), bytes(n.in.largest_handshake), n.in.largest_handshake_what);
+                tls::max_fragment_length_for(len), bytes(n.in.largest_handshake),
+                n.in.largest_handshake_what);
             Delta d;
             d.in_content_len = len;
             d.enables_mfl = true;

@@ -45,10 +45,6 @@ struct Advice {
     std::vector<std::string> notes; // considered and not proposed, with the reason
 };
 
-// The maximum fragment length a TLS 1.2 client asks for with a buffer of
-// `in_content_len` (0: none), as tlsheap's recorder does.
-std::uint64_t max_fragment_for(std::uint64_t in_content_len);
-
 // Why a buffer of `in_content_len` would not carry the recorded handshake
 // ("" when it would). `mfl_available`: the client can ask for a maximum
 // fragment length.

@@ -19,10 +19,10 @@ using trace::Phase;
 using trace::Record;
 using trace::Tag;
 
-constexpr std::uint8_t kChangeCipherSpec = 20;
-constexpr std::uint8_t kAlert = 21;
-constexpr std::uint8_t kHandshake = 22;
-constexpr std::uint8_t kApplicationData = 23;
+using tls::kAlert;
+using tls::kApplicationData;
+using tls::kChangeCipherSpec;
+using tls::kHandshake;
 
 bool contains(std::string_view text, std::string_view part) {
     return text.find(part) != std::string_view::npos;
@@ -54,7 +54,7 @@ class NeedsReader final : public trace::WalkerHooks {
   public:
     NeedsReader(HandshakeNeeds& needs, const trace::TraceInfo& info, std::uint64_t peak_seq)
         : n_(needs), info_(info), peak_seq_(peak_seq) {
-        certificate_state_ = n_.side == "server" ? "CLIENT_CERTIFICATE" : "SERVER_CERTIFICATE";
+        certificate_state_ = tls::peer_certificate_state(trace::meta::recorder_side(n_.side));
         tls13_ = n_.protocol == "TLSv1.3";
     }
 
@@ -241,35 +241,35 @@ std::string HandshakeNeeds::meta_value(const std::string& key) const {
 
 std::string handshake_type_name(unsigned type) {
     switch (type) {
-    case 0:
+    case tls::kHelloRequest:
         return "HelloRequest";
-    case 1:
+    case tls::kClientHello:
         return "ClientHello";
-    case 2:
+    case tls::kServerHello:
         return "ServerHello";
-    case 3:
+    case tls::kHelloVerifyRequest:
         return "HelloVerifyRequest";
-    case 4:
+    case tls::kNewSessionTicket:
         return "NewSessionTicket";
-    case 5:
+    case tls::kEndOfEarlyData:
         return "EndOfEarlyData";
-    case 8:
+    case tls::kEncryptedExtensions:
         return "EncryptedExtensions";
-    case 11:
+    case tls::kCertificate:
         return "Certificate";
-    case 12:
+    case tls::kServerKeyExchange:
         return "ServerKeyExchange";
-    case 13:
+    case tls::kCertificateRequest:
         return "CertificateRequest";
-    case 14:
+    case tls::kServerHelloDone:
         return "ServerHelloDone";
-    case 15:
+    case tls::kCertificateVerify:
         return "CertificateVerify";
-    case 16:
+    case tls::kClientKeyExchange:
         return "ClientKeyExchange";
-    case 20:
+    case tls::kFinished:
         return "Finished";
-    case 24:
+    case tls::kKeyUpdate:
         return "KeyUpdate";
     default:
         return "handshake type " + std::to_string(type);
@@ -332,7 +332,7 @@ HandshakeNeeds analyze_handshake(const std::string& trace_path) {
     n.meta = info.meta_map();
     for (const auto& [name, value] : info.config())
         n.config[name] = value;
-    n.side = n.meta_value("recorder.side");
+    n.side = n.meta_value(trace::meta::kRecorderSide);
     if (const replay::Outcome* hs = result.handshake_outcome()) {
         n.handshake_ok = hs->ret == 0;
         const auto space = hs->text.find(' ');
@@ -345,12 +345,12 @@ HandshakeNeeds analyze_handshake(const std::string& trace_path) {
         n.failure = f->text + " in " + info.state_name(f->state);
     }
     n.expansion = smallest_expansion(n.protocol, n.ciphersuite, n.expansion_basis);
-    n.in_content_len = trace::meta_number(n.meta_value("ssl.in_content_len"));
-    n.out_content_len = trace::meta_number(n.meta_value("ssl.out_content_len"));
-    n.in_buffer_len = trace::meta_number(n.meta_value("ssl.in_buffer_len"));
-    n.out_buffer_len = trace::meta_number(n.meta_value("ssl.out_buffer_len"));
+    n.in_content_len = trace::meta_number(n.meta_value(trace::meta::kSslInContentLen));
+    n.out_content_len = trace::meta_number(n.meta_value(trace::meta::kSslOutContentLen));
+    n.in_buffer_len = trace::meta_number(n.meta_value(trace::meta::kSslInBufferLen));
+    n.out_buffer_len = trace::meta_number(n.meta_value(trace::meta::kSslOutBufferLen));
     n.max_fragment_requested =
-        trace::meta_number(n.meta_value("ssl.max_fragment_length_requested"));
+        trace::meta_number(n.meta_value(trace::meta::kSslMaxFragmentLengthRequested));
     n.live_peak = result.live_peak.bytes;
     n.peak_state = result.live_peak.at.phase == Phase::Handshake
                        ? info.state_name(result.live_peak.at.state)

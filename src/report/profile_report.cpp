@@ -1,6 +1,7 @@
 #include "report/profile_report.h"
 
 #include "report/number_format.h"
+#include "tlsheap/trace_meta.h"
 
 #include <algorithm>
 #include <fmt/format.h>
@@ -124,7 +125,8 @@ void print_profile(std::FILE* out, const RunDescription& run, const ReplayResult
     line(fmt::format("tlsheap {}: scenario {}, {} side, peer: {}", run.command, run.scenario,
                      run.side, run.peer));
     line(fmt::format("  mbedTLS {} [{}], ABI {} ({}, {}-byte pointers)", run.mbedtls_version,
-                     run.mbedtls_origin, run.abi, info.meta("arch"), info.pointer_size()));
+                     run.mbedtls_origin, run.abi, info.meta(trace::meta::kArch),
+                     info.pointer_size()));
     line(fmt::format("  config: {}", run.config_label));
     if (!run.effective_config.empty()) {
         line(fmt::format("  effective config: {}", run.effective_config));
@@ -319,7 +321,8 @@ void print_abi_comparison(std::FILE* out, const std::vector<AbiColumn>& columns)
     };
     row("ABI", [](const AbiColumn& c) { return c.run->abi; });
     row("architecture, pointer size", [](const AbiColumn& c) {
-        return fmt::format("{} {}", c.result->info.meta("arch"), c.result->info.pointer_size());
+        return fmt::format("{} {}", c.result->info.meta(trace::meta::kArch),
+                           c.result->info.pointer_size());
     });
     row("handshake", [](const AbiColumn& c) {
         const replay::Outcome* o = c.result->handshake_outcome();
@@ -380,7 +383,7 @@ nlohmann::json profile_json(const RunDescription& run, const ReplayResult& r,
     json j;
     j["schema_version"] = kProfileSchemaVersion;
     j["kind"] = "tlsheap.profile";
-    j["tool"] = {{"name", "tlsheap"}, {"version", info.meta("tlsheap.version")}};
+    j["tool"] = {{"name", "tlsheap"}, {"version", info.meta(trace::meta::kTlsheapVersion)}};
     j["run"] = {{"command", run.command},  {"scenario", run.scenario},
                 {"side", run.side},        {"peer", run.peer},
                 {"trace", run.trace_path}, {"trace_complete", r.complete},
@@ -392,7 +395,7 @@ nlohmann::json profile_json(const RunDescription& run, const ReplayResult& r,
     j["variant"] = {{"mbedtls_version", run.mbedtls_version},
                     {"mbedtls_origin", run.mbedtls_origin},
                     {"abi", run.abi},
-                    {"arch", info.meta("arch")},
+                    {"arch", info.meta(trace::meta::kArch)},
                     {"pointer_size", info.pointer_size()},
                     {"config", run.config_label},
                     {"config_name", run.config_name},
@@ -405,10 +408,10 @@ nlohmann::json profile_json(const RunDescription& run, const ReplayResult& r,
                       {"compiled_files", run.compiled_files},
                       {"seconds", run.build_seconds}}},
                     {"buffer_sizes",
-                     {{"in_content_len", info.meta("ssl.in_content_len")},
-                      {"out_content_len", info.meta("ssl.out_content_len")},
-                      {"in_buffer_len", info.meta("ssl.in_buffer_len")},
-                      {"out_buffer_len", info.meta("ssl.out_buffer_len")}}},
+                     {{"in_content_len", info.meta(trace::meta::kSslInContentLen)},
+                      {"out_content_len", info.meta(trace::meta::kSslOutContentLen)},
+                      {"in_buffer_len", info.meta(trace::meta::kSslInBufferLen)},
+                      {"out_buffer_len", info.meta(trace::meta::kSslOutBufferLen)}}},
                     {"effective_macros", config}};
     json outcomes = json::array();
     for (const replay::Outcome& o : r.outcomes) {

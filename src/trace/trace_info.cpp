@@ -75,8 +75,7 @@ std::string TraceInfo::state_name(std::uint32_t state) const {
 }
 
 unsigned TraceInfo::pointer_size() const {
-    const std::string& p = meta("pointer_size");
-    return p == "4" ? 4 : 8;
+    return meta::pointer_size(meta(meta::kPointerSize));
 }
 
 const std::vector<std::uint64_t>* TraceInfo::stack(std::uint32_t id) const {

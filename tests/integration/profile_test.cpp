@@ -2,6 +2,7 @@
 // the deterministic mbedTLS peer and openssl s_server on 127.0.0.1.
 #include "process/child_process.h"
 #include "tlsheap/trace_info.h"
+#include "tlsheap/trace_meta.h"
 #include "tlsheap/trace_reader.h"
 #include "tlsheap_harness.h"
 
@@ -191,7 +192,7 @@ TEST_F(ProfileTest, CallSitesResolveStaticX509AndSslFunctionsToTheirCallocLine) 
         sites.insert(e.site.function);
         by_function[e.site.function] = e.site;
     }
-    const fs::path tree = info.meta("mbedtls.tree");
+    const fs::path tree = info.meta(trace::meta::kMbedtlsTree);
     // x509_crt_parse_der_core and ssl_handshake_init are static functions.
     for (const std::string fn :
          {"x509_crt_parse_der_core", "ssl_handshake_init", "mbedtls_ssl_setup",
@@ -296,7 +297,7 @@ TEST_F(ProfileTest, ServerSideIsRecordedAgainstTheMbedtlsPeerAsClient) {
     EXPECT_EQ(p.report["run"]["side"], "server");
     trace::TraceInfo info;
     const auto events = allocations(p.trace, info);
-    EXPECT_EQ(info.meta("recorder.side"), "server");
+    EXPECT_EQ(info.meta(trace::meta::kRecorderSide), "server");
     // The server parses its own certificate and key in SETUP and signs ServerKeyExchange.
     bool signed_ske = false;
     for (const Event& e : events) {
@@ -373,11 +374,11 @@ TEST_F(ProfileTest, FramePointerStacksMatchLibunwindStacks) {
     ASSERT_EQ(dwarf.run.status, 0) << dwarf.run.err;
     trace::TraceInfo fast_info;
     trace::TraceInfo dwarf_info;
-    EXPECT_EQ(fast_info.meta("stack.backend"), "");
+    EXPECT_EQ(fast_info.meta(trace::meta::kStackBackend), "");
     const auto a = allocations(fast.trace, fast_info);
     const auto b = allocations(dwarf.trace, dwarf_info);
-    EXPECT_EQ(fast_info.meta("stack.backend"), "frame-pointer");
-    EXPECT_EQ(dwarf_info.meta("stack.backend"), "libunwind");
+    EXPECT_EQ(fast_info.meta(trace::meta::kStackBackend), "frame-pointer");
+    EXPECT_EQ(dwarf_info.meta(trace::meta::kStackBackend), "libunwind");
     ASSERT_EQ(a.size(), b.size());
     ASSERT_GT(a.size(), 1000u);
     auto up_to_main = [](std::vector<std::string> functions) {
@@ -431,7 +432,7 @@ TEST_F(ProfileTest, ConnectRecordsAgainstAServerTheUserRuns) {
     // A server the user runs sees the real clock and real randomness.
     trace::TraceInfo info;
     allocations(p.trace, info);
-    EXPECT_EQ(info.meta("fixed_time"), "0");
+    EXPECT_EQ(info.meta(trace::meta::kFixedTime), "0");
 
     // The wrong server name is refused by certificate verification, in SERVER_CERTIFICATE.
     process::ChildProcess again(server);

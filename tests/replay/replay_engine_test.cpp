@@ -1,5 +1,6 @@
 // The engine's figures on hand-built traces, worked out by hand.
 #include "tlsheap/replay_engine.h"
+#include "tlsheap/trace_meta.h"
 #include "trace_builder.h"
 
 #include <gtest/gtest.h>
@@ -25,7 +26,9 @@ ReplayResult run(std::vector<unsigned char> bytes, std::vector<std::string> mode
 // in state 3 by the 300-byte allocation.
 std::vector<unsigned char> handshake_trace() {
     TraceBuilder b;
-    b.meta("pointer_size", "4").state_name(2, "SERVER_HELLO").state_name(3, "SERVER_CERTIFICATE");
+    b.meta(trace::meta::kPointerSize, "4")
+        .state_name(2, "SERVER_HELLO")
+        .state_name(3, "SERVER_CERTIFICATE");
     b.phase(Phase::Setup);
     b.alloc(100, 0x1000);
     const auto in_buf = b.alloc(16717, 0x2000);
@@ -94,7 +97,7 @@ TEST(ReplayEngine, AliveAtPeakCountsOnlyBlocksLiveThen) {
 
 TEST(ReplayEngine, BadFreesAreFindingsAndReplayCarriesOn) {
     TraceBuilder b;
-    b.meta("pointer_size", "4").phase(Phase::Handshake);
+    b.meta(trace::meta::kPointerSize, "4").phase(Phase::Handshake);
     b.alloc(64, 0x1000);
     b.free(0x5000); // never allocated
     b.free(0x1000);
@@ -116,7 +119,10 @@ TEST(ReplayEngine, BadFreesAreFindingsAndReplayCarriesOn) {
 
 TEST(ReplayEngine, PoolLimitFailsTheAllocationThatDoesNotFit) {
     TraceBuilder b;
-    b.meta("pointer_size", "4").state_name(3, "SERVER_CERTIFICATE").phase(Phase::Handshake).step(3);
+    b.meta(trace::meta::kPointerSize, "4")
+        .state_name(3, "SERVER_CERTIFICATE")
+        .phase(Phase::Handshake)
+        .step(3);
     b.alloc(1000, 0x1000);
     b.alloc(2000, 0x2000);
     auto reader = trace::TraceReader::from_bytes(b.finish());
@@ -136,7 +142,7 @@ TEST(ReplayEngine, PoolLimitFailsTheAllocationThatDoesNotFit) {
 
 TEST(ReplayEngine, TruncatedTraceReplaysWhatItHas) {
     TraceBuilder b;
-    b.meta("pointer_size", "4").phase(Phase::Setup);
+    b.meta(trace::meta::kPointerSize, "4").phase(Phase::Setup);
     b.alloc(10, 0x10);
     b.alloc(20, 0x20);
     const ReplayResult r = run(b.unfinished());
@@ -148,7 +154,7 @@ TEST(ReplayEngine, TruncatedTraceReplaysWhatItHas) {
 
 TEST(ReplayEngine, SeriesStaysBoundedOverLongTraces) {
     TraceBuilder b;
-    b.meta("pointer_size", "4").phase(Phase::Handshake);
+    b.meta(trace::meta::kPointerSize, "4").phase(Phase::Handshake);
     for (int i = 0; i < 5000; ++i) {
         b.alloc(16, 0x1000);
         b.free(0x1000);

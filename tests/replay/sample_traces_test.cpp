@@ -3,6 +3,7 @@
 // event; the ones recorded on mbedTLS's own memory_buffer_alloc must be
 // reproduced by the mbedtls-pool model to the byte.
 #include "tlsheap/replay_engine.h"
+#include "tlsheap/trace_meta.h"
 
 #include <filesystem>
 #include <gtest/gtest.h>
@@ -58,7 +59,7 @@ TEST_P(SampleTrace, MbedtlsPoolModelReproducesTheRealAllocator) {
     ReplayOptions options;
     options.models = {ModelSpec::parse("mbedtls-pool")};
     const ReplayResult r = replay_trace(reader, options);
-    if (r.info.meta("allocator") != "mbedtls_memory_buffer_alloc") {
+    if (r.info.meta(trace::meta::kAllocator) != "mbedtls_memory_buffer_alloc") {
         GTEST_SKIP() << "recorded on the host heap";
     }
     ASSERT_EQ(r.models.size(), 1u);

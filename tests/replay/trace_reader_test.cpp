@@ -1,3 +1,4 @@
+#include "tlsheap/trace_meta.h"
 #include "tlsheap/trace_reader.h"
 #include "trace_builder.h"
 
@@ -10,7 +11,7 @@ using testing::TraceBuilder;
 
 std::vector<unsigned char> sample() {
     TraceBuilder b;
-    b.meta("pointer_size", "4").phase(Phase::Setup);
+    b.meta(trace::meta::kPointerSize, "4").phase(Phase::Setup);
     b.alloc(100, 0x1000);
     b.alloc(200, 0x2000);
     b.free(0x1000);

@@ -3,6 +3,7 @@
 // RT_MAX_PLAIN_LENGTH = 16384, ssl_new's max_plain_length = 5840).
 #include "allocation_stream_validator.h"
 #include "axtls_growth_transform.h"
+#include "tlsheap/trace_meta.h"
 #include "transform_test_support.h"
 
 #include <algorithm>
@@ -137,7 +138,7 @@ TEST(AxtlsGrowthTransform, MaxFragmentLengthCapsWithoutReallocating) {
     testing::prelude(b, o);
     b.phase(trace::Phase::Setup);
     b.activity(true, "ssl_config");
-    b.meta("ssl.max_fragment_length_requested", "2048");
+    b.meta(trace::meta::kSslMaxFragmentLengthRequested, "2048");
     b.activity(false, "ssl_config");
     b.activity(true, "ssl_setup");
     const std::uint64_t in = b.alloc(16717, testing::kInBuf);

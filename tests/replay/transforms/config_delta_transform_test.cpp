@@ -3,6 +3,7 @@
 #include "allocation_stream_validator.h"
 #include "tlsheap/replay_engine.h"
 #include "tlsheap/trace_info.h"
+#include "tlsheap/trace_meta.h"
 #include "tlsheap/transform.h"
 #include "transform_test_support.h"
 
@@ -35,8 +36,8 @@ class FullBufferTrace : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(FullBufferTrace, SmallerBuffersLowerEveryFigureByExactlyTheDifference) {
     const ReplayResult before = replay_spec(GetParam(), "");
-    ASSERT_EQ(before.info.meta("ssl.in_content_len"), "16384");
-    ASSERT_EQ(before.info.meta("ssl.out_content_len"), "16384");
+    ASSERT_EQ(before.info.meta(trace::meta::kSslInContentLen), "16384");
+    ASSERT_EQ(before.info.meta(trace::meta::kSslOutContentLen), "16384");
     const ReplayResult after =
         replay_spec(GetParam(), "config-delta:in_content_len=4096,out_content_len=2048");
     const std::uint64_t saved = (16384 - 4096) + (16384 - 2048);

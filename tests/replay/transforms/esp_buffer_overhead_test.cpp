@@ -1,6 +1,7 @@
 // The overhead O = 13 + 16 + MAC_ADD + PADDING_ADD + CID_EXPANSION of ESP-IDF's
 // tx_buffer_len(), worked out by hand from mbedTLS's macros for a few configs.
 #include "esp_buffer_overhead.h"
+#include "tlsheap/trace_meta.h"
 #include "tlsheap/trace_reader.h"
 
 #include <filesystem>
@@ -80,9 +81,9 @@ TEST(EspBufferOverhead, Mbedtls228Macros) {
     // 2.28 ssl_internal.h: SHA512_C gives 48 (SHA-384 HMAC), CIPHER_MODE_CBC 256.
     const ConfigMacros cbc{
         {"MBEDTLS_CIPHER_MODE_CBC", ""}, {"MBEDTLS_AES_C", ""}, {"MBEDTLS_SHA512_C", ""}};
-    EXPECT_EQ(esp_record_overhead(cbc, {{"mbedtls.version", "2.28.3"}}).total(), 333u);
+    EXPECT_EQ(esp_record_overhead(cbc, {{trace::meta::kMbedtlsVersion, "2.28.3"}}).total(), 333u);
     const ConfigMacros gcm{{"MBEDTLS_GCM_C", ""}, {"MBEDTLS_AES_C", ""}, {"MBEDTLS_SHA256_C", ""}};
-    EXPECT_EQ(esp_record_overhead(gcm, {{"mbedtls.version", "2.28.3"}}).total(), 45u);
+    EXPECT_EQ(esp_record_overhead(gcm, {{trace::meta::kMbedtlsVersion, "2.28.3"}}).total(), 45u);
 }
 
 TEST(EspBufferOverhead, OutBufferLengthWithoutMetadata) {
@@ -95,8 +96,8 @@ TEST(EspBufferOverhead, OutBufferLengthWithoutMetadata) {
     c["MBEDTLS_SSL_DTLS_CONNECTION_ID"] = "";
     EXPECT_EQ(esp_buffer_sizes(c, {}).out_buffer_len, 349u + 4096u + 32u);
     // The library's own figure wins when the recorder wrote it.
-    EXPECT_EQ(esp_buffer_sizes(c, {{"ssl.out_buffer_len", "5000"}}).out_buffer_len, 5000u);
-    EXPECT_EQ(esp_buffer_sizes(c, {{"ssl.in_content_len", "2048"}}).in_content_len, 2048u);
+    EXPECT_EQ(esp_buffer_sizes(c, {{trace::meta::kSslOutBufferLen, "5000"}}).out_buffer_len, 5000u);
+    EXPECT_EQ(esp_buffer_sizes(c, {{trace::meta::kSslInContentLen, "2048"}}).in_content_len, 2048u);
 }
 
 TEST(EspBufferOverhead, DerivedFromARecordedConfigMatchesTheLibrary) {
@@ -114,8 +115,8 @@ TEST(EspBufferOverhead, DerivedFromARecordedConfigMatchesTheLibrary) {
             meta[r.key] = r.value;
     }
     EXPECT_EQ(esp_record_overhead(config, meta).total(), 349u);
-    const std::string reported = meta.at("ssl.out_buffer_len");
-    meta.erase("ssl.out_buffer_len");
+    const std::string reported = meta.at(trace::meta::kSslOutBufferLen);
+    meta.erase(trace::meta::kSslOutBufferLen);
     EXPECT_EQ(std::to_string(esp_buffer_sizes(config, meta).out_buffer_len), reported);
 }
 

@@ -10,6 +10,7 @@
 #include "allocation_stream_validator.h"
 #include "esp_dynamic_transform.h"
 #include "tlsheap/replay_engine.h"
+#include "tlsheap/trace_meta.h"
 #include "transform_test_support.h"
 
 #include <algorithm>
@@ -151,7 +152,7 @@ TEST(EspDynamicTransform, OutputIsAValidStreamWithoutTheStaticBuffers) {
         }
     }
     const auto meta = std::find_if(records.begin(), records.end(), [](const trace::Record& r) {
-        return r.tag == trace::Tag::Meta && r.key == "transform";
+        return r.tag == trace::Tag::Meta && r.key == trace::meta::kTransform;
     });
     ASSERT_NE(meta, records.end());
     EXPECT_EQ(meta->value, "esp-dynamic:free_ca_cert=on,free_config_data=on,static_rx=off");

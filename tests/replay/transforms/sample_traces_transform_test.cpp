@@ -5,6 +5,7 @@
 #include "allocation_stream_validator.h"
 #include "tlsheap/replay_engine.h"
 #include "tlsheap/trace_info.h"
+#include "tlsheap/trace_meta.h"
 #include "tlsheap/transform.h"
 #include "transform_test_support.h"
 
@@ -49,7 +50,7 @@ std::unique_ptr<RecordSource> transformed(const std::string& spec, const std::st
 }
 
 bool added_by_transform(const trace::Record& r) {
-    return (r.tag == trace::Tag::Meta && r.key == "transform") ||
+    return (r.tag == trace::Tag::Meta && r.key == trace::meta::kTransform) ||
            (r.tag == trace::Tag::Stack && r.stack >= 0xffff0000u) ||
            (r.tag == trace::Tag::Frame && r.address >= 0xffffffffffff0000ull);
 }
@@ -70,7 +71,8 @@ class SampleTraceTransform : public ::testing::TestWithParam<std::tuple<std::str
         trace::Record r;
         while (reader.next(r) && info.absorb(r)) {
         }
-        if (spec.rfind("esp-dynamic", 0) != 0 || info.meta("recorder.side") != "server") {
+        if (spec.rfind("esp-dynamic", 0) != 0 ||
+            info.meta(trace::meta::kRecorderSide) != "server") {
             return false;
         }
         auto source = transformed(spec, trace);

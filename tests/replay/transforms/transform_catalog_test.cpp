@@ -1,3 +1,4 @@
+#include "tlsheap/trace_meta.h"
 #include "tlsheap/transform.h"
 #include "transform_test_support.h"
 
@@ -62,7 +63,7 @@ TEST(TransformCatalog, MetaRecordNamesEveryOptionInEffect) {
     trace::Record r;
     std::string value;
     while (source->next(r))
-        if (r.tag == trace::Tag::Meta && r.key == "transform")
+        if (r.tag == trace::Tag::Meta && r.key == trace::meta::kTransform)
             value = r.value;
     EXPECT_EQ(value, "axtls-growth:initial=5840,shared=off,purge_certs=on");
 }

@@ -2,6 +2,7 @@
 // knobs, and a readable log of what a transform added to a stream.
 #pragma once
 
+#include "tlsheap/trace_meta.h"
 #include "transform_trace_builder.h"
 
 #include <string>
@@ -58,12 +59,12 @@ struct ClientTraceOptions {
 };
 
 inline void prelude(TransformTraceBuilder& b, const ClientTraceOptions& o) {
-    b.meta("recorder.side", o.side)
-        .meta("transport", o.transport)
-        .meta("mbedtls.version", "3.6.6")
-        .meta("pointer_size", "4")
-        .meta("ssl.in_content_len", "16384")
-        .meta("ssl.out_content_len", "16384");
+    b.meta(trace::meta::kRecorderSide, o.side)
+        .meta(trace::meta::kTransport, o.transport)
+        .meta(trace::meta::kMbedtlsVersion, "3.6.6")
+        .meta(trace::meta::kPointerSize, "4")
+        .meta(trace::meta::kSslInContentLen, "16384")
+        .meta(trace::meta::kSslOutContentLen, "16384");
     b.config("MBEDTLS_VERSION_MAJOR", "3").config("MBEDTLS_SSL_PROTO_TLS1_2");
     b.config("MBEDTLS_AES_C").config("MBEDTLS_GCM_C").config("MBEDTLS_SHA256_C");
     if (o.cbc_sha384)

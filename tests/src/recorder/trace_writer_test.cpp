@@ -1,4 +1,5 @@
 // The recorder's writer and the host's reader agree on the format.
+#include "tlsheap/trace_meta.h"
 #include "tlsheap/trace_reader.h"
 #include "trace_writer.h"
 
@@ -22,7 +23,7 @@ TEST(TraceWriter, RoundTripsEveryRecordKind) {
         TraceWriter w;
         ASSERT_TRUE(w.open(path.c_str()));
         PayloadBuilder meta;
-        meta.string("mbedtls.version");
+        meta.string(trace::meta::kMbedtlsVersion);
         meta.string("3.6.6");
         w.record(trace::Tag::Meta, meta);
         PayloadBuilder phase;

@@ -2,6 +2,7 @@
 // described in a few numbers, then the proposals and predictions for a real
 // recording (traces/tls12-ecdhe-rsa-chain.trace).
 #include "report/config_advice.h"
+#include "tlsheap/trace_meta.h"
 
 #include <algorithm>
 #include <gtest/gtest.h>
@@ -15,7 +16,7 @@ HandshakeNeeds client_needs(const std::string& version = "3.6.6") {
     HandshakeNeeds n;
     n.side = "client";
     n.protocol = "TLSv1.2";
-    n.meta["mbedtls.version"] = version;
+    n.meta[trace::meta::kMbedtlsVersion] = version;
     n.in.records = 7;
     n.in.largest_content = 4141;
     n.in.largest_what = "application data";
@@ -25,16 +26,6 @@ HandshakeNeeds client_needs(const std::string& version = "3.6.6") {
     n.out.largest_handshake = 121;
     n.out.largest_handshake_what = "ClientHello";
     return n;
-}
-
-TEST(MaxFragmentFor, TheLargestLengthThatFitsTheBuffer) {
-    EXPECT_EQ(max_fragment_for(16384), 0u); // a full buffer asks for nothing
-    EXPECT_EQ(max_fragment_for(16383), 4096u);
-    EXPECT_EQ(max_fragment_for(4096), 4096u);
-    EXPECT_EQ(max_fragment_for(4095), 2048u);
-    EXPECT_EQ(max_fragment_for(1826), 1024u);
-    EXPECT_EQ(max_fragment_for(512), 512u);
-    EXPECT_EQ(max_fragment_for(100), 512u); // the smallest there is
 }
 
 TEST(InContentLen, WithoutMaxFragmentLengthEveryRecordMustFit) {

@@ -1,0 +1,90 @@
+// TLS facts that the recorder and the host tools must agree on: the record
+// content types and handshake message types (RFC 5246, RFC 8446), the two
+// sides of a connection, the handshake state in which a side receives its
+// peer's certificate, and the maximum fragment length the recorder's client
+// asks for. Header-only and standard C++ only, because the recorder is
+// compiled with every mbedTLS variant and for every target ABI.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <optional>
+#include <string_view>
+
+namespace tlsheap::tls {
+
+// The first byte of a TLS record header.
+enum ContentType : std::uint8_t {
+    kChangeCipherSpec = 20,
+    kAlert = 21,
+    kHandshake = 22,
+    kApplicationData = 23,
+    kHeartbeat = 24,
+};
+
+// The first byte of a handshake message header (HandshakeType).
+enum HandshakeType : std::uint8_t {
+    kHelloRequest = 0,
+    kClientHello = 1,
+    kServerHello = 2,
+    kHelloVerifyRequest = 3,
+    kNewSessionTicket = 4,
+    kEndOfEarlyData = 5,
+    kEncryptedExtensions = 8,
+    kCertificate = 11,
+    kServerKeyExchange = 12,
+    kCertificateRequest = 13,
+    kServerHelloDone = 14,
+    kCertificateVerify = 15,
+    kClientKeyExchange = 16,
+    kFinished = 20,
+    kKeyUpdate = 24,
+};
+
+// The side of a connection: what the recorder plays (its --mode), what a
+// trace's recorder.side says, what `tlsheap profile --side` asks for.
+enum class Side : std::uint8_t { Client, Server };
+
+// "client" or "server": the name in traces and on command lines.
+inline constexpr const char* side_name(Side side) {
+    return side == Side::Client ? "client" : "server";
+}
+
+// The side a name stands for; nullopt for anything but "client" or "server".
+inline constexpr std::optional<Side> side_from_name(std::string_view name) {
+    if (name == side_name(Side::Client)) {
+        return Side::Client;
+    }
+    if (name == side_name(Side::Server)) {
+        return Side::Server;
+    }
+    return std::nullopt;
+}
+
+// The mbedTLS handshake state (prefix stripped) in which `side` parses the
+// certificate chain its peer sends: a server reads the client's.
+inline constexpr const char* peer_certificate_state(Side side) {
+    return side == Side::Server ? "CLIENT_CERTIFICATE" : "SERVER_CERTIFICATE";
+}
+
+// The largest record plaintext TLS allows (2^14), the default
+// MBEDTLS_SSL_IN_CONTENT_LEN.
+inline constexpr std::uint64_t kMaxPlaintextLength = 16384;
+
+// The maximum fragment length (RFC 6066) the recorder's TLS 1.2 client asks
+// for when its input buffer holds `in_content_len` bytes: the largest of
+// 4096, 2048, 1024, 512 that fits (512 even when none does), and 0 (none)
+// for a full-size buffer. advise predicts recordings with the same rule.
+inline constexpr std::uint64_t max_fragment_length_for(std::uint64_t in_content_len) {
+    if (in_content_len >= kMaxPlaintextLength) {
+        return 0;
+    }
+    for (const std::uint64_t len : {4096u, 2048u, 1024u}) {
+        if (len <= in_content_len) {
+            return len;
+        }
+    }
+    return 512;
+}
+
+} // namespace tlsheap::tls

@@ -1,0 +1,133 @@
+// The keys of a trace's Meta records (`key:str value:str`), the values the
+// tools compare against, and the parsing of the values that are not plain
+// text. Every stage that writes or reads a key names it from here;
+// docs/trace-format.md documents each one, and a test checks the two lists
+// are the same. Header-only and standard C++ only, because the recorder is
+// compiled with every mbedTLS variant and for every target ABI.
+//
+// The keys are character arrays rather than std::string_view so that they
+// convert to std::string where the host looks them up (std::map<std::string,
+// ...> and `const std::string&` parameters).
+#pragma once
+
+#include "tlsheap/tls_wire.h"
+
+#include <array>
+#include <charconv>
+#include <cstdint>
+#include <string_view>
+#include <system_error>
+
+namespace tlsheap::trace {
+
+namespace meta {
+
+// --- the recording: written by the recorder ---------------------------------
+inline constexpr char kTlsheapVersion[] = "tlsheap.version"; // tlsheap that built the recorder
+inline constexpr char kRecorderSide[] = "recorder.side";     // "client" or "server"
+inline constexpr char kTransport[] = "transport";  // kTransportStream or kTransportDatagram
+inline constexpr char kSeed[] = "seed";            // the deterministic entropy's seed
+inline constexpr char kFixedTime[] = "fixed_time"; // the library's clock, seconds; 0: real time
+
+// --- the variant: written by the recorder -----------------------------------
+inline constexpr char kMbedtlsVersion[] = "mbedtls.version"; // "3.6.6"
+inline constexpr char kVariantKey[] = "variant.key";         // the library's build cache key
+inline constexpr char kAbi[] = "abi";                        // "host", "ilp32" or "arm"
+inline constexpr char kArch[] = "arch";                      // "x86_64", "i386", "arm", ...
+inline constexpr char kPointerSize[] = "pointer_size";       // sizeof(void*), "4" or "8"
+inline constexpr char kSizeTSize[] = "size_t_size";          // sizeof(size_t)
+inline constexpr char kStackBackend[] = "stack.backend"; // "libunwind", ... or kStackBackendNone
+
+// --- the heap the recording ran on: written by the recorder -----------------
+inline constexpr char kAllocator[] = "allocator"; // kAllocatorLibc or kAllocatorMemoryBufferAlloc
+inline constexpr char kPoolSize[] = "pool.size";  // memory_buffer_alloc's pool, bytes
+inline constexpr char kPoolBase[] = "pool.base";  // the pool's address, decimal
+
+// --- the record buffers, as the library computes them: the recorder ---------
+inline constexpr char kSslInContentLen[] = "ssl.in_content_len";   // bytes
+inline constexpr char kSslOutContentLen[] = "ssl.out_content_len"; // bytes
+inline constexpr char kSslInBufferLen[] = "ssl.in_buffer_len";   // bytes, with header and overhead
+inline constexpr char kSslOutBufferLen[] = "ssl.out_buffer_len"; // bytes, with header and overhead
+// The maximum fragment length the client asked for (0: none); absent
+// without MBEDTLS_SSL_MAX_FRAGMENT_LENGTH and on the server side.
+inline constexpr char kSslMaxFragmentLengthRequested[] = "ssl.max_fragment_length_requested";
+
+// --- the profile run: passed through the recorder by `tlsheap profile` ------
+inline constexpr char kScenarioName[] = "scenario.name";   // "tls12-ecdhe-ecdsa-p256"
+inline constexpr char kScenarioJson[] = "scenario.json";   // the whole scenario file
+inline constexpr char kPeer[] = "peer";                    // "mbedtls", "openssl" or "external"
+inline constexpr char kMbedtlsTree[] = "mbedtls.tree";     // the source tree's path
+inline constexpr char kMbedtlsOrigin[] = "mbedtls.origin"; // where the tree came from
+inline constexpr char kConfigLabel[] = "config.label";     // config path and deltas
+inline constexpr char kConfigName[] = "config.name";       // the same, file name only
+inline constexpr char kConfigEffectiveFile[] = "config.effective_file"; // the config as built
+inline constexpr char kConfigBaseFile[] = "config.base_file";           // the user's config, or ""
+inline constexpr char kConfigDeltas[] = "config.deltas";                // "--set X=1\n--unset Y"
+
+// --- replay: written by a transform into the stream it rewrites -------------
+inline constexpr char kTransform[] = "transform"; // the transform and every option in effect
+
+// Every key above, for checks that must see them all.
+inline constexpr auto kAllKeys = std::to_array<std::string_view>({
+    kTlsheapVersion,
+    kRecorderSide,
+    kTransport,
+    kSeed,
+    kFixedTime,
+    kMbedtlsVersion,
+    kVariantKey,
+    kAbi,
+    kArch,
+    kPointerSize,
+    kSizeTSize,
+    kStackBackend,
+    kAllocator,
+    kPoolSize,
+    kPoolBase,
+    kSslInContentLen,
+    kSslOutContentLen,
+    kSslInBufferLen,
+    kSslOutBufferLen,
+    kSslMaxFragmentLengthRequested,
+    kScenarioName,
+    kScenarioJson,
+    kPeer,
+    kMbedtlsTree,
+    kMbedtlsOrigin,
+    kConfigLabel,
+    kConfigName,
+    kConfigEffectiveFile,
+    kConfigBaseFile,
+    kConfigDeltas,
+    kTransform,
+});
+
+// --- values -----------------------------------------------------------------
+inline constexpr char kTransportStream[] = "stream";     // TLS over TCP
+inline constexpr char kTransportDatagram[] = "datagram"; // DTLS over UDP
+inline constexpr char kAllocatorLibc[] = "libc";
+inline constexpr char kAllocatorMemoryBufferAlloc[] = "mbedtls_memory_buffer_alloc";
+inline constexpr char kStackBackendNone[] = "none"; // stacks were not captured
+
+// recorder.side as a side. The recorder always writes one of the two names;
+// anything but "server" reads as the client.
+inline constexpr tls::Side recorder_side(std::string_view value) {
+    return value == tls::side_name(tls::Side::Server) ? tls::Side::Server : tls::Side::Client;
+}
+
+// pointer_size in bytes: 4 when the trace says "4", else 8.
+inline constexpr unsigned pointer_size(std::string_view value) {
+    return value == "4" ? 4 : 8;
+}
+
+} // namespace meta
+
+// A numeric metadata value ("16384" for ssl.in_content_len); 0 when the
+// trace does not have it (older recorders) or it is not a number.
+inline std::uint64_t meta_number(std::string_view value) {
+    std::uint64_t number = 0;
+    const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), number);
+    return error == std::errc() && end == value.data() + value.size() ? number : 0;
+}
+
+} // namespace tlsheap::trace
