@@ -31,24 +31,6 @@ void write_file(const fs::path& path, const std::string& text) {
     }
 }
 
-// The recorder needs the platform layer's calloc/free to be functions it can
-// wrap; user configs that route them through macros get those removed.
-std::vector<ConfigDelta> recorder_overlay(bool real_pool) {
-    std::vector<ConfigDelta> overlay = {
-        ConfigDelta::parse_set("MBEDTLS_PLATFORM_C"),
-        ConfigDelta::parse_set("MBEDTLS_PLATFORM_MEMORY"),
-        ConfigDelta::parse_unset("MBEDTLS_PLATFORM_CALLOC_MACRO"),
-        ConfigDelta::parse_unset("MBEDTLS_PLATFORM_FREE_MACRO"),
-        ConfigDelta::parse_unset("MBEDTLS_PLATFORM_STD_CALLOC"),
-        ConfigDelta::parse_unset("MBEDTLS_PLATFORM_STD_FREE"),
-    };
-    if (real_pool) {
-        overlay.push_back(ConfigDelta::parse_set("MBEDTLS_MEMORY_BUFFER_ALLOC_C"));
-        overlay.push_back(ConfigDelta::parse_set("MBEDTLS_MEMORY_DEBUG"));
-    }
-    return overlay;
-}
-
 std::vector<std::string> include_flags(const MbedtlsTree& tree, bool as_system) {
     std::vector<std::string> flags;
     const std::string i = as_system ? "-isystem" : "-I";
@@ -145,10 +127,7 @@ std::string point_at_user_config(const std::string& output, const PreparedVarian
 // in every cache key): optimisation, debug info for symbolization, whatever
 // the stack backend needs, and the caller's extras (sanitizers).
 std::vector<std::string> library_flags(const PreparedVariant& p) {
-    std::vector<std::string> flags = {"-O2", "-g", "-D_FILE_OFFSET_BITS=64"};
-    flags.insert(flags.end(), p.toolchain.codegen_flags.begin(), p.toolchain.codegen_flags.end());
-    flags.insert(flags.end(), p.spec.extra_flags.begin(), p.spec.extra_flags.end());
-    return flags;
+    return code_generation_flags(p.toolchain, p.spec.extra_flags);
 }
 
 // The flags for mbedTLS's own sources. AddressSanitizer on i386 takes a
@@ -189,6 +168,63 @@ std::string object_name(const fs::path& source) {
 
 } // namespace
 
+std::vector<ConfigDelta> recorder_overlay(bool real_pool) {
+    std::vector<ConfigDelta> overlay = {
+        ConfigDelta::parse_set("MBEDTLS_PLATFORM_C"),
+        ConfigDelta::parse_set("MBEDTLS_PLATFORM_MEMORY"),
+        ConfigDelta::parse_unset("MBEDTLS_PLATFORM_CALLOC_MACRO"),
+        ConfigDelta::parse_unset("MBEDTLS_PLATFORM_FREE_MACRO"),
+        ConfigDelta::parse_unset("MBEDTLS_PLATFORM_STD_CALLOC"),
+        ConfigDelta::parse_unset("MBEDTLS_PLATFORM_STD_FREE"),
+    };
+    if (real_pool) {
+        overlay.push_back(ConfigDelta::parse_set("MBEDTLS_MEMORY_BUFFER_ALLOC_C"));
+        overlay.push_back(ConfigDelta::parse_set("MBEDTLS_MEMORY_DEBUG"));
+    }
+    return overlay;
+}
+
+std::vector<std::string> code_generation_flags(const Toolchain& toolchain,
+                                               const std::vector<std::string>& extra_flags) {
+    std::vector<std::string> flags = {"-O2", "-g", "-D_FILE_OFFSET_BITS=64"};
+    flags.insert(flags.end(), toolchain.codegen_flags.begin(), toolchain.codegen_flags.end());
+    flags.insert(flags.end(), extra_flags.begin(), extra_flags.end());
+    return flags;
+}
+
+std::string effective_config_text(const std::string& base_text, const fs::path& base_path,
+                                  const std::vector<ConfigDelta>& deltas,
+                                  const std::vector<ConfigDelta>& overlay) {
+    std::vector<ConfigDelta> all = deltas;
+    all.insert(all.end(), overlay.begin(), overlay.end());
+    // tlsheap's note goes last so that every line of the user's config keeps
+    // its number: compiler errors can then point at the user's own file.
+    std::string note =
+        "\n/* Effective configuration built by tlsheap.\n * Base: " + base_path.string() +
+        "\n * Deltas:";
+    for (const ConfigDelta& d : deltas) {
+        note += " " + d.to_string();
+    }
+    note += deltas.empty() ? " (none)\n * Recorder overlay:" : "\n * Recorder overlay:";
+    for (const ConfigDelta& d : overlay) {
+        note += " " + d.to_string();
+    }
+    return apply_config_deltas(base_text, all) + note + "\n */\n";
+}
+
+std::string library_cache_key(const LibraryKeyInputs& in) {
+    ContentHash key;
+    key.add("tlsheap-library-v2")
+        .add(in.tree_identity)
+        .add(in.effective_config)
+        .add(in.compiler_identity)
+        .add(in.abi);
+    for (const std::string& f : in.flags) {
+        key.add(f);
+    }
+    return key.hex();
+}
+
 VariantBuilder::VariantBuilder(fs::path cache_dir, fs::path source_dir, unsigned jobs,
                                Progress progress)
     : cache_dir_(std::move(cache_dir)), source_dir_(std::move(source_dir)),
@@ -208,35 +244,13 @@ PreparedVariant VariantBuilder::prepare(const VariantSpec& spec) const {
         p.config_label += " " + d.to_string();
     }
     p.overlay = recorder_overlay(spec.real_pool);
-    std::vector<ConfigDelta> all = spec.deltas;
-    all.insert(all.end(), p.overlay.begin(), p.overlay.end());
     const std::string base_text = read_text_file(base);
-    // tlsheap's note goes last so that every line of the user's config keeps
-    // its number: compiler errors can then point at the user's own file.
-    std::string note =
-        "\n/* Effective configuration built by tlsheap.\n * Base: " + fs::absolute(base).string() +
-        "\n * Deltas:";
-    for (const ConfigDelta& d : spec.deltas) {
-        note += " " + d.to_string();
-    }
-    note += spec.deltas.empty() ? " (none)\n * Recorder overlay:" : "\n * Recorder overlay:";
-    for (const ConfigDelta& d : p.overlay) {
-        note += " " + d.to_string();
-    }
-    p.effective_text = apply_config_deltas(base_text, all) + note + "\n */\n";
+    p.effective_text = effective_config_text(base_text, fs::absolute(base), spec.deltas, p.overlay);
     p.base_config = fs::absolute(base);
     p.base_text = base_text;
 
-    ContentHash key;
-    key.add("tlsheap-library-v2")
-        .add(spec.tree.identity)
-        .add(p.effective_text)
-        .add(compiler_identity(p.toolchain))
-        .add(spec.abi);
-    for (const std::string& f : library_flags(p)) {
-        key.add(f);
-    }
-    p.library_key = key.hex();
+    p.library_key = library_cache_key({spec.tree.identity, p.effective_text,
+                                       compiler_identity(p.toolchain), spec.abi, library_flags(p)});
     p.library_dir = cache_dir_ / "builds" / ("lib-" + p.library_key.substr(0, 20));
 
     // The effective config lives in the cache under its key; the macros the

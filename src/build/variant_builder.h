@@ -85,6 +85,40 @@ class VariantBuilder {
     Progress progress_;
 };
 
+// The cache key of a variant's mbedTLS objects and the pure steps that feed
+// it (VariantBuilder::prepare adds the tree, the compiler and the files).
+
+// What tlsheap adds to every config: the platform layer's calloc/free as
+// functions the recorder can wrap (user configs that route them through
+// macros get those removed), and with `real_pool` mbedTLS's own pool.
+std::vector<ConfigDelta> recorder_overlay(bool real_pool);
+
+// Optimisation, debug info, the toolchain's code generation flags (what the
+// stack backend needs) and the caller's extras, in command-line order.
+std::vector<std::string> code_generation_flags(const Toolchain& toolchain,
+                                               const std::vector<std::string>& extra_flags);
+
+// config.h as built: `base_text` with the deltas, then the overlay, applied,
+// and a closing note naming `base_path`, the deltas (in the order given) and
+// the overlay. The note goes last so every line of the user's config keeps
+// its number.
+std::string effective_config_text(const std::string& base_text,
+                                  const std::filesystem::path& base_path,
+                                  const std::vector<ConfigDelta>& deltas,
+                                  const std::vector<ConfigDelta>& overlay);
+
+// Everything that can change a variant's mbedTLS objects.
+struct LibraryKeyInputs {
+    std::string tree_identity;     // MbedtlsTree::identity
+    std::string effective_config;  // effective_config_text()
+    std::string compiler_identity; // compiler_identity()
+    std::string abi;
+    std::vector<std::string> flags; // code_generation_flags()
+};
+
+// 32 hex digits; a change here rebuilds every cached variant.
+std::string library_cache_key(const LibraryKeyInputs& inputs);
+
 // Source of the recorder's per-variant facts (variant_info.h).
 std::string generate_variant_info(const PreparedVariant& p, const std::string& tlsheap_version);
 

@@ -1,4 +1,5 @@
 #include "symbolize/dwarf_symbolizer.h"
+#include "symbolize_fixture.h"
 
 #include <algorithm>
 #include <chrono>
@@ -33,73 +34,11 @@ const std::string kSource = TLSHEAP_FIXTURE_SOURCE;
 
 // The line of the fixture source tagged "@line:<tag>"; the tag must occur exactly once.
 unsigned tagged_line(const std::string& tag) {
-    const std::string needle = "@line:" + tag;
-    std::ifstream in(kSource);
-    std::string text;
-    unsigned number = 0;
-    unsigned found = 0;
-    int matches = 0;
-    while (std::getline(in, text)) {
-        ++number;
-        auto pos = text.find(needle);
-        // Whole tag only: "static_noinline" must not match "static_noinline_call".
-        if (pos != std::string::npos &&
-            (pos + needle.size() == text.size() || text[pos + needle.size()] == ' ')) {
-            found = number;
-            ++matches;
-        }
-    }
-    EXPECT_EQ(matches, 1) << "tag " << needle << " in " << kSource;
-    return found;
+    return tagged_fixture_line(kSource, tag);
 }
 
 SourceLocation at(const std::string& function, const std::string& tag) {
     return {function, kSource, tagged_line(tag)};
-}
-
-// What a run of the fixture prints: its module as the recorder would describe it, and
-// return addresses captured inside the fixture's functions, by function name.
-struct FixtureRun {
-    std::uint64_t start = 0;
-    std::uint64_t end = 0;
-    std::uint64_t bias = 0;
-    std::map<std::string, std::uint64_t> return_addresses;
-};
-
-// Runs the fixture; nullopt if it cannot be executed or prints no module line.
-std::optional<FixtureRun> run_fixture(const std::string& path) {
-    FILE* pipe = ::popen((path + " 2>/dev/null").c_str(), "r");
-    if (pipe == nullptr)
-        return std::nullopt;
-    std::string output;
-    char buffer[256];
-    while (std::fgets(buffer, sizeof buffer, pipe) != nullptr)
-        output += buffer;
-    int status = ::pclose(pipe);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        return std::nullopt;
-
-    FixtureRun run;
-    bool have_module = false;
-    std::istringstream lines(output);
-    std::string line;
-    while (std::getline(lines, line)) {
-        std::istringstream fields(line);
-        std::string key, a, b, c;
-        fields >> key >> a;
-        if (key == "module") {
-            fields >> b >> c;
-            run.start = std::stoull(a, nullptr, 16);
-            run.end = std::stoull(b, nullptr, 16);
-            run.bias = std::stoull(c, nullptr, 16);
-            have_module = true;
-        } else if (a.starts_with("0x")) {
-            run.return_addresses[key] = std::stoull(a, nullptr, 16);
-        }
-    }
-    if (!have_module)
-        return std::nullopt;
-    return run;
 }
 
 // Layout and function symbols of an ELF file, read with libelf, independently of the

@@ -1,0 +1,266 @@
+// finalize_trace on a raw trace whose stacks hold real return addresses of a
+// real -O2 -g program (the symbolizer fixture, compiled from a copy placed at
+// <fake mbedTLS tree>/library/call_sites.c so that its code counts as
+// mbedTLS's): Frame records are written before the first event with the
+// inline levels, paths relative to the tree and the mbedTLS flag; everything
+// else is copied.
+#include "../../replay/trace_builder.h"
+#include "symbolize/trace_symbolizer.h"
+#include "symbolize_fixture.h"
+#include "tlsheap/trace_info.h"
+
+#include <filesystem>
+#include <fstream>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+namespace tlsheap::symbolize {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kLibraryFixture = TLSHEAP_FIXTURE_LIBRARY;
+const fs::path kFakeTree = TLSHEAP_FIXTURE_TREE;
+const std::string kLibrarySource = (kFakeTree / "library" / "call_sites.c").string();
+constexpr std::uint64_t kNowhere = 0x10; // in no module
+
+unsigned line_of(const std::string& tag) {
+    return tagged_fixture_line(kLibrarySource, tag);
+}
+
+void write_bytes(const fs::path& path, const std::vector<unsigned char>& bytes) {
+    std::ofstream out(path, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(bytes.data()),
+              static_cast<std::streamsize>(bytes.size()));
+}
+
+std::vector<trace::Record> read_all(const fs::path& path, bool* complete = nullptr,
+                                    bool* truncated = nullptr) {
+    trace::TraceReader reader(path.string());
+    std::vector<trace::Record> records;
+    trace::Record r;
+    while (reader.next(r)) {
+        records.push_back(r);
+    }
+    if (complete != nullptr) {
+        *complete = reader.complete();
+    }
+    if (truncated != nullptr) {
+        *truncated = reader.truncated();
+    }
+    return records;
+}
+
+trace::TraceInfo info_of(const std::vector<trace::Record>& records) {
+    trace::TraceInfo info;
+    for (const trace::Record& r : records) {
+        info.absorb(r);
+    }
+    return info;
+}
+
+class TraceSymbolizer : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        const auto ran = run_fixture(kLibraryFixture);
+        ASSERT_TRUE(ran.has_value()) << "cannot run " << kLibraryFixture;
+        run_ = *ran;
+        noinline_ = run_.return_addresses.at("static_noinline");
+        nested_ = run_.return_addresses.at("static_with_nested_inline");
+        dir_ = fs::temp_directory_path() /
+               ("tlsheap-trace-symbolizer-" + std::to_string(::getpid()) + "-" +
+                ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        fs::create_directories(dir_);
+    }
+    void TearDown() override { fs::remove_all(dir_); }
+
+    // Meta and Module, three stacks, a stale Frame record, then events using
+    // the stacks: 3 allocations and 2 frees.
+    std::vector<unsigned char> raw_trace() const {
+        testing::TraceBuilder b;
+        b.meta("pointer_size", "8").meta("tlsheap.version", "test");
+        auto bytes = b.unfinished();
+        trace::RecordEncoder()
+            .varint(1)
+            .varint(run_.start)
+            .varint(run_.end)
+            .varint(run_.bias)
+            .string(kLibraryFixture)
+            .string("")
+            .emit(trace::Tag::Module, bytes);
+        const auto stack = [&](std::uint32_t id, std::vector<std::uint64_t> frames) {
+            trace::RecordEncoder e;
+            e.varint(id).varint(frames.size());
+            std::uint64_t previous = 0;
+            for (const std::uint64_t f : frames) {
+                e.svarint(static_cast<std::int64_t>(f - previous));
+                previous = f;
+            }
+            e.emit(trace::Tag::Stack, bytes);
+        };
+        stack(1, {noinline_});
+        stack(2, {nested_, noinline_});
+        stack(3, {kNowhere});
+        // A Frame from an earlier symbolization: replaced, not kept.
+        trace::RecordEncoder()
+            .varint(noinline_)
+            .varint(1)
+            .string("stale")
+            .string("stale.c")
+            .varint(1)
+            .varint(0)
+            .emit(trace::Tag::Frame, bytes);
+        trace::RecordEncoder()
+            .varint(static_cast<unsigned>(trace::Phase::Setup))
+            .emit(trace::Tag::Phase, bytes);
+        const auto alloc = [&](std::uint64_t size, std::uint64_t address_code, std::uint32_t st) {
+            trace::RecordEncoder()
+                .varint(10)
+                .varint(1)
+                .varint(size)
+                .varint(address_code)
+                .varint(st)
+                .emit(trace::Tag::Alloc, bytes);
+        };
+        const auto free = [&](std::uint64_t address_code, std::uint64_t back) {
+            trace::RecordEncoder()
+                .varint(10)
+                .varint(address_code)
+                .varint(back)
+                .varint(0)
+                .emit(trace::Tag::Free, bytes);
+        };
+        // Addresses delta-coded from 0: 0x1000, then +0x100 each (zigzag + 1).
+        alloc(100, trace::zigzag_encode(0x1000) + 1, 1);
+        alloc(200, trace::zigzag_encode(0x100) + 1, 2);
+        alloc(300, trace::zigzag_encode(0x100) + 1, 3);
+        free(trace::zigzag_encode(-0x200) + 1, 3); // 0x1000, seq 1
+        free(trace::zigzag_encode(0x100) + 1, 3);  // 0x1100, seq 2
+        trace::encode_end(bytes, 5);
+        return bytes;
+    }
+
+    FixtureRun run_;
+    std::uint64_t noinline_ = 0;
+    std::uint64_t nested_ = 0;
+    fs::path dir_;
+};
+
+TEST_F(TraceSymbolizer, WritesFramesWithInlineLevelsBeforeTheFirstEvent) {
+    write_bytes(dir_ / "raw.trace", raw_trace());
+    const FinalizeResult result =
+        finalize_trace(dir_ / "raw.trace", dir_ / "final.trace", kFakeTree);
+    EXPECT_EQ(result.addresses, 3u); // noinline_ appears in two stacks: counted once
+    EXPECT_EQ(result.resolved, 2u);  // kNowhere is in no module
+    EXPECT_EQ(result.in_mbedtls, 2u);
+    EXPECT_FALSE(result.truncated);
+    EXPECT_TRUE(result.warnings.empty());
+
+    bool complete = false;
+    const auto records = read_all(dir_ / "final.trace", &complete);
+    EXPECT_TRUE(complete); // End rewritten with a matching CRC and event count
+    // Description records first, then the three frames, then the rest as it was.
+    std::vector<trace::Tag> tags;
+    for (const auto& r : records) {
+        tags.push_back(r.tag);
+    }
+    using trace::Tag;
+    EXPECT_EQ(tags, (std::vector<Tag>{Tag::Meta, Tag::Meta, Tag::Module, Tag::Frame, Tag::Frame,
+                                      Tag::Frame, Tag::Stack, Tag::Stack, Tag::Stack, Tag::Phase,
+                                      Tag::Alloc, Tag::Alloc, Tag::Alloc, Tag::Free, Tag::Free,
+                                      Tag::End}));
+    EXPECT_EQ(records.back().end_event_count, 5u);
+
+    const trace::TraceInfo info = info_of(records);
+    const auto* nested = info.frame(nested_);
+    ASSERT_NE(nested, nullptr);
+    ASSERT_EQ(nested->size(), 3u); // two inlined levels in the noinline function
+    const std::vector<std::pair<std::string, std::string>> expected = {
+        {"inlined_leaf", "inlined_leaf_call"},
+        {"inlined_middle", "inlined_middle_call"},
+        {"static_with_nested_inline", "static_with_nested_inline_call"}};
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+        EXPECT_EQ((*nested)[i].function, expected[i].first);
+        EXPECT_EQ((*nested)[i].file, "library/call_sites.c");
+        EXPECT_EQ((*nested)[i].line, line_of(expected[i].second)) << expected[i].first;
+        EXPECT_TRUE((*nested)[i].in_mbedtls);
+    }
+    const auto* noinline = info.frame(noinline_);
+    ASSERT_NE(noinline, nullptr);
+    ASSERT_EQ(noinline->size(), 1u); // the stale frame is gone
+    EXPECT_EQ(noinline->front().function, "static_noinline");
+    EXPECT_EQ(noinline->front().line, line_of("static_noinline_call"));
+
+    // What the reports then print.
+    EXPECT_EQ(info.call_site(1).label(), "static_noinline (library/call_sites.c:" +
+                                             std::to_string(line_of("static_noinline_call")) + ")");
+    EXPECT_EQ(info.call_site(2).function, "inlined_leaf");
+    EXPECT_EQ(info.call_site(3).function, "0x10"); // unresolved: the raw address
+}
+
+TEST_F(TraceSymbolizer, EventsAreCopiedUnchanged) {
+    const auto raw_bytes = raw_trace();
+    write_bytes(dir_ / "raw.trace", raw_bytes);
+    finalize_trace(dir_ / "raw.trace", dir_ / "final.trace", kFakeTree);
+    const auto before = read_all(dir_ / "raw.trace");
+    const auto after = read_all(dir_ / "final.trace");
+    std::vector<std::tuple<trace::Tag, std::uint64_t, std::uint64_t, std::uint64_t, std::uint32_t>>
+        events_before, events_after;
+    for (const auto* list : {&before, &after}) {
+        auto& out = list == &before ? events_before : events_after;
+        for (const auto& r : *list) {
+            if (r.tag == trace::Tag::Alloc || r.tag == trace::Tag::Free) {
+                out.emplace_back(r.tag, r.seq, r.size, r.address, r.stack);
+            }
+        }
+    }
+    ASSERT_EQ(events_before.size(), 5u);
+    EXPECT_EQ(events_after, events_before);
+    EXPECT_EQ(std::get<3>(events_after[1]), 0x1100u);
+}
+
+TEST_F(TraceSymbolizer, OutsideTheTreeFramesAreNotMbedtls) {
+    write_bytes(dir_ / "raw.trace", raw_trace());
+    const FinalizeResult result = finalize_trace(dir_ / "raw.trace", dir_ / "final.trace", {});
+    EXPECT_EQ(result.resolved, 2u);
+    EXPECT_EQ(result.in_mbedtls, 0u);
+    const trace::TraceInfo info = info_of(read_all(dir_ / "final.trace"));
+    const auto* frame = info.frame(noinline_);
+    ASSERT_NE(frame, nullptr);
+    EXPECT_FALSE(frame->front().in_mbedtls);
+    EXPECT_TRUE(fs::path(frame->front().file).is_absolute()) << frame->front().file;
+    EXPECT_EQ(fs::path(frame->front().file).filename(), "call_sites.c");
+    // No mbedTLS level: the call site is the innermost raw address.
+    EXPECT_EQ(info.call_site(1).function.rfind("0x", 0), 0u);
+}
+
+TEST_F(TraceSymbolizer, TruncatedRawTraceStaysTruncated) {
+    auto bytes = raw_trace();
+    bytes.resize(bytes.size() - 12); // into the last free and End
+    write_bytes(dir_ / "raw.trace", bytes);
+    const FinalizeResult result =
+        finalize_trace(dir_ / "raw.trace", dir_ / "final.trace", kFakeTree);
+    EXPECT_TRUE(result.truncated);
+    EXPECT_EQ(result.resolved, 2u);
+    bool complete = true;
+    bool truncated = false;
+    const auto records = read_all(dir_ / "final.trace", &complete, &truncated);
+    EXPECT_FALSE(complete);
+    EXPECT_TRUE(truncated);
+    const trace::TraceInfo info = info_of(records);
+    EXPECT_TRUE(info.symbolized());
+    EXPECT_NE(info.frame(nested_), nullptr);
+}
+
+TEST_F(TraceSymbolizer, UnreadableInputAndUnwritableOutputThrow) {
+    EXPECT_THROW(finalize_trace(dir_ / "missing.trace", dir_ / "final.trace", kFakeTree),
+                 trace::TraceError);
+    write_bytes(dir_ / "raw.trace", raw_trace());
+    EXPECT_THROW(
+        finalize_trace(dir_ / "raw.trace", dir_ / "no-such-dir" / "final.trace", kFakeTree),
+        trace::TraceError);
+    EXPECT_FALSE(fs::exists(dir_ / "no-such-dir"));
+}
+
+} // namespace
+} // namespace tlsheap::symbolize
