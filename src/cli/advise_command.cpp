@@ -1,17 +1,17 @@
 #include "cli/advise_command.h"
 
-#include "build/build_error.h"
 #include "cli/cli_error.h"
 #include "cli/json_document.h"
 #include "cli/output_file.h"
 #include "cli/profile_session.h"
 #include "cli/source_tree.h"
-#include "record/scenario.h"
-#include "record/scenario_requirements.h"
+#include "orchestration/scenario.h"
+#include "orchestration/scenario_requirements.h"
 #include "report/config_advice.h"
 #include "report/handshake_needs.h"
 #include "report/number_format.h"
 #include "tlsheap/trace_meta.h"
+#include "variants/build_error.h"
 
 #include <algorithm>
 #include <cstdio>

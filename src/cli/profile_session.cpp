@@ -1,20 +1,20 @@
 #include "cli/profile_session.h"
 
-#include "build/build_error.h"
-#include "build/cache_directory.h"
-#include "build/content_hash.h"
-#include "build/file_lock.h"
-#include "build/known_macros.h"
-#include "build/toolchain.h"
 #include "cli/cli_error.h"
 #include "cli/source_tree.h"
+#include "orchestration/record_error.h"
+#include "orchestration/recording_run.h"
 #include "process/child_process.h"
-#include "record/record_error.h"
-#include "record/recording_run.h"
 #include "symbolize/trace_symbolizer.h"
 #include "tlsheap/profile_trace.h"
 #include "tlsheap/tls_wire.h"
 #include "tlsheap/trace_meta.h"
+#include "variants/build_error.h"
+#include "variants/cache_directory.h"
+#include "variants/content_hash.h"
+#include "variants/file_lock.h"
+#include "variants/known_macros.h"
+#include "variants/toolchain.h"
 
 #include <atomic>
 #include <chrono>

@@ -5,10 +5,10 @@
 // `sweep` once per grid cell (cells in parallel), `gate` and `advise` on top.
 #pragma once
 
-#include "build/variant_builder.h"
-#include "record/scenario.h"
+#include "orchestration/scenario.h"
 #include "report/run_description.h"
 #include "tlsheap/replay_engine.h"
+#include "variants/variant_builder.h"
 
 #include <filesystem>
 #include <functional>

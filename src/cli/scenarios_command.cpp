@@ -2,7 +2,7 @@
 
 #include "cli/cli_error.h"
 #include "cli/source_tree.h"
-#include "record/scenario.h"
+#include "orchestration/scenario.h"
 
 #include <cstdio>
 

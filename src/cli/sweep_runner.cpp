@@ -1,15 +1,15 @@
 #include "cli/sweep_runner.h"
 
-#include "build/build_error.h"
 #include "cli/cli_error.h"
 #include "cli/source_tree.h"
 #include "cli/sweep_grid.h"
 #include "cli/sweep_progress.h"
-#include "record/scenario_requirements.h"
+#include "orchestration/scenario_requirements.h"
 #include "report/number_format.h"
 #include "report/profile_metrics.h"
 #include "report/profile_report.h"
 #include "tlsheap/tls_wire.h"
+#include "variants/build_error.h"
 
 #include <algorithm>
 #include <atomic>

@@ -3,10 +3,10 @@
 // same binary with recording off, against the same deterministic peer. The
 // recorder times each handshake itself (mbedtls_ssl_handshake_step loop), so
 // process start-up and teardown are not counted. Prints the ratio of medians.
-#include "build/cache_directory.h"
-#include "build/variant_builder.h"
-#include "record/recording_run.h"
+#include "orchestration/recording_run.h"
 #include "tlsheap_version.h"
+#include "variants/cache_directory.h"
+#include "variants/variant_builder.h"
 
 #include <algorithm>
 #include <benchmark/benchmark.h>

@@ -1,7 +1,7 @@
 #include "tlsheap_harness.h"
 
-#include "build/cache_directory.h"
 #include "process/child_process.h"
+#include "variants/cache_directory.h"
 
 #include <arpa/inet.h>
 #include <chrono>

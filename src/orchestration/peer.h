@@ -1,0 +1,59 @@
+// The other end of the recorded connection, started and stopped by tlsheap
+// on 127.0.0.1: the deterministic mbedTLS peer (a recorder in server mode
+// with a fixed seed) or a real `openssl s_server`. Listens on an ephemeral
+// port unless one is asked for; the destructor stops it.
+#pragma once
+
+#include "orchestration/scenario.h"
+#include "process/child_process.h"
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace tlsheap::record {
+
+struct PeerRequest {
+    std::string kind; // "mbedtls" | "openssl"
+    Scenario scenario;
+    std::filesystem::path recorder;  // mbedtls: the peer variant's recorder
+    std::vector<std::string> runner; // emulator prefix for the recorder, if any
+    bool der = false;                // the peer variant lacks PEM parsing
+    unsigned port = 0;               // 0: ephemeral
+    std::chrono::milliseconds timeout{10000};
+    std::filesystem::path work_dir; // scratch space (openssl's document root)
+    std::uint64_t seed = 2;
+    std::string fixed_time = "0"; // the mbedTLS peer's clock (seconds since 1970; 0: real)
+    unsigned connections = 1;
+};
+
+class Peer {
+  public:
+    // Throws RecordError: port in use, program missing, never ready.
+    explicit Peer(const PeerRequest& request);
+    ~Peer();
+    Peer(const Peer&) = delete;
+    Peer& operator=(const Peer&) = delete;
+
+    unsigned port() const { return port_; }
+    const std::string& description() const { return description_; }
+    // Waits a little for the peer to finish its connection, then stops it.
+    void finish(std::chrono::milliseconds grace);
+    // The peer's own last error line, for diagnosing a failed handshake.
+    std::string error_line() const;
+
+  private:
+    void start_mbedtls(const PeerRequest& r);
+    void start_openssl(const PeerRequest& r);
+
+    std::unique_ptr<process::ChildProcess> child_;
+    unsigned port_ = 0;
+    std::string description_;
+};
+
+// "OpenSSL 3.0.19 1 Jul 2025" or "" if openssl is missing.
+std::string openssl_version();
+
+} // namespace tlsheap::record

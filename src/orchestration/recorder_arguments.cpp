@@ -1,0 +1,63 @@
+#include "orchestration/recorder_arguments.h"
+
+namespace tlsheap::record {
+
+namespace fs = std::filesystem;
+
+std::string credential_file(const fs::path& pem, bool der) {
+    if (der && pem.extension() == ".pem") {
+        fs::path alt = pem;
+        alt.replace_extension(".der");
+        if (fs::exists(alt)) {
+            return alt.string();
+        }
+    }
+    return pem.string();
+}
+
+std::vector<std::string> recorder_arguments(const Scenario& s, Side side, bool der) {
+    std::vector<std::string> a;
+    a.insert(a.end(), {"--min-version", s.protocol, "--max-version", s.protocol});
+    for (const std::string& suite : s.mbedtls_ciphersuites) {
+        a.insert(a.end(), {"--ciphersuite", suite});
+    }
+    for (const std::string& group : s.groups) {
+        a.insert(a.end(), {"--group", group});
+    }
+    a.insert(a.end(), {"--response-bytes", std::to_string(s.response_bytes)});
+    auto add_files = [&](const char* option, const std::vector<fs::path>& files) {
+        for (const fs::path& f : files) {
+            a.insert(a.end(), {option, credential_file(f, der)});
+        }
+    };
+    if (s.auth_mode == "psk") {
+        a.insert(a.end(), {"--psk", s.psk_hex, "--psk-identity", s.psk_identity, "--auth", "none"});
+        if (side == Side::Client && !s.server_name.empty()) {
+            a.insert(a.end(), {"--server-name", s.server_name});
+        }
+        return a;
+    }
+    if (side == Side::Client) {
+        add_files("--ca", s.ca);
+        a.insert(a.end(), {"--auth", "required"});
+        if (!s.server_name.empty()) {
+            a.insert(a.end(), {"--server-name", s.server_name});
+        }
+        if (s.auth_mode == "mutual") {
+            add_files("--cert", s.client_chain);
+            a.insert(a.end(), {"--key", credential_file(s.client_key, der)});
+        }
+    } else {
+        add_files("--cert", s.server_chain);
+        a.insert(a.end(), {"--key", credential_file(s.server_key, der)});
+        if (s.auth_mode == "mutual") {
+            add_files("--ca", s.client_ca);
+            a.insert(a.end(), {"--auth", "required"});
+        } else {
+            a.insert(a.end(), {"--auth", "none"});
+        }
+    }
+    return a;
+}
+
+} // namespace tlsheap::record

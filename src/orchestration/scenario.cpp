@@ -1,0 +1,179 @@
+#include "orchestration/scenario.h"
+
+#include <algorithm>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace tlsheap::record {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+std::string string_field(const json& j, const char* key, const std::string& where,
+                         bool required = true) {
+    if (!j.contains(key)) {
+        if (required) {
+            throw ScenarioError(where + ": missing field '" + key + "'");
+        }
+        return {};
+    }
+    if (!j.at(key).is_string()) {
+        throw ScenarioError(where + ": field '" + key + "' must be a string");
+    }
+    return j.at(key).get<std::string>();
+}
+
+std::vector<std::string> string_list(const json& j, const char* key, const std::string& where) {
+    if (!j.contains(key)) {
+        return {};
+    }
+    const json& v = j.at(key);
+    if (v.is_string()) {
+        return {v.get<std::string>()};
+    }
+    if (!v.is_array() ||
+        !std::all_of(v.begin(), v.end(), [](const json& e) { return e.is_string(); })) {
+        throw ScenarioError(where + ": field '" + key + "' must be a string or a list of strings");
+    }
+    return v.get<std::vector<std::string>>();
+}
+
+std::vector<fs::path> path_list(const json& j, const char* key, const std::string& where,
+                                const fs::path& base) {
+    std::vector<fs::path> paths;
+    for (const std::string& p : string_list(j, key, where)) {
+        const fs::path full = base / p;
+        if (!fs::exists(full)) {
+            throw ScenarioError(where + ": " + key + " file " + full.string() + " does not exist");
+        }
+        paths.push_back(full);
+    }
+    return paths;
+}
+
+} // namespace
+
+std::vector<std::string> list_scenarios(const fs::path& scenario_dir) {
+    std::vector<std::string> names;
+    if (fs::is_directory(scenario_dir)) {
+        for (const auto& entry : fs::directory_iterator(scenario_dir)) {
+            if (entry.path().extension() == ".json") {
+                names.push_back(entry.path().stem().string());
+            }
+        }
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+Scenario load_scenario(const std::string& name_or_path, const fs::path& scenario_dir) {
+    fs::path file;
+    if (name_or_path.find('/') != std::string::npos || name_or_path.ends_with(".json")) {
+        file = name_or_path;
+    } else {
+        file = scenario_dir / (name_or_path + ".json");
+    }
+    if (!fs::exists(file)) {
+        std::string known;
+        for (const std::string& n : list_scenarios(scenario_dir)) {
+            known += (known.empty() ? "" : ", ") + n;
+        }
+        throw ScenarioError("unknown scenario '" + name_or_path + "' (known: " + known + ")");
+    }
+    std::ifstream in(file);
+    std::stringstream text;
+    text << in.rdbuf();
+    Scenario s;
+    s.file = fs::absolute(file);
+    s.json = text.str();
+    const std::string where = "scenario " + file.string();
+    json j;
+    try {
+        j = json::parse(s.json);
+    } catch (const json::parse_error& e) {
+        throw ScenarioError(where + " is not valid JSON: " + e.what());
+    }
+    if (!j.is_object()) {
+        throw ScenarioError(where + " must be a JSON object");
+    }
+    // Certificates and keys are named relative to the scenario file.
+    const fs::path base = s.file.parent_path();
+    s.name = string_field(j, "name", where);
+    s.summary = string_field(j, "summary", where, false);
+    s.protocol = string_field(j, "protocol", where);
+    if (s.protocol != "tls1.2" && s.protocol != "tls1.3") {
+        throw ScenarioError(where + ": protocol must be tls1.2 or tls1.3, not '" + s.protocol +
+                            "'");
+    }
+    if (j.contains("ciphersuites")) {
+        const json& c = j.at("ciphersuites");
+        if (!c.is_object()) {
+            throw ScenarioError(
+                where +
+                ": ciphersuites must be an object {\"mbedtls\": [...], \"openssl\": \"...\"}");
+        }
+        s.mbedtls_ciphersuites = string_list(c, "mbedtls", where);
+        s.openssl_ciphers = string_field(c, "openssl", where, false);
+        s.openssl_ciphersuites = string_field(c, "openssl_tls13", where, false);
+    }
+    s.groups = string_list(j, "groups", where);
+    if (!j.contains("authentication") || !j.at("authentication").is_object()) {
+        throw ScenarioError(where + ": missing object 'authentication'");
+    }
+    const json& a = j.at("authentication");
+    s.auth_mode = string_field(a, "mode", where);
+    if (s.auth_mode == "psk") {
+        s.psk_identity = string_field(a, "psk_identity", where);
+        s.psk_hex = string_field(a, "psk", where);
+    } else if (s.auth_mode == "certificate" || s.auth_mode == "mutual") {
+        s.ca = path_list(a, "ca", where, base);
+        s.server_chain = path_list(a, "server_chain", where, base);
+        const auto key = path_list(a, "server_key", where, base);
+        if (s.ca.empty() || s.server_chain.empty() || key.size() != 1) {
+            throw ScenarioError(
+                where + ": certificate authentication needs ca, server_chain and one server_key");
+        }
+        s.server_key = key.front();
+        if (s.auth_mode == "mutual") {
+            s.client_ca = path_list(a, "client_ca", where, base);
+            s.client_chain = path_list(a, "client_chain", where, base);
+            const auto ckey = path_list(a, "client_key", where, base);
+            if (s.client_ca.empty() || s.client_chain.empty() || ckey.size() != 1) {
+                throw ScenarioError(
+                    where +
+                    ": mutual authentication needs client_ca, client_chain and one client_key");
+            }
+            s.client_key = ckey.front();
+        }
+    } else {
+        throw ScenarioError(where +
+                            ": authentication mode must be certificate, mutual or psk, not '" +
+                            s.auth_mode + "'");
+    }
+    s.server_name = string_field(j, "server_name", where, false);
+    if (j.contains("exchange")) {
+        const json& e = j.at("exchange");
+        if (!e.is_object() ||
+            (e.contains("response_bytes") && !e.at("response_bytes").is_number_unsigned())) {
+            throw ScenarioError(where +
+                                ": exchange must be an object with an unsigned response_bytes");
+        }
+        s.response_bytes = e.value("response_bytes", 1024ull);
+    }
+    s.peers = string_list(j, "peers", where);
+    if (s.peers.empty()) {
+        s.peers = {"mbedtls"};
+    }
+    for (const std::string& p : s.peers) {
+        if (p != "mbedtls" && p != "openssl") {
+            throw ScenarioError(where + ": unknown peer '" + p + "' (mbedtls, openssl)");
+        }
+    }
+    s.requires_ = string_list(j, "requires", where);
+    return s;
+}
+
+} // namespace tlsheap::record

@@ -1,0 +1,172 @@
+#include "variants/toolchain.h"
+
+#include "process/child_process.h"
+#include "variants/build_error.h"
+#include "variants/cache_directory.h"
+#include "variants/content_hash.h"
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <unistd.h>
+
+namespace tlsheap::build {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Compiles and links a C++ program that uses the C and C++ runtimes with
+// the toolchain's flags: what the recorder needs from it.
+bool toolchain_builds(const Toolchain& t) {
+    const fs::path dir =
+        fs::temp_directory_path() / ("tlsheap-probe-" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    {
+        std::ofstream(dir / "probe.cpp")
+            << "#include <cerrno>\n#include <string>\n#include <pthread.h>\n"
+               "int main() { return errno + int(std::string(1, 'x').size()) - 1; }\n";
+    }
+    std::vector<std::string> argv = {t.cxx};
+    argv.insert(argv.end(), t.arch_flags.begin(), t.arch_flags.end());
+    argv.insert(argv.end(),
+                {(dir / "probe.cpp").string(), "-o", (dir / "probe").string(), "-lpthread"});
+    bool ok = false;
+    try {
+        ok = process::run_command(argv, std::chrono::seconds(60)).status == 0;
+    } catch (const process::ProcessError&) {
+        ok = false;
+    }
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+    return ok;
+}
+
+// The probe compiles and links: remember a success, per process and on disk
+// (keyed by the compilers' own version lines and the flags).
+bool toolchain_probe_cached(const Toolchain& t) {
+    static std::map<std::string, bool> memo;
+    std::string id = compiler_identity(t);
+    const auto known = memo.find(id);
+    if (known != memo.end()) {
+        return known->second;
+    }
+    ContentHash key;
+    key.add("toolchain-probe-v1").add(id);
+    const fs::path marker = default_cache_directory() / "toolchains" / (key.hex() + ".ok");
+    bool ok = fs::exists(marker);
+    if (!ok) {
+        ok = toolchain_builds(t);
+        if (ok) {
+            std::error_code ec;
+            fs::create_directories(marker.parent_path(), ec);
+            std::ofstream(marker) << id;
+        }
+    }
+    memo[id] = ok;
+    return ok;
+}
+
+bool program_exists(const std::string& name) {
+    try {
+        return process::run_command({name, "--version"}, std::chrono::seconds(20)).status == 0;
+    } catch (const process::ProcessError&) {
+        return false;
+    }
+}
+
+} // namespace
+
+Toolchain toolchain_for(const std::string& abi, const std::string& stack_backend) {
+    Toolchain t;
+    t.abi = abi;
+    std::string default_backend;
+    std::string package;
+    if (abi == "host") {
+        t.cc = "gcc";
+        t.cxx = "g++";
+        default_backend = "frame-pointer";
+        package = "g++";
+    } else if (abi == "ilp32") {
+        // The x86 32-bit ABI: 4-byte pointers, size_t and bignum limbs, as on
+        // the microcontrollers, natively runnable.
+        t.cc = "gcc";
+        t.cxx = "g++";
+        t.arch_flags = {"-m32"};
+        // Without Debian's gcc-multilib metapackage (it conflicts with the
+        // ARM cross compiler) <asm/...> for i386 is only in the host's
+        // multiarch directory, whose asm headers serve i386 as well.
+        if (!fs::exists("/usr/include/asm") && fs::exists("/usr/include/x86_64-linux-gnu/asm")) {
+            t.arch_flags.insert(t.arch_flags.end(),
+                                {"-idirafter", "/usr/include/x86_64-linux-gnu"});
+        }
+        default_backend = "frame-pointer";
+        package = "g++-12-multilib";
+    } else if (abi == "arm") {
+        // 32-bit ARM (armhf, Thumb-2), cross-compiled and run under qemu-user.
+        t.cc = "arm-linux-gnueabihf-gcc";
+        t.cxx = "arm-linux-gnueabihf-g++";
+        t.runner = {"qemu-arm", "-L", "/usr/arm-linux-gnueabihf"};
+        // Thumb-2 code does not keep a frame-pointer chain; glibc's
+        // backtrace() unwinds with the ARM exception tables instead.
+        default_backend = "execinfo";
+        package = "g++-arm-linux-gnueabihf";
+    } else {
+        throw BuildError("unknown ABI '" + abi + "' (host, ilp32, arm)");
+    }
+    t.link_libraries = {"-lpthread"};
+    t.stack_backend = stack_backend.empty() ? default_backend : stack_backend;
+    if (t.stack_backend == "frame-pointer") {
+        if (abi == "arm") {
+            throw BuildError(
+                "stack backend frame-pointer is not available for ABI arm (use execinfo)");
+        }
+        t.stack_backend_source = "stack_capture_frame_pointer.cpp";
+        t.codegen_flags = {"-fno-omit-frame-pointer"};
+    } else if (t.stack_backend == "libunwind") {
+        if (abi != "host") {
+            throw BuildError("stack backend libunwind is only available for ABI host");
+        }
+        t.stack_backend_source = "stack_capture_libunwind.cpp";
+        t.link_libraries.push_back("-lunwind");
+    } else if (t.stack_backend == "execinfo") {
+        t.stack_backend_source = "stack_capture_execinfo.cpp";
+        // Unwind tables for C code too (the library), or backtrace() stops at the first C frame.
+        t.codegen_flags = {"-funwind-tables"};
+    } else {
+        throw BuildError("unknown stack backend '" + t.stack_backend +
+                         "' (frame-pointer, libunwind, execinfo)");
+    }
+    if (!program_exists(t.cc) || !program_exists(t.cxx) || !toolchain_probe_cached(t)) {
+        throw BuildError("cannot build for ABI " + abi + " with " + t.cxx + " (install Debian's " +
+                         package + ")");
+    }
+    if (!t.runner.empty() && !program_exists(t.runner.front())) {
+        throw BuildError("cannot run ABI " + abi + " programs: " + t.runner.front() +
+                         " is missing (install Debian's qemu-user)");
+    }
+    return t;
+}
+
+std::string compiler_identity(const Toolchain& toolchain) {
+    static std::map<std::string, std::string> memo;
+    std::string flags;
+    for (const std::string& flag : toolchain.arch_flags) {
+        flags += flag + " ";
+    }
+    const std::string key = toolchain.cc + "|" + toolchain.cxx + "|" + flags;
+    const auto known = memo.find(key);
+    if (known != memo.end()) {
+        return known->second;
+    }
+    std::string id = flags;
+    for (const std::string& compiler : {toolchain.cc, toolchain.cxx}) {
+        const auto r = process::run_command({compiler, "--version"}, std::chrono::seconds(20));
+        id += r.out.substr(0, r.out.find('\n')) + "\n";
+    }
+    memo[key] = id;
+    return id;
+}
+
+} // namespace tlsheap::build

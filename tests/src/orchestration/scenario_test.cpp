@@ -1,0 +1,109 @@
+#include "orchestration/recorder_arguments.h"
+#include "orchestration/scenario.h"
+
+#include <filesystem>
+#include <fstream>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+namespace tlsheap::record {
+namespace {
+
+namespace fs = std::filesystem;
+
+class ScenarioTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        dir_ = fs::temp_directory_path() / ("tlsheap-scenario-" + std::to_string(::getpid()));
+        fs::create_directories(dir_ / "pki");
+        for (const char* f : {"pki/ca.pem", "pki/leaf.pem", "pki/leaf.der", "pki/key.pem"}) {
+            std::ofstream(dir_ / f) << "x";
+        }
+    }
+    void TearDown() override { fs::remove_all(dir_); }
+    void write(const std::string& name, const std::string& json) {
+        std::ofstream(dir_ / (name + ".json")) << json;
+    }
+    fs::path dir_;
+};
+
+TEST_F(ScenarioTest, LoadsAndTranslatesToRecorderArguments) {
+    write("s", R"({"name": "s", "protocol": "tls1.2",
+                  "ciphersuites": {"mbedtls": ["TLS-X"], "openssl": "X"},
+                  "groups": ["secp256r1"],
+                  "authentication": {"mode": "certificate", "ca": "pki/ca.pem",
+                                     "server_chain": ["pki/leaf.pem"], "server_key": "pki/key.pem"},
+                  "server_name": "n", "exchange": {"response_bytes": 77}})");
+    const Scenario s = load_scenario("s", dir_);
+    EXPECT_EQ(s.response_bytes, 77u);
+    EXPECT_EQ(s.peers, std::vector<std::string>{"mbedtls"});
+    const auto client = recorder_arguments(s, Side::Client, false);
+    const auto joined = [](const std::vector<std::string>& v) {
+        std::string out;
+        for (const auto& a : v) {
+            out += a + " ";
+        }
+        return out;
+    };
+    EXPECT_NE(joined(client).find("--ca " + (dir_ / "pki/ca.pem").string()), std::string::npos);
+    EXPECT_NE(joined(client).find("--server-name n"), std::string::npos);
+    EXPECT_NE(joined(client).find("--ciphersuite TLS-X"), std::string::npos);
+    const auto server_der = recorder_arguments(s, Side::Server, true);
+    // DER requested and present for the leaf; the key has no .der sibling and stays PEM.
+    EXPECT_NE(joined(server_der).find("--cert " + (dir_ / "pki/leaf.der").string()),
+              std::string::npos);
+    EXPECT_NE(joined(server_der).find("--key " + (dir_ / "pki/key.pem").string()),
+              std::string::npos);
+}
+
+TEST_F(ScenarioTest, UnknownScenarioListsTheKnownOnes) {
+    write("alpha", "{}");
+    try {
+        load_scenario("nope", dir_);
+        FAIL();
+    } catch (const ScenarioError& e) {
+        EXPECT_NE(std::string(e.what()).find("unknown scenario 'nope' (known: alpha)"),
+                  std::string::npos)
+            << e.what();
+    }
+}
+
+TEST_F(ScenarioTest, BadScenariosSayWhatIsWrong) {
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"{not json", "not valid JSON"},
+        {R"({"name":"x"})", "missing field 'protocol'"},
+        {R"({"name":"x","protocol":"ssl3","authentication":{"mode":"psk"}})", "protocol must be"},
+        {R"({"name":"x","protocol":"tls1.2","authentication":{"mode":"psk","psk":"00"}})",
+         "psk_identity"},
+        {R"({"name":"x","protocol":"tls1.2","authentication":{"mode":"certificate","ca":"pki/missing.pem"}})",
+         "does not exist"},
+        {R"({"name":"x","protocol":"tls1.2","authentication":{"mode":"psk","psk":"00","psk_identity":"i"},"peers":["gnutls"]})",
+         "unknown peer"},
+    };
+    for (const auto& [json, expected] : cases) {
+        write("bad", json);
+        try {
+            load_scenario("bad", dir_);
+            ADD_FAILURE() << "accepted: " << json;
+        } catch (const ScenarioError& e) {
+            EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
+        }
+    }
+}
+
+TEST(CommittedScenarios, AllLoad) {
+    const fs::path dir = fs::path(TLSHEAP_SOURCE_DIR) / "scenarios";
+    const auto names = list_scenarios(dir);
+    EXPECT_GE(names.size(), 4u);
+    for (const char* required : {"tls12-ecdhe-ecdsa-p256", "tls12-ecdhe-rsa-chain",
+                                 "tls13-ecdsa-p256", "tls12-psk-aes128-ccm"}) {
+        EXPECT_NE(std::find(names.begin(), names.end(), required), names.end()) << required;
+    }
+    for (const std::string& n : names) {
+        EXPECT_NO_THROW(load_scenario(n, dir)) << n;
+        EXPECT_EQ(load_scenario(n, dir).name, n);
+    }
+}
+
+} // namespace
+} // namespace tlsheap::record
