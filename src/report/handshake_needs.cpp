@@ -52,8 +52,7 @@ struct BlockShare {
 // The second pass: records, chains, and what is alive at the peak.
 class NeedsReader final : public trace::WalkerHooks {
   public:
-    NeedsReader(HandshakeNeeds& needs, const trace::TraceInfo& info, std::uint64_t peak_seq)
-        : n_(needs), info_(info), peak_seq_(peak_seq) {
+    NeedsReader(HandshakeNeeds& needs, std::uint64_t peak_seq) : n_(needs), peak_seq_(peak_seq) {
         certificate_state_ = tls::peer_certificate_state(trace::meta::recorder_side(n_.side));
         tls13_ = n_.protocol == "TLSv1.3";
     }
@@ -104,7 +103,7 @@ class NeedsReader final : public trace::WalkerHooks {
 
     // The handshake state being processed, by name ("" before the first step).
     std::string state() const {
-        return walker_.stepped() ? info_.state_name(walker_.state()) : std::string();
+        return walker_.stepped() ? walker_.info().state_name(walker_.state()) : std::string();
     }
 
     void on_alloc(const Record& r, const trace::LiveAllocation& block, std::uint32_t slot) {
@@ -119,7 +118,8 @@ class NeedsReader final : public trace::WalkerHooks {
                 b.chain = "trusted CAs";
             else if (activity == "own_cert_parse")
                 b.chain = "own";
-        } else if (certificate_state && info_.any_function(r.stack, trace::parses_certificate)) {
+        } else if (certificate_state &&
+                   walker_.info().any_function(r.stack, trace::parses_certificate)) {
             b.share = "peer certificate chain";
             b.chain = "peer";
         } else if (phase == Phase::Handshake) {
@@ -130,7 +130,7 @@ class NeedsReader final : public trace::WalkerHooks {
         if (!b.chain.empty()) {
             ChainNeeds& chain = chains_[b.chain];
             chain.owner = b.chain;
-            if (info_.call_site(r.stack).function == "x509_crt_parse_der_core")
+            if (walker_.info().call_site(r.stack).function == "x509_crt_parse_der_core")
                 chain.der.push_back(block.size); // crt->raw.p: the copy of one certificate
         }
         if (slot >= shares_.size())
@@ -217,7 +217,6 @@ class NeedsReader final : public trace::WalkerHooks {
     }
 
     HandshakeNeeds& n_;
-    const trace::TraceInfo& info_;
     std::uint64_t peak_seq_;
     std::string certificate_state_;
     bool tls13_ = false;
@@ -358,7 +357,7 @@ HandshakeNeeds analyze_handshake(const std::string& trace_path) {
     n.steady_state = result.live_after_handshake;
     n.min_pool = result.min_pools.at(result.models.front().name);
 
-    NeedsReader(n, info, result.live_peak.at.seq).read(trace_path);
+    NeedsReader(n, result.live_peak.at.seq).read(trace_path);
     return n;
 }
 
