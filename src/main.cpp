@@ -1,6 +1,5 @@
 // tlsheap: heap profiler and allocator replay for mbedTLS handshakes.
 #include "cli/advise_command.h"
-#include "cli/cli_error.h"
 #include "cli/compare_command.h"
 #include "cli/diff_command.h"
 #include "cli/export_command.h"
@@ -15,6 +14,7 @@
 #include "tlsheap/allocator_model.h"
 #include "tlsheap/trace_reader.h"
 #include "tlsheap/transform.h"
+#include "tlsheap/user_error.h"
 #include "tlsheap_version.h"
 
 #include <CLI/CLI.hpp>
@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
                  "what would it take under another allocator"};
     app.set_version_flag("--version", tlsheap::kTlsheapVersion);
     app.require_subcommand(1);
-    int exit_code = tlsheap::cli::kExitOk;
+    int exit_code = tlsheap::kExitOk;
     tlsheap::cli::add_profile_command(app, exit_code);
     tlsheap::cli::add_replay_command(app, exit_code);
     tlsheap::cli::add_minpool_command(app, exit_code);
@@ -57,8 +57,8 @@ int main(int argc, char** argv) {
         } else {
             std::fprintf(stderr, "tlsheap: error: %s (see --help)\n", e.what());
         }
-        return tlsheap::cli::kExitBadInput;
-    } catch (const tlsheap::cli::CliError& e) {
+        return tlsheap::kExitBadInput;
+    } catch (const tlsheap::UserError& e) {
         std::fprintf(stderr, "tlsheap: error: %s\n", e.what());
         if (!e.details().empty()) {
             std::fprintf(stderr, "%s", e.details().c_str());
@@ -66,16 +66,16 @@ int main(int argc, char** argv) {
         return e.exit_code();
     } catch (const tlsheap::trace::TraceError& e) {
         std::fprintf(stderr, "tlsheap: error: %s\n", e.what());
-        return tlsheap::cli::kExitBadInput;
+        return tlsheap::kExitBadInput;
     } catch (const tlsheap::replay::TransformError& e) {
         std::fprintf(stderr, "tlsheap: error: %s\n", e.what());
-        return tlsheap::cli::kExitBadInput;
+        return tlsheap::kExitBadInput;
     } catch (const tlsheap::replay::ModelError& e) {
         std::fprintf(stderr, "tlsheap: error: %s\n", e.what());
-        return tlsheap::cli::kExitBadInput;
+        return tlsheap::kExitBadInput;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "tlsheap: error: %s\n", e.what());
-        return tlsheap::cli::kExitFailed;
+        return tlsheap::kExitFailed;
     }
     return exit_code;
 }

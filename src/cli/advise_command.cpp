@@ -1,16 +1,16 @@
 #include "cli/advise_command.h"
 
-#include "cli/cli_error.h"
+#include "analysis/config_advice.h"
+#include "analysis/handshake_needs.h"
 #include "cli/json_document.h"
 #include "cli/output_file.h"
-#include "cli/profile_session.h"
-#include "cli/source_tree.h"
 #include "orchestration/scenario.h"
 #include "orchestration/scenario_requirements.h"
-#include "report/config_advice.h"
-#include "report/handshake_needs.h"
-#include "report/number_format.h"
+#include "pipeline/profile_session.h"
+#include "pipeline/source_tree.h"
+#include "tlsheap/number_format.h"
 #include "tlsheap/trace_meta.h"
+#include "tlsheap/user_error.h"
 #include "variants/build_error.h"
 
 #include <algorithm>
@@ -28,7 +28,6 @@ namespace tlsheap::cli {
 namespace fs = std::filesystem;
 namespace meta = trace::meta;
 using nlohmann::json;
-using report::grouped;
 
 namespace {
 
@@ -53,24 +52,24 @@ struct Verification {
     std::string error;
     std::string failed_state;
     std::string config_label;
-    std::optional<report::HeapFigures> measured;
+    std::optional<analysis::HeapFigures> measured;
 };
 
 std::string signed_delta(std::uint64_t from, std::uint64_t to) {
-    return report::signed_grouped(static_cast<std::int64_t>(to) - static_cast<std::int64_t>(from));
+    return signed_grouped(static_cast<std::int64_t>(to) - static_cast<std::int64_t>(from));
 }
 
 std::string with_delta(std::uint64_t from, std::uint64_t to) {
     return fmt::format("{} ({})", grouped(to), signed_delta(from, to));
 }
 
-json figures_json(const report::HeapFigures& f) {
+json figures_json(const analysis::HeapFigures& f) {
     return {{"live_peak", f.live_peak},
             {"steady_state", f.steady_state ? json(*f.steady_state) : json(nullptr)},
             {"min_pool", f.min_pool}};
 }
 
-json direction_json(const report::DirectionNeeds& d) {
+json direction_json(const analysis::DirectionNeeds& d) {
     return {{"records", d.records},
             {"wire_bytes", d.wire_bytes},
             {"largest_wire", d.largest_wire},
@@ -87,20 +86,20 @@ struct VerifyBase {
     std::vector<std::string> unset;
 };
 
-VerifyBase verify_base(const report::HandshakeNeeds& n, const AdviseOptions& o) {
+VerifyBase verify_base(const analysis::HandshakeNeeds& n, const AdviseOptions& o) {
     VerifyBase base;
     if (!o.config.empty()) {
         if (!fs::exists(o.config))
-            throw CliError("config " + o.config + " does not exist", kExitBadInput);
+            throw UserError("config " + o.config + " does not exist", kExitBadInput);
         base.config_file = o.config;
         return base;
     }
     if (n.meta.count(meta::kConfigDeltas) != 0) {
         base.config_file = n.meta_value(meta::kConfigBaseFile);
         if (!base.config_file.empty() && !fs::exists(base.config_file))
-            throw CliError("the trace's config " + base.config_file +
-                               " is gone; give the config to rebuild with --config",
-                           kExitBadInput);
+            throw UserError("the trace's config " + base.config_file +
+                                " is gone; give the config to rebuild with --config",
+                            kExitBadInput);
         std::istringstream in(n.meta_value(meta::kConfigDeltas));
         std::string line;
         while (std::getline(in, line)) {
@@ -114,25 +113,25 @@ VerifyBase verify_base(const report::HandshakeNeeds& n, const AdviseOptions& o) 
     // Traces from before config.deltas was recorded: the config as built.
     base.config_file = n.meta_value(meta::kConfigEffectiveFile);
     if (base.config_file.empty() || !fs::exists(base.config_file))
-        throw CliError("the trace does not say which config it was built with any more; give "
-                       "it with --config",
-                       kExitBadInput);
+        throw UserError("the trace does not say which config it was built with any more; give "
+                        "it with --config",
+                        kExitBadInput);
     return base;
 }
 
 // A typo in --try-set is bad input, as it is in profile --set: the names are
 // checked against the tree the trace was recorded with, when it is here
 // (without --verify a trace from elsewhere is still advised on).
-void check_try_names(const report::HandshakeNeeds& n, const AdviseOptions& o) {
+void check_try_names(const analysis::HandshakeNeeds& n, const AdviseOptions& o) {
     if (o.try_set.empty() && o.try_unset.empty())
         return;
-    std::optional<ProfileSession> session;
+    std::optional<pipeline::ProfileSession> session;
     std::string config_file;
     try {
         config_file = verify_base(n, o).config_file;
         session.emplace(o.mbedtls.empty() ? n.meta_value(meta::kMbedtlsTree) : o.mbedtls, 1,
                         nullptr);
-    } catch (const CliError&) {
+    } catch (const UserError&) {
         if (o.verify)
             throw;
         return;
@@ -142,7 +141,7 @@ void check_try_names(const report::HandshakeNeeds& n, const AdviseOptions& o) {
 
 class Verifier {
   public:
-    Verifier(const report::HandshakeNeeds& n, const AdviseOptions& o)
+    Verifier(const analysis::HandshakeNeeds& n, const AdviseOptions& o)
         : n_(n), o_(o), base_(verify_base(n, o)),
           session_(o.mbedtls.empty() ? n.meta_value(meta::kMbedtlsTree) : o.mbedtls,
                    o.jobs != 0 ? o.jobs : std::max(1u, std::thread::hardware_concurrency()),
@@ -152,14 +151,15 @@ class Verifier {
                    }) {
         const std::string peer = n.meta_value(meta::kPeer);
         if (peer == "external" || peer.empty())
-            throw CliError("the trace was recorded against a server tlsheap did not start "
-                           "(--connect); --verify re-runs scenarios against local peers only",
-                           kExitBadInput);
+            throw UserError("the trace was recorded against a server tlsheap did not start "
+                            "(--connect); --verify re-runs scenarios against local peers only",
+                            kExitBadInput);
         try {
-            scenario_ = record::load_scenario(n.meta_value(meta::kScenarioName), scenario_dir());
+            scenario_ =
+                record::load_scenario(n.meta_value(meta::kScenarioName), pipeline::scenario_dir());
         } catch (const record::ScenarioError& e) {
-            throw CliError(std::string("cannot re-run the trace's scenario: ") + e.what(),
-                           kExitBadInput);
+            throw UserError(std::string("cannot re-run the trace's scenario: ") + e.what(),
+                            kExitBadInput);
         }
         settings_.side = n.side;
         settings_.peer = peer;
@@ -168,13 +168,13 @@ class Verifier {
         session_.resolve_peer(settings_, scenario_);
     }
 
-    Verification verify(const report::Proposal& p) {
+    Verification verify(const analysis::Proposal& p) {
         Verification v;
         std::vector<std::string> set;
         std::vector<std::string> unset;
         const auto changed = [&](const std::string& name) {
             return std::any_of(p.changes.begin(), p.changes.end(),
-                               [&](const report::ConfigChange& c) { return c.name == name; });
+                               [&](const analysis::ConfigChange& c) { return c.name == name; });
         };
         const auto name_of = [](const std::string& d) { return d.substr(0, d.find('=')); };
         for (const std::string& s : base_.set)
@@ -183,19 +183,19 @@ class Verifier {
         for (const std::string& u : base_.unset)
             if (!changed(u))
                 unset.push_back(u);
-        for (const report::ConfigChange& c : p.changes) {
+        for (const analysis::ConfigChange& c : p.changes) {
             if (c.set)
                 set.push_back(c.value.empty() ? c.name : c.name + "=" + c.value);
             else
                 unset.push_back(c.name);
         }
-        VariantProfile profile;
+        pipeline::VariantProfile profile;
         profile.abi = n_.meta_value(meta::kAbi);
         try {
             const auto deltas = session_.parse_deltas(set, unset, base_.config_file);
             profile.prepared = session_.prepare(base_.config_file, deltas, profile.abi,
                                                 n_.meta_value(meta::kStackBackend), false);
-            v.config_label = portable_config_label(profile.prepared);
+            v.config_label = pipeline::portable_config_label(profile.prepared);
             const record::Side side = meta::recorder_side(n_.side);
             if (const std::string missing =
                     record::missing_requirement(scenario_, side, profile.prepared.macros);
@@ -212,7 +212,7 @@ class Verifier {
         }
         try {
             session_.record(settings_, scenario_, profile);
-        } catch (const CliError& e) {
+        } catch (const UserError& e) {
             v.status = "record_failed";
             v.error = e.what();
             return v;
@@ -224,7 +224,7 @@ class Verifier {
             return v;
         }
         v.status = "ok";
-        report::HeapFigures m;
+        analysis::HeapFigures m;
         m.live_peak = profile.result.live_peak.bytes;
         m.steady_state = profile.result.live_after_handshake;
         m.min_pool = profile.result.min_pools["mbedtls-pool"];
@@ -233,15 +233,15 @@ class Verifier {
     }
 
   private:
-    const report::HandshakeNeeds& n_;
+    const analysis::HandshakeNeeds& n_;
     const AdviseOptions& o_;
     VerifyBase base_;
-    ProfileSession session_;
+    pipeline::ProfileSession session_;
     record::Scenario scenario_;
-    RecordSettings settings_;
+    pipeline::RecordSettings settings_;
 };
 
-void print_direction(const char* label, const report::DirectionNeeds& d) {
+void print_direction(const char* label, const analysis::DirectionNeeds& d) {
     if (d.records == 0) {
         fmt::print("  {:<9} no records\n", label);
         return;
@@ -254,7 +254,7 @@ void print_direction(const char* label, const report::DirectionNeeds& d) {
                    grouped(d.largest_handshake), d.largest_handshake_what);
 }
 
-void print_needs(const report::HandshakeNeeds& n, const report::Advice& a) {
+void print_needs(const analysis::HandshakeNeeds& n, const analysis::Advice& a) {
     fmt::print("tlsheap advise: {}\n", n.trace_path);
     fmt::print("  scenario {}, {} side against the {} peer; mbedTLS {}, ABI {}\n",
                n.meta_value(meta::kScenarioName), n.side, n.meta_value(meta::kPeer),
@@ -269,7 +269,7 @@ void print_needs(const report::HandshakeNeeds& n, const report::Advice& a) {
                "buffers", grouped(n.in_buffer_len), n.in_content_len, grouped(n.out_buffer_len),
                n.out_content_len);
     bool first = true;
-    for (const report::ChainNeeds& c : n.chains) {
+    for (const analysis::ChainNeeds& c : n.chains) {
         std::vector<std::string> der;
         for (const std::uint64_t d : c.der)
             der.push_back(grouped(d));
@@ -285,7 +285,7 @@ void print_needs(const report::HandshakeNeeds& n, const report::Advice& a) {
                a.now.steady_state ? grouped(*a.now.steady_state) + " B" : "-",
                grouped(a.now.min_pool));
     fmt::print("alive at the live peak ({} B)\n", grouped(n.live_peak));
-    for (const report::PeakShare& s : n.alive_at_peak)
+    for (const analysis::PeakShare& s : n.alive_at_peak)
         fmt::print("  {:>9}  {:>4} blocks  {}\n", grouped(s.bytes), s.blocks, s.what);
     fmt::print("\n");
 }
@@ -305,10 +305,10 @@ void print_figure_row(const char* label, std::uint64_t now, std::optional<std::u
                measured_text);
 }
 
-void print_proposal(unsigned id, const report::Proposal& p, const report::HeapFigures& now,
+void print_proposal(unsigned id, const analysis::Proposal& p, const analysis::HeapFigures& now,
                     const Verification* v) {
     std::vector<std::string> changes;
-    for (const report::ConfigChange& c : p.changes)
+    for (const analysis::ConfigChange& c : p.changes)
         changes.push_back(c.to_string());
     fmt::print("  {}. {}\n     {}\n     why: {}\n", id, p.title, fmt::join(changes, " "), p.why);
     if (p.predicted && !p.accuracy.empty())
@@ -329,8 +329,8 @@ void print_proposal(unsigned id, const report::Proposal& p, const report::HeapFi
         fmt::print("     {:<14} {:>9}  {:<22} {}\n", "", "now", "predicted",
                    v != nullptr ? "measured" : "");
         using Figure = std::optional<std::uint64_t>;
-        const std::optional<report::HeapFigures>& pr = p.predicted;
-        const std::optional<report::HeapFigures> me = v != nullptr ? v->measured : std::nullopt;
+        const std::optional<analysis::HeapFigures>& pr = p.predicted;
+        const std::optional<analysis::HeapFigures> me = v != nullptr ? v->measured : std::nullopt;
         print_figure_row("live peak", now.live_peak, pr ? Figure(pr->live_peak) : std::nullopt, v,
                          me ? Figure(me->live_peak) : std::nullopt);
         if (now.steady_state)
@@ -345,8 +345,8 @@ void print_proposal(unsigned id, const report::Proposal& p, const report::HeapFi
 
 int run_advise(const AdviseOptions& o) {
     if (!fs::exists(o.trace))
-        throw CliError("trace " + o.trace + " does not exist", kExitBadInput);
-    std::vector<report::ConfigChange> try_changes;
+        throw UserError("trace " + o.trace + " does not exist", kExitBadInput);
+    std::vector<analysis::ConfigChange> try_changes;
     try {
         for (const std::string& s : o.try_set) {
             const build::ConfigDelta d = build::ConfigDelta::parse_set(s);
@@ -357,25 +357,25 @@ int run_advise(const AdviseOptions& o) {
             try_changes.push_back({false, d.name, ""});
         }
     } catch (const build::BuildError& e) {
-        throw CliError(e.what(), kExitBadInput);
+        throw UserError(e.what(), kExitBadInput);
     }
 
-    const report::HandshakeNeeds needs = report::analyze_handshake(o.trace);
+    const analysis::HandshakeNeeds needs = analysis::analyze_handshake(o.trace);
     if (!needs.truncation.empty())
-        throw CliError(needs.truncation + "; advise needs the whole recording", kExitBadInput);
+        throw UserError(needs.truncation + "; advise needs the whole recording", kExitBadInput);
     if (!needs.handshake_ok)
-        throw CliError("the recorded handshake did not complete" +
-                           (needs.failure.empty() ? std::string() : " (" + needs.failure + ")") +
-                           "; advise needs a trace of one that did",
-                       kExitBadInput);
+        throw UserError("the recorded handshake did not complete" +
+                            (needs.failure.empty() ? std::string() : " (" + needs.failure + ")") +
+                            "; advise needs a trace of one that did",
+                        kExitBadInput);
     if (needs.in.records == 0 && needs.out.records == 0)
-        throw CliError("the trace has no TLS records (recorded without the transport tap)",
-                       kExitBadInput);
+        throw UserError("the trace has no TLS records (recorded without the transport tap)",
+                        kExitBadInput);
     check_try_names(needs, o);
-    const report::Advice advice = report::advise(needs, try_changes);
+    const analysis::Advice advice = analysis::advise(needs, try_changes);
     for (const unsigned id : o.only)
         if (id == 0 || id > advice.proposals.size())
-            throw CliError(
+            throw UserError(
                 fmt::format("--only {}: there are {} proposals", id, advice.proposals.size()),
                 kExitBadInput);
 
@@ -414,9 +414,9 @@ int run_advise(const AdviseOptions& o) {
     std::vector<std::string> broken;
     json proposals = json::array();
     for (std::size_t i = 0; i < advice.proposals.size(); ++i) {
-        const report::Proposal& p = advice.proposals[i];
+        const analysis::Proposal& p = advice.proposals[i];
         json changes = json::array();
-        for (const report::ConfigChange& c : p.changes)
+        for (const analysis::ConfigChange& c : p.changes)
             changes.push_back(c.to_string());
         json verification = nullptr;
         if (verified[i]) {
@@ -447,13 +447,13 @@ int run_advise(const AdviseOptions& o) {
     }
     if (!o.json.empty()) {
         json chains = json::array();
-        for (const report::ChainNeeds& c : needs.chains)
+        for (const analysis::ChainNeeds& c : needs.chains)
             chains.push_back({{"owner", c.owner},
                               {"der", c.der},
                               {"alive_at_peak", c.alive_at_peak},
                               {"alive_after_handshake", c.alive_after_handshake}});
         json peak = json::array();
-        for (const report::PeakShare& s : needs.alive_at_peak)
+        for (const analysis::PeakShare& s : needs.alive_at_peak)
             peak.push_back({{"what", s.what}, {"bytes", s.bytes}, {"blocks", s.blocks}});
         const json document = {
             {"schema_version", kAdviseSchemaVersion},
@@ -485,9 +485,9 @@ int run_advise(const AdviseOptions& o) {
         write_document(o.json, document, "tlsheap");
     }
     if (!broken.empty())
-        throw CliError(fmt::format("not every proposal survived verification: {} (see above)",
-                                   fmt::join(broken, ", ")),
-                       kExitFailed);
+        throw UserError(fmt::format("not every proposal survived verification: {} (see above)",
+                                    fmt::join(broken, ", ")),
+                        kExitFailed);
     return kExitOk;
 }
 

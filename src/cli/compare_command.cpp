@@ -1,14 +1,14 @@
 #include "cli/compare_command.h"
 
-#include "cli/cli_error.h"
 #include "cli/json_document.h"
 #include "cli/output_file.h"
-#include "cli/trace_source.h"
-#include "report/number_format.h"
+#include "pipeline/trace_source.h"
+#include "tlsheap/number_format.h"
 #include "tlsheap/profile_trace.h"
 #include "tlsheap/trace_info.h"
 #include "tlsheap/trace_meta.h"
 #include "tlsheap/transform.h"
+#include "tlsheap/user_error.h"
 
 #include <filesystem>
 #include <fmt/format.h>
@@ -57,7 +57,7 @@ Row compare_one(const std::string& trace, const std::string& scheme,
     row.trace = trace;
     row.scheme = scheme;
     const std::string transform = scheme == "recorded" ? std::string() : scheme;
-    const replay::SourceFactory open = trace_source(trace, transform);
+    const replay::SourceFactory open = pipeline::trace_source(trace, transform);
     try {
         replay::ReplayOptions options;
         options.models = models;
@@ -86,7 +86,7 @@ Row compare_one(const std::string& trace, const std::string& scheme,
 }
 
 std::string optional_bytes(const std::optional<std::uint64_t>& v) {
-    return v ? report::grouped(*v) : std::string("-");
+    return v ? grouped(*v) : std::string("-");
 }
 
 int run_compare(const CompareOptions& o) {
@@ -96,7 +96,7 @@ int run_compare(const CompareOptions& o) {
             models.push_back(replay::ModelSpec::parse(m));
         }
     } catch (const replay::ModelError& e) {
-        throw CliError(e.what(), kExitBadInput);
+        throw UserError(e.what(), kExitBadInput);
     }
     std::vector<Row> rows;
     for (const std::string& trace : o.traces) {
@@ -129,10 +129,9 @@ int run_compare(const CompareOptions& o) {
         for (std::size_t i = 0; i < row.models.size(); ++i) {
             const ModelFigures& m = row.models[i];
             std::printf("  %-52s %10s %10s   %-15s %10s %10s %6.1f%% %10s\n",
-                        i == 0 ? label.c_str() : "",
-                        i == 0 ? report::grouped(row.live_peak).c_str() : "",
+                        i == 0 ? label.c_str() : "", i == 0 ? grouped(row.live_peak).c_str() : "",
                         i == 0 ? optional_bytes(row.live_steady).c_str() : "", m.name.c_str(),
-                        report::grouped(m.footprint).c_str(), report::grouped(m.min_pool).c_str(),
+                        grouped(m.footprint).c_str(), grouped(m.min_pool).c_str(),
                         m.fragmentation * 100.0, optional_bytes(m.steady).c_str());
         }
     }

@@ -1,9 +1,9 @@
 #include "cli/diff_command.h"
 
-#include "cli/cli_error.h"
+#include "analysis/profile_diff.h"
 #include "cli/json_document.h"
 #include "cli/output_file.h"
-#include "report/profile_diff.h"
+#include "tlsheap/user_error.h"
 
 #include <memory>
 
@@ -21,10 +21,10 @@ struct DiffOptions {
 int run_diff(const DiffOptions& o) {
     const nlohmann::json a = read_document(o.a);
     const nlohmann::json b = read_document(o.b);
-    report::ProfileDiff diff;
+    analysis::ProfileDiff diff;
     try {
-        diff = report::diff_profiles(a, b);
-    } catch (const report::MetricsError& e) {
+        diff = analysis::diff_profiles(a, b);
+    } catch (const analysis::MetricsError& e) {
         // "A: ..." / "B: ..." -> the file's name
         std::string message = e.what();
         if (message.rfind("A: ", 0) == 0) {
@@ -32,11 +32,11 @@ int run_diff(const DiffOptions& o) {
         } else if (message.rfind("B: ", 0) == 0) {
             message = o.b + ": " + message.substr(3);
         }
-        throw CliError(message, kExitBadInput);
+        throw UserError(message, kExitBadInput);
     }
-    report::print_diff(stdout, diff, o.a, o.b, o.top);
+    analysis::print_diff(stdout, diff, o.a, o.b, o.top);
     if (!o.json.empty()) {
-        write_json_file(o.json, report::diff_json(diff, o.a, o.b));
+        write_json_file(o.json, analysis::diff_json(diff, o.a, o.b));
     }
     // Differences are the answer, not a failure: `tlsheap gate` judges them.
     return kExitOk;

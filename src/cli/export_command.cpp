@@ -1,9 +1,9 @@
 #include "cli/export_command.h"
 
-#include "cli/cli_error.h"
 #include "cli/json_document.h"
 #include "cli/output_file.h"
 #include "report/dashboard_formats.h"
+#include "tlsheap/user_error.h"
 
 #include <memory>
 
@@ -19,7 +19,7 @@ struct ExportOptions {
 
 int run_export(const ExportOptions& o) {
     if (o.format == "tlsheap") {
-        throw CliError("export writes a dashboard format (benchmark-action, bmf)", kExitBadInput);
+        throw UserError("export writes a dashboard format (benchmark-action, bmf)", kExitBadInput);
     }
     check_format(o.format);
     write_document(o.output, read_document(o.document), o.format);

@@ -1,8 +1,8 @@
 #include "cli/json_document.h"
 
-#include "cli/cli_error.h"
+#include "analysis/profile_metrics.h"
 #include "report/dashboard_formats.h"
-#include "report/profile_metrics.h"
+#include "tlsheap/user_error.h"
 
 #include <algorithm>
 #include <fmt/format.h>
@@ -14,22 +14,22 @@ namespace tlsheap::cli {
 nlohmann::json read_document(const std::string& path, const std::string& what) {
     std::ifstream in(path);
     if (!in) {
-        throw CliError("cannot read the " + what + " " + path, kExitBadInput);
+        throw UserError("cannot read the " + what + " " + path, kExitBadInput);
     }
     try {
         return nlohmann::json::parse(in);
     } catch (const nlohmann::json::parse_error& e) {
-        throw CliError("the " + what + " " + path + " is not JSON (" + e.what() + ")",
-                       kExitBadInput);
+        throw UserError("the " + what + " " + path + " is not JSON (" + e.what() + ")",
+                        kExitBadInput);
     }
 }
 
 void check_format(const std::string& format) {
     const auto& formats = report::dashboard_formats();
     if (format != "tlsheap" && std::find(formats.begin(), formats.end(), format) == formats.end()) {
-        throw CliError("unknown --format '" + format + "' (known: tlsheap, " +
-                           fmt::format("{}", fmt::join(formats, ", ")) + ")",
-                       kExitBadInput);
+        throw UserError("unknown --format '" + format + "' (known: tlsheap, " +
+                            fmt::format("{}", fmt::join(formats, ", ")) + ")",
+                        kExitBadInput);
     }
 }
 
@@ -37,7 +37,7 @@ void write_json_file(const std::string& path, const nlohmann::json& document) {
     std::ofstream file(path);
     file << document.dump(2) << "\n";
     if (!file) {
-        throw CliError("cannot write " + path, kExitBadInput);
+        throw UserError("cannot write " + path, kExitBadInput);
     }
 }
 
@@ -47,8 +47,8 @@ void write_document(const std::string& path, const nlohmann::json& document,
     if (format != "tlsheap") {
         try {
             out = report::dashboard_document(document, format);
-        } catch (const report::MetricsError& e) {
-            throw CliError(e.what(), kExitBadInput);
+        } catch (const analysis::MetricsError& e) {
+            throw UserError(e.what(), kExitBadInput);
         }
     }
     if (path == "-") {

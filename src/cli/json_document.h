@@ -7,20 +7,20 @@
 namespace tlsheap::cli {
 
 // Reads a JSON document tlsheap wrote; `what` names it in errors ("the
-// baseline b.json is not JSON: ..."). Throws CliError (exit 2).
+// baseline b.json is not JSON: ..."). Throws UserError (exit 2).
 nlohmann::json read_document(const std::string& path, const std::string& what = "document");
 
-// Throws CliError (exit 2) unless `format` is "tlsheap" or a dashboard
+// Throws UserError (exit 2) unless `format` is "tlsheap" or a dashboard
 // format: commands check it before they run anything.
 void check_format(const std::string& format);
 
 // Writes a document to the file `path` (never to stdout), indented. Throws
-// CliError (exit 2) for an unwritable file.
+// UserError (exit 2) for an unwritable file.
 void write_json_file(const std::string& path, const nlohmann::json& document);
 
 // Writes a document as JSON ("-": stdout); `format` "tlsheap" writes it as it is,
 // "benchmark-action" and "bmf" convert it for dashboards first. Throws
-// CliError (exit 2) for an unknown format or an unwritable file.
+// UserError (exit 2) for an unknown format or an unwritable file.
 void write_document(const std::string& path, const nlohmann::json& document,
                     const std::string& format);
 

@@ -1,10 +1,10 @@
 #include "cli/merge_command.h"
 
-#include "cli/cli_error.h"
 #include "cli/json_document.h"
 #include "cli/output_file.h"
-#include "cli/sweep_runner.h"
+#include "pipeline/sweep_runner.h"
 #include "report/profile_report.h"
+#include "tlsheap/user_error.h"
 
 #include <fstream>
 #include <set>
@@ -28,7 +28,7 @@ int run_merge(const MergeOptions& o) {
     }
     const json merged = merge_sweeps(shards, o.allow_partial);
     if (o.json != "-") {
-        print_sweep_matrix(stdout, merged);
+        pipeline::print_sweep_matrix(stdout, merged);
     }
     write_document(o.json, merged, "tlsheap");
     return kExitOk;
@@ -38,19 +38,19 @@ int run_merge(const MergeOptions& o) {
 
 json merge_sweeps(const std::vector<json>& shards, bool allow_partial) {
     if (shards.empty()) {
-        throw CliError("nothing to merge", kExitBadInput);
+        throw UserError("nothing to merge", kExitBadInput);
     }
     json grid;
     std::set<std::string> seen;
     json cells = json::array();
     for (const json& s : shards) {
         if (!s.is_object() || s.value("kind", "") != "tlsheap.sweep") {
-            throw CliError("merge takes tlsheap.sweep documents", kExitBadInput);
+            throw UserError("merge takes tlsheap.sweep documents", kExitBadInput);
         }
-        if (s.value("schema_version", 0) != report::kProfileSchemaVersion) {
-            throw CliError(
+        if (s.value("schema_version", 0) != kProfileSchemaVersion) {
+            throw UserError(
                 "a sweep of schema version " + std::to_string(s.value("schema_version", 0)) +
-                    " (this tlsheap reads " + std::to_string(report::kProfileSchemaVersion) + ")",
+                    " (this tlsheap reads " + std::to_string(kProfileSchemaVersion) + ")",
                 kExitBadInput);
         }
         json g = s.at("grid");
@@ -59,7 +59,7 @@ json merge_sweeps(const std::vector<json>& shards, bool allow_partial) {
         if (grid.is_null()) {
             grid = g;
         } else if (grid != g) {
-            throw CliError(
+            throw UserError(
                 "the documents are shards of different grids (configs, scenarios, models, "
                 "ABI or mbedTLS differ)",
                 kExitBadInput);
@@ -67,17 +67,17 @@ json merge_sweeps(const std::vector<json>& shards, bool allow_partial) {
         for (const json& cell : s.at("cells")) {
             const std::string id = cell.at("id");
             if (!seen.insert(id).second) {
-                throw CliError("cell " + id + " is in more than one shard", kExitBadInput);
+                throw UserError("cell " + id + " is in more than one shard", kExitBadInput);
             }
             cells.push_back(cell);
         }
     }
     const std::size_t expected = grid.at("configs").size() * grid.at("scenarios").size();
     if (cells.size() != expected && !allow_partial) {
-        throw CliError("the shards hold " + std::to_string(cells.size()) + " of the grid's " +
-                           std::to_string(expected) +
-                           " cells (a shard is missing; --partial to merge anyway)",
-                       kExitBadInput);
+        throw UserError("the shards hold " + std::to_string(cells.size()) + " of the grid's " +
+                            std::to_string(expected) +
+                            " cells (a shard is missing; --partial to merge anyway)",
+                        kExitBadInput);
     }
     // Cells in grid order, as one unsharded sweep would list them.
     std::vector<std::string> order;
@@ -91,7 +91,7 @@ json merge_sweeps(const std::vector<json>& shards, bool allow_partial) {
                std::find(order.begin(), order.end(), b.at("id"));
     });
     grid["shard"] = {{"index", 1}, {"count", 1}};
-    return {{"schema_version", report::kProfileSchemaVersion},
+    return {{"schema_version", kProfileSchemaVersion},
             {"kind", "tlsheap.sweep"},
             {"grid", grid},
             {"cells", cells}};

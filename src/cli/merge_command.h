@@ -10,7 +10,7 @@ namespace tlsheap::cli {
 
 void add_merge_command(CLI::App& app, int& exit_code);
 
-// Throws CliError (exit 2) when the shards do not belong to one grid,
+// Throws UserError (exit 2) when the shards do not belong to one grid,
 // overlap, or leave cells out (unless `allow_partial`).
 nlohmann::json merge_sweeps(const std::vector<nlohmann::json>& shards, bool allow_partial);
 

@@ -1,14 +1,14 @@
 #include "cli/minpool_command.h"
 
-#include "cli/cli_error.h"
 #include "cli/json_document.h"
 #include "cli/output_file.h"
-#include "cli/trace_source.h"
-#include "report/number_format.h"
+#include "pipeline/trace_source.h"
 #include "tlsheap/min_pool.h"
+#include "tlsheap/number_format.h"
 #include "tlsheap/trace_meta.h"
 #include "tlsheap/trace_walker.h"
 #include "tlsheap/transform.h"
+#include "tlsheap/user_error.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -32,13 +32,13 @@ int run_minpool(const MinpoolOptions& o) {
             specs.push_back(replay::ModelSpec::parse(m));
         }
     } catch (const replay::ModelError& e) {
-        throw CliError(e.what(), kExitBadInput);
+        throw UserError(e.what(), kExitBadInput);
     }
     std::vector<replay::MinPoolResult> results;
     try {
-        results = replay::find_min_pools(trace_source(o.trace, o.transform), specs);
+        results = replay::find_min_pools(pipeline::trace_source(o.trace, o.transform), specs);
     } catch (const replay::TransformError& e) {
-        throw CliError(e.what(), kExitBadInput);
+        throw UserError(e.what(), kExitBadInput);
     }
     trace::TraceReader reader(o.trace);
     trace::TraceWalker walker;
@@ -61,19 +61,19 @@ int run_minpool(const MinpoolOptions& o) {
             check = "does not fit in the largest pool this allocator supports";
             status = kExitFailed;
         } else {
-            check = m.runs_at_min_pool ? "runs at " + report::grouped(m.min_pool)
+            check = m.runs_at_min_pool ? "runs at " + grouped(m.min_pool)
                                        : "DOES NOT RUN at the answer";
             if (m.fails_below) {
                 const replay::ModelFailure& f = *m.fails_below;
-                check += fmt::format(
-                    "; at {} event {} ({} bytes, {}, {}) would get NULL",
-                    report::grouped(m.min_pool - m.granularity), f.at.seq, report::grouped(f.size),
-                    f.at.phase == trace::Phase::Handshake ? info.state_name(f.at.state)
-                                                          : trace::phase_name(f.at.phase),
-                    info.call_site(f.at.stack).function);
+                check += fmt::format("; at {} event {} ({} bytes, {}, {}) would get NULL",
+                                     grouped(m.min_pool - m.granularity), f.at.seq, grouped(f.size),
+                                     f.at.phase == trace::Phase::Handshake
+                                         ? info.state_name(f.at.state)
+                                         : trace::phase_name(f.at.phase),
+                                     info.call_site(f.at.stack).function);
             } else if (m.min_pool > m.granularity) {
                 check += fmt::format("; {} also runs (not minimal)",
-                                     report::grouped(m.min_pool - m.granularity));
+                                     grouped(m.min_pool - m.granularity));
             }
             if (!m.runs_at_min_pool) {
                 status = kExitFailed;
@@ -82,8 +82,8 @@ int run_minpool(const MinpoolOptions& o) {
         const std::string method = m.method == "one pass"
                                        ? fmt::format("one pass + {} checks", m.replays - 1)
                                        : fmt::format("search, {} replays", m.replays);
-        std::printf("  %-16s %12s  %-22s  %s\n", m.model.c_str(),
-                    report::grouped(m.min_pool).c_str(), method.c_str(), check.c_str());
+        std::printf("  %-16s %12s  %-22s  %s\n", m.model.c_str(), grouped(m.min_pool).c_str(),
+                    method.c_str(), check.c_str());
         nlohmann::json j = {{"name", m.model},         {"description", m.description},
                             {"min_pool", m.min_pool},  {"granularity", m.granularity},
                             {"method", m.method},      {"placement_bound", m.placement_bound},

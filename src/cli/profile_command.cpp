@@ -1,19 +1,19 @@
 #include "cli/profile_command.h"
 
-#include "cli/cli_error.h"
 #include "cli/json_document.h"
 #include "cli/output_file.h"
-#include "cli/profile_session.h"
-#include "cli/source_tree.h"
 #include "orchestration/record_error.h"
 #include "orchestration/recording_run.h"
 #include "orchestration/scenario_requirements.h"
+#include "pipeline/profile_session.h"
+#include "pipeline/source_tree.h"
 #include "process/child_process.h"
 #include "report/profile_report.h"
 #include "symbolize/trace_symbolizer.h"
 #include "tlsheap/min_pool.h"
 #include "tlsheap/replay_engine.h"
 #include "tlsheap/tls_wire.h"
+#include "tlsheap/user_error.h"
 #include "variants/build_error.h"
 #include "variants/cache_directory.h"
 #include "variants/content_hash.h"
@@ -47,28 +47,29 @@ int run_profile(ProfileOptions o) {
     const unsigned jobs = o.jobs != 0 ? o.jobs : std::max(1u, std::thread::hardware_concurrency());
     const std::optional<record::Side> side = tls::side_from_name(o.side);
     if (!side) {
-        throw CliError("--side must be client or server, not '" + o.side + "'", kExitBadInput);
+        throw UserError("--side must be client or server, not '" + o.side + "'", kExitBadInput);
     }
     check_format(o.format);
     if (o.timeout_seconds <= 0 || o.timeout_seconds > 3600) {
-        throw CliError("--timeout must be between 0 and 3600 seconds", kExitBadInput);
+        throw UserError("--timeout must be between 0 and 3600 seconds", kExitBadInput);
     }
     record::Scenario scenario;
     try {
-        scenario = record::load_scenario(o.scenario, scenario_dir());
+        scenario = record::load_scenario(o.scenario, pipeline::scenario_dir());
     } catch (const record::ScenarioError& e) {
-        throw CliError(e.what(), kExitBadInput);
+        throw UserError(e.what(), kExitBadInput);
     }
     try {
         for (const std::string& m : o.models) {
             replay::ModelSpec::parse(m);
         }
     } catch (const replay::ModelError& e) {
-        throw CliError(e.what(), kExitBadInput);
+        throw UserError(e.what(), kExitBadInput);
     }
 
-    ProfileSession session(o.mbedtls, jobs, [&](const std::string& m) { progress(o.quiet, m); });
-    RecordSettings settings;
+    pipeline::ProfileSession session(o.mbedtls, jobs,
+                                     [&](const std::string& m) { progress(o.quiet, m); });
+    pipeline::RecordSettings settings;
     settings.side = o.side;
     settings.peer = o.peer;
     settings.connect = o.connect;
@@ -88,30 +89,30 @@ int run_profile(ProfileOptions o) {
     }
     settings.several_traces = abis.size() > 1;
     const auto deltas = session.parse_deltas(o.set, o.unset, o.config);
-    std::vector<VariantProfile> profiles;
+    std::vector<pipeline::VariantProfile> profiles;
     try {
         // Every variant's effective config first: a config that lacks what
         // the scenario needs is refused before anything is compiled.
         for (const std::string& abi : abis) {
             if (std::any_of(profiles.begin(), profiles.end(),
-                            [&](const VariantProfile& p) { return p.abi == abi; })) {
+                            [&](const pipeline::VariantProfile& p) { return p.abi == abi; })) {
                 continue;
             }
-            VariantProfile p;
+            pipeline::VariantProfile p;
             p.abi = abi;
             p.run.warnings = warnings;
             p.prepared = session.prepare(o.config, deltas, abi, o.stack_backend, o.real_pool > 0);
             if (const std::string missing =
                     record::missing_requirement(scenario, *side, p.prepared.macros);
                 !missing.empty()) {
-                throw CliError("config " + p.prepared.config_label + " lacks " + missing +
-                                   ", which scenario " + scenario.name + " needs (" + o.side +
-                                   " side)",
-                               kExitBadInput);
+                throw UserError("config " + p.prepared.config_label + " lacks " + missing +
+                                    ", which scenario " + scenario.name + " needs (" + o.side +
+                                    " side)",
+                                kExitBadInput);
             }
             profiles.push_back(std::move(p));
         }
-        for (VariantProfile& p : profiles) {
+        for (pipeline::VariantProfile& p : profiles) {
             p.variant = session.build(p.prepared);
             progress(o.quiet,
                      p.variant.compiled_files == 0
@@ -122,9 +123,9 @@ int run_profile(ProfileOptions o) {
                                        p.variant.compiled_files, p.variant.seconds));
         }
     } catch (const build::BuildError& e) {
-        throw CliError(e.what(), kExitBadInput, e.details());
+        throw UserError(e.what(), kExitBadInput, e.details());
     }
-    for (VariantProfile& p : profiles) {
+    for (pipeline::VariantProfile& p : profiles) {
         session.record(settings, scenario, p);
     }
 
@@ -135,7 +136,7 @@ int run_profile(ProfileOptions o) {
                               report_options);
     } else {
         std::vector<report::AbiColumn> columns;
-        for (const VariantProfile& p : profiles) {
+        for (const pipeline::VariantProfile& p : profiles) {
             columns.push_back({&p.run, &p.result});
         }
         report::print_abi_comparison(stdout, columns);
@@ -146,20 +147,20 @@ int run_profile(ProfileOptions o) {
             document =
                 report::profile_json(profiles.front().run, profiles.front().result, report_options);
         } else {
-            document = {{"schema_version", report::kProfileSchemaVersion},
+            document = {{"schema_version", kProfileSchemaVersion},
                         {"kind", "tlsheap.profile-abis"},
                         {"profiles", nlohmann::json::array()}};
-            for (const VariantProfile& p : profiles) {
+            for (const pipeline::VariantProfile& p : profiles) {
                 document["profiles"].push_back(
                     report::profile_json(p.run, p.result, report_options));
             }
         }
         write_document(o.json, document, o.format);
     }
-    for (const VariantProfile& p : profiles) {
+    for (const pipeline::VariantProfile& p : profiles) {
         if (p.status != kExitOk) {
-            throw CliError(profiles.size() > 1 ? "ABI " + p.abi + ": " + p.error : p.error,
-                           p.status);
+            throw UserError(profiles.size() > 1 ? "ABI " + p.abi + ": " + p.error : p.error,
+                            p.status);
         }
     }
     return kExitOk;

@@ -1,14 +1,14 @@
 #include "cli/replay_command.h"
 
-#include "cli/cli_error.h"
 #include "cli/json_document.h"
 #include "cli/output_file.h"
-#include "cli/trace_source.h"
+#include "pipeline/trace_source.h"
 #include "report/profile_report.h"
 #include "tlsheap/profile_trace.h"
 #include "tlsheap/replay_engine.h"
 #include "tlsheap/trace_meta.h"
 #include "tlsheap/transform.h"
+#include "tlsheap/user_error.h"
 
 #include <filesystem>
 
@@ -34,17 +34,17 @@ int run_replay(const ReplayCommandOptions& o) {
             options.models.push_back(replay::ModelSpec::parse(m));
         }
     } catch (const replay::ModelError& e) {
-        throw CliError(e.what(), kExitBadInput);
+        throw UserError(e.what(), kExitBadInput);
     }
     if (o.pool > 0) {
         options.pool_size = o.pool;
     }
-    const replay::SourceFactory open = trace_source(o.trace, o.transform);
+    const replay::SourceFactory open = pipeline::trace_source(o.trace, o.transform);
     replay::ReplayResult result;
     try {
         result = replay::profile_trace(open, options);
     } catch (const replay::TransformError& e) {
-        throw CliError(e.what(), kExitBadInput);
+        throw UserError(e.what(), kExitBadInput);
     }
     report::RunDescription run;
     run.command = "replay";

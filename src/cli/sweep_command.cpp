@@ -1,25 +1,25 @@
 #include "cli/sweep_command.h"
 
-#include "cli/cli_error.h"
 #include "cli/json_document.h"
 #include "cli/output_file.h"
-#include "cli/sweep_runner.h"
+#include "pipeline/sweep_runner.h"
+#include "tlsheap/user_error.h"
 
 namespace tlsheap::cli {
 
 namespace {
 
 struct SweepOptions {
-    SweepRequest request;
+    pipeline::SweepRequest request;
     std::string json;
     std::string format = "tlsheap";
 };
 
 int run_sweep_command(const SweepOptions& o) {
     check_format(o.format);
-    const nlohmann::json sweep = run_sweep(o.request);
+    const nlohmann::json sweep = pipeline::run_sweep(o.request);
     // The matrix makes way for the document when that goes to stdout.
-    print_sweep_matrix(o.json == "-" ? stderr : stdout, sweep);
+    pipeline::print_sweep_matrix(o.json == "-" ? stderr : stdout, sweep);
     if (!o.json.empty()) {
         write_document(o.json, sweep, o.format);
     }
@@ -30,7 +30,7 @@ int run_sweep_command(const SweepOptions& o) {
 
 void add_sweep_command(CLI::App& app, int& exit_code) {
     auto o = std::make_shared<SweepOptions>();
-    SweepRequest& r = o->request;
+    pipeline::SweepRequest& r = o->request;
     CLI::App* cmd = app.add_subcommand(
         "sweep", "Profile a grid of configs x scenarios x models; builds are shared and cached");
     cmd->add_option("--mbedtls", r.mbedtls, "mbedTLS source: 3.6, 2.28 or a directory")

@@ -1,11 +1,11 @@
 #include "cli/trace_command.h"
 
-#include "cli/cli_error.h"
 #include "cli/output_file.h"
-#include "report/number_format.h"
+#include "tlsheap/number_format.h"
 #include "tlsheap/trace_info.h"
 #include "tlsheap/trace_reader.h"
 #include "tlsheap/trace_walker.h"
+#include "tlsheap/user_error.h"
 
 #include <cstdio>
 #include <fmt/format.h>
@@ -124,7 +124,7 @@ int show(const ShowOptions& o) {
                 info.symbolized() ? "symbolized" : "not symbolized");
     std::printf("records:\n");
     for (const auto& [name, n] : counts) {
-        std::printf("  %-12s %s\n", name.c_str(), report::grouped(n).c_str());
+        std::printf("  %-12s %s\n", name.c_str(), grouped(n).c_str());
     }
     for (const std::string& n : notes) {
         std::printf("outcome: %s\n", n.c_str());
@@ -149,7 +149,7 @@ int export_json(const ExportOptions& o) {
     if (o.json != "-") {
         file.open(o.json);
         if (!file) {
-            throw CliError("cannot write " + o.json, kExitBadInput);
+            throw UserError("cannot write " + o.json, kExitBadInput);
         }
         out = &file;
     }

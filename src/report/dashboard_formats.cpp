@@ -15,10 +15,11 @@ constexpr std::size_t kBencherSlugMax = 64;
 // The cells a dashboard gets: completed runs, once per name. A sweep that
 // repeats a cell gives the same name twice; identical figures are one point,
 // differing ones cannot be plotted as one.
-std::vector<const CellMetrics*> plotted_cells(const std::vector<CellMetrics>& cells) {
-    std::vector<const CellMetrics*> out;
-    std::map<std::string, const CellMetrics*> by_name;
-    for (const CellMetrics& c : cells) {
+std::vector<const analysis::CellMetrics*>
+plotted_cells(const std::vector<analysis::CellMetrics>& cells) {
+    std::vector<const analysis::CellMetrics*> out;
+    std::map<std::string, const analysis::CellMetrics*> by_name;
+    for (const analysis::CellMetrics& c : cells) {
         if (!c.ok || c.values.empty()) {
             continue;
         }
@@ -26,50 +27,51 @@ std::vector<const CellMetrics*> plotted_cells(const std::vector<CellMetrics>& ce
         const auto [it, inserted] = by_name.emplace(name, &c);
         if (!inserted) {
             if (it->second->values != c.values) {
-                throw MetricsError("cell " + c.key +
-                                   " appears twice with different figures: a dashboard series "
-                                   "cannot hold both");
+                throw analysis::MetricsError(
+                    "cell " + c.key +
+                    " appears twice with different figures: a dashboard series "
+                    "cannot hold both");
             }
             continue;
         }
         out.push_back(&c);
     }
     if (out.empty()) {
-        throw MetricsError("no completed run in the document: nothing to export");
+        throw analysis::MetricsError("no completed run in the document: nothing to export");
     }
     return out;
 }
 
-json benchmark_action(const std::vector<const CellMetrics*>& cells) {
+json benchmark_action(const std::vector<const analysis::CellMetrics*>& cells) {
     json entries = json::array();
-    for (const CellMetrics* c : cells) {
+    for (const analysis::CellMetrics* c : cells) {
         const std::string cell = dashboard_cell_name(*c);
         for (const std::string& metric : ordered_metric_names(*c)) {
             // Newlines become separate lines in the chart's tooltip.
             entries.push_back({{"name", cell + " " + metric},
                                {"unit", "bytes"},
                                {"value", c->values.at(metric)},
-                               {"extra", metric_description(metric) + "\nmbedTLS " +
+                               {"extra", analysis::metric_description(metric) + "\nmbedTLS " +
                                              c->mbedtls_version + "\n" + c->key}});
         }
     }
     return entries;
 }
 
-json bmf(const std::vector<const CellMetrics*>& cells) {
+json bmf(const std::vector<const analysis::CellMetrics*>& cells) {
     json doc = json::object();
-    for (const CellMetrics* c : cells) {
+    for (const analysis::CellMetrics* c : cells) {
         json measures = json::object();
         std::map<std::string, std::string> slugs; // slug -> metric, to catch collisions
         for (const std::string& metric : ordered_metric_names(*c)) {
             const std::string slug = bencher_slug(metric);
             if (slug.empty()) {
-                throw MetricsError("metric " + metric + " has no Bencher slug");
+                throw analysis::MetricsError("metric " + metric + " has no Bencher slug");
             }
             const auto [it, inserted] = slugs.emplace(slug, metric);
             if (!inserted) {
-                throw MetricsError("metrics " + it->second + " and " + metric +
-                                   " have the same Bencher slug " + slug);
+                throw analysis::MetricsError("metrics " + it->second + " and " + metric +
+                                             " have the same Bencher slug " + slug);
             }
             measures[slug] = {{"value", c->values.at(metric)}};
         }
@@ -85,11 +87,11 @@ const std::vector<std::string>& dashboard_formats() {
     return formats;
 }
 
-std::string dashboard_cell_name(const CellMetrics& cell) {
+std::string dashboard_cell_name(const analysis::CellMetrics& cell) {
     return cell.scenario + " [" + cell.abi + ", " + cell.config + "]";
 }
 
-std::vector<std::string> ordered_metric_names(const CellMetrics& cell) {
+std::vector<std::string> ordered_metric_names(const analysis::CellMetrics& cell) {
     std::vector<std::string> names;
     std::set<std::string> seen;
     auto add = [&](const std::string& name) {
@@ -139,16 +141,16 @@ std::string bencher_slug(const std::string& name) {
 
 json dashboard_document(const json& doc, const std::string& format) {
     if (format != "benchmark-action" && format != "bmf") {
-        throw MetricsError("unknown dashboard format '" + format +
-                           "' (known: benchmark-action, bmf)");
+        throw analysis::MetricsError("unknown dashboard format '" + format +
+                                     "' (known: benchmark-action, bmf)");
     }
-    std::vector<CellMetrics> cells;
+    std::vector<analysis::CellMetrics> cells;
     try {
-        cells = cell_metrics(doc);
+        cells = analysis::cell_metrics(doc);
     } catch (const json::exception& e) {
-        throw MetricsError(std::string("malformed document: ") + e.what());
+        throw analysis::MetricsError(std::string("malformed document: ") + e.what());
     }
-    const std::vector<const CellMetrics*> plotted = plotted_cells(cells);
+    const std::vector<const analysis::CellMetrics*> plotted = plotted_cells(cells);
     return format == "bmf" ? bmf(plotted) : benchmark_action(plotted);
 }
 

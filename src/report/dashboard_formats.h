@@ -12,7 +12,7 @@
 // comparable with a completed run's.
 #pragma once
 
-#include "report/profile_metrics.h"
+#include "analysis/profile_metrics.h"
 
 #include <nlohmann/json.hpp>
 #include <string>
@@ -28,11 +28,11 @@ const std::vector<std::string>& dashboard_formats();
 nlohmann::json dashboard_document(const nlohmann::json& doc, const std::string& format);
 
 // "<scenario> [<abi>, <config>]": how a cell is named on a dashboard.
-std::string dashboard_cell_name(const CellMetrics& cell);
+std::string dashboard_cell_name(const analysis::CellMetrics& cell);
 
 // A cell's metric names in report order: live_peak, steady_state, then per
 // model (in the profile's order) footprint and min_pool.
-std::vector<std::string> ordered_metric_names(const CellMetrics& cell);
+std::vector<std::string> ordered_metric_names(const analysis::CellMetrics& cell);
 
 // Bencher's slug of a name: lower case ASCII letters and digits, every other
 // run of characters one '-', none at either end, at most 64 characters.

@@ -1,6 +1,6 @@
 #include "report/profile_report.h"
 
-#include "report/number_format.h"
+#include "tlsheap/number_format.h"
 #include "tlsheap/trace_meta.h"
 
 #include <algorithm>

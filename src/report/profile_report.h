@@ -3,14 +3,13 @@
 #pragma once
 
 #include "report/run_description.h"
+#include "tlsheap/profile_document.h"
 #include "tlsheap/replay_engine.h"
 
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
 namespace tlsheap::report {
-
-inline constexpr int kProfileSchemaVersion = 1;
 
 struct ReportOptions {
     unsigned top_sites = 10;

@@ -23,7 +23,7 @@ using nlohmann::json;
 
 const fs::path kSchemas = fs::path(TLSHEAP_SOURCE_DIR) / "docs" / "json-schema";
 const fs::path kTraces = fs::path(TLSHEAP_SOURCE_DIR) / "traces";
-const fs::path kFixtures = fs::path(TLSHEAP_SOURCE_DIR) / "tests" / "src" / "report" / "fixtures";
+const fs::path kFixtures = fs::path(TLSHEAP_SOURCE_DIR) / "tests" / "src" / "documents";
 
 json load(const fs::path& file) {
     std::ifstream in(file);

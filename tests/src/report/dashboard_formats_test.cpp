@@ -1,7 +1,7 @@
 // Dashboard exports of hand-built documents: the exact entries, and what is
 // refused.
+#include "document_fixtures.h"
 #include "report/dashboard_formats.h"
-#include "report_fixtures.h"
 
 #include <fstream>
 #include <gtest/gtest.h>
@@ -91,7 +91,7 @@ TEST(DashboardFormats, RepeatedCellIsOnePointWhenIdenticalAndRefusedOtherwise) {
     other["live_peak"]["bytes"] = 1;
     json differing = {
         {"schema_version", 1}, {"kind", "tlsheap.profile-abis"}, {"profiles", {a, other}}};
-    EXPECT_THROW(dashboard_document(differing, "bmf"), MetricsError);
+    EXPECT_THROW(dashboard_document(differing, "bmf"), analysis::MetricsError);
 }
 
 TEST(DashboardFormats, FailedRunIsLeftOut) {
@@ -103,7 +103,7 @@ TEST(DashboardFormats, FailedRunIsLeftOut) {
     try {
         dashboard_document(a, "bmf");
         FAIL() << "a document without a completed run was exported";
-    } catch (const MetricsError& e) {
+    } catch (const analysis::MetricsError& e) {
         EXPECT_STREQ(e.what(), "no completed run in the document: nothing to export");
     }
 }
@@ -113,21 +113,21 @@ TEST(DashboardFormats, RefusesUnknownFormatAndUnusableDocuments) {
     try {
         dashboard_document(a, "csv");
         FAIL();
-    } catch (const MetricsError& e) {
+    } catch (const analysis::MetricsError& e) {
         EXPECT_STREQ(e.what(), "unknown dashboard format 'csv' (known: benchmark-action, bmf)");
     }
     json trace = {{"schema_version", 1}, {"kind", "tlsheap.trace"}, {"events", json::array()}};
-    EXPECT_THROW(dashboard_document(trace, "bmf"), MetricsError);
+    EXPECT_THROW(dashboard_document(trace, "bmf"), analysis::MetricsError);
     json future = a;
     future["schema_version"] = 2;
-    EXPECT_THROW(dashboard_document(future, "bmf"), MetricsError);
-    EXPECT_THROW(dashboard_document(json::array(), "bmf"), MetricsError);
+    EXPECT_THROW(dashboard_document(future, "bmf"), analysis::MetricsError);
+    EXPECT_THROW(dashboard_document(json::array(), "bmf"), analysis::MetricsError);
     json broken = a;
     broken["live_peak"]["bytes"] = "44000";
-    EXPECT_THROW(dashboard_document(broken, "benchmark-action"), MetricsError);
+    EXPECT_THROW(dashboard_document(broken, "benchmark-action"), analysis::MetricsError);
     json no_models = a;
     no_models.erase("models");
-    EXPECT_THROW(dashboard_document(no_models, "benchmark-action"), MetricsError);
+    EXPECT_THROW(dashboard_document(no_models, "benchmark-action"), analysis::MetricsError);
 }
 
 TEST(DashboardFormats, BencherSlugFollowsBenchersRules) {
@@ -145,7 +145,7 @@ TEST(DashboardFormats, BencherSlugFollowsBenchersRules) {
 TEST(DashboardFormats, MetricsWhoseSlugsCollideAreRefused) {
     json a = fixture("profile_a.json");
     a["models"][1]["name"] = "ideal_"; // "ideal_.footprint" and "ideal.footprint" -> one slug
-    EXPECT_THROW(dashboard_document(a, "bmf"), MetricsError);
+    EXPECT_THROW(dashboard_document(a, "bmf"), analysis::MetricsError);
     EXPECT_NO_THROW(dashboard_document(a, "benchmark-action"));
 }
 

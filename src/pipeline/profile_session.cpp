@@ -1,0 +1,355 @@
+#include "pipeline/profile_session.h"
+
+#include "orchestration/record_error.h"
+#include "orchestration/recording_run.h"
+#include "pipeline/source_tree.h"
+#include "process/child_process.h"
+#include "symbolize/trace_symbolizer.h"
+#include "tlsheap/profile_trace.h"
+#include "tlsheap/tls_wire.h"
+#include "tlsheap/trace_meta.h"
+#include "tlsheap/user_error.h"
+#include "variants/build_error.h"
+#include "variants/cache_directory.h"
+#include "variants/content_hash.h"
+#include "variants/file_lock.h"
+#include "variants/known_macros.h"
+#include "variants/toolchain.h"
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <fmt/format.h>
+#include <optional>
+#include <sstream>
+#include <unistd.h>
+
+namespace tlsheap::pipeline {
+
+namespace fs = std::filesystem;
+namespace meta = trace::meta;
+
+namespace {
+
+std::vector<std::string> variant_flags_from_environment() {
+    std::vector<std::string> flags;
+    if (const char* env = std::getenv("TLSHEAP_VARIANT_FLAGS"); env && *env) {
+        // Sanitizer runs of the test suite build the recorder with these too.
+        std::istringstream in(env);
+        std::string flag;
+        while (in >> flag) {
+            flags.push_back(flag);
+        }
+    }
+    return flags;
+}
+
+build::MbedtlsTree locate(const std::string& mbedtls, const fs::path& cache) {
+    try {
+        return build::locate_mbedtls_tree(mbedtls, cache);
+    } catch (const build::BuildError& e) {
+        throw UserError(e.what(), kExitBadInput, e.details());
+    }
+}
+
+std::string trace_path_for(const fs::path& cache, const RecordSettings& s,
+                           const std::string& scenario, const std::string& abi,
+                           const std::string& key) {
+    if (!s.trace.empty()) {
+        if (!s.several_traces) {
+            return s.trace;
+        }
+        fs::path p = s.trace;
+        return (p.parent_path() / (p.stem().string() + "-" + abi + p.extension().string()))
+            .string();
+    }
+    const fs::path dir = cache / "traces";
+    fs::create_directories(dir);
+    return (dir / fmt::format("{}-{}-{}-{}-{}.trace", scenario, s.side,
+                              s.connect.empty() ? s.peer : std::string("external"), abi,
+                              key.substr(0, 12)))
+        .string();
+}
+
+// One delta per line: "--set NAME=VALUE" / "--unset NAME".
+std::string deltas_text(const std::vector<build::ConfigDelta>& deltas) {
+    std::string text;
+    for (const build::ConfigDelta& d : deltas) {
+        text += (text.empty() ? "" : "\n") + d.to_string();
+    }
+    return text;
+}
+
+} // namespace
+
+std::string portable_config_label(const build::PreparedVariant& p) {
+    std::string label = p.spec.config_file.empty()
+                            ? "(default " + p.spec.tree.default_config.filename().string() + ")"
+                            : p.spec.config_file.filename().string();
+    for (const build::ConfigDelta& d : p.spec.deltas) {
+        label += " " + d.to_string();
+    }
+    return label;
+}
+
+ProfileSession::ProfileSession(const std::string& mbedtls, unsigned jobs, Progress progress)
+    : cache_(build::default_cache_directory()), jobs_(jobs), progress_(std::move(progress)),
+      tree_(locate(mbedtls, cache_)),
+      builder_(cache_, tlsheap_source_dir(), jobs_, [this](const std::string& m) {
+          if (progress_) {
+              progress_(m);
+          }
+      }) {}
+
+std::vector<build::ConfigDelta> ProfileSession::parse_deltas(const std::vector<std::string>& set,
+                                                             const std::vector<std::string>& unset,
+                                                             const std::string& config_file) const {
+    std::vector<build::ConfigDelta> deltas;
+    try {
+        for (const std::string& u : unset) {
+            deltas.push_back(build::ConfigDelta::parse_unset(u));
+        }
+        for (const std::string& s : set) {
+            deltas.push_back(build::ConfigDelta::parse_set(s));
+        }
+    } catch (const build::BuildError& e) {
+        throw UserError(e.what(), kExitBadInput);
+    }
+    if (deltas.empty()) {
+        return deltas;
+    }
+    const auto known = build::macro_names_in_tree(tree_);
+    std::string config_text;
+    if (!config_file.empty() && fs::exists(config_file)) {
+        config_text = build::read_text_file(config_file);
+    }
+    for (const build::ConfigDelta& d : deltas) {
+        if (known.count(d.name) == 0 && config_text.find(d.name) == std::string::npos) {
+            throw UserError("unknown macro " + d.name + " (mbedTLS " + tree_.version +
+                                " never mentions it; check the spelling)",
+                            kExitBadInput);
+        }
+        for (const build::ConfigDelta& other : deltas) {
+            if (other.name == d.name && other.kind != d.kind) {
+                throw UserError("macro " + d.name + " is both --set and --unset", kExitBadInput);
+            }
+        }
+    }
+    return deltas;
+}
+
+std::string ProfileSession::default_abi(const std::string& stack_backend,
+                                        std::vector<std::string>& warnings) const {
+    try {
+        build::toolchain_for("ilp32", stack_backend);
+        return "ilp32";
+    } catch (const build::BuildError& e) {
+        warnings.push_back(std::string(e.what()) +
+                           "; recorded on the host ABI, whose 8-byte pointers overstate a 32-bit "
+                           "device's heap");
+        return "host";
+    }
+}
+
+build::PreparedVariant ProfileSession::prepare(const std::string& config_file,
+                                               const std::vector<build::ConfigDelta>& deltas,
+                                               const std::string& abi,
+                                               const std::string& stack_backend,
+                                               bool real_pool) const {
+    build::VariantSpec spec;
+    spec.tree = tree_;
+    spec.config_file = config_file;
+    spec.deltas = deltas;
+    spec.real_pool = real_pool;
+    spec.abi = abi;
+    spec.stack_backend = stack_backend;
+    // Sanitizers run natively only: under qemu-user their runtime cannot work
+    // (LeakSanitizer needs ptrace, which qemu-user does not provide).
+    if (abi != "arm") {
+        spec.extra_flags = variant_flags_from_environment();
+    }
+    return builder_.prepare(spec);
+}
+
+build::VariantBuild ProfileSession::build(const build::PreparedVariant& prepared) const {
+    return builder_.build(prepared);
+}
+
+const build::VariantBuild& ProfileSession::peer_variant() {
+    std::lock_guard<std::mutex> lock(peer_mutex_);
+    if (!peer_) {
+        build::VariantSpec spec;
+        spec.tree = tree_;
+        spec.abi = "host";
+        spec.extra_flags = variant_flags_from_environment();
+        peer_ = builder_.build(builder_.prepare(spec));
+    }
+    return *peer_;
+}
+
+void ProfileSession::resolve_peer(RecordSettings& s, const record::Scenario& scenario) const {
+    if (!s.connect.empty()) {
+        const auto colon = s.connect.rfind(':');
+        if (colon == std::string::npos || colon == 0 || colon + 1 == s.connect.size()) {
+            throw UserError("--connect needs HOST:PORT, not '" + s.connect + "'", kExitBadInput);
+        }
+        for (const std::string& ca : s.ca) {
+            if (!fs::exists(ca)) {
+                throw UserError("CA file " + ca + " does not exist", kExitBadInput);
+            }
+        }
+        s.peer = "external";
+    } else if (s.peer.empty()) {
+        s.peer = scenario.peers.front();
+    } else if (std::find(scenario.peers.begin(), scenario.peers.end(), s.peer) ==
+               scenario.peers.end()) {
+        throw UserError(
+            "scenario " + scenario.name + " does not run against peer '" + s.peer +
+                "' (it supports: " + fmt::format("{}", fmt::join(scenario.peers, ", ")) + ")",
+            kExitBadInput);
+    }
+}
+
+void ProfileSession::record(const RecordSettings& s, const record::Scenario& scenario,
+                            VariantProfile& p) {
+    // A side other than "client" (`sweep --side` takes any text) is recorded as the server.
+    const record::Side side = tls::side_from_name(s.side).value_or(record::Side::Server);
+    const std::string trace_path =
+        trace_path_for(cache_, s, scenario.name, p.abi, p.variant.recorder_key);
+    // A trace in the cache is shared by every tlsheap process recording the
+    // same scenario of the same variant (tests and sweep shards run at once):
+    // one writes and reads it at a time, so each report is from its own trace.
+    std::optional<build::FileLock> trace_lock;
+    if (s.trace.empty()) {
+        try {
+            trace_lock.emplace(trace_path + ".lock");
+        } catch (const build::BuildError& e) {
+            throw UserError(e.what(), kExitFailed);
+        }
+    }
+    // One scratch directory per recording: cells of a sweep run at once.
+    static std::atomic<unsigned> counter{0};
+    const fs::path work =
+        cache_ / "runs" / fmt::format("{}-{}-{}-{}", scenario.name, p.abi, ::getpid(), ++counter);
+    fs::remove_all(work);
+    fs::create_directories(work);
+
+    record::RecordingRequest request;
+    request.scenario = scenario;
+    request.side = side;
+    request.peer = s.peer;
+    request.recorder = p.variant.recorder;
+    request.runner = p.prepared.toolchain.runner;
+    request.der = !p.prepared.macros.defines("MBEDTLS_PEM_PARSE_C");
+    if (s.peer == "mbedtls" || side == record::Side::Server) {
+        const build::VariantBuild& peer = peer_variant();
+        request.peer_recorder = peer.recorder;
+        request.peer_der = !peer.prepared.macros.defines("MBEDTLS_PEM_PARSE_C");
+    }
+    if (s.peer == "external") {
+        const auto colon = s.connect.rfind(':');
+        request.connect_host = s.connect.substr(0, colon);
+        request.connect_port = s.connect.substr(colon + 1);
+        for (const std::string& ca : s.ca) {
+            request.ca_override.push_back(fs::absolute(ca));
+        }
+        request.server_name_override = s.server_name;
+    }
+    request.trace = work / "trace.raw";
+    request.work_dir = work;
+    // Emulated ABIs run many times slower: the per-step timeout scales.
+    const double slowdown = request.runner.empty() ? 1.0 : 10.0;
+    request.timeout =
+        std::chrono::milliseconds(static_cast<long long>(s.timeout_seconds * 1000 * slowdown));
+    request.port = s.port;
+    request.pool_size = s.real_pool;
+    request.meta = {
+        {meta::kScenarioName, scenario.name},
+        {meta::kScenarioJson, scenario.json},
+        {meta::kPeer, s.peer},
+        {meta::kMbedtlsTree, tree_.root.string()},
+        {meta::kMbedtlsOrigin, tree_.origin},
+        {meta::kConfigLabel, p.prepared.config_label},
+        {meta::kConfigName, portable_config_label(p.prepared)},
+        {meta::kConfigEffectiveFile, p.variant.effective_config.string()},
+        // What `advise --verify` rebuilds from: the base and the deltas.
+        {meta::kConfigBaseFile, p.prepared.spec.config_file.empty()
+                                    ? std::string()
+                                    : fs::absolute(p.prepared.spec.config_file).string()},
+        {meta::kConfigDeltas, deltas_text(p.prepared.spec.deltas)}};
+    if (progress_) {
+        progress_("recording " + scenario.name + " (" + s.side + " side, ABI " + p.abi +
+                  ") against the " + s.peer + " peer");
+    }
+    record::RecordingResult recording;
+    try {
+        recording = record::run_recording(request);
+    } catch (const record::RecordError& e) {
+        fs::remove_all(work);
+        throw UserError(e.what(), e.exit_code() == 2 ? kExitBadInput : kExitFailed);
+    } catch (const process::ProcessError& e) {
+        fs::remove_all(work);
+        throw UserError(e.what(), kExitFailed);
+    }
+
+    report::RunDescription& run = p.run;
+    run.scenario = scenario.name;
+    run.side = s.side;
+    run.peer = recording.peer_description;
+    run.mbedtls_version = tree_.version;
+    run.mbedtls_origin = tree_.origin;
+    run.abi = p.abi;
+    run.config_label = p.prepared.config_label;
+    run.config_name = portable_config_label(p.prepared);
+    run.effective_config = p.variant.effective_config.string();
+    run.overlay.clear();
+    for (const build::ConfigDelta& d : p.prepared.overlay) {
+        run.overlay.push_back(d.to_string());
+    }
+    run.variant_key = p.variant.recorder_key;
+    run.recorder = p.variant.recorder.string();
+    run.build_cached = p.variant.compiled_files == 0;
+    run.compiled_files = p.variant.compiled_files;
+    run.build_seconds = p.variant.seconds;
+    run.trace_path = trace_path;
+
+    if (!fs::exists(request.trace)) {
+        fs::remove_all(work);
+        throw UserError(recording.error.empty() ? "the recorder wrote no trace" : recording.error,
+                        recording.status == 2 ? kExitBadInput : kExitFailed);
+    }
+    try {
+        // Emulated programs load their libraries from the cross sysroot.
+        const fs::path sysroot = request.runner.size() >= 3 && request.runner[1] == "-L"
+                                     ? fs::path(request.runner[2])
+                                     : fs::path();
+        const auto finalized =
+            symbolize::finalize_trace(request.trace, trace_path, tree_.root, sysroot);
+        if (finalized.resolved < finalized.addresses / 2) {
+            run.warnings.push_back(fmt::format("only {} of {} return addresses were symbolized",
+                                               finalized.resolved, finalized.addresses));
+        }
+    } catch (const trace::TraceError& e) {
+        fs::remove_all(work);
+        throw UserError(std::string("cannot finalize the recorder's trace: ") + e.what(),
+                        kExitFailed);
+    }
+    fs::remove_all(work);
+    run.trace_bytes = fs::file_size(trace_path);
+
+    replay::ReplayOptions replay_options;
+    for (const std::string& m : s.models) {
+        replay_options.models.push_back(replay::ModelSpec::parse(m));
+    }
+    p.result = replay::profile_trace(trace_path, replay_options);
+    p.recorded = true;
+    if (recording.status != 0) {
+        p.status = recording.status == 2 ? kExitBadInput : kExitFailed;
+        p.error = recording.error;
+        if (const replay::Outcome* f = p.result.failure()) {
+            p.failed_state = p.result.info.state_name(f->state);
+        }
+    }
+}
+
+} // namespace tlsheap::pipeline

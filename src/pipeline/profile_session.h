@@ -1,0 +1,102 @@
+// The work behind every command that profiles: resolve a variant (tree,
+// config, deltas, ABI), check it against a scenario, build it through the
+// cache, record the scenario against a peer, symbolize, replay through the
+// models and find each model's minimum pool. `profile` runs it once per ABI,
+// `sweep` once per grid cell (cells in parallel), `gate` and `advise` on top.
+#pragma once
+
+#include "orchestration/scenario.h"
+#include "report/run_description.h"
+#include "tlsheap/replay_engine.h"
+#include "variants/variant_builder.h"
+
+#include <filesystem>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tlsheap::pipeline {
+
+// How to run a scenario (everything but the variant).
+struct RecordSettings {
+    std::string side = "client";
+    std::string peer; // "" : the scenario's first peer
+    std::string connect;
+    std::vector<std::string> ca;
+    std::string server_name;
+    double timeout_seconds = 10;
+    unsigned port = 0;
+    std::uint64_t real_pool = 0;
+    std::vector<std::string> models = {"ideal", "mbedtls-pool"};
+    std::string trace;           // "" : in the cache
+    bool several_traces = false; // append the ABI to `trace`
+};
+
+// One variant's profile of one scenario.
+struct VariantProfile {
+    std::string abi;
+    build::PreparedVariant prepared;
+    build::VariantBuild variant;
+    report::RunDescription run;
+    replay::ReplayResult result;
+    bool recorded = false;
+    int status = 0;           // kExitOk, kExitFailed or kExitBadInput
+    std::string error;        // one line when status != 0
+    std::string failed_state; // handshake state of a failed handshake
+};
+
+class ProfileSession {
+  public:
+    using Progress = std::function<void(const std::string&)>;
+
+    // Locates the mbedTLS tree. Throws UserError.
+    ProfileSession(const std::string& mbedtls, unsigned jobs, Progress progress);
+
+    const build::MbedtlsTree& tree() const { return tree_; }
+    const std::filesystem::path& cache() const { return cache_; }
+
+    // --set/--unset expressions, checked against the tree's macro names.
+    std::vector<build::ConfigDelta> parse_deltas(const std::vector<std::string>& set,
+                                                 const std::vector<std::string>& unset,
+                                                 const std::string& config_file) const;
+
+    // The ABI to use when none is given: ilp32 where it builds, else host
+    // (with a warning in `warnings`).
+    std::string default_abi(const std::string& stack_backend,
+                            std::vector<std::string>& warnings) const;
+
+    // Throws build::BuildError.
+    build::PreparedVariant prepare(const std::string& config_file,
+                                   const std::vector<build::ConfigDelta>& deltas,
+                                   const std::string& abi, const std::string& stack_backend,
+                                   bool real_pool) const;
+    build::VariantBuild build(const build::PreparedVariant& prepared) const;
+    // The deterministic peer: the same tree with its default config, native. Built once.
+    const build::VariantBuild& peer_variant();
+
+    // Resolves the peer against the scenario (external when --connect).
+    // Throws UserError.
+    void resolve_peer(RecordSettings& settings, const record::Scenario& scenario) const;
+
+    // Records and replays; fills p.run, p.result, p.status/error. Safe to
+    // call from several threads at once. Throws UserError for unusable input.
+    void record(const RecordSettings& settings, const record::Scenario& scenario,
+                VariantProfile& p);
+
+  private:
+    std::filesystem::path cache_;
+    unsigned jobs_;
+    Progress progress_;
+    build::MbedtlsTree tree_;
+    build::VariantBuilder builder_;
+    std::optional<build::VariantBuild> peer_;
+    std::mutex peer_mutex_;
+};
+
+// A short form of a config for keys that must match across machines: the
+// config file's name (not its path) and the deltas.
+std::string portable_config_label(const build::PreparedVariant& prepared);
+
+} // namespace tlsheap::pipeline
