@@ -6,8 +6,8 @@
 #include "cli/sweep_runner.h"
 #include "report/number_format.h"
 #include "report/profile_diff.h"
+#include "report/profile_json.h"
 #include "report/profile_metrics.h"
-#include "report/profile_report.h"
 
 #include <algorithm>
 #include <filesystem>

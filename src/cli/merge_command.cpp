@@ -4,7 +4,7 @@
 #include "cli/json_document.h"
 #include "cli/output_file.h"
 #include "cli/sweep_runner.h"
-#include "report/profile_report.h"
+#include "report/profile_json.h"
 
 #include <fstream>
 #include <set>

@@ -6,8 +6,8 @@
 #include "cli/sweep_progress.h"
 #include "orchestration/scenario_requirements.h"
 #include "report/number_format.h"
+#include "report/profile_json.h"
 #include "report/profile_metrics.h"
-#include "report/profile_report.h"
 #include "tlsheap/tls_wire.h"
 #include "variants/build_error.h"
 

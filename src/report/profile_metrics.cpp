@@ -1,6 +1,6 @@
 #include "report/profile_metrics.h"
 
-#include "report/profile_report.h"
+#include "report/profile_json.h"
 
 #include <algorithm>
 
