@@ -43,6 +43,13 @@ struct ModelContext {
     std::optional<std::uint64_t> pool_size;
 };
 
+// A real allocator that the recorder can run on, so that a trace holds its
+// answers (trace meta "allocator").
+enum class RecordedAllocator {
+    None,
+    MemoryBufferAlloc, // mbedTLS's memory_buffer_alloc.c
+};
+
 class AllocatorModel {
   public:
     virtual ~AllocatorModel() = default;
@@ -104,6 +111,11 @@ class AllocatorModel {
     // step below it.
     virtual std::uint64_t pool_granularity() const { return 1; }
     virtual std::optional<std::uint64_t> largest_pool() const { return std::nullopt; }
+
+    // The real allocator this model reproduces to the byte, when a trace can
+    // be recorded on it: the replay then checks every offset the model gives
+    // against the address the real allocator gave.
+    virtual RecordedAllocator reproduces() const { return RecordedAllocator::None; }
 };
 
 // Every model the replay knows, by name.

@@ -128,8 +128,8 @@ struct ModelRun {
     bool placement_independent_of_pool_end = false;
     std::uint64_t min_pool_one_pass = 0; // valid when placement is independent of the end
     // When the trace was recorded on mbedTLS's own memory_buffer_alloc and
-    // this model is mbedtls-pool: every allocation's offset checked against
-    // the real address minus the pool start.
+    // this model reproduces it (AllocatorModel::reproduces): every
+    // allocation's offset checked against the real address minus the pool start.
     bool compared_with_real_pool = false;
     std::uint64_t real_pool_matches = 0;
     std::uint64_t real_pool_mismatches = 0;

@@ -60,6 +60,7 @@ class MbedtlsPoolModel final : public AllocatorModel {
     std::uint64_t smallest_pool() const override { return header_ + align_; }
     std::uint64_t pool_granularity() const override { return pool_step_; }
     std::optional<std::uint64_t> largest_pool() const override;
+    RecordedAllocator reproduces() const override { return RecordedAllocator::MemoryBufferAlloc; }
 
   private:
     struct Block {

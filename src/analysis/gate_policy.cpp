@@ -96,8 +96,8 @@ const GateThreshold& GateThresholds::for_metric(const std::string& metric) const
     return all;
 }
 
-GateVerdict judge(const std::vector<CellMetrics>& baseline,
-                  const std::vector<CellMetrics>& current, const GateThresholds& thresholds) {
+GateVerdict judge(const std::vector<CellMetrics>& baseline, const std::vector<CellMetrics>& current,
+                  const GateThresholds& thresholds) {
     std::map<std::string, const CellMetrics*> base_by_key;
     std::map<std::string, const CellMetrics*> cur_by_key;
     for (const auto& c : baseline) {

@@ -68,7 +68,7 @@ struct GateVerdict {
 };
 
 // Throws UserError (exit 2) when the two cover different cells.
-GateVerdict judge(const std::vector<CellMetrics>& baseline,
-                  const std::vector<CellMetrics>& current, const GateThresholds& thresholds);
+GateVerdict judge(const std::vector<CellMetrics>& baseline, const std::vector<CellMetrics>& current,
+                  const GateThresholds& thresholds);
 
 } // namespace tlsheap::analysis

@@ -5,7 +5,7 @@
 #include "cli/json_document.h"
 #include "cli/output_file.h"
 #include "pipeline/sweep_runner.h"
-#include "report/profile_report.h"
+#include "report/profile_json.h"
 #include "tlsheap/number_format.h"
 #include "tlsheap/user_error.h"
 

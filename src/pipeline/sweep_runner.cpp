@@ -5,7 +5,7 @@
 #include "pipeline/source_tree.h"
 #include "pipeline/sweep_grid.h"
 #include "pipeline/sweep_progress.h"
-#include "report/profile_report.h"
+#include "report/profile_json.h"
 #include "tlsheap/number_format.h"
 #include "tlsheap/tls_wire.h"
 #include "tlsheap/user_error.h"

@@ -3,7 +3,9 @@
 // and against what is known of the recording (scripts/record-sample-traces.sh
 // recorded it on a 131072-byte memory_buffer_alloc pool).
 #include "../../replay/trace_builder.h"
-#include "report/profile_report.h"
+#include "report/caller_chain.h"
+#include "report/profile_json.h"
+#include "report/terminal_profile.h"
 #include "tlsheap/min_pool.h"
 #include "tlsheap/number_format.h"
 

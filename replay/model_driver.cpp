@@ -1,0 +1,169 @@
+#include "model_driver.h"
+
+#include <algorithm>
+#include <string>
+
+namespace tlsheap::replay {
+
+namespace {
+
+constexpr unsigned kMaxModels = 8;
+
+} // namespace
+
+ModelDriver::ModelDriver(const ReplayOptions& options, const RealPoolCheck& real_pool)
+    : options_(options), real_pool_(real_pool) {
+    if (options.models.size() > kMaxModels) {
+        throw ModelError("at most " + std::to_string(kMaxModels) +
+                         " models can be replayed at once");
+    }
+}
+
+void ModelDriver::start(const trace::TraceInfo& info) {
+    started_ = true;
+    ModelContext context;
+    context.pointer_size = info.pointer_size();
+    context.pool_size = options_.pool_size;
+    for (const ModelSpec& spec : options_.models) {
+        Slot slot;
+        slot.model = make_model(spec, context);
+        slot.run.name = slot.model->name();
+        slot.run.description = slot.model->description();
+        slot.run.pool_size = options_.pool_size;
+        slot.run.placement_independent_of_pool_end =
+            slot.model->placement_independent_of_pool_end();
+        slot.compare_with_real_pool = RealPoolCheck::applies(*slot.model, info);
+        slot.run.compared_with_real_pool = slot.compare_with_real_pool;
+        slots_.push_back(std::move(slot));
+    }
+}
+
+std::uint64_t* ModelDriver::offsets(std::uint32_t block_slot) {
+    return offsets_.data() + std::size_t{block_slot} * slots_.size();
+}
+
+std::uint64_t* ModelDriver::fresh_offsets(std::uint32_t block_slot, std::uint32_t slot_capacity) {
+    // Grown ahead of the walker so that a long trace resizes rarely.
+    if (std::size_t{slot_capacity} * slots_.size() > offsets_.size()) {
+        offsets_.resize(std::size_t{slot_capacity} * slots_.size() * 2);
+    }
+    std::uint64_t* placed = offsets(block_slot);
+    std::fill(placed, placed + slots_.size(), kNotPlaced);
+    return placed;
+}
+
+void ModelDriver::place_nowhere(std::uint32_t block_slot, std::uint32_t slot_capacity) {
+    fresh_offsets(block_slot, slot_capacity);
+}
+
+const std::uint64_t* ModelDriver::allocate(const trace::Record& r, std::uint64_t bytes,
+                                           const Moment& m, std::uint32_t block_slot,
+                                           std::uint32_t slot_capacity) {
+    std::uint64_t* placed = fresh_offsets(block_slot, slot_capacity);
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+        Slot& slot = slots_[i];
+        const std::optional<std::uint64_t> offset = slot.model->allocate(bytes);
+        if (slot.compare_with_real_pool) {
+            real_pool_.compare(slot.run, r, offset);
+        }
+        if (offset) {
+            placed[i] = *offset;
+        } else {
+            ++slot.run.failure_count;
+            if (slot.run.failures.size() < options_.max_findings) {
+                slot.run.failures.push_back({m, bytes});
+            }
+        }
+        after_event(slot, m, offset.has_value());
+    }
+    return placed;
+}
+
+void ModelDriver::release(std::uint32_t block_slot, const Moment& m) {
+    const std::uint64_t* placed = offsets(block_slot);
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+        if (placed[i] != kNotPlaced) {
+            slots_[i].model->release(placed[i]);
+            // A free never raises the footprint: only the invariants to check.
+            if (options_.verify_every_event) {
+                after_event(slots_[i], m, false);
+            }
+        }
+    }
+}
+
+void ModelDriver::after_event(Slot& slot, const Moment& m, bool grew) {
+    AllocatorModel& model = *slot.model;
+    ModelRun& run = slot.run;
+    const std::uint64_t footprint = model.footprint();
+    if (footprint > run.footprint) {
+        run.footprint = footprint;
+        run.footprint_raised = m;
+        run.free_at_footprint_peak = model.free_bytes_below_footprint();
+        run.largest_free_at_footprint_peak = model.largest_free_block_below_footprint();
+    }
+    if (grew) {
+        const std::uint64_t used = model.used_bytes();
+        if (used > run.used_peak.bytes) {
+            run.used_peak = {used, m};
+        }
+        Peak& pp = run.phase_used_peak[static_cast<unsigned>(m.phase)];
+        if (used > pp.bytes) {
+            pp = {used, m};
+        }
+        if (m.phase == Phase::Handshake) {
+            if (m.state >= slot.state_used_peak.size()) {
+                slot.state_used_peak.resize(m.state + 1);
+            }
+            Peak& sp = slot.state_used_peak[m.state];
+            if (used > sp.bytes) {
+                sp = {used, m};
+            }
+        }
+    }
+    if (options_.verify_every_event && run.invariant_violation.empty()) {
+        std::string problem = model.verify();
+        if (!problem.empty()) {
+            run.invariant_violation = "after event " + std::to_string(m.seq) + ": " + problem;
+        }
+    }
+}
+
+void ModelDriver::note_live_peak() {
+    for (Slot& slot : slots_) {
+        slot.run.footprint_at_live_peak = slot.model->footprint();
+    }
+}
+
+void ModelDriver::end_phase(Phase phase) {
+    for (Slot& slot : slots_) {
+        slot.run.phase_footprint_end[static_cast<unsigned>(phase)] = slot.model->footprint();
+    }
+}
+
+void ModelDriver::note_handshake_done() {
+    for (Slot& slot : slots_) {
+        slot.run.used_after_handshake = slot.model->used_bytes();
+    }
+}
+
+void ModelDriver::finish(std::vector<ModelRun>& runs) {
+    for (Slot& slot : slots_) {
+        for (std::uint32_t state = 0; state < slot.state_used_peak.size(); ++state) {
+            if (slot.state_used_peak[state].bytes > 0) {
+                slot.run.state_used_peak[state] = slot.state_used_peak[state];
+            }
+        }
+        slot.run.statistics = slot.model->statistics();
+        if (slot.run.placement_independent_of_pool_end) {
+            slot.run.min_pool_one_pass = slot.model->min_pool_after_replay();
+        }
+        const std::string problem = slot.model->verify();
+        if (slot.run.invariant_violation.empty() && !problem.empty()) {
+            slot.run.invariant_violation = "at the end: " + problem;
+        }
+        runs.push_back(std::move(slot.run));
+    }
+}
+
+} // namespace tlsheap::replay

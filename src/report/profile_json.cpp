@@ -1,0 +1,233 @@
+#include "report/profile_json.h"
+
+#include "report/caller_chain.h"
+#include "report/model_overhead.h"
+#include "report/result_kind_names.h"
+#include "tlsheap/trace_meta.h"
+
+namespace tlsheap::report {
+
+using replay::Moment;
+using replay::ReplayResult;
+using trace::Phase;
+
+namespace {
+
+nlohmann::json moment_json(const trace::TraceInfo& info, const Moment& m) {
+    nlohmann::json j = {{"seq", m.seq},
+                        {"time_ns", m.time_ns},
+                        {"phase", trace::phase_name(m.phase)},
+                        {"state", info.state_name(m.state)}};
+    if (m.stack != 0) {
+        j["call_site"] = info.call_site(m.stack).label();
+        j["stack"] = info.describe_stack(m.stack);
+    }
+    return j;
+}
+
+} // namespace
+
+nlohmann::json profile_json(const RunDescription& run, const ReplayResult& r,
+                            const ReportOptions& options) {
+    using nlohmann::json;
+    const trace::TraceInfo& info = r.info;
+    json j;
+    j["schema_version"] = kProfileSchemaVersion;
+    j["kind"] = "tlsheap.profile";
+    j["tool"] = {{"name", "tlsheap"}, {"version", info.meta(trace::meta::kTlsheapVersion)}};
+    j["run"] = {{"command", run.command},  {"scenario", run.scenario},
+                {"side", run.side},        {"peer", run.peer},
+                {"trace", run.trace_path}, {"trace_complete", r.complete},
+                {"warnings", run.warnings}};
+    json config = json::object();
+    for (const auto& [name, value] : info.config()) {
+        config[name] = value;
+    }
+    j["variant"] = {{"mbedtls_version", run.mbedtls_version},
+                    {"mbedtls_origin", run.mbedtls_origin},
+                    {"abi", run.abi},
+                    {"arch", info.meta(trace::meta::kArch)},
+                    {"pointer_size", info.pointer_size()},
+                    {"config", run.config_label},
+                    {"config_name", run.config_name},
+                    {"effective_config_file", run.effective_config},
+                    {"recorder_overlay", run.overlay},
+                    {"key", run.variant_key},
+                    {"recorder", run.recorder},
+                    {"build",
+                     {{"cached", run.build_cached},
+                      {"compiled_files", run.compiled_files},
+                      {"seconds", run.build_seconds}}},
+                    {"buffer_sizes",
+                     {{"in_content_len", info.meta(trace::meta::kSslInContentLen)},
+                      {"out_content_len", info.meta(trace::meta::kSslOutContentLen)},
+                      {"in_buffer_len", info.meta(trace::meta::kSslInBufferLen)},
+                      {"out_buffer_len", info.meta(trace::meta::kSslOutBufferLen)}}},
+                    {"effective_macros", config}};
+    json outcomes = json::array();
+    for (const replay::Outcome& o : r.outcomes) {
+        outcomes.push_back({{"kind", outcome_kind_name(o.kind)},
+                            {"ret", o.ret},
+                            {"state", info.state_name(o.state)},
+                            {"text", o.text}});
+    }
+    j["outcomes"] = outcomes;
+    j["summary"] = {{"events", r.events},
+                    {"allocations", r.allocs},
+                    {"frees", r.frees},
+                    {"null_frees", r.null_frees},
+                    {"failed_allocations", r.failed_allocs},
+                    {"zero_size_allocations", r.zero_size_allocs},
+                    {"bytes_allocated", r.bytes_allocated},
+                    {"duration_ns", r.duration_ns}};
+    j["live_peak"] = {{"bytes", r.live_peak.bytes}, {"at", moment_json(info, r.live_peak.at)}};
+    json phases = json::array();
+    for (unsigned p = 0; p < trace::kPhaseCount; ++p) {
+        const replay::PhaseFigures& f = r.phases[p];
+        if (!f.seen) {
+            continue;
+        }
+        phases.push_back({{"phase", trace::phase_name(static_cast<Phase>(p))},
+                          {"peak_bytes", f.peak.bytes},
+                          {"allocations", f.allocs},
+                          {"frees", f.frees},
+                          {"bytes_allocated", f.bytes_allocated},
+                          {"live_at_end", f.live_at_end}});
+    }
+    j["phases"] = phases;
+    json states = json::array();
+    for (const replay::StateFigures& s : r.states) {
+        states.push_back({{"state", info.state_name(s.state)},
+                          {"peak_bytes", s.peak.bytes},
+                          {"allocations", s.allocs},
+                          {"frees", s.frees},
+                          {"bytes_allocated", s.bytes_allocated},
+                          {"steps", s.steps}});
+    }
+    j["states"] = states;
+    json sites = json::array();
+    for (std::size_t i = 0; i < r.alive_at_peak.size(); ++i) {
+        const replay::SiteBytes& s = r.alive_at_peak[i];
+        json site = {{"call_site", s.site},
+                     {"bytes", s.bytes},
+                     {"blocks", s.blocks},
+                     {"called_from", caller_chain(info, s.stack, 3)}};
+        if (i < options.top_sites) {
+            site["stack"] = info.describe_stack(s.stack);
+        }
+        sites.push_back(site);
+    }
+    j["alive_at_peak"] = sites;
+    j["steady_state"] = {{"live_after_handshake",
+                          r.live_after_handshake ? json(*r.live_after_handshake) : json(nullptr)},
+                         {"application_peak", r.application_peak}};
+    json buffers = json::array();
+    for (const replay::BufferRole& b : r.record_buffers) {
+        buffers.push_back({{"role", trace::role_name(b.role)},
+                           {"bytes", b.block.size},
+                           {"seq", b.block.seq},
+                           {"at", moment_json(info, b.block.at)}});
+    }
+    j["record_buffers"] = buffers;
+    j["tls_records"] = {{"sent",
+                         {{"count", r.records.count[0]},
+                          {"bytes", r.records.bytes[0]},
+                          {"largest", r.records.largest[0]}}},
+                        {"received",
+                         {{"count", r.records.count[1]},
+                          {"bytes", r.records.bytes[1]},
+                          {"largest", r.records.largest[1]}}}};
+    json leaks = json::array();
+    for (const replay::Block& b : r.leaks) {
+        leaks.push_back({{"seq", b.seq}, {"bytes", b.size}, {"at", moment_json(info, b.at)}});
+    }
+    j["leaks"] = {
+        {"teardown_reached", r.teardown_reached}, {"bytes", r.leaked_bytes}, {"blocks", leaks}};
+    json findings = json::array();
+    for (const replay::Finding& f : r.findings) {
+        findings.push_back({{"kind", finding_kind_name(f.kind)},
+                            {"message", f.message},
+                            {"size", f.size},
+                            {"at", moment_json(info, f.at)}});
+    }
+    j["findings"] = findings;
+    json models = json::array();
+    for (const replay::ModelRun& m : r.models) {
+        json stats = json::object();
+        for (const auto& [name, value] : m.statistics) {
+            stats[name] = value;
+        }
+        json failures = json::array();
+        for (const replay::ModelFailure& f : m.failures) {
+            failures.push_back({{"size", f.size}, {"at", moment_json(info, f.at)}});
+        }
+        json phase_used = json::array();
+        for (unsigned p = 0; p < trace::kPhaseCount; ++p) {
+            if (!r.phases[p].seen) {
+                continue;
+            }
+            phase_used.push_back({{"phase", trace::phase_name(static_cast<Phase>(p))},
+                                  {"used_peak", m.phase_used_peak[p].bytes},
+                                  {"footprint_at_end", m.phase_footprint_end[p]}});
+        }
+        json state_used = json::array();
+        for (const auto& [state, peak] : m.state_used_peak) {
+            state_used.push_back({{"state", info.state_name(state)}, {"used_peak", peak.bytes}});
+        }
+        models.push_back({{"name", m.name},
+                          {"description", m.description},
+                          {"pool_size", m.pool_size ? json(*m.pool_size) : json(nullptr)},
+                          {"footprint", m.footprint},
+                          {"footprint_reached", moment_json(info, m.footprint_raised)},
+                          {"live_peak", r.live_peak.bytes},
+                          {"overhead", overhead(m.footprint, r.live_peak.bytes)},
+                          {"fragmentation", fragmentation(m.footprint, r.live_peak.bytes)},
+                          {"fragmentation_at_live_peak",
+                           fragmentation(m.footprint_at_live_peak, r.live_peak.bytes)},
+                          {"free_at_footprint_peak", m.free_at_footprint_peak},
+                          {"largest_free_at_footprint_peak", m.largest_free_at_footprint_peak},
+                          {"used_peak", m.used_peak.bytes},
+                          {"used_after_handshake",
+                           m.used_after_handshake ? json(*m.used_after_handshake) : json(nullptr)},
+                          // The searched minimum (find_min_pools), not the one-pass bound.
+                          {"min_pool", r.min_pools.count(m.name) != 0 ? json(r.min_pools.at(m.name))
+                                                                      : json(nullptr)},
+                          {"phases", phase_used},
+                          {"states", state_used},
+                          {"failure_count", m.failure_count},
+                          {"failures", failures},
+                          {"statistics", stats},
+                          {"invariant_violation", m.invariant_violation},
+                          {"real_pool_comparison",
+                           m.compared_with_real_pool ? json{{"matches", m.real_pool_matches},
+                                                            {"mismatches", m.real_pool_mismatches},
+                                                            {"first_mismatch", m.first_mismatch}}
+                                                     : json(nullptr)}});
+    }
+    j["models"] = models;
+    if (!r.pool_stats.empty()) {
+        j["real_pool"] = {{"pool_size", r.pool_stats[0]}, {"header_size", r.pool_stats[1]},
+                          {"max_used", r.pool_stats[2]},  {"max_blocks", r.pool_stats[3]},
+                          {"cur_used", r.pool_stats[4]},  {"cur_blocks", r.pool_stats[5]}};
+    }
+    json series = json::array();
+    for (const replay::SeriesPoint& p : r.series) {
+        series.push_back({{"seq", p.seq},
+                          {"live", p.live},
+                          {"live_max", p.live_max},
+                          {"footprint", p.footprint},
+                          {"used_max", p.used_max}});
+    }
+    j["series"] = {{"models",
+                    [&] {
+                        json names = json::array();
+                        for (const auto& m : r.models) {
+                            names.push_back(m.name);
+                        }
+                        return names;
+                    }()},
+                   {"points", series}};
+    return j;
+}
+
+} // namespace tlsheap::report

@@ -1,0 +1,219 @@
+#include "report/terminal_profile.h"
+
+#include "report/caller_chain.h"
+#include "report/model_overhead.h"
+#include "report/result_kind_names.h"
+#include "tlsheap/number_format.h"
+#include "tlsheap/trace_meta.h"
+
+#include <algorithm>
+#include <fmt/format.h>
+
+namespace tlsheap::report {
+
+using replay::Moment;
+using replay::ReplayResult;
+using trace::Phase;
+
+namespace {
+
+std::string where(const trace::TraceInfo& info, const Moment& m) {
+    std::string s = trace::phase_name(m.phase);
+    if (m.phase == Phase::Handshake) {
+        s = info.state_name(m.state) + " (HANDSHAKE)";
+    }
+    return s;
+}
+
+std::string percent(double v) {
+    return fmt::format("{:.1f}%", v * 100.0);
+}
+
+} // namespace
+
+void print_profile(std::FILE* out, const RunDescription& run, const ReplayResult& r,
+                   const ReportOptions& options) {
+    const trace::TraceInfo& info = r.info;
+    auto line = [&](const std::string& s) { std::fputs((s + "\n").c_str(), out); };
+
+    line(fmt::format("tlsheap {}: scenario {}, {} side, peer: {}", run.command, run.scenario,
+                     run.side, run.peer));
+    line(fmt::format("  mbedTLS {} [{}], ABI {} ({}, {}-byte pointers)", run.mbedtls_version,
+                     run.mbedtls_origin, run.abi, info.meta(trace::meta::kArch),
+                     info.pointer_size()));
+    line(fmt::format("  config: {}", run.config_label));
+    if (!run.effective_config.empty()) {
+        line(fmt::format("  effective config: {}", run.effective_config));
+    }
+    line(fmt::format("  build: {} (variant {}), {} files compiled{}",
+                     run.build_cached ? "cached" : "built", run.variant_key.substr(0, 12),
+                     run.compiled_files,
+                     run.build_cached ? "" : fmt::format(" in {:.1f} s", run.build_seconds)));
+    line(fmt::format("  trace: {} ({} events, {} bytes{})", run.trace_path, grouped(r.events),
+                     grouped(run.trace_bytes), r.complete ? ", complete" : ", TRUNCATED"));
+    for (const replay::Outcome& o : r.outcomes) {
+        if (o.kind == trace::OutcomeKind::Handshake) {
+            line(fmt::format("  handshake: {} ({} steps)", o.text, [&] {
+                std::uint64_t steps = 0;
+                for (const auto& s : r.states) {
+                    steps += s.steps;
+                }
+                return steps;
+            }()));
+        } else if (o.kind == trace::OutcomeKind::Application) {
+            line(fmt::format("  application data: {}", o.text));
+        } else if (o.kind == trace::OutcomeKind::Failure) {
+            line(fmt::format("  FAILED in {}: {}", info.state_name(o.state), o.text));
+        }
+    }
+    if (r.truncated) {
+        line("  warning: " + r.truncation_message);
+    }
+    for (const std::string& w : run.warnings) {
+        line("  warning: " + w);
+    }
+    line("");
+
+    line(fmt::format(
+        "Allocations     {} allocations, {} frees ({} of NULL), {} bytes requested in total",
+        grouped(r.allocs), grouped(r.frees), grouped(r.null_frees), grouped(r.bytes_allocated)));
+    if (r.failed_allocs > 0) {
+        line(fmt::format("                {} allocations returned NULL", grouped(r.failed_allocs)));
+    }
+    line(fmt::format("Live peak       {} bytes in {}, event {}", grouped(r.live_peak.bytes),
+                     where(info, r.live_peak.at), grouped(r.live_peak.at.seq)));
+    if (r.live_peak.at.stack != 0) {
+        line(fmt::format("                reached by {}",
+                         info.call_site(r.live_peak.at.stack).label()));
+        const std::string chain = caller_chain(info, r.live_peak.at.stack, 4);
+        if (!chain.empty()) {
+            line(fmt::format("                called from {}", chain));
+        }
+    }
+    if (r.live_after_handshake) {
+        line(fmt::format(
+            "Steady state    {} bytes live after the handshake; {} at most during application data",
+            grouped(*r.live_after_handshake), grouped(r.application_peak)));
+    }
+    if (r.record_buffers.empty()) {
+        line("Record buffers  (none identified)");
+    }
+    for (const replay::BufferRole& b : r.record_buffers) {
+        line(fmt::format("Record buffer   {} {} bytes, allocated in {} by {}",
+                         trace::role_name(b.role), grouped(b.block.size), where(info, b.block.at),
+                         info.call_site(b.block.at.stack).function));
+    }
+    line(fmt::format(
+        "TLS records     sent {} ({} bytes, largest {}), received {} ({} bytes, largest {})",
+        r.records.count[0], grouped(r.records.bytes[0]), grouped(r.records.largest[0]),
+        r.records.count[1], grouped(r.records.bytes[1]), grouped(r.records.largest[1])));
+    line("");
+
+    line("Peak by phase");
+    line(fmt::format("  {:<12} {:>12} {:>8} {:>8} {:>16} {:>12}", "phase", "peak bytes", "allocs",
+                     "frees", "bytes allocated", "live at end"));
+    for (unsigned p = 0; p < trace::kPhaseCount; ++p) {
+        const replay::PhaseFigures& f = r.phases[p];
+        if (!f.seen) {
+            continue;
+        }
+        line(fmt::format("  {:<12} {:>12} {:>8} {:>8} {:>16} {:>12}",
+                         trace::phase_name(static_cast<Phase>(p)), grouped(f.peak.bytes),
+                         grouped(f.allocs), grouped(f.frees), grouped(f.bytes_allocated),
+                         grouped(f.live_at_end)));
+    }
+    line("");
+    if (!r.states.empty()) {
+        line("Peak by handshake state (in the order stepped)");
+        line(fmt::format("  {:<36} {:>12} {:>8} {:>8} {:>16}", "state", "peak bytes", "allocs",
+                         "frees", "bytes allocated"));
+        for (const replay::StateFigures& s : r.states) {
+            line(fmt::format("  {:<36} {:>12} {:>8} {:>8} {:>16}", info.state_name(s.state),
+                             grouped(s.peak.bytes), grouped(s.allocs), grouped(s.frees),
+                             grouped(s.bytes_allocated)));
+        }
+        line("");
+    }
+    line(fmt::format("Alive at the live peak, by call site (top {} of {})",
+                     std::min<std::size_t>(options.top_sites, r.alive_at_peak.size()),
+                     r.alive_at_peak.size()));
+    line(fmt::format("  {:>10} {:>7}  {}", "bytes", "blocks", "call site (<- its callers)"));
+    for (std::size_t i = 0; i < r.alive_at_peak.size() && i < options.top_sites; ++i) {
+        const replay::SiteBytes& s = r.alive_at_peak[i];
+        line(fmt::format("  {:>10} {:>7}  {}", grouped(s.bytes), grouped(s.blocks), s.site));
+        const std::string chain = caller_chain(info, s.stack, 3);
+        if (!chain.empty()) {
+            line(fmt::format("  {:>10} {:>7}    <- {}", "", "", chain));
+        }
+    }
+    line("");
+    if (options.show_models && !r.models.empty()) {
+        line("Replayed through allocator models");
+        line(fmt::format("  {:<16} {:>11} {:>10} {:>9} {:>11} {:>13}  {}", "model", "footprint",
+                         "overhead", "frag.", "min pool", "steady state", "footprint reached in"));
+        for (const replay::ModelRun& m : r.models) {
+            const auto found = r.min_pools.find(m.name);
+            const std::string min_pool = found == r.min_pools.end() ? "-" : grouped(found->second);
+            line(fmt::format("  {:<16} {:>11} {:>10} {:>9} {:>11} {:>13}  {}", m.name,
+                             grouped(m.footprint),
+                             grouped(overhead(m.footprint, r.live_peak.bytes)),
+                             percent(fragmentation(m.footprint, r.live_peak.bytes)), min_pool,
+                             m.used_after_handshake ? grouped(*m.used_after_handshake) : "-",
+                             where(info, m.footprint_raised)));
+        }
+        for (const replay::ModelRun& m : r.models) {
+            line(fmt::format("  {}: {}", m.name, m.description));
+            for (const auto& [name, value] : m.statistics) {
+                line(fmt::format("      {} = {}", name, grouped(value)));
+            }
+            if (m.failure_count > 0 && !m.failures.empty()) {
+                const replay::ModelFailure& f = m.failures.front();
+                line(fmt::format("      {} allocations fail in a {}-byte pool; first: event {}, {} "
+                                 "bytes in {} by {} (the handshake would see NULL)",
+                                 m.failure_count, grouped(m.pool_size.value_or(0)), f.at.seq,
+                                 grouped(f.size), where(info, f.at),
+                                 info.call_site(f.at.stack).label()));
+            }
+            if (!m.invariant_violation.empty()) {
+                line("      MODEL INVARIANT VIOLATED " + m.invariant_violation);
+            }
+            if (m.compared_with_real_pool) {
+                line(fmt::format(
+                    "      against the real memory_buffer_alloc of this recording: {} of {} "
+                    "allocations at the same offset{}",
+                    grouped(m.real_pool_matches),
+                    grouped(m.real_pool_matches + m.real_pool_mismatches),
+                    m.first_mismatch.empty() ? "" : "; first difference at " + m.first_mismatch));
+            }
+        }
+        line("");
+    }
+    if (!r.pool_stats.empty()) {
+        line(fmt::format(
+            "Real memory_buffer_alloc   pool {} bytes, header {}: max_used {}, max_blocks {}",
+            grouped(r.pool_stats[0]), r.pool_stats[1], grouped(r.pool_stats[2]),
+            grouped(r.pool_stats[3])));
+    }
+    if (!r.teardown_reached) {
+        line("Leaks           unknown: the recording did not reach TEARDOWN");
+    } else if (r.leaks.empty()) {
+        line("Leaks           none: every allocation was freed by the end of TEARDOWN");
+    } else {
+        line(fmt::format("Leaks           {} blocks, {} bytes still allocated after TEARDOWN",
+                         r.leaks.size(), grouped(r.leaked_bytes)));
+        for (std::size_t i = 0; i < r.leaks.size() && i < 10; ++i) {
+            const replay::Block& b = r.leaks[i];
+            line(fmt::format("  {:>10} bytes  event {}  {}  {}", grouped(b.size), b.seq,
+                             where(info, b.at), info.call_site(b.at.stack).label()));
+        }
+    }
+    for (const replay::Finding& f : r.findings) {
+        if (f.kind == replay::Finding::Kind::FailedAllocation) {
+            continue;
+        }
+        line(fmt::format("Finding         {} at event {} in {}: {}", finding_kind_name(f.kind),
+                         f.at.seq, where(info, f.at), info.call_site(f.at.stack).label()));
+    }
+}
+
+} // namespace tlsheap::report
