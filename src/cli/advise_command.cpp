@@ -4,10 +4,7 @@
 #include "analysis/handshake_needs.h"
 #include "cli/json_document.h"
 #include "cli/output_file.h"
-#include "orchestration/scenario.h"
-#include "orchestration/scenario_requirements.h"
-#include "pipeline/profile_session.h"
-#include "pipeline/source_tree.h"
+#include "pipeline/advice_verification.h"
 #include "tlsheap/number_format.h"
 #include "tlsheap/trace_meta.h"
 #include "tlsheap/user_error.h"
@@ -20,8 +17,6 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <sstream>
-#include <thread>
 
 namespace tlsheap::cli {
 
@@ -40,19 +35,8 @@ struct AdviseOptions {
     std::vector<unsigned> only;
     std::vector<std::string> try_set;
     std::vector<std::string> try_unset;
-    std::string config;
-    std::string mbedtls;
-    double timeout_seconds = 10;
-    unsigned jobs = 0;
+    pipeline::VerificationSource source;
     bool quiet = false;
-};
-
-struct Verification {
-    std::string status; // ok | handshake_failed | build_failed | config_refused | record_failed
-    std::string error;
-    std::string failed_state;
-    std::string config_label;
-    std::optional<analysis::HeapFigures> measured;
 };
 
 std::string signed_delta(std::uint64_t from, std::uint64_t to) {
@@ -78,168 +62,6 @@ json direction_json(const analysis::DirectionNeeds& d) {
             {"largest_handshake", d.largest_handshake},
             {"largest_handshake_what", d.largest_handshake_what}};
 }
-
-// The config `--verify` starts from, and the deltas the trace was recorded with.
-struct VerifyBase {
-    std::string config_file; // "" : the tree's default
-    std::vector<std::string> set;
-    std::vector<std::string> unset;
-};
-
-VerifyBase verify_base(const analysis::HandshakeNeeds& n, const AdviseOptions& o) {
-    VerifyBase base;
-    if (!o.config.empty()) {
-        if (!fs::exists(o.config))
-            throw UserError("config " + o.config + " does not exist", kExitBadInput);
-        base.config_file = o.config;
-        return base;
-    }
-    if (n.meta.count(meta::kConfigDeltas) != 0) {
-        base.config_file = n.meta_value(meta::kConfigBaseFile);
-        if (!base.config_file.empty() && !fs::exists(base.config_file))
-            throw UserError("the trace's config " + base.config_file +
-                                " is gone; give the config to rebuild with --config",
-                            kExitBadInput);
-        std::istringstream in(n.meta_value(meta::kConfigDeltas));
-        std::string line;
-        while (std::getline(in, line)) {
-            if (line.rfind("--set ", 0) == 0)
-                base.set.push_back(line.substr(6));
-            else if (line.rfind("--unset ", 0) == 0)
-                base.unset.push_back(line.substr(8));
-        }
-        return base;
-    }
-    // Traces from before config.deltas was recorded: the config as built.
-    base.config_file = n.meta_value(meta::kConfigEffectiveFile);
-    if (base.config_file.empty() || !fs::exists(base.config_file))
-        throw UserError("the trace does not say which config it was built with any more; give "
-                        "it with --config",
-                        kExitBadInput);
-    return base;
-}
-
-// A typo in --try-set is bad input, as it is in profile --set: the names are
-// checked against the tree the trace was recorded with, when it is here
-// (without --verify a trace from elsewhere is still advised on).
-void check_try_names(const analysis::HandshakeNeeds& n, const AdviseOptions& o) {
-    if (o.try_set.empty() && o.try_unset.empty())
-        return;
-    std::optional<pipeline::ProfileSession> session;
-    std::string config_file;
-    try {
-        config_file = verify_base(n, o).config_file;
-        session.emplace(o.mbedtls.empty() ? n.meta_value(meta::kMbedtlsTree) : o.mbedtls, 1,
-                        nullptr);
-    } catch (const UserError&) {
-        if (o.verify)
-            throw;
-        return;
-    }
-    session->parse_deltas(o.try_set, o.try_unset, config_file);
-}
-
-class Verifier {
-  public:
-    Verifier(const analysis::HandshakeNeeds& n, const AdviseOptions& o)
-        : n_(n), o_(o), base_(verify_base(n, o)),
-          session_(o.mbedtls.empty() ? n.meta_value(meta::kMbedtlsTree) : o.mbedtls,
-                   o.jobs != 0 ? o.jobs : std::max(1u, std::thread::hardware_concurrency()),
-                   [this](const std::string& m) {
-                       if (!o_.quiet)
-                           std::fprintf(stderr, "tlsheap: %s\n", m.c_str());
-                   }) {
-        const std::string peer = n.meta_value(meta::kPeer);
-        if (peer == "external" || peer.empty())
-            throw UserError("the trace was recorded against a server tlsheap did not start "
-                            "(--connect); --verify re-runs scenarios against local peers only",
-                            kExitBadInput);
-        try {
-            scenario_ =
-                record::load_scenario(n.meta_value(meta::kScenarioName), pipeline::scenario_dir());
-        } catch (const record::ScenarioError& e) {
-            throw UserError(std::string("cannot re-run the trace's scenario: ") + e.what(),
-                            kExitBadInput);
-        }
-        settings_.side = n.side;
-        settings_.peer = peer;
-        settings_.timeout_seconds = o.timeout_seconds;
-        settings_.models = {"mbedtls-pool"};
-        session_.resolve_peer(settings_, scenario_);
-    }
-
-    Verification verify(const analysis::Proposal& p) {
-        Verification v;
-        std::vector<std::string> set;
-        std::vector<std::string> unset;
-        const auto changed = [&](const std::string& name) {
-            return std::any_of(p.changes.begin(), p.changes.end(),
-                               [&](const analysis::ConfigChange& c) { return c.name == name; });
-        };
-        const auto name_of = [](const std::string& d) { return d.substr(0, d.find('=')); };
-        for (const std::string& s : base_.set)
-            if (!changed(name_of(s)))
-                set.push_back(s);
-        for (const std::string& u : base_.unset)
-            if (!changed(u))
-                unset.push_back(u);
-        for (const analysis::ConfigChange& c : p.changes) {
-            if (c.set)
-                set.push_back(c.value.empty() ? c.name : c.name + "=" + c.value);
-            else
-                unset.push_back(c.name);
-        }
-        pipeline::VariantProfile profile;
-        profile.abi = n_.meta_value(meta::kAbi);
-        try {
-            const auto deltas = session_.parse_deltas(set, unset, base_.config_file);
-            profile.prepared = session_.prepare(base_.config_file, deltas, profile.abi,
-                                                n_.meta_value(meta::kStackBackend), false);
-            v.config_label = pipeline::portable_config_label(profile.prepared);
-            const record::Side side = meta::recorder_side(n_.side);
-            if (const std::string missing =
-                    record::missing_requirement(scenario_, side, profile.prepared.macros);
-                !missing.empty()) {
-                v.status = "config_refused";
-                v.error = "the config lacks " + missing + ", which the scenario needs";
-                return v;
-            }
-            profile.variant = session_.build(profile.prepared);
-        } catch (const build::BuildError& e) {
-            v.status = "build_failed";
-            v.error = e.what();
-            return v;
-        }
-        try {
-            session_.record(settings_, scenario_, profile);
-        } catch (const UserError& e) {
-            v.status = "record_failed";
-            v.error = e.what();
-            return v;
-        }
-        if (profile.status != kExitOk) {
-            v.status = "handshake_failed";
-            v.error = profile.error;
-            v.failed_state = profile.failed_state;
-            return v;
-        }
-        v.status = "ok";
-        analysis::HeapFigures m;
-        m.live_peak = profile.result.live_peak.bytes;
-        m.steady_state = profile.result.live_after_handshake;
-        m.min_pool = profile.result.min_pools["mbedtls-pool"];
-        v.measured = m;
-        return v;
-    }
-
-  private:
-    const analysis::HandshakeNeeds& n_;
-    const AdviseOptions& o_;
-    VerifyBase base_;
-    pipeline::ProfileSession session_;
-    record::Scenario scenario_;
-    pipeline::RecordSettings settings_;
-};
 
 void print_direction(const char* label, const analysis::DirectionNeeds& d) {
     if (d.records == 0) {
@@ -291,7 +113,7 @@ void print_needs(const analysis::HandshakeNeeds& n, const analysis::Advice& a) {
 }
 
 void print_figure_row(const char* label, std::uint64_t now, std::optional<std::uint64_t> predicted,
-                      const Verification* v, std::optional<std::uint64_t> measured) {
+                      const pipeline::Verification* v, std::optional<std::uint64_t> measured) {
     std::string predicted_text = predicted ? with_delta(now, *predicted) : "-";
     std::string measured_text;
     if (v != nullptr && v->status == "ok") {
@@ -306,7 +128,7 @@ void print_figure_row(const char* label, std::uint64_t now, std::optional<std::u
 }
 
 void print_proposal(unsigned id, const analysis::Proposal& p, const analysis::HeapFigures& now,
-                    const Verification* v) {
+                    const pipeline::Verification* v) {
     std::vector<std::string> changes;
     for (const analysis::ConfigChange& c : p.changes)
         changes.push_back(c.to_string());
@@ -371,7 +193,7 @@ int run_advise(const AdviseOptions& o) {
     if (needs.in.records == 0 && needs.out.records == 0)
         throw UserError("the trace has no TLS records (recorded without the transport tap)",
                         kExitBadInput);
-    check_try_names(needs, o);
+    pipeline::check_try_names(needs, o.source, o.try_set, o.try_unset, o.verify);
     const analysis::Advice advice = analysis::advise(needs, try_changes);
     for (const unsigned id : o.only)
         if (id == 0 || id > advice.proposals.size())
@@ -379,9 +201,12 @@ int run_advise(const AdviseOptions& o) {
                 fmt::format("--only {}: there are {} proposals", id, advice.proposals.size()),
                 kExitBadInput);
 
-    std::vector<std::optional<Verification>> verified(advice.proposals.size());
+    std::vector<std::optional<pipeline::Verification>> verified(advice.proposals.size());
     if (o.verify && !advice.proposals.empty()) {
-        Verifier verifier(needs, o);
+        pipeline::AdviceVerifier verifier(needs, o.source, [&o](const std::string& m) {
+            if (!o.quiet)
+                std::fprintf(stderr, "tlsheap: %s\n", m.c_str());
+        });
         for (std::size_t i = 0; i < advice.proposals.size(); ++i) {
             // --only picks among tlsheap's proposals; yours is always measured.
             if (!o.only.empty() && !advice.proposals[i].user &&
@@ -420,7 +245,7 @@ int run_advise(const AdviseOptions& o) {
             changes.push_back(c.to_string());
         json verification = nullptr;
         if (verified[i]) {
-            const Verification& v = *verified[i];
+            const pipeline::Verification& v = *verified[i];
             if (v.status != "ok")
                 broken.push_back(
                     fmt::format("{} {}{}", i + 1, v.status,
@@ -509,14 +334,16 @@ void add_advise_command(CLI::App& app, int& exit_code) {
     cmd->add_option("--try-set", o->try_set,
                     "NAME[=VALUE]: one more proposal of your own (repeatable, with --try-unset)");
     cmd->add_option("--try-unset", o->try_unset, "NAME: part of your own proposal");
-    cmd->add_option("--config", o->config,
+    cmd->add_option("--config", o->source.config,
                     "config.h to verify from (default: the one the trace was recorded with)");
-    cmd->add_option("--mbedtls", o->mbedtls, "mbedTLS tree to verify with (default: the trace's)");
+    cmd->add_option("--mbedtls", o->source.mbedtls,
+                    "mbedTLS tree to verify with (default: the trace's)");
     cmd->add_option("--json", o->json, "write the advice as JSON to this file ('-': stdout)")
         ->check(output_file());
-    cmd->add_option("--timeout", o->timeout_seconds, "seconds to wait for the peer at every step")
+    cmd->add_option("--timeout", o->source.timeout_seconds,
+                    "seconds to wait for the peer at every step")
         ->capture_default_str();
-    cmd->add_option("-j,--jobs", o->jobs, "parallel compilations (default: all cores)");
+    cmd->add_option("-j,--jobs", o->source.jobs, "parallel compilations (default: all cores)");
     cmd->add_flag("-q,--quiet", o->quiet, "no progress messages");
     cmd->callback([o, &exit_code] { exit_code = run_advise(*o); });
 }
