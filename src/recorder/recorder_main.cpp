@@ -2,6 +2,7 @@
 // variant. As a client it connects to a peer and records; as a server it is
 // the deterministic mbedTLS peer (and can record too). Errors are one line on
 // stderr; the exit status says what kind (see ConnectionStatus).
+#include "connection_phases.h"
 #include "deterministic_entropy.h"
 #include "deterministic_time.h"
 #include "mbedtls_compat.h"
@@ -10,7 +11,6 @@
 #include "recording.h"
 #include "socket_transport.h"
 #include "stack_capture.h"
-#include "tls_connection.h"
 #include "tlsheap/tls_wire.h"
 #include "tlsheap/trace_meta.h"
 #include "variant_info.h"

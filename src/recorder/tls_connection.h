@@ -1,35 +1,63 @@
-// One TLS connection, driven through the five phases the trace knows:
-// SETUP (entropy/DRBG, certificates and keys, ssl_config, ssl_setup),
-// HANDSHAKE (one mbedtls_ssl_handshake_step() at a time, so that every
-// allocation is attributed to the state being processed), APPLICATION (the
-// scripted HTTP-like exchange), CLOSE (close_notify) and TEARDOWN (every
-// context freed; what is still alive afterwards is a leak).
+// One TLS connection: its mbedtls_ssl_context, set up from a SharedTlsConfig,
+// and the socket under it with the transport tap that reports its records.
+// Knows what the connection's state means when something fails; what is said
+// over it is connection_exchange.h's business.
 #pragma once
 
+#include "connection_result.h"
+#include "mbedtls_compat.h"
 #include "recorder_options.h"
+#include "socket_transport.h"
+#include "transport_tap.h"
 
-#include <string>
+#include <mbedtls/ssl.h>
 
 namespace tlsheap::recorder {
 
-class Listener;
+class SharedTlsConfig;
 
-enum class ConnectionStatus {
-    Ok = 0,
-    Usage = 2,      // the options ask for something this variant cannot do
-    TlsFailure = 3, // mbedTLS returned an error
-    Timeout = 4,    // the peer did not answer in time
-    Transport = 5,  // connect/accept/socket failure
+class TlsConnection {
+  public:
+    explicit TlsConnection(const RecorderOptions& options);
+    ~TlsConnection() { free(); }
+    TlsConnection(const TlsConnection&) = delete;
+    TlsConnection& operator=(const TlsConnection&) = delete;
+
+    // SETUP, the connection's share: mbedtls_ssl_setup (and the server name
+    // a client verifies). On failure fills `result` and returns false.
+    bool setup(const SharedTlsConfig& shared, ConnectionResult& result);
+    // Connects (client) or accepts one connection from `listener` (server),
+    // then gives the socket to the context. Not on the heap profile: sockets
+    // live outside mbedTLS.
+    bool open(Listener* listener, ConnectionResult& result);
+    // Frees the context and closes the socket. Safe to call twice.
+    void free();
+
+    mbedtls_ssl_context* ssl() { return &ssl_; }
+    int state() const { return ssl_.MBEDTLS_PRIVATE(state); }
+    bool is_client() const { return o_.mode == Mode::Client; }
+    const RecorderOptions& options() const { return o_; }
+
+    // Marks the record buffers in the trace when mbedTLS (re)allocates them;
+    // called after every step that may have.
+    void note_buffers();
+
+    // Fills `result` with what went wrong, in terms a user can act on
+    // (timeout, peer closed, record too large for the buffer, certificate
+    // verification), records the outcome, and returns false.
+    bool failed(int ret, int in_state, const char* doing, ConnectionResult& result);
+
+  private:
+    static void on_tls_record(const ObservedRecord& record, void* self);
+
+    const RecorderOptions& o_;
+    TransportTap tap_;
+    SocketTransport transport_;
+    mbedtls_ssl_context ssl_;
+    unsigned char* last_in_ = nullptr;
+    unsigned char* last_out_ = nullptr;
+    unsigned long largest_in_record_ = 0;
+    bool freed_ = false;
 };
-
-struct ConnectionResult {
-    ConnectionStatus status = ConnectionStatus::Ok;
-    std::string error; // one line when status != Ok
-    unsigned long long handshake_ns = 0;
-};
-
-// Client: connects to options.connect_host:connect_port. Server: accepts one
-// connection from `listener`.
-ConnectionResult run_connection(const RecorderOptions& options, Listener* listener);
 
 } // namespace tlsheap::recorder

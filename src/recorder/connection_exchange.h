@@ -1,0 +1,42 @@
+// What is said over one connection: the handshake, one
+// mbedtls_ssl_handshake_step() at a time so that every allocation is
+// attributed to the state being processed; the scripted HTTP-like exchange of
+// application data; and close_notify. Each step records its outcome.
+#pragma once
+
+#include "connection_result.h"
+
+#include <cstddef>
+#include <string>
+
+namespace tlsheap::recorder {
+
+class TlsConnection;
+
+class ConnectionExchange {
+  public:
+    ConnectionExchange(TlsConnection& connection, ConnectionResult& result)
+        : c_(connection), result_(result) {}
+
+    // HANDSHAKE: steps until the handshake is over; sets result.handshake_ns.
+    bool handshake();
+    // APPLICATION: a client sends a GET for the scenario's response size and
+    // reads the answer; a server answers it.
+    bool application_data();
+    // CLOSE: sends close_notify; a server then waits (bounded) for the client's.
+    void close();
+
+  private:
+    bool write_all(const std::string& data);
+    // Reads until `enough` says the message is complete. Returns false on error.
+    template <typename Enough>
+    bool read_until(std::string& data, Enough enough);
+
+    TlsConnection& c_;
+    ConnectionResult& result_;
+    bool peer_closed_ = false;
+    std::size_t sent_ = 0;
+    std::size_t received_ = 0;
+};
+
+} // namespace tlsheap::recorder
