@@ -197,7 +197,7 @@ void add_gate_command(CLI::App& app, int& exit_code) {
     cmd->add_option("--vary", r.vary, "NAME=V1,V2,...")->each(given);
     cmd->add_option("--scenario", r.scenarios, "scenarios")->each(given)->capture_default_str();
     cmd->add_option("--model", r.settings.models, "allocator models")->capture_default_str();
-    cmd->add_option("--peer", r.settings.peer, "mbedtls or openssl");
+    cmd->add_option("--peer", r.settings.run.peer, "mbedtls or openssl");
     cmd->add_option("--repeat", r.repeat, "runs per cell, the median compared (for a real peer)")
         ->capture_default_str();
     cmd->add_option("-j,--jobs", r.jobs, "cells in parallel");

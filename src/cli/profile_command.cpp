@@ -47,12 +47,13 @@ void progress(bool quiet, const std::string& message) {
 
 int run_profile(ProfileOptions o) {
     const unsigned jobs = o.jobs != 0 ? o.jobs : std::max(1u, std::thread::hardware_concurrency());
-    const std::optional<record::Side> side = tls::side_from_name(o.side);
+    const std::optional<record::Side> side = tls::side_from_name(o.settings.run.side);
     if (!side) {
-        throw UserError("--side must be client or server, not '" + o.side + "'", kExitBadInput);
+        throw UserError("--side must be client or server, not '" + o.settings.run.side + "'",
+                        kExitBadInput);
     }
     check_format(o.format);
-    if (o.timeout_seconds <= 0 || o.timeout_seconds > 3600) {
+    if (o.settings.run.timeout_seconds <= 0 || o.settings.run.timeout_seconds > 3600) {
         throw UserError("--timeout must be between 0 and 3600 seconds", kExitBadInput);
     }
     record::Scenario scenario;
@@ -62,7 +63,7 @@ int run_profile(ProfileOptions o) {
         throw UserError(e.what(), kExitBadInput);
     }
     try {
-        for (const std::string& m : o.models) {
+        for (const std::string& m : o.settings.models) {
             replay::ModelSpec::parse(m);
         }
     } catch (const replay::ModelError& e) {
@@ -71,17 +72,7 @@ int run_profile(ProfileOptions o) {
 
     pipeline::ProfileSession session(o.mbedtls, jobs,
                                      [&](const std::string& m) { progress(o.quiet, m); });
-    pipeline::RecordSettings settings;
-    settings.side = o.side;
-    settings.peer = o.peer;
-    settings.connect = o.connect;
-    settings.ca = o.ca;
-    settings.server_name = o.server_name;
-    settings.timeout_seconds = o.timeout_seconds;
-    settings.port = o.port;
-    settings.real_pool = o.real_pool;
-    settings.models = o.models;
-    settings.trace = o.trace;
+    pipeline::RecordSettings& settings = o.settings;
     session.resolve_peer(settings, scenario);
 
     std::vector<std::string> warnings;
@@ -103,13 +94,14 @@ int run_profile(ProfileOptions o) {
             pipeline::VariantProfile p;
             p.abi = abi;
             p.run.warnings = warnings;
-            p.prepared = session.prepare(o.config, deltas, abi, o.stack_backend, o.real_pool > 0);
+            p.prepared = session.prepare(o.config, deltas, abi, o.stack_backend,
+                                         o.settings.run.real_pool > 0);
             if (const std::string missing =
                     record::missing_requirement(scenario, *side, p.prepared.macros);
                 !missing.empty()) {
                 throw UserError("config " + p.prepared.config_label + " lacks " + missing +
-                                    ", which scenario " + scenario.name + " needs (" + o.side +
-                                    " side)",
+                                    ", which scenario " + scenario.name + " needs (" +
+                                    o.settings.run.side + " side)",
                                 kExitBadInput);
             }
             profiles.push_back(std::move(p));
@@ -184,14 +176,16 @@ void add_profile_command(CLI::App& app, int& exit_code) {
     cmd->add_option("--unset", options->unset, "NAME: undefine a config macro (repeatable)");
     cmd->add_option("--scenario", options->scenario, "scenario name (scenarios/*.json) or file")
         ->capture_default_str();
-    cmd->add_option("--peer", options->peer, "mbedtls (deterministic) or openssl");
-    cmd->add_option("--side", options->side, "side to record: client or server")
+    cmd->add_option("--peer", options->settings.run.peer, "mbedtls (deterministic) or openssl");
+    cmd->add_option("--side", options->settings.run.side, "side to record: client or server")
         ->capture_default_str();
-    cmd->add_option("--connect", options->connect,
+    cmd->add_option("--connect", options->settings.run.connect,
                     "HOST:PORT of a server you run (records the client)");
-    cmd->add_option("--ca", options->ca, "CA certificate(s) to trust with --connect");
-    cmd->add_option("--server-name", options->server_name, "server name to verify with --connect");
-    cmd->add_option("--trace", options->trace, "where to write the trace (default: in the cache)")
+    cmd->add_option("--ca", options->settings.run.ca, "CA certificate(s) to trust with --connect");
+    cmd->add_option("--server-name", options->settings.run.server_name,
+                    "server name to verify with --connect");
+    cmd->add_option("--trace", options->settings.trace,
+                    "where to write the trace (default: in the cache)")
         ->check(output_file());
     cmd->add_option("--json", options->json, "write the profile as JSON to this file")
         ->check(output_file());
@@ -199,15 +193,16 @@ void add_profile_command(CLI::App& app, int& exit_code) {
                     "what --json writes: tlsheap (the full profile), benchmark-action "
                     "(github-action-benchmark's customSmallerIsBetter) or bmf (Bencher)")
         ->capture_default_str();
-    cmd->add_option("--timeout", options->timeout_seconds,
+    cmd->add_option("--timeout", options->settings.run.timeout_seconds,
                     "seconds to wait for the peer at every step")
         ->capture_default_str();
-    cmd->add_option("--port", options->port, "port for the local peer (default: ephemeral)");
+    cmd->add_option("--port", options->settings.run.port,
+                    "port for the local peer (default: ephemeral)");
     cmd->add_option("-j,--jobs", options->jobs, "parallel compilations (default: all cores)");
-    cmd->add_option("--model", options->models,
+    cmd->add_option("--model", options->settings.models,
                     "allocator models to replay (NAME[:key=value,...]; repeatable)")
         ->capture_default_str();
-    cmd->add_option("--real-pool", options->real_pool,
+    cmd->add_option("--real-pool", options->settings.run.real_pool,
                     "record on mbedTLS's own memory_buffer_alloc with a pool of this many bytes");
     cmd->add_option(
         "--abi", options->abis,

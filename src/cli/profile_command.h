@@ -2,6 +2,8 @@
 // real peer, symbolize, replay through the default models, report.
 #pragma once
 
+#include "pipeline/profile_session.h"
+
 #include <CLI/CLI.hpp>
 #include <cstdint>
 #include <string>
@@ -15,19 +17,10 @@ struct ProfileOptions {
     std::vector<std::string> set;
     std::vector<std::string> unset;
     std::string scenario = "tls12-ecdhe-ecdsa-p256";
-    std::string peer; // default: the scenario's first peer
-    std::string side = "client";
-    std::string connect;
-    std::vector<std::string> ca;
-    std::string server_name;
-    std::string trace;
+    pipeline::RecordSettings settings; // bound to the options directly
     std::string json;
     std::string format = "tlsheap";
-    double timeout_seconds = 10;
-    unsigned port = 0;
     unsigned jobs = 0;
-    std::vector<std::string> models = {"ideal", "mbedtls-pool"};
-    std::uint64_t real_pool = 0;
     std::vector<std::string> abis; // empty: ilp32 where it builds, else host
     std::string stack_backend;
     bool quiet = false;

@@ -45,9 +45,9 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
                     "default = untouched, anything else = --set NAME=value)");
     cmd->add_option("--scenario", r.scenarios, "scenarios (repeatable)")->capture_default_str();
     cmd->add_option("--model", r.settings.models, "allocator models")->capture_default_str();
-    cmd->add_option("--peer", r.settings.peer, "mbedtls (deterministic) or openssl");
-    cmd->add_option("--side", r.settings.side, "client or server")->capture_default_str();
-    cmd->add_option("--timeout", r.settings.timeout_seconds, "seconds per step")
+    cmd->add_option("--peer", r.settings.run.peer, "mbedtls (deterministic) or openssl");
+    cmd->add_option("--side", r.settings.run.side, "client or server")->capture_default_str();
+    cmd->add_option("--timeout", r.settings.run.timeout_seconds, "seconds per step")
         ->capture_default_str();
     cmd->add_option("-j,--jobs", r.jobs,
                     "cells (and compilations) in parallel (default: all cores)");

@@ -3,6 +3,7 @@
 #include "orchestration/peer.h"
 #include "orchestration/record_error.h"
 #include "process/child_process.h"
+#include "tlsheap/tls_wire.h"
 
 #include <memory>
 #include <optional>
@@ -22,9 +23,9 @@ constexpr const char* kFixedTime = "1767225600";
 std::vector<std::string> recorder_common(const RecordingRequest& r) {
     std::vector<std::string> a = r.runner;
     a.push_back(r.recorder.string());
-    a.insert(a.end(), {"--timeout-ms", std::to_string(r.timeout.count()), "--seed",
+    a.insert(a.end(), {"--timeout-ms", std::to_string(step_timeout(r).count()), "--seed",
                        std::to_string(kRecordedSeed)});
-    if (r.peer != "external") {
+    if (r.settings.peer != "external") {
         a.insert(a.end(), {"--fixed-time", kFixedTime});
     }
     if (r.record) {
@@ -36,8 +37,8 @@ std::vector<std::string> recorder_common(const RecordingRequest& r) {
             a.push_back("--no-stacks");
         }
     }
-    if (r.pool_size > 0) {
-        a.insert(a.end(), {"--pool-size", std::to_string(r.pool_size)});
+    if (r.settings.real_pool > 0) {
+        a.insert(a.end(), {"--pool-size", std::to_string(r.settings.real_pool)});
     }
     if (r.repeat > 1) {
         a.insert(a.end(), {"--repeat", std::to_string(r.repeat), "--accept-count",
@@ -75,7 +76,7 @@ std::string recorder_error(const process::ChildProcess& child, int status) {
 // The recorder's own timeouts bound every read and write; this bounds the
 // whole run in case something else hangs.
 std::chrono::milliseconds watchdog(const RecordingRequest& r) {
-    return r.timeout * (6 * std::max(1u, r.repeat)) + std::chrono::seconds(20);
+    return step_timeout(r) * (6 * std::max(1u, r.repeat)) + std::chrono::seconds(20);
 }
 
 RecordingResult finish(process::ChildProcess& recorder, const RecordingRequest& r, Peer* peer) {
@@ -107,24 +108,36 @@ RecordingResult finish(process::ChildProcess& recorder, const RecordingRequest& 
 
 } // namespace
 
+Side recorded_side(const RecordingRequest& r) {
+    return tls::side_from_name(r.settings.side).value_or(Side::Server);
+}
+
+std::chrono::milliseconds step_timeout(const RecordingRequest& r) {
+    // Emulated ABIs run many times slower: the per-step timeout scales.
+    const double slowdown = r.runner.empty() ? 1.0 : 10.0;
+    return std::chrono::milliseconds(
+        static_cast<long long>(r.settings.timeout_seconds * 1000 * slowdown));
+}
+
 RecordingResult run_recording(const RecordingRequest& r) {
     std::filesystem::create_directories(r.work_dir);
-    if (r.side == Side::Client) {
+    if (recorded_side(r) == Side::Client) {
         std::unique_ptr<Peer> peer;
         std::string host = "127.0.0.1";
         std::string port;
-        if (r.peer == "external") {
-            host = r.connect_host;
-            port = r.connect_port;
+        if (r.settings.peer == "external") {
+            const auto colon = r.settings.connect.rfind(':');
+            host = r.settings.connect.substr(0, colon);
+            port = r.settings.connect.substr(colon + 1);
         } else {
             PeerRequest p;
-            p.kind = r.peer;
+            p.kind = r.settings.peer;
             p.scenario = r.scenario;
             p.recorder = r.peer_recorder;
             p.runner = r.peer_runner;
             p.der = r.peer_der;
-            p.port = r.port;
-            p.timeout = r.timeout;
+            p.port = r.settings.port;
+            p.timeout = step_timeout(r);
             p.work_dir = r.work_dir / "peer";
             p.seed = kPeerSeed;
             p.fixed_time = kFixedTime;
@@ -137,11 +150,14 @@ RecordingResult run_recording(const RecordingRequest& r) {
         options.argv.insert(options.argv.end(),
                             {"--mode", side_name(Side::Client), "--connect", host + ":" + port});
         Scenario s = r.scenario;
-        if (!r.ca_override.empty()) {
-            s.ca = r.ca_override;
+        if (!r.settings.ca.empty()) {
+            s.ca.clear();
+            for (const std::string& ca : r.settings.ca) {
+                s.ca.push_back(std::filesystem::absolute(ca));
+            }
         }
-        if (!r.server_name_override.empty()) {
-            s.server_name = r.server_name_override;
+        if (!r.settings.server_name.empty()) {
+            s.server_name = r.settings.server_name;
         }
         const auto args = recorder_arguments(s, Side::Client, r.der);
         options.argv.insert(options.argv.end(), args.begin(), args.end());
@@ -156,19 +172,19 @@ RecordingResult run_recording(const RecordingRequest& r) {
     }
 
     // Recording the server: the recorder listens, the mbedTLS peer connects.
-    if (r.peer != "mbedtls") {
+    if (r.settings.peer != "mbedtls") {
         throw RecordError(
             "recording the server side needs the mbedTLS peer as client (--peer mbedtls)", 2);
     }
     process::LaunchOptions options;
     options.argv = recorder_common(r);
     options.argv.insert(options.argv.end(), {"--mode", side_name(Side::Server), "--listen",
-                                             "127.0.0.1:" + std::to_string(r.port)});
+                                             "127.0.0.1:" + std::to_string(r.settings.port)});
     const auto args = recorder_arguments(r.scenario, Side::Server, r.der);
     options.argv.insert(options.argv.end(), args.begin(), args.end());
     process::ChildProcess recorder(options);
     const auto line = recorder.wait_for_line(
-        [](const std::string& l) { return l.rfind("LISTENING ", 0) == 0; }, r.timeout);
+        [](const std::string& l) { return l.rfind("LISTENING ", 0) == 0; }, step_timeout(r));
     if (!line) {
         recorder.stop();
         const std::string err = recorder.last_error_line();
@@ -181,8 +197,8 @@ RecordingResult run_recording(const RecordingRequest& r) {
     client.argv.insert(client.argv.end(),
                        {r.peer_recorder.string(), "--mode", side_name(Side::Client), "--connect",
                         "127.0.0.1:" + line->substr(10), "--timeout-ms",
-                        std::to_string(r.timeout.count()), "--seed", std::to_string(kPeerSeed),
-                        "--fixed-time", kFixedTime, "--repeat",
+                        std::to_string(step_timeout(r).count()), "--seed",
+                        std::to_string(kPeerSeed), "--fixed-time", kFixedTime, "--repeat",
                         std::to_string(std::max(1u, r.repeat))});
     const auto peer_args = recorder_arguments(r.scenario, Side::Client, r.peer_der);
     client.argv.insert(client.argv.end(), peer_args.begin(), peer_args.end());

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "orchestration/recorder_arguments.h"
+#include "orchestration/run_settings.h"
 #include "orchestration/scenario.h"
 
 #include <chrono>
@@ -18,30 +19,25 @@ namespace tlsheap::record {
 
 struct RecordingRequest {
     Scenario scenario;
-    Side side = Side::Client;       // the side that is recorded
-    std::string peer = "mbedtls";   // "mbedtls" | "openssl" | "external"
+    RunSettings settings;           // peer resolved: "mbedtls" | "openssl" | "external"
     std::filesystem::path recorder; // the profiled variant's recorder
     bool der = false;               // the profiled variant lacks PEM parsing
     std::filesystem::path peer_recorder;
     bool peer_der = false;
     std::vector<std::string> runner;      // emulator prefix (qemu) for the recorded side
     std::vector<std::string> peer_runner; // and for the mbedTLS peer
-    // peer == "external": the user's server, and what to trust there.
-    std::string connect_host;
-    std::string connect_port;
-    std::vector<std::filesystem::path> ca_override;
-    std::string server_name_override;
-
     std::filesystem::path trace;
     std::filesystem::path work_dir;
-    std::chrono::milliseconds timeout{10000};
-    unsigned port = 0;           // 0: ephemeral
-    std::uint64_t pool_size = 0; // run on the real memory_buffer_alloc with this pool
-    bool record = true;          // false: run without writing a trace (benchmarks)
+    bool record = true; // false: run without writing a trace (benchmarks)
     bool capture_stacks = true;
     unsigned repeat = 1;
     std::vector<std::pair<std::string, std::string>> meta;
 };
+
+// The side recorded, the per-step timeout (scaled for an emulated ABI) and
+// the user's server split into host and port: what the request's settings mean.
+Side recorded_side(const RecordingRequest& request);
+std::chrono::milliseconds step_timeout(const RecordingRequest& request);
 
 struct RecordingResult {
     int status = 0;    // the recorder's exit status

@@ -97,15 +97,14 @@ class AdviceVerifier::Impl {
                             "(--connect); --verify re-runs scenarios against local peers only",
                             kExitBadInput);
         try {
-            scenario_ =
-                record::load_scenario(n.meta_value(meta::kScenarioName), scenario_dir());
+            scenario_ = record::load_scenario(n.meta_value(meta::kScenarioName), scenario_dir());
         } catch (const record::ScenarioError& e) {
             throw UserError(std::string("cannot re-run the trace's scenario: ") + e.what(),
                             kExitBadInput);
         }
-        settings_.side = n.side;
-        settings_.peer = peer;
-        settings_.timeout_seconds = o.timeout_seconds;
+        settings_.run.side = n.side;
+        settings_.run.peer = peer;
+        settings_.run.timeout_seconds = o.timeout_seconds;
         settings_.models = {"mbedtls-pool"};
         session_.resolve_peer(settings_, scenario_);
     }

@@ -65,8 +65,8 @@ std::string trace_path_for(const fs::path& cache, const RecordSettings& s,
     }
     const fs::path dir = cache / "traces";
     fs::create_directories(dir);
-    return (dir / fmt::format("{}-{}-{}-{}-{}.trace", scenario, s.side,
-                              s.connect.empty() ? s.peer : std::string("external"), abi,
+    return (dir / fmt::format("{}-{}-{}-{}-{}.trace", scenario, s.run.side,
+                              s.run.connect.empty() ? s.run.peer : std::string("external"), abi,
                               key.substr(0, 12)))
         .string();
 }
@@ -188,23 +188,24 @@ const build::VariantBuild& ProfileSession::peer_variant() {
 }
 
 void ProfileSession::resolve_peer(RecordSettings& s, const record::Scenario& scenario) const {
-    if (!s.connect.empty()) {
-        const auto colon = s.connect.rfind(':');
-        if (colon == std::string::npos || colon == 0 || colon + 1 == s.connect.size()) {
-            throw UserError("--connect needs HOST:PORT, not '" + s.connect + "'", kExitBadInput);
+    if (!s.run.connect.empty()) {
+        const auto colon = s.run.connect.rfind(':');
+        if (colon == std::string::npos || colon == 0 || colon + 1 == s.run.connect.size()) {
+            throw UserError("--connect needs HOST:PORT, not '" + s.run.connect + "'",
+                            kExitBadInput);
         }
-        for (const std::string& ca : s.ca) {
+        for (const std::string& ca : s.run.ca) {
             if (!fs::exists(ca)) {
                 throw UserError("CA file " + ca + " does not exist", kExitBadInput);
             }
         }
-        s.peer = "external";
-    } else if (s.peer.empty()) {
-        s.peer = scenario.peers.front();
-    } else if (std::find(scenario.peers.begin(), scenario.peers.end(), s.peer) ==
+        s.run.peer = "external";
+    } else if (s.run.peer.empty()) {
+        s.run.peer = scenario.peers.front();
+    } else if (std::find(scenario.peers.begin(), scenario.peers.end(), s.run.peer) ==
                scenario.peers.end()) {
         throw UserError(
-            "scenario " + scenario.name + " does not run against peer '" + s.peer +
+            "scenario " + scenario.name + " does not run against peer '" + s.run.peer +
                 "' (it supports: " + fmt::format("{}", fmt::join(scenario.peers, ", ")) + ")",
             kExitBadInput);
     }
@@ -212,8 +213,6 @@ void ProfileSession::resolve_peer(RecordSettings& s, const record::Scenario& sce
 
 void ProfileSession::record(const RecordSettings& s, const record::Scenario& scenario,
                             VariantProfile& p) {
-    // A side other than "client" (`sweep --side` takes any text) is recorded as the server.
-    const record::Side side = tls::side_from_name(s.side).value_or(record::Side::Server);
     const std::string trace_path =
         trace_path_for(cache_, s, scenario.name, p.abi, p.variant.recorder_key);
     // A trace in the cache is shared by every tlsheap process recording the
@@ -236,37 +235,21 @@ void ProfileSession::record(const RecordSettings& s, const record::Scenario& sce
 
     record::RecordingRequest request;
     request.scenario = scenario;
-    request.side = side;
-    request.peer = s.peer;
+    request.settings = s.run;
     request.recorder = p.variant.recorder;
     request.runner = p.prepared.toolchain.runner;
     request.der = !p.prepared.macros.defines("MBEDTLS_PEM_PARSE_C");
-    if (s.peer == "mbedtls" || side == record::Side::Server) {
+    if (s.run.peer == "mbedtls" || record::recorded_side(request) == record::Side::Server) {
         const build::VariantBuild& peer = peer_variant();
         request.peer_recorder = peer.recorder;
         request.peer_der = !peer.prepared.macros.defines("MBEDTLS_PEM_PARSE_C");
     }
-    if (s.peer == "external") {
-        const auto colon = s.connect.rfind(':');
-        request.connect_host = s.connect.substr(0, colon);
-        request.connect_port = s.connect.substr(colon + 1);
-        for (const std::string& ca : s.ca) {
-            request.ca_override.push_back(fs::absolute(ca));
-        }
-        request.server_name_override = s.server_name;
-    }
     request.trace = work / "trace.raw";
     request.work_dir = work;
-    // Emulated ABIs run many times slower: the per-step timeout scales.
-    const double slowdown = request.runner.empty() ? 1.0 : 10.0;
-    request.timeout =
-        std::chrono::milliseconds(static_cast<long long>(s.timeout_seconds * 1000 * slowdown));
-    request.port = s.port;
-    request.pool_size = s.real_pool;
     request.meta = {
         {meta::kScenarioName, scenario.name},
         {meta::kScenarioJson, scenario.json},
-        {meta::kPeer, s.peer},
+        {meta::kPeer, s.run.peer},
         {meta::kMbedtlsTree, tree_.root.string()},
         {meta::kMbedtlsOrigin, tree_.origin},
         {meta::kConfigLabel, p.prepared.config_label},
@@ -278,8 +261,8 @@ void ProfileSession::record(const RecordSettings& s, const record::Scenario& sce
                                     : fs::absolute(p.prepared.spec.config_file).string()},
         {meta::kConfigDeltas, deltas_text(p.prepared.spec.deltas)}};
     if (progress_) {
-        progress_("recording " + scenario.name + " (" + s.side + " side, ABI " + p.abi +
-                  ") against the " + s.peer + " peer");
+        progress_("recording " + scenario.name + " (" + s.run.side + " side, ABI " + p.abi +
+                  ") against the " + s.run.peer + " peer");
     }
     record::RecordingResult recording;
     try {
@@ -294,7 +277,7 @@ void ProfileSession::record(const RecordSettings& s, const record::Scenario& sce
 
     report::RunDescription& run = p.run;
     run.scenario = scenario.name;
-    run.side = s.side;
+    run.side = s.run.side;
     run.peer = recording.peer_description;
     run.mbedtls_version = tree_.version;
     run.mbedtls_origin = tree_.origin;

@@ -5,6 +5,7 @@
 // `sweep` once per grid cell (cells in parallel), `gate` and `advise` on top.
 #pragma once
 
+#include "orchestration/run_settings.h"
 #include "orchestration/scenario.h"
 #include "report/run_description.h"
 #include "tlsheap/replay_engine.h"
@@ -19,16 +20,10 @@
 
 namespace tlsheap::pipeline {
 
-// How to run a scenario (everything but the variant).
+// How to run a scenario (everything but the variant): the user's run
+// settings, passed on whole to the recording, and what to do with the trace.
 struct RecordSettings {
-    std::string side = "client";
-    std::string peer; // "" : the scenario's first peer
-    std::string connect;
-    std::vector<std::string> ca;
-    std::string server_name;
-    double timeout_seconds = 10;
-    unsigned port = 0;
-    std::uint64_t real_pool = 0;
+    record::RunSettings run;
     std::vector<std::string> models = {"ideal", "mbedtls-pool"};
     std::string trace;           // "" : in the cache
     bool several_traces = false; // append the ABI to `trace`

@@ -136,7 +136,7 @@ json run_sweep(const SweepRequest& request) {
         p.abi = abi;
         try {
             p.prepared = session.prepare(configs[c].config_file, deltas[c], abi, "",
-                                         request.settings.real_pool > 0);
+                                         request.settings.run.real_pool > 0);
             p.variant = session.build(p.prepared);
             built[c] = p;
         } catch (const build::BuildError& e) {
@@ -178,7 +178,7 @@ json run_sweep(const SweepRequest& request) {
             const VariantProfile& variant = built.at(run.cell.config);
             // As the profile session reads it: anything but "client" is the server.
             const record::Side side =
-                tls::side_from_name(settings.side).value_or(record::Side::Server);
+                tls::side_from_name(settings.run.side).value_or(record::Side::Server);
             if (const std::string missing =
                     record::missing_requirement(scenario, side, variant.prepared.macros);
                 !missing.empty()) {

@@ -54,6 +54,7 @@ bool run(const Setup& s, bool record, std::string& error) {
     record::RecordingRequest r;
     r.scenario = s.scenario;
     r.recorder = s.variant.recorder;
+    r.settings.peer = "mbedtls";
     r.peer_recorder = s.variant.recorder;
     r.record = record;
     r.trace = s.work / "bench.trace";

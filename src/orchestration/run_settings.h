@@ -1,0 +1,24 @@
+// How the user asked a scenario to be run, from the command line or a
+// sweep's grid: the one options struct that flows from `cli/` through the
+// pipeline into the recording (RecordingRequest holds it, resolved), instead
+// of a copy per stage.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tlsheap::record {
+
+struct RunSettings {
+    std::string side = "client"; // the side recorded; `sweep --side` takes any text (server)
+    std::string peer;            // "" : the scenario's first; "external" with `connect`
+    std::string connect;         // HOST:PORT of the user's server
+    std::vector<std::string> ca; // what to trust there
+    std::string server_name;
+    double timeout_seconds = 10; // per step, for the peer and the recorder
+    unsigned port = 0;           // 0: ephemeral
+    std::uint64_t real_pool = 0; // run on the real memory_buffer_alloc with this pool
+};
+
+} // namespace tlsheap::record
