@@ -2,36 +2,18 @@
 
 #include "cli/json_document.h"
 #include "cli/output_file.h"
-#include "orchestration/record_error.h"
-#include "orchestration/recording_run.h"
-#include "orchestration/scenario_requirements.h"
 #include "pipeline/profile_session.h"
 #include "pipeline/source_tree.h"
-#include "process/child_process.h"
 #include "report/abi_comparison_table.h"
 #include "report/profile_json.h"
 #include "report/terminal_profile.h"
-#include "symbolize/trace_symbolizer.h"
-#include "tlsheap/min_pool.h"
-#include "tlsheap/replay_engine.h"
 #include "tlsheap/tls_wire.h"
 #include "tlsheap/user_error.h"
-#include "variants/build_error.h"
-#include "variants/cache_directory.h"
-#include "variants/content_hash.h"
-#include "variants/known_macros.h"
-#include "variants/toolchain.h"
-#include "variants/variant_builder.h"
 
-#include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <fmt/format.h>
-#include <fstream>
 #include <optional>
-#include <sstream>
 #include <thread>
-#include <unistd.h>
 
 namespace tlsheap::cli {
 
@@ -47,8 +29,7 @@ void progress(bool quiet, const std::string& message) {
 
 int run_profile(ProfileOptions o) {
     const unsigned jobs = o.jobs != 0 ? o.jobs : std::max(1u, std::thread::hardware_concurrency());
-    const std::optional<record::Side> side = tls::side_from_name(o.settings.run.side);
-    if (!side) {
+    if (!tls::side_from_name(o.settings.run.side)) {
         throw UserError("--side must be client or server, not '" + o.settings.run.side + "'",
                         kExitBadInput);
     }
@@ -75,53 +56,13 @@ int run_profile(ProfileOptions o) {
     pipeline::RecordSettings& settings = o.settings;
     session.resolve_peer(settings, scenario);
 
-    std::vector<std::string> warnings;
-    std::vector<std::string> abis = o.abis;
-    if (abis.empty()) {
-        abis.push_back(session.default_abi(o.stack_backend, warnings));
-    }
-    settings.several_traces = abis.size() > 1;
-    const auto deltas = session.parse_deltas(o.set, o.unset, o.config);
-    std::vector<pipeline::VariantProfile> profiles;
-    try {
-        // Every variant's effective config first: a config that lacks what
-        // the scenario needs is refused before anything is compiled.
-        for (const std::string& abi : abis) {
-            if (std::any_of(profiles.begin(), profiles.end(),
-                            [&](const pipeline::VariantProfile& p) { return p.abi == abi; })) {
-                continue;
-            }
-            pipeline::VariantProfile p;
-            p.abi = abi;
-            p.run.warnings = warnings;
-            p.prepared = session.prepare(o.config, deltas, abi, o.stack_backend,
-                                         o.settings.run.real_pool > 0);
-            if (const std::string missing =
-                    record::missing_requirement(scenario, *side, p.prepared.macros);
-                !missing.empty()) {
-                throw UserError("config " + p.prepared.config_label + " lacks " + missing +
-                                    ", which scenario " + scenario.name + " needs (" +
-                                    o.settings.run.side + " side)",
-                                kExitBadInput);
-            }
-            profiles.push_back(std::move(p));
-        }
-        for (pipeline::VariantProfile& p : profiles) {
-            p.variant = session.build(p.prepared);
-            progress(o.quiet,
-                     p.variant.compiled_files == 0
-                         ? "variant " + p.prepared.library_key.substr(0, 12) + " (" + p.abi +
-                               ") is cached: nothing to compile"
-                         : fmt::format("variant {} ({}) built: {} files compiled in {:.1f} s",
-                                       p.prepared.library_key.substr(0, 12), p.abi,
-                                       p.variant.compiled_files, p.variant.seconds));
-        }
-    } catch (const build::BuildError& e) {
-        throw UserError(e.what(), kExitBadInput, e.details());
-    }
-    for (pipeline::VariantProfile& p : profiles) {
-        session.record(settings, scenario, p);
-    }
+    pipeline::VariantRequest variants;
+    variants.config = o.config;
+    variants.deltas = session.parse_deltas(o.set, o.unset, o.config);
+    variants.abis = o.abis;
+    variants.stack_backend = o.stack_backend;
+    const std::vector<pipeline::VariantProfile> profiles =
+        session.profile_variants(variants, settings, scenario);
 
     report::ReportOptions report_options;
     report_options.top_sites = o.top;

@@ -2,6 +2,7 @@
 
 #include "orchestration/record_error.h"
 #include "orchestration/recording_run.h"
+#include "orchestration/scenario_requirements.h"
 #include "pipeline/source_tree.h"
 #include "process/child_process.h"
 #include "symbolize/trace_symbolizer.h"
@@ -333,6 +334,60 @@ void ProfileSession::record(const RecordSettings& s, const record::Scenario& sce
             p.failed_state = p.result.info.state_name(f->state);
         }
     }
+}
+
+std::vector<VariantProfile> ProfileSession::profile_variants(const VariantRequest& request,
+                                                             RecordSettings& settings,
+                                                             const record::Scenario& scenario) {
+    // `profile --side` takes client or server only (checked by the command line).
+    const record::Side side = tls::side_from_name(settings.run.side).value_or(record::Side::Server);
+    std::vector<std::string> warnings;
+    std::vector<std::string> abis = request.abis;
+    if (abis.empty()) {
+        abis.push_back(default_abi(request.stack_backend, warnings));
+    }
+    settings.several_traces = abis.size() > 1;
+    std::vector<VariantProfile> profiles;
+    try {
+        // Every variant's effective config first: a config that lacks what
+        // the scenario needs is refused before anything is compiled.
+        for (const std::string& abi : abis) {
+            if (std::any_of(profiles.begin(), profiles.end(),
+                            [&](const VariantProfile& p) { return p.abi == abi; })) {
+                continue;
+            }
+            VariantProfile p;
+            p.abi = abi;
+            p.run.warnings = warnings;
+            p.prepared = prepare(request.config, request.deltas, abi, request.stack_backend,
+                                 settings.run.real_pool > 0);
+            if (const std::string missing =
+                    record::missing_requirement(scenario, side, p.prepared.macros);
+                !missing.empty()) {
+                throw UserError("config " + p.prepared.config_label + " lacks " + missing +
+                                    ", which scenario " + scenario.name + " needs (" +
+                                    settings.run.side + " side)",
+                                kExitBadInput);
+            }
+            profiles.push_back(std::move(p));
+        }
+        for (VariantProfile& p : profiles) {
+            p.variant = build(p.prepared);
+            progress_(p.variant.compiled_files == 0
+                          ? "variant " + p.prepared.library_key.substr(0, 12) + " (" + p.abi +
+                                ") is cached: nothing to compile"
+                          : fmt::format("variant {} ({}) built: {} files compiled in {:.1f} s",
+                                        p.prepared.library_key.substr(0, 12), p.abi,
+                                        p.variant.compiled_files, p.variant.seconds));
+        }
+    } catch (const build::BuildError& e) {
+        throw UserError(e.what(), kExitBadInput, e.details());
+    }
+    for (VariantProfile& p : profiles) {
+        record(settings, scenario, p);
+    }
+
+    return profiles;
 }
 
 } // namespace tlsheap::pipeline

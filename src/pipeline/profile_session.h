@@ -42,6 +42,14 @@ struct VariantProfile {
     std::string failed_state; // handshake state of a failed handshake
 };
 
+// What to profile: a config and its deltas, on one ABI or several side by side.
+struct VariantRequest {
+    std::string config; // "" : the tree's default
+    std::vector<build::ConfigDelta> deltas;
+    std::vector<std::string> abis; // empty: default_abi()
+    std::string stack_backend;
+};
+
 class ProfileSession {
   public:
     using Progress = std::function<void(const std::string&)>;
@@ -79,6 +87,13 @@ class ProfileSession {
     // call from several threads at once. Throws UserError for unusable input.
     void record(const RecordSettings& settings, const record::Scenario& scenario,
                 VariantProfile& p);
+
+    // `profile`: every ABI's variant prepared first (a config that lacks what
+    // the scenario needs is refused before anything compiles), then built,
+    // recorded and replayed, one profile per ABI. Throws UserError.
+    std::vector<VariantProfile> profile_variants(const VariantRequest& request,
+                                                 RecordSettings& settings,
+                                                 const record::Scenario& scenario);
 
   private:
     std::filesystem::path cache_;
