@@ -49,7 +49,8 @@ struct BlockShare {
     std::string chain; // "peer", "trusted CAs", "own" or ""
 };
 
-// The second pass: records, chains, and what is alive at the peak.
+// The second pass: records, chains, and what is alive at the peak (which
+// allocation is the peak is known only once the first pass has read it all).
 class NeedsReader final : public trace::WalkerHooks {
   public:
     NeedsReader(HandshakeNeeds& needs, std::uint64_t peak_seq) : n_(needs), peak_seq_(peak_seq) {

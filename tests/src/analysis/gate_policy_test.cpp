@@ -43,5 +43,81 @@ TEST(GateThreshold, MalformedIsBadInput) {
     }
 }
 
+CellMetrics cell(const std::string& key, std::map<std::string, std::uint64_t> values,
+                 std::map<std::string, std::uint64_t> sites = {}) {
+    CellMetrics c;
+    c.key = key;
+    c.mbedtls_version = "3.6.4";
+    c.values = std::move(values);
+    c.sites = std::move(sites);
+    return c;
+}
+
+TEST(GateVerdict, ComparesOnlyGatedFiguresAgainstTheirOwnThresholds) {
+    // live_peak +100 of 40,000 (0.25 %), footprint +600 (limit 512 B),
+    // steady_state +5,000 (not gated), min_pool -8 (a shrink always passes).
+    const auto base = {cell("a", {{"live_peak", 40000},
+                                  {"steady_state", 1000},
+                                  {"mbedtls-pool.footprint", 42000},
+                                  {"mbedtls-pool.min_pool", 42100}})};
+    const auto cur = {cell("a", {{"live_peak", 40100},
+                                 {"steady_state", 6000},
+                                 {"mbedtls-pool.footprint", 42600},
+                                 {"mbedtls-pool.min_pool", 42092}})};
+    const GateVerdict v = judge(base, cur, GateThresholds::parse({"0.5%", "footprint=512"}));
+    EXPECT_EQ(v.cells, 1U);
+    EXPECT_EQ(v.compared, 3U);
+    EXPECT_EQ(v.regressions, 1U);
+    EXPECT_FALSE(v.pass());
+    ASSERT_EQ(v.comparisons.size(), 3U);
+    // std::map order: live_peak, mbedtls-pool.footprint, mbedtls-pool.min_pool.
+    EXPECT_EQ(v.comparisons[0].metric, "live_peak");
+    EXPECT_FALSE(v.comparisons[0].regressed);
+    EXPECT_DOUBLE_EQ(*v.comparisons[0].percent, 0.25);
+    EXPECT_EQ(v.comparisons[1].metric, "mbedtls-pool.footprint");
+    EXPECT_TRUE(v.comparisons[1].regressed);
+    EXPECT_EQ(v.comparisons[1].delta, 600);
+    EXPECT_EQ(v.comparisons[1].limit.describe(), "512 B");
+    EXPECT_EQ(v.comparisons[2].delta, -8);
+    EXPECT_FALSE(v.comparisons[2].regressed);
+}
+
+TEST(GateVerdict, ABrokenHandshakeIsARegressionAndGrowthsAreListedLargestFirst) {
+    const auto base = {cell("a", {{"live_peak", 100}}, {{"x", 10}, {"y", 10}}),
+                       cell("b", {{"live_peak", 100}})};
+    auto broken = cell("b", {});
+    broken.ok = false;
+    broken.error = "handshake failed in MBEDTLS_SSL_SERVER_HELLO";
+    const auto cur = {cell("a", {{"live_peak", 130}}, {{"x", 15}, {"y", 35}}), broken};
+    const GateVerdict v = judge(base, cur, GateThresholds::parse({}));
+    EXPECT_EQ(v.regressions, 2U);
+    EXPECT_EQ(v.compared, 1U); // the handshake row is not a figure
+    ASSERT_EQ(v.growths.size(), 2U);
+    EXPECT_EQ(v.growths[0].site, "y");
+    EXPECT_EQ(v.growths[0].delta, 25);
+    EXPECT_EQ(v.growths[1].site, "x");
+    const GateComparison& h = v.comparisons.back();
+    EXPECT_EQ(h.metric, "handshake");
+    EXPECT_TRUE(h.regressed);
+    EXPECT_EQ(h.error, broken.error);
+}
+
+TEST(GateVerdict, DifferentCellsAreBadInputNamingThem) {
+    try {
+        judge({cell("a", {}), cell("b", {})}, {cell("a", {}), cell("c", {})},
+              GateThresholds::parse({}));
+        FAIL() << "accepted";
+    } catch (const UserError& e) {
+        EXPECT_EQ(e.exit_code(), kExitBadInput);
+        EXPECT_NE(std::string(e.what()).find("only in the baseline: b"), std::string::npos);
+        EXPECT_NE(std::string(e.what()).find("only in the current run: c"), std::string::npos);
+    }
+}
+
+TEST(GateVerdict, AnUnknownMetricInAThresholdIsBadInput) {
+    EXPECT_THROW(GateThresholds::parse({"steady_state=10"}), UserError);
+    EXPECT_EQ(GateThresholds::parse({"footprint=1%"}).for_metric("umm.footprint").percent, 1.0);
+}
+
 } // namespace
 } // namespace tlsheap::analysis

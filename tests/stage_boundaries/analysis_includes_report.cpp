@@ -1,0 +1,2 @@
+// Must not compile: analysis/ comes before report/ in the pipeline.
+#include "report/profile_json.h"
