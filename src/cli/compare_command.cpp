@@ -2,6 +2,7 @@
 
 #include "cli/json_document.h"
 #include "cli/output_file.h"
+#include "pipeline/named_inputs.h"
 #include "pipeline/trace_source.h"
 #include "tlsheap/number_format.h"
 #include "tlsheap/profile_trace.h"
@@ -90,14 +91,7 @@ std::string optional_bytes(const std::optional<std::uint64_t>& v) {
 }
 
 int run_compare(const CompareOptions& o) {
-    std::vector<replay::ModelSpec> models;
-    try {
-        for (const std::string& m : o.models) {
-            models.push_back(replay::ModelSpec::parse(m));
-        }
-    } catch (const replay::ModelError& e) {
-        throw UserError(e.what(), kExitBadInput);
-    }
+    const std::vector<replay::ModelSpec> models = pipeline::parse_model_specs(o.models);
     std::vector<Row> rows;
     for (const std::string& trace : o.traces) {
         for (const std::string& scheme : o.schemes) {

@@ -2,6 +2,7 @@
 
 #include "cli/json_document.h"
 #include "cli/output_file.h"
+#include "pipeline/named_inputs.h"
 #include "pipeline/trace_source.h"
 #include "tlsheap/min_pool.h"
 #include "tlsheap/number_format.h"
@@ -26,14 +27,7 @@ struct MinpoolOptions {
 };
 
 int run_minpool(const MinpoolOptions& o) {
-    std::vector<replay::ModelSpec> specs;
-    try {
-        for (const std::string& m : o.models) {
-            specs.push_back(replay::ModelSpec::parse(m));
-        }
-    } catch (const replay::ModelError& e) {
-        throw UserError(e.what(), kExitBadInput);
-    }
+    const std::vector<replay::ModelSpec> specs = pipeline::parse_model_specs(o.models);
     std::vector<replay::MinPoolResult> results;
     try {
         results = replay::find_min_pools(pipeline::trace_source(o.trace, o.transform), specs);

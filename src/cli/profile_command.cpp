@@ -2,6 +2,7 @@
 
 #include "cli/json_document.h"
 #include "cli/output_file.h"
+#include "pipeline/named_inputs.h"
 #include "pipeline/profile_session.h"
 #include "pipeline/source_tree.h"
 #include "report/abi_comparison_table.h"
@@ -37,19 +38,8 @@ int run_profile(ProfileOptions o) {
     if (o.settings.run.timeout_seconds <= 0 || o.settings.run.timeout_seconds > 3600) {
         throw UserError("--timeout must be between 0 and 3600 seconds", kExitBadInput);
     }
-    record::Scenario scenario;
-    try {
-        scenario = record::load_scenario(o.scenario, pipeline::scenario_dir());
-    } catch (const record::ScenarioError& e) {
-        throw UserError(e.what(), kExitBadInput);
-    }
-    try {
-        for (const std::string& m : o.settings.models) {
-            replay::ModelSpec::parse(m);
-        }
-    } catch (const replay::ModelError& e) {
-        throw UserError(e.what(), kExitBadInput);
-    }
+    const record::Scenario scenario = pipeline::load_named_scenario(o.scenario);
+    pipeline::parse_model_specs(o.settings.models);
 
     pipeline::ProfileSession session(o.mbedtls, jobs,
                                      [&](const std::string& m) { progress(o.quiet, m); });

@@ -2,6 +2,7 @@
 
 #include "cli/json_document.h"
 #include "cli/output_file.h"
+#include "pipeline/named_inputs.h"
 #include "pipeline/trace_source.h"
 #include "report/profile_json.h"
 #include "report/terminal_profile.h"
@@ -30,13 +31,7 @@ struct ReplayCommandOptions {
 
 int run_replay(const ReplayCommandOptions& o) {
     replay::ReplayOptions options;
-    try {
-        for (const std::string& m : o.models) {
-            options.models.push_back(replay::ModelSpec::parse(m));
-        }
-    } catch (const replay::ModelError& e) {
-        throw UserError(e.what(), kExitBadInput);
-    }
+    options.models = pipeline::parse_model_specs(o.models);
     if (o.pool > 0) {
         options.pool_size = o.pool;
     }

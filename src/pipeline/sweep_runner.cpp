@@ -2,6 +2,7 @@
 
 #include "analysis/profile_metrics.h"
 #include "orchestration/scenario_requirements.h"
+#include "pipeline/named_inputs.h"
 #include "pipeline/source_tree.h"
 #include "pipeline/sweep_grid.h"
 #include "pipeline/sweep_progress.h"
@@ -81,19 +82,9 @@ json run_sweep(const SweepRequest& request) {
     }
     std::map<std::string, record::Scenario> scenarios;
     for (const std::string& name : request.scenarios) {
-        try {
-            scenarios[name] = record::load_scenario(name, scenario_dir());
-        } catch (const record::ScenarioError& e) {
-            throw UserError(e.what(), kExitBadInput);
-        }
+        scenarios[name] = load_named_scenario(name);
     }
-    try {
-        for (const std::string& m : request.settings.models) {
-            replay::ModelSpec::parse(m);
-        }
-    } catch (const replay::ModelError& e) {
-        throw UserError(e.what(), kExitBadInput);
-    }
+    parse_model_specs(request.settings.models);
     const unsigned jobs =
         request.jobs != 0 ? request.jobs : std::max(1u, std::thread::hardware_concurrency());
     ProfileSession session(request.mbedtls, jobs, nullptr);

@@ -169,19 +169,22 @@ void PrintTo(const RunnableFixture& f, std::ostream* os) {
     *os << f.name;
 }
 
+// A fixture whose cross compiler is missing: skipped here, but on CI (.ci/run
+// sets TLSHEAP_REQUIRE_ALL_TESTS) every test must run, so it fails there.
+void skip_or_fail_without_compiler(const std::string& name, const std::string& package) {
+    const std::string why =
+        "no " + name + " compiler to build the fixture; install " + package + " and re-run cmake";
+    if (std::getenv("TLSHEAP_REQUIRE_ALL_TESTS") != nullptr)
+        FAIL() << why;
+    GTEST_SKIP() << why;
+}
+
 class RunnableFixtureTest : public ::testing::TestWithParam<RunnableFixture> {
   protected:
     void SetUp() override {
         const RunnableFixture& fixture = GetParam();
-        if (fixture.path.empty()) {
-            const std::string why = "no " + std::string(fixture.name) +
-                                    " compiler to build the fixture; install " +
-                                    std::string(fixture.missing_package) + " and re-run cmake";
-            // On CI (.ci/run) every test must run: a missing compiler is a failure there.
-            if (std::getenv("TLSHEAP_REQUIRE_ALL_TESTS") != nullptr)
-                FAIL() << why;
-            GTEST_SKIP() << why;
-        }
+        if (fixture.path.empty())
+            return skip_or_fail_without_compiler(fixture.name, fixture.missing_package);
         auto ran = run_fixture(fixture.path);
         if (!ran) {
             if (fixture.must_run)
@@ -363,15 +366,8 @@ class CrossArchitectureTest : public ::testing::TestWithParam<CrossFixture> {
 
     void SetUp() override {
         const CrossFixture& fixture = GetParam();
-        if (fixture.path.empty()) {
-            const std::string why = "no " + std::string(fixture.name) +
-                                    " compiler to build the fixture; install " +
-                                    std::string(fixture.missing_package) + " and re-run cmake";
-            // On CI (.ci/run) every test must run: a missing compiler is a failure there.
-            if (std::getenv("TLSHEAP_REQUIRE_ALL_TESTS") != nullptr)
-                FAIL() << why;
-            GTEST_SKIP() << why;
-        }
+        if (fixture.path.empty())
+            return skip_or_fail_without_compiler(fixture.name, fixture.missing_package);
         facts_ = read_elf_facts(fixture.path);
         ASSERT_LT(facts_.vaddr_min, facts_.vaddr_max);
         symbolizer_.add_module(fixture.path, kBias + facts_.vaddr_min, kBias + facts_.vaddr_max,
