@@ -34,8 +34,8 @@ struct RecordingRequest {
     std::vector<std::pair<std::string, std::string>> meta;
 };
 
-// The side recorded, the per-step timeout (scaled for an emulated ABI) and
-// the user's server split into host and port: what the request's settings mean.
+// What the request's settings mean for this run: the side recorded (any side
+// but "client" is the server) and the per-step timeout, scaled for an emulated ABI.
 Side recorded_side(const RecordingRequest& request);
 std::chrono::milliseconds step_timeout(const RecordingRequest& request);
 
