@@ -45,6 +45,27 @@ void progress(bool quiet, const std::string& message) {
     }
 }
 
+// --connections, --start and --reconnects, checked, into `settings`.
+void apply_lifecycle_options(const ProfileOptions& o, pipeline::RecordSettings& settings) {
+    auto count = [](const char* option, std::optional<unsigned> value, unsigned most) {
+        if (value && (*value == 0 || *value > most)) {
+            throw UserError(
+                fmt::format("{} must be between 1 and {}, not {}", option, most, *value),
+                kExitBadInput);
+        }
+        return value;
+    };
+    settings.connections = count("--connections", o.connections, lifecycle::kMaxConnections);
+    settings.reconnects = count("--reconnects", o.reconnects, lifecycle::kMaxReconnects);
+    if (!o.start.empty()) {
+        settings.start = lifecycle::start_from_name(o.start);
+        if (!settings.start) {
+            throw UserError("--start must be together or staggered, not '" + o.start + "'",
+                            kExitBadInput);
+        }
+    }
+}
+
 int run_profile(ProfileOptions o) {
     const unsigned jobs = o.jobs != 0 ? o.jobs : std::max(1u, std::thread::hardware_concurrency());
     const std::optional<record::Side> side = tls::side_from_name(o.side);
@@ -52,6 +73,8 @@ int run_profile(ProfileOptions o) {
         throw UserError("--side must be client or server, not '" + o.side + "'", kExitBadInput);
     }
     check_format(o.format);
+    pipeline::RecordSettings settings;
+    apply_lifecycle_options(o, settings);
     if (o.timeout_seconds <= 0 || o.timeout_seconds > 3600) {
         throw UserError("--timeout must be between 0 and 3600 seconds", kExitBadInput);
     }
@@ -71,7 +94,6 @@ int run_profile(ProfileOptions o) {
 
     pipeline::ProfileSession session(o.mbedtls, jobs,
                                      [&](const std::string& m) { progress(o.quiet, m); });
-    pipeline::RecordSettings settings;
     settings.side = o.side;
     settings.peer = o.peer;
     settings.connect = o.connect;
@@ -217,6 +239,14 @@ void add_profile_command(CLI::App& app, int& exit_code) {
                     "how the recorder captures stacks: frame-pointer (default on x86), libunwind, "
                     "execinfo");
     cmd->add_option("--top", options->top, "call sites to list")->capture_default_str();
+    cmd->add_option("--connections", options->connections,
+                    "concurrent connections sharing one config (default: the scenario's, 1)");
+    cmd->add_option("--start", options->start,
+                    "how concurrent connections start: together (handshakes interleaved step by "
+                    "step) or staggered (one after the other, earlier ones kept open)");
+    cmd->add_option("--reconnects", options->reconnects,
+                    "connect this many times in a row, each connection closed and freed before "
+                    "the next (default: the scenario's, 1)");
     cmd->add_flag("-q,--quiet", options->quiet, "no progress messages");
     cmd->callback([options, &exit_code]() { exit_code = run_profile(*options); });
 }

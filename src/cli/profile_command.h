@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,10 @@ struct ProfileOptions {
     std::string stack_backend;
     bool quiet = false;
     unsigned top = 10;
+    // Over the scenario's lifecycle.
+    std::optional<unsigned> connections;
+    std::string start;
+    std::optional<unsigned> reconnects;
 };
 
 void add_profile_command(CLI::App& app, int& exit_code);

@@ -53,8 +53,8 @@ build::MbedtlsTree locate(const std::string& mbedtls, const fs::path& cache) {
 }
 
 std::string trace_path_for(const fs::path& cache, const RecordSettings& s,
-                           const std::string& scenario, const std::string& abi,
-                           const std::string& key) {
+                           const std::string& scenario, const lifecycle::Lifecycle& l,
+                           const std::string& abi, const std::string& key) {
     if (!s.trace.empty()) {
         if (!s.several_traces) {
             return s.trace;
@@ -65,7 +65,11 @@ std::string trace_path_for(const fs::path& cache, const RecordSettings& s,
     }
     const fs::path dir = cache / "traces";
     fs::create_directories(dir);
-    return (dir / fmt::format("{}-{}-{}-{}-{}.trace", scenario, s.side,
+    // A lifecycle recording is another recording of the scenario.
+    const std::string lifecycle_part =
+        l.single() ? std::string()
+                   : fmt::format("-{}x{}-{}", l.connections, l.reconnects, start_name(l.start));
+    return (dir / fmt::format("{}{}-{}-{}-{}-{}.trace", scenario, lifecycle_part, s.side,
                               s.connect.empty() ? s.peer : std::string("external"), abi,
                               key.substr(0, 12)))
         .string();
@@ -81,6 +85,15 @@ std::string deltas_text(const std::vector<build::ConfigDelta>& deltas) {
 }
 
 } // namespace
+
+lifecycle::Lifecycle effective_lifecycle(const RecordSettings& s,
+                                         const record::Scenario& scenario) {
+    lifecycle::Lifecycle l = scenario.lifecycle;
+    l.connections = s.connections.value_or(l.connections);
+    l.start = s.start.value_or(l.start);
+    l.reconnects = s.reconnects.value_or(l.reconnects);
+    return l;
+}
 
 std::string portable_config_label(const build::PreparedVariant& p) {
     std::string label = p.spec.config_file.empty()
@@ -208,14 +221,25 @@ void ProfileSession::resolve_peer(RecordSettings& s, const record::Scenario& sce
                 "' (it supports: " + fmt::format("{}", fmt::join(scenario.peers, ", ")) + ")",
             kExitBadInput);
     }
+    const lifecycle::Lifecycle l = effective_lifecycle(s, scenario);
+    if (l.connections > 1 && l.start == lifecycle::Start::Together && s.peer != "mbedtls") {
+        // openssl s_server (and most servers) answer one connection at a
+        // time: interleaved handshakes would wait on each other.
+        throw UserError(fmt::format("{} connections starting together need the mbedTLS peer, "
+                                    "which serves them in lock step; with peer '{}' use "
+                                    "--start staggered",
+                                    l.connections, s.peer),
+                        kExitBadInput);
+    }
 }
 
 void ProfileSession::record(const RecordSettings& s, const record::Scenario& scenario,
                             VariantProfile& p) {
     // A side other than "client" (`sweep --side` takes any text) is recorded as the server.
     const record::Side side = tls::side_from_name(s.side).value_or(record::Side::Server);
+    const lifecycle::Lifecycle lifecycle = effective_lifecycle(s, scenario);
     const std::string trace_path =
-        trace_path_for(cache_, s, scenario.name, p.abi, p.variant.recorder_key);
+        trace_path_for(cache_, s, scenario.name, lifecycle, p.abi, p.variant.recorder_key);
     // A trace in the cache is shared by every tlsheap process recording the
     // same scenario of the same variant (tests and sweep shards run at once):
     // one writes and reads it at a time, so each report is from its own trace.
@@ -263,6 +287,7 @@ void ProfileSession::record(const RecordSettings& s, const record::Scenario& sce
         std::chrono::milliseconds(static_cast<long long>(s.timeout_seconds * 1000 * slowdown));
     request.port = s.port;
     request.pool_size = s.real_pool;
+    request.lifecycle = lifecycle;
     request.meta = {
         {meta::kScenarioName, scenario.name},
         {meta::kScenarioJson, scenario.json},

@@ -32,7 +32,15 @@ struct RecordSettings {
     std::vector<std::string> models = {"ideal", "mbedtls-pool"};
     std::string trace;           // "" : in the cache
     bool several_traces = false; // append the ABI to `trace`
+    // Options over the scenario's lifecycle (unset: the scenario's).
+    std::optional<unsigned> connections;
+    std::optional<lifecycle::Start> start;
+    std::optional<unsigned> reconnects;
 };
+
+// The scenario's lifecycle with the options over it.
+lifecycle::Lifecycle effective_lifecycle(const RecordSettings& settings,
+                                         const record::Scenario& scenario);
 
 // One variant's profile of one scenario.
 struct VariantProfile {
@@ -76,8 +84,8 @@ class ProfileSession {
     // The deterministic peer: the same tree with its default config, native. Built once.
     const build::VariantBuild& peer_variant();
 
-    // Resolves the peer against the scenario (external when --connect).
-    // Throws UserError.
+    // Resolves the peer against the scenario (external when --connect), and
+    // checks that the peer can serve the lifecycle. Throws UserError.
     void resolve_peer(RecordSettings& settings, const record::Scenario& scenario) const;
 
     // Records and replays; fills p.run, p.result, p.status/error. Safe to
