@@ -222,13 +222,13 @@ void ProfileSession::resolve_peer(RecordSettings& s, const record::Scenario& sce
             kExitBadInput);
     }
     const lifecycle::Lifecycle l = effective_lifecycle(s, scenario);
-    if (l.connections > 1 && l.start == lifecycle::Start::Together && s.peer != "mbedtls") {
-        // openssl s_server (and most servers) answer one connection at a
-        // time: interleaved handshakes would wait on each other.
-        throw UserError(fmt::format("{} connections starting together need the mbedTLS peer, "
-                                    "which serves them in lock step; with peer '{}' use "
-                                    "--start staggered",
-                                    l.connections, s.peer),
+    if (l.connections > 1 && s.peer == "openssl") {
+        // s_server answers one connection at a time, until it closes: a
+        // second one that opens while the first is open would never be served.
+        throw UserError(fmt::format("{} concurrent connections need the mbedTLS peer; openssl "
+                                    "s_server serves one connection at a time (--reconnects "
+                                    "works with it)",
+                                    l.connections),
                         kExitBadInput);
     }
 }
