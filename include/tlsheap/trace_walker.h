@@ -61,6 +61,10 @@ class WalkerHooks {
     virtual void on_free(const Record& /*r*/, FreeKind /*kind*/, const LiveAllocation* /*block*/,
                          std::uint32_t /*slot*/) {}
     // A Phase record; phase() is already the new one (of connection()).
+    // `previous` is the phase of the Phase record before it, whichever
+    // connection that was for: in a trace of one connection, the phase that
+    // just ended, also when the shared part's TEARDOWN follows the
+    // connection's.
     virtual void on_phase(const Record& /*r*/, Phase /*previous*/) {}
     // A Connection record that changed connection(); phase() and state()
     // are already those of the new connection.
@@ -187,6 +191,7 @@ class TraceWalker {
     std::vector<ConnectionContext> connections_ = std::vector<ConnectionContext>(1);
     std::uint32_t connection_ = kSharedConnection;
     bool connection_records_ = false;
+    Phase timeline_phase_ = Phase::Setup; // of the latest Phase record
     std::vector<std::uint32_t> open_activities_;
     std::vector<std::string> activity_names_; // id - 1 -> name
     std::unordered_map<std::string, std::uint32_t> activity_ids_;

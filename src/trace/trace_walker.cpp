@@ -82,8 +82,9 @@ void TraceWalker::feed(const Record& r, WalkerHooks* hooks) {
         break;
     }
     case Tag::Phase: {
-        const Phase previous = phase_;
+        const Phase previous = timeline_phase_;
         phase_ = r.phase;
+        timeline_phase_ = r.phase;
         if (phase_ == Phase::Setup) {
             state_ = 0;
         }
