@@ -126,6 +126,10 @@ int show(const ShowOptions& o) {
                 info.modules().empty() ? "-" : info.modules().front().path.c_str());
     std::printf("  %-24s %zu distinct, %s\n", "call stacks", info.stack_count(),
                 info.symbolized() ? "symbolized" : "not symbolized");
+    if (walker.connection_records()) {
+        std::printf("  %-24s %u (and 0, what they share)\n", "connections",
+                    walker.connection_count() - 1);
+    }
     std::printf("records:\n");
     for (const auto& [name, n] : counts) {
         std::printf("  %-12s %s\n", name.c_str(), grouped(n).c_str());
