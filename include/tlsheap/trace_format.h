@@ -21,7 +21,8 @@ namespace tlsheap::trace {
 
 inline constexpr unsigned char kMagic[8] = {0x89, 'T', 'L', 'S', 'H', 'E', 'A', 'P'};
 inline constexpr std::uint16_t kVersionMajor = 1;
-inline constexpr std::uint16_t kVersionMinor = 0;
+// 1.1: Connection records (several connections in one trace).
+inline constexpr std::uint16_t kVersionMinor = 1;
 inline constexpr std::size_t kHeaderSize = 12;
 
 // Upper bound on one record's payload: a reader treats a larger length as
@@ -45,10 +46,11 @@ enum class Tag : std::uint8_t {
     Free = 0x11,  // dt_ns:varint addr:zigzag-delta alloc_seq_back:varint stack:varint
 
     // --- context changes: apply to every event after them ---
-    Phase = 0x20,     // phase:varint
-    StepBegin = 0x21, // state:varint             one mbedtls_ssl_handshake_step() call
-    StepEnd = 0x22,   // state_after:varint ret:zigzag
-    Activity = 0x23,  // begin:varint name:str    e.g. "ca_chain_parse" inside SETUP
+    Phase = 0x20,      // phase:varint
+    StepBegin = 0x21,  // state:varint             one mbedtls_ssl_handshake_step() call
+    StepEnd = 0x22,    // state_after:varint ret:zigzag
+    Activity = 0x23,   // begin:varint name:str    e.g. "ca_chain_parse" inside SETUP
+    Connection = 0x24, // connection:varint       the connection whose code runs (1.1)
 
     // --- what crossed the transport, and what the allocations are ---
     TlsRecord = 0x30, // see TlsRecordFlags
@@ -59,6 +61,20 @@ enum class Tag : std::uint8_t {
     PoolStats = 0x41, // the real memory_buffer_alloc's own statistics
     End = 0x7f,       // event_count:varint crc32:varint of every byte before this record
 };
+
+// Connection ids (Connection records). 0 is what every connection shares
+// (PSA, the DRBG, the CA chain, the own certificate and key, the
+// ssl_config); 1..N are the connections, numbered in the order they are set
+// up. Events take the connection of the last Connection record.
+inline constexpr std::uint32_t kSharedConnection = 0;
+inline constexpr std::uint32_t kFirstConnection = 1;
+// Sanity bound for a reader: more connections than any recording makes.
+inline constexpr std::uint64_t kMaxConnectionId = 1u << 20;
+
+// The Activity that wraps mbedtls_ssl_setup. A trace without Connection
+// records (format 1.0) had one connection: its events belong to connection
+// 0 until this activity first begins, to connection 1 from then on.
+inline constexpr char kActivitySslSetup[] = "ssl_setup";
 
 enum class Phase : std::uint8_t {
     Setup = 0,

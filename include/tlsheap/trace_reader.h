@@ -52,6 +52,7 @@ struct Record {
     Role role = Role::InBuffer;
     std::uint64_t role_seq = 0;
     OutcomeKind outcome = OutcomeKind::Handshake;
+    std::uint32_t connection = 0; // Connection
 
     // Meta (key, value), Config (key=name, value), StateName (value=name),
     // Activity (key=name), Outcome (value=text), Module (key=path, value=build id)

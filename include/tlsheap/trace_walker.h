@@ -1,12 +1,12 @@
 // One way to read a trace. The walker follows a stream of records and keeps
 // the context that every reader of a trace needs: what the trace says about
-// itself (TraceInfo), the phase, the handshake state, the open activities,
-// the blocks alive with the context they were made in, and which allocations
-// are the record buffers. For every record it first updates that context,
-// then calls its client's hooks (heaptrack's AccumulatedTraceData plays the
-// same part there). The replay engine, the buffer-scheme transforms, the
-// handshake-needs analysis and `trace show`/`trace export` are its clients,
-// so that they cannot disagree on what a record means.
+// itself (TraceInfo), the connection whose code runs, each connection's
+// phase and handshake state, the open activities, the blocks alive with the
+// context they were made in, and which allocations are the record buffers. For every record it
+// first updates that context, then calls its client's hooks (heaptrack's AccumulatedTraceData plays
+// the same part there). The replay engine, the buffer-scheme transforms, the handshake-needs
+// analysis and `trace show`/`trace export` are its clients, so that they cannot disagree on what a
+// record means.
 #pragma once
 
 #include "tlsheap/trace_format.h"
@@ -32,6 +32,7 @@ struct LiveAllocation {
     std::uint32_t stack = 0;
     std::uint32_t state = 0;
     std::uint32_t activity = 0; // innermost open Activity (TraceWalker::activity_name), 0 = none
+    std::uint32_t connection = kSharedConnection; // whose code allocated it
     Phase phase = Phase::Setup;
 };
 
@@ -59,10 +60,17 @@ class WalkerHooks {
     // longer among the live blocks but readable during the call.
     virtual void on_free(const Record& /*r*/, FreeKind /*kind*/, const LiveAllocation* /*block*/,
                          std::uint32_t /*slot*/) {}
-    // A Phase record; phase() is already the new one.
+    // A Phase record; phase() is already the new one (of connection()).
+    // `previous` is the phase of the Phase record before it, whichever
+    // connection that was for: in a trace of one connection, the phase that
+    // just ended, also when the shared part's TEARDOWN follows the
+    // connection's.
     virtual void on_phase(const Record& /*r*/, Phase /*previous*/) {}
+    // A Connection record that changed connection(); phase() and state()
+    // are already those of the new connection.
+    virtual void on_connection(const Record& /*r*/, std::uint32_t /*previous*/) {}
     // Every other record (StepBegin, StepEnd, Activity, TlsRecord, Role,
-    // Outcome, PoolStats, End).
+    // Outcome, PoolStats, End, a Connection record naming the current one).
     virtual void on_context(const Record& /*r*/) {}
 };
 
@@ -96,9 +104,25 @@ class TraceWalker {
     // The description, for a result that outlives the walk.
     TraceInfo take_info() { return std::move(info_); }
 
+    // The connection the current record belongs to: the last Connection
+    // record's, or in a trace without any (format 1.0, one connection)
+    // kSharedConnection until the first ssl_setup activity and
+    // kFirstConnection from then on. Every hook can read it.
+    std::uint32_t connection() const { return connection_; }
+    // Whether the trace has Connection records (a lifecycle recording).
+    bool connection_records() const { return connection_records_; }
+    // One more than the highest connection seen (1 before any event).
+    std::uint32_t connection_count() const {
+        return static_cast<std::uint32_t>(connections_.size());
+    }
+
+    // The phase and handshake state of the current connection.
     Phase phase() const { return phase_; }
     // The handshake state of the latest StepBegin/StepEnd (0 before any).
     std::uint32_t state() const { return state_; }
+    // The same of any connection (Setup and 0 for one not seen).
+    Phase phase_of(std::uint32_t connection) const;
+    std::uint32_t state_of(std::uint32_t connection) const;
     bool stepped() const { return stepped_; }
     // Innermost open activity ("" if none), and the name of an activity id.
     const std::string& activity() const;
@@ -109,6 +133,10 @@ class TraceWalker {
     const LiveAllocation* live(std::uint64_t seq) const;
     std::size_t live_count() const;
     std::uint64_t live_bytes() const { return live_bytes_; }
+    // Bytes alive that `connection` allocated.
+    std::uint64_t live_bytes_of(std::uint32_t connection) const {
+        return connection < connections_.size() ? connections_[connection].live_bytes : 0;
+    }
     // Every live block, oldest first (for reports and the transforms, whose
     // output must not depend on hashing).
     std::vector<const LiveAllocation*> live_in_seq_order() const;
@@ -124,10 +152,31 @@ class TraceWalker {
     std::uint64_t current_buffer(Role role) const {
         return current_buffer_[static_cast<unsigned>(role)];
     }
+    // The same for one connection.
+    std::uint64_t current_buffer(Role role, std::uint32_t connection) const {
+        return connection < connections_.size()
+                   ? connections_[connection].current_buffer[static_cast<unsigned>(role)]
+                   : 0;
+    }
     std::uint64_t tls_records() const { return tls_records_; }
+    std::uint64_t tls_records_of(std::uint32_t connection) const {
+        return connection < connections_.size() ? connections_[connection].tls_records : 0;
+    }
 
   private:
     class LiveSet;
+    // What the walker keeps per connection. The current connection's phase
+    // and state live in phase_ and state_ while it runs.
+    struct ConnectionContext {
+        Phase phase = Phase::Setup;
+        std::uint32_t state = 0;
+        std::uint64_t live_bytes = 0;
+        std::uint64_t tls_records = 0;
+        std::array<std::uint64_t, 3> current_buffer{0, 0, 0};
+    };
+    ConnectionContext& context_of(std::uint32_t connection);
+    // Makes `connection` current; false if it already was.
+    bool switch_connection(std::uint32_t connection);
     void on_alloc(const Record& r, WalkerHooks* hooks);
     void on_free(const Record& r, WalkerHooks* hooks);
     void on_activity(const Record& r);
@@ -139,6 +188,10 @@ class TraceWalker {
     Phase phase_ = Phase::Setup;
     std::uint32_t state_ = 0;
     bool stepped_ = false;
+    std::vector<ConnectionContext> connections_ = std::vector<ConnectionContext>(1);
+    std::uint32_t connection_ = kSharedConnection;
+    bool connection_records_ = false;
+    Phase timeline_phase_ = Phase::Setup; // of the latest Phase record
     std::vector<std::uint32_t> open_activities_;
     std::vector<std::string> activity_names_; // id - 1 -> name
     std::unordered_map<std::string, std::uint32_t> activity_ids_;

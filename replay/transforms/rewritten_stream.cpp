@@ -108,7 +108,7 @@ void RewrittenStream::on_record(const Record& r) {
     }
     if (holding_setup_) {
         setup_.push_back(r);
-        if (is_activity(r, false, "ssl_setup")) {
+        if (is_activity(r, false, trace::kActivitySslSetup)) {
             holding_setup_ = false;
             std::vector<Record> held;
             held.swap(setup_);
@@ -117,7 +117,7 @@ void RewrittenStream::on_record(const Record& r) {
         }
         return;
     }
-    if (is_activity(r, true, "ssl_setup")) {
+    if (is_activity(r, true, trace::kActivitySslSetup)) {
         holding_setup_ = true;
         setup_.push_back(r);
         return;

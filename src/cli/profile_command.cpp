@@ -28,6 +28,27 @@ void progress(bool quiet, const std::string& message) {
     }
 }
 
+// --connections, --start and --reconnects, checked, into `settings`.
+void apply_lifecycle_options(const ProfileOptions& o, pipeline::RecordSettings& settings) {
+    auto count = [](const char* option, std::optional<unsigned> value, unsigned most) {
+        if (value && (*value == 0 || *value > most)) {
+            throw UserError(
+                fmt::format("{} must be between 1 and {}, not {}", option, most, *value),
+                kExitBadInput);
+        }
+        return value;
+    };
+    settings.run.connections = count("--connections", o.connections, lifecycle::kMaxConnections);
+    settings.run.reconnects = count("--reconnects", o.reconnects, lifecycle::kMaxReconnects);
+    if (!o.start.empty()) {
+        settings.run.start = lifecycle::start_from_name(o.start);
+        if (!settings.run.start) {
+            throw UserError("--start must be together or staggered, not '" + o.start + "'",
+                            kExitBadInput);
+        }
+    }
+}
+
 int run_profile(ProfileOptions o) {
     const unsigned jobs = o.jobs != 0 ? o.jobs : std::max(1u, std::thread::hardware_concurrency());
     if (!tls::side_from_name(o.settings.run.side)) {
@@ -35,6 +56,7 @@ int run_profile(ProfileOptions o) {
                         kExitBadInput);
     }
     check_format(o.format);
+    apply_lifecycle_options(o, o.settings);
     if (o.settings.run.timeout_seconds <= 0 || o.settings.run.timeout_seconds > 3600) {
         throw UserError("--timeout must be between 0 and 3600 seconds", kExitBadInput);
     }
@@ -143,6 +165,14 @@ void add_profile_command(CLI::App& app, int& exit_code) {
                     "how the recorder captures stacks: frame-pointer (default on x86), libunwind, "
                     "execinfo");
     cmd->add_option("--top", options->top, "call sites to list")->capture_default_str();
+    cmd->add_option("--connections", options->connections,
+                    "concurrent connections sharing one config (default: the scenario's, 1)");
+    cmd->add_option("--start", options->start,
+                    "how concurrent connections start: together (handshakes interleaved step by "
+                    "step) or staggered (one after the other, earlier ones kept open)");
+    cmd->add_option("--reconnects", options->reconnects,
+                    "connect this many times in a row, each connection closed and freed before "
+                    "the next (default: the scenario's, 1)");
     cmd->add_flag("-q,--quiet", options->quiet, "no progress messages");
     cmd->callback([options, &exit_code]() { exit_code = run_profile(*options); });
 }

@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,10 @@ struct ProfileOptions {
     std::string stack_backend;
     bool quiet = false;
     unsigned top = 10;
+    // Over the scenario's lifecycle.
+    std::optional<unsigned> connections;
+    std::string start;
+    std::optional<unsigned> reconnects;
 };
 
 void add_profile_command(CLI::App& app, int& exit_code);

@@ -53,6 +53,8 @@ const char* tag_name(Tag t) {
         return "step_end";
     case Tag::Activity:
         return "activity";
+    case Tag::Connection:
+        return "connection";
     case Tag::TlsRecord:
         return "tls_record";
     case Tag::Role:
@@ -86,9 +88,11 @@ int show(const ShowOptions& o) {
             (o.limit == 0 || printed < o.limit)) {
             ++printed;
             const trace::Phase phase = walker.phase();
-            const std::string where = phase == trace::Phase::Handshake
-                                          ? info.state_name(walker.state())
-                                          : trace::phase_name(phase);
+            std::string where = phase == trace::Phase::Handshake ? info.state_name(walker.state())
+                                                                 : trace::phase_name(phase);
+            if (walker.connection_records()) {
+                where = fmt::format("#{} {}", walker.connection(), where);
+            }
             if (r.tag == Tag::Alloc) {
                 std::printf("%8llu alloc %7llu x %-6llu -> %s  %-28s %s\n",
                             static_cast<unsigned long long>(r.seq),
@@ -122,6 +126,10 @@ int show(const ShowOptions& o) {
                 info.modules().empty() ? "-" : info.modules().front().path.c_str());
     std::printf("  %-24s %zu distinct, %s\n", "call stacks", info.stack_count(),
                 info.symbolized() ? "symbolized" : "not symbolized");
+    if (walker.connection_records()) {
+        std::printf("  %-24s %u (and 0, what they share)\n", "connections",
+                    walker.connection_count() - 1);
+    }
     std::printf("records:\n");
     for (const auto& [name, n] : counts) {
         std::printf("  %-12s %s\n", name.c_str(), grouped(n).c_str());
@@ -189,6 +197,9 @@ int export_json(const ExportOptions& o) {
                 j["address"] = r.address;
             }
             j[o.stable ? "stack" : "call_site"] = site(r.stack);
+            if (walker.connection_records()) {
+                j["connection"] = walker.connection();
+            }
             break;
         case Tag::Free:
             j = {{"seq", r.seq},           {"type", "free"}, {"alloc_seq", r.alloc_seq},
@@ -197,6 +208,9 @@ int export_json(const ExportOptions& o) {
                 j["time_ns"] = r.time_ns;
                 j["address"] = r.address;
                 j["call_site"] = site(r.stack);
+            }
+            if (walker.connection_records()) {
+                j["connection"] = walker.connection();
             }
             break;
         case Tag::Phase:
@@ -210,6 +224,9 @@ int export_json(const ExportOptions& o) {
             break;
         case Tag::Activity:
             j = {{"type", "activity"}, {"name", r.key}, {"begin", r.begin}};
+            break;
+        case Tag::Connection:
+            j = {{"type", "connection"}, {"connection", r.connection}};
             break;
         case Tag::TlsRecord:
             j = {{"type", "tls_record"},

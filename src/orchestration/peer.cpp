@@ -80,7 +80,10 @@ void Peer::start_mbedtls(const PeerRequest& r) {
                         {r.recorder.string(), "--mode", side_name(Side::Server), "--listen",
                          port_text(r.port), "--timeout-ms", std::to_string(r.timeout.count()),
                          "--seed", std::to_string(r.seed), "--fixed-time", r.fixed_time,
-                         "--accept-count", std::to_string(r.connections)});
+                         "--accept-count", std::to_string(r.runs)});
+    // The same lifecycle as the client: an interleaved client is served in lock step.
+    const auto lifecycle = lifecycle_arguments(r.lifecycle);
+    options.argv.insert(options.argv.end(), lifecycle.begin(), lifecycle.end());
     const auto args = recorder_arguments(r.scenario, Side::Server, r.der);
     options.argv.insert(options.argv.end(), args.begin(), args.end());
     child_ = std::make_unique<process::ChildProcess>(options);
@@ -95,6 +98,7 @@ void Peer::start_mbedtls(const PeerRequest& r) {
 
 void Peer::start_openssl(const PeerRequest& r) {
     const Scenario& s = r.scenario;
+    const unsigned accepts = r.runs * r.lifecycle.connections * r.lifecycle.reconnects;
     // s_server -WWW serves files from its working directory: "GET /N" gets
     // the file named N, holding N bytes.
     fs::create_directories(r.work_dir);
@@ -104,10 +108,9 @@ void Peer::start_openssl(const PeerRequest& r) {
             body.put(static_cast<char>('a' + i % 26));
         }
     }
-    std::vector<std::string> argv = {"openssl",  "s_server",
-                                     "-accept",  port_text(r.port),
-                                     "-naccept", std::to_string(r.connections),
-                                     "-WWW"};
+    std::vector<std::string> argv = {
+        "openssl", "s_server", "-accept", port_text(r.port), "-naccept", std::to_string(accepts),
+        "-WWW"};
     argv.push_back(s.protocol == "tls1.3" ? "-tls1_3" : "-tls1_2");
     if (!s.openssl_ciphers.empty()) {
         argv.insert(argv.end(), {"-cipher", s.openssl_ciphers});

@@ -25,8 +25,9 @@ struct PeerRequest {
     std::chrono::milliseconds timeout{10000};
     std::filesystem::path work_dir; // scratch space (openssl's document root)
     std::uint64_t seed = 2;
-    std::string fixed_time = "0"; // the mbedTLS peer's clock (seconds since 1970; 0: real)
-    unsigned connections = 1;
+    std::string fixed_time = "0";   // the mbedTLS peer's clock (seconds since 1970; 0: real)
+    unsigned runs = 1;              // whole runs of the recorded side (benchmarks repeat them)
+    lifecycle::Lifecycle lifecycle; // the connections of each run, as the recorded side opens them
 };
 
 class Peer {

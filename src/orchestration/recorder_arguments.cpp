@@ -15,6 +15,15 @@ std::string credential_file(const fs::path& pem, bool der) {
     return pem.string();
 }
 
+std::vector<std::string> lifecycle_arguments(const lifecycle::Lifecycle& l) {
+    if (l.single()) {
+        return {};
+    }
+    return {"--connections", std::to_string(l.connections),
+            "--start",       lifecycle::start_name(l.start),
+            "--reconnects",  std::to_string(l.reconnects)};
+}
+
 std::vector<std::string> recorder_arguments(const Scenario& s, Side side, bool der) {
     std::vector<std::string> a;
     a.insert(a.end(), {"--min-version", s.protocol, "--max-version", s.protocol});

@@ -44,6 +44,8 @@ std::vector<std::string> recorder_common(const RecordingRequest& r) {
         a.insert(a.end(), {"--repeat", std::to_string(r.repeat), "--accept-count",
                            std::to_string(r.repeat)});
     }
+    const auto lifecycle = lifecycle_arguments(r.lifecycle);
+    a.insert(a.end(), lifecycle.begin(), lifecycle.end());
     a.push_back("--report-timing");
     return a;
 }
@@ -76,7 +78,8 @@ std::string recorder_error(const process::ChildProcess& child, int status) {
 // The recorder's own timeouts bound every read and write; this bounds the
 // whole run in case something else hangs.
 std::chrono::milliseconds watchdog(const RecordingRequest& r) {
-    return step_timeout(r) * (6 * std::max(1u, r.repeat)) + std::chrono::seconds(20);
+    const unsigned connections = r.lifecycle.connections * r.lifecycle.reconnects;
+    return step_timeout(r) * (6 * std::max(1u, r.repeat) * connections) + std::chrono::seconds(20);
 }
 
 RecordingResult finish(process::ChildProcess& recorder, const RecordingRequest& r, Peer* peer) {
@@ -141,7 +144,8 @@ RecordingResult run_recording(const RecordingRequest& r) {
             p.work_dir = r.work_dir / "peer";
             p.seed = kPeerSeed;
             p.fixed_time = kFixedTime;
-            p.connections = std::max(1u, r.repeat);
+            p.runs = std::max(1u, r.repeat);
+            p.lifecycle = r.lifecycle;
             peer = std::make_unique<Peer>(p);
             port = std::to_string(peer->port());
         }
@@ -200,6 +204,8 @@ RecordingResult run_recording(const RecordingRequest& r) {
                         std::to_string(step_timeout(r).count()), "--seed",
                         std::to_string(kPeerSeed), "--fixed-time", kFixedTime, "--repeat",
                         std::to_string(std::max(1u, r.repeat))});
+    const auto peer_lifecycle = lifecycle_arguments(r.lifecycle);
+    client.argv.insert(client.argv.end(), peer_lifecycle.begin(), peer_lifecycle.end());
     const auto peer_args = recorder_arguments(r.scenario, Side::Client, r.peer_der);
     client.argv.insert(client.argv.end(), peer_args.begin(), peer_args.end());
     process::ChildProcess peer(client);

@@ -31,6 +31,7 @@ struct RecordingRequest {
     bool record = true; // false: run without writing a trace (benchmarks)
     bool capture_stacks = true;
     unsigned repeat = 1;
+    lifecycle::Lifecycle lifecycle; // the connections of each run
     std::vector<std::pair<std::string, std::string>> meta;
 };
 

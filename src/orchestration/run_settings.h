@@ -4,7 +4,10 @@
 // of a copy per stage.
 #pragma once
 
+#include "tlsheap/connection_lifecycle.h"
+
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +22,10 @@ struct RunSettings {
     double timeout_seconds = 10; // per step, for the peer and the recorder
     unsigned port = 0;           // 0: ephemeral
     std::uint64_t real_pool = 0; // run on the real memory_buffer_alloc with this pool
+    // Over the scenario's lifecycle (unset: the scenario's).
+    std::optional<unsigned> connections;
+    std::optional<lifecycle::Start> start;
+    std::optional<unsigned> reconnects;
 };
 
 } // namespace tlsheap::record

@@ -1,6 +1,7 @@
 #include "orchestration/scenario.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -52,6 +53,35 @@ std::vector<fs::path> path_list(const json& j, const char* key, const std::strin
         paths.push_back(full);
     }
     return paths;
+}
+
+unsigned count_field(const json& j, const char* key, const std::string& where, unsigned most) {
+    if (!j.contains(key)) {
+        return 1;
+    }
+    const json& v = j.at(key);
+    if (!v.is_number_unsigned() || v.get<std::uint64_t>() == 0 || v.get<std::uint64_t>() > most) {
+        throw ScenarioError(where + ": field '" + key + "' must be a number from 1 to " +
+                            std::to_string(most));
+    }
+    return v.get<unsigned>();
+}
+
+// The lifecycle keys: connections, start, reconnects (all optional).
+lifecycle::Lifecycle parse_lifecycle(const json& j, const std::string& where) {
+    lifecycle::Lifecycle l;
+    l.connections = count_field(j, "connections", where, lifecycle::kMaxConnections);
+    l.reconnects = count_field(j, "reconnects", where, lifecycle::kMaxReconnects);
+    if (j.contains("start")) {
+        const std::string start = string_field(j, "start", where);
+        const auto parsed = lifecycle::start_from_name(start);
+        if (!parsed) {
+            throw ScenarioError(where + ": start must be together or staggered, not '" + start +
+                                "'");
+        }
+        l.start = *parsed;
+    }
+    return l;
 }
 
 } // namespace
@@ -173,6 +203,7 @@ Scenario load_scenario(const std::string& name_or_path, const fs::path& scenario
         }
     }
     s.requires_ = string_list(j, "requires", where);
+    s.lifecycle = parse_lifecycle(j, where);
     return s;
 }
 

@@ -3,6 +3,8 @@
 // the handshake. docs/scenarios.md describes the format.
 #pragma once
 
+#include "tlsheap/connection_lifecycle.h"
+
 #include <filesystem>
 #include <stdexcept>
 #include <string>
@@ -38,6 +40,7 @@ struct Scenario {
     unsigned long long response_bytes = 1024;
     std::vector<std::string> peers;     // peers this scenario works with
     std::vector<std::string> requires_; // macros ("A|B" = either) the profiled side needs
+    lifecycle::Lifecycle lifecycle;     // connections, start, reconnects
 };
 
 // Loads scenarios/NAME.json from `scenario_dir`, or a path to a .json file.

@@ -54,8 +54,8 @@ build::MbedtlsTree locate(const std::string& mbedtls, const fs::path& cache) {
 }
 
 std::string trace_path_for(const fs::path& cache, const RecordSettings& s,
-                           const std::string& scenario, const std::string& abi,
-                           const std::string& key) {
+                           const std::string& scenario, const lifecycle::Lifecycle& l,
+                           const std::string& abi, const std::string& key) {
     if (!s.trace.empty()) {
         if (!s.several_traces) {
             return s.trace;
@@ -66,7 +66,11 @@ std::string trace_path_for(const fs::path& cache, const RecordSettings& s,
     }
     const fs::path dir = cache / "traces";
     fs::create_directories(dir);
-    return (dir / fmt::format("{}-{}-{}-{}-{}.trace", scenario, s.run.side,
+    // A lifecycle recording is another recording of the scenario.
+    const std::string lifecycle_part =
+        l.single() ? std::string()
+                   : fmt::format("-{}x{}-{}", l.connections, l.reconnects, start_name(l.start));
+    return (dir / fmt::format("{}{}-{}-{}-{}-{}.trace", scenario, lifecycle_part, s.run.side,
                               s.run.connect.empty() ? s.run.peer : std::string("external"), abi,
                               key.substr(0, 12)))
         .string();
@@ -82,6 +86,15 @@ std::string deltas_text(const std::vector<build::ConfigDelta>& deltas) {
 }
 
 } // namespace
+
+lifecycle::Lifecycle effective_lifecycle(const RecordSettings& s,
+                                         const record::Scenario& scenario) {
+    lifecycle::Lifecycle l = scenario.lifecycle;
+    l.connections = s.run.connections.value_or(l.connections);
+    l.start = s.run.start.value_or(l.start);
+    l.reconnects = s.run.reconnects.value_or(l.reconnects);
+    return l;
+}
 
 std::string portable_config_label(const build::PreparedVariant& p) {
     std::string label = p.spec.config_file.empty()
@@ -210,12 +223,23 @@ void ProfileSession::resolve_peer(RecordSettings& s, const record::Scenario& sce
                 "' (it supports: " + fmt::format("{}", fmt::join(scenario.peers, ", ")) + ")",
             kExitBadInput);
     }
+    const lifecycle::Lifecycle l = effective_lifecycle(s, scenario);
+    if (l.connections > 1 && s.run.peer == "openssl") {
+        // s_server answers one connection at a time, until it closes: a
+        // second one that opens while the first is open would never be served.
+        throw UserError(fmt::format("{} concurrent connections need the mbedTLS peer; openssl "
+                                    "s_server serves one connection at a time (--reconnects "
+                                    "works with it)",
+                                    l.connections),
+                        kExitBadInput);
+    }
 }
 
 void ProfileSession::record(const RecordSettings& s, const record::Scenario& scenario,
                             VariantProfile& p) {
+    const lifecycle::Lifecycle lifecycle = effective_lifecycle(s, scenario);
     const std::string trace_path =
-        trace_path_for(cache_, s, scenario.name, p.abi, p.variant.recorder_key);
+        trace_path_for(cache_, s, scenario.name, lifecycle, p.abi, p.variant.recorder_key);
     // A trace in the cache is shared by every tlsheap process recording the
     // same scenario of the same variant (tests and sweep shards run at once):
     // one writes and reads it at a time, so each report is from its own trace.
@@ -247,6 +271,7 @@ void ProfileSession::record(const RecordSettings& s, const record::Scenario& sce
     }
     request.trace = work / "trace.raw";
     request.work_dir = work;
+    request.lifecycle = lifecycle;
     request.meta = {
         {meta::kScenarioName, scenario.name},
         {meta::kScenarioJson, scenario.json},

@@ -29,6 +29,10 @@ struct RecordSettings {
     bool several_traces = false; // append the ABI to `trace`
 };
 
+// The scenario's lifecycle with the options over it.
+lifecycle::Lifecycle effective_lifecycle(const RecordSettings& settings,
+                                         const record::Scenario& scenario);
+
 // One variant's profile of one scenario.
 struct VariantProfile {
     std::string abi;
@@ -79,8 +83,8 @@ class ProfileSession {
     // The deterministic peer: the same tree with its default config, native. Built once.
     const build::VariantBuild& peer_variant();
 
-    // Resolves the peer against the scenario (external when --connect).
-    // Throws UserError.
+    // Resolves the peer against the scenario (external when --connect), and
+    // checks that the peer can serve the lifecycle. Throws UserError.
     void resolve_peer(RecordSettings& settings, const record::Scenario& scenario) const;
 
     // Records and replays; fills p.run, p.result, p.status/error. Safe to

@@ -11,9 +11,25 @@
 namespace tlsheap::recorder {
 
 bool ConnectionExchange::handshake() {
+    for (;;) {
+        switch (handshake_turn()) {
+        case Turn::Again:
+            continue;
+        case Turn::Over:
+            return true;
+        case Turn::Failed:
+            return false;
+        }
+    }
+}
+
+ConnectionExchange::Turn ConnectionExchange::handshake_turn() {
     Recording& r = Recording::instance();
     mbedtls_ssl_context* ssl = c_.ssl();
-    const auto start = std::chrono::steady_clock::now();
+    if (!handshake_started_) {
+        handshake_started_ = true;
+        handshake_start_ = std::chrono::steady_clock::now();
+    }
     while (c_.state() != MBEDTLS_SSL_HANDSHAKE_OVER) {
         const int before = c_.state();
         r.step_begin(before);
@@ -21,20 +37,21 @@ bool ConnectionExchange::handshake() {
         r.step_end(c_.state(), ret);
         c_.note_buffers();
         if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE) {
-            continue;
+            return Turn::Again;
         }
         if (ret != 0) {
-            return c_.failed(ret, before, "handshake", result_);
+            c_.failed(ret, before, "handshake", result_);
+            return Turn::Failed;
         }
     }
     result_.handshake_ns =
         static_cast<unsigned long long>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                            std::chrono::steady_clock::now() - start)
+                                            std::chrono::steady_clock::now() - handshake_start_)
                                             .count());
     std::string summary =
         std::string(mbedtls_ssl_get_version(ssl)) + " " + mbedtls_ssl_get_ciphersuite(ssl);
     r.outcome(trace::OutcomeKind::Handshake, 0, c_.state(), summary);
-    return true;
+    return Turn::Over;
 }
 
 bool ConnectionExchange::write_all(const std::string& data) {

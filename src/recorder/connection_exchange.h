@@ -6,6 +6,7 @@
 
 #include "connection_result.h"
 
+#include <chrono>
 #include <cstddef>
 #include <string>
 
@@ -20,6 +21,11 @@ class ConnectionExchange {
 
     // HANDSHAKE: steps until the handshake is over; sets result.handshake_ns.
     bool handshake();
+    // One turn of a handshake interleaved with others (see
+    // SocketTransport::begin_turn): steps until a step wants to read what
+    // the peer has yet to send, or the handshake is over.
+    enum class Turn { Again, Over, Failed };
+    Turn handshake_turn();
     // APPLICATION: a client sends a GET for the scenario's response size and
     // reads the answer; a server answers it.
     bool application_data();
@@ -35,6 +41,8 @@ class ConnectionExchange {
     TlsConnection& c_;
     ConnectionResult& result_;
     bool peer_closed_ = false;
+    bool handshake_started_ = false;
+    std::chrono::steady_clock::time_point handshake_start_;
     std::size_t sent_ = 0;
     std::size_t received_ = 0;
 };

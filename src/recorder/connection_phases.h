@@ -1,7 +1,10 @@
-// Drives one connection through the five phases the trace knows: SETUP (the
-// library's heap, then what connections share, then the connection's own
-// context and socket), HANDSHAKE, APPLICATION, CLOSE (close_notify) and
-// TEARDOWN (every context freed; what is still alive afterwards is a leak).
+// Drives one run's connections through the five phases the trace knows:
+// SETUP (the library's heap and what connections share, as connection 0;
+// then each connection's own context and socket), HANDSHAKE, APPLICATION,
+// CLOSE (close_notify) and TEARDOWN (every context freed, the shared part
+// last; what is still alive afterwards is a leak). The lifecycle says how
+// many connections, how they start and how many cycles; the trace names the
+// connection whose code runs before each of its events.
 #pragma once
 
 #include "connection_result.h"
@@ -11,8 +14,10 @@ namespace tlsheap::recorder {
 
 class Listener;
 
-// Client: connects to options.connect_host:connect_port. Server: accepts one
-// connection from `listener`.
-ConnectionResult run_connection(const RecorderOptions& options, Listener* listener);
+// Client: connects to options.connect_host:connect_port. Server: accepts
+// from `listener`, in the order the clients connected. Both sides of a
+// lifecycle run the same steps in the same order, so that an mbedTLS peer
+// serves an interleaved client (and the other way round) in lock step.
+ConnectionResult run_lifecycle(const RecorderOptions& options, Listener* listener);
 
 } // namespace tlsheap::recorder

@@ -139,7 +139,7 @@ int main(int argc, char** argv) {
         options.mode == Mode::Server ? options.accept_count : options.repeat;
     ConnectionResult result;
     for (unsigned i = 0; i < connections && result.status == ConnectionStatus::Ok; ++i) {
-        result = run_connection(options, &listener);
+        result = run_lifecycle(options, &listener);
         if (options.report_timing && result.status == ConnectionStatus::Ok) {
             std::printf("handshake_ns %llu\n", result.handshake_ns);
         }

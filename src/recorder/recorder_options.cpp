@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
 namespace tlsheap::recorder {
 
@@ -86,6 +87,29 @@ bool parse_recorder_options(int argc, char** argv, RecorderOptions& o, std::stri
             (arg == "--accept-count" ? o.accept_count
              : arg == "--repeat"     ? o.repeat
                                      : o.timeout_ms) = static_cast<unsigned>(n);
+        } else if (arg == "--connections" || arg == "--reconnects") {
+            if (!number(n)) {
+                return false;
+            }
+            const bool connections = arg == "--connections";
+            const unsigned most =
+                connections ? lifecycle::kMaxConnections : lifecycle::kMaxReconnects;
+            if (n == 0 || n > most) {
+                error = arg + " must be between 1 and " + std::to_string(most);
+                return false;
+            }
+            (connections ? o.lifecycle.connections : o.lifecycle.reconnects) =
+                static_cast<unsigned>(n);
+        } else if (arg == "--start") {
+            if (!value(v)) {
+                return false;
+            }
+            if (const auto start = lifecycle::start_from_name(v)) {
+                o.lifecycle.start = *start;
+            } else {
+                error = std::string("--start takes together or staggered, not '") + v + "'";
+                return false;
+            }
         } else if (arg == "--trace") {
             if (!value(v)) {
                 return false;

@@ -2,6 +2,7 @@
 // options; the recorder parses no JSON and links no third-party library.
 #pragma once
 
+#include "tlsheap/connection_lifecycle.h"
 #include "tlsheap/tls_wire.h"
 
 #include <cstdint>
@@ -20,8 +21,12 @@ struct RecorderOptions {
     std::string connect_port;
     std::string listen_host = "127.0.0.1"; // server
     std::string listen_port = "0";
+    // Whole runs in a row (benchmarks): server, the runs it accepts; client,
+    // the runs it makes. Each run builds its own shared config.
     unsigned accept_count = 1;
-    unsigned repeat = 1; // client: connections in a row (benchmarks)
+    unsigned repeat = 1;
+    // The connections of one run, sharing one config (both sides the same).
+    lifecycle::Lifecycle lifecycle;
 
     std::string trace_path; // empty: do not record
     bool capture_stacks = true;

@@ -139,6 +139,17 @@ void Recording::on_free(const void* pointer, const std::uintptr_t* frames, unsig
     writer_.record(trace::Tag::Free, p);
 }
 
+void Recording::connection(std::uint32_t id) {
+    if (connection_written_ && id == connection_) {
+        return;
+    }
+    connection_ = id;
+    connection_written_ = true;
+    PayloadBuilder p;
+    p.varint(id);
+    writer_.record(trace::Tag::Connection, p);
+}
+
 void Recording::phase(trace::Phase phase) {
     PayloadBuilder p;
     p.varint(static_cast<std::uint64_t>(phase));

@@ -36,6 +36,11 @@ class Recording {
                   const std::uintptr_t* frames, unsigned depth);
     void on_free(const void* pointer, const std::uintptr_t* frames, unsigned depth);
 
+    // From the lifecycle driver: the connection whose code runs from now on
+    // (trace::kSharedConnection for what connections share). Written only
+    // when it changes, and always before the first event.
+    void connection(std::uint32_t id);
+
     // From the handshake driver.
     void phase(trace::Phase p);
     void step_begin(int state);
@@ -75,6 +80,8 @@ class Recording {
     std::uint64_t seq_ = 0;
     std::uint64_t last_ns_ = 0;
     std::uintptr_t last_address_ = 0;
+    std::uint32_t connection_ = trace::kSharedConnection;
+    bool connection_written_ = false;
 };
 
 } // namespace tlsheap::recorder

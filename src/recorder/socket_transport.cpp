@@ -115,11 +115,15 @@ int SocketTransport::bio_send(void* ctx, const unsigned char* buf, std::size_t l
                                                      : MBEDTLS_ERR_NET_SEND_FAILED;
     }
     self->tap_.observe(trace::Direction::Out, buf, static_cast<std::size_t>(n));
+    self->sent_in_turn_ = true;
     return static_cast<int>(n);
 }
 
 int SocketTransport::bio_recv(void* ctx, unsigned char* buf, std::size_t len) {
     auto* self = static_cast<SocketTransport*>(ctx);
+    if (self->in_turns_ && self->sent_in_turn_) {
+        return MBEDTLS_ERR_SSL_WANT_READ; // our flight is out: the peer's turn
+    }
     const int ready = wait_for(self->fd_, POLLIN, self->timeout_ms_);
     if (ready == 0) {
         self->timed_out_ = true;
@@ -159,7 +163,7 @@ bool Listener::listen(const std::string& host, const std::string& port, std::str
     }
     const int one = 1;
     ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (::bind(fd_, list->ai_addr, list->ai_addrlen) != 0 || ::listen(fd_, 16) != 0) {
+    if (::bind(fd_, list->ai_addr, list->ai_addrlen) != 0 || ::listen(fd_, SOMAXCONN) != 0) {
         const int e = errno;
         error = e == EADDRINUSE
                     ? "port " + describe(host, port) + " is in use"

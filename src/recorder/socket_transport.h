@@ -26,6 +26,18 @@ class SocketTransport {
     static int bio_send(void* ctx, const unsigned char* buf, std::size_t len);
     static int bio_recv(void* ctx, unsigned char* buf, std::size_t len);
 
+    // Lock-step turns, for handshakes interleaved with other connections'
+    // (and the peer's): within a turn, a read that follows a write of this
+    // turn returns WANT_READ at once instead of waiting. A turn is then one
+    // flight in and one flight out, decided by what mbedTLS asks for and
+    // never by timing, so that two runs interleave the same way; and both
+    // sides stepping their connections round robin cannot wait on each other.
+    void begin_turn() {
+        in_turns_ = true;
+        sent_in_turn_ = false;
+    }
+    void end_turns() { in_turns_ = false; }
+
     bool timed_out() const { return timed_out_; }
     int last_errno() const { return last_errno_; }
     unsigned timeout_ms() const { return timeout_ms_; }
@@ -36,6 +48,8 @@ class SocketTransport {
     int fd_ = -1;
     bool timed_out_ = false;
     int last_errno_ = 0;
+    bool in_turns_ = false;
+    bool sent_in_turn_ = false;
 };
 
 class Listener {
@@ -45,6 +59,7 @@ class Listener {
     bool listen(const std::string& host, const std::string& port, std::string& error);
     unsigned port() const { return port_; }
     // Waits at most timeout_ms for one connection; returns the fd or -1.
+    // Clients wait in the kernel's queue in the order they connected.
     int accept(unsigned timeout_ms, std::string& error);
 
   private:

@@ -19,8 +19,9 @@ extern const unsigned long tlsheap_ssl_in_content_len;
 
 namespace tlsheap::recorder {
 
-TlsConnection::TlsConnection(const RecorderOptions& options)
-    : o_(options), tap_(&TlsConnection::on_tls_record, this), transport_(tap_, options.timeout_ms) {
+TlsConnection::TlsConnection(const RecorderOptions& options, std::uint32_t id)
+    : o_(options), id_(id), tap_(&TlsConnection::on_tls_record, this),
+      transport_(tap_, options.timeout_ms) {
     mbedtls_ssl_init(&ssl_);
 }
 
@@ -33,7 +34,7 @@ void TlsConnection::on_tls_record(const ObservedRecord& record, void* self) {
 }
 
 bool TlsConnection::setup(const SharedTlsConfig& shared, ConnectionResult& result) {
-    ActivityScope a(Recording::instance(), "ssl_setup");
+    ActivityScope a(Recording::instance(), trace::kActivitySslSetup);
     const int ret = mbedtls_ssl_setup(&ssl_, shared.config());
     if (ret != 0) {
         return failed(ret, state(), "mbedtls_ssl_setup", result);

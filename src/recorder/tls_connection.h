@@ -10,6 +10,7 @@
 #include "socket_transport.h"
 #include "transport_tap.h"
 
+#include <cstdint>
 #include <mbedtls/ssl.h>
 
 namespace tlsheap::recorder {
@@ -18,7 +19,8 @@ class SharedTlsConfig;
 
 class TlsConnection {
   public:
-    explicit TlsConnection(const RecorderOptions& options);
+    // `id`: the connection's number in the trace (trace::kFirstConnection..).
+    TlsConnection(const RecorderOptions& options, std::uint32_t id);
     ~TlsConnection() { free(); }
     TlsConnection(const TlsConnection&) = delete;
     TlsConnection& operator=(const TlsConnection&) = delete;
@@ -33,6 +35,8 @@ class TlsConnection {
     // Frees the context and closes the socket. Safe to call twice.
     void free();
 
+    std::uint32_t id() const { return id_; }
+    SocketTransport& transport() { return transport_; }
     mbedtls_ssl_context* ssl() { return &ssl_; }
     int state() const { return ssl_.MBEDTLS_PRIVATE(state); }
     bool is_client() const { return o_.mode == Mode::Client; }
@@ -51,6 +55,7 @@ class TlsConnection {
     static void on_tls_record(const ObservedRecord& record, void* self);
 
     const RecorderOptions& o_;
+    std::uint32_t id_;
     TransportTap tap_;
     SocketTransport transport_;
     mbedtls_ssl_context ssl_;

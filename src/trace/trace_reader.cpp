@@ -315,6 +315,10 @@ void TraceReader::decode(Tag tag, const unsigned char* p, const unsigned char* e
         ok = c.varint(a) && c.string(out.key);
         out.begin = a != 0;
         break;
+    case Tag::Connection:
+        ok = c.varint(a) && a <= kMaxConnectionId;
+        out.connection = static_cast<std::uint32_t>(a);
+        break;
     case Tag::TlsRecord: {
         std::uint64_t direction = 0, type = 0, version = 0, length = 0, flags = 0, n = 0;
         ok = c.varint(direction) && direction <= 1 && c.varint(type) && c.varint(version) &&

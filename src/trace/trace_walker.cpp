@@ -70,9 +70,21 @@ void TraceWalker::feed(const Record& r, WalkerHooks* hooks) {
     case Tag::Free:
         on_free(r, hooks);
         return;
+    case Tag::Connection: {
+        connection_records_ = true;
+        const std::uint32_t previous = connection_;
+        if (switch_connection(r.connection)) {
+            if (hooks != nullptr) {
+                hooks->on_connection(r, previous);
+            }
+            return;
+        }
+        break;
+    }
     case Tag::Phase: {
-        const Phase previous = phase_;
+        const Phase previous = timeline_phase_;
         phase_ = r.phase;
+        timeline_phase_ = r.phase;
         if (phase_ == Phase::Setup) {
             state_ = 0;
         }
@@ -87,14 +99,26 @@ void TraceWalker::feed(const Record& r, WalkerHooks* hooks) {
         stepped_ = true;
         break;
     case Tag::Activity:
+        if (!connection_records_ && r.begin && connection_ == kSharedConnection &&
+            r.key == kActivitySslSetup) {
+            // Format 1.0: the one connection begins here, in the phase and
+            // state the shared part left.
+            const Phase phase = phase_;
+            const std::uint32_t state = state_;
+            switch_connection(kFirstConnection);
+            phase_ = phase;
+            state_ = state;
+        }
         on_activity(r);
         break;
     case Tag::Role:
         role_of_seq_[r.role_seq] = r.role;
         current_buffer_[static_cast<unsigned>(r.role)] = r.role_seq;
+        context_of(connection_).current_buffer[static_cast<unsigned>(r.role)] = r.role_seq;
         break;
     case Tag::TlsRecord:
         ++tls_records_;
+        ++context_of(connection_).tls_records;
         break;
     default:
         if (info_.absorb(r)) {
@@ -126,9 +150,11 @@ void TraceWalker::on_alloc(const Record& r, WalkerHooks* hooks) {
     block.stack = r.stack;
     block.state = state_;
     block.activity = open_activities_.empty() ? 0 : open_activities_.back();
+    block.connection = connection_;
     block.phase = phase_;
     const std::uint32_t slot = live_->add(block);
     live_bytes_ += block.size;
+    context_of(connection_).live_bytes += block.size;
     if (hooks != nullptr) {
         hooks->on_alloc(r, &live_->at(slot), slot);
     }
@@ -144,6 +170,7 @@ void TraceWalker::on_free(const Record& r, WalkerHooks* hooks) {
             kind = FreeKind::Known;
             block = &live_->at(slot);
             live_bytes_ -= block->size;
+            context_of(block->connection).live_bytes -= block->size;
             live_->freed.insert_or_assign(r.address, r.seq);
         } else {
             const bool twice = live_->freed.find(r.address) != nullptr || r.alloc_seq != 0;
@@ -153,6 +180,41 @@ void TraceWalker::on_free(const Record& r, WalkerHooks* hooks) {
     if (hooks != nullptr) {
         hooks->on_free(r, kind, block, slot);
     }
+}
+
+TraceWalker::ConnectionContext& TraceWalker::context_of(std::uint32_t connection) {
+    if (connection >= connections_.size()) {
+        connections_.resize(connection + 1);
+    }
+    return connections_[connection];
+}
+
+bool TraceWalker::switch_connection(std::uint32_t connection) {
+    if (connection == connection_) {
+        return false;
+    }
+    ConnectionContext& old = context_of(connection_);
+    old.phase = phase_;
+    old.state = state_;
+    const ConnectionContext& now = context_of(connection);
+    phase_ = now.phase;
+    state_ = now.state;
+    connection_ = connection;
+    return true;
+}
+
+Phase TraceWalker::phase_of(std::uint32_t connection) const {
+    if (connection == connection_) {
+        return phase_;
+    }
+    return connection < connections_.size() ? connections_[connection].phase : Phase::Setup;
+}
+
+std::uint32_t TraceWalker::state_of(std::uint32_t connection) const {
+    if (connection == connection_) {
+        return state_;
+    }
+    return connection < connections_.size() ? connections_[connection].state : 0;
 }
 
 void TraceWalker::on_activity(const Record& r) {

@@ -1,8 +1,8 @@
 // Builds small traces in memory for tests, record by record, in the
 // recorder's own encoding (addresses delta-coded, frees naming their
 // allocation): events, and every record a transform reads (metadata, config,
-// states, stacks and frames, phases, steps, activities, roles, TLS records,
-// outcomes).
+// states, stacks and frames, connections, phases, steps, activities, roles,
+// TLS records, outcomes).
 #pragma once
 
 #include "tlsheap/trace_encoder.h"
@@ -54,6 +54,11 @@ class TraceBuilder {
     }
     TraceBuilder& phase(trace::Phase p) {
         trace::RecordEncoder().varint(static_cast<unsigned>(p)).emit(trace::Tag::Phase, bytes_);
+        return *this;
+    }
+    // The connection whose code runs from here (format 1.1).
+    TraceBuilder& connection(std::uint32_t id) {
+        trace::RecordEncoder().varint(id).emit(trace::Tag::Connection, bytes_);
         return *this;
     }
     TraceBuilder& step(std::uint32_t state) {

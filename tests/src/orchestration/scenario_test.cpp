@@ -56,6 +56,32 @@ TEST_F(ScenarioTest, LoadsAndTranslatesToRecorderArguments) {
               std::string::npos);
 }
 
+TEST_F(ScenarioTest, LifecycleKeysReachTheRecorderOfBothSides) {
+    const std::string base = R"({"name": "l", "protocol": "tls1.2",
+                  "authentication": {"mode": "psk", "psk_identity": "i", "psk": "00"})";
+    write("one", base + "}");
+    EXPECT_TRUE(load_scenario("one", dir_).lifecycle.single());
+    EXPECT_TRUE(lifecycle_arguments(load_scenario("one", dir_).lifecycle).empty());
+    write("three", base + R"(, "connections": 3, "start": "staggered", "reconnects": 2})");
+    const Scenario s = load_scenario("three", dir_);
+    EXPECT_EQ(s.lifecycle.connections, 3u);
+    EXPECT_EQ(s.lifecycle.start, lifecycle::Start::Staggered);
+    EXPECT_EQ(s.lifecycle.reconnects, 2u);
+    EXPECT_EQ(lifecycle_arguments(s.lifecycle),
+              (std::vector<std::string>{"--connections", "3", "--start", "staggered",
+                                        "--reconnects", "2"}));
+    for (const char* bad : {R"("connections": 0)", R"("reconnects": -1)", R"("start": "later")"}) {
+        write("bad", base + ", " + bad + "}");
+        try {
+            load_scenario("bad", dir_);
+            ADD_FAILURE() << bad << " was accepted";
+        } catch (const ScenarioError& e) {
+            const std::string key = std::string(bad).substr(1, std::string(bad).find('"', 1) - 1);
+            EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << e.what();
+        }
+    }
+}
+
 TEST_F(ScenarioTest, UnknownScenarioListsTheKnownOnes) {
     write("alpha", "{}");
     try {

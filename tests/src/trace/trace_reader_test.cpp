@@ -1,5 +1,6 @@
 #include "tlsheap/trace_meta.h"
 #include "tlsheap/trace_reader.h"
+#include "tlsheap/trace_walker.h"
 #include "trace_builder.h"
 
 #include <gtest/gtest.h>
@@ -114,6 +115,55 @@ TEST(TraceReader, UnknownTagInOwnVersionIsCorruption) {
     auto reader = TraceReader::from_bytes(bytes);
     Record r;
     EXPECT_THROW(reader->next(r), TraceError);
+}
+
+TEST(TraceReader, ConnectionRecordsRoundTrip) {
+    TraceBuilder b;
+    b.connection(kSharedConnection).alloc(10, 0x1000);
+    b.connection(7);
+    auto reader = TraceReader::from_bytes(b.finish());
+    Record r;
+    ASSERT_TRUE(reader->next(r));
+    EXPECT_EQ(r.tag, Tag::Connection);
+    EXPECT_EQ(r.connection, kSharedConnection);
+    ASSERT_TRUE(reader->next(r));
+    ASSERT_TRUE(reader->next(r));
+    EXPECT_EQ(r.tag, Tag::Connection);
+    EXPECT_EQ(r.connection, 7u);
+}
+
+// Every committed trace is format 1.0, from before Connection records: it
+// still reads, as one connection after a shared part (trace-format.md).
+TEST(TraceReader, FormatOneZeroTraceReadsAsSharedPartAndOneConnection) {
+    TraceReader reader(std::string(TLSHEAP_SOURCE_DIR) + "/traces/tls12-ecdhe-ecdsa-p256.trace");
+    EXPECT_EQ(reader.version_major(), 1u);
+    EXPECT_EQ(reader.version_minor(), 0u);
+    TraceWalker walker;
+    Record r;
+    std::uint64_t allocations[2] = {0, 0};
+    bool setup_seen = false;
+    while (reader.next(r)) {
+        walker.feed(r);
+        if (r.tag == Tag::Activity && r.begin && r.key == kActivitySslSetup) {
+            setup_seen = true;
+        }
+        if (r.tag == Tag::Alloc && r.address != 0) {
+            const LiveAllocation* block = walker.live(r.seq);
+            ASSERT_NE(block, nullptr);
+            EXPECT_EQ(block->connection, setup_seen ? kFirstConnection : kSharedConnection);
+            ++allocations[block->connection];
+        }
+        if (r.tag == Tag::Alloc || r.tag == Tag::Free) {
+            ASSERT_EQ(walker.live_bytes_of(0) + walker.live_bytes_of(1), walker.live_bytes());
+        }
+    }
+    EXPECT_TRUE(reader.complete());
+    EXPECT_FALSE(walker.connection_records());
+    EXPECT_EQ(walker.connection_count(), 2u);
+    EXPECT_GT(allocations[0], 0u); // the CA chain, the DRBG, PSA
+    EXPECT_GT(allocations[1], 0u); // the connection
+    EXPECT_EQ(walker.live_bytes_of(0), 0u);
+    EXPECT_EQ(walker.live_bytes_of(1), 0u);
 }
 
 TEST(Varint, RoundTripsEdgeValues) {

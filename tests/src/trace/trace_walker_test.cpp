@@ -1,6 +1,7 @@
 #include "tlsheap/trace_walker.h"
 #include "trace_builder.h"
 
+#include <algorithm>
 #include <gtest/gtest.h>
 #include <string>
 #include <vector>
@@ -170,6 +171,142 @@ TEST(TraceWalker, SlotsAreReusedAndLiveBytesFollowTheBlocks) {
     EXPECT_EQ(walker.live_bytes(), 250500u + 500u);
     EXPECT_EQ(walker.live_count(), 1000u);
     EXPECT_EQ(walker.slot_capacity(), 1000u); // the second round took the freed slots
+}
+
+// Two connections interleaved step by step after a shared setup, as the
+// recorder writes a `--connections 2 --start together` run.
+std::vector<unsigned char> two_connections() {
+    TraceBuilder b;
+    b.connection(kSharedConnection).phase(Phase::Setup);
+    b.alloc(1000, 0x1000); // 1: the CA chain
+    b.connection(1).phase(Phase::Setup).activity(true, kActivitySslSetup);
+    b.alloc(100, 0x2000); // 2: connection 1's in_buf
+    b.role(2, Role::InBuffer).activity(false, kActivitySslSetup);
+    b.connection(2).phase(Phase::Setup).activity(true, kActivitySslSetup);
+    b.alloc(200, 0x3000); // 3: connection 2's in_buf
+    b.role(3, Role::InBuffer).activity(false, kActivitySslSetup);
+    b.connection(1).phase(Phase::Handshake).step(5);
+    b.alloc(10, 0x4000); // 4: connection 1, state 5
+    b.handshake(Direction::Out, 120, {1});
+    b.step_end(6);
+    b.connection(2).phase(Phase::Handshake).step(5);
+    b.alloc(20, 0x5000); // 5: connection 2, state 5
+    b.step_end(6);
+    b.connection(1).step(6);
+    b.free(0x4000); // 6: connection 1 frees its own block
+    b.step_end(7);
+    b.connection(2).phase(Phase::Teardown);
+    b.free(0x3000).free(0x5000); // 7, 8
+    b.connection(kSharedConnection).phase(Phase::Teardown);
+    b.free(0x1000); // 9
+    return b.finish();
+}
+
+// Records, for every event, the connection, phase and state the walker says.
+struct ConnectionsSeen : WalkerHooks {
+    explicit ConnectionsSeen(const TraceWalker& w) : walker(w) {}
+    void on_alloc(const Record& r, const LiveAllocation* block, std::uint32_t) override {
+        ASSERT_NE(block, nullptr);
+        EXPECT_EQ(block->connection, walker.connection());
+        log.push_back("alloc " + std::to_string(r.seq) + " #" + context());
+    }
+    void on_free(const Record& r, FreeKind, const LiveAllocation* block, std::uint32_t) override {
+        log.push_back("free " + std::to_string(r.seq) + " of #" +
+                      std::to_string(block->connection) + " by #" + context());
+    }
+    void on_connection(const Record& r, std::uint32_t previous) override {
+        EXPECT_EQ(walker.connection(), r.connection);
+        switches.push_back(std::to_string(previous) + "->" + std::to_string(r.connection));
+    }
+    std::string context() const {
+        return std::to_string(walker.connection()) + " " + phase_name(walker.phase()) + " " +
+               std::to_string(walker.state());
+    }
+    const TraceWalker& walker;
+    std::vector<std::string> log;
+    std::vector<std::string> switches;
+};
+
+TEST(TraceWalker, AttributesEventsAndBlocksToTheirConnection) {
+    auto reader = TraceReader::from_bytes(two_connections());
+    TraceWalker walker;
+    ConnectionsSeen seen(walker);
+    walker.walk(*reader, seen);
+    EXPECT_EQ(seen.log, (std::vector<std::string>{
+                            "alloc 1 #0 SETUP 0",
+                            "alloc 2 #1 SETUP 0",
+                            "alloc 3 #2 SETUP 0",
+                            "alloc 4 #1 HANDSHAKE 5",
+                            "alloc 5 #2 HANDSHAKE 5",
+                            "free 6 of #1 by #1 HANDSHAKE 6",
+                            "free 7 of #2 by #2 TEARDOWN 6",
+                            "free 8 of #2 by #2 TEARDOWN 6",
+                            "free 9 of #0 by #0 TEARDOWN 0",
+                        }));
+    // The first Connection record names the connection already current: no switch.
+    EXPECT_EQ(seen.switches,
+              (std::vector<std::string>{"0->1", "1->2", "2->1", "1->2", "2->1", "1->2", "2->0"}));
+    EXPECT_TRUE(walker.connection_records());
+    EXPECT_EQ(walker.connection_count(), 3u);
+    EXPECT_EQ(walker.phase_of(1), Phase::Handshake);
+    EXPECT_EQ(walker.state_of(1), 7u);
+    EXPECT_EQ(walker.phase_of(2), Phase::Teardown);
+    EXPECT_EQ(walker.state_of(2), 6u);
+    EXPECT_EQ(walker.current_buffer(Role::InBuffer, 1), 2u);
+    EXPECT_EQ(walker.current_buffer(Role::InBuffer, 2), 3u);
+    EXPECT_EQ(walker.current_buffer(Role::InBuffer), 3u);
+    EXPECT_EQ(walker.tls_records_of(1), 1u);
+    EXPECT_EQ(walker.tls_records_of(2), 0u);
+    EXPECT_EQ(walker.live_bytes_of(1), 100u); // connection 1's in_buf was never freed
+    EXPECT_EQ(walker.live_bytes_of(2), 0u);
+    EXPECT_EQ(walker.live_bytes_of(0), 0u);
+    EXPECT_EQ(walker.live_bytes(), 100u);
+}
+
+TEST(TraceWalker, LiveBytesPerConnectionAddUpAtEveryEvent) {
+    auto reader = TraceReader::from_bytes(two_connections());
+    TraceWalker walker;
+    Record r;
+    std::uint64_t peak_of_2 = 0;
+    while (reader->next(r)) {
+        walker.feed(r);
+        EXPECT_EQ(walker.live_bytes_of(0) + walker.live_bytes_of(1) + walker.live_bytes_of(2),
+                  walker.live_bytes());
+        peak_of_2 = std::max(peak_of_2, walker.live_bytes_of(2));
+    }
+    EXPECT_EQ(peak_of_2, 220u);
+}
+
+// A trace without Connection records (format 1.0): the shared part until
+// ssl_setup begins, the one connection from then on, in the same phase and
+// state, so that every figure of such a trace stays what it was.
+TEST(TraceWalker, TraceWithoutConnectionRecordsHasOneConnectionAfterSslSetup) {
+    TraceBuilder b;
+    b.phase(Phase::Setup);
+    b.alloc(1000, 0x1000); // 1: shared
+    b.activity(true, kActivitySslSetup);
+    b.alloc(100, 0x2000); // 2: the connection
+    b.activity(false, kActivitySslSetup);
+    b.phase(Phase::Handshake).step(3);
+    b.alloc(10, 0x3000);                 // 3
+    b.activity(true, kActivitySslSetup); // a second ssl_setup changes nothing
+    b.alloc(10, 0x4000);                 // 4
+    b.phase(Phase::Teardown).free(0x1000);
+    auto reader = TraceReader::from_bytes(b.finish());
+    TraceWalker walker;
+    ConnectionsSeen seen(walker);
+    walker.walk(*reader, seen);
+    EXPECT_EQ(seen.log, (std::vector<std::string>{
+                            "alloc 1 #0 SETUP 0",
+                            "alloc 2 #1 SETUP 0",
+                            "alloc 3 #1 HANDSHAKE 3",
+                            "alloc 4 #1 HANDSHAKE 3",
+                            "free 5 of #0 by #1 TEARDOWN 3",
+                        }));
+    EXPECT_TRUE(seen.switches.empty());
+    EXPECT_FALSE(walker.connection_records());
+    EXPECT_EQ(walker.live_bytes_of(0), 0u);
+    EXPECT_EQ(walker.live_bytes_of(1), 120u);
 }
 
 } // namespace

@@ -1,0 +1,111 @@
+// Connection lifecycles end to end (issue 10): several connections sharing
+// one config against the deterministic mbedTLS peer, each allocation
+// attributed to the connection whose code made it.
+#include "tlsheap/trace_reader.h"
+#include "tlsheap/trace_walker.h"
+#include "tlsheap_harness.h"
+
+#include <filesystem>
+#include <fstream>
+#include <gtest/gtest.h>
+#include <map>
+#include <set>
+
+namespace tlsheap::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path profile_trace(const std::string& name, std::vector<std::string> args) {
+    const fs::path trace = scratch_dir(name) / "run.trace";
+    args.insert(args.begin(), {"profile", "-q", "--trace", trace.string()});
+    const RunResult r = run_tlsheap(args);
+    EXPECT_EQ(r.status, 0) << r.err;
+    return trace;
+}
+
+std::string stable_export(const fs::path& trace) {
+    const fs::path out = trace.parent_path() / "stable.json";
+    const RunResult r =
+        run_tlsheap({"trace", "export", trace.string(), "--json", out.string(), "--stable"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    std::ifstream in(out);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// Per connection: bytes allocated, and its live bytes when its code stopped
+// running for the last time.
+struct ConnectionFigures {
+    std::map<std::uint32_t, std::uint64_t> allocated;
+    std::map<std::uint32_t, std::uint64_t> live_when_left;
+    std::uint64_t live_at_end = 0;
+};
+
+ConnectionFigures walk(const fs::path& file) {
+    struct Hooks : trace::WalkerHooks {
+        explicit Hooks(const trace::TraceWalker& w) : walker(w) {}
+        void on_alloc(const trace::Record&, const trace::LiveAllocation* block,
+                      std::uint32_t) override {
+            if (block != nullptr) {
+                figures.allocated[block->connection] += block->size;
+            }
+        }
+        void on_connection(const trace::Record&, std::uint32_t previous) override {
+            figures.live_when_left[previous] = walker.live_bytes_of(previous);
+        }
+        const trace::TraceWalker& walker;
+        ConnectionFigures figures;
+    };
+    trace::TraceReader reader(file.string());
+    trace::TraceWalker walker;
+    Hooks hooks(walker);
+    walker.walk(reader, hooks);
+    EXPECT_TRUE(reader.complete());
+    EXPECT_TRUE(walker.connection_records());
+    hooks.figures.live_at_end = walker.live_bytes();
+    return hooks.figures;
+}
+
+class Lifecycle : public ::testing::Test {
+  protected:
+    void TearDown() override { expect_nothing_left_running(); }
+};
+
+TEST_F(Lifecycle, TwoConnectionsTogetherAreAttributedAndDeterministic) {
+    const fs::path a = profile_trace("lifecycle-two-a", {"--connections", "2"});
+    const fs::path b = profile_trace("lifecycle-two-b", {"--connections", "2"});
+    const ConnectionFigures f = walk(a);
+    EXPECT_EQ(f.allocated.size(), 3u);
+    for (std::uint32_t c : {0u, 1u, 2u}) {
+        EXPECT_GT(f.allocated.count(c) ? f.allocated.at(c) : 0, 0u) << "connection " << c;
+    }
+    // The same handshake twice: the two connections cost about the same
+    // (ECDSA signatures differ by a byte or two).
+    EXPECT_NEAR(static_cast<double>(f.allocated.at(1)), static_cast<double>(f.allocated.at(2)),
+                64.0);
+    EXPECT_EQ(f.live_at_end, 0u);
+    const std::string ta = stable_export(a);
+    EXPECT_GT(ta.size(), 100000u);
+    EXPECT_TRUE(ta == stable_export(b)) << "stable exports of two runs differ";
+}
+
+TEST_F(Lifecycle, ReconnectsFreeEachConnectionBeforeTheNext) {
+    const ConnectionFigures f = walk(profile_trace("lifecycle-reconnects", {"--reconnects", "3"}));
+    EXPECT_EQ(f.allocated.size(), 4u); // the shared part and three connections
+    for (std::uint32_t c : {1u, 2u, 3u}) {
+        ASSERT_TRUE(f.live_when_left.count(c)) << "connection " << c;
+        EXPECT_EQ(f.live_when_left.at(c), 0u) << "connection " << c << " left bytes alive";
+    }
+    EXPECT_EQ(f.live_at_end, 0u);
+}
+
+TEST_F(Lifecycle, ZeroConnectionsIsRefusedInOneLine) {
+    const RunResult r = run_tlsheap({"profile", "--connections", "0"});
+    EXPECT_EQ(r.status, 2) << r.err;
+    const auto lines = r.error_lines();
+    ASSERT_EQ(lines.size(), 1u) << r.err;
+    EXPECT_NE(lines.front().find("--connections"), std::string::npos) << lines.front();
+}
+
+} // namespace
+} // namespace tlsheap::testing
