@@ -205,7 +205,11 @@ TEST_F(BadTrace, NotATraceAtAll) {
 
 TEST_F(BadTrace, TraceFromANewerFormatVersion) {
     std::string bytes = *bytes_;
-    bytes[8] = 9; // major version 9
+    // Header: magic[8] major:u16le minor:u16le; make it format 9.0.
+    bytes[8] = 9;
+    bytes[9] = 0;
+    bytes[10] = 0;
+    bytes[11] = 0;
     expect_one_line_error(run_tlsheap({"trace", "show", write("future.trace", bytes).string()}), 2,
                           "trace format 9.0; this tlsheap reads format 1.x (upgrade tlsheap)");
 }
