@@ -25,3 +25,9 @@ record tls12-ecdhe-ecdsa-p256-real-pool --scenario tls12-ecdhe-ecdsa-p256 --real
 record tls12-ecdhe-rsa-chain-real-pool --scenario tls12-ecdhe-rsa-chain --real-pool 131072
 record tls13-ecdsa-p256-real-pool --scenario tls13-ecdsa-p256 --real-pool 131072
 record tls12-ecdhe-ecdsa-p256-host-real-pool --scenario tls12-ecdhe-ecdsa-p256 --real-pool 131072 --abi host
+# Lifecycles (issue 10): two connections sharing one config, handshakes
+# interleaved over two cycles; and TLS 1.3 with the second connection started
+# while the first stays open.
+record tls12-ecdhe-ecdsa-p256-2x2-together --scenario tls12-ecdhe-ecdsa-p256 --connections 2 \
+  --start together --reconnects 2
+record tls13-ecdsa-p256-2-staggered --scenario tls13-ecdsa-p256 --connections 2 --start staggered

@@ -42,7 +42,8 @@ void AxtlsGrowthTransform::initialize() {
 // As read: what the certificate parser leaves behind in the certificate state.
 void AxtlsGrowthTransform::observe(const Record& r) {
     if (r.tag == Tag::Free) {
-        received_chain_.erase(r.alloc_seq);
+        for (auto& [id, c] : contexts_)
+            c.received_chain.erase(r.alloc_seq);
         return;
     }
     if (r.tag != Tag::Alloc || r.address == 0 || phase() != trace::Phase::Handshake ||
@@ -52,24 +53,25 @@ void AxtlsGrowthTransform::observe(const Record& r) {
     if (block == nullptr)
         return;
     if (!symbols().symbolized() || symbols().any_function(block->stack, trace::parses_certificate))
-        received_chain_.insert(r.seq);
+        context().received_chain.insert(r.seq);
 }
 
 void AxtlsGrowthTransform::handle(const Record& r) {
+    Context& c = context();
     if (r.tag == Tag::TlsRecord && r.direction == trace::Direction::In) {
-        if (first_record_) {
-            first_record_ = false;
+        if (c.first_record) {
+            c.first_record = false;
             const std::uint64_t mfl =
                 trace::meta_number(meta(trace::meta::kSslMaxFragmentLengthRequested));
             if (mfl > 0) {
-                for (Buffer* b : {&shared_, &in_, &out_})
+                for (Buffer* b : {&c.shared, &c.in, &c.out})
                     b->max_plain = std::min(b->max_plain, mfl);
             }
         }
-        grow_for(options_.shared ? shared_ : in_, r.length);
+        grow_for(c, options_.shared ? c.shared : c.in, r.length);
     } else if (r.tag == Tag::Phase && r.phase != trace::Phase::Handshake &&
                r.phase != trace::Phase::Setup) {
-        handshake_over_ = true; // disposable_free: can_free_certificates
+        c.handshake_over = true; // disposable_free: can_free_certificates
     }
     emit_input(r);
 }
@@ -83,23 +85,24 @@ AxtlsGrowthTransform::Buffer AxtlsGrowthTransform::allocate(std::uint32_t site) 
 
 void AxtlsGrowthTransform::replace_record_buffer(trace::Role role, const InputBlock&) {
     // ssl_new allocates bm_all_data; the first record buffer's place is its place.
+    Context& c = context();
     if (options_.shared) {
-        if (!shared_.block)
-            shared_ = allocate(site_shared_);
+        if (!c.shared.block)
+            c.shared = allocate(site_shared_);
     } else if (role == trace::Role::InBuffer) {
-        if (!in_.block)
-            in_ = allocate(site_in_);
-    } else if (!out_.block) {
-        out_ = allocate(site_out_);
+        if (!c.in.block)
+            c.in = allocate(site_in_);
+    } else if (!c.out.block) {
+        c.out = allocate(site_out_);
     }
 }
 
-void AxtlsGrowthTransform::grow_for(Buffer& buffer, std::uint64_t length) {
+void AxtlsGrowthTransform::grow_for(Context& c, Buffer& buffer, std::uint64_t length) {
     if (!buffer.block || length <= buffer.max_plain + kExtra - kRecordOffset ||
         buffer.max_plain >= kMaxPlain)
         return;
-    if (handshake_over_ && options_.purge_certs && !certificates_freed_)
-        purge_certificates();
+    if (c.handshake_over && options_.purge_certs && !c.certificates_freed)
+        purge_certificates(c);
     const std::uint64_t plain = grown_plain_length(length);
     if (plain <= buffer.max_plain)
         return;
@@ -111,18 +114,19 @@ void AxtlsGrowthTransform::grow_for(Buffer& buffer, std::uint64_t length) {
     buffer.max_plain = plain;
 }
 
-void AxtlsGrowthTransform::purge_certificates() {
-    certificates_freed_ = true;
-    const std::vector<std::uint64_t> chain(received_chain_.begin(), received_chain_.end());
-    received_chain_.clear();
+void AxtlsGrowthTransform::purge_certificates(Context& c) {
+    c.certificates_freed = true;
+    const std::vector<std::uint64_t> chain(c.received_chain.begin(), c.received_chain.end());
+    c.received_chain.clear();
     for (const std::uint64_t seq : chain)
         release_input_block(seq, site_free_certs_);
 }
 
 void AxtlsGrowthTransform::release_record_buffers() {
-    free_block(shared_.block, site_ssl_free_);
-    free_block(in_.block, site_ssl_free_);
-    free_block(out_.block, site_ssl_free_);
+    Context& c = context();
+    free_block(c.shared.block, site_ssl_free_);
+    free_block(c.in.block, site_ssl_free_);
+    free_block(c.out.block, site_ssl_free_);
 }
 
 } // namespace tlsheap::replay

@@ -33,6 +33,7 @@
 
 #include "rewritten_stream.h"
 
+#include <map>
 #include <set>
 
 namespace tlsheap::replay {
@@ -70,9 +71,10 @@ class AxtlsGrowthTransform final : public RewrittenStream {
     void release_record_buffers() override;
     std::string dtls_refusal() const override;
 
+    struct Context;
     Buffer allocate(std::uint32_t site);
-    void grow_for(Buffer& buffer, std::uint64_t length);
-    void purge_certificates();
+    void grow_for(Context& c, Buffer& buffer, std::uint64_t length);
+    void purge_certificates(Context& c);
 
     Options options_;
     std::string certificate_state_;
@@ -82,13 +84,18 @@ class AxtlsGrowthTransform final : public RewrittenStream {
     std::uint32_t site_free_certs_ = 0;
     std::uint32_t site_ssl_free_ = 0;
 
-    Buffer shared_; // shared=on
-    Buffer in_;     // shared=off
-    Buffer out_;
-    bool first_record_ = true;
-    bool handshake_over_ = false; // can_free_certificates
-    bool certificates_freed_ = false;
-    std::set<std::uint64_t> received_chain_; // input seqs, alive as read
+    // What axTLS keeps per SSL object: one per connection of the recording.
+    struct Context {
+        Buffer shared; // shared=on
+        Buffer in;     // shared=off
+        Buffer out;
+        bool first_record = true;
+        bool handshake_over = false; // can_free_certificates
+        bool certificates_freed = false;
+        std::set<std::uint64_t> received_chain; // input seqs, alive as read
+    };
+    Context& context() { return contexts_[connection()]; }
+    std::map<std::uint32_t, Context> contexts_;
 };
 
 } // namespace tlsheap::replay

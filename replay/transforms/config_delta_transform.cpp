@@ -90,41 +90,42 @@ void ConfigDeltaTransform::handle(const Record& r) {
         emit_input(r);
         return;
     }
+    PeerChain& c = chain();
     switch (r.tag) {
     case Tag::Alloc:
-        if (!chain_released_ && in_certificate_parse(r)) {
+        if (!c.released && in_certificate_parse(r)) {
             if (symbols().any_function(r.stack, made_for_tls13))
                 refuse("it is a TLS 1.3 handshake, and mbedTLS requires "
                        "MBEDTLS_SSL_KEEP_PEER_CERTIFICATE for TLS 1.3");
-            chain_seen_ = true;
+            c.seen = true;
             const std::string site = symbols().call_site(r.stack).function;
             if (site == "x509_crt_parse_der_core") {
                 drop_input_block(r.seq); // the DER copy: nocopy parsing never makes it
                 return;
             }
             if (site.find("x509_crt_parse_der_internal") != std::string::npos)
-                ++certificates_; // crt->next: a further certificate begins
-            if (certificates_ == 0 && symbols().any_function(r.stack, parses_public_key))
-                leaf_key_.emplace_back(r.count * r.size, r.stack);
-            chain_.insert(r.seq);
+                ++c.certificates; // crt->next: a further certificate begins
+            if (c.certificates == 0 && symbols().any_function(r.stack, parses_public_key))
+                c.leaf_key.emplace_back(r.count * r.size, r.stack);
+            c.blocks.insert(r.seq);
         }
         break;
     case Tag::Free:
-        chain_.erase(r.alloc_seq);
+        c.blocks.erase(r.alloc_seq);
         break;
     case Tag::StepEnd:
-        if (chain_seen_ && !chain_released_ && state_name(r.state) != certificate_state_) {
+        if (c.seen && !c.released && state_name(r.state) != certificate_state_) {
             emit_input(r);
-            forget_peer_chain();
+            forget_peer_chain(c);
             return;
         }
         break;
     case Tag::Phase:
         if (r.phase != trace::Phase::Handshake && r.phase != trace::Phase::Setup) {
             // mbedtls_ssl_handshake_free: the handshake's copy of the key goes.
-            for (AddedBlock& b : peer_pubkey_)
+            for (AddedBlock& b : c.peer_pubkey)
                 free_block(b, 0);
-            peer_pubkey_.clear();
+            c.peer_pubkey.clear();
         }
         break;
     default:
@@ -134,14 +135,14 @@ void ConfigDeltaTransform::handle(const Record& r) {
 }
 
 // After verification: free the chain, keep a digest and a copy of the key.
-void ConfigDeltaTransform::forget_peer_chain() {
-    chain_released_ = true;
-    for (const std::uint64_t seq : chain_)
+void ConfigDeltaTransform::forget_peer_chain(PeerChain& c) {
+    c.released = true;
+    for (const std::uint64_t seq : c.blocks)
         release_input_block(seq, 0);
-    chain_.clear();
-    digest_ = add_block(digest_len_, site_digest_);
-    for (const auto& [size, stack] : leaf_key_)
-        peer_pubkey_.push_back(add_block(size, stack));
+    c.blocks.clear();
+    c.digest = add_block(digest_len_, site_digest_);
+    for (const auto& [size, stack] : c.leaf_key)
+        c.peer_pubkey.push_back(add_block(size, stack));
 }
 
 void ConfigDeltaTransform::replace_record_buffer(trace::Role role, const InputBlock& block) {
@@ -158,7 +159,7 @@ void ConfigDeltaTransform::replace_record_buffer(trace::Role role, const InputBl
 // mbedtls_ssl_free: the buffers go one by one as recorded (see handle());
 // the session's digest goes with them.
 void ConfigDeltaTransform::release_record_buffers() {
-    free_block(digest_, 0);
+    free_block(chain().digest, 0);
 }
 
 } // namespace tlsheap::replay

@@ -57,8 +57,9 @@ class ConfigDeltaTransform final : public RewrittenStream {
     void release_record_buffers() override;
     std::string dtls_refusal() const override;
 
+    struct PeerChain;
     bool in_certificate_parse(const trace::Record& alloc) const;
-    void forget_peer_chain();
+    void forget_peer_chain(PeerChain& c);
 
     Options options_;
     std::uint64_t recorded_len_[2] = {0, 0};    // CONTENT_LEN, by role (in, out)
@@ -68,14 +69,18 @@ class ConfigDeltaTransform final : public RewrittenStream {
     std::uint32_t site_digest_ = 0;
 
     std::map<std::uint64_t, AddedBlock> buffers_; // replacements, by recorded seq
-    // keep_peer_cert=off
-    bool chain_seen_ = false;
-    bool chain_released_ = false;
-    unsigned certificates_ = 0;                                     // parsed so far, in the state
-    std::set<std::uint64_t> chain_;                                 // input seqs, alive
-    std::vector<std::pair<std::uint64_t, std::uint32_t>> leaf_key_; // size, stack
-    std::vector<AddedBlock> peer_pubkey_;
-    AddedBlock digest_;
+    // keep_peer_cert=off: what each connection's session and handshake hold.
+    struct PeerChain {
+        bool seen = false;
+        bool released = false;
+        unsigned certificates = 0;                                     // parsed so far, in the state
+        std::set<std::uint64_t> blocks;                                // input seqs, alive
+        std::vector<std::pair<std::uint64_t, std::uint32_t>> leaf_key; // size, stack
+        std::vector<AddedBlock> peer_pubkey;
+        AddedBlock digest;
+    };
+    PeerChain& chain() { return chains_[connection()]; }
+    std::map<std::uint32_t, PeerChain> chains_;
 };
 
 } // namespace tlsheap::replay

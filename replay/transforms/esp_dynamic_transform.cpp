@@ -120,17 +120,33 @@ void EspDynamicTransform::initialize() {
 // --- the stream ---------------------------------------------------------
 
 void EspDynamicTransform::handle(const Record& r) {
-    if (r.tag == Tag::StepBegin) {
-        if (in_step_)
-            close_step();
-        step_ = Step{};
-        step_.records.push_back(r);
-        in_step_ = true;
+    c_ = &context();
+    if (r.tag == Tag::Connection) {
+        // Another connection's records follow: a step still open goes on
+        // at a later place in the output.
+        for (auto& [id, other] : contexts_)
+            other.step.interrupted = other.in_step;
+        if (connection() > trace::kFirstConnection)
+            refuse_shared_config_frees();
+        emit_input(r);
         return;
     }
-    if (in_step_) {
+    if (r.tag == Tag::StepBegin) {
+        if (c_->in_step)
+            close_step();
+        c_->step = Step{};
+        c_->step.places.emplace_back(0, reserve_output());
+        c_->step.records.push_back(r);
+        c_->in_step = true;
+        return;
+    }
+    if (c_->in_step) {
         if (r.tag != Tag::Phase) {
-            step_.records.push_back(r);
+            if (c_->step.interrupted) {
+                c_->step.interrupted = false;
+                c_->step.places.emplace_back(c_->step.records.size(), reserve_output());
+            }
+            c_->step.records.push_back(r);
             return;
         }
         close_step();
@@ -139,29 +155,44 @@ void EspDynamicTransform::handle(const Record& r) {
     stream(r);
 }
 
+// ESP-IDF frees the CA chain and the own key data of the mbedtls_ssl_config
+// (esp_mbedtls_free_cacert sets conf->ca_chain = NULL) after the first
+// handshake; the connections of a lifecycle recording share one config, so
+// on the device every later handshake would find them gone.
+void EspDynamicTransform::refuse_shared_config_frees() {
+    if (options_.free_ca_cert || options_.free_config_data)
+        refuse("the recording has several connections sharing one mbedtls_ssl_config, and "
+               "free_ca_cert/free_config_data free its CA chain and keys after the first "
+               "handshake, so a later connection could not verify or authenticate on the "
+               "device; use esp-dynamic:free_ca_cert=off,free_config_data=off");
+}
+
 void EspDynamicTransform::observe(const Record& r) {
     // Read ahead of the stream: the Outcome sits in the last step's tail.
     if (r.tag == Tag::Outcome && r.outcome == trace::OutcomeKind::Handshake && r.ret == 0)
-        handshake_ok_ = true;
+        context().handshake_ok = true;
 }
 
 void EspDynamicTransform::finish() {
-    if (in_step_)
-        close_step();
-    flush_pending(nullptr);
+    for (auto& [id, c] : contexts_) {
+        c_ = &c;
+        if (c_->in_step)
+            close_step();
+        flush_pending(nullptr);
+    }
 }
 
 // Outside handshake steps: the API wrappers of esp_ssl_tls.c.
 void EspDynamicTransform::stream(const Record& r) {
     const bool boundary = r.tag == Tag::TlsRecord || r.tag == Tag::Phase || r.tag == Tag::Outcome ||
                           r.tag == Tag::Activity;
-    if (app_rx_pending_ && boundary) {
+    if (c_->app_rx_pending && boundary) {
         // __wrap_mbedtls_ssl_read: the record is consumed, back to the RX cache.
-        app_rx_pending_ = false;
-        if (rx_state_ == Rx::Full) {
-            free_block(rx_, site_rx_);
-            rx_ = add_block(kRxCache, site_rx_cache_);
-            rx_state_ = Rx::Cache;
+        c_->app_rx_pending = false;
+        if (c_->rx_state == Rx::Full) {
+            free_block(c_->rx, site_rx_);
+            c_->rx = add_block(kRxCache, site_rx_cache_);
+            c_->rx_state = Rx::Cache;
         }
     }
     switch (r.tag) {
@@ -173,28 +204,28 @@ void EspDynamicTransform::stream(const Record& r) {
             put_back_idle_tx();
             return;
         }
-        if (rx_state_ != Rx::Static) {
+        if (c_->rx_state != Rx::Static) {
             add_rx(r.length);
             load_record(r);
-            app_rx_pending_ = true;
+            c_->app_rx_pending = true;
         }
         emit_input(r);
         return;
     case Tag::Role:
-        if (tx_state_ == Tx::None) {
+        if (c_->tx_state == Tx::None) {
             // __wrap_mbedtls_ssl_setup: the idle TX buffer, no RX buffer.
-            tx_ = add_block(kIdleTx, site_tx_idle_);
-            tx_state_ = Tx::Idle;
+            c_->tx = add_block(kIdleTx, site_tx_idle_);
+            c_->tx_state = Tx::Idle;
         }
         break;
     case Tag::Phase:
-        if (r.phase == trace::Phase::Application && options_.static_rx && handshake_ok_ &&
-            rx_state_ != Rx::None && rx_state_ != Rx::Static) {
+        if (r.phase == trace::Phase::Application && options_.static_rx && c_->handshake_ok &&
+            c_->rx_state != Rx::None && c_->rx_state != Rx::Static) {
             // esp-tls after a successful handshake: esp_mbedtls_dynamic_set_rx_buf_static.
-            free_block(rx_, site_rx_static_);
-            rx_ = add_block(kHeader + tx_buffer_len(sizes_.in_content_len), site_rx_static_);
-            rx_state_ = Rx::Static;
-            rx_messages_.clear();
+            free_block(c_->rx, site_rx_static_);
+            c_->rx = add_block(kHeader + tx_buffer_len(sizes_.in_content_len), site_rx_static_);
+            c_->rx_state = Rx::Static;
+            c_->rx_messages.clear();
         }
         break;
     default:
@@ -209,12 +240,13 @@ void EspDynamicTransform::replace_record_buffer(trace::Role, const InputBlock&) 
 }
 
 void EspDynamicTransform::release_record_buffers() {
+    c_ = &context();
     // __wrap_mbedtls_ssl_free: out_buf, then in_buf, then the real ssl_free.
-    free_block(tx_, site_ssl_free_);
-    tx_state_ = Tx::None;
-    free_block(rx_, site_ssl_free_);
-    rx_state_ = Rx::None;
-    app_rx_pending_ = false;
+    free_block(c_->tx, site_ssl_free_);
+    c_->tx_state = Tx::None;
+    free_block(c_->rx, site_ssl_free_);
+    c_->rx_state = Rx::None;
+    c_->app_rx_pending = false;
 }
 
 // --- handshake steps --------------------------------------------------------
@@ -222,21 +254,21 @@ void EspDynamicTransform::release_record_buffers() {
 // A step is complete when the next one (or a Phase) begins. Its end is
 // decided with the next step in view, and only then is it passed on.
 void EspDynamicTransform::close_step() {
-    Step current = std::move(step_);
-    step_ = Step{};
-    in_step_ = false;
+    Step current = std::move(c_->step);
+    c_->step = Step{};
+    c_->in_step = false;
     analyze(current);
     flush_pending(&current);
     before_step(current);
-    pending_ = std::move(current);
+    c_->pending = std::move(current);
 }
 
 void EspDynamicTransform::flush_pending(const Step* next) {
-    if (!pending_)
+    if (!c_->pending)
         return;
-    after_step(*pending_, next);
-    flush(*pending_);
-    pending_.reset();
+    after_step(*c_->pending, next);
+    flush(*c_->pending);
+    c_->pending.reset();
 }
 
 void EspDynamicTransform::analyze(Step& step) const {
@@ -266,12 +298,12 @@ void EspDynamicTransform::analyze(Step& step) const {
 // manage_resource(ssl, true, ...), then what the step reads.
 void EspDynamicTransform::before_step(Step& step) {
     if (tls13_state(step.state))
-        tls13_ = true;
+        c_->tls13 = true;
     begin_capture(step.before);
     const Record* first_in = step.incoming.empty() ? nullptr : &step.records[step.incoming[0]];
-    if (rx_peeked_ && first_in != nullptr) {
+    if (c_->rx_peeked && first_in != nullptr) {
         // An earlier step peeked this record's header and allocated for it.
-        rx_peeked_ = false;
+        c_->rx_peeked = false;
         add_rx(first_in->length);
     }
     switch (tx_rule(step.state)) {
@@ -284,14 +316,14 @@ void EspDynamicTransform::before_step(Step& step) {
     case TxRule::None:
         break;
     }
-    if (adds_rx(step.state, tls13_, compat_mode_) && rx_state_ != Rx::Full &&
-        rx_state_ != Rx::Static && !rx_peeked_) {
+    if (adds_rx(step.state, c_->tls13, compat_mode_) && c_->rx_state != Rx::Full &&
+        c_->rx_state != Rx::Static && !c_->rx_peeked) {
         if (first_in != nullptr)
             add_rx(first_in->length);
         else
-            rx_peeked_ = true; // the record arrives in a later step
+            c_->rx_peeked = true; // the record arrives in a later step
     }
-    if (first_in != nullptr && rx_state_ != Rx::Full && rx_state_ != Rx::Static) {
+    if (first_in != nullptr && c_->rx_state != Rx::Full && c_->rx_state != Rx::Static) {
         // A read no wrapper prepared for (on the device it would overrun the
         // cache); sized like add_rx so that the stream stays valid.
         add_rx(first_in->length);
@@ -310,7 +342,7 @@ void EspDynamicTransform::after_step(Step& step, const Step* next) {
     account_consumption(step, next);
     begin_capture(step.after);
     // out_left != 0: output written but not sent, flushed by the next step first.
-    const bool tls13 = tls13_ || (next != nullptr && tls13_state(next->state));
+    const bool tls13 = c_->tls13 || (next != nullptr && tls13_state(next->state));
     const bool unsent =
         next != nullptr && next->leading_out && (tls13 || tx_rule(next->state) == TxRule::None);
     if (!unsent)
@@ -330,10 +362,10 @@ void EspDynamicTransform::after_step(Step& step, const Step* next) {
 void EspDynamicTransform::account_consumption(const Step& step, const Step* next) {
     const std::vector<int> expected = expected_messages(step.state);
     const bool reads =
-        !expected.empty() || adds_rx(step.state, tls13_, compat_mode_) || !step.incoming.empty();
-    if (!reads || rx_messages_.empty())
+        !expected.empty() || adds_rx(step.state, c_->tls13, compat_mode_) || !step.incoming.empty();
+    if (!reads || c_->rx_messages.empty())
         return;
-    const Message& m = rx_messages_.front();
+    const Message& m = c_->rx_messages.front();
     bool consumed;
     if (m.handshake_type >= 0) {
         consumed = expected.empty() || contains(expected, m.handshake_type);
@@ -344,23 +376,38 @@ void EspDynamicTransform::account_consumption(const Step& step, const Step* next
         // without receiving a record of its own.
         const bool next_reads_kept =
             next != nullptr &&
-            adds_rx(next->state, tls13_ || tls13_state(next->state), compat_mode_) &&
+            adds_rx(next->state, c_->tls13 || tls13_state(next->state), compat_mode_) &&
             next->incoming.empty();
         consumed = !next_reads_kept;
     }
     if (consumed)
-        rx_messages_.pop_front();
+        c_->rx_messages.pop_front();
 }
 
+// Passes the step on, each record to the place reserved for it.
 void EspDynamicTransform::flush(const Step& step) {
+    std::size_t place = 0;
+    const auto fill = [&](std::size_t record) {
+        while (place + 1 < step.places.size() && step.places[place + 1].first <= record)
+            ++place;
+        begin_fill(step.places[place].second);
+    };
+    fill(0);
     emit_input(step.records.front());
     emit_captured(step.before);
     const std::size_t end = step.step_end.value_or(step.records.size());
-    for (std::size_t i = 1; i < end; ++i)
+    for (std::size_t i = 1; i < end; ++i) {
+        fill(i);
         emit_input(step.records[i]);
+    }
     emit_captured(step.after);
-    for (std::size_t i = end; i < step.records.size(); ++i)
+    for (std::size_t i = end; i < step.records.size(); ++i) {
+        fill(i);
         emit_input(step.records[i]);
+    }
+    end_fill();
+    for (const auto& [first, id] : step.places)
+        release_place(id);
 }
 
 // --- the buffers --------------------------------------------------------------
@@ -374,68 +421,68 @@ std::uint64_t EspDynamicTransform::tx_buffer_len(std::uint64_t len) const {
 // esp_mbedtls_add_tx_buffer: a CACHED (full) buffer stays; the idle one is
 // freed and a full one allocated.
 void EspDynamicTransform::add_tx(std::uint64_t content_len, std::uint32_t site) {
-    if (tx_state_ == Tx::Full)
+    if (c_->tx_state == Tx::Full)
         return;
-    free_block(tx_, site);
-    tx_ = add_block(kHeader + tx_buffer_len(content_len), site);
-    tx_state_ = Tx::Full;
+    free_block(c_->tx, site);
+    c_->tx = add_block(kHeader + tx_buffer_len(content_len), site);
+    c_->tx_state = Tx::Full;
 }
 
 // esp_mbedtls_free_tx_buffer: a full buffer is freed, then the idle one allocated.
 void EspDynamicTransform::put_back_idle_tx() {
-    if (tx_state_ != Tx::Full)
+    if (c_->tx_state != Tx::Full)
         return;
-    free_block(tx_, site_tx_);
-    tx_ = add_block(kIdleTx, site_tx_idle_);
-    tx_state_ = Tx::Idle;
+    free_block(c_->tx, site_tx_);
+    c_->tx = add_block(kIdleTx, site_tx_idle_);
+    c_->tx_state = Tx::Idle;
 }
 
 // esp_mbedtls_add_rx_buffer: with no full buffer, the header is read into
 // stack memory, the cache freed and 8 + tx_buffer_len(record length) allocated.
 void EspDynamicTransform::add_rx(std::uint64_t record_len) {
-    if (rx_state_ == Rx::Full || rx_state_ == Rx::Static)
+    if (c_->rx_state == Rx::Full || c_->rx_state == Rx::Static)
         return;
-    free_block(rx_, site_rx_);
-    rx_ = add_block(kHeader + tx_buffer_len(record_len), site_rx_);
-    rx_state_ = Rx::Full;
-    rx_record_read_ = false;
-    rx_messages_.clear();
+    free_block(c_->rx, site_rx_);
+    c_->rx = add_block(kHeader + tx_buffer_len(record_len), site_rx_);
+    c_->rx_state = Rx::Full;
+    c_->rx_record_read = false;
+    c_->rx_messages.clear();
 }
 
 // The record is read into the RX buffer: the messages it brings replace
 // whatever the buffer held (mbedTLS reads a record only once the last one is done).
 void EspDynamicTransform::load_record(const Record& r) {
-    rx_messages_.clear();
+    c_->rx_messages.clear();
     switch (r.content_type) {
     case tls::kHandshake:
         if (r.flags & trace::kRecordPlaintext) {
             for (const std::uint8_t t : r.hs_types)
-                rx_messages_.push_back({tls::kHandshake, t});
+                c_->rx_messages.push_back({tls::kHandshake, t});
         } else {
-            rx_messages_.push_back({tls::kHandshake, -1});
+            c_->rx_messages.push_back({tls::kHandshake, -1});
         }
         break;
     case tls::kChangeCipherSpec:
-        if (!tls13_) // TLS 1.3's compatibility CCS is dropped by the record layer
-            rx_messages_.push_back({tls::kChangeCipherSpec, -1});
+        if (!c_->tls13) // TLS 1.3's compatibility CCS is dropped by the record layer
+            c_->rx_messages.push_back({tls::kChangeCipherSpec, -1});
         break;
     case tls::kApplicationData:
-        rx_messages_.push_back({tls::kApplicationData, -1});
+        c_->rx_messages.push_back({tls::kApplicationData, -1});
         break;
     default: // alerts: handled by the record layer
         break;
     }
-    rx_record_read_ = true;
+    c_->rx_record_read = true;
 }
 
 // esp_mbedtls_free_rx_buffer: only a full buffer whose record was read and
 // holds no further message goes; then the 24-byte cache is allocated.
 void EspDynamicTransform::free_rx() {
-    if (rx_state_ != Rx::Full || !rx_record_read_ || !rx_messages_.empty())
+    if (c_->rx_state != Rx::Full || !c_->rx_record_read || !c_->rx_messages.empty())
         return;
-    free_block(rx_, site_rx_);
-    rx_ = add_block(kRxCache, site_rx_cache_);
-    rx_state_ = Rx::Cache;
+    free_block(c_->rx, site_rx_);
+    c_->rx = add_block(kRxCache, site_rx_cache_);
+    c_->rx_state = Rx::Cache;
 }
 
 // esp_mbedtls_free_cacert: mbedtls_x509_crt_free(conf->ca_chain), once.

@@ -54,6 +54,7 @@
 #include "rewritten_stream.h"
 
 #include <deque>
+#include <map>
 #include <optional>
 
 namespace tlsheap::replay {
@@ -87,6 +88,10 @@ class EspDynamicTransform final : public RewrittenStream {
         bool leading_out = false;            // sends before it allocates or receives
         std::vector<AddedEvent> before;      // after StepBegin
         std::vector<AddedEvent> after;       // before StepEnd
+        // Where its records go in the output: (first record, reserved place).
+        // Another connection's records after some of them start a new place.
+        std::vector<std::pair<std::size_t, std::uint64_t>> places;
+        bool interrupted = false;
     };
 
     struct Message {
@@ -121,6 +126,7 @@ class EspDynamicTransform final : public RewrittenStream {
     void free_config_data();
     std::uint64_t tx_buffer_len(std::uint64_t len) const;
     std::uint64_t own_certificates_len() const;
+    void refuse_shared_config_frees();
 
     Options options_;
     EspBufferSizes sizes_;
@@ -137,25 +143,31 @@ class EspDynamicTransform final : public RewrittenStream {
     std::uint32_t site_free_config_ = 0;
     std::uint32_t site_ssl_free_ = 0;
 
-    // The buffers as ESP-IDF holds them.
-    enum class Tx { None, Idle, Full };
-    Tx tx_state_ = Tx::None;
-    AddedBlock tx_;
-    enum class Rx { None, Cache, Full, Static };
-    Rx rx_state_ = Rx::None;
-    AddedBlock rx_;
-    bool rx_peeked_ = false;          // add_rx ran but the record arrives in a later step
-    bool rx_record_read_ = false;     // in_msgtype != 0
-    std::deque<Message> rx_messages_; // handshake messages of its record not yet consumed
-    bool app_rx_pending_ = false;     // an application record waits to be consumed
-
     bool ca_freed_ = false;
     bool config_freed_ = false;
-    bool handshake_ok_ = false;
 
-    bool in_step_ = false;
-    Step step_;
-    std::optional<Step> pending_;
+    // What ESP-IDF keeps per mbedtls_ssl_context, and the step held back
+    // for lookahead: one of each per connection of the recording.
+    enum class Tx { None, Idle, Full };
+    enum class Rx { None, Cache, Full, Static };
+    struct Context {
+        Tx tx_state = Tx::None;
+        AddedBlock tx;
+        Rx rx_state = Rx::None;
+        AddedBlock rx;
+        bool rx_peeked = false;          // add_rx ran but the record arrives in a later step
+        bool rx_record_read = false;     // in_msgtype != 0
+        std::deque<Message> rx_messages; // handshake messages of its record not yet consumed
+        bool app_rx_pending = false;     // an application record waits to be consumed
+        bool tls13 = false;
+        bool handshake_ok = false;
+        bool in_step = false;
+        Step step;
+        std::optional<Step> pending;
+    };
+    Context& context() { return contexts_[connection()]; }
+    std::map<std::uint32_t, Context> contexts_;
+    Context* c_ = nullptr; // the connection whose records are being handled
 };
 
 } // namespace tlsheap::replay

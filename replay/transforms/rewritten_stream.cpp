@@ -32,9 +32,15 @@ RewrittenStream::RewrittenStream(std::unique_ptr<RecordSource> input, std::strin
     : input_(std::move(input)), name_(std::move(name)), spec_text_(std::move(spec_text)) {}
 
 bool RewrittenStream::next(Record& out) {
-    while (out_.empty()) {
-        if (input_done_)
+    for (;;) {
+        if (!out_.empty()) {
+            if (!std::holds_alternative<ReservedPlace>(out_.front()))
+                break;
+            if (splice_front_place())
+                continue;
+        } else if (input_done_) {
             return false;
+        }
         if (!input_->next(in_)) {
             input_done_ = true;
             end_of_input();
@@ -89,6 +95,37 @@ bool RewrittenStream::next(Record& out) {
         }
     }
     return true;
+}
+
+// The place at the front of the output, once released (or once the input
+// ended: nothing more can fill it), is replaced by what was put in it.
+bool RewrittenStream::splice_front_place() {
+    const std::uint64_t id = std::get<ReservedPlace>(out_.front()).id;
+    const auto it = places_.find(id);
+    if (it == places_.end()) {
+        out_.pop_front();
+        return true;
+    }
+    if (!it->second.released && !input_done_)
+        return false;
+    std::deque<OutputEntry> entries = std::move(it->second.entries);
+    places_.erase(it);
+    out_.pop_front();
+    out_.insert(out_.begin(), std::make_move_iterator(entries.begin()),
+                std::make_move_iterator(entries.end()));
+    return true;
+}
+
+std::uint64_t RewrittenStream::reserve_output() {
+    const std::uint64_t id = next_place_++;
+    places_.emplace(id, Place{});
+    place_entry(ReservedPlace{id});
+    return id;
+}
+
+void RewrittenStream::release_place(std::uint64_t place) {
+    if (const auto it = places_.find(place); it != places_.end())
+        it->second.released = true;
 }
 
 void RewrittenStream::on_record(const Record& r) {
@@ -212,6 +249,14 @@ void RewrittenStream::queue(OutputEntry entry) {
         capture_->push_back(std::get<AddedEvent>(entry));
         return;
     }
+    place_entry(std::move(entry));
+}
+
+void RewrittenStream::place_entry(OutputEntry entry) {
+    if (filling_) {
+        places_.at(*filling_).entries.push_back(std::move(entry));
+        return;
+    }
     out_.push_back(std::move(entry));
 }
 
@@ -247,13 +292,13 @@ void RewrittenStream::emit_input(const Record& r) {
                 // mbedtls_ssl_free frees the current buffers; a buffer the
                 // handshake replaced (MBEDTLS_SSL_VARIABLE_BUFFER_LENGTH) is
                 // freed during the handshake, after its successor was named.
+                const std::uint32_t c = connection();
                 const bool record_buffer =
-                    r.alloc_seq == walker_.current_buffer(trace::Role::InBuffer) ||
-                    r.alloc_seq == walker_.current_buffer(trace::Role::OutBuffer);
-                if (record_buffer && phase() != trace::Phase::Handshake && !buffers_released_) {
-                    buffers_released_ = true;
+                    r.alloc_seq == walker_.current_buffer(trace::Role::InBuffer, c) ||
+                    r.alloc_seq == walker_.current_buffer(trace::Role::OutBuffer, c);
+                if (record_buffer && phase() != trace::Phase::Handshake &&
+                    buffers_released_.insert(c).second)
                     release_record_buffers();
-                }
                 return;
             }
         }
@@ -306,7 +351,7 @@ void RewrittenStream::drop_input_block(std::uint64_t seq) {
 
 void RewrittenStream::emit_captured(const std::vector<AddedEvent>& events) {
     for (const AddedEvent& e : events)
-        out_.emplace_back(std::in_place_type<AddedEvent>, e);
+        place_entry(e);
 }
 
 std::uint32_t RewrittenStream::call_site(const std::string& what) {

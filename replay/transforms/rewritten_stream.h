@@ -51,7 +51,13 @@ struct AddedEvent {
     std::uint32_t stack = 0;
 };
 
-using OutputEntry = std::variant<trace::Record, AddedEvent>;
+// A place kept in the output for entries a transform passes on later (see
+// reserve_output): the output stops here until the place is released.
+struct ReservedPlace {
+    std::uint64_t id = 0;
+};
+
+using OutputEntry = std::variant<trace::Record, AddedEvent, ReservedPlace>;
 
 class RewrittenStream : public RecordSource {
   public:
@@ -106,6 +112,16 @@ class RewrittenStream : public RecordSource {
     void end_capture() { capture_ = nullptr; }
     void emit_captured(const std::vector<AddedEvent>& events);
 
+    // Several connections interleave in one recording, and a transform that
+    // holds one connection's records back (a step kept for lookahead) must
+    // not move them past the other connections' records that follow: it
+    // reserves their place in the output, fills it later, and releases it.
+    // Between begin_fill and end_fill, everything passed on goes to the place.
+    std::uint64_t reserve_output();
+    void begin_fill(std::uint64_t place) { filling_ = place; }
+    void end_fill() { filling_.reset(); }
+    void release_place(std::uint64_t place);
+
     // A call site for added allocations; only from initialize().
     std::uint32_t call_site(const std::string& what);
     [[noreturn]] void refuse(const std::string& why) const;
@@ -128,6 +144,8 @@ class RewrittenStream : public RecordSource {
         return walker_.activity_name(block.activity);
     }
     trace::Phase phase() const { return walker_.phase(); }
+    // The connection the record being read belongs to (trace_walker.h).
+    std::uint32_t connection() const { return walker_.connection(); }
     std::uint32_t state() const { return walker_.state(); }
     const std::string& name() const { return name_; }
 
@@ -140,6 +158,8 @@ class RewrittenStream : public RecordSource {
     void start_output();
     void end_of_input();
     void queue(OutputEntry entry);
+    void place_entry(OutputEntry entry);
+    bool splice_front_place();
 
     std::unique_ptr<RecordSource> input_;
     std::string name_;
@@ -162,7 +182,15 @@ class RewrittenStream : public RecordSource {
     std::deque<OutputEntry> out_;
     std::vector<AddedEvent>* capture_ = nullptr;
     std::unordered_set<std::uint64_t> released_; // input seqs freed or left out early
-    bool buffers_released_ = false;
+    // Connections whose record buffers mbedtls_ssl_free released.
+    std::unordered_set<std::uint32_t> buffers_released_;
+    struct Place {
+        std::deque<OutputEntry> entries;
+        bool released = false;
+    };
+    std::unordered_map<std::uint64_t, Place> places_;
+    std::optional<std::uint64_t> filling_;
+    std::uint64_t next_place_ = 1;
     std::uint64_t next_key_ = 1;
     std::vector<std::uint64_t> free_slots_;
     std::uint64_t next_slot_ = 0;

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <string_view>
+#include <map>
 #include <unordered_map>
 
 namespace tlsheap::analysis {
@@ -76,11 +77,20 @@ class NeedsReader final : public trace::WalkerHooks {
     }
 
   private:
+    // The chains one connection keeps once its handshake is over: the first
+    // connection to finish, with what the connections share (in a lifecycle
+    // recording every further handshake keeps the same again).
     void on_phase(const Record& r, Phase previous) override {
-        if (previous == Phase::Handshake && r.phase != Phase::Handshake)
-            for (const trace::LiveAllocation* b : walker_.live_in_seq_order())
-                if (const BlockShare& share = shares_[walker_.slot_of(*b)]; !share.chain.empty())
-                    chains_[share.chain].alive_after_handshake += b->size;
+        if (handshake_ended_ || previous != Phase::Handshake || r.phase == Phase::Handshake)
+            return;
+        handshake_ended_ = true;
+        const std::uint32_t connection = walker_.connection();
+        for (const trace::LiveAllocation* b : walker_.live_in_seq_order()) {
+            if (b->connection != connection && b->connection != trace::kSharedConnection)
+                continue;
+            if (const BlockShare& share = shares_[walker_.slot_of(*b)]; !share.chain.empty())
+                chains_[share.chain].alive_after_handshake += b->size;
+        }
     }
 
     void on_context(const Record& r) override {
@@ -131,8 +141,13 @@ class NeedsReader final : public trace::WalkerHooks {
         if (!b.chain.empty()) {
             ChainNeeds& chain = chains_[b.chain];
             chain.owner = b.chain;
-            if (walker_.info().call_site(r.stack).function == "x509_crt_parse_der_core")
-                chain.der.push_back(block.size); // crt->raw.p: the copy of one certificate
+            // crt->raw.p: the copy of one certificate; in a lifecycle
+            // recording, of the chain the first connection to parse one got.
+            if (!chain_connection_.count(b.chain))
+                chain_connection_[b.chain] = block.connection;
+            if (walker_.info().call_site(r.stack).function == "x509_crt_parse_der_core" &&
+                chain_connection_.at(b.chain) == block.connection)
+                chain.der.push_back(block.size);
         }
         if (slot >= shares_.size())
             shares_.resize(slot + 1);
@@ -221,6 +236,8 @@ class NeedsReader final : public trace::WalkerHooks {
     std::uint64_t peak_seq_;
     std::string certificate_state_;
     bool tls13_ = false;
+    bool handshake_ended_ = false;
+    std::map<std::string, std::uint32_t> chain_connection_; // by chain owner
 
     trace::TraceWalker walker_;
     std::vector<BlockShare> shares_; // by the walker's slot

@@ -1,5 +1,6 @@
 #include "pipeline/profile_session.h"
 
+#include "orchestration/descriptor_limit.h"
 #include "orchestration/record_error.h"
 #include "orchestration/recording_run.h"
 #include "orchestration/scenario_requirements.h"
@@ -233,6 +234,7 @@ void ProfileSession::resolve_peer(RecordSettings& s, const record::Scenario& sce
                                     l.connections),
                         kExitBadInput);
     }
+    record::check_descriptor_limit(l.connections);
 }
 
 void ProfileSession::record(const RecordSettings& s, const record::Scenario& scenario,

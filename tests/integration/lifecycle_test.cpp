@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 #include <map>
 #include <set>
+#include <sys/resource.h>
 
 namespace tlsheap::testing {
 namespace {
@@ -105,6 +106,58 @@ TEST_F(Lifecycle, ZeroConnectionsIsRefusedInOneLine) {
     const auto lines = r.error_lines();
     ASSERT_EQ(lines.size(), 1u) << r.err;
     EXPECT_NE(lines.front().find("--connections"), std::string::npos) << lines.front();
+}
+
+// A limit on open files too low for the connections asked for is named before
+// anything starts; nothing is left running.
+TEST_F(Lifecycle, ConnectionsBeyondTheOpenFileLimitAreRefusedInOneLine) {
+    rlimit saved{};
+    ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &saved), 0);
+    rlimit low = saved;
+    low.rlim_cur = 64;
+    ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+    const RunResult r = run_tlsheap({"profile", "-q", "--connections", "100"});
+    ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &saved), 0);
+    EXPECT_EQ(r.status, 2) << r.err;
+    const auto lines = r.error_lines();
+    ASSERT_EQ(lines.size(), 1u) << r.err;
+    EXPECT_NE(lines.front().find("100 concurrent connections"), std::string::npos) << r.err;
+    EXPECT_NE(lines.front().find("may open 64 (RLIMIT_NOFILE"), std::string::npos) << r.err;
+}
+
+// Buffer schemes work per connection: each reconnect's connection gets its
+// own record buffers, so a recording of three reconnects has the same live
+// peak and steady state under a scheme as the recording of one connection.
+TEST_F(Lifecycle, BufferSchemesTransformEachReconnectAsTheFirst) {
+    const fs::path one = profile_trace("lifecycle-scheme-one", {});
+    const fs::path three = profile_trace("lifecycle-scheme-three", {"--reconnects", "3"});
+    const auto compare = [](const fs::path& trace) {
+        const fs::path out = trace.parent_path() / "compare.json";
+        const RunResult r = run_tlsheap({"compare", "--model", "ideal", "--json", out.string(),
+                                         "--scheme", "recorded", "axtls-growth",
+                                         "esp-dynamic:free_ca_cert=off,free_config_data=off",
+                                         "esp-dynamic", "--", trace.string()});
+        EXPECT_EQ(r.status, 0) << r.err;
+        return read_json(out).at("rows");
+    };
+    const nlohmann::json a = compare(one);
+    const nlohmann::json b = compare(three);
+    ASSERT_EQ(a.size(), 4u);
+    ASSERT_EQ(b.size(), 4u);
+    for (std::size_t i = 0; i < 3; ++i) {
+        SCOPED_TRACE(a[i].at("scheme").get<std::string>());
+        ASSERT_TRUE(a[i].at("error").is_null()) << a[i].at("error");
+        ASSERT_TRUE(b[i].at("error").is_null()) << b[i].at("error");
+        EXPECT_EQ(a[i].at("live_peak"), b[i].at("live_peak"));
+        EXPECT_EQ(a[i].at("live_after_handshake"), b[i].at("live_after_handshake"));
+    }
+    EXPECT_LT(a[1].at("live_peak").get<std::uint64_t>(), a[0].at("live_peak").get<std::uint64_t>());
+    // ESP-IDF's FREE_CA_CERT frees the config's CA chain, which the
+    // reconnects share: refused, saying why.
+    EXPECT_TRUE(a[3].at("error").is_null());
+    const std::string refusal = b[3].at("error").is_string() ? b[3].at("error").get<std::string>()
+                                                             : std::string();
+    EXPECT_NE(refusal.find("sharing one mbedtls_ssl_config"), std::string::npos) << refusal;
 }
 
 } // namespace
