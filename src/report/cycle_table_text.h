@@ -14,7 +14,8 @@
 namespace tlsheap::report {
 
 // Rows the terminal shows, by index: the first `first_rows`, the last, and
-// every row whose figures (all but its number and where it ended) differ from
+// every row whose figures (all but its number, where it ended and its live
+// peak, which moves by a few bytes with signature lengths) differ from
 // the row before.
 std::vector<std::size_t> shown_cycle_rows(const std::vector<replay::CycleRow>& rows,
                                           std::size_t first_rows = 3);
