@@ -266,10 +266,11 @@ std::uint64_t EspTlsfModel::largest_free_block_below_footprint() const {
 // its size field. heap_caps_get_largest_free_block() is multi_heap_get_info's
 // largest_free_block: the largest block_size() tlsf_walk_pool sees on a free
 // block, passed through tlsf_fit_size (esp-idf components/heap/multi_heap.c,
-// multi_heap_get_info_impl; the fix of esp-idf#7808, which replaced v4.x's
-// rounding down to a power of two, in every v5.x this model claims). Good fit
-// serves exactly the requests up to that figure, so it is also the largest
-// request that succeeds. The untouched tail is part of the last free block.
+// multi_heap_get_info_impl, read in a v5.x copy; it is the fix of
+// esp-idf#7808, reported on v5.0-dev, for v4.x's rounding down to a power of
+// two, so this model assumes it in every v5.x it claims). Good fit serves
+// exactly the requests up to that figure, so it is also the largest request
+// that succeeds. The untouched tail is part of the last free block.
 HeapFigures EspTlsfModel::heap_figures() const {
     HeapFigures figures;
     if (!heap_ready_)

@@ -242,8 +242,8 @@ std::uint64_t FreertosHeap4Model::largest_free_block_below_footprint() const {
     return largest;
 }
 
-// vPortGetHeapStats() (heap_4.c, FreeRTOS-Kernel V10.4 to V11.1, read in
-// V11.1.0): xAvailableHeapSpaceInBytes is xFreeBytesRemaining, and
+// vPortGetHeapStats() (FreeRTOS-Kernel portable/MemMang/heap_4.c, read in a
+// V10.x and a V11.x copy, which agree): xAvailableHeapSpaceInBytes is xFreeBytesRemaining, and
 // xSizeOfLargestFreeBlockInBytes the largest xBlockSize on the free list, both
 // with the BlockLink_t headers in. On a bounded heap the tail block already
 // runs to pxEnd, so the part beyond footprint() is in it.
