@@ -33,7 +33,7 @@ void ModelDriver::start(const trace::TraceInfo& info) {
         slot.run.placement_independent_of_pool_end =
             slot.model->placement_independent_of_pool_end();
         slot.compare_with_real_pool = RealPoolCheck::applies(*slot.model, info);
-        if (options_.pool_size) {
+        if (options_.pool_size && options_.heap_verdicts) {
             slot.heap.emplace(*slot.model, *options_.pool_size);
         }
         slot.run.compared_with_real_pool = slot.compare_with_real_pool;

@@ -26,7 +26,8 @@ class Engine final : public trace::WalkerHooks {
   public:
     Engine(const ReplayOptions& options, ReplayResult& result)
         : result_(result), statistics_(walker_, options, result), models_(options, real_pool_),
-          series_(options.series_points), cycles_(options.pool_size.has_value()) {}
+          series_(options.series_points),
+          cycles_(options.pool_size.has_value() && options.heap_verdicts) {}
 
     void run(RecordSource& reader) {
         walker_.walk(reader, *this);

@@ -186,6 +186,10 @@ struct CycleRow {
 struct ReplayOptions {
     std::vector<ModelSpec> models;
     std::optional<std::uint64_t> pool_size;
+    // With pool_size: each model's HeapVerdict and the heap figures of every
+    // cycle. A min pool search, which only asks whether the trace fits, goes
+    // faster without them.
+    bool heap_verdicts = true;
     unsigned series_points = 256;
     // Run every model's verify() after every event (tests; slow).
     bool verify_every_event = false;
