@@ -21,6 +21,7 @@ Probe replay_once(const SourceFactory& open, const ModelSpec& spec,
     ReplayOptions options;
     options.models = {spec};
     options.pool_size = pool;
+    options.heap_verdicts = false;
     options.series_points = 1;
     options.max_findings = 1;
     ReplayResult result = replay_trace(*source, options);

@@ -33,6 +33,9 @@ void ModelDriver::start(const trace::TraceInfo& info) {
         slot.run.placement_independent_of_pool_end =
             slot.model->placement_independent_of_pool_end();
         slot.compare_with_real_pool = RealPoolCheck::applies(*slot.model, info);
+        if (options_.pool_size && options_.heap_verdicts) {
+            slot.heap.emplace(*slot.model, *options_.pool_size);
+        }
         slot.run.compared_with_real_pool = slot.compare_with_real_pool;
         slots_.push_back(std::move(slot));
     }
@@ -60,6 +63,7 @@ const std::uint64_t* ModelDriver::allocate(const trace::Record& r, std::uint64_t
                                            const Moment& m, std::uint32_t block_slot,
                                            std::uint32_t slot_capacity) {
     std::uint64_t* placed = fresh_offsets(block_slot, slot_capacity);
+    ++allocations_;
     for (std::size_t i = 0; i < slots_.size(); ++i) {
         Slot& slot = slots_[i];
         const std::optional<std::uint64_t> offset = slot.model->allocate(bytes);
@@ -73,6 +77,9 @@ const std::uint64_t* ModelDriver::allocate(const trace::Record& r, std::uint64_t
             if (slot.run.failures.size() < options_.max_findings) {
                 slot.run.failures.push_back({m, bytes});
             }
+        }
+        if (slot.heap) {
+            slot.heap->after_allocation(*slot.model, offset.has_value(), m, bytes, allocations_);
         }
         after_event(slot, m, offset.has_value());
     }
@@ -155,6 +162,9 @@ void ModelDriver::finish(std::vector<ModelRun>& runs) {
             }
         }
         slot.run.statistics = slot.model->statistics();
+        if (slot.heap) {
+            slot.run.heap = slot.heap->verdict();
+        }
         if (slot.run.placement_independent_of_pool_end) {
             slot.run.min_pool_one_pass = slot.model->min_pool_after_replay();
         }

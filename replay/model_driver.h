@@ -5,6 +5,7 @@
 // invariants) are kept as the stream goes.
 #pragma once
 
+#include "heap_verdict.h"
 #include "real_pool_check.h"
 #include "tlsheap/allocator_model.h"
 #include "tlsheap/replay_engine.h"
@@ -15,6 +16,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace tlsheap::replay {
@@ -62,7 +64,8 @@ class ModelDriver {
         std::unique_ptr<AllocatorModel> model;
         ModelRun run;
         bool compare_with_real_pool = false;
-        std::vector<Peak> state_used_peak; // by state id; ModelRun's map is filled at the end
+        std::vector<Peak> state_used_peak;      // by state id; ModelRun's map is filled at the end
+        std::optional<HeapVerdictTracker> heap; // with a pool size
     };
 
     // Each model's offset for a live block, by the walker's slot.
@@ -75,6 +78,7 @@ class ModelDriver {
     std::vector<Slot> slots_;
     bool started_ = false;
     std::vector<std::uint64_t> offsets_; // walker slots x models
+    std::uint64_t allocations_ = 0;      // handed to the models so far
 };
 
 } // namespace tlsheap::replay

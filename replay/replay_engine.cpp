@@ -2,6 +2,7 @@
 // recording's statistics, the allocator models and the time series.
 #include "tlsheap/replay_engine.h"
 
+#include "cycle_table.h"
 #include "model_driver.h"
 #include "real_pool_check.h"
 #include "recording_statistics.h"
@@ -25,7 +26,8 @@ class Engine final : public trace::WalkerHooks {
   public:
     Engine(const ReplayOptions& options, ReplayResult& result)
         : result_(result), statistics_(walker_, options, result), models_(options, real_pool_),
-          series_(options.series_points) {}
+          series_(options.series_points),
+          cycles_(options.pool_size.has_value() && options.heap_verdicts) {}
 
     void run(RecordSource& reader) {
         walker_.walk(reader, *this);
@@ -41,6 +43,7 @@ class Engine final : public trace::WalkerHooks {
         m.phase = walker_.phase();
         m.state = walker_.state();
         m.stack = r.stack;
+        m.connection = walker_.connection();
         return m;
     }
 
@@ -65,6 +68,7 @@ class Engine final : public trace::WalkerHooks {
             // The recorded allocator said NULL: nothing was allocated.
             statistics_.on_null_alloc(m, bytes, overflow);
             series_.advance(r.seq, walker_.live_bytes(), models_);
+            cycles_.observe(r, walker_, models_);
             return;
         }
         statistics_.on_alloc(bytes, overflow);
@@ -84,6 +88,7 @@ class Engine final : public trace::WalkerHooks {
             models_.note_live_peak();
         }
         series_.advance(r.seq, walker_.live_bytes(), models_);
+        cycles_.observe(r, walker_, models_);
     }
 
     void on_free(const Record& r, FreeKind kind, const LiveAllocation* block,
@@ -96,6 +101,7 @@ class Engine final : public trace::WalkerHooks {
             models_.release(slot, m);
         }
         series_.advance(r.seq, walker_.live_bytes(), models_);
+        cycles_.observe(r, walker_, models_);
     }
 
     void on_phase(const Record& r, Phase previous) override {
@@ -104,14 +110,26 @@ class Engine final : public trace::WalkerHooks {
         if (previous == Phase::Handshake && r.phase == Phase::Application) {
             models_.note_handshake_done();
         }
+        cycles_.observe(r, walker_, models_);
     }
 
-    void on_context(const Record& r) override { statistics_.on_context(r); }
+    // Cycles begin and end where the connection changes. Models are not
+    // built here: a cycle closed before the first allocation has no model
+    // figures, and the models keep being built at the first event.
+    void on_connection(const Record& r, std::uint32_t /*previous*/) override {
+        cycles_.observe(r, walker_, models_);
+    }
+
+    void on_context(const Record& r) override {
+        statistics_.on_context(r);
+        cycles_.observe(r, walker_, models_);
+    }
 
     void finish(RecordSource& reader) {
         result_.series = series_.finish(walker_.live_bytes(), models_);
         statistics_.finish(reader);
         models_.end_phase(walker_.phase());
+        cycles_.finish(walker_, models_, result_.cycles);
         models_.finish(result_.models);
         result_.info = walker_.take_info();
     }
@@ -122,6 +140,7 @@ class Engine final : public trace::WalkerHooks {
     RecordingStatistics statistics_;
     ModelDriver models_;
     TimeSeries series_;
+    CycleTable cycles_;
 };
 
 } // namespace

@@ -43,6 +43,19 @@ struct ModelContext {
     std::optional<std::uint64_t> pool_size;
 };
 
+// What a device's own heap API reports about a pool of fixed size
+// (ModelContext::pool_size) at one moment, so that a verdict can be held
+// against the device's serial console.
+struct HeapFigures {
+    // Free bytes as the API counts them (its own choice of headers in or out).
+    std::uint64_t free_bytes = 0;
+    // The largest free block as the API reports it.
+    std::uint64_t largest_free_block = 0;
+    // The largest request that would succeed right now (headers, alignment
+    // and the allocator's fit rules applied).
+    std::uint64_t largest_request = 0;
+};
+
 // A real allocator that the recorder can run on, so that a trace holds its
 // answers (trace meta "allocator").
 enum class RecordedAllocator {
@@ -81,6 +94,14 @@ class AllocatorModel {
     // serve right now.
     virtual std::uint64_t free_bytes_below_footprint() const = 0;
     virtual std::uint64_t largest_free_block_below_footprint() const = 0;
+
+    // The device's figures for a bounded pool (pool_size set), the untouched
+    // part beyond footprint() counted as the free space it is. Unbounded,
+    // they describe the nominal pool the model lays out.
+    virtual HeapFigures heap_figures() const = 0;
+    // Where heap_figures() come from, one line naming the API and the source
+    // it was checked against, e.g. "xPortGetHeapStats (heap_4.c)".
+    virtual std::string heap_figures_source() const = 0;
 
     // Walk the whole heap and check every invariant of the real allocator
     // (links, sizes, no adjacent free blocks where it always merges, ...).

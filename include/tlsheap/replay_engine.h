@@ -28,7 +28,8 @@ struct Moment {
     std::uint64_t time_ns = 0;
     Phase phase = Phase::Setup;
     std::uint32_t state = 0;
-    std::uint32_t stack = 0; // stack of the event, 0 if none
+    std::uint32_t stack = 0;                             // stack of the event, 0 if none
+    std::uint32_t connection = trace::kSharedConnection; // whose code ran
 };
 
 struct Peak {
@@ -107,6 +108,36 @@ struct ModelFailure {
     std::uint64_t size = 0;
 };
 
+// A model's heap figures (what the device's API would report) at one
+// allocation of a replay on a heap of fixed size.
+struct HeapMoment {
+    HeapFigures figures;
+    Moment at;
+    std::uint64_t allocation = 0; // its number among the allocations replayed, from 1
+    std::uint64_t size = 0;       // bytes requested
+};
+
+// A replay on a device heap of fixed size (--heap): it fits, with the
+// headroom seen after every allocation, or the first allocation fails.
+struct HeapVerdict {
+    std::uint64_t heap_size = 0;
+    std::string figures_source; // the API the figures follow (AllocatorModel::heap_figures_source)
+    // Headroom until the first failure: the lowest free bytes and the
+    // smallest largest-free-block after any allocation, where they were seen.
+    std::optional<HeapMoment> lowest_free;
+    std::optional<HeapMoment> smallest_largest_free_block;
+    // The first allocation that failed, with the figures at that moment.
+    std::optional<HeapMoment> first_failure;
+
+    bool fits() const { return !first_failure; }
+    // The failure came from fragmentation: enough bytes were free, in no
+    // single block that could serve the request.
+    bool fragmentation() const {
+        return first_failure && first_failure->figures.free_bytes >= first_failure->size &&
+               first_failure->figures.largest_request < first_failure->size;
+    }
+};
+
 struct ModelRun {
     std::string name;
     std::string description;
@@ -123,6 +154,7 @@ struct ModelRun {
     std::optional<std::uint64_t> used_after_handshake;
     std::vector<ModelFailure> failures; // first few, in order
     std::uint64_t failure_count = 0;
+    std::optional<HeapVerdict> heap; // with a pool size (--heap)
     std::vector<std::pair<std::string, std::uint64_t>> statistics;
     std::string invariant_violation; // first verify() failure, if checked
     bool placement_independent_of_pool_end = false;
@@ -136,9 +168,28 @@ struct ModelRun {
     std::string first_mismatch;
 };
 
+// One cycle of a lifecycle recording: the connections open together, from
+// the first one's start until all of them were torn down.
+struct CycleRow {
+    std::uint32_t cycle = 0; // from 1
+    std::uint32_t first_connection = 0;
+    std::uint32_t connections = 0;
+    std::uint64_t end_seq = 0;     // the last event of the cycle
+    std::uint64_t live_at_end = 0; // every connection's and the shared part's bytes
+    std::uint64_t live_peak = 0;   // highest live bytes during the cycle
+    // Bytes the cycle's connections still held after their TEARDOWN.
+    std::uint64_t leaked = 0;
+    std::vector<std::uint64_t> footprint; // per model, at the cycle's end
+    std::vector<HeapFigures> heap;        // per model at the cycle's end, with a pool size
+};
+
 struct ReplayOptions {
     std::vector<ModelSpec> models;
     std::optional<std::uint64_t> pool_size;
+    // With pool_size: each model's HeapVerdict and the heap figures of every
+    // cycle. A min pool search, which only asks whether the trace fits, goes
+    // faster without them.
+    bool heap_verdicts = true;
     unsigned series_points = 256;
     // Run every model's verify() after every event (tests; slow).
     bool verify_every_event = false;
@@ -177,6 +228,9 @@ struct ReplayResult {
     std::vector<std::uint64_t> pool_stats; // the real allocator's own, when recorded on it
     std::vector<SeriesPoint> series;
     std::vector<ModelRun> models;
+    // Every cycle of a lifecycle recording, in order (one row for a trace of
+    // one connection).
+    std::vector<CycleRow> cycles;
     // The smallest pool each model runs the trace in (see min_pool.h), when
     // the caller asked for it: by model name.
     std::map<std::string, std::uint64_t> min_pools;

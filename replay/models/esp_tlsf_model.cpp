@@ -261,6 +261,35 @@ std::uint64_t EspTlsfModel::largest_free_block_below_footprint() const {
     return largest;
 }
 
+// heap_caps_get_free_size() is multi_heap_free_size(): heap->free_bytes, the
+// region after heap_t and the control block less every allocated block and
+// its size field. heap_caps_get_largest_free_block() is multi_heap_get_info's
+// largest_free_block: the largest block_size() tlsf_walk_pool sees on a free
+// block, passed through tlsf_fit_size (esp-idf components/heap/multi_heap.c,
+// multi_heap_get_info_impl, read in a v5.x copy; it is the fix of
+// esp-idf#7808, reported on v5.0-dev, for v4.x's rounding down to a power of
+// two, so this model assumes it in every v5.x it claims). Good fit serves
+// exactly the requests up to that figure, so it is also the largest request
+// that succeeds. The untouched tail is part of the last free block.
+HeapFigures EspTlsfModel::heap_figures() const {
+    HeapFigures figures;
+    if (!heap_ready_)
+        return figures;
+    figures.free_bytes = free_bytes_;
+    std::uint64_t largest = 0;
+    for (std::uint32_t slot = first_block_; slot != kNoBlock; slot = blocks_[slot].next)
+        if (blocks_[slot].free)
+            largest = std::max(largest, blocks_[slot].size);
+    figures.largest_free_block = fit_size(largest);
+    figures.largest_request = figures.largest_free_block;
+    return figures;
+}
+
+std::string EspTlsfModel::heap_figures_source() const {
+    return "heap_caps_get_free_size, heap_caps_get_largest_free_block (multi_heap_get_info, "
+           "tlsf_fit_size)";
+}
+
 std::vector<std::pair<std::string, std::uint64_t>> EspTlsfModel::statistics() const {
     if (!heap_ready_)
         return {};

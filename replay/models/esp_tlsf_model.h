@@ -58,6 +58,8 @@ class EspTlsfModel final : public AllocatorModel {
     std::uint64_t used_bytes() const override { return used_bytes_; }
     std::uint64_t free_bytes_below_footprint() const override;
     std::uint64_t largest_free_block_below_footprint() const override;
+    HeapFigures heap_figures() const override;
+    std::string heap_figures_source() const override;
     std::string verify() const override;
     std::vector<std::pair<std::string, std::uint64_t>> statistics() const override;
     bool placement_independent_of_pool_end() const override { return false; }

@@ -242,6 +242,30 @@ std::uint64_t FreertosHeap4Model::largest_free_block_below_footprint() const {
     return largest;
 }
 
+// vPortGetHeapStats() (FreeRTOS-Kernel portable/MemMang/heap_4.c, read in a
+// V10.x and a V11.x copy, which agree): xAvailableHeapSpaceInBytes is xFreeBytesRemaining, and
+// xSizeOfLargestFreeBlockInBytes the largest xBlockSize on the free list, both
+// with the BlockLink_t headers in. On a bounded heap the tail block already
+// runs to pxEnd, so the part beyond footprint() is in it.
+HeapFigures FreertosHeap4Model::heap_figures() const {
+    HeapFigures figures;
+    if (!heap_ready_)
+        return figures;
+    figures.free_bytes = free_bytes_remaining_;
+    for (std::uint32_t slot = first_free_; slot != kNoBlock; slot = blocks_[slot].next_free)
+        figures.largest_free_block = std::max(figures.largest_free_block, blocks_[slot].size);
+    // Block sizes are multiples of portBYTE_ALIGNMENT: a block of s bytes
+    // serves n when roundup(n + header, align) <= s, i.e. n <= s - header.
+    if (figures.largest_free_block > header_)
+        figures.largest_request = figures.largest_free_block - header_;
+    return figures;
+}
+
+std::string FreertosHeap4Model::heap_figures_source() const {
+    return "xPortGetHeapStats: xAvailableHeapSpaceInBytes, xSizeOfLargestFreeBlockInBytes "
+           "(headers included)";
+}
+
 std::vector<std::pair<std::string, std::uint64_t>> FreertosHeap4Model::statistics() const {
     // xPortGetMinimumEverFreeHeapSize(); it depends on the heap size, so an
     // unbounded replay has none to report.

@@ -37,6 +37,16 @@ void IdealModel::release(std::uint64_t offset) {
     blocks_.release(slot);
 }
 
+// No allocator, no API: what is not live is free and in one piece.
+HeapFigures IdealModel::heap_figures() const {
+    const std::uint64_t free = pool_size_ ? *pool_size_ - live_ : peak_ - live_;
+    return HeapFigures{free, free, free};
+}
+
+std::string IdealModel::heap_figures_source() const {
+    return "the pool less the live bytes";
+}
+
 std::string IdealModel::verify() const {
     std::uint64_t live = 0;
     std::size_t count = 0;

@@ -24,6 +24,8 @@ class IdealModel final : public AllocatorModel {
     std::uint64_t used_bytes() const override { return live_; }
     std::uint64_t free_bytes_below_footprint() const override { return peak_ - live_; }
     std::uint64_t largest_free_block_below_footprint() const override { return peak_ - live_; }
+    HeapFigures heap_figures() const override;
+    std::string heap_figures_source() const override;
     std::string verify() const override;
     bool placement_independent_of_pool_end() const override { return true; }
 

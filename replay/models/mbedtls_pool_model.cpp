@@ -384,6 +384,32 @@ std::uint64_t MbedtlsPoolModel::largest_free_block_below_footprint() const {
     return largest;
 }
 
+// memory_buffer_alloc.c has no call that reports free space (its status
+// function prints what is used): these are tlsheap's figures. Free bytes are
+// the free blocks' sizes, headers excluded; the largest free block is the
+// largest request one of them serves, len = roundup(n, align) <= size. The
+// tail block runs to the end of a bounded pool, so the untouched part is in it.
+HeapFigures MbedtlsPoolModel::heap_figures() const {
+    HeapFigures figures;
+    if (!heap_ready_)
+        return figures;
+    for (std::uint32_t slot = first_block_; slot != kNoBlock; slot = blocks_[slot].next) {
+        const Block& block = blocks_[slot];
+        if (block.allocated)
+            continue;
+        figures.free_bytes += block.size;
+        figures.largest_free_block =
+            std::max(figures.largest_free_block, block.size - block.size % align_);
+    }
+    figures.largest_request = figures.largest_free_block;
+    return figures;
+}
+
+std::string MbedtlsPoolModel::heap_figures_source() const {
+    return "tlsheap's own (memory_buffer_alloc.c reports none): free block sizes without "
+           "headers, the largest request one block serves";
+}
+
 std::vector<std::pair<std::string, std::uint64_t>> MbedtlsPoolModel::statistics() const {
     // mbedtls_memory_buffer_alloc_max_get() and the "total" that
     // mbedtls_memory_buffer_alloc_status() prints.

@@ -188,6 +188,39 @@ std::uint64_t UmmModel::largest_free_block_below_footprint() const {
     return largest;
 }
 
+// umm_free_heap_size() and umm_max_free_block_size() (rhempel/umm_malloc
+// src/umm_info.c, v2.x; the ESP8266 core's copy computes them the same way):
+// umm_info() walks the blocks from block 1 up to the last one, which ends the
+// heap and is not counted, summing freeBlocks and keeping
+// maxFreeContiguousBlocks, each times sizeof(umm_block), so the 4-byte header
+// of every free block is counted in. A free run of k blocks serves requests
+// up to 8k - 4 bytes (blocks(n) <= k). On a bounded heap the last free block
+// runs to the end, so the untouched tail is in it.
+HeapFigures UmmModel::heap_figures() const {
+    HeapFigures figures;
+    if (heap_.empty())
+        return figures;
+    std::uint64_t free_blocks = 0, largest_blocks = 0;
+    for (unsigned c = nblock(0) & kNumberMask; c != 0 && c + 1u < numblocks_;
+         c = nblock(static_cast<std::uint16_t>(c)) & kNumberMask) {
+        const std::uint16_t next = nblock(static_cast<std::uint16_t>(c));
+        if (next & kFreeFlag) {
+            const std::uint64_t blocks = (next & kNumberMask) - c;
+            free_blocks += blocks;
+            largest_blocks = std::max(largest_blocks, blocks);
+        }
+    }
+    figures.free_bytes = free_blocks * kBlockSize;
+    figures.largest_free_block = largest_blocks * kBlockSize;
+    figures.largest_request = largest_blocks == 0 ? 0 : largest_blocks * kBlockSize - 4;
+    return figures;
+}
+
+std::string UmmModel::heap_figures_source() const {
+    return "umm_free_heap_size, umm_max_free_block_size (umm_info, in bytes of 8-byte blocks, "
+           "headers included)";
+}
+
 std::string UmmModel::verify() const {
     if (heap_.empty())
         return live_blocks_ == 0 ? "" : "blocks handed out from a heap umm_init_heap refused";

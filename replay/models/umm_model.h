@@ -47,6 +47,8 @@ class UmmModel final : public AllocatorModel {
     std::uint64_t used_bytes() const override { return kBlockSize * used_blocks_; }
     std::uint64_t free_bytes_below_footprint() const override;
     std::uint64_t largest_free_block_below_footprint() const override;
+    HeapFigures heap_figures() const override;
+    std::string heap_figures_source() const override;
     std::string verify() const override;
     bool placement_independent_of_pool_end() const override { return false; }
     std::uint64_t smallest_pool() const override { return kMinBlocks * kBlockSize; }

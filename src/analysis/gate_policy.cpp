@@ -41,6 +41,17 @@ bool GateThreshold::allows(std::uint64_t baseline, std::uint64_t current) const 
            static_cast<double>(growth) * 100.0 <= *percent * static_cast<double>(baseline);
 }
 
+bool GateThreshold::allows_decrease(std::uint64_t baseline, std::uint64_t current) const {
+    if (current >= baseline) {
+        return true;
+    }
+    const std::uint64_t fall = baseline - current;
+    if (bytes) {
+        return fall <= *bytes;
+    }
+    return static_cast<double>(fall) * 100.0 <= *percent * static_cast<double>(baseline);
+}
+
 std::string GateThreshold::describe() const {
     return bytes ? fmt::format("{} B", *bytes) : fmt::format("{}%", *percent);
 }
@@ -61,7 +72,13 @@ std::string first_and_count(const std::vector<std::string>& keys) {
 
 bool gated(const std::string& metric) {
     const std::string f = family(metric);
-    return f == "live_peak" || f == "footprint" || f == "min_pool";
+    return f == "live_peak" || f == "footprint" || f == "min_pool" || f == "leak_per_cycle" ||
+           shrinking_regresses(metric);
+}
+
+bool shrinking_regresses(const std::string& metric) {
+    const std::string f = family(metric);
+    return f == "heap_lowest_free" || f == "heap_smallest_largest_free_block";
 }
 
 GateThresholds GateThresholds::parse(const std::vector<std::string>& specs) {
@@ -76,8 +93,10 @@ GateThresholds GateThresholds::parse(const std::vector<std::string>& specs) {
         const std::string name = spec.substr(0, eq);
         if (!gated(name)) {
             throw UserError("--max-increase " + spec +
-                                ": the gate compares live_peak, footprint and "
-                                "min_pool (optionally MODEL.footprint, MODEL.min_pool), not '" +
+                                ": the gate compares live_peak, footprint, min_pool, "
+                                "leak_per_cycle, heap_lowest_free and "
+                                "heap_smallest_largest_free_block (optionally MODEL.footprint, "
+                                "MODEL.min_pool, MODEL.heap_...), not '" +
                                 name + "'",
                             kExitBadInput);
         }
@@ -165,7 +184,8 @@ GateVerdict judge(const std::vector<CellMetrics>& baseline, const std::vector<Ce
             c.baseline = before;
             c.current = cur.values.at(metric);
             c.limit = thresholds.for_metric(metric);
-            c.regressed = !c.limit.allows(before, c.current);
+            c.regressed = shrinking_regresses(metric) ? !c.limit.allows_decrease(before, c.current)
+                                                      : !c.limit.allows(before, c.current);
             c.delta = static_cast<std::int64_t>(c.current) - static_cast<std::int64_t>(before);
             if (before != 0) {
                 c.percent = 100.0 * static_cast<double>(c.delta) / static_cast<double>(before);

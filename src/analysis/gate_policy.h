@@ -20,6 +20,8 @@ struct GateThreshold {
     // "0", "512", "2%", "0.5%". Throws UserError (exit 2) otherwise.
     static GateThreshold parse(const std::string& text);
     bool allows(std::uint64_t baseline, std::uint64_t current) const;
+    // The same for a figure that must not shrink (headroom): how much it may fall.
+    bool allows_decrease(std::uint64_t baseline, std::uint64_t current) const;
     std::string describe() const; // "512 B", "2%"
 };
 
@@ -33,8 +35,12 @@ struct GateThresholds {
     const GateThreshold& for_metric(const std::string& metric) const;
 };
 
-// live_peak, footprint and min_pool, of any model ("mbedtls-pool.footprint").
+// live_peak, footprint, min_pool and leak_per_cycle, which must not grow, and
+// the --heap headroom (heap_lowest_free, heap_smallest_largest_free_block),
+// which must not shrink; of any model ("mbedtls-pool.footprint").
 bool gated(const std::string& metric);
+// Whether a metric regresses by shrinking (the headroom) rather than growing.
+bool shrinking_regresses(const std::string& metric);
 
 // One gated figure of one cell; metric "handshake" when a handshake that
 // completed in the baseline now fails (baseline 1, current 0).

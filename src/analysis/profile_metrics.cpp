@@ -41,6 +41,26 @@ CellMetrics from_profile(const json& p) {
         if (!m.at("min_pool").is_null()) {
             c.values[name + ".min_pool"] = m.at("min_pool").get<std::uint64_t>();
         }
+        // With --heap: the headroom. A run that does not fit has none left.
+        if (m.contains("heap")) {
+            const json& heap = m.at("heap");
+            const bool fits = heap.at("fits").get<bool>() && !heap.at("lowest_free").is_null();
+            c.values[name + ".heap_lowest_free"] =
+                fits ? heap.at("lowest_free").at("free_bytes").get<std::uint64_t>() : 0;
+            c.values[name + ".heap_smallest_largest_free_block"] =
+                fits ? heap.at("smallest_largest_free_block")
+                           .at("largest_free_block")
+                           .get<std::uint64_t>()
+                     : 0;
+        }
+    }
+    // A lifecycle of several cycles: the most one cycle leaked.
+    if (p.contains("cycles")) {
+        std::uint64_t most = 0;
+        for (const json& cycle : p.at("cycles")) {
+            most = std::max(most, cycle.at("leaked").get<std::uint64_t>());
+        }
+        c.values["leak_per_cycle"] = most;
     }
     for (const json& s : p.at("alive_at_peak")) {
         c.sites[s.at("call_site").get<std::string>()] += s.at("bytes").get<std::uint64_t>();
@@ -119,6 +139,9 @@ std::string metric_description(const std::string& name) {
     if (name == "steady_state") {
         return "requested bytes alive after the handshake";
     }
+    if (name == "leak_per_cycle") {
+        return "most requested bytes one reconnect cycle left allocated";
+    }
     const auto dot = name.find('.');
     const std::string model = name.substr(0, dot);
     const std::string what = dot == std::string::npos ? "" : name.substr(dot + 1);
@@ -127,6 +150,13 @@ std::string metric_description(const std::string& name) {
     }
     if (what == "min_pool") {
         return "smallest " + model + " pool the run fits in";
+    }
+    if (what == "heap_lowest_free") {
+        return "lowest free bytes " + model + " reports on the --heap (0: it does not fit)";
+    }
+    if (what == "heap_smallest_largest_free_block") {
+        return "smallest largest free block " + model +
+               " reports on the --heap (0: it does not fit)";
     }
     return name;
 }

@@ -29,7 +29,10 @@ struct CellMetrics {
     std::string mbedtls_version;
     bool ok = true;    // the handshake completed
     std::string error; // why not
-    // "live_peak", "steady_state", "<model>.footprint", "<model>.min_pool"
+    // "live_peak", "steady_state", "<model>.footprint", "<model>.min_pool";
+    // with --heap "<model>.heap_lowest_free" and
+    // "<model>.heap_smallest_largest_free_block"; for several reconnect
+    // cycles "leak_per_cycle"
     std::map<std::string, std::uint64_t> values;
     // Bytes alive at the live peak, by call site (for "what grew").
     std::map<std::string, std::uint64_t> sites;

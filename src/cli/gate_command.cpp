@@ -175,16 +175,19 @@ int run_gate(const GateOptions& o) {
 void add_gate_command(CLI::App& app, int& exit_code) {
     auto o = std::make_shared<GateOptions>();
     pipeline::SweepRequest& r = o->request;
-    CLI::App* cmd = app.add_subcommand("gate", "Fail (exit 1) when live peak, footprint or min "
-                                               "pool grew beyond a threshold against a baseline");
+    CLI::App* cmd = app.add_subcommand(
+        "gate", "Fail (exit 1) when live peak, footprint, min pool or leak per cycle grew, or the "
+                "--heap headroom shrank, beyond a threshold against a baseline");
     cmd->add_option("--baseline", o->baseline, "baseline document (a sweep or profile JSON)")
         ->required();
     cmd->add_option("--current", o->current,
                     "current document; without it the profile options below run now");
     cmd->add_option(
         "--max-increase", o->thresholds,
-        "[METRIC=]BYTES|PERCENT%: allowed growth (default 0); METRIC is live_peak, footprint, "
-        "min_pool or MODEL.footprint/MODEL.min_pool");
+        "[METRIC=]BYTES|PERCENT%: allowed growth (default 0), or fall for the headroom; METRIC "
+        "is live_peak, footprint, min_pool, leak_per_cycle, heap_lowest_free, "
+        "heap_smallest_largest_free_block, or one model's (MODEL.footprint, "
+        "MODEL.heap_lowest_free, ...)");
     cmd->add_flag("--update-baseline", o->update, "write the current state as the new baseline");
     cmd->add_option("--json", o->json, "write the verdict as JSON")->check(output_file());
     // The profile options: what to measure now.

@@ -1,5 +1,6 @@
 #include "cli/profile_command.h"
 
+#include "cli/heap_option.h"
 #include "cli/json_document.h"
 #include "cli/output_file.h"
 #include "pipeline/named_inputs.h"
@@ -57,6 +58,7 @@ int run_profile(ProfileOptions o) {
     }
     check_format(o.format);
     apply_lifecycle_options(o, o.settings);
+    o.settings.heap = parse_heap_size(o.heap, "--heap");
     if (o.settings.run.timeout_seconds <= 0 || o.settings.run.timeout_seconds > 3600) {
         throw UserError("--timeout must be between 0 and 3600 seconds", kExitBadInput);
     }
@@ -108,6 +110,14 @@ int run_profile(ProfileOptions o) {
         if (p.status != kExitOk) {
             throw UserError(profiles.size() > 1 ? "ABI " + p.abi + ": " + p.error : p.error,
                             p.status);
+        }
+    }
+    // As `replay --heap`: a model on which the recording does not fit the heap fails the run.
+    for (const pipeline::VariantProfile& p : profiles) {
+        for (const replay::ModelRun& m : p.result.models) {
+            if (m.failure_count > 0) {
+                return kExitFailed;
+            }
         }
     }
     return kExitOk;
@@ -173,6 +183,10 @@ void add_profile_command(CLI::App& app, int& exit_code) {
     cmd->add_option("--reconnects", options->reconnects,
                     "connect this many times in a row, each connection closed and freed before "
                     "the next (default: the scenario's, 1)");
+    cmd->add_option(
+        "--heap", options->heap,
+        "replay on a device heap of this many bytes: a verdict per model (fits, with "
+        "its headroom, or the first allocation that fails); exit status 1 if one fails");
     cmd->add_flag("-q,--quiet", options->quiet, "no progress messages");
     cmd->callback([options, &exit_code]() { exit_code = run_profile(*options); });
 }

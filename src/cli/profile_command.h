@@ -30,6 +30,7 @@ struct ProfileOptions {
     std::optional<unsigned> connections;
     std::string start;
     std::optional<unsigned> reconnects;
+    std::string heap; // --heap BYTES, checked by parse_heap_size
 };
 
 void add_profile_command(CLI::App& app, int& exit_code);

@@ -1,5 +1,6 @@
 #include "cli/replay_command.h"
 
+#include "cli/heap_option.h"
 #include "cli/json_document.h"
 #include "cli/output_file.h"
 #include "pipeline/named_inputs.h"
@@ -24,7 +25,7 @@ struct ReplayCommandOptions {
     std::string trace;
     std::string transform;
     std::vector<std::string> models = {"ideal", "mbedtls-pool"};
-    std::uint64_t pool = 0;
+    std::string heap; // --heap, or --pool by its older name
     std::string json;
     unsigned top = 10;
 };
@@ -32,9 +33,7 @@ struct ReplayCommandOptions {
 int run_replay(const ReplayCommandOptions& o) {
     replay::ReplayOptions options;
     options.models = pipeline::parse_model_specs(o.models);
-    if (o.pool > 0) {
-        options.pool_size = o.pool;
-    }
+    options.pool_size = parse_heap_size(o.heap, "--heap");
     const replay::SourceFactory open = pipeline::trace_source(o.trace, o.transform);
     replay::ReplayResult result;
     try {
@@ -65,7 +64,7 @@ int run_replay(const ReplayCommandOptions& o) {
     }
     for (const replay::ModelRun& m : result.models) {
         if (m.failure_count > 0) {
-            return kExitFailed; // the trace does not fit the pool given
+            return kExitFailed; // the trace does not fit the heap given
         }
     }
     return kExitOk;
@@ -79,7 +78,9 @@ void add_replay_command(CLI::App& app, int& exit_code) {
     cmd->add_option("trace", o->trace, "trace file")->required();
     cmd->add_option("--model", o->models, "model NAME[:key=value,...] (repeatable)")
         ->capture_default_str();
-    cmd->add_option("--pool", o->pool, "pool size in bytes: allocations that do not fit fail");
+    cmd->add_option("--heap,--pool", o->heap,
+                    "a device heap of this many bytes (every model): a verdict per model, and "
+                    "allocations that do not fit fail (exit status 1)");
     cmd->add_option("--transform", o->transform,
                     "replay as another buffer scheme would allocate: esp-dynamic[:...], "
                     "axtls-growth[:...]");

@@ -352,6 +352,7 @@ void ProfileSession::record(const RecordSettings& s, const record::Scenario& sce
     for (const std::string& m : s.models) {
         replay_options.models.push_back(replay::ModelSpec::parse(m));
     }
+    replay_options.pool_size = s.heap;
     p.result = replay::profile_trace(trace_path, replay_options);
     p.recorded = true;
     if (recording.status != 0) {

@@ -25,8 +25,9 @@ namespace tlsheap::pipeline {
 struct RecordSettings {
     record::RunSettings run;
     std::vector<std::string> models = {"ideal", "mbedtls-pool"};
-    std::string trace;           // "" : in the cache
-    bool several_traces = false; // append the ABI to `trace`
+    std::optional<std::uint64_t> heap; // --heap: replay on a device heap of this size
+    std::string trace;                 // "" : in the cache
+    bool several_traces = false;       // append the ABI to `trace`
 };
 
 // The scenario's lifecycle with the options over it.

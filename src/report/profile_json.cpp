@@ -1,6 +1,7 @@
 #include "report/profile_json.h"
 
 #include "report/caller_chain.h"
+#include "report/heap_verdict_text.h"
 #include "report/model_overhead.h"
 #include "report/result_kind_names.h"
 #include "tlsheap/trace_meta.h"
@@ -23,6 +24,59 @@ nlohmann::json moment_json(const trace::TraceInfo& info, const Moment& m) {
         j["stack"] = info.describe_stack(m.stack);
     }
     return j;
+}
+
+nlohmann::json heap_figures_json(const replay::HeapFigures& f) {
+    return {{"free_bytes", f.free_bytes},
+            {"largest_free_block", f.largest_free_block},
+            {"largest_request", f.largest_request}};
+}
+
+nlohmann::json heap_moment_json(const trace::TraceInfo& info,
+                                const std::optional<replay::HeapMoment>& h) {
+    if (!h) {
+        return nullptr;
+    }
+    nlohmann::json j = heap_figures_json(h->figures);
+    j["allocation"] = h->allocation;
+    j["size"] = h->size;
+    j["connection"] = h->at.connection;
+    j["at"] = moment_json(info, h->at);
+    return j;
+}
+
+nlohmann::json heap_verdict_json(const trace::TraceInfo& info, const replay::HeapVerdict& v) {
+    return {{"heap_size", v.heap_size},
+            {"figures_source", v.figures_source},
+            {"fits", v.fits()},
+            {"fragmentation", v.fragmentation()},
+            {"verdict", heap_verdict_text(info, v)},
+            {"lowest_free", heap_moment_json(info, v.lowest_free)},
+            {"smallest_largest_free_block", heap_moment_json(info, v.smallest_largest_free_block)},
+            {"first_failure", heap_moment_json(info, v.first_failure)}};
+}
+
+nlohmann::json cycles_json(const replay::ReplayResult& r) {
+    nlohmann::json rows = nlohmann::json::array();
+    for (const replay::CycleRow& c : r.cycles) {
+        nlohmann::json models = nlohmann::json::array();
+        for (std::size_t i = 0; i < c.footprint.size() && i < r.models.size(); ++i) {
+            nlohmann::json m = {{"name", r.models[i].name}, {"footprint", c.footprint[i]}};
+            if (i < c.heap.size()) {
+                m["heap"] = heap_figures_json(c.heap[i]);
+            }
+            models.push_back(m);
+        }
+        rows.push_back({{"cycle", c.cycle},
+                        {"first_connection", c.first_connection},
+                        {"connections", c.connections},
+                        {"end_seq", c.end_seq},
+                        {"live_at_end", c.live_at_end},
+                        {"live_peak", c.live_peak},
+                        {"leaked", c.leaked},
+                        {"models", models}});
+    }
+    return rows;
 }
 
 } // namespace
@@ -174,37 +228,45 @@ nlohmann::json profile_json(const RunDescription& run, const ReplayResult& r,
         for (const auto& [state, peak] : m.state_used_peak) {
             state_used.push_back({{"state", info.state_name(state)}, {"used_peak", peak.bytes}});
         }
-        models.push_back({{"name", m.name},
-                          {"description", m.description},
-                          {"pool_size", m.pool_size ? json(*m.pool_size) : json(nullptr)},
-                          {"footprint", m.footprint},
-                          {"footprint_reached", moment_json(info, m.footprint_raised)},
-                          {"live_peak", r.live_peak.bytes},
-                          {"overhead", overhead(m.footprint, r.live_peak.bytes)},
-                          {"fragmentation", fragmentation(m.footprint, r.live_peak.bytes)},
-                          {"fragmentation_at_live_peak",
-                           fragmentation(m.footprint_at_live_peak, r.live_peak.bytes)},
-                          {"free_at_footprint_peak", m.free_at_footprint_peak},
-                          {"largest_free_at_footprint_peak", m.largest_free_at_footprint_peak},
-                          {"used_peak", m.used_peak.bytes},
-                          {"used_after_handshake",
-                           m.used_after_handshake ? json(*m.used_after_handshake) : json(nullptr)},
-                          // The searched minimum (find_min_pools), not the one-pass bound.
-                          {"min_pool", r.min_pools.count(m.name) != 0 ? json(r.min_pools.at(m.name))
-                                                                      : json(nullptr)},
-                          {"phases", phase_used},
-                          {"states", state_used},
-                          {"failure_count", m.failure_count},
-                          {"failures", failures},
-                          {"statistics", stats},
-                          {"invariant_violation", m.invariant_violation},
-                          {"real_pool_comparison",
-                           m.compared_with_real_pool ? json{{"matches", m.real_pool_matches},
-                                                            {"mismatches", m.real_pool_mismatches},
-                                                            {"first_mismatch", m.first_mismatch}}
-                                                     : json(nullptr)}});
+        json model = {{"name", m.name},
+                      {"description", m.description},
+                      {"pool_size", m.pool_size ? json(*m.pool_size) : json(nullptr)},
+                      {"footprint", m.footprint},
+                      {"footprint_reached", moment_json(info, m.footprint_raised)},
+                      {"live_peak", r.live_peak.bytes},
+                      {"overhead", overhead(m.footprint, r.live_peak.bytes)},
+                      {"fragmentation", fragmentation(m.footprint, r.live_peak.bytes)},
+                      {"fragmentation_at_live_peak",
+                       fragmentation(m.footprint_at_live_peak, r.live_peak.bytes)},
+                      {"free_at_footprint_peak", m.free_at_footprint_peak},
+                      {"largest_free_at_footprint_peak", m.largest_free_at_footprint_peak},
+                      {"used_peak", m.used_peak.bytes},
+                      {"used_after_handshake",
+                       m.used_after_handshake ? json(*m.used_after_handshake) : json(nullptr)},
+                      // The searched minimum (find_min_pools), not the one-pass bound.
+                      {"min_pool", r.min_pools.count(m.name) != 0 ? json(r.min_pools.at(m.name))
+                                                                  : json(nullptr)},
+                      {"phases", phase_used},
+                      {"states", state_used},
+                      {"failure_count", m.failure_count},
+                      {"failures", failures},
+                      {"statistics", stats},
+                      {"invariant_violation", m.invariant_violation},
+                      {"real_pool_comparison", m.compared_with_real_pool
+                                                   ? json{{"matches", m.real_pool_matches},
+                                                          {"mismatches", m.real_pool_mismatches},
+                                                          {"first_mismatch", m.first_mismatch}}
+                                                   : json(nullptr)}};
+        if (m.heap) {
+            model["heap"] = heap_verdict_json(info, *m.heap);
+        }
+        models.push_back(model);
     }
     j["models"] = models;
+    // A trace of one connection has one cycle: the document stays as it was.
+    if (r.cycles.size() > 1) {
+        j["cycles"] = cycles_json(r);
+    }
     if (!r.pool_stats.empty()) {
         j["real_pool"] = {{"pool_size", r.pool_stats[0]}, {"header_size", r.pool_stats[1]},
                           {"max_used", r.pool_stats[2]},  {"max_blocks", r.pool_stats[3]},

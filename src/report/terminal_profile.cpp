@@ -1,6 +1,8 @@
 #include "report/terminal_profile.h"
 
 #include "report/caller_chain.h"
+#include "report/cycle_table_text.h"
+#include "report/heap_verdict_text.h"
 #include "report/model_overhead.h"
 #include "report/result_kind_names.h"
 #include "tlsheap/number_format.h"
@@ -27,6 +29,28 @@ std::string where(const trace::TraceInfo& info, const Moment& m) {
 
 std::string percent(double v) {
     return fmt::format("{:.1f}%", v * 100.0);
+}
+
+// "Heap of N bytes": one verdict per model replayed on a heap of fixed size.
+void print_heap_verdicts(std::FILE* out, const ReplayResult& r) {
+    const replay::HeapVerdict* any = nullptr;
+    for (const replay::ModelRun& m : r.models) {
+        if (m.heap) {
+            any = &*m.heap;
+        }
+    }
+    if (any == nullptr) {
+        return;
+    }
+    std::fputs(fmt::format("Heap of {} bytes\n", grouped(any->heap_size)).c_str(), out);
+    for (const replay::ModelRun& m : r.models) {
+        if (m.heap) {
+            std::fputs(
+                fmt::format("  {:<16} {}\n", m.name, heap_verdict_text(r.info, *m.heap)).c_str(),
+                out);
+        }
+    }
+    std::fputs("\n", out);
 }
 
 } // namespace
@@ -187,7 +211,9 @@ void print_profile(std::FILE* out, const RunDescription& run, const ReplayResult
             }
         }
         line("");
+        print_heap_verdicts(out, r);
     }
+    print_cycle_table(out, r);
     if (!r.pool_stats.empty()) {
         line(fmt::format(
             "Real memory_buffer_alloc   pool {} bytes, header {}: max_used {}, max_blocks {}",

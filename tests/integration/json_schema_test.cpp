@@ -235,6 +235,22 @@ TEST(JsonSchema, ReplayOfCommittedTracesValidates) {
         replay("small-pool", {trace("tls12-ecdhe-ecdsa-p256"), "--pool", "20000"}, 1);
     EXPECT_VALID("profile.schema.json", failing);
     EXPECT_GT(failing["models"][0]["failure_count"].get<int>(), 0);
+    EXPECT_FALSE(failing["models"][0]["heap"]["fits"].get<bool>());
+}
+
+TEST(JsonSchema, ReconnectsOnAHeapValidate) {
+    // Every cycle row, with each model's heap figures, and a verdict per model.
+    const fs::path file = scratch_dir("schema-reconnects-heap") / "p.json";
+    const RunResult r = run_tlsheap({"profile", "--quiet", "--reconnects", "3", "--heap", "60000",
+                                     "--model", "freertos-heap4", "--model", "esp-tlsf", "--model",
+                                     "umm", "--json", file.string()});
+    ASSERT_EQ(r.status, 0) << r.err;
+    const json p = read_json(file);
+    EXPECT_VALID("profile.schema.json", p);
+    ASSERT_EQ(p["cycles"].size(), 3u);
+    EXPECT_EQ(p["cycles"][2]["models"][1]["heap"].size(), 3u);
+    EXPECT_TRUE(p["models"][0]["heap"]["fits"].get<bool>());
+    expect_exports_valid("reconnects-heap", file.string());
 }
 
 TEST(JsonSchema, DiffOfTwoReplaysValidates) {

@@ -149,5 +149,31 @@ TEST(EspTlsfModel, FreeSpaceBelowFootprint) {
     EXPECT_EQ(heap->used_bytes(), 12u + 4u);
 }
 
+// heap_caps_get_free_size and heap_caps_get_largest_free_block on a bounded
+// region: heap->free_bytes, and the largest free block through tlsf_fit_size.
+// Region 1044: bytes 1024, fl_index_max 11, sl_log2 3, 7 x 8 lists: control
+// 56 + 28 + 224 = 308; free_bytes 1024 - 308 = 716; the pool's one block
+// (1024 - 308 - 8) & ~3 = 708 bytes.
+TEST(EspTlsfModel, HeapCapsFiguresOfABoundedHeap) {
+    CheckedModel heap("esp-tlsf:idf=5.5", 4, 1044);
+    auto figures = [&] {
+        const HeapFigures f = heap->heap_figures();
+        return std::vector<std::uint64_t>{f.free_bytes, f.largest_free_block, f.largest_request};
+    };
+    using Figures = std::vector<std::uint64_t>;
+    // 708 is in class [704, 768) (interval 64): good fit serves up to 704.
+    EXPECT_EQ(figures(), (Figures{716, 704, 704}));
+    // 705 rounds up to the next class, which has no block; 704 takes the block.
+    EXPECT_FALSE(heap.allocate(705).has_value());
+    const std::uint64_t all = heap.take(704); // not split: 708 < 704 + 16
+    // multi_heap takes the block's whole size and its size field off free_bytes.
+    EXPECT_EQ(figures(), (Figures{716 - 708 - 4, 0, 0}));
+    heap.release(all);
+    // 100 rounds to 104 (class interval 8); the rest: 708 - 104 - 4 = 600,
+    // in class [576, 640). free_bytes loses the block and its size field.
+    heap.take(100);
+    EXPECT_EQ(figures(), (Figures{608, 576, 576}));
+}
+
 } // namespace
 } // namespace tlsheap::replay::testing

@@ -160,5 +160,32 @@ TEST(FreertosHeap4Model, RandomTracesNeedExactlyTheMinimumHeap) {
             }
 }
 
+// vPortGetHeapStats on a bounded heap: xAvailableHeapSpaceInBytes is
+// xFreeBytesRemaining and xSizeOfLargestFreeBlockInBytes the largest xBlockSize,
+// both with the 8-byte headers in; a block of s bytes serves up to s - 8.
+TEST(FreertosHeap4Model, HeapStatsOfABoundedHeap) {
+    // pxEnd at aligned_down(200 - 8) = 192: one free block [0, 192).
+    CheckedModel heap("freertos-heap4", 4, 200);
+    auto figures = [&] {
+        const HeapFigures f = heap->heap_figures();
+        return std::vector<std::uint64_t>{f.free_bytes, f.largest_free_block, f.largest_request};
+    };
+    using Figures = std::vector<std::uint64_t>;
+    EXPECT_EQ(figures(), (Figures{192, 192, 184}));
+    const std::uint64_t a = heap.take(24); // wants 32: [0, 32), free [32, 192)
+    EXPECT_EQ(figures(), (Figures{160, 160, 152}));
+    heap.take(40); // wants 48: [32, 80)
+    heap.take(8);  // wants 16: [80, 96), free [96, 192)
+    EXPECT_EQ(figures(), (Figures{96, 96, 88}));
+    heap.release(a); // free [0, 32) and [96, 192)
+    EXPECT_EQ(figures(), (Figures{128, 96, 88}));
+    // 89 wants roundup(97, 8) = 104: no block, though 128 bytes are free.
+    EXPECT_FALSE(heap.allocate(89).has_value());
+    EXPECT_EQ(figures(), (Figures{128, 96, 88}));
+    EXPECT_EQ(heap.take(88), 104u); // wants 96: all of [96, 192)
+    EXPECT_EQ(figures(), (Figures{32, 32, 24}));
+    EXPECT_EQ(heap->heap_figures_source().rfind("xPortGetHeapStats", 0), 0u);
+}
+
 } // namespace
 } // namespace tlsheap::replay::testing

@@ -29,5 +29,16 @@ TEST(IdealModel, PoolHoldsExactlyItsSizeInLiveBytes) {
     EXPECT_EQ(ideal.allocate(1), std::nullopt);
 }
 
+TEST(IdealModel, HeapFiguresAreThePoolLessTheLiveBytes) {
+    CheckedModel pool("ideal", 4, 100);
+    pool.take(30);
+    const HeapFigures f = pool->heap_figures();
+    EXPECT_EQ(f.free_bytes, 70u);
+    EXPECT_EQ(f.largest_free_block, 70u);
+    EXPECT_EQ(f.largest_request, 70u);
+    EXPECT_FALSE(pool.allocate(71).has_value());
+    EXPECT_TRUE(pool.allocate(70).has_value());
+}
+
 } // namespace
 } // namespace tlsheap::replay::testing

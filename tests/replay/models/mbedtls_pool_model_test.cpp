@@ -223,5 +223,25 @@ TEST(MbedtlsPoolModel, RandomTracesReplayTheSameAtTheMinimumPool) {
             }
 }
 
+// memory_buffer_alloc.c reports no free space: the model's own figures are
+// the free blocks' sizes (headers out) and the largest request one serves.
+// ILP32: header 32, align 4; a 200-byte pool is one free block of 168.
+TEST(MbedtlsPoolModel, OwnFiguresOfABoundedPool) {
+    CheckedModel pool("mbedtls-pool", 4, 200);
+    auto figures = [&] {
+        const HeapFigures f = pool->heap_figures();
+        return std::vector<std::uint64_t>{f.free_bytes, f.largest_free_block, f.largest_request};
+    };
+    using Figures = std::vector<std::uint64_t>;
+    EXPECT_EQ(figures(), (Figures{168, 168, 168}));
+    const std::uint64_t a = pool.take(50); // 52 bytes; the rest 168 - 52 - 32 = 84
+    EXPECT_EQ(figures(), (Figures{84, 84, 84}));
+    pool.take(10); // 12 bytes; the rest 84 - 12 - 32 = 40
+    pool.release(a);
+    EXPECT_EQ(figures(), (Figures{92, 52, 52}));
+    EXPECT_FALSE(pool.allocate(53).has_value()); // 56 > 52 and > 40: 92 free, no block
+    EXPECT_TRUE(pool.allocate(52).has_value());
+}
+
 } // namespace
 } // namespace tlsheap::replay::testing

@@ -116,5 +116,28 @@ TEST(UmmModel, FreeSpaceBelowFootprint) {
     EXPECT_EQ(heap->largest_free_block_below_footprint(), 20u);
 }
 
+// umm_free_heap_size and umm_max_free_block_size on a bounded heap: umm_info's
+// freeBlocks and maxFreeContiguousBlocks times 8, headers in, the last block
+// (the end marker) and block 0 (the list head) not counted. A run of k free
+// blocks serves up to 8k - 4 bytes.
+TEST(UmmModel, UmmInfoFiguresOfABoundedHeap) {
+    // 20 blocks: block 0, free blocks 1..18, end marker 19.
+    CheckedModel heap("umm", 4, 160);
+    auto figures = [&] {
+        const HeapFigures f = heap->heap_figures();
+        return std::vector<std::uint64_t>{f.free_bytes, f.largest_free_block, f.largest_request};
+    };
+    using Figures = std::vector<std::uint64_t>;
+    EXPECT_EQ(figures(), (Figures{144, 144, 140}));
+    const std::uint64_t a = heap.take(20); // 3 blocks: 1..3
+    EXPECT_EQ(figures(), (Figures{120, 120, 116}));
+    heap.take(4); // 1 block: 4; free 5..18
+    heap.release(a);
+    EXPECT_EQ(figures(), (Figures{136, 112, 108}));
+    EXPECT_FALSE(heap.allocate(109).has_value()); // 15 blocks: no run that long
+    EXPECT_TRUE(heap.allocate(108).has_value());  // 14 blocks: all of 5..18
+    EXPECT_EQ(figures(), (Figures{24, 24, 20}));
+}
+
 } // namespace
 } // namespace tlsheap::replay::testing

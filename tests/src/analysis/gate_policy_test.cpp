@@ -82,6 +82,33 @@ TEST(GateVerdict, ComparesOnlyGatedFiguresAgainstTheirOwnThresholds) {
     EXPECT_FALSE(v.comparisons[2].regressed);
 }
 
+TEST(GateVerdict, HeadroomRegressesWhenItShrinksAndLeaksWhenTheyGrow) {
+    // --heap headroom: lowest free 2,000 -> 1,400 (-600, limit 512 B) regresses;
+    // smallest largest free block 900 -> 1,000 grows, which passes. A cycle
+    // that leaked nothing now leaks 64 bytes: a regression under "0".
+    const auto base = {cell("a", {{"freertos-heap4.heap_lowest_free", 2000},
+                                  {"freertos-heap4.heap_smallest_largest_free_block", 900},
+                                  {"leak_per_cycle", 0}})};
+    const auto cur = {cell("a", {{"freertos-heap4.heap_lowest_free", 1400},
+                                 {"freertos-heap4.heap_smallest_largest_free_block", 1000},
+                                 {"leak_per_cycle", 64}})};
+    const GateVerdict v =
+        judge(base, cur, GateThresholds::parse({"heap_lowest_free=512", "leak_per_cycle=0"}));
+    EXPECT_EQ(v.compared, 3U);
+    EXPECT_EQ(v.regressions, 2U);
+    ASSERT_EQ(v.comparisons.size(), 3U);
+    EXPECT_EQ(v.comparisons[0].metric, "freertos-heap4.heap_lowest_free");
+    EXPECT_TRUE(v.comparisons[0].regressed);
+    EXPECT_EQ(v.comparisons[0].delta, -600);
+    EXPECT_EQ(v.comparisons[1].metric, "freertos-heap4.heap_smallest_largest_free_block");
+    EXPECT_FALSE(v.comparisons[1].regressed);
+    EXPECT_EQ(v.comparisons[2].metric, "leak_per_cycle");
+    EXPECT_TRUE(v.comparisons[2].regressed);
+    // A fall within the threshold passes; percent is of the baseline.
+    EXPECT_TRUE(GateThreshold::parse("30%").allows_decrease(2000, 1400));
+    EXPECT_FALSE(GateThreshold::parse("29%").allows_decrease(2000, 1400));
+}
+
 TEST(GateVerdict, ABrokenHandshakeIsARegressionAndGrowthsAreListedLargestFirst) {
     const auto base = {cell("a", {{"live_peak", 100}}, {{"x", 10}, {"y", 10}}),
                        cell("b", {{"live_peak", 100}})};
