@@ -29,6 +29,11 @@ inline constexpr char kTransport[] = "transport";  // kTransportStream or kTrans
 inline constexpr char kSeed[] = "seed";            // the deterministic entropy's seed
 inline constexpr char kFixedTime[] = "fixed_time"; // the library's clock, seconds; 0: real time
 
+// --- the connections (docs/scenarios.md, "lifecycle"): the recorder --------
+inline constexpr char kLifecycleConnections[] = "lifecycle.connections"; // concurrent, per cycle
+inline constexpr char kLifecycleStart[] = "lifecycle.start";           // "together", "staggered"
+inline constexpr char kLifecycleReconnects[] = "lifecycle.reconnects"; // cycles, one after another
+
 // --- the variant: written by the recorder -----------------------------------
 inline constexpr char kMbedtlsVersion[] = "mbedtls.version"; // "3.6.6"
 inline constexpr char kVariantKey[] = "variant.key";         // the library's build cache key
@@ -74,6 +79,9 @@ inline constexpr auto kAllKeys = std::to_array<std::string_view>({
     kTransport,
     kSeed,
     kFixedTime,
+    kLifecycleConnections,
+    kLifecycleStart,
+    kLifecycleReconnects,
     kMbedtlsVersion,
     kVariantKey,
     kAbi,

@@ -2,12 +2,14 @@
 
 #include "orchestration/scenario_requirements.h"
 #include "pipeline/source_tree.h"
+#include "tlsheap/connection_lifecycle.h"
 #include "tlsheap/trace_meta.h"
 #include "tlsheap/user_error.h"
 #include "variants/build_error.h"
 
 #include <algorithm>
 #include <filesystem>
+#include <fmt/format.h>
 #include <optional>
 #include <sstream>
 #include <thread>
@@ -106,6 +108,7 @@ class AdviceVerifier::Impl {
         settings_.run.peer = peer;
         settings_.run.timeout_seconds = o.timeout_seconds;
         settings_.models = {"mbedtls-pool"};
+        same_lifecycle(n);
         session_.resolve_peer(settings_, scenario_);
     }
 
@@ -174,6 +177,31 @@ class AdviceVerifier::Impl {
     }
 
   private:
+    // The rebuilt variant runs the connections the trace ran, so that its
+    // figures compare with the prediction (a trace is untrusted: bounded).
+    void same_lifecycle(const analysis::HandshakeNeeds& n) {
+        const auto count = [&](const char* key, unsigned most) -> std::optional<unsigned> {
+            const std::string& text = n.meta_value(key);
+            if (text.empty())
+                return std::nullopt;
+            const std::uint64_t value = trace::meta_number(text);
+            if (value == 0 || value > most)
+                throw UserError(fmt::format("the trace's {} is '{}', not a number from 1 to {}",
+                                            key, text, most),
+                                kExitBadInput);
+            return static_cast<unsigned>(value);
+        };
+        settings_.run.connections = count(meta::kLifecycleConnections, lifecycle::kMaxConnections);
+        settings_.run.reconnects = count(meta::kLifecycleReconnects, lifecycle::kMaxReconnects);
+        if (const std::string& start = n.meta_value(meta::kLifecycleStart); !start.empty()) {
+            settings_.run.start = lifecycle::start_from_name(start);
+            if (!settings_.run.start)
+                throw UserError("the trace's " + std::string(meta::kLifecycleStart) + " is '" +
+                                    start + "', not together or staggered",
+                                kExitBadInput);
+        }
+    }
+
     const analysis::HandshakeNeeds& n_;
     VerifyBase base_;
     ProfileSession session_;

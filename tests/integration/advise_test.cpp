@@ -125,6 +125,39 @@ TEST_F(AdviseEndToEnd, VerifyMeasuresTheExactPredictionAndOneByteLessBreaks) {
     EXPECT_NE(run.out.find("as predicted"), std::string::npos) << run.out;
 }
 
+// A lifecycle trace is verified with the same connections: two at once
+// hold two record buffers each, so the measured peak equals the prediction
+// only if the rebuilt variant also ran two.
+TEST_F(AdviseEndToEnd, VerifyRunsTheConnectionsTheTraceRan) {
+    const std::string two = (dir_ / "rsa-chain-two.trace").string();
+    const RunResult recorded =
+        run_tlsheap({"profile", "--quiet", "--scenario", "tls12-ecdhe-rsa-chain", "--connections",
+                     "2", "--trace", two});
+    ASSERT_EQ(recorded.status, 0) << recorded.err;
+    const auto run_advise = [&](const std::string& name, std::vector<std::string> extra) {
+        const fs::path out = dir_ / (name + ".json");
+        std::vector<std::string> args = {"advise", two, "--quiet", "--json", out.string()};
+        args.insert(args.end(), extra.begin(), extra.end());
+        const RunResult r = run_tlsheap(args);
+        EXPECT_EQ(r.status, 0) << r.out << r.err;
+        return fs::exists(out) ? read_json(out) : json();
+    };
+    const json plain = run_advise("two-plain", {});
+    const std::uint64_t largest = plain["needs"]["received"]["largest_handshake"];
+    const json* in =
+        proposal_setting(plain, "--set MBEDTLS_SSL_IN_CONTENT_LEN=" + std::to_string(largest));
+    ASSERT_NE(in, nullptr) << plain["proposals"].dump(1);
+    const std::string id = std::to_string((*in)["id"].get<int>());
+    const json doc = run_advise("two-verify", {"--verify", "--only", id});
+    const json& p = doc["proposals"][std::stoul(id) - 1];
+    ASSERT_EQ(p["verification"]["status"], "ok") << p.dump(1);
+    EXPECT_EQ(p["verification"]["measured"], p["predicted"]);
+    // Two connections' record buffers shrink: twice the single saving.
+    EXPECT_EQ(plain["now"]["live_peak"].get<std::uint64_t>() -
+                  p["predicted"]["live_peak"].get<std::uint64_t>(),
+              2 * (16384 - largest));
+}
+
 TEST_F(AdviseEndToEnd, RefusesUnusableInputInOneLine) {
     std::ofstream(dir_ / "garbage.trace") << "not a trace at all";
     const std::string whole = [] {
