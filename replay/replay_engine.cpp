@@ -113,6 +113,7 @@ class Engine final : public trace::WalkerHooks {
         statistics_.finish(reader);
         models_.end_phase(walker_.phase());
         models_.finish(result_.models);
+        result_.connections = walker_.connection_count() - 1;
         result_.info = walker_.take_info();
     }
 

@@ -61,7 +61,7 @@ std::string first_and_count(const std::vector<std::string>& keys) {
 
 bool gated(const std::string& metric) {
     const std::string f = family(metric);
-    return f == "live_peak" || f == "footprint" || f == "min_pool";
+    return f == "live_peak" || f == "footprint" || f == "min_pool" || f == "marginal_cost";
 }
 
 GateThresholds GateThresholds::parse(const std::vector<std::string>& specs) {
@@ -76,8 +76,9 @@ GateThresholds GateThresholds::parse(const std::vector<std::string>& specs) {
         const std::string name = spec.substr(0, eq);
         if (!gated(name)) {
             throw UserError("--max-increase " + spec +
-                                ": the gate compares live_peak, footprint and "
-                                "min_pool (optionally MODEL.footprint, MODEL.min_pool), not '" +
+                                ": the gate compares live_peak, footprint, min_pool and "
+                                "marginal_cost (optionally MODEL.footprint, MODEL.min_pool, "
+                                "MODEL.marginal_cost), not '" +
                                 name + "'",
                             kExitBadInput);
         }

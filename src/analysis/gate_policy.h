@@ -33,7 +33,9 @@ struct GateThresholds {
     const GateThreshold& for_metric(const std::string& metric) const;
 };
 
-// live_peak, footprint and min_pool, of any model ("mbedtls-pool.footprint").
+// live_peak, footprint, min_pool and, for a trace of concurrent connections,
+// marginal_cost (what one more connection adds), of any model
+// ("mbedtls-pool.footprint", "umm.marginal_cost").
 bool gated(const std::string& metric);
 
 // One gated figure of one cell; metric "handshake" when a handshake that

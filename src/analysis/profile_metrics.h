@@ -29,7 +29,8 @@ struct CellMetrics {
     std::string mbedtls_version;
     bool ok = true;    // the handshake completed
     std::string error; // why not
-    // "live_peak", "steady_state", "<model>.footprint", "<model>.min_pool"
+    // "live_peak", "steady_state", "<model>.footprint", "<model>.min_pool";
+    // for concurrent connections "marginal_cost", "<model>.marginal_cost"
     std::map<std::string, std::uint64_t> values;
     // Bytes alive at the live peak, by call site (for "what grew").
     std::map<std::string, std::uint64_t> sites;

@@ -1,6 +1,7 @@
 #include "report/terminal_profile.h"
 
 #include "report/caller_chain.h"
+#include "report/connection_costs_table.h"
 #include "report/model_overhead.h"
 #include "report/result_kind_names.h"
 #include "tlsheap/number_format.h"
@@ -188,6 +189,7 @@ void print_profile(std::FILE* out, const RunDescription& run, const ReplayResult
         }
         line("");
     }
+    print_connection_costs(out, r);
     if (!r.pool_stats.empty()) {
         line(fmt::format(
             "Real memory_buffer_alloc   pool {} bytes, header {}: max_used {}, max_blocks {}",
