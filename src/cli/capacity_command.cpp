@@ -32,6 +32,7 @@ struct CapacityOptions {
     std::vector<std::string> models = {"ideal", "mbedtls-pool", "freertos-heap4", "esp-tlsf",
                                        "umm"};
     std::string transform;
+    std::string app_heap;
     std::string json;
     // For --scenario, as in `tlsheap profile`.
     std::string mbedtls = "3.6";
@@ -75,7 +76,7 @@ int run_capacity(CapacityOptions& o) {
             throw UserError("--start applies to --scenario; a trace was recorded as it was",
                             kExitBadInput);
         }
-        const replay::SourceFactory open = pipeline::trace_source(o.trace, o.transform);
+        const replay::SourceFactory open = pipeline::trace_source(o.trace, o.transform, o.app_heap);
         try {
             result = analysis::capacity_of_trace(open, models, heap);
         } catch (const analysis::CapacityInputError& e) {
@@ -95,8 +96,8 @@ int run_capacity(CapacityOptions& o) {
         source.config = info.meta(trace::meta::kConfigName);
         source.start = "as recorded";
     } else {
-        if (!o.transform.empty()) {
-            throw UserError("--transform applies to a TRACE", kExitBadInput);
+        if (!o.transform.empty() || !o.app_heap.empty()) {
+            throw UserError("--transform and --app-heap apply to a TRACE", kExitBadInput);
         }
         if (!o.start.empty()) {
             o.settings.run.start = lifecycle::start_from_name(o.start);
@@ -162,6 +163,8 @@ void add_capacity_command(CLI::App& app, int& exit_code) {
         ->capture_default_str();
     cmd->add_option("--transform", o->transform,
                     "replay the TRACE as another buffer scheme would allocate");
+    cmd->add_option("--app-heap", o->app_heap,
+                    "the application's blocks in the same heap (TRACE; docs/scenarios.md)");
     cmd->add_option("--json", o->json, "write the answer as JSON")->check(output_file());
     cmd->add_option("--mbedtls", o->mbedtls, "mbedTLS source (--scenario)")->capture_default_str();
     cmd->add_option("--config", o->config, "config.h to build with (--scenario)");

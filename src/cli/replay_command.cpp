@@ -23,6 +23,7 @@ namespace meta = trace::meta;
 struct ReplayCommandOptions {
     std::string trace;
     std::string transform;
+    std::string app_heap;
     std::vector<std::string> models = {"ideal", "mbedtls-pool"};
     std::uint64_t pool = 0;
     std::string json;
@@ -35,7 +36,7 @@ int run_replay(const ReplayCommandOptions& o) {
     if (o.pool > 0) {
         options.pool_size = o.pool;
     }
-    const replay::SourceFactory open = pipeline::trace_source(o.trace, o.transform);
+    const replay::SourceFactory open = pipeline::trace_source(o.trace, o.transform, o.app_heap);
     replay::ReplayResult result;
     try {
         result = replay::profile_trace(open, options);
@@ -83,6 +84,9 @@ void add_replay_command(CLI::App& app, int& exit_code) {
     cmd->add_option("--transform", o->transform,
                     "replay as another buffer scheme would allocate: esp-dynamic[:...], "
                     "axtls-growth[:...]");
+    cmd->add_option("--app-heap", o->app_heap,
+                    "the application's blocks in the same heap: hold=SIZE,... and/or "
+                    "between=SIZE,... (docs/scenarios.md)");
     cmd->add_option("--json", o->json, "write the result as JSON")->check(output_file());
     cmd->add_option("--top", o->top, "call sites to list")->capture_default_str();
     cmd->callback([o, &exit_code] { exit_code = run_replay(*o); });

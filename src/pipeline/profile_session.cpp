@@ -4,6 +4,7 @@
 #include "orchestration/recording_run.h"
 #include "orchestration/scenario_requirements.h"
 #include "pipeline/source_tree.h"
+#include "pipeline/trace_source.h"
 #include "process/child_process.h"
 #include "symbolize/trace_symbolizer.h"
 #include "tlsheap/profile_trace.h"
@@ -350,7 +351,10 @@ void ProfileSession::record(const RecordSettings& s, const record::Scenario& sce
     for (const std::string& m : s.models) {
         replay_options.models.push_back(replay::ModelSpec::parse(m));
     }
-    p.result = replay::profile_trace(trace_path, replay_options);
+    p.result = replay::profile_trace(
+        with_app_heap([&] { return std::make_unique<replay::TraceFileSource>(trace_path); },
+                      s.app_heap),
+        replay_options);
     p.recorded = true;
     if (recording.status != 0) {
         p.status = recording.status == 2 ? kExitBadInput : kExitFailed;

@@ -25,7 +25,10 @@ namespace tlsheap::pipeline {
 struct RecordSettings {
     record::RunSettings run;
     std::vector<std::string> models = {"ideal", "mbedtls-pool"};
-    std::string trace;           // "" : in the cache
+    std::string trace; // "" : in the cache
+    // Application blocks added to the stream before the replay (app_heap.h;
+    // "" : none). The trace itself is the recording's.
+    std::string app_heap;
     bool several_traces = false; // append the ABI to `trace`
 };
 
