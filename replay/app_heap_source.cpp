@@ -118,6 +118,8 @@ class AppHeapSource final : public RecordSource {
             frame.address = address;
             trace::SourceLevel level;
             level.function = sites[i].second;
+            // Call sites are the innermost library frame; this one stands for it.
+            level.in_mbedtls = true;
             frame.levels = {level};
             out_.push_back(frame);
         }
