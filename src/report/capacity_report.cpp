@@ -49,9 +49,12 @@ void print_capacity(std::FILE* out, const CapacitySource& s, const analysis::Cap
         std::string next = "every stream tried fits";
         if (m.fails_next) {
             const analysis::CapacityFailure& f = *m.fails_next;
-            next =
-                fmt::format("allocation #{} fails: {} B in {} ({}) by {}", grouped(f.seq),
-                            grouped(f.size), f.state.empty() ? "-" : f.state, f.phase, f.call_site);
+            next = fmt::format("allocation #{} fails: {} B in {} by {}", grouped(f.seq),
+                               grouped(f.size),
+                               f.phase == trace::phase_name(trace::Phase::Handshake)
+                                   ? f.state + " (" + f.phase + ")"
+                                   : f.phase,
+                               f.call_site);
         }
         line(fmt::format("  {:<16} {:>12} {:>16}  {}", m.name, capacity_answer(m),
                          m.footprint ? grouped(*m.footprint) : "-", next));
