@@ -41,6 +41,7 @@ class Engine final : public trace::WalkerHooks {
         m.phase = walker_.phase();
         m.state = walker_.state();
         m.stack = r.stack;
+        m.connection = walker_.connection();
         return m;
     }
 

@@ -28,7 +28,8 @@ struct Moment {
     std::uint64_t time_ns = 0;
     Phase phase = Phase::Setup;
     std::uint32_t state = 0;
-    std::uint32_t stack = 0; // stack of the event, 0 if none
+    std::uint32_t stack = 0;                             // stack of the event, 0 if none
+    std::uint32_t connection = trace::kSharedConnection; // whose code ran it
 };
 
 struct Peak {

@@ -41,6 +41,7 @@ void CapacitySearch::add(std::uint32_t connections, const replay::ReplayResult& 
             const replay::ModelFailure& first = run.failures.front();
             f.seq = first.at.seq;
             f.size = first.size;
+            f.connection = first.at.connection;
             f.phase = trace::phase_name(first.at.phase);
             f.state = replay.info.state_name(first.at.state);
             f.call_site = replay.info.call_site(first.at.stack).label();

@@ -22,6 +22,7 @@ namespace tlsheap::analysis {
 struct CapacityFailure {
     std::uint64_t seq = 0;
     std::uint64_t size = 0;
+    std::uint32_t connection = 0; // whose code asked
     std::string phase;
     std::string state;
     std::string call_site;

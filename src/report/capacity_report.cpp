@@ -49,8 +49,8 @@ void print_capacity(std::FILE* out, const CapacitySource& s, const analysis::Cap
         std::string next = "every stream tried fits";
         if (m.fails_next) {
             const analysis::CapacityFailure& f = *m.fails_next;
-            next = fmt::format("allocation #{} fails: {} B in {} by {}", grouped(f.seq),
-                               grouped(f.size),
+            next = fmt::format("allocation #{} fails: {} B for connection {} in {} by {}",
+                               grouped(f.seq), grouped(f.size), f.connection,
                                f.phase == trace::phase_name(trace::Phase::Handshake)
                                    ? f.state + " (" + f.phase + ")"
                                    : f.phase,
@@ -90,9 +90,13 @@ json capacity_json(const CapacitySource& s, const analysis::CapacityResult& r) {
         json next = nullptr;
         if (m.fails_next) {
             const analysis::CapacityFailure& f = *m.fails_next;
-            next = {
-                {"seq", f.seq},     {"size", f.size},           {"phase", f.phase},
-                {"state", f.state}, {"call_site", f.call_site}, {"failure_count", f.failure_count}};
+            next = {{"seq", f.seq},
+                    {"size", f.size},
+                    {"connection", f.connection},
+                    {"phase", f.phase},
+                    {"state", f.state},
+                    {"call_site", f.call_site},
+                    {"failure_count", f.failure_count}};
         }
         models.push_back({{"name", m.name},
                           {"description", m.description},

@@ -17,6 +17,9 @@ std::string prefix_label(std::uint32_t k) {
     return k == 1 ? "+ connection 1" : fmt::format("+ connections 1..{}", k);
 }
 
+// Prefixes always printed (shared part, first connections).
+constexpr std::uint32_t kRowsAlwaysShown = 4;
+
 std::string signed_grouped(std::int64_t v) {
     return v < 0 ? "-" + grouped(static_cast<std::uint64_t>(-v))
                  : "+" + grouped(static_cast<std::uint64_t>(v));
@@ -43,7 +46,20 @@ void print_connection_costs(std::FILE* out, const replay::ReplayResult& r) {
         }
     }
     line(header);
+    // Many connections (100 reconnects): the first rows, the last, and any
+    // whose live cost differs from the row before; JSON has every row.
+    std::size_t elided = 0;
     for (const replay::ConnectionPrefix& p : c.prefixes) {
+        const std::uint32_t k = p.connections;
+        if (k > kRowsAlwaysShown && k + 1 < c.prefixes.size() &&
+            marginal_live(c, k) == marginal_live(c, k - 1)) {
+            ++elided;
+            continue;
+        }
+        if (elided > 0) {
+            line(fmt::format("  ... {} row{} with the same cost", elided, elided == 1 ? "" : "s"));
+            elided = 0;
+        }
         std::string row =
             fmt::format("  {:<22} {:>10} {:>9}", prefix_label(p.connections), grouped(p.live_peak),
                         p.connections == 0 ? "" : signed_grouped(marginal_live(c, p.connections)));
