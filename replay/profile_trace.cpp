@@ -1,5 +1,7 @@
 #include "tlsheap/profile_trace.h"
 
+#include "tlsheap/connection_costs.h"
+
 namespace tlsheap::replay {
 
 ReplayResult profile_trace(const SourceFactory& open, const ReplayOptions& options) {
@@ -10,6 +12,9 @@ ReplayResult profile_trace(const SourceFactory& open, const ReplayOptions& optio
     }
     for (const MinPoolResult& m : find_min_pools(open, options.models)) {
         result.min_pools[m.model] = m.min_pool;
+    }
+    if (result.connections > 1) {
+        result.connection_costs = measure_connection_costs(open, options.models);
     }
     return result;
 }

@@ -131,6 +131,7 @@ class Engine final : public trace::WalkerHooks {
         models_.end_phase(walker_.phase());
         cycles_.finish(walker_, models_, result_.cycles);
         models_.finish(result_.models);
+        result_.connections = walker_.connection_count() - 1;
         result_.info = walker_.take_info();
     }
 

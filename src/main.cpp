@@ -1,5 +1,6 @@
 // tlsheap: heap profiler and allocator replay for mbedTLS handshakes.
 #include "cli/advise_command.h"
+#include "cli/capacity_command.h"
 #include "cli/compare_command.h"
 #include "cli/diff_command.h"
 #include "cli/export_command.h"
@@ -30,6 +31,7 @@ int main(int argc, char** argv) {
     tlsheap::cli::add_profile_command(app, exit_code);
     tlsheap::cli::add_replay_command(app, exit_code);
     tlsheap::cli::add_minpool_command(app, exit_code);
+    tlsheap::cli::add_capacity_command(app, exit_code);
     tlsheap::cli::add_compare_command(app, exit_code);
     tlsheap::cli::add_sweep_command(app, exit_code);
     tlsheap::cli::add_merge_command(app, exit_code);

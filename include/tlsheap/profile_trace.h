@@ -10,7 +10,8 @@
 namespace tlsheap::replay {
 
 // `open` gives a fresh stream for each replay (the trace, or a transform over
-// it). The result's min_pools holds every model's min pool by model name.
+// it). The result's min_pools holds every model's min pool by model name, and
+// with more than one connection its connection_costs (connection_costs.h).
 // Throws trace::TraceError, ModelError, TransformError.
 ReplayResult profile_trace(const SourceFactory& open, const ReplayOptions& options);
 ReplayResult profile_trace(const std::string& trace_path, const ReplayOptions& options);

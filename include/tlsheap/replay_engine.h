@@ -183,6 +183,30 @@ struct CycleRow {
     std::vector<HeapFigures> heap;        // per model at the cycle's end, with a pool size
 };
 
+// A lifecycle recording restricted to its shared part and connections 1..k
+// (ConnectionSubsetSource), replayed.
+struct ConnectionPrefix {
+    std::uint32_t connections = 0; // k
+    std::uint64_t live_peak = 0;
+    // Per model, in the order of ReplayResult::models; empty when this
+    // prefix was not replayed through the models (see connection_costs.h).
+    std::vector<std::uint64_t> footprint;
+};
+
+// What the connections of a recording with more than one cost
+// (connection_costs.h): the shared part, each connection's own bytes, and
+// the live peak and footprints with the first k connections, k = 0..N.
+struct ConnectionCosts {
+    std::uint32_t connections = 0; // N: connections 1..N
+    std::uint32_t most_open = 0;   // the most connections holding memory at once
+    std::uint64_t shared_peak = 0; // connection 0's own live bytes, highest
+    // Connection 0's live bytes when the first connection allocated: what
+    // every connection shares before any is opened.
+    std::uint64_t shared_steady = 0;
+    std::vector<std::uint64_t> own_peak;    // [c - 1]: connection c's own live bytes, highest
+    std::vector<ConnectionPrefix> prefixes; // [k]: shared part + connections 1..k
+};
+
 struct ReplayOptions {
     std::vector<ModelSpec> models;
     std::optional<std::uint64_t> pool_size;
@@ -234,6 +258,10 @@ struct ReplayResult {
     // The smallest pool each model runs the trace in (see min_pool.h), when
     // the caller asked for it: by model name.
     std::map<std::string, std::uint64_t> min_pools;
+    // Connections 1..N the trace opened (0 before any).
+    std::uint32_t connections = 0;
+    // With more than one connection, when the caller asked (profile_trace does).
+    std::optional<ConnectionCosts> connection_costs;
 
     // The handshake's own result, if the trace has one.
     const Outcome* handshake_outcome() const;

@@ -71,6 +71,8 @@ inline constexpr char kConfigDeltas[] = "config.deltas";                // "--se
 
 // --- replay: written by a transform into the stream it rewrites -------------
 inline constexpr char kTransform[] = "transform"; // the transform and every option in effect
+// The application blocks --app-heap added (AppHeapSpec::text()).
+inline constexpr char kAppHeap[] = "app_heap";
 
 // Every key above, for checks that must see them all.
 inline constexpr auto kAllKeys = std::to_array<std::string_view>({
@@ -108,6 +110,7 @@ inline constexpr auto kAllKeys = std::to_array<std::string_view>({
     kConfigBaseFile,
     kConfigDeltas,
     kTransform,
+    kAppHeap,
 });
 
 // --- values -----------------------------------------------------------------

@@ -73,6 +73,7 @@ std::string first_and_count(const std::vector<std::string>& keys) {
 bool gated(const std::string& metric) {
     const std::string f = family(metric);
     return f == "live_peak" || f == "footprint" || f == "min_pool" || f == "leak_per_cycle" ||
+           f == "marginal_cost" ||
            shrinking_regresses(metric);
 }
 
@@ -94,9 +95,9 @@ GateThresholds GateThresholds::parse(const std::vector<std::string>& specs) {
         if (!gated(name)) {
             throw UserError("--max-increase " + spec +
                                 ": the gate compares live_peak, footprint, min_pool, "
-                                "leak_per_cycle, heap_lowest_free and "
+                                "leak_per_cycle, marginal_cost, heap_lowest_free and "
                                 "heap_smallest_largest_free_block (optionally MODEL.footprint, "
-                                "MODEL.min_pool, MODEL.heap_...), not '" +
+                                "MODEL.min_pool, MODEL.marginal_cost, MODEL.heap_...), not '" +
                                 name + "'",
                             kExitBadInput);
         }

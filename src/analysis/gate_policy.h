@@ -35,9 +35,11 @@ struct GateThresholds {
     const GateThreshold& for_metric(const std::string& metric) const;
 };
 
-// live_peak, footprint, min_pool and leak_per_cycle, which must not grow, and
-// the --heap headroom (heap_lowest_free, heap_smallest_largest_free_block),
-// which must not shrink; of any model ("mbedtls-pool.footprint").
+// live_peak, footprint, min_pool, leak_per_cycle and, for a trace of
+// concurrent connections, marginal_cost (what one more connection adds),
+// which must not grow, and the --heap headroom (heap_lowest_free,
+// heap_smallest_largest_free_block), which must not shrink; of any model
+// ("mbedtls-pool.footprint", "umm.marginal_cost").
 bool gated(const std::string& metric);
 // Whether a metric regresses by shrinking (the headroom) rather than growing.
 bool shrinking_regresses(const std::string& metric);

@@ -10,6 +10,11 @@ using nlohmann::json;
 
 namespace {
 
+std::uint64_t non_negative(const json& v) {
+    const std::int64_t bytes = v.get<std::int64_t>();
+    return bytes < 0 ? 0 : static_cast<std::uint64_t>(bytes);
+}
+
 CellMetrics from_profile(const json& p) {
     CellMetrics c;
     c.scenario = p.at("run").at("scenario").get<std::string>();
@@ -61,6 +66,15 @@ CellMetrics from_profile(const json& p) {
             most = std::max(most, cycle.at("leaked").get<std::uint64_t>());
         }
         c.values["leak_per_cycle"] = most;
+    }
+    // Traces of concurrent connections: the dearest further connection.
+    if (const auto costs = p.find("connection_costs");
+        costs != p.end() && !costs->at("marginal_cost").is_null()) {
+        const json& marginal = costs->at("marginal_cost");
+        c.values["marginal_cost"] = non_negative(marginal.at("live"));
+        for (const auto& [name, bytes] : marginal.at("models").items()) {
+            c.values[name + ".marginal_cost"] = non_negative(bytes);
+        }
     }
     for (const json& s : p.at("alive_at_peak")) {
         c.sites[s.at("call_site").get<std::string>()] += s.at("bytes").get<std::uint64_t>();
@@ -136,6 +150,9 @@ std::string metric_description(const std::string& name) {
     if (name == "live_peak") {
         return "most requested bytes alive at once";
     }
+    if (name == "marginal_cost") {
+        return "what one more concurrent connection adds to the live peak";
+    }
     if (name == "steady_state") {
         return "requested bytes alive after the handshake";
     }
@@ -157,6 +174,9 @@ std::string metric_description(const std::string& name) {
     if (what == "heap_smallest_largest_free_block") {
         return "smallest largest free block " + model +
                " reports on the --heap (0: it does not fit)";
+    }
+    if (what == "marginal_cost") {
+        return "what one more concurrent connection adds to " + model + "'s footprint";
     }
     return name;
 }

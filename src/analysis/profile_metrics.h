@@ -32,7 +32,8 @@ struct CellMetrics {
     // "live_peak", "steady_state", "<model>.footprint", "<model>.min_pool";
     // with --heap "<model>.heap_lowest_free" and
     // "<model>.heap_smallest_largest_free_block"; for several reconnect
-    // cycles "leak_per_cycle"
+    // cycles "leak_per_cycle";
+    // for concurrent connections "marginal_cost", "<model>.marginal_cost"
     std::map<std::string, std::uint64_t> values;
     // Bytes alive at the live peak, by call site (for "what grew").
     std::map<std::string, std::uint64_t> sites;

@@ -6,6 +6,7 @@
 #include "pipeline/named_inputs.h"
 #include "pipeline/profile_session.h"
 #include "pipeline/source_tree.h"
+#include "pipeline/trace_source.h"
 #include "report/abi_comparison_table.h"
 #include "report/profile_json.h"
 #include "report/terminal_profile.h"
@@ -64,6 +65,7 @@ int run_profile(ProfileOptions o) {
     }
     const record::Scenario scenario = pipeline::load_named_scenario(o.scenario);
     pipeline::parse_model_specs(o.settings.models);
+    pipeline::check_app_heap(o.settings.app_heap);
 
     pipeline::ProfileSession session(o.mbedtls, jobs,
                                      [&](const std::string& m) { progress(o.quiet, m); });
@@ -187,6 +189,10 @@ void add_profile_command(CLI::App& app, int& exit_code) {
         "--heap", options->heap,
         "replay on a device heap of this many bytes: a verdict per model (fits, with "
         "its headroom, or the first allocation that fails); exit status 1 if one fails");
+    cmd->add_option("--app-heap", options->settings.app_heap,
+                    "the application's blocks in the same heap: hold=SIZE,... (allocated "
+                    "before the first connection, kept) and/or between=SIZE,... (allocated "
+                    "after each reconnect cycle, freed after the next), ';' between parts");
     cmd->add_flag("-q,--quiet", options->quiet, "no progress messages");
     cmd->callback([options, &exit_code]() { exit_code = run_profile(*options); });
 }

@@ -24,6 +24,7 @@ namespace meta = trace::meta;
 struct ReplayCommandOptions {
     std::string trace;
     std::string transform;
+    std::string app_heap;
     std::vector<std::string> models = {"ideal", "mbedtls-pool"};
     std::string heap; // --heap, or --pool by its older name
     std::string json;
@@ -34,7 +35,7 @@ int run_replay(const ReplayCommandOptions& o) {
     replay::ReplayOptions options;
     options.models = pipeline::parse_model_specs(o.models);
     options.pool_size = parse_heap_size(o.heap, "--heap");
-    const replay::SourceFactory open = pipeline::trace_source(o.trace, o.transform);
+    const replay::SourceFactory open = pipeline::trace_source(o.trace, o.transform, o.app_heap);
     replay::ReplayResult result;
     try {
         result = replay::profile_trace(open, options);
@@ -84,6 +85,9 @@ void add_replay_command(CLI::App& app, int& exit_code) {
     cmd->add_option("--transform", o->transform,
                     "replay as another buffer scheme would allocate: esp-dynamic[:...], "
                     "axtls-growth[:...]");
+    cmd->add_option("--app-heap", o->app_heap,
+                    "the application's blocks in the same heap: hold=SIZE,... and/or "
+                    "between=SIZE,... (docs/scenarios.md)");
     cmd->add_option("--json", o->json, "write the result as JSON")->check(output_file());
     cmd->add_option("--top", o->top, "call sites to list")->capture_default_str();
     cmd->callback([o, &exit_code] { exit_code = run_replay(*o); });

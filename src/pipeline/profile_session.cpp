@@ -5,6 +5,7 @@
 #include "orchestration/recording_run.h"
 #include "orchestration/scenario_requirements.h"
 #include "pipeline/source_tree.h"
+#include "pipeline/trace_source.h"
 #include "process/child_process.h"
 #include "symbolize/trace_symbolizer.h"
 #include "tlsheap/profile_trace.h"
@@ -353,7 +354,10 @@ void ProfileSession::record(const RecordSettings& s, const record::Scenario& sce
         replay_options.models.push_back(replay::ModelSpec::parse(m));
     }
     replay_options.pool_size = s.heap;
-    p.result = replay::profile_trace(trace_path, replay_options);
+    p.result = replay::profile_trace(
+        with_app_heap([&] { return std::make_unique<replay::TraceFileSource>(trace_path); },
+                      s.app_heap),
+        replay_options);
     p.recorded = true;
     if (recording.status != 0) {
         p.status = recording.status == 2 ? kExitBadInput : kExitFailed;

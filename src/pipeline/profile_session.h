@@ -27,7 +27,10 @@ struct RecordSettings {
     std::vector<std::string> models = {"ideal", "mbedtls-pool"};
     std::optional<std::uint64_t> heap; // --heap: replay on a device heap of this size
     std::string trace;                 // "" : in the cache
-    bool several_traces = false;       // append the ABI to `trace`
+    // Application blocks added to the stream before the replay (app_heap.h;
+    // "" : none). The trace itself is the recording's.
+    std::string app_heap;
+    bool several_traces = false; // append the ABI to `trace`
 };
 
 // The scenario's lifecycle with the options over it.

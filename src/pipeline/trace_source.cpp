@@ -1,5 +1,6 @@
 #include "pipeline/trace_source.h"
 
+#include "tlsheap/app_heap.h"
 #include "tlsheap/transform.h"
 #include "tlsheap/user_error.h"
 
@@ -22,6 +23,37 @@ replay::SourceFactory trace_source(const std::string& path, const std::string& t
     return [path, spec] {
         return replay::make_transform(spec, std::make_unique<replay::TraceFileSource>(path));
     };
+}
+
+namespace {
+
+replay::AppHeapSpec parse_app_heap(const std::string& app_heap) {
+    try {
+        return replay::AppHeapSpec::parse(app_heap);
+    } catch (const replay::AppHeapError& e) {
+        throw UserError(e.what(), kExitBadInput);
+    }
+}
+
+} // namespace
+
+void check_app_heap(const std::string& app_heap) {
+    if (!app_heap.empty()) {
+        parse_app_heap(app_heap);
+    }
+}
+
+replay::SourceFactory with_app_heap(replay::SourceFactory open, const std::string& app_heap) {
+    if (app_heap.empty()) {
+        return open;
+    }
+    const replay::AppHeapSpec spec = parse_app_heap(app_heap);
+    return [open, spec] { return replay::make_app_heap_source(spec, open()); };
+}
+
+replay::SourceFactory trace_source(const std::string& path, const std::string& transform,
+                                   const std::string& app_heap) {
+    return with_app_heap(trace_source(path, transform), app_heap);
 }
 
 } // namespace tlsheap::pipeline

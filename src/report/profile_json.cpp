@@ -1,6 +1,7 @@
 #include "report/profile_json.h"
 
 #include "report/caller_chain.h"
+#include "report/connection_costs_json.h"
 #include "report/heap_verdict_text.h"
 #include "report/model_overhead.h"
 #include "report/result_kind_names.h"
@@ -271,6 +272,9 @@ nlohmann::json profile_json(const RunDescription& run, const ReplayResult& r,
         j["real_pool"] = {{"pool_size", r.pool_stats[0]}, {"header_size", r.pool_stats[1]},
                           {"max_used", r.pool_stats[2]},  {"max_blocks", r.pool_stats[3]},
                           {"cur_used", r.pool_stats[4]},  {"cur_blocks", r.pool_stats[5]}};
+    }
+    if (r.connection_costs) {
+        j["connection_costs"] = connection_costs_json(*r.connection_costs, r.models);
     }
     json series = json::array();
     for (const replay::SeriesPoint& p : r.series) {

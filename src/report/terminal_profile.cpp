@@ -1,6 +1,7 @@
 #include "report/terminal_profile.h"
 
 #include "report/caller_chain.h"
+#include "report/connection_costs_table.h"
 #include "report/cycle_table_text.h"
 #include "report/heap_verdict_text.h"
 #include "report/model_overhead.h"
@@ -213,6 +214,7 @@ void print_profile(std::FILE* out, const RunDescription& run, const ReplayResult
         line("");
         print_heap_verdicts(out, r);
     }
+    print_connection_costs(out, r);
     print_cycle_table(out, r);
     if (!r.pool_stats.empty()) {
         line(fmt::format(

@@ -123,7 +123,8 @@ std::string trace(const std::string& name) {
 const std::vector<std::string> kSchemaFiles = {
     "profile.schema.json", "profile-abis.schema.json", "trace-export.schema.json",
     "compare.schema.json", "minpool.schema.json",      "diff.schema.json",
-    "sweep.schema.json",   "gate.schema.json",         "advise.schema.json"};
+    "sweep.schema.json",   "gate.schema.json",         "advise.schema.json",
+    "capacity.schema.json"};
 
 TEST(JsonSchema, EverySchemaIsDraft07AndParses) {
     std::vector<std::string> on_disk;
@@ -251,6 +252,32 @@ TEST(JsonSchema, ReconnectsOnAHeapValidate) {
     EXPECT_EQ(p["cycles"][2]["models"][1]["heap"].size(), 3u);
     EXPECT_TRUE(p["models"][0]["heap"]["fits"].get<bool>());
     expect_exports_valid("reconnects-heap", file.string());
+}
+
+// Two connections: the profile's connection_costs, and capacity's answer
+// from that trace and with an application heap.
+TEST(JsonSchema, ConnectionCostsAndCapacityValidate) {
+    const fs::path dir = scratch_dir("schema-connections");
+    const std::string trace_file = (dir / "two.trace").string();
+    const RunResult r =
+        run_tlsheap({"profile", "--quiet", "--connections", "2", "--app-heap", "hold=4096",
+                     "--trace", trace_file, "--json", (dir / "two.json").string()});
+    ASSERT_EQ(r.status, 0) << r.err;
+    const json p = read_json(dir / "two.json");
+    EXPECT_VALID("profile.schema.json", p);
+    ASSERT_TRUE(p.contains("connection_costs"));
+    EXPECT_FALSE(p["connection_costs"]["marginal_cost"].is_null());
+    json broken = p;
+    broken["connection_costs"]["prefixes"][0].erase("live_peak");
+    EXPECT_INVALID("profile.schema.json", broken, "a prefix without its live peak");
+
+    const json c = written("capacity", {"capacity", trace_file, "--heap", "60000"});
+    EXPECT_VALID("capacity.schema.json", c);
+    const json fits = written("capacity-all", {"capacity", trace_file, "--heap", "400000"});
+    EXPECT_VALID("capacity.schema.json", fits);
+    json bad = c;
+    bad["models"][0].erase("capacity");
+    EXPECT_INVALID("capacity.schema.json", bad, "a model without its capacity");
 }
 
 TEST(JsonSchema, DiffOfTwoReplaysValidates) {

@@ -109,6 +109,24 @@ TEST(GateVerdict, HeadroomRegressesWhenItShrinksAndLeaksWhenTheyGrow) {
     EXPECT_FALSE(GateThreshold::parse("29%").allows_decrease(2000, 1400));
 }
 
+TEST(GateVerdict, MarginalCostIsGatedWithItsOwnThreshold) {
+    // One more connection costs 40,650 B live, 41,684 B in mbedtls-pool
+    // (the default scenario, --connections 2); the change makes it 40,900
+    // and 41,950: +250 passes marginal_cost=256, +266 does not.
+    const auto base = {
+        cell("a", {{"marginal_cost", 40650}, {"mbedtls-pool.marginal_cost", 41684}})};
+    const auto cur = {cell("a", {{"marginal_cost", 40900}, {"mbedtls-pool.marginal_cost", 41950}})};
+    const GateVerdict v = judge(base, cur, GateThresholds::parse({"marginal_cost=256"}));
+    EXPECT_EQ(v.compared, 2U);
+    ASSERT_EQ(v.comparisons.size(), 2U);
+    EXPECT_EQ(v.comparisons[0].metric, "marginal_cost");
+    EXPECT_FALSE(v.comparisons[0].regressed);
+    EXPECT_EQ(v.comparisons[1].metric, "mbedtls-pool.marginal_cost");
+    EXPECT_TRUE(v.comparisons[1].regressed);
+    EXPECT_EQ(v.comparisons[1].delta, 266);
+    EXPECT_NO_THROW(GateThresholds::parse({"umm.marginal_cost=0"}));
+}
+
 TEST(GateVerdict, ABrokenHandshakeIsARegressionAndGrowthsAreListedLargestFirst) {
     const auto base = {cell("a", {{"live_peak", 100}}, {{"x", 10}, {"y", 10}}),
                        cell("b", {{"live_peak", 100}})};

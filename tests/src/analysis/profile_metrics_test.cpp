@@ -38,5 +38,20 @@ TEST(CellMetrics, ADocumentWithoutConfigNameIsKeyedByItsConfigLabel) {
     EXPECT_EQ(cells[0].key.find(" |  | "), std::string::npos) << cells[0].key;
 }
 
+TEST(CellMetrics, MarginalCostOfConcurrentConnections) {
+    json profile = fixture("profile_a.json");
+    EXPECT_EQ(cell_metrics(profile)[0].values.count("marginal_cost"), 0u);
+    // A profile of reconnects: connections never open together, no figure.
+    profile["connection_costs"] = {{"marginal_cost", nullptr}};
+    EXPECT_EQ(cell_metrics(profile)[0].values.count("marginal_cost"), 0u);
+    profile["connection_costs"]["marginal_cost"] = {
+        {"live", 40654}, {"models", {{"ideal", 40654}, {"mbedtls-pool", 41688}}}};
+    const CellMetrics c = cell_metrics(profile)[0];
+    EXPECT_EQ(c.values.at("marginal_cost"), 40654u);
+    EXPECT_EQ(c.values.at("mbedtls-pool.marginal_cost"), 41688u);
+    EXPECT_EQ(metric_description("mbedtls-pool.marginal_cost"),
+              "what one more concurrent connection adds to mbedtls-pool's footprint");
+}
+
 } // namespace
 } // namespace tlsheap::analysis
