@@ -28,6 +28,9 @@ inline constexpr char kRecorderSide[] = "recorder.side";     // "client" or "ser
 inline constexpr char kTransport[] = "transport";  // kTransportStream or kTransportDatagram
 inline constexpr char kSeed[] = "seed";            // the deterministic entropy's seed
 inline constexpr char kFixedTime[] = "fixed_time"; // the library's clock, seconds; 0: real time
+// How later connections resume the first one's session: "session-id" or
+// "ticket" (lifecycle::resume_name); absent when they do not (format 1.2).
+inline constexpr char kLifecycleResume[] = "lifecycle.resume";
 
 // --- the variant: written by the recorder -----------------------------------
 inline constexpr char kMbedtlsVersion[] = "mbedtls.version"; // "3.6.6"
@@ -69,37 +72,17 @@ inline constexpr char kTransform[] = "transform"; // the transform and every opt
 
 // Every key above, for checks that must see them all.
 inline constexpr auto kAllKeys = std::to_array<std::string_view>({
-    kTlsheapVersion,
-    kRecorderSide,
-    kTransport,
-    kSeed,
-    kFixedTime,
-    kMbedtlsVersion,
-    kVariantKey,
-    kAbi,
-    kArch,
-    kPointerSize,
-    kSizeTSize,
-    kStackBackend,
-    kAllocator,
-    kPoolSize,
-    kPoolBase,
-    kSslInContentLen,
-    kSslOutContentLen,
-    kSslInBufferLen,
-    kSslOutBufferLen,
-    kSslMaxFragmentLengthRequested,
-    kScenarioName,
-    kScenarioJson,
-    kPeer,
-    kMbedtlsTree,
-    kMbedtlsOrigin,
-    kConfigLabel,
-    kConfigName,
-    kConfigEffectiveFile,
-    kConfigBaseFile,
-    kConfigDeltas,
-    kTransform,
+    kTlsheapVersion, kRecorderSide,        kTransport,
+    kSeed,           kFixedTime,           kLifecycleResume,
+    kMbedtlsVersion, kVariantKey,          kAbi,
+    kArch,           kPointerSize,         kSizeTSize,
+    kStackBackend,   kAllocator,           kPoolSize,
+    kPoolBase,       kSslInContentLen,     kSslOutContentLen,
+    kSslInBufferLen, kSslOutBufferLen,     kSslMaxFragmentLengthRequested,
+    kScenarioName,   kScenarioJson,        kPeer,
+    kMbedtlsTree,    kMbedtlsOrigin,       kConfigLabel,
+    kConfigName,     kConfigEffectiveFile, kConfigBaseFile,
+    kConfigDeltas,   kTransform,
 });
 
 // --- values -----------------------------------------------------------------

@@ -28,7 +28,7 @@ void progress(bool quiet, const std::string& message) {
     }
 }
 
-// --connections, --start and --reconnects, checked, into `settings`.
+// --connections, --start, --reconnects and --resume, checked, into `settings`.
 void apply_lifecycle_options(const ProfileOptions& o, pipeline::RecordSettings& settings) {
     auto count = [](const char* option, std::optional<unsigned> value, unsigned most) {
         if (value && (*value == 0 || *value > most)) {
@@ -44,6 +44,13 @@ void apply_lifecycle_options(const ProfileOptions& o, pipeline::RecordSettings& 
         settings.run.start = lifecycle::start_from_name(o.start);
         if (!settings.run.start) {
             throw UserError("--start must be together or staggered, not '" + o.start + "'",
+                            kExitBadInput);
+        }
+    }
+    if (!o.resume.empty()) {
+        settings.run.resume = lifecycle::resume_from_name(o.resume);
+        if (!settings.run.resume) {
+            throw UserError("--resume must be none, session-id or ticket, not '" + o.resume + "'",
                             kExitBadInput);
         }
     }
@@ -173,6 +180,10 @@ void add_profile_command(CLI::App& app, int& exit_code) {
     cmd->add_option("--reconnects", options->reconnects,
                     "connect this many times in a row, each connection closed and freed before "
                     "the next (default: the scenario's, 1)");
+    cmd->add_option("--resume", options->resume,
+                    "how connections after the first resume the first one's session: none, "
+                    "session-id (TLS 1.2 session cache) or ticket (TLS 1.2 RFC 5077 tickets, TLS "
+                    "1.3 PSK resumption) (default: the scenario's, none)");
     cmd->add_flag("-q,--quiet", options->quiet, "no progress messages");
     cmd->callback([options, &exit_code]() { exit_code = run_profile(*options); });
 }

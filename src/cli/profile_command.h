@@ -30,6 +30,7 @@ struct ProfileOptions {
     std::optional<unsigned> connections;
     std::string start;
     std::optional<unsigned> reconnects;
+    std::string resume;
 };
 
 void add_profile_command(CLI::App& app, int& exit_code);

@@ -2,6 +2,7 @@
 
 #include "orchestration/record_error.h"
 #include "orchestration/recording_run.h"
+#include "orchestration/resumption_check.h"
 #include "orchestration/scenario_requirements.h"
 #include "pipeline/source_tree.h"
 #include "process/child_process.h"
@@ -67,9 +68,12 @@ std::string trace_path_for(const fs::path& cache, const RecordSettings& s,
     const fs::path dir = cache / "traces";
     fs::create_directories(dir);
     // A lifecycle recording is another recording of the scenario.
-    const std::string lifecycle_part =
+    std::string lifecycle_part =
         l.single() ? std::string()
                    : fmt::format("-{}x{}-{}", l.connections, l.reconnects, start_name(l.start));
+    if (l.resume != lifecycle::Resume::None) {
+        lifecycle_part += std::string("-resume-") + resume_name(l.resume);
+    }
     return (dir / fmt::format("{}{}-{}-{}-{}-{}.trace", scenario, lifecycle_part, s.run.side,
                               s.run.connect.empty() ? s.run.peer : std::string("external"), abi,
                               key.substr(0, 12)))
@@ -93,6 +97,7 @@ lifecycle::Lifecycle effective_lifecycle(const RecordSettings& s,
     l.connections = s.run.connections.value_or(l.connections);
     l.start = s.run.start.value_or(l.start);
     l.reconnects = s.run.reconnects.value_or(l.reconnects);
+    l.resume = s.run.resume.value_or(l.resume);
     return l;
 }
 
@@ -232,6 +237,10 @@ void ProfileSession::resolve_peer(RecordSettings& s, const record::Scenario& sce
                                     "works with it)",
                                     l.connections),
                         kExitBadInput);
+    }
+    if (const std::string problem = record::resumption_problem(scenario, l, s.run.peer);
+        !problem.empty()) {
+        throw UserError(problem, kExitBadInput);
     }
 }
 

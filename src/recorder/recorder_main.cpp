@@ -78,6 +78,9 @@ void describe_recording(Recording& r, const tlsheap::recorder::RecorderOptions& 
     }
     r.meta(meta::kSeed, std::to_string(o.seed));
     r.meta(meta::kFixedTime, std::to_string(o.fixed_time));
+    if (o.lifecycle.resume != tlsheap::lifecycle::Resume::None) {
+        r.meta(meta::kLifecycleResume, tlsheap::lifecycle::resume_name(o.lifecycle.resume));
+    }
     r.meta(meta::kSslInContentLen, std::to_string(tlsheap_ssl_in_content_len));
     r.meta(meta::kSslOutContentLen, std::to_string(tlsheap_ssl_out_content_len));
     r.meta(meta::kSslInBufferLen, std::to_string(tlsheap_ssl_in_buffer_len));
