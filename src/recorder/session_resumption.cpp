@@ -15,7 +15,7 @@ namespace {
 // mbedtls_ssl_context starts in.
 constexpr int kNoConnectionState = MBEDTLS_SSL_HELLO_REQUEST;
 
-bool lacks(ConnectionResult& result, const std::string& what) {
+[[maybe_unused]] bool lacks(ConnectionResult& result, const std::string& what) {
     return report_usage(result, kNoConnectionState,
                         std::string("--resume ") + what + ", which this variant lacks");
 }
