@@ -79,9 +79,20 @@ const json& handshake(const json& report, unsigned connection) {
     return none;
 }
 
+// What a TLS 1.3 resumption does not save. PSK resumption with (EC)DHE
+// still runs ECDHE, and the session mbedtls_ssl_set_session copies into the
+// connection in SETUP (its ticket, and with MBEDTLS_SSL_KEEP_PEER_CERTIFICATE
+// the server's certificate parsed again) stays alive through the handshake:
+// measured with 3.6.6 ilp32, tls13-ecdsa-p256, the resumed connection's own
+// peak is 56,121 bytes against the full one's 55,500. The first full
+// handshake also leaves PSA's first slice of key slots (704 bytes), which PSA
+// keeps until psa_crypto_free in the shared TEARDOWN.
+enum class Protocol { Tls12, Tls13 };
+
 // Three connections one after the other, the second and third resuming the
 // first one's session: checks the trace, the figures and the leaks.
-void expect_resumed_twice(const Profile& p, const std::string& mode) {
+void expect_resumed_twice(const Profile& p, const std::string& mode,
+                          Protocol protocol = Protocol::Tls12) {
     ASSERT_TRUE(p.report.contains("resumption")) << "no resumption object";
     const json& res = p.report["resumption"];
     EXPECT_EQ(res["mode"], mode);
@@ -100,9 +111,12 @@ void expect_resumed_twice(const Profile& p, const std::string& mode) {
         EXPECT_EQ(h["kind"], "resumed");
         EXPECT_TRUE(h["complete"].get<bool>());
         EXPECT_EQ(h["chain_parse_bytes"], 0) << "connection " << c;
-        EXPECT_LT(h["peak_connection"].get<std::uint64_t>(),
-                  full["peak_connection"].get<std::uint64_t>())
-            << "connection " << c;
+        if (protocol == Protocol::Tls12) {
+            EXPECT_LT(h["peak_connection"].get<std::uint64_t>(),
+                      full["peak_connection"].get<std::uint64_t>())
+                << "connection " << c;
+        }
+        EXPECT_LT(h["steps"].get<std::uint64_t>(), full["steps"].get<std::uint64_t>());
         EXPECT_LT(h["bytes_allocated"].get<std::uint64_t>(),
                   full["bytes_allocated"].get<std::uint64_t>())
             << "connection " << c;
@@ -113,7 +127,9 @@ void expect_resumed_twice(const Profile& p, const std::string& mode) {
         ASSERT_TRUE(w.live_when_left.count(c)) << "connection " << c;
         EXPECT_EQ(w.live_when_left.at(c), 0u) << "connection " << c << " left bytes alive";
     }
-    EXPECT_EQ(w.live_when_left.at(1), 0u);
+    if (protocol == Protocol::Tls12) {
+        EXPECT_EQ(w.live_when_left.at(1), 0u);
+    }
     EXPECT_EQ(w.live_at_end, 0u);
     bool x509_absent = false;
     for (const json& s : res["not_in_resumed"]) {
@@ -143,7 +159,7 @@ TEST_F(Resumption, Tls12TicketAgainstTheMbedtlsPeer) {
 TEST_F(Resumption, Tls13TicketAgainstTheMbedtlsPeer) {
     const Profile p = profile("resume-tls13-ticket", {"--scenario", "tls13-ecdsa-p256",
                                                       "--reconnects", "3", "--resume", "ticket"});
-    expect_resumed_twice(p, "ticket");
+    expect_resumed_twice(p, "ticket", Protocol::Tls13);
 }
 
 TEST_F(Resumption, Tls12SessionIdAgainstOpenssl) {
@@ -157,7 +173,7 @@ TEST_F(Resumption, Tls13TicketAgainstOpenssl) {
     const Profile p =
         profile("resume-tls13-openssl", {"--scenario", "tls13-ecdsa-p256", "--peer", "openssl",
                                          "--reconnects", "3", "--resume", "ticket"});
-    expect_resumed_twice(p, "ticket");
+    expect_resumed_twice(p, "ticket", Protocol::Tls13);
 }
 
 TEST_F(Resumption, Tls12PskResumesBySessionId) {
