@@ -53,12 +53,12 @@ bool SessionResumption::configure(mbedtls_ssl_config* conf, const RecorderOption
     if (mode_ == lifecycle::Resume::SessionId) {
         if (client) {
             // Ask for no ticket, so that only the server's cache can resume.
-#if defined(MBEDTLS_SSL_SESSION_TICKETS)
+#if defined(MBEDTLS_SSL_SESSION_TICKETS) && defined(MBEDTLS_SSL_CLI_C)
             mbedtls_ssl_conf_session_tickets(conf, MBEDTLS_SSL_SESSION_TICKETS_DISABLED);
 #endif
             return true;
         }
-#if defined(MBEDTLS_SSL_CACHE_C)
+#if defined(MBEDTLS_SSL_CACHE_C) && defined(MBEDTLS_SSL_SRV_C)
         mbedtls_ssl_cache_set_timeout(&cache_, kLifetimeSeconds);
         mbedtls_ssl_conf_session_cache(conf, &cache_, mbedtls_ssl_cache_get, mbedtls_ssl_cache_set);
         return true;
@@ -71,8 +71,12 @@ bool SessionResumption::configure(mbedtls_ssl_config* conf, const RecorderOption
     return lacks(result, "ticket needs MBEDTLS_SSL_SESSION_TICKETS");
 #else
     if (client) {
+#if defined(MBEDTLS_SSL_CLI_C)
         mbedtls_ssl_conf_session_tickets(conf, MBEDTLS_SSL_SESSION_TICKETS_ENABLED);
-#if defined(MBEDTLS_SSL_TLS1_3_SIGNAL_NEW_SESSION_TICKETS_ENABLED)
+#endif
+        // Declared only with TLS 1.3 and the client side compiled in.
+#if defined(MBEDTLS_SSL_TLS1_3_SIGNAL_NEW_SESSION_TICKETS_ENABLED) &&                              \
+    defined(MBEDTLS_SSL_PROTO_TLS1_3) && defined(MBEDTLS_SSL_CLI_C)
         // 3.6.1 and later ignore TLS 1.3 NewSessionTicket unless asked to
         // hand them over (mbedtls/ssl.h); ConnectionExchange keeps the first.
         mbedtls_ssl_conf_tls13_enable_signal_new_session_tickets(
@@ -80,7 +84,8 @@ bool SessionResumption::configure(mbedtls_ssl_config* conf, const RecorderOption
 #endif
         return true;
     }
-#if defined(MBEDTLS_SSL_TICKET_C) && (defined(MBEDTLS_GCM_C) || defined(MBEDTLS_CCM_C))
+#if defined(MBEDTLS_SSL_TICKET_C) && defined(MBEDTLS_SSL_SRV_C) &&                                 \
+    (defined(MBEDTLS_GCM_C) || defined(MBEDTLS_CCM_C))
 #if defined(MBEDTLS_GCM_C)
     const mbedtls_cipher_type_t cipher = MBEDTLS_CIPHER_AES_256_GCM;
 #else
