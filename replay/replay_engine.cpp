@@ -6,6 +6,7 @@
 #include "model_driver.h"
 #include "real_pool_check.h"
 #include "recording_statistics.h"
+#include "resumption_statistics.h"
 #include "time_series.h"
 #include "tlsheap/trace_walker.h"
 
@@ -25,8 +26,8 @@ using trace::Record;
 class Engine final : public trace::WalkerHooks {
   public:
     Engine(const ReplayOptions& options, ReplayResult& result)
-        : result_(result), statistics_(walker_, options, result), models_(options, real_pool_),
-          series_(options.series_points),
+        : result_(result), statistics_(walker_, options, result), resumption_(walker_),
+          models_(options, real_pool_), series_(options.series_points),
           cycles_(options.pool_size.has_value() && options.heap_verdicts) {}
 
     void run(RecordSource& reader) {
@@ -61,6 +62,7 @@ class Engine final : public trace::WalkerHooks {
     void on_alloc(const Record& r, const LiveAllocation* block, std::uint32_t slot) override {
         ensure_models();
         statistics_.count_event(r);
+        resumption_.on_alloc(block);
         const Moment m = moment(r);
         const std::uint64_t bytes = r.count * r.size;
         const bool overflow = r.size != 0 && bytes / r.size != r.count;
@@ -106,6 +108,7 @@ class Engine final : public trace::WalkerHooks {
 
     void on_phase(const Record& r, Phase previous) override {
         statistics_.on_phase(r, previous);
+        resumption_.on_phase();
         models_.end_phase(previous);
         if (previous == Phase::Handshake && r.phase == Phase::Application) {
             models_.note_handshake_done();
@@ -123,11 +126,13 @@ class Engine final : public trace::WalkerHooks {
     void on_context(const Record& r) override {
         statistics_.on_context(r);
         cycles_.observe(r, walker_, models_);
+        resumption_.on_context(r);
     }
 
     void finish(RecordSource& reader) {
         result_.series = series_.finish(walker_.live_bytes(), models_);
         statistics_.finish(reader);
+        result_.resumption = resumption_.finish();
         models_.end_phase(walker_.phase());
         cycles_.finish(walker_, models_, result_.cycles);
         models_.finish(result_.models);
@@ -139,6 +144,7 @@ class Engine final : public trace::WalkerHooks {
     trace::TraceWalker walker_;
     RealPoolCheck real_pool_;
     RecordingStatistics statistics_;
+    ResumptionStatistics resumption_;
     ModelDriver models_;
     TimeSeries series_;
     CycleTable cycles_;

@@ -29,16 +29,50 @@ inline constexpr std::optional<Start> start_from_name(std::string_view name) {
     return std::nullopt;
 }
 
+// How a connection after the first picks up the session of the first
+// (docs/scenarios.md, "resume"): not at all, by the TLS 1.2 session ID the
+// server keeps in its cache, or by a ticket the server gave it (RFC 5077 in
+// TLS 1.2, NewSessionTicket and PSK resumption in TLS 1.3).
+enum class Resume {
+    None,
+    SessionId,
+    Ticket,
+};
+
+inline constexpr const char* resume_name(Resume resume) {
+    switch (resume) {
+    case Resume::SessionId:
+        return "session-id";
+    case Resume::Ticket:
+        return "ticket";
+    case Resume::None:
+        break;
+    }
+    return "none";
+}
+
+inline constexpr std::optional<Resume> resume_from_name(std::string_view name) {
+    for (Resume r : {Resume::None, Resume::SessionId, Resume::Ticket}) {
+        if (name == resume_name(r)) {
+            return r;
+        }
+    }
+    return std::nullopt;
+}
+
 // Bounds a recording accepts: concurrent connections per cycle, and cycles.
 inline constexpr unsigned kMaxConnections = 256;
 inline constexpr unsigned kMaxReconnects = 100000;
 
 // connections N, start, reconnects K: K cycles one after the other, each
 // opening N connections that close and are freed before the next cycle.
+// resume: whether every connection after the first offers the first one's
+// session.
 struct Lifecycle {
     unsigned connections = 1;
     Start start = Start::Together;
     unsigned reconnects = 1;
+    Resume resume = Resume::None;
 
     bool single() const { return connections == 1 && reconnects == 1; }
 };

@@ -10,6 +10,7 @@
 #include "tlsheap/record_source.h"
 #include "tlsheap/trace_info.h"
 #include "tlsheap/trace_reader.h"
+#include "tlsheap/trace_walker.h"
 
 #include <array>
 #include <cstdint>
@@ -61,6 +62,36 @@ struct SiteBytes {
     std::uint32_t stack = 0; // one representative stack
     std::uint64_t bytes = 0;
     std::uint64_t blocks = 0;
+};
+
+// One connection's handshake (its HANDSHAKE phase), for the comparison of
+// full and resumed handshakes.
+struct HandshakeFigures {
+    std::uint32_t connection = 0;
+    trace::HandshakeKind kind = trace::HandshakeKind::Full;
+    bool complete = false;             // its Handshake outcome was recorded
+    std::uint64_t peak_connection = 0; // most bytes alive that the connection allocated
+    std::uint64_t peak_heap = 0;       // most bytes alive in the heap at its allocations
+    std::uint64_t allocs = 0;
+    std::uint64_t bytes_allocated = 0;
+    std::uint64_t steps = 0;
+    std::uint64_t records_in = 0; // TLS records received
+    std::uint64_t bytes_in = 0;   // their bytes, headers included
+    // Bytes allocated under x509_crt_parse* or ssl_parse_certificate_chain:
+    // parsing the peer's certificate chain, what a resumed handshake skips.
+    std::uint64_t chain_parse_bytes = 0;
+};
+
+// Full vs resumed handshakes, in a trace where sessions were resumed (or
+// offered and refused).
+struct ResumptionFigures {
+    std::string mode;                         // "session-id" or "ticket" (trace meta)
+    std::vector<HandshakeFigures> handshakes; // every connection's, in order
+    // Call sites the first full handshake allocated from and no resumed one
+    // did, with the full handshake's bytes, largest first.
+    std::vector<SiteBytes> not_in_resumed;
+
+    const HandshakeFigures* first(trace::HandshakeKind kind) const;
 };
 
 struct Block {
@@ -249,7 +280,8 @@ struct ReplayResult {
     std::vector<Finding> findings;
     TlsRecordSummary records;
     std::vector<Outcome> outcomes;
-    std::vector<std::uint64_t> pool_stats; // the real allocator's own, when recorded on it
+    std::optional<ResumptionFigures> resumption; // when a connection resumed or tried to
+    std::vector<std::uint64_t> pool_stats;       // the real allocator's own, when recorded on it
     std::vector<SeriesPoint> series;
     std::vector<ModelRun> models;
     // Every cycle of a lifecycle recording, in order (one row for a trace of

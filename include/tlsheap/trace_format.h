@@ -22,7 +22,8 @@ namespace tlsheap::trace {
 inline constexpr unsigned char kMagic[8] = {0x89, 'T', 'L', 'S', 'H', 'E', 'A', 'P'};
 inline constexpr std::uint16_t kVersionMajor = 1;
 // 1.1: Connection records (several connections in one trace).
-inline constexpr std::uint16_t kVersionMinor = 1;
+// 1.2: Resumed and NotResumed outcomes (session resumption).
+inline constexpr std::uint16_t kVersionMinor = 2;
 inline constexpr std::size_t kHeaderSize = 12;
 
 // Upper bound on one record's payload: a reader treats a larger length as
@@ -138,7 +139,17 @@ enum class OutcomeKind : std::uint8_t {
     Application = 2, // ret 0: scripted exchange complete; text = "sent N received M"
     Close = 3,
     Failure = 4, // ret = mbedTLS error or -errno; state = state at failure; text = message
+    // Right after a Handshake outcome, in a run that resumes (1.2): the
+    // handshake resumed a session; text = "session-id" or "ticket".
+    Resumed = 5,
+    // The client offered a session but the server did a full handshake (1.2).
+    NotResumed = 6,
 };
+// The highest OutcomeKind each minor version writes.
+inline constexpr std::uint8_t last_outcome_kind(std::uint16_t minor) {
+    return minor >= 2 ? static_cast<std::uint8_t>(OutcomeKind::NotResumed)
+                      : static_cast<std::uint8_t>(OutcomeKind::Failure);
+}
 
 // PoolStats payload (present when the recording ran on mbedTLS's own
 // memory_buffer_alloc): pool_size header_size max_used max_blocks cur_used

@@ -33,6 +33,9 @@ inline constexpr char kFixedTime[] = "fixed_time"; // the library's clock, secon
 inline constexpr char kLifecycleConnections[] = "lifecycle.connections"; // concurrent, per cycle
 inline constexpr char kLifecycleStart[] = "lifecycle.start";           // "together", "staggered"
 inline constexpr char kLifecycleReconnects[] = "lifecycle.reconnects"; // cycles, one after another
+// How later connections resume the first one's session: "session-id" or
+// "ticket" (lifecycle::resume_name); absent when they do not (format 1.2).
+inline constexpr char kLifecycleResume[] = "lifecycle.resume";
 
 // --- the variant: written by the recorder -----------------------------------
 inline constexpr char kMbedtlsVersion[] = "mbedtls.version"; // "3.6.6"
@@ -84,6 +87,7 @@ inline constexpr auto kAllKeys = std::to_array<std::string_view>({
     kLifecycleConnections,
     kLifecycleStart,
     kLifecycleReconnects,
+    kLifecycleResume,
     kMbedtlsVersion,
     kVariantKey,
     kAbi,

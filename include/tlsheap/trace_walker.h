@@ -44,6 +44,11 @@ enum class FreeKind {
     Unknown,    // an address that was never allocated
 };
 
+// How a connection's handshake went, from the outcome that follows it
+// (format 1.2): a full handshake, a resumed session, or a full handshake
+// although the client offered a session (the server refused it).
+enum class HandshakeKind { Full, Resumed, NotResumed };
+
 // A client of the walker. Every hook runs after the context was updated for
 // the record it is given.
 class WalkerHooks {
@@ -158,6 +163,14 @@ class TraceWalker {
                    ? connections_[connection].current_buffer[static_cast<unsigned>(role)]
                    : 0;
     }
+    // Whether `connection` resumed a session, or offered one in vain.
+    HandshakeKind handshake_kind_of(std::uint32_t connection) const {
+        return connection < connections_.size() ? connections_[connection].handshake
+                                                : HandshakeKind::Full;
+    }
+    bool resumed(std::uint32_t connection) const {
+        return handshake_kind_of(connection) == HandshakeKind::Resumed;
+    }
     std::uint64_t tls_records() const { return tls_records_; }
     std::uint64_t tls_records_of(std::uint32_t connection) const {
         return connection < connections_.size() ? connections_[connection].tls_records : 0;
@@ -172,6 +185,7 @@ class TraceWalker {
         std::uint32_t state = 0;
         std::uint64_t live_bytes = 0;
         std::uint64_t tls_records = 0;
+        HandshakeKind handshake = HandshakeKind::Full;
         std::array<std::uint64_t, 3> current_buffer{0, 0, 0};
     };
     ConnectionContext& context_of(std::uint32_t connection);

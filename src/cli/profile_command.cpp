@@ -30,7 +30,7 @@ void progress(bool quiet, const std::string& message) {
     }
 }
 
-// --connections, --start and --reconnects, checked, into `settings`.
+// --connections, --start, --reconnects and --resume, checked, into `settings`.
 void apply_lifecycle_options(const ProfileOptions& o, pipeline::RecordSettings& settings) {
     auto count = [](const char* option, std::optional<unsigned> value, unsigned most) {
         if (value && (*value == 0 || *value > most)) {
@@ -46,6 +46,13 @@ void apply_lifecycle_options(const ProfileOptions& o, pipeline::RecordSettings& 
         settings.run.start = lifecycle::start_from_name(o.start);
         if (!settings.run.start) {
             throw UserError("--start must be together or staggered, not '" + o.start + "'",
+                            kExitBadInput);
+        }
+    }
+    if (!o.resume.empty()) {
+        settings.run.resume = lifecycle::resume_from_name(o.resume);
+        if (!settings.run.resume) {
+            throw UserError("--resume must be none, session-id or ticket, not '" + o.resume + "'",
                             kExitBadInput);
         }
     }
@@ -193,6 +200,10 @@ void add_profile_command(CLI::App& app, int& exit_code) {
                     "the application's blocks in the same heap: hold=SIZE,... (allocated "
                     "before the first connection, kept) and/or between=SIZE,... (allocated "
                     "after each reconnect cycle, freed after the next), ';' between parts");
+    cmd->add_option("--resume", options->resume,
+                    "how connections after the first resume the first one's session: none, "
+                    "session-id (TLS 1.2 session cache) or ticket (TLS 1.2 RFC 5077 tickets, TLS "
+                    "1.3 PSK resumption) (default: the scenario's, none)");
     cmd->add_flag("-q,--quiet", options->quiet, "no progress messages");
     cmd->callback([options, &exit_code]() { exit_code = run_profile(*options); });
 }

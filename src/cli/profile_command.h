@@ -31,6 +31,7 @@ struct ProfileOptions {
     std::string start;
     std::optional<unsigned> reconnects;
     std::string heap; // --heap BYTES, checked by parse_heap_size
+    std::string resume;
 };
 
 void add_profile_command(CLI::App& app, int& exit_code);

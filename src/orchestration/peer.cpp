@@ -112,6 +112,11 @@ void Peer::start_openssl(const PeerRequest& r) {
         "openssl", "s_server", "-accept", port_text(r.port), "-naccept", std::to_string(accepts),
         "-WWW"};
     argv.push_back(s.protocol == "tls1.3" ? "-tls1_3" : "-tls1_2");
+    if (r.lifecycle.resume == lifecycle::Resume::SessionId) {
+        // s_server keeps a session cache and issues tickets by default: with
+        // tickets off, only the cache can resume.
+        argv.push_back("-no_ticket");
+    }
     if (!s.openssl_ciphers.empty()) {
         argv.insert(argv.end(), {"-cipher", s.openssl_ciphers});
     }

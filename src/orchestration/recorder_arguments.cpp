@@ -16,12 +16,16 @@ std::string credential_file(const fs::path& pem, bool der) {
 }
 
 std::vector<std::string> lifecycle_arguments(const lifecycle::Lifecycle& l) {
-    if (l.single()) {
+    if (l.single() && l.resume == lifecycle::Resume::None) {
         return {};
     }
-    return {"--connections", std::to_string(l.connections),
-            "--start",       lifecycle::start_name(l.start),
-            "--reconnects",  std::to_string(l.reconnects)};
+    std::vector<std::string> a = {"--connections", std::to_string(l.connections),
+                                  "--start",       lifecycle::start_name(l.start),
+                                  "--reconnects",  std::to_string(l.reconnects)};
+    if (l.resume != lifecycle::Resume::None) {
+        a.insert(a.end(), {"--resume", lifecycle::resume_name(l.resume)});
+    }
+    return a;
 }
 
 std::vector<std::string> recorder_arguments(const Scenario& s, Side side, bool der) {

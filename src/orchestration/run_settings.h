@@ -26,6 +26,7 @@ struct RunSettings {
     std::optional<unsigned> connections;
     std::optional<lifecycle::Start> start;
     std::optional<unsigned> reconnects;
+    std::optional<lifecycle::Resume> resume;
 };
 
 } // namespace tlsheap::record

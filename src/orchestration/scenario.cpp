@@ -67,7 +67,7 @@ unsigned count_field(const json& j, const char* key, const std::string& where, u
     return v.get<unsigned>();
 }
 
-// The lifecycle keys: connections, start, reconnects (all optional).
+// The lifecycle keys: connections, start, reconnects, resume (all optional).
 lifecycle::Lifecycle parse_lifecycle(const json& j, const std::string& where) {
     lifecycle::Lifecycle l;
     l.connections = count_field(j, "connections", where, lifecycle::kMaxConnections);
@@ -80,6 +80,15 @@ lifecycle::Lifecycle parse_lifecycle(const json& j, const std::string& where) {
                                 "'");
         }
         l.start = *parsed;
+    }
+    if (j.contains("resume")) {
+        const std::string resume = string_field(j, "resume", where);
+        const auto parsed = lifecycle::resume_from_name(resume);
+        if (!parsed) {
+            throw ScenarioError(where + ": resume must be none, session-id or ticket, not '" +
+                                resume + "'");
+        }
+        l.resume = *parsed;
     }
     return l;
 }

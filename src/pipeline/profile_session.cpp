@@ -3,6 +3,7 @@
 #include "orchestration/descriptor_limit.h"
 #include "orchestration/record_error.h"
 #include "orchestration/recording_run.h"
+#include "orchestration/resumption_check.h"
 #include "orchestration/scenario_requirements.h"
 #include "pipeline/source_tree.h"
 #include "pipeline/trace_source.h"
@@ -69,9 +70,12 @@ std::string trace_path_for(const fs::path& cache, const RecordSettings& s,
     const fs::path dir = cache / "traces";
     fs::create_directories(dir);
     // A lifecycle recording is another recording of the scenario.
-    const std::string lifecycle_part =
+    std::string lifecycle_part =
         l.single() ? std::string()
                    : fmt::format("-{}x{}-{}", l.connections, l.reconnects, start_name(l.start));
+    if (l.resume != lifecycle::Resume::None) {
+        lifecycle_part += std::string("-resume-") + resume_name(l.resume);
+    }
     return (dir / fmt::format("{}{}-{}-{}-{}-{}.trace", scenario, lifecycle_part, s.run.side,
                               s.run.connect.empty() ? s.run.peer : std::string("external"), abi,
                               key.substr(0, 12)))
@@ -95,6 +99,7 @@ lifecycle::Lifecycle effective_lifecycle(const RecordSettings& s,
     l.connections = s.run.connections.value_or(l.connections);
     l.start = s.run.start.value_or(l.start);
     l.reconnects = s.run.reconnects.value_or(l.reconnects);
+    l.resume = s.run.resume.value_or(l.resume);
     return l;
 }
 
@@ -234,6 +239,10 @@ void ProfileSession::resolve_peer(RecordSettings& s, const record::Scenario& sce
                                     "works with it)",
                                     l.connections),
                         kExitBadInput);
+    }
+    if (const std::string problem = record::resumption_problem(scenario, l, s.run.peer);
+        !problem.empty()) {
+        throw UserError(problem, kExitBadInput);
     }
     record::check_descriptor_limit(l.connections);
 }

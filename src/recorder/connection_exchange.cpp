@@ -1,6 +1,7 @@
 #include "connection_exchange.h"
 
 #include "recording.h"
+#include "session_resumption.h"
 #include "tls_connection.h"
 
 #include <chrono>
@@ -32,6 +33,7 @@ ConnectionExchange::Turn ConnectionExchange::handshake_turn() {
     }
     while (c_.state() != MBEDTLS_SSL_HANDSHAKE_OVER) {
         const int before = c_.state();
+        certificate_step_ = certificate_step_ || before == MBEDTLS_SSL_SERVER_CERTIFICATE;
         r.step_begin(before);
         const int ret = mbedtls_ssl_handshake_step(ssl);
         r.step_end(c_.state(), ret);
@@ -51,7 +53,30 @@ ConnectionExchange::Turn ConnectionExchange::handshake_turn() {
     std::string summary =
         std::string(mbedtls_ssl_get_version(ssl)) + " " + mbedtls_ssl_get_ciphersuite(ssl);
     r.outcome(trace::OutcomeKind::Handshake, 0, c_.state(), summary);
+    record_resumption();
     return Turn::Over;
+}
+
+void ConnectionExchange::record_resumption() {
+    if (!resumption_.active()) {
+        return;
+    }
+    Recording& r = Recording::instance();
+    const char* mode = lifecycle::resume_name(resumption_.mode());
+    if (!certificate_step_) {
+        r.outcome(trace::OutcomeKind::Resumed, 0, c_.state(), mode);
+    } else if (c_.session_offered()) {
+        // The server did not take the session: a full handshake instead.
+        r.outcome(trace::OutcomeKind::NotResumed, 0, c_.state(), mode);
+    }
+    // A TLS 1.2 session can be resumed from now on; a TLS 1.3 one once its
+    // NewSessionTicket arrives (read_until).
+#if TLSHEAP_MBEDTLS_3 && defined(MBEDTLS_SSL_PROTO_TLS1_3)
+    if (c_.ssl()->MBEDTLS_PRIVATE(tls_version) == MBEDTLS_SSL_VERSION_TLS1_3) {
+        return;
+    }
+#endif
+    resumption_.keep(c_);
 }
 
 bool ConnectionExchange::write_all(const std::string& data) {
@@ -82,7 +107,10 @@ bool ConnectionExchange::read_until(std::string& data, Enough enough) {
         }
 #if defined(MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
         if (ret == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET) {
-            continue; // a TLS 1.3 ticket arrived: part of the exchange, keep reading
+            // A TLS 1.3 ticket arrived (signalled only when resuming): keep
+            // the session it makes resumable, and read on.
+            resumption_.keep(c_);
+            continue;
         }
 #endif
         if (ret == 0 || ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) {

@@ -12,12 +12,15 @@
 
 namespace tlsheap::recorder {
 
+class SessionResumption;
 class TlsConnection;
 
 class ConnectionExchange {
   public:
-    ConnectionExchange(TlsConnection& connection, ConnectionResult& result)
-        : c_(connection), result_(result) {}
+    // `resumption`: where the session to resume is kept (the run's).
+    ConnectionExchange(TlsConnection& connection, ConnectionResult& result,
+                       SessionResumption& resumption)
+        : c_(connection), result_(result), resumption_(resumption) {}
 
     // HANDSHAKE: steps until the handshake is over; sets result.handshake_ns.
     bool handshake();
@@ -33,6 +36,8 @@ class ConnectionExchange {
     void close();
 
   private:
+    // After the Handshake outcome: whether this handshake resumed a session.
+    void record_resumption();
     bool write_all(const std::string& data);
     // Reads until `enough` says the message is complete. Returns false on error.
     template <typename Enough>
@@ -40,6 +45,10 @@ class ConnectionExchange {
 
     TlsConnection& c_;
     ConnectionResult& result_;
+    SessionResumption& resumption_;
+    // A step ran in MBEDTLS_SSL_SERVER_CERTIFICATE: both versions and both
+    // sides go there in a full handshake and skip it when they resume.
+    bool certificate_step_ = false;
     bool peer_closed_ = false;
     bool handshake_started_ = false;
     std::chrono::steady_clock::time_point handshake_start_;

@@ -17,8 +17,9 @@ using trace::Phase;
 
 // One connection of a cycle and what is said over it.
 struct OpenConnection {
-    OpenConnection(const RecorderOptions& options, std::uint32_t id, ConnectionResult& result)
-        : connection(options, id), exchange(connection, result) {}
+    OpenConnection(const RecorderOptions& options, std::uint32_t id, ConnectionResult& result,
+                   SessionResumption& resumption)
+        : connection(options, id), exchange(connection, result, resumption) {}
     TlsConnection connection;
     ConnectionExchange exchange;
 };
@@ -32,10 +33,11 @@ void enter(OpenConnection& c, Phase phase) {
     r.phase(phase);
 }
 
-bool open(OpenConnection& c, const SharedTlsConfig& shared, Listener* listener,
+bool open(OpenConnection& c, SharedTlsConfig& shared, Listener* listener,
           ConnectionResult& result) {
     enter(c, Phase::Setup);
-    return c.connection.setup(shared, result) && c.connection.open(listener, result);
+    return c.connection.setup(shared, result) && shared.resumption().offer(c.connection, result) &&
+           c.connection.open(listener, result);
 }
 
 bool converse(OpenConnection& c) {
@@ -79,19 +81,21 @@ bool handshake_together(Cycle& cycle) {
 
 // One cycle: `count` connections numbered from `first_id`, opened as the
 // lifecycle says, then closed and freed in the order they were opened.
-bool run_cycle(const RecorderOptions& o, const SharedTlsConfig& shared, Listener* listener,
+bool run_cycle(const RecorderOptions& o, SharedTlsConfig& shared, Listener* listener,
                std::uint32_t first_id, ConnectionResult& result) {
     const unsigned count = o.lifecycle.connections;
     Cycle cycle;
     bool ok = true;
     if (o.lifecycle.start == lifecycle::Start::Staggered || count == 1) {
         for (unsigned i = 0; ok && i < count; ++i) {
-            cycle.push_back(std::make_unique<OpenConnection>(o, first_id + i, result));
+            cycle.push_back(
+                std::make_unique<OpenConnection>(o, first_id + i, result, shared.resumption()));
             ok = open(*cycle.back(), shared, listener, result) && converse(*cycle.back());
         }
     } else {
         for (unsigned i = 0; ok && i < count; ++i) {
-            cycle.push_back(std::make_unique<OpenConnection>(o, first_id + i, result));
+            cycle.push_back(
+                std::make_unique<OpenConnection>(o, first_id + i, result, shared.resumption()));
             ok = open(*cycle.back(), shared, listener, result);
         }
         ok = ok && handshake_together(cycle);

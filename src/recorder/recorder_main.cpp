@@ -81,6 +81,9 @@ void describe_recording(Recording& r, const tlsheap::recorder::RecorderOptions& 
     r.meta(meta::kLifecycleConnections, std::to_string(o.lifecycle.connections));
     r.meta(meta::kLifecycleStart, tlsheap::lifecycle::start_name(o.lifecycle.start));
     r.meta(meta::kLifecycleReconnects, std::to_string(o.lifecycle.reconnects));
+    if (o.lifecycle.resume != tlsheap::lifecycle::Resume::None) {
+        r.meta(meta::kLifecycleResume, tlsheap::lifecycle::resume_name(o.lifecycle.resume));
+    }
     r.meta(meta::kSslInContentLen, std::to_string(tlsheap_ssl_in_content_len));
     r.meta(meta::kSslOutContentLen, std::to_string(tlsheap_ssl_out_content_len));
     r.meta(meta::kSslInBufferLen, std::to_string(tlsheap_ssl_in_buffer_len));

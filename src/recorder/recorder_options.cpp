@@ -110,6 +110,16 @@ bool parse_recorder_options(int argc, char** argv, RecorderOptions& o, std::stri
                 error = std::string("--start takes together or staggered, not '") + v + "'";
                 return false;
             }
+        } else if (arg == "--resume") {
+            if (!value(v)) {
+                return false;
+            }
+            if (const auto resume = lifecycle::resume_from_name(v)) {
+                o.lifecycle.resume = *resume;
+            } else {
+                error = std::string("--resume takes none, session-id or ticket, not '") + v + "'";
+                return false;
+            }
         } else if (arg == "--trace") {
             if (!value(v)) {
                 return false;

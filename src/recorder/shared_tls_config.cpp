@@ -309,7 +309,7 @@ bool SharedTlsConfig::configure(const RecorderOptions& options, ConnectionResult
         return usage(result, "PSK needs a PSK key exchange, which this variant lacks");
 #endif
     }
-    return true;
+    return resumption_.configure(&conf_, options, rng_, result);
 }
 
 void SharedTlsConfig::free() {
@@ -318,6 +318,7 @@ void SharedTlsConfig::free() {
     }
     freed_ = true;
     mbedtls_ssl_config_free(&conf_);
+    resumption_.free();
 #if defined(MBEDTLS_X509_CRT_PARSE_C)
     mbedtls_x509_crt_free(&own_cert_);
     mbedtls_x509_crt_free(&ca_);

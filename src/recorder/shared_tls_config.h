@@ -8,6 +8,7 @@
 #include "mbedtls_compat.h"
 #include "random_source.h"
 #include "recorder_options.h"
+#include "session_resumption.h"
 
 #include <cstdint>
 #include <mbedtls/ssl.h>
@@ -40,6 +41,9 @@ class SharedTlsConfig {
     void free();
 
     const mbedtls_ssl_config* config() const { return &conf_; }
+    // The session kept for resumption (client) or the cache and ticket keys
+    // (server): shared, and changed as connections run.
+    SessionResumption& resumption() { return resumption_; }
 
   private:
     bool parse_credentials(const RecorderOptions& options, ConnectionResult& result);
@@ -47,6 +51,7 @@ class SharedTlsConfig {
 
     RandomSource rng_;
     mbedtls_ssl_config conf_;
+    SessionResumption resumption_;
 #if defined(MBEDTLS_X509_CRT_PARSE_C)
     mbedtls_x509_crt ca_;
     mbedtls_x509_crt own_cert_;

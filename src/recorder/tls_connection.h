@@ -40,6 +40,9 @@ class TlsConnection {
     mbedtls_ssl_context* ssl() { return &ssl_; }
     int state() const { return ssl_.MBEDTLS_PRIVATE(state); }
     bool is_client() const { return o_.mode == Mode::Client; }
+    // Whether a kept session was given to this connection before its handshake.
+    void mark_session_offered() { session_offered_ = true; }
+    bool session_offered() const { return session_offered_; }
     const RecorderOptions& options() const { return o_; }
 
     // Marks the record buffers in the trace when mbedTLS (re)allocates them;
@@ -62,6 +65,7 @@ class TlsConnection {
     unsigned char* last_in_ = nullptr;
     unsigned char* last_out_ = nullptr;
     unsigned long largest_in_record_ = 0;
+    bool session_offered_ = false;
     bool freed_ = false;
 };
 

@@ -5,6 +5,7 @@
 #include "report/heap_verdict_text.h"
 #include "report/model_overhead.h"
 #include "report/result_kind_names.h"
+#include "report/resumption_report.h"
 #include "tlsheap/trace_meta.h"
 
 namespace tlsheap::report {
@@ -173,6 +174,9 @@ nlohmann::json profile_json(const RunDescription& run, const ReplayResult& r,
         sites.push_back(site);
     }
     j["alive_at_peak"] = sites;
+    if (r.resumption) {
+        j["resumption"] = resumption_json(*r.resumption);
+    }
     j["steady_state"] = {{"live_after_handshake",
                           r.live_after_handshake ? json(*r.live_after_handshake) : json(nullptr)},
                          {"application_peak", r.application_peak}};

@@ -17,6 +17,10 @@ inline const char* outcome_kind_name(trace::OutcomeKind k) {
         return "close";
     case trace::OutcomeKind::Failure:
         return "failure";
+    case trace::OutcomeKind::Resumed:
+        return "resumed";
+    case trace::OutcomeKind::NotResumed:
+        return "not_resumed";
     }
     return "?";
 }

@@ -6,6 +6,7 @@
 #include "report/heap_verdict_text.h"
 #include "report/model_overhead.h"
 #include "report/result_kind_names.h"
+#include "report/resumption_report.h"
 #include "tlsheap/number_format.h"
 #include "tlsheap/trace_meta.h"
 
@@ -158,6 +159,9 @@ void print_profile(std::FILE* out, const RunDescription& run, const ReplayResult
                              grouped(s.bytes_allocated)));
         }
         line("");
+    }
+    if (r.resumption) {
+        print_resumption(*r.resumption, options.top_sites, line);
     }
     line(fmt::format("Alive at the live peak, by call site (top {} of {})",
                      std::min<std::size_t>(options.top_sites, r.alive_at_peak.size()),

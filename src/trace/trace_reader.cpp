@@ -340,7 +340,9 @@ void TraceReader::decode(Tag tag, const unsigned char* p, const unsigned char* e
         out.role = static_cast<Role>(a);
         break;
     case Tag::Outcome:
-        ok = c.varint(a) && a >= 1 && a <= 4 && c.varint(b) && c.varint(d) && c.string(out.value);
+        // A newer minor version may add kinds; ours and older ones may not.
+        ok = c.varint(a) && a >= 1 && (a <= last_outcome_kind(minor_) || minor_ > kVersionMinor) &&
+             c.varint(b) && c.varint(d) && c.string(out.value);
         out.outcome = static_cast<OutcomeKind>(a);
         out.ret = zigzag_decode(b);
         out.state = static_cast<std::uint32_t>(d);

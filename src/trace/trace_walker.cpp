@@ -120,6 +120,13 @@ void TraceWalker::feed(const Record& r, WalkerHooks* hooks) {
         ++tls_records_;
         ++context_of(connection_).tls_records;
         break;
+    case Tag::Outcome:
+        if (r.outcome == OutcomeKind::Resumed) {
+            context_of(connection_).handshake = HandshakeKind::Resumed;
+        } else if (r.outcome == OutcomeKind::NotResumed) {
+            context_of(connection_).handshake = HandshakeKind::NotResumed;
+        }
+        break;
     default:
         if (info_.absorb(r)) {
             if (hooks != nullptr) {

@@ -191,6 +191,17 @@ TEST(JsonSchema, ProfileValidatesAndExports) {
     expect_exports_valid("profile", (dir / "p.json").string());
 }
 
+TEST(JsonSchema, ProfileWithResumedHandshakesValidates) {
+    const fs::path dir = scratch_dir("schema-profile-resumed");
+    const RunResult r =
+        run_tlsheap({"profile", "--quiet", "--scenario", "tls12-psk-aes128-ccm", "--reconnects",
+                     "2", "--resume", "session-id", "--json", (dir / "p.json").string()});
+    ASSERT_EQ(r.status, 0) << r.err;
+    const json p = read_json(dir / "p.json");
+    ASSERT_TRUE(p.contains("resumption"));
+    EXPECT_VALID("profile.schema.json", p);
+}
+
 TEST(JsonSchema, ProfileOnTwoAbisAndItsDiffValidate) {
     const fs::path dir = scratch_dir("schema-abis");
     const std::string abis = (dir / "abis.json").string();

@@ -1,4 +1,5 @@
 #include "orchestration/recorder_arguments.h"
+#include "orchestration/resumption_check.h"
 #include "orchestration/scenario.h"
 
 #include <filesystem>
@@ -80,6 +81,62 @@ TEST_F(ScenarioTest, LifecycleKeysReachTheRecorderOfBothSides) {
             EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << e.what();
         }
     }
+}
+
+TEST_F(ScenarioTest, ResumeKeyReachesTheRecorderOfBothSides) {
+    const std::string base = R"({"name": "r", "protocol": "tls1.2",
+                  "authentication": {"mode": "psk", "psk_identity": "i", "psk": "00"})";
+    write("resume", base + R"(, "reconnects": 3, "resume": "session-id"})");
+    const Scenario s = load_scenario("resume", dir_);
+    EXPECT_EQ(s.lifecycle.resume, lifecycle::Resume::SessionId);
+    EXPECT_EQ(lifecycle_arguments(s.lifecycle),
+              (std::vector<std::string>{"--connections", "1", "--start", "together", "--reconnects",
+                                        "3", "--resume", "session-id"}));
+    EXPECT_EQ(resumption_problem(s, s.lifecycle, "mbedtls"), "");
+    EXPECT_EQ(resumption_problem(s, s.lifecycle, "openssl"), "");
+    write("no-resume", base + R"(, "reconnects": 3, "resume": "none"})");
+    EXPECT_EQ(load_scenario("no-resume", dir_).lifecycle.resume, lifecycle::Resume::None);
+    for (const char* name : {"none", "session-id", "ticket"}) {
+        EXPECT_EQ(lifecycle::resume_name(*lifecycle::resume_from_name(name)), std::string(name));
+    }
+    EXPECT_FALSE(lifecycle::resume_from_name("session_id"));
+    write("bad", base + R"(, "reconnects": 2, "resume": "always"})");
+    try {
+        load_scenario("bad", dir_);
+        ADD_FAILURE() << "resume always was accepted";
+    } catch (const ScenarioError& e) {
+        EXPECT_NE(std::string(e.what()).find("resume"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("always"), std::string::npos) << e.what();
+    }
+}
+
+TEST_F(ScenarioTest, ResumptionProblemsAreNamed) {
+    Scenario tls12;
+    tls12.name = "t12";
+    tls12.protocol = "tls1.2";
+    tls12.auth_mode = "certificate";
+    Scenario tls13 = tls12;
+    tls13.name = "t13";
+    tls13.protocol = "tls1.3";
+    lifecycle::Lifecycle l;
+    l.resume = lifecycle::Resume::Ticket;
+    // One connection: nothing to resume.
+    EXPECT_NE(resumption_problem(tls12, l, "mbedtls").find("second connection"), std::string::npos);
+    l.reconnects = 2;
+    EXPECT_EQ(resumption_problem(tls12, l, "mbedtls"), "");
+    EXPECT_EQ(resumption_problem(tls13, l, "openssl"), "");
+    EXPECT_EQ(resumption_problem(tls13, l, "external"), "");
+    EXPECT_NE(resumption_problem(tls12, l, "gnutls").find("cannot resume"), std::string::npos);
+    l.resume = lifecycle::Resume::SessionId;
+    EXPECT_EQ(resumption_problem(tls12, l, "openssl"), "");
+    EXPECT_NE(resumption_problem(tls13, l, "mbedtls").find("TLS 1.3 has no session-ID"),
+              std::string::npos);
+    l.resume = lifecycle::Resume::Ticket;
+    tls13.auth_mode = "psk";
+    EXPECT_NE(resumption_problem(tls13, l, "mbedtls").find("external PSK"), std::string::npos);
+    l.resume = lifecycle::Resume::None;
+    l.reconnects = 1;
+    EXPECT_EQ(resumption_problem(tls13, l, "mbedtls"), "");
 }
 
 TEST_F(ScenarioTest, UnknownScenarioListsTheKnownOnes) {

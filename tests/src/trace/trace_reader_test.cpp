@@ -132,6 +132,35 @@ TEST(TraceReader, ConnectionRecordsRoundTrip) {
     EXPECT_EQ(r.connection, 7u);
 }
 
+// 1.2 added the Resumed and NotResumed outcomes; a 1.1 trace cannot hold them.
+TEST(TraceReader, ResumptionOutcomesAreFormatOneTwo) {
+    for (const OutcomeKind kind : {OutcomeKind::Resumed, OutcomeKind::NotResumed}) {
+        auto bytes = encode_header(kVersionMajor, 2);
+        RecordEncoder()
+            .varint(static_cast<unsigned>(kind))
+            .svarint(0)
+            .varint(16)
+            .string("ticket")
+            .emit(Tag::Outcome, bytes);
+        encode_end(bytes, 0);
+        auto reader = TraceReader::from_bytes(bytes);
+        Record r;
+        ASSERT_TRUE(reader->next(r));
+        EXPECT_EQ(r.outcome, kind);
+        EXPECT_EQ(r.value, "ticket");
+
+        auto old = encode_header(kVersionMajor, 1);
+        RecordEncoder()
+            .varint(static_cast<unsigned>(kind))
+            .svarint(0)
+            .varint(16)
+            .string("ticket")
+            .emit(Tag::Outcome, old);
+        auto old_reader = TraceReader::from_bytes(old);
+        EXPECT_THROW(old_reader->next(r), TraceError);
+    }
+}
+
 // Every committed trace is format 1.0, from before Connection records: it
 // still reads, as one connection after a shared part (trace-format.md).
 TEST(TraceReader, FormatOneZeroTraceReadsAsSharedPartAndOneConnection) {

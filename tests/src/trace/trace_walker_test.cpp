@@ -280,6 +280,24 @@ TEST(TraceWalker, LiveBytesPerConnectionAddUpAtEveryEvent) {
 // A trace without Connection records (format 1.0): the shared part until
 // ssl_setup begins, the one connection from then on, in the same phase and
 // state, so that every figure of such a trace stays what it was.
+TEST(TraceWalker, ResumptionOutcomesMarkTheirConnection) {
+    TraceBuilder b;
+    b.connection(1).phase(Phase::Handshake).outcome(OutcomeKind::Handshake, 0, 16, "TLSv1.2 x");
+    b.connection(2).phase(Phase::Handshake).outcome(OutcomeKind::Handshake, 0, 16, "TLSv1.2 x");
+    b.outcome(OutcomeKind::Resumed, 0, 16, "session-id");
+    b.connection(3).phase(Phase::Handshake).outcome(OutcomeKind::Handshake, 0, 16, "TLSv1.2 x");
+    b.outcome(OutcomeKind::NotResumed, 0, 16, "session-id");
+    auto reader = TraceReader::from_bytes(b.finish());
+    TraceWalker walker;
+    walker.walk(*reader);
+    EXPECT_EQ(walker.handshake_kind_of(1), HandshakeKind::Full);
+    EXPECT_EQ(walker.handshake_kind_of(2), HandshakeKind::Resumed);
+    EXPECT_TRUE(walker.resumed(2));
+    EXPECT_EQ(walker.handshake_kind_of(3), HandshakeKind::NotResumed);
+    EXPECT_FALSE(walker.resumed(3));
+    EXPECT_EQ(walker.handshake_kind_of(99), HandshakeKind::Full);
+}
+
 TEST(TraceWalker, TraceWithoutConnectionRecordsHasOneConnectionAfterSslSetup) {
     TraceBuilder b;
     b.phase(Phase::Setup);

@@ -1,0 +1,50 @@
+// Full vs resumed handshakes (issue 10): per connection, what its HANDSHAKE
+// phase cost (peaks, allocations, steps, records received, certificate
+// chain parsing) and which call sites the first full handshake used that no
+// resumed one did. Fed by the replay engine as the walker goes, like
+// RecordingStatistics; a trace with no Resumed/NotResumed outcome gives none.
+#pragma once
+
+#include "tlsheap/replay_engine.h"
+#include "tlsheap/trace_walker.h"
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace tlsheap::replay {
+
+class ResumptionStatistics {
+  public:
+    explicit ResumptionStatistics(const trace::TraceWalker& walker) : walker_(walker) {}
+
+    // An allocation (null: the recorded allocator returned NULL).
+    void on_alloc(const trace::LiveAllocation* block);
+    // After a Phase record: a connection's handshake may begin.
+    void on_phase();
+    // StepBegin, TlsRecord, Outcome.
+    void on_context(const trace::Record& r);
+    // The comparison, or nothing when no connection resumed or offered to.
+    std::optional<ResumptionFigures> finish();
+
+  private:
+    struct Connection {
+        HandshakeFigures figures;
+        bool seen = false;
+        std::map<std::string, SiteBytes> sites; // by CallSite::label()
+    };
+    Connection& current();
+    bool in_handshake() const;
+    const std::string& site_label(std::uint32_t stack);
+    bool parses_chain(std::uint32_t stack);
+
+    const trace::TraceWalker& walker_;
+    std::vector<Connection> connections_;
+    std::unordered_map<std::uint32_t, std::string> labels_;
+    std::unordered_map<std::uint32_t, bool> chain_parsing_;
+};
+
+} // namespace tlsheap::replay

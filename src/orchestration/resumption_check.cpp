@@ -1,0 +1,39 @@
+#include "orchestration/resumption_check.h"
+
+namespace tlsheap::record {
+
+std::string resumption_problem(const Scenario& scenario, const lifecycle::Lifecycle& l,
+                               const std::string& peer) {
+    if (l.resume == lifecycle::Resume::None) {
+        return {};
+    }
+    const std::string option = std::string("--resume ") + lifecycle::resume_name(l.resume);
+    if (l.single()) {
+        return option + " needs a second connection to resume the first one's session: add "
+                        "--reconnects or --connections above 1";
+    }
+    if (scenario.protocol == "tls1.3") {
+        if (l.resume == lifecycle::Resume::SessionId) {
+            return option + ": TLS 1.3 has no session-ID resumption (RFC 8446 2.2); use --resume "
+                            "ticket";
+        }
+        if (scenario.auth_mode == "psk") {
+            // A resumed handshake and one with the external PSK would look
+            // alike, and the ticket's PSK would compete with the configured one.
+            return option + ": scenario " + scenario.name +
+                   " authenticates with an external PSK in TLS 1.3; resumption needs a "
+                   "certificate scenario";
+        }
+    }
+    if (peer == "external") {
+        // Nothing tells us how a server we did not start resumes; the
+        // trace would say NotResumed for every connection it refused.
+        return {};
+    }
+    if (peer != "mbedtls" && peer != "openssl") {
+        return option + ": peer '" + peer + "' cannot resume sessions (mbedtls and openssl can)";
+    }
+    return {};
+}
+
+} // namespace tlsheap::record
