@@ -193,6 +193,14 @@ class AdviceVerifier::Impl {
         };
         settings_.run.connections = count(meta::kLifecycleConnections, lifecycle::kMaxConnections);
         settings_.run.reconnects = count(meta::kLifecycleReconnects, lifecycle::kMaxReconnects);
+        // Absent: the connections did not resume (or an older recorder).
+        const std::string& resume = n.meta_value(meta::kLifecycleResume);
+        settings_.run.resume =
+            resume.empty() ? lifecycle::Resume::None : lifecycle::resume_from_name(resume);
+        if (!settings_.run.resume)
+            throw UserError("the trace's " + std::string(meta::kLifecycleResume) + " is '" +
+                                resume + "', not session-id or ticket",
+                            kExitBadInput);
         if (const std::string& start = n.meta_value(meta::kLifecycleStart); !start.empty()) {
             settings_.run.start = lifecycle::start_from_name(start);
             if (!settings_.run.start)
