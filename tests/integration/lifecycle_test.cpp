@@ -160,5 +160,53 @@ TEST_F(Lifecycle, BufferSchemesTransformEachReconnectAsTheFirst) {
     EXPECT_NE(refusal.find("sharing one mbedtls_ssl_config"), std::string::npos) << refusal;
 }
 
+// The failure users see in the field (a record buffer that does not fit
+// although more bytes than it asks for are free): three reconnects on
+// FreeRTOS heap_4, with the application holding 2,000 bytes from the start
+// and 12,000 bytes between cycles. On the smallest heap that holds the run
+// everything fits; one heap_4 alignment step (8 bytes) less, a later
+// connection's record buffer fails with bytes to spare in no single block.
+// Without the application's blocks that heap holds the run.
+TEST_F(Lifecycle, ApplicationBlocksBetweenReconnectsFragmentHeap4) {
+    const fs::path trace = profile_trace("lifecycle-fragments", {"--reconnects", "3"});
+    const auto replay = [&](const std::string& name, std::vector<std::string> extra,
+                            int status) {
+        const fs::path out = trace.parent_path() / (name + ".json");
+        std::vector<std::string> args = {"replay", trace.string(), "--model", "freertos-heap4",
+                                         "--json", out.string()};
+        args.insert(args.end(), extra.begin(), extra.end());
+        const RunResult r = run_tlsheap(args);
+        EXPECT_EQ(r.status, status) << r.out << r.err;
+        return std::make_pair(read_json(out).at("models").at(0), r.out);
+    };
+    const std::vector<std::string> app = {"--app-heap", "hold=2000;between=12000"};
+    const std::uint64_t min_pool = replay("unbounded", app, 0).first.at("min_pool");
+
+    std::vector<std::string> fits = app;
+    fits.insert(fits.end(), {"--heap", std::to_string(min_pool)});
+    EXPECT_TRUE(replay("fits", fits, 0).first.at("heap").at("fits").get<bool>());
+
+    const std::string below = std::to_string(min_pool - 8);
+    std::vector<std::string> fails = app;
+    fails.insert(fails.end(), {"--heap", below});
+    const auto [model, out] = replay("fails", fails, 1);
+    const nlohmann::json& heap = model.at("heap");
+    ASSERT_FALSE(heap.at("fits").get<bool>()) << heap.dump(1);
+    EXPECT_TRUE(heap.at("fragmentation").get<bool>());
+    const nlohmann::json& f = heap.at("first_failure");
+    const std::uint64_t size = f.at("size");
+    EXPECT_GT(f.at("free_bytes").get<std::uint64_t>(), size) << f.dump(1);
+    EXPECT_LT(f.at("largest_request").get<std::uint64_t>(), size) << f.dump(1);
+    EXPECT_EQ(f.at("at").at("call_site").get<std::string>().rfind("mbedtls_ssl_setup", 0), 0u)
+        << f.dump(1);
+    EXPECT_GE(f.at("connection").get<std::uint32_t>(), 2u) << "a connection after the first cycle";
+    EXPECT_NE(out.find("fragmentation, enough bytes free but in no block large enough"),
+              std::string::npos)
+        << out;
+
+    const auto alone = replay("alone", {"--heap", below}, 0).first;
+    EXPECT_TRUE(alone.at("heap").at("fits").get<bool>());
+}
+
 } // namespace
 } // namespace tlsheap::testing
