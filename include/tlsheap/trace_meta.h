@@ -31,7 +31,7 @@ inline constexpr char kFixedTime[] = "fixed_time"; // the library's clock, secon
 
 // --- the connections (docs/scenarios.md, "lifecycle"): the recorder --------
 inline constexpr char kLifecycleConnections[] = "lifecycle.connections"; // concurrent, per cycle
-inline constexpr char kLifecycleStart[] = "lifecycle.start";           // "together", "staggered"
+inline constexpr char kLifecycleStart[] = "lifecycle.start";             // "together", "staggered"
 inline constexpr char kLifecycleReconnects[] = "lifecycle.reconnects"; // cycles, one after another
 // How later connections resume the first one's session: "session-id" or
 // "ticket" (lifecycle::resume_name); absent when they do not (format 1.2).
@@ -79,42 +79,18 @@ inline constexpr char kAppHeap[] = "app_heap";
 
 // Every key above, for checks that must see them all.
 inline constexpr auto kAllKeys = std::to_array<std::string_view>({
-    kTlsheapVersion,
-    kRecorderSide,
-    kTransport,
-    kSeed,
-    kFixedTime,
-    kLifecycleConnections,
-    kLifecycleStart,
-    kLifecycleReconnects,
-    kLifecycleResume,
-    kMbedtlsVersion,
-    kVariantKey,
-    kAbi,
-    kArch,
-    kPointerSize,
-    kSizeTSize,
-    kStackBackend,
-    kAllocator,
-    kPoolSize,
-    kPoolBase,
-    kSslInContentLen,
-    kSslOutContentLen,
-    kSslInBufferLen,
-    kSslOutBufferLen,
-    kSslMaxFragmentLengthRequested,
-    kScenarioName,
-    kScenarioJson,
-    kPeer,
-    kMbedtlsTree,
-    kMbedtlsOrigin,
-    kConfigLabel,
-    kConfigName,
-    kConfigEffectiveFile,
-    kConfigBaseFile,
-    kConfigDeltas,
-    kTransform,
-    kAppHeap,
+    kTlsheapVersion, kRecorderSide,        kTransport,
+    kSeed,           kFixedTime,           kLifecycleConnections,
+    kLifecycleStart, kLifecycleReconnects, kLifecycleResume,
+    kMbedtlsVersion, kVariantKey,          kAbi,
+    kArch,           kPointerSize,         kSizeTSize,
+    kStackBackend,   kAllocator,           kPoolSize,
+    kPoolBase,       kSslInContentLen,     kSslOutContentLen,
+    kSslInBufferLen, kSslOutBufferLen,     kSslMaxFragmentLengthRequested,
+    kScenarioName,   kScenarioJson,        kPeer,
+    kMbedtlsTree,    kMbedtlsOrigin,       kConfigLabel,
+    kConfigName,     kConfigEffectiveFile, kConfigBaseFile,
+    kConfigDeltas,   kTransform,           kAppHeap,
 });
 
 // --- values -----------------------------------------------------------------

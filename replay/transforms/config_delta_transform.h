@@ -73,8 +73,8 @@ class ConfigDeltaTransform final : public RewrittenStream {
     struct PeerChain {
         bool seen = false;
         bool released = false;
-        unsigned certificates = 0;                                     // parsed so far, in the state
-        std::set<std::uint64_t> blocks;                                // input seqs, alive
+        unsigned certificates = 0;      // parsed so far, in the state
+        std::set<std::uint64_t> blocks; // input seqs, alive
         std::vector<std::pair<std::uint64_t, std::uint32_t>> leaf_key; // size, stack
         std::vector<AddedBlock> peer_pubkey;
         AddedBlock digest;

@@ -73,8 +73,7 @@ std::string first_and_count(const std::vector<std::string>& keys) {
 bool gated(const std::string& metric) {
     const std::string f = family(metric);
     return f == "live_peak" || f == "footprint" || f == "min_pool" || f == "leak_per_cycle" ||
-           f == "marginal_cost" ||
-           shrinking_regresses(metric);
+           f == "marginal_cost" || shrinking_regresses(metric);
 }
 
 bool shrinking_regresses(const std::string& metric) {

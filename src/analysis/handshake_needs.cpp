@@ -8,8 +8,8 @@
 #include "tlsheap/trace_walker.h"
 
 #include <algorithm>
-#include <string_view>
 #include <map>
+#include <string_view>
 #include <unordered_map>
 
 namespace tlsheap::analysis {

@@ -155,8 +155,8 @@ TEST_F(Lifecycle, BufferSchemesTransformEachReconnectAsTheFirst) {
     // ESP-IDF's FREE_CA_CERT frees the config's CA chain, which the
     // reconnects share: refused, saying why.
     EXPECT_TRUE(a[3].at("error").is_null());
-    const std::string refusal = b[3].at("error").is_string() ? b[3].at("error").get<std::string>()
-                                                             : std::string();
+    const std::string refusal =
+        b[3].at("error").is_string() ? b[3].at("error").get<std::string>() : std::string();
     EXPECT_NE(refusal.find("sharing one mbedtls_ssl_config"), std::string::npos) << refusal;
 }
 
@@ -169,11 +169,10 @@ TEST_F(Lifecycle, BufferSchemesTransformEachReconnectAsTheFirst) {
 // Without the application's blocks that heap holds the run.
 TEST_F(Lifecycle, ApplicationBlocksBetweenReconnectsFragmentHeap4) {
     const fs::path trace = profile_trace("lifecycle-fragments", {"--reconnects", "3"});
-    const auto replay = [&](const std::string& name, std::vector<std::string> extra,
-                            int status) {
+    const auto replay = [&](const std::string& name, std::vector<std::string> extra, int status) {
         const fs::path out = trace.parent_path() / (name + ".json");
-        std::vector<std::string> args = {"replay", trace.string(), "--model", "freertos-heap4",
-                                         "--json", out.string()};
+        std::vector<std::string> args = {"replay",         trace.string(), "--model",
+                                         "freertos-heap4", "--json",       out.string()};
         args.insert(args.end(), extra.begin(), extra.end());
         const RunResult r = run_tlsheap(args);
         EXPECT_EQ(r.status, status) << r.out << r.err;

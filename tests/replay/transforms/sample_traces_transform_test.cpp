@@ -11,8 +11,8 @@
 #include "transform_test_support.h"
 
 #include <filesystem>
-#include <map>
 #include <gtest/gtest.h>
+#include <map>
 
 namespace tlsheap::replay {
 namespace {
