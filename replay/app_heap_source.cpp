@@ -2,6 +2,7 @@
 // (app_heap.h says where). Events are renumbered 1, 2, 3, ... as they leave,
 // and Free and Role records name their allocation by the new numbers.
 #include "tlsheap/app_heap.h"
+#include "tlsheap/event_renumbering.h"
 #include "tlsheap/trace_meta.h"
 #include "tlsheap/trace_walker.h"
 
@@ -24,7 +25,7 @@ constexpr std::uint32_t kBetweenStack = 0xfffe0001u;
 constexpr std::uint64_t kFrameBase = 0xfffffffffffe0000ull;
 constexpr std::uint64_t kAddressBase = 0xffff400000000000ull;
 constexpr std::uint64_t kAddressStride = 1ull << 32; // a block of up to kMaxAppBlock fits
-// Keys of added allocations, apart from input seqs in out_seq_of_.
+// Keys of added allocations, apart from the input seqs EventRenumbering keys by.
 constexpr std::uint64_t kAddedKey = 1ull << 63;
 
 struct AddedBlock {
@@ -54,7 +55,7 @@ class AppHeapSource final : public RecordSource {
         }
         out = std::move(out_.front());
         out_.pop_front();
-        renumber(out);
+        renumbering_.apply(out);
         return true;
     }
     bool complete() const override { return input_->complete(); }
@@ -219,39 +220,6 @@ class AppHeapSource final : public RecordSource {
         hold_blocks_.clear();
     }
 
-    void renumber(Record& r) {
-        switch (r.tag) {
-        case Tag::Alloc:
-            if (r.address != 0) {
-                out_seq_of_[r.seq] = out_seq_ + 1;
-            }
-            r.seq = ++out_seq_;
-            break;
-        case Tag::Free: {
-            r.seq = ++out_seq_;
-            const auto it = out_seq_of_.find(r.alloc_seq);
-            if (r.alloc_seq != 0 && it != out_seq_of_.end()) {
-                r.alloc_seq = it->second;
-                out_seq_of_.erase(it);
-            } else {
-                r.alloc_seq = 0;
-            }
-            break;
-        }
-        case Tag::Role:
-            if (const auto it = out_seq_of_.find(r.role_seq); it != out_seq_of_.end()) {
-                r.role_seq = it->second;
-            }
-            break;
-        case Tag::End:
-            r.end_event_count = out_seq_;
-            r.end_crc = 0; // the stream has bytes no file had
-            break;
-        default:
-            break;
-        }
-    }
-
     AppHeapSpec spec_;
     std::unique_ptr<RecordSource> input_;
     // The input's context, with the added events fed in order.
@@ -265,8 +233,7 @@ class AppHeapSource final : public RecordSource {
     std::vector<AddedBlock> between_blocks_;
     std::uint64_t next_key_ = 1;
     std::uint64_t time_ns_ = 0;
-    std::uint64_t out_seq_ = 0;
-    std::unordered_map<std::uint64_t, std::uint64_t> out_seq_of_;
+    EventRenumbering renumbering_;
 };
 
 } // namespace

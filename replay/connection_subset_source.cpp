@@ -33,7 +33,7 @@ ConnectionSubsetSource::ConnectionSubsetSource(std::unique_ptr<RecordSource> inp
 bool ConnectionSubsetSource::next(Record& out) {
     while (input_->next(out)) {
         if (keep(out)) {
-            renumber(out);
+            renumbering_.apply(out);
             return true;
         }
     }
@@ -61,39 +61,6 @@ bool ConnectionSubsetSource::keep(const Record& r) {
     default:
         walker_.feed(r);
         return walker_.connection() <= last_connection_;
-    }
-}
-
-void ConnectionSubsetSource::renumber(Record& r) {
-    switch (r.tag) {
-    case Tag::Alloc:
-        if (r.address != 0) {
-            out_seq_of_[r.seq] = out_seq_ + 1;
-        }
-        r.seq = ++out_seq_;
-        break;
-    case Tag::Free: {
-        r.seq = ++out_seq_;
-        const auto it = out_seq_of_.find(r.alloc_seq);
-        if (r.alloc_seq != 0 && it != out_seq_of_.end()) {
-            r.alloc_seq = it->second;
-            out_seq_of_.erase(it);
-        } else {
-            r.alloc_seq = 0;
-        }
-        break;
-    }
-    case Tag::Role:
-        if (const auto it = out_seq_of_.find(r.role_seq); it != out_seq_of_.end()) {
-            r.role_seq = it->second;
-        }
-        break;
-    case Tag::End:
-        r.end_event_count = out_seq_;
-        r.end_crc = 0; // a filtered stream has no file bytes to check
-        break;
-    default:
-        break;
     }
 }
 

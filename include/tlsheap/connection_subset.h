@@ -5,6 +5,7 @@
 // dividing a peak by a count.
 #pragma once
 
+#include "tlsheap/event_renumbering.h"
 #include "tlsheap/record_source.h"
 #include "tlsheap/trace_walker.h"
 
@@ -33,13 +34,11 @@ class ConnectionSubsetSource final : public RecordSource {
 
   private:
     bool keep(const trace::Record& r);
-    void renumber(trace::Record& r);
 
     std::unique_ptr<RecordSource> input_;
     std::uint32_t last_connection_;
     trace::TraceWalker walker_;
-    std::uint64_t out_seq_ = 0;
-    std::unordered_map<std::uint64_t, std::uint64_t> out_seq_of_; // input seq -> output seq
+    EventRenumbering renumbering_;
 };
 
 } // namespace tlsheap::replay
