@@ -3,18 +3,15 @@
 // does (one pass through every model, then each model's min pool). Prints the
 // wall time of each part; the target is well under a minute for both on
 // 2 cores. Speed is measured here, never in a timed test.
+#include "default_variant_setup.h"
 #include "orchestration/recording_run.h"
 #include "tlsheap/profile_trace.h"
-#include "tlsheap_version.h"
-#include "variants/cache_directory.h"
-#include "variants/variant_builder.h"
 
 #include <algorithm>
 #include <benchmark/benchmark.h>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <thread>
 #include <unistd.h>
 #include <vector>
 
@@ -26,28 +23,10 @@ using Clock = std::chrono::steady_clock;
 
 constexpr unsigned kReconnects = 100;
 
-struct Setup {
-    build::VariantBuild variant;
-    record::Scenario scenario;
-    fs::path work;
-};
+using Setup = bench::DefaultVariantSetup;
 
 const Setup& setup() {
-    static const Setup s = [] {
-        Setup s;
-        const fs::path cache = build::default_cache_directory();
-        build::VariantBuilder builder(
-            cache, kBuildSourceDir, std::max(1u, std::thread::hardware_concurrency()),
-            [](const std::string& m) { std::fprintf(stderr, "%s\n", m.c_str()); });
-        build::VariantSpec spec;
-        spec.tree = build::locate_mbedtls_tree("3.6", cache);
-        s.variant = builder.build(builder.prepare(spec));
-        s.scenario = record::load_scenario("tls12-ecdhe-ecdsa-p256",
-                                           fs::path(kBuildSourceDir) / "scenarios");
-        s.work = fs::temp_directory_path() / ("tlsheap-bench-" + std::to_string(::getpid()));
-        return s;
-    }();
-    return s;
+    return bench::default_variant_setup();
 }
 
 struct Figures {

@@ -3,16 +3,13 @@
 // same binary with recording off, against the same deterministic peer. The
 // recorder times each handshake itself (mbedtls_ssl_handshake_step loop), so
 // process start-up and teardown are not counted. Prints the ratio of medians.
+#include "default_variant_setup.h"
 #include "orchestration/recording_run.h"
-#include "tlsheap_version.h"
-#include "variants/cache_directory.h"
-#include "variants/variant_builder.h"
 
 #include <algorithm>
 #include <benchmark/benchmark.h>
 #include <cstdio>
 #include <filesystem>
-#include <thread>
 #include <unistd.h>
 #include <vector>
 
@@ -23,28 +20,10 @@ using namespace tlsheap;
 
 constexpr unsigned kHandshakesPerRun = 25;
 
-struct Setup {
-    build::VariantBuild variant;
-    record::Scenario scenario;
-    fs::path work;
-};
+using Setup = bench::DefaultVariantSetup;
 
 const Setup& setup() {
-    static const Setup s = [] {
-        Setup s;
-        const fs::path cache = build::default_cache_directory();
-        build::VariantBuilder builder(
-            cache, kBuildSourceDir, std::max(1u, std::thread::hardware_concurrency()),
-            [](const std::string& m) { std::fprintf(stderr, "%s\n", m.c_str()); });
-        build::VariantSpec spec;
-        spec.tree = build::locate_mbedtls_tree("3.6", cache);
-        s.variant = builder.build(builder.prepare(spec));
-        s.scenario = record::load_scenario("tls12-ecdhe-ecdsa-p256",
-                                           fs::path(kBuildSourceDir) / "scenarios");
-        s.work = fs::temp_directory_path() / ("tlsheap-bench-" + std::to_string(::getpid()));
-        return s;
-    }();
-    return s;
+    return bench::default_variant_setup();
 }
 
 std::vector<double> all_ns[2];
