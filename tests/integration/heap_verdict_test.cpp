@@ -106,11 +106,12 @@ TEST_F(DeviceHeap, ThreeConnectionsFitTheMinPoolAndFailOneStepBelow) {
     }
 }
 
-TEST_F(DeviceHeap, TwentyReconnectsGiveTwentyCyclesThatLeakNothing) {
+// The figure: 100 reconnects against the deterministic peer.
+TEST_F(DeviceHeap, AHundredReconnectsGiveAHundredCyclesThatLeakNothing) {
     const Profile p = profile(
-        "reconnects", {"--reconnects", "20", "--heap", "60000", "--model", "freertos-heap4"}, 0);
+        "reconnects", {"--reconnects", "100", "--heap", "60000", "--model", "freertos-heap4"}, 0);
     const json& cycles = p.document["cycles"];
-    ASSERT_EQ(cycles.size(), 20u);
+    ASSERT_EQ(cycles.size(), 100u);
     const std::uint64_t first_end = cycles[0]["live_at_end"].get<std::uint64_t>();
     for (std::size_t i = 0; i < cycles.size(); ++i) {
         EXPECT_EQ(cycles[i]["cycle"], i + 1);
@@ -124,7 +125,7 @@ TEST_F(DeviceHeap, TwentyReconnectsGiveTwentyCyclesThatLeakNothing) {
             << "cycle " << i + 1;
     }
     EXPECT_GT(first_end, 0u); // config, CA chain, own key, DRBG, PSA
-    EXPECT_NE(p.run.out.find("Cycles          20 cycles"), std::string::npos) << p.run.out;
+    EXPECT_NE(p.run.out.find("Cycles          100 cycles"), std::string::npos) << p.run.out;
 }
 
 TEST_F(DeviceHeap, AHeapSmallerThanTheFirstAllocationIsAVerdict) {
