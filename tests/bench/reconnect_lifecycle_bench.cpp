@@ -3,7 +3,7 @@
 // does (one pass through every model, then each model's min pool). Prints the
 // wall time of each part; the target is well under a minute for both on
 // 2 cores. Speed is measured here, never in a timed test.
-#include "default_variant_setup.h"
+#include "bench_support.h"
 #include "orchestration/recording_run.h"
 #include "tlsheap/profile_trace.h"
 
@@ -19,6 +19,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace tlsheap;
+using bench::median;
 using Clock = std::chrono::steady_clock;
 
 constexpr unsigned kReconnects = 100;
@@ -75,11 +76,6 @@ void BM_HundredReconnects(benchmark::State& state) {
 }
 
 BENCHMARK(BM_HundredReconnects)->UseManualTime()->Iterations(3)->Unit(benchmark::kSecond);
-
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v.empty() ? 0 : v[v.size() / 2];
-}
 
 } // namespace
 

@@ -3,7 +3,7 @@
 // same binary with recording off, against the same deterministic peer. The
 // recorder times each handshake itself (mbedtls_ssl_handshake_step loop), so
 // process start-up and teardown are not counted. Prints the ratio of medians.
-#include "default_variant_setup.h"
+#include "bench_support.h"
 #include "orchestration/recording_run.h"
 
 #include <algorithm>
@@ -17,6 +17,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace tlsheap;
+using bench::median;
 
 constexpr unsigned kHandshakesPerRun = 25;
 
@@ -49,8 +50,6 @@ bool run(const Setup& s, bool record, std::string& error) {
     return true;
 }
 
-double median(std::vector<double> v);
-
 // Off and on alternate (and swap order every iteration), so that whatever
 // else the machine does falls on both alike.
 void BM_RecordingOverhead(benchmark::State& state) {
@@ -74,11 +73,6 @@ void BM_RecordingOverhead(benchmark::State& state) {
 }
 
 BENCHMARK(BM_RecordingOverhead)->UseManualTime()->Iterations(10)->Unit(benchmark::kMillisecond);
-
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v.empty() ? 0 : v[v.size() / 2];
-}
 
 } // namespace
 

@@ -1,6 +1,6 @@
 // What the recording benchmarks share: the default variant (mbedTLS 3.6,
-// default config, host ABI) built once through the build cache, the default
-// scenario, and a scratch directory of the process's own.
+// default config) built once through the build cache, the default scenario,
+// a scratch directory of the process's own, and the median they report.
 #pragma once
 
 #include "orchestration/scenario.h"
@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 #include <unistd.h>
+#include <vector>
 
 namespace tlsheap::bench {
 
@@ -40,6 +41,12 @@ inline const DefaultVariantSetup& default_variant_setup() {
         return s;
     }();
     return s;
+}
+
+// The median of the samples (the upper one of an even count); 0 for none.
+inline double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0 : v[v.size() / 2];
 }
 
 } // namespace tlsheap::bench
