@@ -99,6 +99,7 @@ void ResumptionStatistics::on_context(const trace::Record& r) {
             f.complete = true;
         }
         f.kind = walker_.handshake_kind_of(walker_.connection());
+        f.early_data = walker_.early_data_of(walker_.connection());
         return;
     }
     if (!in_handshake()) {

@@ -67,12 +67,15 @@ inline constexpr unsigned kMaxReconnects = 100000;
 // connections N, start, reconnects K: K cycles one after the other, each
 // opening N connections that close and are freed before the next cycle.
 // resume: whether every connection after the first offers the first one's
-// session.
+// session. early_data: whether a client resuming a TLS 1.3 ticket sends its
+// request as 0-RTT early data (RFC 8446 2.3), as a device that reconnects to
+// post a reading does.
 struct Lifecycle {
     unsigned connections = 1;
     Start start = Start::Together;
     unsigned reconnects = 1;
     Resume resume = Resume::None;
+    bool early_data = false;
 
     bool single() const { return connections == 1 && reconnects == 1; }
 };

@@ -80,6 +80,8 @@ struct HandshakeFigures {
     // Bytes allocated under x509_crt_parse* or ssl_parse_certificate_chain:
     // parsing the peer's certificate chain, what a resumed handshake skips.
     std::uint64_t chain_parse_bytes = 0;
+    // What became of its 0-RTT data, in a run with early data (format 1.3).
+    std::optional<trace::EarlyDataStatus> early_data;
 };
 
 // Full vs resumed handshakes, in a trace where sessions were resumed (or

@@ -23,7 +23,8 @@ inline constexpr unsigned char kMagic[8] = {0x89, 'T', 'L', 'S', 'H', 'E', 'A', 
 inline constexpr std::uint16_t kVersionMajor = 1;
 // 1.1: Connection records (several connections in one trace).
 // 1.2: Resumed and NotResumed outcomes (session resumption).
-inline constexpr std::uint16_t kVersionMinor = 2;
+// 1.3: EarlyData outcomes (TLS 1.3 0-RTT data on a resumed session).
+inline constexpr std::uint16_t kVersionMinor = 3;
 inline constexpr std::size_t kHeaderSize = 12;
 
 // Upper bound on one record's payload: a reader treats a larger length as
@@ -144,12 +145,29 @@ enum class OutcomeKind : std::uint8_t {
     Resumed = 5,
     // The client offered a session but the server did a full handshake (1.2).
     NotResumed = 6,
+    // After a TLS 1.3 handshake of a run with early data (1.3): what became
+    // of the 0-RTT data; ret = EarlyDataStatus, text = "N bytes".
+    EarlyData = 7,
 };
 // The highest OutcomeKind each minor version writes.
 inline constexpr std::uint8_t last_outcome_kind(std::uint16_t minor) {
+    if (minor >= 3) {
+        return static_cast<std::uint8_t>(OutcomeKind::EarlyData);
+    }
     return minor >= 2 ? static_cast<std::uint8_t>(OutcomeKind::NotResumed)
                       : static_cast<std::uint8_t>(OutcomeKind::Failure);
 }
+
+// EarlyData outcome `ret`: the server read the 0-RTT data; it skipped it
+// (the client sends it again after the handshake); or the client had none
+// to send because the session it resumed does not allow early data.
+enum class EarlyDataStatus : std::uint8_t {
+    Accepted = 1,
+    Rejected = 2,
+    NotOffered = 3,
+};
+inline constexpr std::uint8_t kLastEarlyDataStatus =
+    static_cast<std::uint8_t>(EarlyDataStatus::NotOffered);
 
 // PoolStats payload (present when the recording ran on mbedTLS's own
 // memory_buffer_alloc): pool_size header_size max_used max_blocks cur_used

@@ -36,6 +36,10 @@ inline constexpr char kLifecycleReconnects[] = "lifecycle.reconnects"; // cycles
 // How later connections resume the first one's session: "session-id" or
 // "ticket" (lifecycle::resume_name); absent when they do not (format 1.2).
 inline constexpr char kLifecycleResume[] = "lifecycle.resume";
+// "request" when the client sent its request as TLS 1.3 early data on each
+// resumed connection; absent otherwise (format 1.3).
+inline constexpr char kLifecycleEarlyData[] = "lifecycle.early_data";
+inline constexpr char kEarlyDataRequest[] = "request";
 
 // --- the variant: written by the recorder -----------------------------------
 inline constexpr char kMbedtlsVersion[] = "mbedtls.version"; // "3.6.6"
@@ -79,18 +83,43 @@ inline constexpr char kAppHeap[] = "app_heap";
 
 // Every key above, for checks that must see them all.
 inline constexpr auto kAllKeys = std::to_array<std::string_view>({
-    kTlsheapVersion, kRecorderSide,        kTransport,
-    kSeed,           kFixedTime,           kLifecycleConnections,
-    kLifecycleStart, kLifecycleReconnects, kLifecycleResume,
-    kMbedtlsVersion, kVariantKey,          kAbi,
-    kArch,           kPointerSize,         kSizeTSize,
-    kStackBackend,   kAllocator,           kPoolSize,
-    kPoolBase,       kSslInContentLen,     kSslOutContentLen,
-    kSslInBufferLen, kSslOutBufferLen,     kSslMaxFragmentLengthRequested,
-    kScenarioName,   kScenarioJson,        kPeer,
-    kMbedtlsTree,    kMbedtlsOrigin,       kConfigLabel,
-    kConfigName,     kConfigEffectiveFile, kConfigBaseFile,
-    kConfigDeltas,   kTransform,           kAppHeap,
+    kTlsheapVersion,
+    kRecorderSide,
+    kTransport,
+    kSeed,
+    kFixedTime,
+    kLifecycleConnections,
+    kLifecycleStart,
+    kLifecycleReconnects,
+    kLifecycleResume,
+    kLifecycleEarlyData,
+    kMbedtlsVersion,
+    kVariantKey,
+    kAbi,
+    kArch,
+    kPointerSize,
+    kSizeTSize,
+    kStackBackend,
+    kAllocator,
+    kPoolSize,
+    kPoolBase,
+    kSslInContentLen,
+    kSslOutContentLen,
+    kSslInBufferLen,
+    kSslOutBufferLen,
+    kSslMaxFragmentLengthRequested,
+    kScenarioName,
+    kScenarioJson,
+    kPeer,
+    kMbedtlsTree,
+    kMbedtlsOrigin,
+    kConfigLabel,
+    kConfigName,
+    kConfigEffectiveFile,
+    kConfigBaseFile,
+    kConfigDeltas,
+    kTransform,
+    kAppHeap,
 });
 
 // --- values -----------------------------------------------------------------

@@ -171,6 +171,12 @@ class TraceWalker {
     bool resumed(std::uint32_t connection) const {
         return handshake_kind_of(connection) == HandshakeKind::Resumed;
     }
+    // What became of `connection`'s 0-RTT data; nothing when it had none to
+    // send (format 1.3).
+    std::optional<EarlyDataStatus> early_data_of(std::uint32_t connection) const {
+        return connection < connections_.size() ? connections_[connection].early_data
+                                                : std::nullopt;
+    }
     std::uint64_t tls_records() const { return tls_records_; }
     std::uint64_t tls_records_of(std::uint32_t connection) const {
         return connection < connections_.size() ? connections_[connection].tls_records : 0;
@@ -186,6 +192,7 @@ class TraceWalker {
         std::uint64_t live_bytes = 0;
         std::uint64_t tls_records = 0;
         HandshakeKind handshake = HandshakeKind::Full;
+        std::optional<EarlyDataStatus> early_data;
         std::array<std::uint64_t, 3> current_buffer{0, 0, 0};
     };
     ConnectionContext& context_of(std::uint32_t connection);

@@ -30,7 +30,8 @@ void progress(bool quiet, const std::string& message) {
     }
 }
 
-// --connections, --start, --reconnects and --resume, checked, into `settings`.
+// --connections, --start, --reconnects, --resume and --early-data, checked,
+// into `settings`.
 void apply_lifecycle_options(const ProfileOptions& o, pipeline::RecordSettings& settings) {
     auto count = [](const char* option, std::optional<unsigned> value, unsigned most) {
         if (value && (*value == 0 || *value > most)) {
@@ -55,6 +56,9 @@ void apply_lifecycle_options(const ProfileOptions& o, pipeline::RecordSettings& 
             throw UserError("--resume must be none, session-id or ticket, not '" + o.resume + "'",
                             kExitBadInput);
         }
+    }
+    if (o.early_data) {
+        settings.run.early_data = true;
     }
 }
 
@@ -204,6 +208,10 @@ void add_profile_command(CLI::App& app, int& exit_code) {
                     "how connections after the first resume the first one's session: none, "
                     "session-id (TLS 1.2 session cache) or ticket (TLS 1.2 RFC 5077 tickets, TLS "
                     "1.3 PSK resumption) (default: the scenario's, none)");
+    cmd->add_flag("--early-data", options->early_data,
+                  "with TLS 1.3 and --resume ticket: each resumed connection sends its request "
+                  "as 0-RTT early data (the config needs MBEDTLS_SSL_EARLY_DATA: --set "
+                  "MBEDTLS_SSL_EARLY_DATA)");
     cmd->add_flag("-q,--quiet", options->quiet, "no progress messages");
     cmd->callback([options, &exit_code]() { exit_code = run_profile(*options); });
 }

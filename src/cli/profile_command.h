@@ -32,6 +32,7 @@ struct ProfileOptions {
     std::optional<unsigned> reconnects;
     std::string heap; // --heap BYTES, checked by parse_heap_size
     std::string resume;
+    bool early_data = false;
 };
 
 void add_profile_command(CLI::App& app, int& exit_code);

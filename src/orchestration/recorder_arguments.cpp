@@ -25,6 +25,9 @@ std::vector<std::string> lifecycle_arguments(const lifecycle::Lifecycle& l) {
     if (l.resume != lifecycle::Resume::None) {
         a.insert(a.end(), {"--resume", lifecycle::resume_name(l.resume)});
     }
+    if (l.early_data) {
+        a.push_back("--early-data");
+    }
     return a;
 }
 

@@ -2,8 +2,32 @@
 
 namespace tlsheap::record {
 
+namespace {
+
+std::string early_data_problem(const Scenario& scenario, const lifecycle::Lifecycle& l,
+                               const std::string& peer) {
+    if (scenario.protocol != "tls1.3" || l.resume != lifecycle::Resume::Ticket) {
+        return "--early-data needs a TLS 1.3 scenario and --resume ticket: 0-RTT data rides on a "
+               "resumed TLS 1.3 session (RFC 8446 2.3)";
+    }
+    if (peer == "openssl") {
+        // tlsheap runs s_server -WWW to answer the GET and does not set it
+        // up for 0-RTT (-early_data): its tickets would not allow any.
+        return "--early-data needs the mbedtls peer: tlsheap sets up only its own peer to accept "
+               "0-RTT data";
+    }
+    return {};
+}
+
+} // namespace
+
 std::string resumption_problem(const Scenario& scenario, const lifecycle::Lifecycle& l,
                                const std::string& peer) {
+    if (l.early_data) {
+        if (std::string problem = early_data_problem(scenario, l, peer); !problem.empty()) {
+            return problem;
+        }
+    }
     if (l.resume == lifecycle::Resume::None) {
         return {};
     }

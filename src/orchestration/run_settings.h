@@ -27,6 +27,7 @@ struct RunSettings {
     std::optional<lifecycle::Start> start;
     std::optional<unsigned> reconnects;
     std::optional<lifecycle::Resume> resume;
+    std::optional<bool> early_data;
 };
 
 } // namespace tlsheap::record

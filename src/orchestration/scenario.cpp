@@ -67,7 +67,8 @@ unsigned count_field(const json& j, const char* key, const std::string& where, u
     return v.get<unsigned>();
 }
 
-// The lifecycle keys: connections, start, reconnects, resume (all optional).
+// The lifecycle keys: connections, start, reconnects, resume, early_data
+// (all optional).
 lifecycle::Lifecycle parse_lifecycle(const json& j, const std::string& where) {
     lifecycle::Lifecycle l;
     l.connections = count_field(j, "connections", where, lifecycle::kMaxConnections);
@@ -89,6 +90,12 @@ lifecycle::Lifecycle parse_lifecycle(const json& j, const std::string& where) {
                                 resume + "'");
         }
         l.resume = *parsed;
+    }
+    if (j.contains("early_data")) {
+        if (!j.at("early_data").is_boolean()) {
+            throw ScenarioError(where + ": early_data must be true or false");
+        }
+        l.early_data = j.at("early_data").get<bool>();
     }
     return l;
 }

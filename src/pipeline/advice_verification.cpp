@@ -201,6 +201,12 @@ class AdviceVerifier::Impl {
             throw UserError("the trace's " + std::string(meta::kLifecycleResume) + " is '" +
                                 resume + "', not session-id or ticket",
                             kExitBadInput);
+        const std::string& early_data = n.meta_value(meta::kLifecycleEarlyData);
+        if (!early_data.empty() && early_data != meta::kEarlyDataRequest)
+            throw UserError("the trace's " + std::string(meta::kLifecycleEarlyData) + " is '" +
+                                early_data + "', not " + meta::kEarlyDataRequest,
+                            kExitBadInput);
+        settings_.run.early_data = !early_data.empty();
         if (const std::string& start = n.meta_value(meta::kLifecycleStart); !start.empty()) {
             settings_.run.start = lifecycle::start_from_name(start);
             if (!settings_.run.start)

@@ -76,6 +76,9 @@ std::string trace_path_for(const fs::path& cache, const RecordSettings& s,
     if (l.resume != lifecycle::Resume::None) {
         lifecycle_part += std::string("-resume-") + resume_name(l.resume);
     }
+    if (l.early_data) {
+        lifecycle_part += "-early-data";
+    }
     return (dir / fmt::format("{}{}-{}-{}-{}-{}.trace", scenario, lifecycle_part, s.run.side,
                               s.run.connect.empty() ? s.run.peer : std::string("external"), abi,
                               key.substr(0, 12)))
@@ -91,6 +94,9 @@ std::string deltas_text(const std::vector<build::ConfigDelta>& deltas) {
     return text;
 }
 
+// What a variant needs to send or accept TLS 1.3 0-RTT data.
+constexpr char kEarlyDataMacro[] = "MBEDTLS_SSL_EARLY_DATA";
+
 } // namespace
 
 lifecycle::Lifecycle effective_lifecycle(const RecordSettings& s,
@@ -100,6 +106,7 @@ lifecycle::Lifecycle effective_lifecycle(const RecordSettings& s,
     l.start = s.run.start.value_or(l.start);
     l.reconnects = s.run.reconnects.value_or(l.reconnects);
     l.resume = s.run.resume.value_or(l.resume);
+    l.early_data = s.run.early_data.value_or(l.early_data);
     return l;
 }
 
@@ -196,16 +203,21 @@ build::VariantBuild ProfileSession::build(const build::PreparedVariant& prepared
     return builder_.build(prepared);
 }
 
-const build::VariantBuild& ProfileSession::peer_variant() {
+const build::VariantBuild& ProfileSession::peer_variant(bool early_data) {
     std::lock_guard<std::mutex> lock(peer_mutex_);
-    if (!peer_) {
+    std::optional<build::VariantBuild>& peer = early_data ? early_data_peer_ : peer_;
+    if (!peer) {
         build::VariantSpec spec;
         spec.tree = tree_;
         spec.abi = "host";
         spec.extra_flags = variant_flags_from_environment();
-        peer_ = builder_.build(builder_.prepare(spec));
+        if (early_data) {
+            // Off in mbedTLS's default config; the peer needs it to accept 0-RTT data.
+            spec.deltas.push_back(build::ConfigDelta::parse_set(kEarlyDataMacro));
+        }
+        peer = builder_.build(builder_.prepare(spec));
     }
-    return *peer_;
+    return *peer;
 }
 
 void ProfileSession::resolve_peer(RecordSettings& s, const record::Scenario& scenario) const {
@@ -277,7 +289,7 @@ void ProfileSession::record(const RecordSettings& s, const record::Scenario& sce
     request.runner = p.prepared.toolchain.runner;
     request.der = !p.prepared.macros.defines("MBEDTLS_PEM_PARSE_C");
     if (s.run.peer == "mbedtls" || record::recorded_side(request) == record::Side::Server) {
-        const build::VariantBuild& peer = peer_variant();
+        const build::VariantBuild& peer = peer_variant(lifecycle.early_data);
         request.peer_recorder = peer.recorder;
         request.peer_der = !peer.prepared.macros.defines("MBEDTLS_PEM_PARSE_C");
     }
@@ -408,6 +420,14 @@ std::vector<VariantProfile> ProfileSession::profile_variants(const VariantReques
                 throw UserError("config " + p.prepared.config_label + " lacks " + missing +
                                     ", which scenario " + scenario.name + " needs (" +
                                     settings.run.side + " side)",
+                                kExitBadInput);
+            }
+            if (effective_lifecycle(settings, scenario).early_data &&
+                !p.prepared.macros.defines(kEarlyDataMacro)) {
+                throw UserError(fmt::format("config {} lacks {}, which --early-data needs (add "
+                                            "--set {})",
+                                            p.prepared.config_label, kEarlyDataMacro,
+                                            kEarlyDataMacro),
                                 kExitBadInput);
             }
             profiles.push_back(std::move(p));

@@ -84,8 +84,9 @@ class ProfileSession {
                                    const std::string& abi, const std::string& stack_backend,
                                    bool real_pool) const;
     build::VariantBuild build(const build::PreparedVariant& prepared) const;
-    // The deterministic peer: the same tree with its default config, native. Built once.
-    const build::VariantBuild& peer_variant();
+    // The deterministic peer: the same tree with its default config, native
+    // (plus MBEDTLS_SSL_EARLY_DATA for a run with early data). Built once.
+    const build::VariantBuild& peer_variant(bool early_data = false);
 
     // Resolves the peer against the scenario (external when --connect), and
     // checks that the peer can serve the lifecycle. Throws UserError.
@@ -110,6 +111,7 @@ class ProfileSession {
     build::MbedtlsTree tree_;
     build::VariantBuilder builder_;
     std::optional<build::VariantBuild> peer_;
+    std::optional<build::VariantBuild> early_data_peer_; // with MBEDTLS_SSL_EARLY_DATA
     std::mutex peer_mutex_;
 };
 

@@ -1,13 +1,16 @@
 #include "connection_exchange.h"
 
+#include "activity_scope.h"
 #include "recording.h"
 #include "session_resumption.h"
+#include "socket_transport.h"
 #include "tls_connection.h"
 
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <mbedtls/ssl.h>
+#include <optional>
 
 namespace tlsheap::recorder {
 
@@ -32,6 +35,9 @@ ConnectionExchange::Turn ConnectionExchange::handshake_turn() {
         handshake_start_ = std::chrono::steady_clock::now();
     }
     while (c_.state() != MBEDTLS_SSL_HANDSHAKE_OVER) {
+        if (wants_to_write_early_data() && !write_early_data()) {
+            return Turn::Failed;
+        }
         const int before = c_.state();
         certificate_step_ = certificate_step_ || before == MBEDTLS_SSL_SERVER_CERTIFICATE;
         r.step_begin(before);
@@ -41,6 +47,14 @@ ConnectionExchange::Turn ConnectionExchange::handshake_turn() {
         if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE) {
             return Turn::Again;
         }
+#if defined(MBEDTLS_ERR_SSL_RECEIVED_EARLY_DATA)
+        if (ret == MBEDTLS_ERR_SSL_RECEIVED_EARLY_DATA) {
+            if (!read_early_data(before)) {
+                return Turn::Failed;
+            }
+            continue;
+        }
+#endif
         if (ret != 0) {
             c_.failed(ret, before, "handshake", result_);
             return Turn::Failed;
@@ -54,7 +68,112 @@ ConnectionExchange::Turn ConnectionExchange::handshake_turn() {
         std::string(mbedtls_ssl_get_version(ssl)) + " " + mbedtls_ssl_get_ciphersuite(ssl);
     r.outcome(trace::OutcomeKind::Handshake, 0, c_.state(), summary);
     record_resumption();
+    record_early_data();
     return Turn::Over;
+}
+
+bool ConnectionExchange::wants_to_write_early_data() const {
+    // mbedTLS can write early data from the state after the ClientHello
+    // (and its compatibility-mode ChangeCipherSpec): MBEDTLS_SSL_SERVER_HELLO.
+    return c_.options().lifecycle.early_data && c_.is_client() && c_.session_offered() &&
+           !early_data_tried_ && c_.state() == MBEDTLS_SSL_SERVER_HELLO;
+}
+
+bool ConnectionExchange::write_early_data() {
+    early_data_tried_ = true;
+#if defined(MBEDTLS_SSL_EARLY_DATA) && defined(MBEDTLS_SSL_CLI_C)
+    const std::string data = request();
+    SocketTransport& transport = c_.transport();
+    ActivityScope a(Recording::instance(), "ssl_write_early_data");
+    // The step mbedtls_ssl_write_early_data() runs first must find nothing
+    // to read: the server's flight belongs to the next recorded step.
+    transport.hold_reads(true);
+    while (early_data_sent_ < data.size()) {
+        const int ret = mbedtls_ssl_write_early_data(
+            c_.ssl(), reinterpret_cast<const unsigned char*>(data.data()) + early_data_sent_,
+            data.size() - early_data_sent_);
+        if (ret == MBEDTLS_ERR_SSL_CANNOT_WRITE_EARLY_DATA) {
+            break; // the ticket allows none, or no more: the rest goes after the handshake
+        }
+        if (ret == MBEDTLS_ERR_SSL_WANT_WRITE) {
+            continue;
+        }
+        if (ret < 0) {
+            transport.hold_reads(false);
+            return c_.failed(ret, c_.state(), "mbedtls_ssl_write_early_data", result_);
+        }
+        early_data_sent_ += static_cast<std::size_t>(ret);
+    }
+    transport.hold_reads(false);
+#endif
+    return true;
+}
+
+bool ConnectionExchange::read_early_data([[maybe_unused]] int state_before) {
+#if defined(MBEDTLS_SSL_EARLY_DATA) && defined(MBEDTLS_SSL_SRV_C)
+    ActivityScope a(Recording::instance(), "ssl_read_early_data");
+    unsigned char buf[1024];
+    for (;;) {
+        const int ret = mbedtls_ssl_read_early_data(c_.ssl(), buf, sizeof(buf));
+        if (ret == MBEDTLS_ERR_SSL_CANNOT_READ_EARLY_DATA) {
+            return true; // this record is read; the handshake goes on
+        }
+        if (ret < 0) {
+            return c_.failed(ret, state_before, "mbedtls_ssl_read_early_data", result_);
+        }
+        early_data_accepted_ = true;
+        early_data_read_.append(reinterpret_cast<const char*>(buf), static_cast<std::size_t>(ret));
+        received_ += static_cast<std::size_t>(ret);
+    }
+#else
+    return c_.failed(MBEDTLS_ERR_SSL_INTERNAL_ERROR, state_before,
+                     "early data arrived in a variant without MBEDTLS_SSL_EARLY_DATA", result_);
+#endif
+}
+
+void ConnectionExchange::record_early_data() {
+    if (!c_.options().lifecycle.early_data) {
+        return;
+    }
+    using trace::EarlyDataStatus;
+    std::optional<EarlyDataStatus> status;
+    std::size_t bytes = 0;
+    if (c_.is_client()) {
+#if defined(MBEDTLS_SSL_EARLY_DATA) && defined(MBEDTLS_SSL_CLI_C)
+        if (!c_.session_offered()) {
+            return; // nothing to resume yet, so no 0-RTT keys
+        }
+        switch (mbedtls_ssl_get_early_data_status(c_.ssl())) {
+        case MBEDTLS_SSL_EARLY_DATA_STATUS_ACCEPTED:
+            status = EarlyDataStatus::Accepted;
+            early_data_accepted_ = true;
+            break;
+        case MBEDTLS_SSL_EARLY_DATA_STATUS_REJECTED:
+            status = EarlyDataStatus::Rejected;
+            break;
+        default:
+            status = EarlyDataStatus::NotOffered;
+            break;
+        }
+        bytes = early_data_sent_;
+#endif
+    } else if (early_data_accepted_) {
+        // A server cannot tell a client that sent none from one whose data
+        // it skipped: it records only the data it read.
+        status = EarlyDataStatus::Accepted;
+        bytes = early_data_read_.size();
+    }
+    if (status) {
+        Recording::instance().outcome(trace::OutcomeKind::EarlyData, static_cast<int>(*status),
+                                      c_.state(), std::to_string(bytes) + " bytes");
+    }
+}
+
+std::string ConnectionExchange::request() const {
+    const RecorderOptions& o = c_.options();
+    return "GET /" + std::to_string(o.response_bytes) +
+           " HTTP/1.0\r\nHost: " + (o.server_name.empty() ? "localhost" : o.server_name) +
+           "\r\n\r\n";
 }
 
 void ConnectionExchange::record_resumption() {
@@ -131,13 +250,13 @@ bool ConnectionExchange::read_until(std::string& data, Enough enough) {
 bool ConnectionExchange::application_data() {
     const RecorderOptions& o = c_.options();
     if (c_.is_client()) {
-        const std::string request =
-            "GET /" + std::to_string(o.response_bytes) +
-            " HTTP/1.0\r\nHost: " + (o.server_name.empty() ? "localhost" : o.server_name) +
-            "\r\n\r\n";
-        if (!write_all(request)) {
+        // What the server read as early data is not sent again; what it
+        // skipped is (RFC 8446 4.2.10: the client may resend it).
+        const std::string rest = request().substr(early_data_accepted_ ? early_data_sent_ : 0);
+        if (!rest.empty() && !write_all(rest)) {
             return false;
         }
+        sent_ += early_data_accepted_ ? early_data_sent_ : 0;
         const std::uint64_t want = o.response_bytes;
         std::string response;
         if (!read_until(response, [want](const std::string& d) {
@@ -147,7 +266,7 @@ bool ConnectionExchange::application_data() {
             return false;
         }
     } else {
-        std::string request;
+        std::string request = early_data_read_;
         if (!read_until(request, [](const std::string& d) {
                 return d.find("\r\n\r\n") != std::string::npos || d.size() > 8192;
             })) {

@@ -38,6 +38,16 @@ class ConnectionExchange {
   private:
     // After the Handshake outcome: whether this handshake resumed a session.
     void record_resumption();
+    // A client resuming with early data, once its ClientHello is out: sends
+    // the request as 0-RTT data, as much of it as the ticket allows.
+    bool wants_to_write_early_data() const;
+    bool write_early_data();
+    // A server whose handshake step announced 0-RTT data: reads all of it.
+    bool read_early_data(int state_before);
+    // After the Handshake outcome of a run with early data.
+    void record_early_data();
+    // What a client asks for: a GET for the scenario's response size.
+    std::string request() const;
     bool write_all(const std::string& data);
     // Reads until `enough` says the message is complete. Returns false on error.
     template <typename Enough>
@@ -54,6 +64,10 @@ class ConnectionExchange {
     std::chrono::steady_clock::time_point handshake_start_;
     std::size_t sent_ = 0;
     std::size_t received_ = 0;
+    bool early_data_tried_ = false;
+    std::size_t early_data_sent_ = 0; // client: request bytes that went out as 0-RTT data
+    bool early_data_accepted_ = false;
+    std::string early_data_read_; // server: the 0-RTT data, the request's first bytes
 };
 
 } // namespace tlsheap::recorder

@@ -84,6 +84,9 @@ void describe_recording(Recording& r, const tlsheap::recorder::RecorderOptions& 
     if (o.lifecycle.resume != tlsheap::lifecycle::Resume::None) {
         r.meta(meta::kLifecycleResume, tlsheap::lifecycle::resume_name(o.lifecycle.resume));
     }
+    if (o.lifecycle.early_data) {
+        r.meta(meta::kLifecycleEarlyData, meta::kEarlyDataRequest);
+    }
     r.meta(meta::kSslInContentLen, std::to_string(tlsheap_ssl_in_content_len));
     r.meta(meta::kSslOutContentLen, std::to_string(tlsheap_ssl_out_content_len));
     r.meta(meta::kSslInBufferLen, std::to_string(tlsheap_ssl_in_buffer_len));

@@ -120,6 +120,8 @@ bool parse_recorder_options(int argc, char** argv, RecorderOptions& o, std::stri
                 error = std::string("--resume takes none, session-id or ticket, not '") + v + "'";
                 return false;
             }
+        } else if (arg == "--early-data") {
+            o.lifecycle.early_data = true;
         } else if (arg == "--trace") {
             if (!value(v)) {
                 return false;

@@ -41,6 +41,9 @@ SessionResumption::SessionResumption() {
 bool SessionResumption::configure(mbedtls_ssl_config* conf, const RecorderOptions& options,
                                   [[maybe_unused]] RandomSource& rng, ConnectionResult& result) {
     mode_ = options.lifecycle.resume;
+    if (options.lifecycle.early_data && !configure_early_data(conf, options, result)) {
+        return false;
+    }
     if (mode_ == lifecycle::Resume::None) {
         return true;
     }
@@ -106,6 +109,25 @@ bool SessionResumption::configure(mbedtls_ssl_config* conf, const RecorderOption
 #else
     return lacks(result, "ticket needs MBEDTLS_SSL_TICKET_C and GCM or CCM on the server");
 #endif
+#endif
+}
+
+bool SessionResumption::configure_early_data([[maybe_unused]] mbedtls_ssl_config* conf,
+                                             const RecorderOptions& options,
+                                             ConnectionResult& result) {
+    if (options.lifecycle.resume != lifecycle::Resume::Ticket || options.min_version != "tls1.3") {
+        return report_usage(result, kNoConnectionState,
+                            "--early-data needs TLS 1.3 and --resume ticket: 0-RTT data rides on "
+                            "a resumed TLS 1.3 session");
+    }
+#if defined(MBEDTLS_SSL_EARLY_DATA)
+    // A server also writes the early_data extension into its tickets, with
+    // the MBEDTLS_SSL_MAX_EARLY_DATA_SIZE of the variant's config.
+    mbedtls_ssl_conf_early_data(conf, MBEDTLS_SSL_EARLY_DATA_ENABLED);
+    return true;
+#else
+    return report_usage(result, kNoConnectionState,
+                        "--early-data needs MBEDTLS_SSL_EARLY_DATA, which this variant lacks");
 #endif
 }
 

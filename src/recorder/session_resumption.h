@@ -50,6 +50,10 @@ class SessionResumption {
     void free();
 
   private:
+    // --early-data: the config sends (client) or accepts (server) 0-RTT data.
+    bool configure_early_data(mbedtls_ssl_config* conf, const RecorderOptions& options,
+                              ConnectionResult& result);
+
     lifecycle::Resume mode_ = lifecycle::Resume::None;
     bool kept_ = false;
     bool freed_ = false;

@@ -121,7 +121,7 @@ int SocketTransport::bio_send(void* ctx, const unsigned char* buf, std::size_t l
 
 int SocketTransport::bio_recv(void* ctx, unsigned char* buf, std::size_t len) {
     auto* self = static_cast<SocketTransport*>(ctx);
-    if (self->in_turns_ && self->sent_in_turn_) {
+    if ((self->in_turns_ && self->sent_in_turn_) || self->reads_held_) {
         return MBEDTLS_ERR_SSL_WANT_READ; // our flight is out: the peer's turn
     }
     const int ready = wait_for(self->fd_, POLLIN, self->timeout_ms_);

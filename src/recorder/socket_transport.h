@@ -37,6 +37,10 @@ class SocketTransport {
         sent_in_turn_ = false;
     }
     void end_turns() { in_turns_ = false; }
+    // While held, every read returns WANT_READ: mbedtls_ssl_write_early_data()
+    // steps the handshake once before it writes, and that step must not
+    // consume the server's flight outside a recorded step.
+    void hold_reads(bool held) { reads_held_ = held; }
 
     bool timed_out() const { return timed_out_; }
     int last_errno() const { return last_errno_; }
@@ -50,6 +54,7 @@ class SocketTransport {
     int last_errno_ = 0;
     bool in_turns_ = false;
     bool sent_in_turn_ = false;
+    bool reads_held_ = false;
 };
 
 class Listener {

@@ -21,6 +21,8 @@ inline const char* outcome_kind_name(trace::OutcomeKind k) {
         return "resumed";
     case trace::OutcomeKind::NotResumed:
         return "not_resumed";
+    case trace::OutcomeKind::EarlyData:
+        return "early_data";
     }
     return "?";
 }

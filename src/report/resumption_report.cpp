@@ -25,23 +25,37 @@ const char* kind_name(HandshakeKind kind) {
     return "full";
 }
 
+const char* early_data_name(trace::EarlyDataStatus status) {
+    switch (status) {
+    case trace::EarlyDataStatus::Accepted:
+        return "accepted";
+    case trace::EarlyDataStatus::Rejected:
+        return "rejected";
+    case trace::EarlyDataStatus::NotOffered:
+        break;
+    }
+    return "not_offered";
+}
+
 } // namespace
 
 nlohmann::json resumption_json(const replay::ResumptionFigures& figures) {
     using nlohmann::json;
     json handshakes = json::array();
     for (const HandshakeFigures& h : figures.handshakes) {
-        handshakes.push_back({{"connection", h.connection},
-                              {"kind", kind_name(h.kind)},
-                              {"complete", h.complete},
-                              {"peak_connection", h.peak_connection},
-                              {"peak_heap", h.peak_heap},
-                              {"allocations", h.allocs},
-                              {"bytes_allocated", h.bytes_allocated},
-                              {"steps", h.steps},
-                              {"records_received", h.records_in},
-                              {"bytes_received", h.bytes_in},
-                              {"chain_parse_bytes", h.chain_parse_bytes}});
+        handshakes.push_back(
+            {{"connection", h.connection},
+             {"kind", kind_name(h.kind)},
+             {"complete", h.complete},
+             {"peak_connection", h.peak_connection},
+             {"peak_heap", h.peak_heap},
+             {"allocations", h.allocs},
+             {"bytes_allocated", h.bytes_allocated},
+             {"steps", h.steps},
+             {"records_received", h.records_in},
+             {"bytes_received", h.bytes_in},
+             {"chain_parse_bytes", h.chain_parse_bytes},
+             {"early_data", h.early_data ? json(early_data_name(*h.early_data)) : json(nullptr)}});
     }
     json absent = json::array();
     for (const replay::SiteBytes& s : figures.not_in_resumed) {
@@ -78,6 +92,20 @@ void print_resumption(const replay::ResumptionFigures& figures, std::size_t top_
                      counts[static_cast<unsigned>(HandshakeKind::Full)],
                      counts[static_cast<unsigned>(HandshakeKind::Resumed)],
                      counts[static_cast<unsigned>(HandshakeKind::NotResumed)]));
+    std::size_t early[4] = {0, 0, 0, 0}; // by EarlyDataStatus
+    for (const HandshakeFigures& h : figures.handshakes) {
+        if (h.early_data) {
+            ++early[static_cast<unsigned>(*h.early_data)];
+        }
+    }
+    if (early[1] + early[2] + early[3] > 0) {
+        using trace::EarlyDataStatus;
+        line(fmt::format("  0-RTT early data (the request): accepted on {}, rejected on {} (sent "
+                         "again after the handshake), not allowed by the session on {}",
+                         early[static_cast<unsigned>(EarlyDataStatus::Accepted)],
+                         early[static_cast<unsigned>(EarlyDataStatus::Rejected)],
+                         early[static_cast<unsigned>(EarlyDataStatus::NotOffered)]));
+    }
     const HandshakeFigures* full = figures.first(HandshakeKind::Full);
     if (full == nullptr) {
         full = figures.first(HandshakeKind::NotResumed);

@@ -346,6 +346,9 @@ void TraceReader::decode(Tag tag, const unsigned char* p, const unsigned char* e
         out.outcome = static_cast<OutcomeKind>(a);
         out.ret = zigzag_decode(b);
         out.state = static_cast<std::uint32_t>(d);
+        // An early-data status the walker will switch on: one it knows.
+        ok = ok && (out.outcome != OutcomeKind::EarlyData ||
+                    (out.ret >= 1 && out.ret <= kLastEarlyDataStatus));
         break;
     case Tag::PoolStats:
         out.values.resize(7);

@@ -125,6 +125,8 @@ void TraceWalker::feed(const Record& r, WalkerHooks* hooks) {
             context_of(connection_).handshake = HandshakeKind::Resumed;
         } else if (r.outcome == OutcomeKind::NotResumed) {
             context_of(connection_).handshake = HandshakeKind::NotResumed;
+        } else if (r.outcome == OutcomeKind::EarlyData) {
+            context_of(connection_).early_data = static_cast<EarlyDataStatus>(r.ret);
         }
         break;
     default:

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <gtest/gtest.h>
 #include <map>
+#include <optional>
 
 namespace tlsheap::testing {
 namespace {
@@ -41,9 +42,15 @@ Profile profile(const std::string& name, std::vector<std::string> args) {
 // bytes when its code stopped running for the last time.
 struct Walked {
     std::map<std::uint32_t, trace::HandshakeKind> kind;
+    std::map<std::uint32_t, std::optional<trace::EarlyDataStatus>> early_data;
     std::map<std::uint32_t, std::uint64_t> live_when_left;
+    // Per connection: TLS records it sent in APPLICATION, and whether it
+    // called mbedtls_ssl_write_early_data.
+    std::map<std::uint32_t, unsigned> application_records_out;
+    std::map<std::uint32_t, bool> wrote_early_data;
     std::uint64_t live_at_end = 0;
     std::string resume_meta;
+    std::string early_data_meta;
 };
 
 Walked walk(const fs::path& file) {
@@ -51,6 +58,15 @@ Walked walk(const fs::path& file) {
         explicit Hooks(const trace::TraceWalker& w) : walker(w) {}
         void on_connection(const trace::Record&, std::uint32_t previous) override {
             out.live_when_left[previous] = walker.live_bytes_of(previous);
+        }
+        void on_context(const trace::Record& r) override {
+            if (r.tag == trace::Tag::TlsRecord && r.direction == trace::Direction::Out &&
+                walker.phase() == trace::Phase::Application) {
+                ++out.application_records_out[walker.connection()];
+            } else if (r.tag == trace::Tag::Activity && r.begin &&
+                       r.key == "ssl_write_early_data") {
+                out.wrote_early_data[walker.connection()] = true;
+            }
         }
         const trace::TraceWalker& walker;
         Walked out;
@@ -62,9 +78,11 @@ Walked walk(const fs::path& file) {
     EXPECT_TRUE(reader.complete());
     for (std::uint32_t c = trace::kFirstConnection; c < walker.connection_count(); ++c) {
         hooks.out.kind[c] = walker.handshake_kind_of(c);
+        hooks.out.early_data[c] = walker.early_data_of(c);
     }
     hooks.out.live_at_end = walker.live_bytes();
     hooks.out.resume_meta = walker.info().meta(trace::meta::kLifecycleResume);
+    hooks.out.early_data_meta = walker.info().meta(trace::meta::kLifecycleEarlyData);
     return hooks.out;
 }
 
@@ -162,6 +180,62 @@ TEST_F(Resumption, Tls13TicketAgainstTheMbedtlsPeer) {
     expect_resumed_twice(p, "ticket", Protocol::Tls13);
 }
 
+// TLS 1.3 0-RTT: the second and third connections send their request as
+// early data, the mbedTLS peer (built with MBEDTLS_SSL_EARLY_DATA) reads it,
+// and the client does not send it again after the handshake.
+TEST_F(Resumption, Tls13EarlyDataAgainstTheMbedtlsPeer) {
+    const std::vector<std::string> args = {
+        "--scenario", "tls13-ecdsa-p256", "--reconnects", "3",
+        "--resume",   "ticket",           "--set",        "MBEDTLS_SSL_EARLY_DATA"};
+    std::vector<std::string> early = args;
+    early.push_back("--early-data");
+    const Profile p = profile("resume-tls13-early-data", early);
+    expect_resumed_twice(p, "ticket", Protocol::Tls13);
+    const Walked w = walk(p.trace);
+    EXPECT_EQ(w.early_data_meta, trace::meta::kEarlyDataRequest);
+    // The first connection has nothing to resume, so no 0-RTT keys.
+    EXPECT_FALSE(w.early_data.at(1).has_value());
+    EXPECT_FALSE(w.wrote_early_data.count(1));
+    EXPECT_TRUE(handshake(p.report, 1)["early_data"].is_null());
+    EXPECT_GT(w.application_records_out.at(1), 0u);
+    for (unsigned c : {2u, 3u}) {
+        EXPECT_EQ(w.early_data.at(c), trace::EarlyDataStatus::Accepted) << "connection " << c;
+        EXPECT_TRUE(w.wrote_early_data.count(c)) << "connection " << c;
+        EXPECT_EQ(handshake(p.report, c)["early_data"], "accepted");
+        // The request went out before the handshake ended: in APPLICATION
+        // the client only reads the answer (and sends close_notify in CLOSE).
+        EXPECT_FALSE(w.application_records_out.count(c)) << "connection " << c;
+    }
+
+    // The same variant without --early-data: a resumed handshake that sends
+    // 0-RTT data derives the early traffic keys and transform as well, so
+    // it allocates more.
+    const Profile plain = profile("resume-tls13-no-early-data", args);
+    const Walked pw = walk(plain.trace);
+    EXPECT_TRUE(pw.early_data_meta.empty());
+    EXPECT_FALSE(pw.early_data.at(2).has_value());
+    EXPECT_GT(pw.application_records_out.at(2), 0u);
+    EXPECT_GT(handshake(p.report, 2)["bytes_allocated"].get<std::uint64_t>(),
+              handshake(plain.report, 2)["bytes_allocated"].get<std::uint64_t>());
+    EXPECT_GT(handshake(p.report, 2)["allocations"].get<std::uint64_t>(),
+              handshake(plain.report, 2)["allocations"].get<std::uint64_t>());
+    // The full handshakes are the same ones.
+    EXPECT_EQ(handshake(p.report, 1)["bytes_allocated"],
+              handshake(plain.report, 1)["bytes_allocated"]);
+
+    // The server side, against the mbedTLS peer as the client: it reads the
+    // request during the handshake and says so.
+    early.insert(early.end(), {"--side", "server"});
+    const Profile server = profile("resume-tls13-early-data-server", early);
+    const Walked sw = walk(server.trace);
+    EXPECT_FALSE(sw.early_data.at(1).has_value());
+    for (unsigned c : {2u, 3u}) {
+        EXPECT_EQ(sw.kind.at(c), trace::HandshakeKind::Resumed) << "connection " << c;
+        EXPECT_EQ(sw.early_data.at(c), trace::EarlyDataStatus::Accepted) << "connection " << c;
+        EXPECT_EQ(handshake(server.report, c)["early_data"], "accepted");
+    }
+}
+
 TEST_F(Resumption, Tls12SessionIdAgainstOpenssl) {
     const Profile p =
         profile("resume-tls12-openssl", {"--scenario", "tls12-ecdhe-ecdsa-p256", "--peer",
@@ -196,15 +270,19 @@ std::string stable_export(const fs::path& trace) {
 }
 
 TEST_F(Resumption, TwoRunsGiveIdenticalEventStreams) {
-    for (const char* scenario : {"tls12-ecdhe-ecdsa-p256", "tls13-ecdsa-p256"}) {
-        const std::vector<std::string> args = {"--scenario", scenario,   "--reconnects",
-                                               "2",          "--resume", "ticket"};
-        const std::string a =
-            stable_export(profile(std::string("resume-det-a-") + scenario, args).trace);
-        const std::string b =
-            stable_export(profile(std::string("resume-det-b-") + scenario, args).trace);
+    const std::vector<std::string> ticket = {"--reconnects", "2", "--resume", "ticket"};
+    const std::map<std::string, std::vector<std::string>> runs = {
+        {"tls12", {"--scenario", "tls12-ecdhe-ecdsa-p256"}},
+        {"tls13", {"--scenario", "tls13-ecdsa-p256"}},
+        {"tls13-early-data",
+         {"--scenario", "tls13-ecdsa-p256", "--early-data", "--set", "MBEDTLS_SSL_EARLY_DATA"}}};
+    for (const auto& [name, scenario] : runs) {
+        std::vector<std::string> args = scenario;
+        args.insert(args.end(), ticket.begin(), ticket.end());
+        const std::string a = stable_export(profile("resume-det-a-" + name, args).trace);
+        const std::string b = stable_export(profile("resume-det-b-" + name, args).trace);
         EXPECT_GT(a.size(), 100000u);
-        EXPECT_TRUE(a == b) << scenario << ": stable exports of two runs differ";
+        EXPECT_TRUE(a == b) << name << ": stable exports of two runs differ";
     }
 }
 
@@ -229,6 +307,18 @@ TEST_F(Resumption, BadInputIsRefusedInOneLine) {
     expect_refused({"--scenario", "tls13-ecdsa-p256", "--peer", "gnutls", "--reconnects", "2",
                     "--resume", "ticket"},
                    "gnutls");
+    // Early data rides on a resumed TLS 1.3 ticket, from a variant that has it.
+    expect_refused({"--scenario", "tls13-ecdsa-p256", "--reconnects", "2", "--early-data"},
+                   "--early-data needs a TLS 1.3 scenario and --resume ticket");
+    expect_refused({"--scenario", "tls12-ecdhe-ecdsa-p256", "--reconnects", "2", "--resume",
+                    "ticket", "--early-data"},
+                   "--early-data needs a TLS 1.3 scenario");
+    expect_refused({"--scenario", "tls13-ecdsa-p256", "--peer", "openssl", "--reconnects", "2",
+                    "--resume", "ticket", "--early-data"},
+                   "--early-data needs the mbedtls peer");
+    expect_refused({"--scenario", "tls13-ecdsa-p256", "--reconnects", "2", "--resume", "ticket",
+                    "--early-data"},
+                   "lacks MBEDTLS_SSL_EARLY_DATA, which --early-data needs");
 }
 
 } // namespace

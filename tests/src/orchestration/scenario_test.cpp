@@ -110,6 +110,33 @@ TEST_F(ScenarioTest, ResumeKeyReachesTheRecorderOfBothSides) {
     }
 }
 
+TEST_F(ScenarioTest, EarlyDataKeyReachesTheRecorderOfBothSides) {
+    const std::string base = R"({"name": "e", "protocol": "tls1.3",
+                  "authentication": {"mode": "certificate", "ca": "pki/ca.pem",
+                                     "server_chain": ["pki/leaf.pem"],
+                                     "server_key": "pki/key.pem"})";
+    write("early", base + R"(, "reconnects": 2, "resume": "ticket", "early_data": true})");
+    const Scenario s = load_scenario("early", dir_);
+    EXPECT_TRUE(s.lifecycle.early_data);
+    EXPECT_EQ(lifecycle_arguments(s.lifecycle),
+              (std::vector<std::string>{"--connections", "1", "--start", "together", "--reconnects",
+                                        "2", "--resume", "ticket", "--early-data"}));
+    EXPECT_EQ(resumption_problem(s, s.lifecycle, "mbedtls"), "");
+    EXPECT_NE(resumption_problem(s, s.lifecycle, "openssl").find("mbedtls peer"),
+              std::string::npos);
+    lifecycle::Lifecycle no_ticket = s.lifecycle;
+    no_ticket.resume = lifecycle::Resume::None;
+    EXPECT_NE(resumption_problem(s, no_ticket, "mbedtls").find("--resume ticket"),
+              std::string::npos);
+    write("bad-early", base + R"(, "reconnects": 2, "resume": "ticket", "early_data": "yes"})");
+    try {
+        load_scenario("bad-early", dir_);
+        ADD_FAILURE() << "early_data \"yes\" was accepted";
+    } catch (const ScenarioError& e) {
+        EXPECT_NE(std::string(e.what()).find("early_data"), std::string::npos) << e.what();
+    }
+}
+
 TEST_F(ScenarioTest, ResumptionProblemsAreNamed) {
     Scenario tls12;
     tls12.name = "t12";

@@ -132,6 +132,34 @@ TEST(TraceReader, ConnectionRecordsRoundTrip) {
     EXPECT_EQ(r.connection, 7u);
 }
 
+// 1.3 added the EarlyData outcome; a 1.2 trace cannot hold it, and its
+// status is one the walker knows.
+TEST(TraceReader, EarlyDataOutcomeIsFormatOneThree) {
+    auto encode = [](std::uint16_t minor, int status) {
+        auto bytes = encode_header(kVersionMajor, minor);
+        RecordEncoder()
+            .varint(static_cast<unsigned>(OutcomeKind::EarlyData))
+            .svarint(status)
+            .varint(16)
+            .string("57 bytes")
+            .emit(Tag::Outcome, bytes);
+        encode_end(bytes, 0);
+        return bytes;
+    };
+    Record r;
+    for (const EarlyDataStatus status :
+         {EarlyDataStatus::Accepted, EarlyDataStatus::Rejected, EarlyDataStatus::NotOffered}) {
+        auto reader = TraceReader::from_bytes(encode(3, static_cast<int>(status)));
+        ASSERT_TRUE(reader->next(r));
+        EXPECT_EQ(r.outcome, OutcomeKind::EarlyData);
+        EXPECT_EQ(r.ret, static_cast<int>(status));
+    }
+    EXPECT_THROW(TraceReader::from_bytes(encode(2, 1))->next(r), TraceError);
+    for (const int status : {0, 4, -1}) {
+        EXPECT_THROW(TraceReader::from_bytes(encode(3, status))->next(r), TraceError) << status;
+    }
+}
+
 // 1.2 added the Resumed and NotResumed outcomes; a 1.1 trace cannot hold them.
 TEST(TraceReader, ResumptionOutcomesAreFormatOneTwo) {
     for (const OutcomeKind kind : {OutcomeKind::Resumed, OutcomeKind::NotResumed}) {

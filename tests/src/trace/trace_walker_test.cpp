@@ -298,6 +298,24 @@ TEST(TraceWalker, ResumptionOutcomesMarkTheirConnection) {
     EXPECT_EQ(walker.handshake_kind_of(99), HandshakeKind::Full);
 }
 
+TEST(TraceWalker, EarlyDataOutcomesMarkTheirConnection) {
+    TraceBuilder b;
+    b.connection(1).phase(Phase::Handshake).outcome(OutcomeKind::Handshake, 0, 16, "TLSv1.3 x");
+    b.connection(2).phase(Phase::Handshake).outcome(OutcomeKind::Handshake, 0, 16, "TLSv1.3 x");
+    b.outcome(OutcomeKind::Resumed, 0, 16, "ticket");
+    b.outcome(OutcomeKind::EarlyData, static_cast<int>(EarlyDataStatus::Accepted), 16, "57 bytes");
+    b.connection(3).phase(Phase::Handshake).outcome(OutcomeKind::Handshake, 0, 16, "TLSv1.3 x");
+    b.outcome(OutcomeKind::Resumed, 0, 16, "ticket");
+    b.outcome(OutcomeKind::EarlyData, static_cast<int>(EarlyDataStatus::Rejected), 16, "57 bytes");
+    auto reader = TraceReader::from_bytes(b.finish());
+    TraceWalker walker;
+    walker.walk(*reader);
+    EXPECT_FALSE(walker.early_data_of(1).has_value());
+    EXPECT_EQ(walker.early_data_of(2), EarlyDataStatus::Accepted);
+    EXPECT_EQ(walker.early_data_of(3), EarlyDataStatus::Rejected);
+    EXPECT_FALSE(walker.early_data_of(99).has_value());
+}
+
 TEST(TraceWalker, TraceWithoutConnectionRecordsHasOneConnectionAfterSslSetup) {
     TraceBuilder b;
     b.phase(Phase::Setup);
