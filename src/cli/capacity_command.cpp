@@ -70,6 +70,7 @@ int run_capacity(CapacityOptions& o) {
     }
     const std::vector<replay::ModelSpec> models = pipeline::parse_model_specs(o.models);
     report::CapacitySource source;
+    source.app_heap = o.app_heap;
     analysis::CapacityResult result;
     if (!o.trace.empty()) {
         if (!o.start.empty()) {
@@ -96,9 +97,10 @@ int run_capacity(CapacityOptions& o) {
         source.config = info.meta(trace::meta::kConfigName);
         source.start = "as recorded";
     } else {
-        if (!o.transform.empty() || !o.app_heap.empty()) {
-            throw UserError("--transform and --app-heap apply to a TRACE", kExitBadInput);
+        if (!o.transform.empty()) {
+            throw UserError("--transform applies to a TRACE", kExitBadInput);
         }
+        pipeline::check_app_heap(o.app_heap);
         if (!o.start.empty()) {
             o.settings.run.start = lifecycle::start_from_name(o.start);
             if (!o.settings.run.start) {
@@ -128,8 +130,8 @@ int run_capacity(CapacityOptions& o) {
             variant.abis = {o.abi};
         }
         variant.stack_backend = o.stack_backend;
-        pipeline::CapacityRecordings recordings =
-            pipeline::capacity_of_scenario(session, variant, o.settings, scenario, models, heap);
+        pipeline::CapacityRecordings recordings = pipeline::capacity_of_scenario(
+            session, variant, o.settings, scenario, models, heap, o.app_heap);
         result = std::move(recordings.capacity);
         const report::RunDescription& run = recordings.last.run;
         source.kind = "scenario";
@@ -164,7 +166,8 @@ void add_capacity_command(CLI::App& app, int& exit_code) {
     cmd->add_option("--transform", o->transform,
                     "replay the TRACE as another buffer scheme would allocate");
     cmd->add_option("--app-heap", o->app_heap,
-                    "the application's blocks in the same heap (TRACE; docs/scenarios.md)");
+                    "the application's blocks in the same heap, replayed with every stream "
+                    "(docs/scenarios.md)");
     cmd->add_option("--json", o->json, "write the answer as JSON")->check(output_file());
     cmd->add_option("--mbedtls", o->mbedtls, "mbedTLS source (--scenario)")->capture_default_str();
     cmd->add_option("--config", o->config, "config.h to build with (--scenario)");

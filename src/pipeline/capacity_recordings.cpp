@@ -1,5 +1,6 @@
 #include "pipeline/capacity_recordings.h"
 
+#include "pipeline/trace_source.h"
 #include "tlsheap/connection_lifecycle.h"
 #include "tlsheap/user_error.h"
 
@@ -23,7 +24,7 @@ void check_recorded(const VariantProfile& p, unsigned connections) {
 CapacityRecordings capacity_of_scenario(ProfileSession& session, const VariantRequest& variant,
                                         RecordSettings settings, const record::Scenario& scenario,
                                         const std::vector<replay::ModelSpec>& models,
-                                        std::uint64_t heap) {
+                                        std::uint64_t heap, const std::string& app_heap) {
     CapacityRecordings out;
     // Recording replays nothing: the replays that count are on the heap, below.
     settings.models.clear();
@@ -43,8 +44,9 @@ CapacityRecordings capacity_of_scenario(ProfileSession& session, const VariantRe
             session.record(settings, scenario, out.last);
             check_recorded(out.last, k);
         }
-        replay::TraceFileSource recording(out.last.run.trace_path);
-        search.add(k, replay::replay_trace(recording, options));
+        const std::unique_ptr<replay::RecordSource> recording =
+            trace_source(out.last.run.trace_path, "", app_heap)();
+        search.add(k, replay::replay_trace(*recording, options));
         if (search.done() || k == lifecycle::kMaxConnections) {
             break;
         }

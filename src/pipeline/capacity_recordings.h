@@ -8,6 +8,7 @@
 #include "pipeline/profile_session.h"
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace tlsheap::pipeline {
@@ -20,10 +21,11 @@ struct CapacityRecordings {
 };
 
 // `settings.run.connections` is set for each recording; the start mode is
-// the one settings and scenario say. Throws UserError.
+// the one settings and scenario say. `app_heap` (--app-heap, checked): the
+// application's blocks replayed with each recording. Throws UserError.
 CapacityRecordings capacity_of_scenario(ProfileSession& session, const VariantRequest& variant,
                                         RecordSettings settings, const record::Scenario& scenario,
                                         const std::vector<replay::ModelSpec>& models,
-                                        std::uint64_t heap);
+                                        std::uint64_t heap, const std::string& app_heap);
 
 } // namespace tlsheap::pipeline

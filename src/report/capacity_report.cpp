@@ -27,6 +27,9 @@ void print_capacity(std::FILE* out, const CapacitySource& s, const analysis::Cap
         line(
             fmt::format("  streams: one recording per k with --connections k --start {}", s.start));
     }
+    if (!s.app_heap.empty()) {
+        line("  the application's blocks share the heap: " + s.app_heap);
+    }
     line("");
     std::string header = fmt::format("  {:<11} {:>10}", "connections", "live peak");
     for (const analysis::ModelCapacity& m : r.models) {
@@ -115,6 +118,9 @@ json capacity_json(const CapacitySource& s, const analysis::CapacityResult& r) {
     if (s.kind == "trace") {
         source["trace"] = s.trace;
         source["trace_connections"] = s.trace_connections;
+    }
+    if (!s.app_heap.empty()) {
+        source["app_heap"] = s.app_heap;
     }
     return {{"schema_version", kProfileSchemaVersion},
             {"kind", "tlsheap.capacity"},

@@ -24,6 +24,7 @@ struct CapacitySource {
     std::string kind;
     std::string trace;                   // the trace given (kind "trace")
     std::uint32_t trace_connections = 0; // N of that trace
+    std::string app_heap;                // the application's blocks (--app-heap), or ""
 };
 
 void print_capacity(std::FILE* out, const CapacitySource& source,

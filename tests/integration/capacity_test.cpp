@@ -152,6 +152,56 @@ TEST(Capacity, TraceOfConcurrentConnectionsGivesTheSameAnswer) {
     EXPECT_NE(r.out.find("not even one connection fits"), std::string::npos);
 }
 
+// The application holds 20,000 bytes of the same heap from before the first
+// connection: `capacity --scenario --app-heap` answers with them, and so
+// does `capacity TRACE --app-heap` for a recording of three connections.
+TEST(Capacity, ApplicationBlocksTakeTheirShareOfTheHeap) {
+    const std::string spec = "hold=20000";
+    const fs::path dir = scratch_dir("capacity-app-heap");
+    auto capacity = [&](const std::string& name, std::vector<std::string> args) {
+        const fs::path out = dir / (name + ".json");
+        args.insert(args.begin(), "capacity");
+        args.insert(args.end(), {"-q", "--heap", kHeap, "--json", out.string()});
+        const std::vector<std::string> models = model_args();
+        args.insert(args.end(), models.begin(), models.end());
+        const RunResult r = run_tlsheap(args);
+        EXPECT_EQ(r.status, 0) << r.err;
+        return std::make_pair(r.out, fs::exists(out) ? read_json(out) : json());
+    };
+    const auto [plain_out, plain] = capacity("plain", {"--scenario", kScenario});
+    const auto [app_out, app] = capacity("app", {"--scenario", kScenario, "--app-heap", spec});
+    EXPECT_NE(app_out.find("the application's blocks share the heap: " + spec), std::string::npos)
+        << app_out;
+    EXPECT_EQ(app.at("source").at("app_heap"), spec);
+    EXPECT_FALSE(plain.at("source").contains("app_heap"));
+    // The held block is alive through every stream: each live peak is 20,000
+    // bytes higher.
+    ASSERT_GE(app.at("steps").size(), 2u);
+    for (std::size_t k = 0; k < app.at("steps").size() && k < plain.at("steps").size(); ++k) {
+        EXPECT_EQ(app.at("steps")[k].at("live_peak").get<std::uint64_t>(),
+                  plain.at("steps")[k].at("live_peak").get<std::uint64_t>() + 20000)
+            << "k = " << k + 1;
+    }
+    // Two connections no longer fit where they did (44,267 and 84,917 live
+    // bytes, measured): with the block, one connection fits, in every model.
+    const std::map<std::string, json> before = by_name(plain.at("models"));
+    for (const json& m : app.at("models")) {
+        const std::string name = m.at("name");
+        EXPECT_EQ(before.at(name).at("capacity"), 2) << name;
+        EXPECT_EQ(m.at("capacity"), 1) << name;
+    }
+    // A recording of three concurrent connections restricted to its first k
+    // gives the same answers with the same block.
+    const fs::path three = record("app-heap-3", {"--connections", "3"});
+    const auto [trace_out, from_trace] = capacity("trace", {three.string(), "--app-heap", spec});
+    const std::map<std::string, json> scenario_models = by_name(app.at("models"));
+    for (const json& m : from_trace.at("models")) {
+        const std::string name = m.at("name");
+        EXPECT_EQ(m.at("capacity"), scenario_models.at(name).at("capacity")) << name;
+        EXPECT_EQ(m.at("footprint"), scenario_models.at(name).at("footprint")) << name;
+    }
+}
+
 TEST(Capacity, BadInputIsOneLineAndExit2) {
     const fs::path one = record("one", {});
     const fs::path three = record("bad-3", {"--connections", "3"});

@@ -253,10 +253,9 @@ TEST_F(Resumption, Tls13TicketAgainstOpenssl) {
 // mbedTLS 2.28 (its own client and peer): both TLS 1.2 ways resume.
 TEST_F(Resumption, Mbedtls228ResumesBySessionIdAndByTicket) {
     for (const char* mode : {"session-id", "ticket"}) {
-        const Profile p =
-            profile(std::string("resume-228-") + mode,
-                    {"--mbedtls", "2.28", "--scenario", "tls12-ecdhe-ecdsa-p256", "--reconnects",
-                     "3", "--resume", mode});
+        const Profile p = profile(std::string("resume-228-") + mode,
+                                  {"--mbedtls", "2.28", "--scenario", "tls12-ecdhe-ecdsa-p256",
+                                   "--reconnects", "3", "--resume", mode});
         EXPECT_EQ(p.report["variant"]["mbedtls_version"], "2.28.3");
         expect_resumed_twice(p, mode);
     }
