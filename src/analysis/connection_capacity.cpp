@@ -14,42 +14,92 @@ bool CapacityResult::every_model_failed() const {
 }
 
 void CapacitySearch::add(std::uint32_t connections, const replay::ReplayResult& replay) {
-    if (result_.models.empty()) {
+    if (models_.empty()) {
         for (const replay::ModelRun& m : replay.models) {
-            result_.models.push_back({m.name, m.description, 0, std::nullopt, std::nullopt});
+            models_.emplace_back(m.name, m.description);
         }
     }
-    CapacityStep step;
-    step.connections = connections;
-    step.live_peak = replay.live_peak.bytes;
-    for (std::size_t i = 0; i < replay.models.size() && i < result_.models.size(); ++i) {
+    Tried t;
+    t.step.connections = connections;
+    t.step.live_peak = replay.live_peak.bytes;
+    for (std::size_t i = 0; i < replay.models.size() && i < models_.size(); ++i) {
         const replay::ModelRun& run = replay.models[i];
-        step.footprint.push_back(run.footprint);
-        step.failures.push_back(run.failure_count);
-        ModelCapacity& answer = result_.models[i];
-        if (answer.fails_next) {
-            continue; // answered by a smaller stream
-        }
+        t.step.footprint.push_back(run.footprint);
+        t.step.failures.push_back(run.failure_count);
+        std::optional<CapacityFailure>& f = t.failure.emplace_back();
         if (run.failure_count == 0) {
-            answer.capacity = connections;
-            answer.footprint = run.footprint;
             continue;
         }
-        CapacityFailure f;
-        f.failure_count = run.failure_count;
+        f.emplace();
+        f->failure_count = run.failure_count;
         if (!run.failures.empty()) {
             const replay::ModelFailure& first = run.failures.front();
-            f.seq = first.at.seq;
-            f.size = first.size;
-            f.connection = first.at.connection;
-            f.phase = trace::phase_name(first.at.phase);
-            f.state = replay.info.state_name(first.at.state);
-            f.call_site = replay.info.call_site(first.at.stack).label();
+            f->seq = first.at.seq;
+            f->size = first.size;
+            f->connection = first.at.connection;
+            f->phase = trace::phase_name(first.at.phase);
+            f->state = replay.info.state_name(first.at.state);
+            f->call_site = replay.info.call_site(first.at.stack).label();
         }
-        answer.fails_next = f;
     }
-    result_.steps.push_back(std::move(step));
-    result_.most_tried = std::max(result_.most_tried, connections);
+    tried_[connections] = std::move(t);
+}
+
+std::pair<std::uint32_t, std::uint32_t> CapacitySearch::bounds(std::size_t model) const {
+    std::uint32_t fits = 0;
+    for (const auto& [k, t] : tried_) {
+        if (model < t.failure.size() && t.failure[model]) {
+            return {fits, k};
+        }
+        fits = k;
+    }
+    return {fits, 0};
+}
+
+std::optional<std::uint32_t> CapacitySearch::next() const {
+    if (tried_.empty()) {
+        return most_ >= 1 ? std::optional<std::uint32_t>(1) : std::nullopt;
+    }
+    const std::uint32_t largest = tried_.rbegin()->first;
+    std::optional<std::uint32_t> bisect;
+    bool extend = false;
+    for (std::size_t i = 0; i < models_.size(); ++i) {
+        const auto [fits, fails] = bounds(i);
+        if (fails == 0) {
+            extend = extend || largest < most_;
+        } else if (fails > fits + 1) {
+            const std::uint32_t middle = fits + (fails - fits) / 2;
+            bisect = std::min(bisect.value_or(middle), middle);
+        }
+    }
+    if (extend) {
+        // Doubling first: the smallest stream that makes every model fail
+        // bounds every bisection.
+        return largest < kLinearUpTo ? largest + 1 : std::min(most_, largest * 2);
+    }
+    return bisect;
+}
+
+CapacityResult CapacitySearch::result() const {
+    CapacityResult r;
+    r.heap = heap_;
+    for (const auto& [k, t] : tried_) {
+        r.steps.push_back(t.step);
+        r.most_tried = k;
+    }
+    for (std::size_t i = 0; i < models_.size(); ++i) {
+        ModelCapacity m{models_[i].first, models_[i].second, 0, std::nullopt, std::nullopt};
+        const auto [fits, fails] = bounds(i);
+        m.capacity = fits;
+        if (fits > 0) {
+            m.footprint = tried_.at(fits).step.footprint[i];
+        }
+        if (fails != 0) {
+            m.fails_next = tried_.at(fails).failure[i];
+        }
+        r.models.push_back(std::move(m));
+    }
+    return r;
 }
 
 replay::ReplayOptions capacity_replay_options(const std::vector<replay::ModelSpec>& models,
@@ -80,10 +130,10 @@ CapacityResult capacity_of_trace(const replay::SourceFactory& open,
             costs.connections, costs.most_open));
     }
     const replay::ReplayOptions options = capacity_replay_options(models, heap);
-    CapacitySearch search(heap);
-    for (std::uint32_t k = 1; k <= costs.connections && !search.done(); ++k) {
-        replay::ConnectionSubsetSource subset(open(), k);
-        search.add(k, replay::replay_trace(subset, options));
+    CapacitySearch search(heap, costs.connections);
+    while (const std::optional<std::uint32_t> k = search.next()) {
+        replay::ConnectionSubsetSource subset(open(), *k);
+        search.add(*k, replay::replay_trace(subset, options));
     }
     return search.result();
 }

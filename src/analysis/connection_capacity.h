@@ -1,7 +1,8 @@
 // `tlsheap capacity`: the most concurrent connections that fit in a heap of
-// fixed size, per allocator model, found by replaying streams with 1, 2, 3,
-// ... connections on that heap (a model fails at its first failed
-// allocation) rather than by dividing the heap by a per-connection cost.
+// fixed size, per allocator model, found by replaying streams of k
+// connections on that heap (a model fails at its first failed allocation;
+// CapacitySearch picks the k) rather than by dividing the heap by a
+// per-connection cost.
 // The streams are either recordings made with --connections k (the
 // pipeline records them) or one recording of N concurrent connections
 // restricted to its first k (ConnectionSubsetSource).
@@ -11,9 +12,11 @@
 #include "tlsheap/replay_engine.h"
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace tlsheap::analysis {
@@ -53,24 +56,45 @@ struct CapacityStep {
 struct CapacityResult {
     std::uint64_t heap = 0;
     std::vector<ModelCapacity> models;
-    std::vector<CapacityStep> steps;
+    std::vector<CapacityStep> steps; // by connections, ascending
     // Connections of the largest stream replayed.
     std::uint32_t most_tried = 0;
     bool every_model_failed() const;
 };
 
-// Feeds replays with k = 1, 2, 3, ... connections, in order.
+// Chooses the streams to replay and reads the answers from them. k = 1, 2,
+// ..., kLinearUpTo one after the other (every k of a small heap is seen);
+// above that, doubling until every model failed or `most` is reached, then
+// bisection between each model's largest k that fits and smallest k that
+// fails. A heap that holds a hundred connections then needs about 20 streams
+// instead of a hundred. Every answer C still rests on replays: C fits (every
+// k tried up to C fits) and C + 1 fails; a k above kLinearUpTo that was not
+// tried is taken to behave as its neighbours do.
 class CapacitySearch {
   public:
-    explicit CapacitySearch(std::uint64_t heap) { result_.heap = heap; }
+    static constexpr std::uint32_t kLinearUpTo = 8;
+
+    CapacitySearch(std::uint64_t heap, std::uint32_t most) : heap_(heap), most_(most) {}
+    // The next stream to replay, or nothing once every model is answered.
+    std::optional<std::uint32_t> next() const;
     // `replay` is the stream with `connections` connections replayed with
     // ReplayOptions::pool_size = heap.
     void add(std::uint32_t connections, const replay::ReplayResult& replay);
-    bool done() const { return !result_.models.empty() && result_.every_model_failed(); }
-    const CapacityResult& result() const { return result_; }
+    CapacityResult result() const;
 
   private:
-    CapacityResult result_;
+    struct Tried {
+        CapacityStep step;
+        std::vector<std::optional<CapacityFailure>> failure; // per model
+    };
+    // For model i: the largest tried k such that every tried k' <= k fits
+    // (0: none), and the smallest tried k that fails (0: none).
+    std::pair<std::uint32_t, std::uint32_t> bounds(std::size_t model) const;
+
+    std::uint64_t heap_;
+    std::uint32_t most_;
+    std::vector<std::pair<std::string, std::string>> models_; // name, description
+    std::map<std::uint32_t, Tried> tried_;
 };
 
 // The replay options every capacity replay uses: the models, the heap as the
@@ -86,7 +110,7 @@ class CapacityInputError : public std::runtime_error {
 };
 
 // From one recording of N concurrent connections: its first k connections,
-// k = 1..N, until every model failed. Throws CapacityInputError,
+// for the k CapacitySearch picks up to N. Throws CapacityInputError,
 // trace::TraceError, ModelError.
 CapacityResult capacity_of_trace(const replay::SourceFactory& open,
                                  const std::vector<replay::ModelSpec>& models, std::uint64_t heap);

@@ -154,12 +154,16 @@ int run_capacity(CapacityOptions& o) {
 void add_capacity_command(CLI::App& app, int& exit_code) {
     auto o = std::make_shared<CapacityOptions>();
     CLI::App* cmd = app.add_subcommand(
-        "capacity", "The most concurrent connections that fit in a heap, per allocator model, "
-                    "found by replaying 1, 2, 3, ... connections on it");
+        "capacity",
+        "The most concurrent connections that fit in a heap, per allocator model, "
+        "found by replaying streams of k connections on it (k = 1..8, then doubling and "
+        "bisection)");
     cmd->add_option("trace", o->trace,
                     "a trace of N concurrent connections (tlsheap profile --connections N)");
-    cmd->add_option("--scenario", o->scenario,
-                    "record this scenario with 1, 2, 3, ... connections instead of a trace");
+    cmd->add_option(
+        "--scenario", o->scenario,
+        "record this scenario with k concurrent connections for each k tried, instead of "
+        "a trace");
     cmd->add_option("--heap", o->heap, "the device heap, bytes (required)");
     cmd->add_option("--model", o->models, "allocator models (NAME[:key=value,...]; repeatable)")
         ->capture_default_str();

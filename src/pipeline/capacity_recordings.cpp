@@ -32,24 +32,21 @@ CapacityRecordings capacity_of_scenario(ProfileSession& session, const VariantRe
     settings.run.connections = 1;
     out.start = effective_lifecycle(settings, scenario).start;
     const replay::ReplayOptions options = analysis::capacity_replay_options(models, heap);
-    analysis::CapacitySearch search(heap);
+    analysis::CapacitySearch search(heap, lifecycle::kMaxConnections);
 
     // The first recording builds the variant; the others reuse it.
     std::vector<VariantProfile> first = session.profile_variants(variant, settings, scenario);
     out.last = std::move(first.front());
     check_recorded(out.last, 1);
-    for (unsigned k = 1;; ++k) {
-        if (k > 1) {
-            settings.run.connections = k;
+    while (const std::optional<std::uint32_t> k = search.next()) {
+        if (*k > 1) {
+            settings.run.connections = *k;
             session.record(settings, scenario, out.last);
-            check_recorded(out.last, k);
+            check_recorded(out.last, *k);
         }
         const std::unique_ptr<replay::RecordSource> recording =
             trace_source(out.last.run.trace_path, "", app_heap)();
-        search.add(k, replay::replay_trace(*recording, options));
-        if (search.done() || k == lifecycle::kMaxConnections) {
-            break;
-        }
+        search.add(*k, replay::replay_trace(*recording, options));
     }
     out.capacity = search.result();
     return out;

@@ -1,7 +1,7 @@
-// `tlsheap capacity --scenario`: records the scenario with 1, 2, 3, ...
-// concurrent connections (ProfileSession) and replays each recording on the
-// heap, until every model has failed once or the recorder's bound on
-// connections is reached.
+// `tlsheap capacity --scenario`: records the scenario with the numbers of
+// concurrent connections CapacitySearch picks (ProfileSession) and replays
+// each recording on the heap, until every model is answered or the
+// recorder's bound on connections is reached.
 #pragma once
 
 #include "analysis/connection_capacity.h"

@@ -64,8 +64,10 @@ void print_capacity(std::FILE* out, const CapacitySource& s, const analysis::Cap
     }
     for (const analysis::ModelCapacity& m : r.models) {
         if (m.fails_next && m.capacity == 0) {
-            line(fmt::format("  {}: not even one connection fits in {} bytes", m.name,
-                             grouped(r.heap)));
+            // The description says when the model refuses the heap itself
+            // (umm_init_heap above 32,767 blocks).
+            line(fmt::format("  {}: not even one connection fits in {} bytes: {}", m.name,
+                             grouped(r.heap), m.description));
         } else if (!m.fails_next) {
             line(fmt::format("  {}: all {} connections fit{}", m.name, r.most_tried,
                              s.kind == "trace"

@@ -202,6 +202,58 @@ TEST(Capacity, ApplicationBlocksTakeTheirShareOfTheHeap) {
     }
 }
 
+// A heap that holds about ten connections: k = 1..8 one by one, then 16 (every
+// model fails), then bisection. The answers still hold: C connections
+// recorded on their own fit, C + 1 do not; and a recording of 16 concurrent
+// connections restricted to its first k gives the same answers.
+TEST(Capacity, LargerHeapsAreSearchedByDoublingAndBisection) {
+    const std::string heap = "430000";
+    const std::vector<std::string> two_models = {"--model", "ideal", "--model", "freertos-heap4"};
+    const fs::path dir = scratch_dir("capacity-bisection");
+    auto capacity = [&](const std::string& name, std::vector<std::string> args) {
+        const fs::path out = dir / (name + ".json");
+        args.insert(args.begin(), "capacity");
+        args.insert(args.end(), {"-q", "--heap", heap, "--json", out.string()});
+        args.insert(args.end(), two_models.begin(), two_models.end());
+        const RunResult r = run_tlsheap(args);
+        EXPECT_EQ(r.status, 0) << r.err;
+        return fs::exists(out) ? read_json(out) : json();
+    };
+    const json doc = capacity("scenario", {"--scenario", kScenario});
+    std::vector<unsigned> tried;
+    for (const json& step : doc.at("steps")) {
+        tried.push_back(step.at("connections").get<unsigned>());
+    }
+    ASSERT_GE(tried.size(), 10u);
+    EXPECT_EQ(std::vector<unsigned>(tried.begin(), tried.begin() + 8),
+              (std::vector<unsigned>{1, 2, 3, 4, 5, 6, 7, 8}));
+    EXPECT_EQ(tried.back(), 16u) << "doubling from 8";
+    EXPECT_LT(tried.size(), 16u) << "bisection skips some k between 8 and 16";
+    const json from_trace = capacity("trace", {record("c16", {"--connections", "16"}).string()});
+    const std::map<std::string, json> trace_models = by_name(from_trace.at("models"));
+    for (const json& m : doc.at("models")) {
+        const std::string name = m.at("name");
+        const unsigned c = m.at("capacity");
+        SCOPED_TRACE(name + " capacity " + std::to_string(c));
+        EXPECT_GT(c, 8u);
+        EXPECT_LT(c, 16u);
+        EXPECT_NE(std::find(tried.begin(), tried.end(), c), tried.end());
+        EXPECT_NE(std::find(tried.begin(), tried.end(), c + 1), tried.end());
+        ASSERT_FALSE(m.at("fails_with_one_more").is_null());
+        const auto [fit_status, fits] = replay_on_pool(
+            record("c" + std::to_string(c), {"--connections", std::to_string(c)}), name, heap);
+        EXPECT_EQ(fit_status, 0);
+        EXPECT_EQ(fits.at("models")[0].at("footprint"), m.at("footprint"));
+        const auto [fail_status, fails] = replay_on_pool(
+            record("c" + std::to_string(c + 1), {"--connections", std::to_string(c + 1)}), name,
+            heap);
+        EXPECT_EQ(fail_status, 1);
+        EXPECT_EQ(fails.at("models")[0].at("failures")[0].at("size"),
+                  m.at("fails_with_one_more").at("size"));
+        EXPECT_EQ(trace_models.at(name).at("capacity"), c);
+    }
+}
+
 TEST(Capacity, BadInputIsOneLineAndExit2) {
     const fs::path one = record("one", {});
     const fs::path three = record("bad-3", {"--connections", "3"});
