@@ -2,11 +2,13 @@
 // resume the first one's session against the deterministic mbedTLS peer and
 // openssl s_server, the trace says which did, and the profile's
 // `resumption` object compares their handshakes with the full one.
+#include "process/child_process.h"
 #include "tlsheap/trace_meta.h"
 #include "tlsheap/trace_reader.h"
 #include "tlsheap/trace_walker.h"
 #include "tlsheap_harness.h"
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <gtest/gtest.h>
@@ -269,6 +271,62 @@ TEST_F(Resumption, Tls12PskResumesBySessionId) {
     EXPECT_EQ(w.kind.at(2), trace::HandshakeKind::Resumed);
     EXPECT_LT(handshake(p.report, 2)["bytes_allocated"].get<std::uint64_t>(),
               handshake(p.report, 1)["bytes_allocated"].get<std::uint64_t>());
+}
+
+// The user's own server (--connect), started here: openssl s_server with
+// the ECDSA test PKI, three connections, with or without a session cache.
+// Without one it answers every offered session with a full handshake, and
+// the trace says NotResumed; with one it resumes.
+TEST_F(Resumption, UsersServerThatKeepsNoSessionGivesNotResumed) {
+    const fs::path dir = scratch_dir("resume-connect");
+    {
+        std::ofstream body(dir / "4096", std::ios::binary);
+        body << std::string(4096, 'x');
+    }
+    const fs::path pki = fs::path(TLSHEAP_SOURCE_DIR) / "scenarios" / "pki" / "ecdsa-p256";
+    auto record_against = [&](const std::string& name, bool cache) {
+        process::LaunchOptions server;
+        server.argv = {"openssl",  "s_server",
+                       "-accept",  "127.0.0.1:0",
+                       "-naccept", "3",
+                       "-WWW",     "-no_ticket",
+                       "-cert",    (pki / "server.crt.pem").string(),
+                       "-key",     (pki / "server.key.pem").string()};
+        if (!cache) {
+            server.argv.push_back("-no_cache");
+        }
+        server.working_directory = dir.string();
+        process::ChildProcess s(server);
+        const auto accept =
+            s.wait_for_line([](const std::string& l) { return l.rfind("ACCEPT", 0) == 0; },
+                            std::chrono::seconds(10));
+        EXPECT_TRUE(accept) << s.stderr_text();
+        const std::string port = accept ? accept->substr(accept->rfind(':') + 1) : "1";
+        Profile p =
+            profile(name, {"--connect", "127.0.0.1:" + port, "--ca",
+                           (pki / "root.crt.pem").string(), "--server-name", "server.tlsheap.test",
+                           "--reconnects", "3", "--resume", "session-id"});
+        s.stop();
+        return p;
+    };
+    const Profile refused = record_against("resume-connect-no-cache", false);
+    const Walked w = walk(refused.trace);
+    ASSERT_EQ(w.kind.size(), 3u);
+    EXPECT_EQ(w.kind.at(1), trace::HandshakeKind::Full);
+    for (unsigned c : {2u, 3u}) {
+        EXPECT_EQ(w.kind.at(c), trace::HandshakeKind::NotResumed) << "connection " << c;
+        EXPECT_EQ(handshake(refused.report, c)["kind"], "not_resumed");
+        // A full handshake again: the server's chain is parsed again.
+        EXPECT_GT(handshake(refused.report, c)["chain_parse_bytes"].get<std::uint64_t>(), 0u);
+    }
+    EXPECT_TRUE(refused.report["resumption"]["first_resumed"].is_null());
+
+    const Profile resumed = record_against("resume-connect-cache", true);
+    const Walked rw = walk(resumed.trace);
+    ASSERT_EQ(rw.kind.size(), 3u);
+    for (unsigned c : {2u, 3u}) {
+        EXPECT_EQ(rw.kind.at(c), trace::HandshakeKind::Resumed) << "connection " << c;
+    }
 }
 
 std::string stable_export(const fs::path& trace) {
