@@ -2,6 +2,7 @@
 
 #include "analysis/gate_policy.h"
 #include "analysis/profile_metrics.h"
+#include "cli/heap_option.h"
 #include "cli/json_document.h"
 #include "cli/output_file.h"
 #include "pipeline/sweep_runner.h"
@@ -27,11 +28,17 @@ struct GateOptions {
     bool update = false;
     std::string json;
     pipeline::SweepRequest request;
+    std::string heap; // --heap BYTES for the profiles the gate runs
     bool profile_options_given = false;
 };
 
 json current_document(const GateOptions& o, const json& baseline) {
     if (!o.current.empty()) {
+        if (!o.heap.empty()) {
+            throw UserError("--heap applies to the profiles the gate runs; the --current document "
+                            "was replayed on the heap it says",
+                            kExitBadInput);
+        }
         return read_document(o.current, "current document");
     }
     pipeline::SweepRequest request = o.request;
@@ -54,6 +61,12 @@ json current_document(const GateOptions& o, const json& baseline) {
         request.scenarios = grid.at("scenarios").get<std::vector<std::string>>();
         request.settings.models = grid.at("models").get<std::vector<std::string>>();
         request.abi = grid.at("abi");
+        if (grid.contains("heap") && o.heap.empty()) {
+            request.settings.heap = parse_heap_size(grid.at("heap").dump(), "the baseline's heap");
+        }
+    }
+    if (!o.heap.empty()) {
+        request.settings.heap = parse_heap_size(o.heap, "--heap");
     }
     return pipeline::run_sweep(request);
 }
@@ -201,6 +214,9 @@ void add_gate_command(CLI::App& app, int& exit_code) {
     cmd->add_option("--scenario", r.scenarios, "scenarios")->each(given)->capture_default_str();
     cmd->add_option("--model", r.settings.models, "allocator models")->capture_default_str();
     cmd->add_option("--peer", r.settings.run.peer, "mbedtls or openssl");
+    cmd->add_option("--heap", o->heap,
+                    "replay on a device heap of BYTES (default: the baseline sweep's); the "
+                    "headroom figures need it");
     cmd->add_option("--repeat", r.repeat, "runs per cell, the median compared (for a real peer)")
         ->capture_default_str();
     cmd->add_option("-j,--jobs", r.jobs, "cells in parallel");

@@ -1,5 +1,6 @@
 #include "cli/sweep_command.h"
 
+#include "cli/heap_option.h"
 #include "cli/json_document.h"
 #include "cli/output_file.h"
 #include "pipeline/sweep_runner.h"
@@ -11,12 +12,14 @@ namespace {
 
 struct SweepOptions {
     pipeline::SweepRequest request;
+    std::string heap; // --heap BYTES
     std::string json;
     std::string format = "tlsheap";
 };
 
-int run_sweep_command(const SweepOptions& o) {
+int run_sweep_command(SweepOptions o) {
     check_format(o.format);
+    o.request.settings.heap = parse_heap_size(o.heap, "--heap");
     const nlohmann::json sweep = pipeline::run_sweep(o.request);
     // The matrix makes way for the document when that goes to stdout.
     pipeline::print_sweep_matrix(o.json == "-" ? stderr : stdout, sweep);
@@ -45,6 +48,9 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
                     "default = untouched, anything else = --set NAME=value)");
     cmd->add_option("--scenario", r.scenarios, "scenarios (repeatable)")->capture_default_str();
     cmd->add_option("--model", r.settings.models, "allocator models")->capture_default_str();
+    cmd->add_option("--heap", o->heap,
+                    "replay every cell on a device heap of BYTES: each model's verdict and "
+                    "headroom");
     cmd->add_option("--peer", r.settings.run.peer, "mbedtls (deterministic) or openssl");
     cmd->add_option("--side", r.settings.run.side, "client or server")->capture_default_str();
     cmd->add_option("--timeout", r.settings.run.timeout_seconds, "seconds per step")

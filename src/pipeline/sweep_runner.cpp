@@ -230,6 +230,9 @@ json run_sweep(const SweepRequest& request) {
                  {"models", request.settings.models},
                  {"repeat", request.repeat},
                  {"shard", {{"index", shard_index}, {"count", shard_count}}}};
+    if (request.settings.heap) {
+        grid["heap"] = *request.settings.heap; // every cell's replays ran on it
+    }
     for (const GridConfig& c : configs) {
         grid["configs"].push_back({{"id", c.id}, {"label", c.label}});
     }

@@ -134,14 +134,17 @@ TEST(Capacity, TraceOfConcurrentConnectionsGivesTheSameAnswer) {
     args.insert(args.end(), models.begin(), models.end());
     RunResult r = run_tlsheap(args);
     ASSERT_EQ(r.status, 0) << r.err;
-    for (const json& m : read_json(out).at("models")) {
+    // Kept: a range-for over a member of a temporary would outlive it.
+    const json tight = read_json(out);
+    for (const json& m : tight.at("models")) {
         EXPECT_EQ(m.at("capacity"), 2) << m.at("name");
         EXPECT_FALSE(m.at("at_least").get<bool>());
     }
     // A heap that holds all three: "at least 3".
     r = run_tlsheap({"capacity", trace.string(), "--heap", "400000", "--json", out.string()});
     ASSERT_EQ(r.status, 0) << r.err;
-    for (const json& m : read_json(out).at("models")) {
+    const json roomy = read_json(out);
+    for (const json& m : roomy.at("models")) {
         EXPECT_EQ(m.at("capacity"), 3);
         EXPECT_TRUE(m.at("at_least").get<bool>());
     }

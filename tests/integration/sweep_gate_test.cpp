@@ -254,6 +254,56 @@ TEST_F(SweepAndGate, GatePassesUnchangedAndCatchesAGrownRecordBuffer) {
     EXPECT_EQ(run_tlsheap({"gate", "--baseline", baseline, "--current", current}).status, 1);
 }
 
+// --heap on sweep and gate: the grid says the heap, every cell's models carry
+// their verdict, and the gate holds the headroom. A baseline sweep is
+// re-measured on its own heap; a smaller heap leaves less headroom, which
+// the gate calls a regression.
+TEST_F(SweepAndGate, GateHoldsTheHeadroomOnTheBaselinesHeap) {
+    const fs::path dir = scratch_dir("gate-heap");
+    const std::string baseline = (dir / "baseline.json").string();
+    const std::vector<std::string> what = {"--scenario", "tls12-psk-aes128-ccm", "--model",
+                                           "freertos-heap4"};
+    std::vector<std::string> update = {"gate",   "--baseline", baseline, "--update-baseline",
+                                       "--heap", "60000"};
+    update.insert(update.end(), what.begin(), what.end());
+    ASSERT_EQ(run_tlsheap(update).status, 0);
+    const json b = read_json(baseline);
+    EXPECT_EQ(b["grid"]["heap"], 60000);
+    const json& model = b["cells"][0]["profile"]["models"][0];
+    ASSERT_TRUE(model.contains("heap")) << model.dump();
+    EXPECT_TRUE(model["heap"]["fits"].get<bool>());
+    const std::uint64_t lowest = model["heap"]["lowest_free"]["free_bytes"];
+    EXPECT_GT(lowest, 1000u);
+
+    // Re-measured on the baseline's heap: the same headroom.
+    const std::string verdict = (dir / "verdict.json").string();
+    RunResult r = run_tlsheap({"gate", "--baseline", baseline, "--json", verdict});
+    EXPECT_EQ(r.status, 0) << r.out << r.err;
+    EXPECT_NE(r.out.find(": PASS"), std::string::npos) << r.out;
+    EXPECT_NE(read_json(verdict).dump().find("freertos-heap4.heap_lowest_free"), std::string::npos);
+    // 1,000 bytes less heap: 1,000 bytes less headroom (heap_4 takes the
+    // whole heap, aligned, as its region), a regression.
+    r = run_tlsheap({"gate", "--baseline", baseline, "--heap", "59000", "--json", verdict});
+    EXPECT_EQ(r.status, 1) << r.out << r.err;
+    EXPECT_NE(r.out.find("heap_lowest_free"), std::string::npos) << r.out;
+    bool compared = false;
+    const json shrunk = read_json(verdict);
+    for (const json& c : shrunk["comparisons"]) {
+        if (c["metric"] == "freertos-heap4.heap_lowest_free") {
+            compared = true;
+            EXPECT_EQ(c["baseline"], lowest);
+            EXPECT_EQ(c["delta"], -1000);
+            EXPECT_TRUE(c["regressed"].get<bool>());
+        }
+    }
+    EXPECT_TRUE(compared);
+
+    expect_one_line_error(
+        run_tlsheap({"gate", "--baseline", baseline, "--current", baseline, "--heap", "1000"}),
+        "--heap applies to the profiles the gate runs");
+    expect_one_line_error(run_tlsheap({"sweep", "--heap", "0"}), "--heap");
+}
+
 TEST_F(SweepAndGate, GateRecreatesADefaultConfigBaselineAndRefusesUnusableInput) {
     const fs::path dir = scratch_dir("gate-bad-input");
     const std::string baseline = (dir / "baseline.json").string();
