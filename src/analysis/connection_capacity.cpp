@@ -8,11 +8,6 @@
 
 namespace tlsheap::analysis {
 
-bool CapacityResult::every_model_failed() const {
-    return std::all_of(models.begin(), models.end(),
-                       [](const ModelCapacity& m) { return m.fails_next.has_value(); });
-}
-
 void CapacitySearch::add(std::uint32_t connections, const replay::ReplayResult& replay) {
     if (models_.empty()) {
         for (const replay::ModelRun& m : replay.models) {

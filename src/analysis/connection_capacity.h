@@ -59,7 +59,6 @@ struct CapacityResult {
     std::vector<CapacityStep> steps; // by connections, ascending
     // Connections of the largest stream replayed.
     std::uint32_t most_tried = 0;
-    bool every_model_failed() const;
 };
 
 // Chooses the streams to replay and reads the answers from them. k = 1, 2,
