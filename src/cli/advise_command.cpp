@@ -3,6 +3,7 @@
 #include "analysis/config_advice.h"
 #include "analysis/handshake_needs.h"
 #include "cli/json_document.h"
+#include "cli/number_option.h"
 #include "cli/output_file.h"
 #include "pipeline/advice_verification.h"
 #include "tlsheap/number_format.h"
@@ -27,6 +28,8 @@ using nlohmann::json;
 namespace {
 
 constexpr int kAdviseSchemaVersion = 1;
+// --only N: far more proposals than there are buffer macros to propose.
+constexpr std::uint64_t kMostProposal = 1000;
 
 struct AdviseOptions {
     std::string trace;
@@ -327,10 +330,11 @@ void add_advise_command(CLI::App& app, int& exit_code) {
     cmd->add_flag("--verify", o->verify,
                   "rebuild with each proposal, re-run the scenario, print predicted against "
                   "measured (exit 1 if one breaks the handshake)");
-    cmd->add_option("--only", o->only,
-                    "verify only these of tlsheap's proposals (numbers, repeatable; "
-                    "--try-set/--try-unset are always verified)")
-        ->delimiter(',');
+    whole_number_option(cmd->add_option("--only", o->only,
+                                        "verify only these of tlsheap's proposals (numbers, "
+                                        "repeatable; --try-set/--try-unset are always verified)")
+                            ->delimiter(','),
+                        1, kMostProposal);
     cmd->add_option("--try-set", o->try_set,
                     "NAME[=VALUE]: one more proposal of your own (repeatable, with --try-unset)");
     cmd->add_option("--try-unset", o->try_unset, "NAME: part of your own proposal");
@@ -340,10 +344,11 @@ void add_advise_command(CLI::App& app, int& exit_code) {
                     "mbedTLS tree to verify with (default: the trace's)");
     cmd->add_option("--json", o->json, "write the advice as JSON to this file ('-': stdout)")
         ->check(output_file());
-    cmd->add_option("--timeout", o->source.timeout_seconds,
-                    "seconds to wait for the peer at every step")
+    step_timeout_option(cmd->add_option("--timeout", o->source.timeout_seconds,
+                                        "seconds to wait for the peer at every step"))
         ->capture_default_str();
-    cmd->add_option("-j,--jobs", o->source.jobs, "parallel compilations (default: all cores)");
+    jobs_option(
+        cmd->add_option("-j,--jobs", o->source.jobs, "parallel compilations (default: all cores)"));
     cmd->add_flag("-q,--quiet", o->quiet, "no progress messages");
     cmd->callback([o, &exit_code] { exit_code = run_advise(*o); });
 }

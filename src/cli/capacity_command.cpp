@@ -1,6 +1,8 @@
 #include "cli/capacity_command.h"
 
+#include "cli/heap_option.h"
 #include "cli/json_document.h"
+#include "cli/number_option.h"
 #include "cli/output_file.h"
 #include "pipeline/capacity_recordings.h"
 #include "pipeline/named_inputs.h"
@@ -13,7 +15,6 @@
 #include "tlsheap/transform.h"
 #include "tlsheap/user_error.h"
 
-#include <charconv>
 #include <cstdio>
 #include <fmt/format.h>
 #include <thread>
@@ -21,9 +22,6 @@
 namespace tlsheap::cli {
 
 namespace {
-
-// No device has a heap of a terabyte; a figure beyond is a typo.
-constexpr std::uint64_t kMostHeap = 1ull << 40;
 
 struct CapacityOptions {
     std::string trace;
@@ -52,15 +50,7 @@ std::uint64_t parse_heap(const std::string& text) {
         throw UserError("capacity needs --heap BYTES, the size of the device's heap",
                         kExitBadInput);
     }
-    std::uint64_t bytes = 0;
-    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), bytes);
-    if (error != std::errc() || end != text.data() + text.size() || bytes == 0 ||
-        bytes > kMostHeap) {
-        throw UserError(fmt::format("--heap must be a number of bytes between 1 and {}, not '{}'",
-                                    kMostHeap, text),
-                        kExitBadInput);
-    }
-    return bytes;
+    return *parse_heap_size(text, "--heap");
 }
 
 int run_capacity(CapacityOptions& o) {
@@ -184,11 +174,12 @@ void add_capacity_command(CLI::App& app, int& exit_code) {
         ->capture_default_str();
     cmd->add_option("--start", o->start,
                     "how the connections start: together (default) or staggered (--scenario)");
-    cmd->add_option("--timeout", o->settings.run.timeout_seconds,
-                    "seconds to wait for the peer at every step")
+    step_timeout_option(cmd->add_option("--timeout", o->settings.run.timeout_seconds,
+                                        "seconds to wait for the peer at every step"))
         ->capture_default_str();
-    cmd->add_option("--port", o->settings.run.port, "port for the local peer");
-    cmd->add_option("-j,--jobs", o->jobs, "parallel compilations (default: all cores)");
+    port_option(cmd->add_option("--port", o->settings.run.port, "port for the local peer"));
+    jobs_option(
+        cmd->add_option("-j,--jobs", o->jobs, "parallel compilations (default: all cores)"));
     cmd->add_flag("-q,--quiet", o->quiet, "no progress messages");
     cmd->callback([o, &exit_code] { exit_code = run_capacity(*o); });
 }

@@ -2,6 +2,7 @@
 
 #include "analysis/profile_diff.h"
 #include "cli/json_document.h"
+#include "cli/number_option.h"
 #include "cli/output_file.h"
 #include "tlsheap/user_error.h"
 
@@ -53,7 +54,8 @@ void add_diff_command(CLI::App& app, int& exit_code) {
     cmd->add_option("b", o->b, "the later document")->required();
     cmd->add_option("--json", o->json, "write the differences as JSON (kind tlsheap.diff)")
         ->check(output_file());
-    cmd->add_option("--top", o->top, "entries to list per section")->capture_default_str();
+    top_option(cmd->add_option("--top", o->top, "entries to list per section"))
+        ->capture_default_str();
     cmd->callback([o, &exit_code] { exit_code = run_diff(*o); });
 }
 

@@ -4,6 +4,7 @@
 #include "analysis/profile_metrics.h"
 #include "cli/heap_option.h"
 #include "cli/json_document.h"
+#include "cli/number_option.h"
 #include "cli/output_file.h"
 #include "pipeline/sweep_runner.h"
 #include "report/profile_json.h"
@@ -217,9 +218,11 @@ void add_gate_command(CLI::App& app, int& exit_code) {
     cmd->add_option("--heap", o->heap,
                     "replay on a device heap of BYTES (default: the baseline sweep's); the "
                     "headroom figures need it");
-    cmd->add_option("--repeat", r.repeat, "runs per cell, the median compared (for a real peer)")
+    whole_number_option(cmd->add_option("--repeat", r.repeat,
+                                        "runs per cell, the median compared (for a real peer)"),
+                        1, pipeline::kMostRepeats)
         ->capture_default_str();
-    cmd->add_option("-j,--jobs", r.jobs, "cells in parallel");
+    jobs_option(cmd->add_option("-j,--jobs", r.jobs, "cells in parallel"));
     cmd->add_flag("-q,--quiet", r.quiet, "no progress");
     cmd->callback([o, &exit_code] { exit_code = run_gate(*o); });
 }

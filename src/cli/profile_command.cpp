@@ -2,6 +2,7 @@
 
 #include "cli/heap_option.h"
 #include "cli/json_document.h"
+#include "cli/number_option.h"
 #include "cli/output_file.h"
 #include "pipeline/named_inputs.h"
 #include "pipeline/profile_session.h"
@@ -14,7 +15,6 @@
 #include "tlsheap/user_error.h"
 
 #include <cstdio>
-#include <fmt/format.h>
 #include <optional>
 #include <thread>
 
@@ -24,25 +24,23 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// --real-pool: below this memory_buffer_alloc cannot hold its own block header
+// (it would silently leave the pool unset); above it, no device, and the
+// recorder would have to allocate the whole pool.
+constexpr std::uint64_t kSmallestRealPool = 128;
+constexpr std::uint64_t kLargestRealPool = std::uint64_t{256} << 20;
+
 void progress(bool quiet, const std::string& message) {
     if (!quiet) {
         std::fprintf(stderr, "tlsheap: %s\n", message.c_str());
     }
 }
 
-// --connections, --start, --reconnects, --resume and --early-data, checked,
-// into `settings`.
+// --connections (checked while parsing), --start, --reconnects (checked while
+// parsing), --resume and --early-data into `settings`.
 void apply_lifecycle_options(const ProfileOptions& o, pipeline::RecordSettings& settings) {
-    auto count = [](const char* option, std::optional<unsigned> value, unsigned most) {
-        if (value && (*value == 0 || *value > most)) {
-            throw UserError(
-                fmt::format("{} must be between 1 and {}, not {}", option, most, *value),
-                kExitBadInput);
-        }
-        return value;
-    };
-    settings.run.connections = count("--connections", o.connections, lifecycle::kMaxConnections);
-    settings.run.reconnects = count("--reconnects", o.reconnects, lifecycle::kMaxReconnects);
+    settings.run.connections = o.connections;
+    settings.run.reconnects = o.reconnects;
     if (!o.start.empty()) {
         settings.run.start = lifecycle::start_from_name(o.start);
         if (!settings.run.start) {
@@ -71,9 +69,6 @@ int run_profile(ProfileOptions o) {
     check_format(o.format);
     apply_lifecycle_options(o, o.settings);
     o.settings.heap = parse_heap_size(o.heap, "--heap");
-    if (o.settings.run.timeout_seconds <= 0 || o.settings.run.timeout_seconds > 3600) {
-        throw UserError("--timeout must be between 0 and 3600 seconds", kExitBadInput);
-    }
     const record::Scenario scenario = pipeline::load_named_scenario(o.scenario);
     pipeline::parse_model_specs(o.settings.models);
     pipeline::check_app_heap(o.settings.app_heap);
@@ -169,17 +164,20 @@ void add_profile_command(CLI::App& app, int& exit_code) {
                     "what --json writes: tlsheap (the full profile), benchmark-action "
                     "(github-action-benchmark's customSmallerIsBetter) or bmf (Bencher)")
         ->capture_default_str();
-    cmd->add_option("--timeout", options->settings.run.timeout_seconds,
-                    "seconds to wait for the peer at every step")
+    step_timeout_option(cmd->add_option("--timeout", options->settings.run.timeout_seconds,
+                                        "seconds to wait for the peer at every step"))
         ->capture_default_str();
-    cmd->add_option("--port", options->settings.run.port,
-                    "port for the local peer (default: ephemeral)");
-    cmd->add_option("-j,--jobs", options->jobs, "parallel compilations (default: all cores)");
+    port_option(cmd->add_option("--port", options->settings.run.port,
+                                "port for the local peer (default: ephemeral)"));
+    jobs_option(
+        cmd->add_option("-j,--jobs", options->jobs, "parallel compilations (default: all cores)"));
     cmd->add_option("--model", options->settings.models,
                     "allocator models to replay (NAME[:key=value,...]; repeatable)")
         ->capture_default_str();
-    cmd->add_option("--real-pool", options->settings.run.real_pool,
-                    "record on mbedTLS's own memory_buffer_alloc with a pool of this many bytes");
+    whole_number_option(cmd->add_option("--real-pool", options->settings.run.real_pool,
+                                        "record on mbedTLS's own memory_buffer_alloc with a pool "
+                                        "of this many bytes"),
+                        kSmallestRealPool, kLargestRealPool, "bytes");
     cmd->add_option(
         "--abi", options->abis,
         "ABI to record on: ilp32 (32-bit x86, the default where it builds), arm (32-bit "
@@ -187,15 +185,19 @@ void add_profile_command(CLI::App& app, int& exit_code) {
     cmd->add_option("--stack-backend", options->stack_backend,
                     "how the recorder captures stacks: frame-pointer (default on x86), libunwind, "
                     "execinfo");
-    cmd->add_option("--top", options->top, "call sites to list")->capture_default_str();
-    cmd->add_option("--connections", options->connections,
-                    "concurrent connections sharing one config (default: the scenario's, 1)");
+    top_option(cmd->add_option("--top", options->top, "call sites to list"))->capture_default_str();
+    whole_number_option(
+        cmd->add_option("--connections", options->connections,
+                        "concurrent connections sharing one config (default: the scenario's, 1)"),
+        1, lifecycle::kMaxConnections);
     cmd->add_option("--start", options->start,
                     "how concurrent connections start: together (handshakes interleaved step by "
                     "step) or staggered (one after the other, earlier ones kept open)");
-    cmd->add_option("--reconnects", options->reconnects,
-                    "connect this many times in a row, each connection closed and freed before "
-                    "the next (default: the scenario's, 1)");
+    whole_number_option(
+        cmd->add_option("--reconnects", options->reconnects,
+                        "connect this many times in a row, each connection closed and freed "
+                        "before the next (default: the scenario's, 1)"),
+        1, lifecycle::kMaxReconnects);
     cmd->add_option(
         "--heap", options->heap,
         "replay on a device heap of this many bytes: a verdict per model (fits, with "

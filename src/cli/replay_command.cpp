@@ -2,6 +2,7 @@
 
 #include "cli/heap_option.h"
 #include "cli/json_document.h"
+#include "cli/number_option.h"
 #include "cli/output_file.h"
 #include "pipeline/named_inputs.h"
 #include "pipeline/trace_source.h"
@@ -89,7 +90,7 @@ void add_replay_command(CLI::App& app, int& exit_code) {
                     "the application's blocks in the same heap: hold=SIZE,... and/or "
                     "between=SIZE,... (docs/scenarios.md)");
     cmd->add_option("--json", o->json, "write the result as JSON")->check(output_file());
-    cmd->add_option("--top", o->top, "call sites to list")->capture_default_str();
+    top_option(cmd->add_option("--top", o->top, "call sites to list"))->capture_default_str();
     cmd->callback([o, &exit_code] { exit_code = run_replay(*o); });
 }
 

@@ -2,6 +2,7 @@
 
 #include "cli/heap_option.h"
 #include "cli/json_document.h"
+#include "cli/number_option.h"
 #include "cli/output_file.h"
 #include "pipeline/sweep_runner.h"
 #include "tlsheap/user_error.h"
@@ -53,13 +54,16 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
                     "headroom");
     cmd->add_option("--peer", r.settings.run.peer, "mbedtls (deterministic) or openssl");
     cmd->add_option("--side", r.settings.run.side, "client or server")->capture_default_str();
-    cmd->add_option("--timeout", r.settings.run.timeout_seconds, "seconds per step")
+    step_timeout_option(
+        cmd->add_option("--timeout", r.settings.run.timeout_seconds, "seconds per step"))
         ->capture_default_str();
-    cmd->add_option("-j,--jobs", r.jobs,
-                    "cells (and compilations) in parallel (default: all cores)");
+    jobs_option(cmd->add_option("-j,--jobs", r.jobs,
+                                "cells (and compilations) in parallel (default: all cores)"));
     cmd->add_option("--shard", r.shard, "I/N: run the I-th of N slices of the grid")
         ->capture_default_str();
-    cmd->add_option("--repeat", r.repeat, "runs per cell (the median is kept; for real peers)")
+    whole_number_option(
+        cmd->add_option("--repeat", r.repeat, "runs per cell (the median is kept; for real peers)"),
+        1, pipeline::kMostRepeats)
         ->capture_default_str();
     cmd->add_option("--json", o->json, "write the sweep as JSON (- for stdout)")
         ->check(output_file());

@@ -1,5 +1,6 @@
 #include "cli/trace_command.h"
 
+#include "cli/number_option.h"
 #include "cli/output_file.h"
 #include "tlsheap/number_format.h"
 #include "tlsheap/trace_info.h"
@@ -11,6 +12,7 @@
 #include <fmt/format.h>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -291,7 +293,10 @@ void add_trace_command(CLI::App& app, int& exit_code) {
     CLI::App* show_cmd = cmd->add_subcommand("show", "Describe a trace (and list its events)");
     show_cmd->add_option("trace", show_options->path, "trace file")->required();
     show_cmd->add_flag("--events", show_options->events, "list every allocation and free");
-    show_cmd->add_option("--limit", show_options->limit, "list at most this many events");
+    // 0 inside means no limit; typed, it would be a mistake that lists everything.
+    whole_number_option(
+        show_cmd->add_option("--limit", show_options->limit, "list at most this many events"), 1,
+        std::numeric_limits<std::uint64_t>::max());
     show_cmd->callback([show_options, &exit_code] { exit_code = show(*show_options); });
 
     auto export_options = std::make_shared<ExportOptions>();

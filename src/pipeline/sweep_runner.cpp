@@ -77,8 +77,9 @@ json run_sweep(const SweepRequest& request) {
         axes.push_back(VaryAxis::parse(v));
     }
     const auto [shard_index, shard_count] = parse_shard(request.shard);
-    if (request.repeat < 1 || request.repeat > 100) {
-        throw UserError("--repeat must be between 1 and 100", kExitBadInput);
+    if (request.repeat < 1 || request.repeat > kMostRepeats) {
+        throw UserError(fmt::format("--repeat must be between 1 and {}", kMostRepeats),
+                        kExitBadInput);
     }
     std::map<std::string, record::Scenario> scenarios;
     for (const std::string& name : request.scenarios) {

@@ -11,6 +11,9 @@
 
 namespace tlsheap::pipeline {
 
+// --repeat: runs per cell, from 1 to this.
+inline constexpr unsigned kMostRepeats = 100;
+
 struct SweepRequest {
     std::string mbedtls = "3.6";
     std::string abi; // "": the default (ilp32 where it builds)

@@ -1,0 +1,149 @@
+// A numeric option out of range, malformed or beyond its type (issue 15):
+// one line that names the option and the value, exit status 2, and nothing
+// built or recorded first. Each run gets an empty cache and must leave it
+// empty, so these runs take milliseconds and a check that came too late
+// shows as a wrong message (the cache has no mbedTLS sources to build).
+#include "tlsheap_harness.h"
+
+#include <filesystem>
+#include <gtest/gtest.h>
+#include <ostream>
+#include <unistd.h>
+
+namespace tlsheap::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct BadOption {
+    std::vector<std::string> args;
+    std::string message; // after "tlsheap: error: "
+};
+
+std::ostream& operator<<(std::ostream& out, const BadOption& c) {
+    // The trace by its name only: the test's name stays the same on every machine.
+    for (const std::string& a : c.args) {
+        out << (a.starts_with('/') ? fs::path(a).filename().string() : a) << ' ';
+    }
+    return out;
+}
+
+std::string sample_trace() {
+    return (fs::path(TLSHEAP_SOURCE_DIR) / "traces" / "tls12-ecdhe-ecdsa-p256.trace").string();
+}
+
+class BadOptionTest : public ::testing::TestWithParam<BadOption> {
+  protected:
+    void SetUp() override {
+        cache_ = fs::path(TLSHEAP_TEST_CACHE).parent_path() /
+                 ("bad-option-cache-" + std::to_string(::getpid()));
+        fs::remove_all(cache_);
+        fs::create_directories(cache_);
+    }
+    void TearDown() override { fs::remove_all(cache_); }
+    fs::path cache_;
+};
+
+TEST_P(BadOptionTest, IsOneLineNamingTheOptionAndTheValue) {
+    const BadOption& c = GetParam();
+    const RunResult r = run_tlsheap(c.args, cache_, 60);
+    EXPECT_EQ(r.status, 2) << r.err;
+    const std::vector<std::string> lines = r.error_lines();
+    ASSERT_EQ(lines.size(), 1u) << r.err;
+    EXPECT_EQ(lines.front(), "tlsheap: error: " + c.message);
+    EXPECT_TRUE(fs::is_empty(cache_)) << "the run wrote to its cache before refusing the option";
+}
+
+// Wrapped, rounded or "could not convert" once; the comment says how.
+INSTANTIATE_TEST_SUITE_P(
+    Ports, BadOptionTest,
+    ::testing::Values(
+        // Wrapped to 4464 and ran a whole profile.
+        BadOption{{"profile", "--port", "70000"}, "--port must be between 1 and 65535, not 70000"},
+        BadOption{{"profile", "--port", "-1"}, "--port must be between 1 and 65535, not '-1'"},
+        BadOption{{"capacity", "--port", "65536"},
+                  "--port must be between 1 and 65535, not 65536"}));
+
+INSTANTIATE_TEST_SUITE_P(
+    Timeouts, BadOptionTest,
+    ::testing::Values(
+        // "not listening after -9223372036854775808 ms".
+        BadOption{{"profile", "--timeout", "nan"},
+                  "--timeout must be between 0.001 and 3600 seconds, not 'nan'"},
+        BadOption{{"profile", "--timeout", "inf"},
+                  "--timeout must be between 0.001 and 3600 seconds, not 'inf'"},
+        BadOption{{"profile", "--timeout", "1e400"},
+                  "--timeout must be between 0.001 and 3600 seconds, not '1e400'"},
+        // Rounded to a wait of 0 ms.
+        BadOption{{"profile", "--timeout", "0.0001"},
+                  "--timeout must be between 0.001 and 3600 seconds, not 0.0001"},
+        // sweep, advise and capacity checked no timeout at all.
+        BadOption{{"sweep", "--timeout", "-1"},
+                  "--timeout must be between 0.001 and 3600 seconds, not '-1'"},
+        BadOption{{"advise", sample_trace(), "--timeout", "nan"},
+                  "--timeout must be between 0.001 and 3600 seconds, not 'nan'"},
+        BadOption{{"capacity", "--timeout", "3601"},
+                  "--timeout must be between 0.001 and 3600 seconds, not 3601"}));
+
+INSTANTIATE_TEST_SUITE_P(
+    Counts, BadOptionTest,
+    ::testing::Values(
+        // Ran as 1/2.
+        BadOption{{"sweep", "--shard", "4294967297/4294967298"},
+                  "--shard needs I/N with 1 <= I <= N <= 10000, not '4294967297/4294967298'"},
+        // A bare "stoul".
+        BadOption{{"sweep", "--shard", "1/99999999999999999999"},
+                  "--shard needs I/N with 1 <= I <= N <= 10000, not '1/99999999999999999999'"},
+        BadOption{{"sweep", "--repeat", "4294967297"},
+                  "--repeat must be between 1 and 100, not 4294967297"},
+        BadOption{{"gate", "--baseline", "b.json", "--repeat", "0"},
+                  "--repeat must be between 1 and 100, not 0"},
+        // -j 0 silently meant all cores.
+        BadOption{{"profile", "-j", "0"}, "--jobs must be between 1 and 1024, not 0"},
+        BadOption{{"sweep", "--jobs", "99999999999"},
+                  "--jobs must be between 1 and 1024, not 99999999999"},
+        BadOption{{"profile", "--connections", "4294967297"},
+                  "--connections must be between 1 and 256, not 4294967297"},
+        BadOption{{"profile", "--reconnects", "1x"},
+                  "--reconnects must be between 1 and 100000, not '1x'"},
+        BadOption{{"replay", sample_trace(), "--top", "99999999999"},
+                  "--top must be between 0 and 1000000, not 99999999999"},
+        BadOption{{"diff", "a.json", "b.json", "--top", "-1"},
+                  "--top must be between 0 and 1000000, not '-1'"},
+        // --limit 0 silently listed every event; -1 wrapped to 2^64-1.
+        BadOption{{"trace", "show", sample_trace(), "--limit", "0"},
+                  "--limit must be at least 1, not 0"},
+        BadOption{{"trace", "show", sample_trace(), "--limit", "-1"},
+                  "--limit must be at least 1, not '-1'"},
+        BadOption{{"advise", sample_trace(), "--only", "1,4294967297"},
+                  "--only must be between 1 and 1000, not 4294967297"}));
+
+INSTANTIATE_TEST_SUITE_P(
+    Bytes, BadOptionTest,
+    ::testing::Values(
+        // --real-pool 0 silently recorded on libc malloc; -5 wrapped.
+        BadOption{{"profile", "--real-pool", "0"},
+                  "--real-pool must be between 128 and 268435456 bytes, not 0"},
+        BadOption{{"profile", "--real-pool", "-5"},
+                  "--real-pool must be between 128 and 268435456 bytes, not '-5'"},
+        BadOption{{"profile", "--real-pool", "18446744073709551616"},
+                  "--real-pool must be between 128 and 268435456 bytes, not 18446744073709551616"},
+        BadOption{{"replay", sample_trace(), "--pool", "0"},
+                  "--heap must be between 1 and 1099511627776 bytes, not 0"},
+        BadOption{{"sweep", "--heap", "0x10"},
+                  "--heap must be between 1 and 1099511627776 bytes, not '0x10'"},
+        BadOption{{"capacity", sample_trace(), "--heap", "99999999999999999999"},
+                  "--heap must be between 1 and 1099511627776 bytes, not 99999999999999999999"},
+        // A bare "stoull".
+        BadOption{{"gate", "--baseline", "b.json", "--max-increase", "99999999999999999999"},
+                  "--max-increase is bytes or a percentage (0, 512, 2%), not "
+                  "'99999999999999999999'"},
+        BadOption{{"replay", sample_trace(), "--app-heap", "hold=99999999999999999999"},
+                  "--app-heap hold: a block size is a number of bytes from 1 to 1073741824, not "
+                  "'99999999999999999999'"},
+        BadOption{{"replay", sample_trace(), "--model", "mbedtls-pool:align=4294967300"},
+                  "bad value '4294967300' for option 'align' of model mbedtls-pool (expected a "
+                  "number from 1 to 4096)"}));
+
+} // namespace
+} // namespace tlsheap::testing
