@@ -1,6 +1,5 @@
 #include "tlsheap/app_heap.h"
-
-#include <charconv>
+#include "tlsheap/number_text.h"
 
 namespace tlsheap::replay {
 
@@ -20,14 +19,12 @@ std::vector<std::string> split(const std::string& text, char separator) {
 }
 
 std::uint64_t parse_size(const std::string& key, const std::string& text) {
-    std::uint64_t bytes = 0;
-    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), bytes);
-    if (text.empty() || error != std::errc() || end != text.data() + text.size() || bytes == 0 ||
-        bytes > kMaxAppBlock) {
+    const std::optional<std::uint64_t> bytes = whole_number(text);
+    if (!bytes || *bytes == 0 || *bytes > kMaxAppBlock) {
         throw AppHeapError("--app-heap " + key + ": a block size is a number of bytes from 1 to " +
                            std::to_string(kMaxAppBlock) + ", not '" + text + "'");
     }
-    return bytes;
+    return *bytes;
 }
 
 std::string joined(const std::vector<std::uint64_t>& sizes) {

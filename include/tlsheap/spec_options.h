@@ -3,14 +3,14 @@
 // that names the model or transform and the option.
 #pragma once
 
+#include "tlsheap/number_text.h"
+
 #include <bit>
-#include <charconv>
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -49,14 +49,11 @@ class SpecOptions {
         const std::optional<std::string> value = take(key);
         if (!value)
             return fallback;
-        std::uint64_t number = 0;
-        const char* first = value->data();
-        const char* last = first + value->size();
-        const auto [end, error] = std::from_chars(first, last, number);
-        if (value->empty() || error != std::errc() || end != last || number < min || number > max ||
-            (power_of_two && !std::has_single_bit(number)))
+        const std::optional<std::uint64_t> number = whole_number(*value);
+        if (!number || *number < min || *number > max ||
+            (power_of_two && !std::has_single_bit(*number)))
             bad_value(key, *value, expected);
-        return number;
+        return *number;
     }
 
     // A size in bytes from min to max.

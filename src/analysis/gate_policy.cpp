@@ -1,30 +1,27 @@
 #include "analysis/gate_policy.h"
 
 #include "analysis/profile_diff.h"
+#include "tlsheap/number_text.h"
 #include "tlsheap/user_error.h"
 
 #include <algorithm>
 #include <fmt/format.h>
-#include <regex>
 
 namespace tlsheap::analysis {
 
 GateThreshold GateThreshold::parse(const std::string& text) {
-    static const std::regex form(R"((\d+(\.\d+)?)(%?))");
-    std::smatch m;
-    if (!std::regex_match(text, m, form)) {
-        throw UserError("a threshold is bytes or a percentage (0, 512, 2%), not '" + text + "'",
-                        kExitBadInput);
-    }
     GateThreshold t;
-    if (m[3].length() > 0) {
-        t.percent = std::stod(m[1]);
+    if (text.ends_with('%')) {
+        t.percent = decimal_number(std::string_view(text).substr(0, text.size() - 1));
+    } else if (text.find('.') != std::string::npos && decimal_number(text)) {
+        throw UserError("--max-increase in bytes is a whole number, not '" + text + "'",
+                        kExitBadInput);
     } else {
-        if (m[2].length() > 0) {
-            throw UserError("a byte threshold is a whole number, not '" + text + "'",
-                            kExitBadInput);
-        }
-        t.bytes = std::stoull(m[1]);
+        t.bytes = whole_number(text);
+    }
+    if (!t.percent && !t.bytes) {
+        throw UserError("--max-increase is bytes or a percentage (0, 512, 2%), not '" + text + "'",
+                        kExitBadInput);
     }
     return t;
 }

@@ -1,8 +1,10 @@
 #include "pipeline/sweep_grid.h"
 
+#include "tlsheap/number_text.h"
 #include "tlsheap/user_error.h"
 
 #include <filesystem>
+#include <fmt/format.h>
 #include <regex>
 #include <set>
 
@@ -133,16 +135,17 @@ std::vector<GridCell> grid_cells(const std::vector<GridConfig>& configs,
 }
 
 std::pair<unsigned, unsigned> parse_shard(const std::string& text) {
-    static const std::regex form(R"((\d+)/(\d+))");
-    std::smatch m;
-    if (std::regex_match(text, m, form)) {
-        const unsigned index = static_cast<unsigned>(std::stoul(m[1]));
-        const unsigned count = static_cast<unsigned>(std::stoul(m[2]));
-        if (index >= 1 && count >= 1 && index <= count) {
-            return {index, count};
+    const std::size_t slash = text.find('/');
+    if (slash != std::string::npos) {
+        const auto index = whole_number(std::string_view(text).substr(0, slash));
+        const auto count = whole_number(std::string_view(text).substr(slash + 1));
+        if (index && count && *index >= 1 && *index <= *count && *count <= kMostShards) {
+            return {static_cast<unsigned>(*index), static_cast<unsigned>(*count)};
         }
     }
-    throw UserError("--shard needs I/N with 1 <= I <= N, not '" + text + "'", kExitBadInput);
+    throw UserError(
+        fmt::format("--shard needs I/N with 1 <= I <= N <= {}, not '{}'", kMostShards, text),
+        kExitBadInput);
 }
 
 std::vector<GridCell> shard_cells(const std::vector<GridCell>& cells, unsigned index,

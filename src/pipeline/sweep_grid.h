@@ -44,7 +44,11 @@ std::vector<GridConfig> grid_configs(const std::vector<std::string>& config_file
 std::vector<GridCell> grid_cells(const std::vector<GridConfig>& configs,
                                  const std::vector<std::string>& scenarios);
 
-// "I/N" → (I, N), 1 <= I <= N. Throws UserError on a malformed spec.
+// --shard I/N: far more slices than any CI has machines.
+inline constexpr unsigned kMostShards = 10000;
+
+// "I/N" → (I, N), 1 <= I <= N <= kMostShards. Throws UserError on a malformed
+// spec or a number out of range.
 std::pair<unsigned, unsigned> parse_shard(const std::string& text);
 
 // The cells of shard `index` of `count`: the index-th of count contiguous,

@@ -33,7 +33,10 @@ TEST(GateThreshold, PercentOfTheBaseline) {
 }
 
 TEST(GateThreshold, MalformedIsBadInput) {
-    for (const char* text : {"", "2x", "-1", "1.5", "%", "2%%", "two"}) {
+    // The last two once gave a bare "stoull" or "stod".
+    const std::string beyond_double = std::string(400, '9') + "%";
+    for (const char* text : {"", "2x", "-1", "1.5", "%", "2%%", "two", "nan%", "1e3", " 1", "+1",
+                             "99999999999999999999", beyond_double.c_str()}) {
         try {
             GateThreshold::parse(text);
             ADD_FAILURE() << text << " was accepted";

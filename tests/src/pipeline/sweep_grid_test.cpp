@@ -59,7 +59,9 @@ TEST(GridConfigs, NoFileNoAxisIsTheDefaultConfigAlone) {
 
 TEST(Shards, ParseIOfN) {
     EXPECT_EQ(parse_shard("2/3"), (std::pair<unsigned, unsigned>{2, 3}));
-    for (const char* text : {"0/3", "4/3", "1/0", "1", "a/b", "1/2/3", ""})
+    // The last ones once wrapped to 1/2, or gave a bare "stoul".
+    for (const char* text : {"0/3", "4/3", "1/0", "1", "a/b", "1/2/3", "", "+1/2", " 1/2", "1/2 ",
+                             "-1/2", "1/10001", "4294967297/4294967298", "1/99999999999999999999"})
         EXPECT_THROW(parse_shard(text), UserError) << text;
 }
 
