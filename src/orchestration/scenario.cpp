@@ -202,10 +202,12 @@ Scenario load_scenario(const std::string& name_or_path, const fs::path& scenario
     s.server_name = string_field(j, "server_name", where, false);
     if (j.contains("exchange")) {
         const json& e = j.at("exchange");
-        if (!e.is_object() ||
-            (e.contains("response_bytes") && !e.at("response_bytes").is_number_unsigned())) {
+        if (!e.is_object() || (e.contains("response_bytes") &&
+                               (!e.at("response_bytes").is_number_unsigned() ||
+                                e.at("response_bytes").get<std::uint64_t>() > kMaxResponseBytes))) {
             throw ScenarioError(where +
-                                ": exchange must be an object with an unsigned response_bytes");
+                                ": exchange must be an object with a response_bytes from 0 to " +
+                                std::to_string(kMaxResponseBytes));
         }
         s.response_bytes = e.value("response_bytes", 1024ull);
     }

@@ -17,6 +17,10 @@ class ScenarioError : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+// exchange.response_bytes: far more than a profile needs (records are 16 KiB
+// at most), and the peer writes the whole response to a file first.
+inline constexpr unsigned long long kMaxResponseBytes = 16ull << 20;
+
 struct Scenario {
     std::string name;
     std::string summary;
@@ -37,10 +41,10 @@ struct Scenario {
     std::string psk_identity;
     std::string psk_hex;
     std::string server_name;
-    unsigned long long response_bytes = 1024;
-    std::vector<std::string> peers;     // peers this scenario works with
-    std::vector<std::string> requires_; // macros ("A|B" = either) the profiled side needs
-    lifecycle::Lifecycle lifecycle;     // connections, start, reconnects
+    unsigned long long response_bytes = 1024; // at most kMaxResponseBytes
+    std::vector<std::string> peers;           // peers this scenario works with
+    std::vector<std::string> requires_;       // macros ("A|B" = either) the profiled side needs
+    lifecycle::Lifecycle lifecycle;           // connections, start, reconnects
 };
 
 // Loads scenarios/NAME.json from `scenario_dir`, or a path to a .json file.

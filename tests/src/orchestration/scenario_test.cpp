@@ -189,6 +189,11 @@ TEST_F(ScenarioTest, BadScenariosSayWhatIsWrong) {
          "does not exist"},
         {R"({"name":"x","protocol":"tls1.2","authentication":{"mode":"psk","psk":"00","psk_identity":"i"},"peers":["gnutls"]})",
          "unknown peer"},
+        // Once accepted: the openssl peer wrote gigabytes before the handshake.
+        {R"({"name":"x","protocol":"tls1.2","authentication":{"mode":"psk","psk":"00","psk_identity":"i"},"exchange":{"response_bytes":16777217}})",
+         "response_bytes from 0 to 16777216"},
+        {R"({"name":"x","protocol":"tls1.2","authentication":{"mode":"psk","psk":"00","psk_identity":"i"},"exchange":{"response_bytes":-1}})",
+         "response_bytes from 0 to 16777216"},
     };
     for (const auto& [json, expected] : cases) {
         write("bad", json);
