@@ -18,8 +18,9 @@ constexpr double kLongestStepSeconds = 3600;
 // CLI11 would report a failed check as "NAME: MESSAGE (see --help)"; the
 // check throws the project's one-line UserError instead, which CLI11 lets
 // through (it catches only its own ValidationError) and main() prints.
-CLI::Option* check_with(CLI::Option* option, std::string description,
-                        std::function<void(const std::string& name, const std::string& text)> check) {
+CLI::Option*
+check_with(CLI::Option* option, std::string description,
+           std::function<void(const std::string& name, const std::string& text)> check) {
     const std::string name = option->get_name();
     option->check(CLI::Validator(
         [name, check](std::string& text) {
@@ -46,15 +47,16 @@ void throw_out_of_range(const std::string& name, const std::string& min, const s
 CLI::Option* whole_number_option(CLI::Option* option, std::uint64_t min, std::uint64_t max,
                                  const std::string& unit) {
     const bool unbounded = max == std::numeric_limits<std::uint64_t>::max();
-    return check_with(option, unbounded ? fmt::format("{}..", min) : fmt::format("{}..{}", min, max),
-                      [min, max, unit, unbounded](const std::string& name, const std::string& text) {
-                          const auto value = whole_number(text);
-                          if (!value || *value < min || *value > max) {
-                              // No bound but the type's: not worth 20 digits.
-                              throw_out_of_range(name, std::to_string(min),
-                                                 unbounded ? "" : std::to_string(max), unit, text);
-                          }
-                      });
+    return check_with(
+        option, unbounded ? fmt::format("{}..", min) : fmt::format("{}..{}", min, max),
+        [min, max, unit, unbounded](const std::string& name, const std::string& text) {
+            const auto value = whole_number(text);
+            if (!value || *value < min || *value > max) {
+                // No bound but the type's: not worth 20 digits.
+                throw_out_of_range(name, std::to_string(min), unbounded ? "" : std::to_string(max),
+                                   unit, text);
+            }
+        });
 }
 
 CLI::Option* seconds_option(CLI::Option* option, double min, double max) {

@@ -22,8 +22,8 @@ TEST(WholeNumber, DigitsOnlyAndNeverWrapped) {
 TEST(DecimalNumber, DigitsAndOneFractionFiniteOnly) {
     EXPECT_EQ(decimal_number("10"), 10.0);
     EXPECT_EQ(decimal_number("0.5"), 0.5);
-    for (const char* text : {"", ".5", "5.", "-1", "+1", "1e3", "nan", "inf", "infinity", "1.2.3",
-                             " 1", "1,5"}) {
+    for (const char* text :
+         {"", ".5", "5.", "-1", "+1", "1e3", "nan", "inf", "infinity", "1.2.3", " 1", "1,5"}) {
         EXPECT_FALSE(decimal_number(text).has_value()) << text;
     }
     // Beyond a double: out of range, not infinity.
