@@ -96,7 +96,8 @@ ConfigDelta ConfigDelta::parse_set(const std::string& text) {
             throw BuildError("--set " + text + ": give a value after '=' or leave '=' out");
         }
         if (const std::string problem = value_problem(d.value); !problem.empty()) {
-            throw BuildError("--set " + printable(text) + ": " + problem + " (a value is one line)");
+            throw BuildError("--set " + printable(text) + ": " + problem +
+                             " (a value is one line)");
         }
     }
     return d;
