@@ -1,8 +1,8 @@
 #include "pipeline/run_scratch.h"
 
 #include <cerrno>
-#include <csignal>
 #include <charconv>
+#include <csignal>
 
 namespace tlsheap::pipeline {
 

@@ -46,8 +46,10 @@ void rewrite_meta(const fs::path& from, const fs::path& to,
         if (r.tag == trace::Tag::Alloc || r.tag == trace::Tag::Free)
             ++events;
         if (r.tag == trace::Tag::Meta && changes.count(r.key) != 0) {
-            trace::RecordEncoder().string(r.key).string(changes.at(r.key)).emit(trace::Tag::Meta,
-                                                                                   out);
+            trace::RecordEncoder()
+                .string(r.key)
+                .string(changes.at(r.key))
+                .emit(trace::Tag::Meta, out);
             continue;
         }
         out.insert(out.end(), reader.last_record_data(),
@@ -63,8 +65,8 @@ void rewrite_meta(const fs::path& from, const fs::path& to,
 // text (no credentials: it loads from anywhere).
 fs::path scenario_file(const fs::path& dir, const std::string& name,
                        const std::function<void(nlohmann::json&)>& edit) {
-    nlohmann::json j = read_json(fs::path(TLSHEAP_SOURCE_DIR) / "scenarios" /
-                                 "tls12-psk-aes128-ccm.json");
+    nlohmann::json j =
+        read_json(fs::path(TLSHEAP_SOURCE_DIR) / "scenarios" / "tls12-psk-aes128-ccm.json");
     edit(j);
     const fs::path file = dir / (name + ".json");
     std::ofstream(file) << j.dump(2);
@@ -80,8 +82,8 @@ class HostileFiles : public ::testing::Test {
         static const fs::path trace = [] {
             const fs::path dir = scratch_dir("hostile-rsa");
             const fs::path t = dir / "rsa.trace";
-            const RunResult r = run_tlsheap(
-                {"profile", "--quiet", "--scenario", "tls12-ecdhe-rsa-chain", "--trace", t.string()});
+            const RunResult r = run_tlsheap({"profile", "--quiet", "--scenario",
+                                             "tls12-ecdhe-rsa-chain", "--trace", t.string()});
             EXPECT_EQ(r.status, 0) << r.err;
             return t;
         }();
@@ -158,9 +160,8 @@ TEST_F(HostileFiles, SetValueWithANewlineIsRefused) {
 TEST_F(HostileFiles, ScenarioNameThatIsAPathIsRefused) {
     const fs::path dir = scratch_dir("hostile-scenario-name");
     const fs::path escaped = test_cache() / "traces" / ".." / ".." / "hostile-escaped";
-    const fs::path file = scenario_file(dir, "escape", [&](nlohmann::json& j) {
-        j["name"] = "../../hostile-escaped/x";
-    });
+    const fs::path file = scenario_file(
+        dir, "escape", [&](nlohmann::json& j) { j["name"] = "../../hostile-escaped/x"; });
     const RunResult r = run_tlsheap({"profile", "--scenario", file.string()});
     expect_one_line_error(r, 2, "name '../../hostile-escaped/x' is not a plain name");
     EXPECT_FALSE(fs::exists(escaped));

@@ -39,9 +39,9 @@ TEST_F(FileLockTest, WaitingNamesTheHolderOnceAndGivesUp) {
                            [&](const std::string& m) { said.push_back(m); });
         FAIL() << "took a held lock";
     } catch (const BuildError& e) {
-        EXPECT_NE(std::string(e.what()).find("waiting for " + lock_.string() + ", held by " +
-                                             holder),
-                  std::string::npos)
+        EXPECT_NE(
+            std::string(e.what()).find("waiting for " + lock_.string() + ", held by " + holder),
+            std::string::npos)
             << e.what();
     }
     ASSERT_EQ(said.size(), 1u);
@@ -50,9 +50,9 @@ TEST_F(FileLockTest, WaitingNamesTheHolderOnceAndGivesUp) {
 
 TEST_F(FileLockTest, WaitTakesAFreeLockAtOnce) {
     std::vector<std::string> said;
-    const FileLock taken = FileLock::wait_for(lock_, std::chrono::milliseconds(0),
-                                              std::chrono::milliseconds(0),
-                                              [&](const std::string& m) { said.push_back(m); });
+    const FileLock taken =
+        FileLock::wait_for(lock_, std::chrono::milliseconds(0), std::chrono::milliseconds(0),
+                           [&](const std::string& m) { said.push_back(m); });
     EXPECT_TRUE(said.empty());
     EXPECT_FALSE(FileLock::try_lock(lock_));
 }
