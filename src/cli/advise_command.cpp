@@ -196,6 +196,8 @@ int run_advise(const AdviseOptions& o) {
     if (needs.in.records == 0 && needs.out.records == 0)
         throw UserError("the trace has no TLS records (recorded without the transport tap)",
                         kExitBadInput);
+    if (o.verify)
+        pipeline::check_verification_source(needs, o.source);
     pipeline::check_try_names(needs, o.source, o.try_set, o.try_unset, o.verify);
     const analysis::Advice advice = analysis::advise(needs, try_changes);
     for (const unsigned id : o.only)
@@ -339,9 +341,11 @@ void add_advise_command(CLI::App& app, int& exit_code) {
                     "NAME[=VALUE]: one more proposal of your own (repeatable, with --try-unset)");
     cmd->add_option("--try-unset", o->try_unset, "NAME: part of your own proposal");
     cmd->add_option("--config", o->source.config,
-                    "config.h to verify from (default: the one the trace was recorded with)");
+                    "config.h to verify from (needed when the trace was built from a config "
+                    "file: tlsheap compiles no file a trace names)");
     cmd->add_option("--mbedtls", o->source.mbedtls,
-                    "mbedTLS tree to verify with (default: the trace's)");
+                    "mbedTLS tree to verify with (default: the trace's when it is 3.6 or 2.28 "
+                    "in the cache)");
     cmd->add_option("--json", o->json, "write the advice as JSON to this file ('-': stdout)")
         ->check(output_file());
     step_timeout_option(cmd->add_option("--timeout", o->source.timeout_seconds,

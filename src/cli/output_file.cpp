@@ -28,4 +28,24 @@ const CLI::Validator& output_file() {
     return validator;
 }
 
+const CLI::Validator& replaced_file() {
+    static const CLI::Validator validator(
+        [](std::string& value) -> std::string {
+            namespace fs = std::filesystem;
+            if (std::string problem = output_file()(value); !problem.empty()) {
+                return problem;
+            }
+            std::error_code ec;
+            const fs::file_status status = fs::symlink_status(value, ec);
+            if (fs::exists(status) && !fs::is_regular_file(status)) {
+                return value +
+                       (fs::is_symlink(status) ? " is a symbolic link" : " is not a regular file") +
+                       "; tlsheap replaces only a regular file there";
+            }
+            return {};
+        },
+        "FILE", "REPLACED_FILE");
+    return validator;
+}
+
 } // namespace tlsheap::cli

@@ -10,4 +10,9 @@ namespace tlsheap::cli {
 // before minutes of building and recording, not after.
 const CLI::Validator& output_file();
 
+// An output_file() that is written whole and renamed into place (traces):
+// what is there already must be a regular file, since the rename would
+// replace a symlink or a device node itself.
+const CLI::Validator& replaced_file();
+
 } // namespace tlsheap::cli

@@ -157,7 +157,7 @@ void add_profile_command(CLI::App& app, int& exit_code) {
                     "server name to verify with --connect");
     cmd->add_option("--trace", options->settings.trace,
                     "where to write the trace (default: in the cache)")
-        ->check(output_file());
+        ->check(replaced_file());
     cmd->add_option("--json", options->json, "write the profile as JSON to this file")
         ->check(output_file());
     cmd->add_option("--format", options->format,

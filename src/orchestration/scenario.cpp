@@ -13,6 +13,14 @@ using nlohmann::json;
 
 namespace {
 
+// A name for a one-line message: control characters as '?'.
+std::string printable(std::string text) {
+    std::replace_if(
+        text.begin(), text.end(),
+        [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }, '?');
+    return text;
+}
+
 std::string string_field(const json& j, const char* key, const std::string& where,
                          bool required = true) {
     if (!j.contains(key)) {
@@ -45,10 +53,26 @@ std::vector<std::string> string_list(const json& j, const char* key, const std::
 std::vector<fs::path> path_list(const json& j, const char* key, const std::string& where,
                                 const fs::path& base) {
     std::vector<fs::path> paths;
-    for (const std::string& p : string_list(j, key, where)) {
+    const std::vector<std::string> names = string_list(j, key, where);
+    // Chains are copied into one file for the peer: a bounded number of them.
+    if (names.size() > kMaxCredentialFiles) {
+        throw ScenarioError(where + ": " + key + " names " + std::to_string(names.size()) +
+                            " files, more than " + std::to_string(kMaxCredentialFiles));
+    }
+    for (const std::string& p : names) {
         const fs::path full = base / p;
-        if (!fs::exists(full)) {
+        std::error_code ec;
+        const fs::file_status status = fs::status(full, ec);
+        if (!fs::exists(status)) {
             throw ScenarioError(where + ": " + key + " file " + full.string() + " does not exist");
+        }
+        if (!fs::is_regular_file(status)) {
+            throw ScenarioError(where + ": " + key + " file " + full.string() +
+                                " is not a regular file");
+        }
+        if (fs::file_size(full, ec) > kMaxCredentialBytes) {
+            throw ScenarioError(where + ": " + key + " file " + full.string() +
+                                " is larger than 1 MiB");
         }
         paths.push_back(full);
     }
@@ -102,6 +126,14 @@ lifecycle::Lifecycle parse_lifecycle(const json& j, const std::string& where) {
 
 } // namespace
 
+bool is_plain_scenario_name(const std::string& name) {
+    return !name.empty() && name.front() != '.' &&
+           std::all_of(name.begin(), name.end(), [](char c) {
+               return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                      c == '.' || c == '_' || c == '-';
+           });
+}
+
 std::vector<std::string> list_scenarios(const fs::path& scenario_dir) {
     std::vector<std::string> names;
     if (fs::is_directory(scenario_dir)) {
@@ -148,6 +180,11 @@ Scenario load_scenario(const std::string& name_or_path, const fs::path& scenario
     // Certificates and keys are named relative to the scenario file.
     const fs::path base = s.file.parent_path();
     s.name = string_field(j, "name", where);
+    if (!is_plain_scenario_name(s.name)) {
+        throw ScenarioError(where + ": name '" + printable(s.name) +
+                            "' is not a plain name (letters, digits, '.', '_', '-'; not "
+                            "starting with '.')");
+    }
     s.summary = string_field(j, "summary", where, false);
     s.protocol = string_field(j, "protocol", where);
     if (s.protocol != "tls1.2" && s.protocol != "tls1.3") {

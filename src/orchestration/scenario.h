@@ -5,6 +5,7 @@
 
 #include "tlsheap/connection_lifecycle.h"
 
+#include <cstdint>
 #include <filesystem>
 #include <stdexcept>
 #include <string>
@@ -17,9 +18,17 @@ class ScenarioError : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-// exchange.response_bytes: far more than a profile needs (records are 16 KiB
-// at most), and the peer writes the whole response to a file first.
+// Bounds on what a scenario file makes tlsheap read or write: credentials are
+// read whole (by the host and the recorder), the response is written by the
+// peer and sent over the connection.
+inline constexpr std::uintmax_t kMaxCredentialBytes = 1u << 20;
+inline constexpr std::size_t kMaxCredentialFiles = 16; // in each list
 inline constexpr unsigned long long kMaxResponseBytes = 16ull << 20;
+
+// A scenario's name becomes file names in the cache (traces, their locks,
+// scratch directories): [A-Za-z0-9._-]+, not starting with '.', so that it
+// never names a path.
+bool is_plain_scenario_name(const std::string& name);
 
 struct Scenario {
     std::string name;

@@ -1,11 +1,14 @@
 #include "pipeline/advice_verification.h"
 
+#include "orchestration/scenario.h"
 #include "orchestration/scenario_requirements.h"
 #include "pipeline/source_tree.h"
 #include "tlsheap/connection_lifecycle.h"
 #include "tlsheap/trace_meta.h"
 #include "tlsheap/user_error.h"
 #include "variants/build_error.h"
+#include "variants/cache_directory.h"
+#include "variants/config_file.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -28,40 +31,95 @@ struct VerifyBase {
 
 namespace {
 
+// A name from the trace, for a one-line message.
+std::string printable(std::string text) {
+    std::replace_if(
+        text.begin(), text.end(),
+        [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }, '?');
+    return text;
+}
+
+// The trace's own deltas. They go into the header --verify compiles, so none
+// may name a file to include (MBEDTLS_USER_CONFIG_FILE and the like).
+void add_trace_deltas(const analysis::HandshakeNeeds& n, VerifyBase& base) {
+    std::istringstream in(n.meta_value(meta::kConfigDeltas));
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.rfind("--set ", 0) == 0)
+            base.set.push_back(line.substr(6));
+        else if (line.rfind("--unset ", 0) == 0)
+            base.unset.push_back(line.substr(8));
+    }
+    for (const std::string& s : base.set) {
+        const std::string name = s.substr(0, s.find('='));
+        if (name.ends_with("_FILE"))
+            throw UserError("the trace's config sets " + printable(name) +
+                                ", which names a file to compile; --verify rebuilds from a "
+                                "config you give with --config only",
+                            kExitBadInput);
+    }
+}
+
+bool same_file(const std::string& a, const std::string& b) {
+    std::error_code ec;
+    return fs::equivalent(a, b, ec);
+}
+
+// A trace comes from anyone (a CI artifact of a fork, a bug report), and
+// --verify compiles what it rebuilds from: only the tree's default config
+// or one the user names with --config, never a file the trace names.
 VerifyBase verify_base(const analysis::HandshakeNeeds& n, const VerificationSource& o) {
     VerifyBase base;
+    const bool has_deltas = n.meta.count(meta::kConfigDeltas) != 0;
+    const std::string& recorded = n.meta_value(meta::kConfigBaseFile);
     if (!o.config.empty()) {
-        if (!fs::exists(o.config))
-            throw UserError("config " + o.config + " does not exist", kExitBadInput);
-        base.config_file = o.config;
-        return base;
-    }
-    if (n.meta.count(meta::kConfigDeltas) != 0) {
-        base.config_file = n.meta_value(meta::kConfigBaseFile);
-        if (!base.config_file.empty() && !fs::exists(base.config_file))
-            throw UserError("the trace's config " + base.config_file +
-                                " is gone; give the config to rebuild with --config",
-                            kExitBadInput);
-        std::istringstream in(n.meta_value(meta::kConfigDeltas));
-        std::string line;
-        while (std::getline(in, line)) {
-            if (line.rfind("--set ", 0) == 0)
-                base.set.push_back(line.substr(6));
-            else if (line.rfind("--unset ", 0) == 0)
-                base.unset.push_back(line.substr(8));
+        try {
+            build::check_config_file(o.config);
+        } catch (const build::BuildError& e) {
+            throw UserError(e.what(), kExitBadInput);
         }
+        base.config_file = o.config;
+        // The config the trace was built from: with the trace's deltas again.
+        if (has_deltas && !recorded.empty() && same_file(o.config, recorded))
+            add_trace_deltas(n, base);
         return base;
     }
-    // Traces from before config.deltas was recorded: the config as built.
-    base.config_file = n.meta_value(meta::kConfigEffectiveFile);
-    if (base.config_file.empty() || !fs::exists(base.config_file))
-        throw UserError("the trace does not say which config it was built with any more; give "
-                        "it with --config",
+    if (!has_deltas)
+        // Traces from before config.deltas was recorded name only the config as built.
+        throw UserError("the trace does not say which config it was built from; give it with "
+                        "--config",
                         kExitBadInput);
+    if (!recorded.empty())
+        throw UserError("the trace was built from config " + printable(recorded) +
+                            "; --verify compiles a config only when you name it: add --config "
+                            "FILE",
+                        kExitBadInput);
+    add_trace_deltas(n, base);
     return base;
 }
 
+// The mbedTLS tree --verify compiles: the user's --mbedtls, or the trace's
+// when it is one of tlsheap's fetched trees (3.6, 2.28) in the cache.
+std::string verify_tree(const analysis::HandshakeNeeds& n, const VerificationSource& o) {
+    if (!o.mbedtls.empty())
+        return o.mbedtls;
+    const std::string& recorded = n.meta_value(meta::kMbedtlsTree);
+    const fs::path fetched = build::default_cache_directory() / "mbedtls";
+    for (const char* name : {"3.6", "2.28"})
+        if (recorded == (fetched / name).string() || same_file(recorded, (fetched / name).string()))
+            return name;
+    throw UserError("the trace was recorded with the mbedTLS tree " + printable(recorded) +
+                        "; --verify compiles a tree only when you name it: add --mbedtls DIR",
+                    kExitBadInput);
+}
+
 } // namespace
+
+void check_verification_source(const analysis::HandshakeNeeds& needs,
+                               const VerificationSource& source) {
+    verify_base(needs, source);
+    verify_tree(needs, source);
+}
 
 // A typo in --try-set is bad input, as it is in profile --set: the names are
 // checked against the tree the trace was recorded with, when it is here
@@ -74,9 +132,21 @@ void check_try_names(const analysis::HandshakeNeeds& n, const VerificationSource
     std::optional<ProfileSession> session;
     std::string config_file;
     try {
-        config_file = verify_base(n, o).config_file;
-        session.emplace(o.mbedtls.empty() ? n.meta_value(meta::kMbedtlsTree) : o.mbedtls, 1,
-                        nullptr);
+        if (verify) {
+            config_file = verify_base(n, o).config_file;
+            session.emplace(verify_tree(n, o), 1, nullptr);
+        } else {
+            // Only read for macro names, never compiled.
+            config_file = o.config.empty() ? n.meta_value(meta::kConfigBaseFile) : o.config;
+            if (!config_file.empty())
+                try {
+                    build::check_config_file(config_file);
+                } catch (const build::BuildError&) {
+                    config_file.clear();
+                }
+            session.emplace(o.mbedtls.empty() ? n.meta_value(meta::kMbedtlsTree) : o.mbedtls, 1,
+                            nullptr);
+        }
     } catch (const UserError&) {
         if (verify)
             throw;
@@ -90,7 +160,7 @@ class AdviceVerifier::Impl {
     Impl(const analysis::HandshakeNeeds& n, const VerificationSource& o,
          ProfileSession::Progress progress)
         : n_(n), base_(verify_base(n, o)),
-          session_(o.mbedtls.empty() ? n.meta_value(meta::kMbedtlsTree) : o.mbedtls,
+          session_(verify_tree(n, o),
                    o.jobs != 0 ? o.jobs : std::max(1u, std::thread::hardware_concurrency()),
                    std::move(progress)) {
         const std::string peer = n.meta_value(meta::kPeer);
@@ -98,8 +168,14 @@ class AdviceVerifier::Impl {
             throw UserError("the trace was recorded against a server tlsheap did not start "
                             "(--connect); --verify re-runs scenarios against local peers only",
                             kExitBadInput);
+        // tlsheap's own scenario of that name: never a path the trace names.
+        const std::string& scenario = n.meta_value(meta::kScenarioName);
+        if (!record::is_plain_scenario_name(scenario))
+            throw UserError("the trace's scenario name '" + printable(scenario) +
+                                "' is not a plain name; --verify re-runs tlsheap's scenarios only",
+                            kExitBadInput);
         try {
-            scenario_ = record::load_scenario(n.meta_value(meta::kScenarioName), scenario_dir());
+            scenario_ = record::load_scenario(scenario, scenario_dir());
         } catch (const record::ScenarioError& e) {
             throw UserError(std::string("cannot re-run the trace's scenario: ") + e.what(),
                             kExitBadInput);

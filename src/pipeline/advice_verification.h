@@ -29,6 +29,13 @@ struct Verification {
     std::optional<analysis::HeapFigures> measured;
 };
 
+// Throws UserError (exit 2) unless --verify may compile what it would
+// rebuild from: a config and a tree the user names, or the tree's default
+// config and tlsheap's fetched trees. A trace is untrusted: a config or a
+// tree it names is never compiled on its word alone.
+void check_verification_source(const analysis::HandshakeNeeds& needs,
+                               const VerificationSource& source);
+
 // Throws UserError (exit 2) when a --try-set/--try-unset name is not one of the
 // tree's macros. The tree is the trace's own; when it is not on this machine
 // the names go unchecked, unless `verify` needs the tree anyway.

@@ -5,6 +5,7 @@
 #include "orchestration/recording_run.h"
 #include "orchestration/resumption_check.h"
 #include "orchestration/scenario_requirements.h"
+#include "pipeline/run_scratch.h"
 #include "pipeline/source_tree.h"
 #include "pipeline/trace_source.h"
 #include "process/child_process.h"
@@ -15,6 +16,7 @@
 #include "tlsheap/user_error.h"
 #include "variants/build_error.h"
 #include "variants/cache_directory.h"
+#include "variants/config_file.h"
 #include "variants/content_hash.h"
 #include "variants/file_lock.h"
 #include "variants/known_macros.h"
@@ -24,6 +26,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <fmt/format.h>
+#include <mutex>
 #include <optional>
 #include <sstream>
 #include <unistd.h>
@@ -94,6 +97,23 @@ std::string deltas_text(const std::vector<build::ConfigDelta>& deltas) {
     return text;
 }
 
+// How long a recording waits for another process's lock on the same cached
+// trace: TLSHEAP_LOCK_TIMEOUT seconds, or five minutes (a recording takes
+// seconds; a sweep cell on a slow emulator, a minute or two).
+std::chrono::milliseconds lock_wait_bound() {
+    if (const char* env = std::getenv("TLSHEAP_LOCK_TIMEOUT"); env != nullptr && *env != '\0') {
+        char* end = nullptr;
+        const double seconds = std::strtod(env, &end);
+        if (end == env || *end != '\0' || !(seconds >= 0) || seconds > 86400) {
+            throw UserError(std::string("TLSHEAP_LOCK_TIMEOUT is '") + env +
+                                "', not a number of seconds from 0 to 86400",
+                            kExitBadInput);
+        }
+        return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
+    }
+    return std::chrono::minutes(5);
+}
+
 // What a variant needs to send or accept TLS 1.3 0-RTT data.
 constexpr char kEarlyDataMacro[] = "MBEDTLS_SSL_EARLY_DATA";
 
@@ -143,14 +163,20 @@ std::vector<build::ConfigDelta> ProfileSession::parse_deltas(const std::vector<s
     } catch (const build::BuildError& e) {
         throw UserError(e.what(), kExitBadInput);
     }
+    // Checked here, before anything reads it (a --config of /dev/zero).
+    if (!config_file.empty()) {
+        try {
+            build::check_config_file(config_file);
+        } catch (const build::BuildError& e) {
+            throw UserError(e.what(), kExitBadInput);
+        }
+    }
     if (deltas.empty()) {
         return deltas;
     }
     const auto known = build::macro_names_in_tree(tree_);
-    std::string config_text;
-    if (!config_file.empty() && fs::exists(config_file)) {
-        config_text = build::read_text_file(config_file);
-    }
+    const std::string config_text =
+        config_file.empty() ? std::string() : build::read_text_file(config_file);
     for (const build::ConfigDelta& d : deltas) {
         if (known.count(d.name) == 0 && config_text.find(d.name) == std::string::npos) {
             throw UserError("unknown macro " + d.name + " (mbedTLS " + tree_.version +
@@ -267,20 +293,33 @@ void ProfileSession::record(const RecordSettings& s, const record::Scenario& sce
     // A trace in the cache is shared by every tlsheap process recording the
     // same scenario of the same variant (tests and sweep shards run at once):
     // one writes and reads it at a time, so each report is from its own trace.
+    // A holder that stopped (a suspended shell job) would block the others
+    // for ever: they say whom they wait for, and give up after a bound.
     std::optional<build::FileLock> trace_lock;
     if (s.trace.empty()) {
+        const auto bound = lock_wait_bound();
         try {
-            trace_lock.emplace(trace_path + ".lock");
+            trace_lock.emplace(build::FileLock::wait_for(trace_path + ".lock", bound,
+                                                         std::chrono::seconds(2), progress_));
         } catch (const build::BuildError& e) {
-            throw UserError(e.what(), kExitFailed);
+            throw UserError(std::string(e.what()) + " (TLSHEAP_LOCK_TIMEOUT sets the wait)",
+                            kExitFailed);
         }
+        trace_lock->record_holder();
     }
     // One scratch directory per recording: cells of a sweep run at once.
+    // Those of interrupted runs are removed by the next one.
+    static std::once_flag cleaned;
+    std::call_once(cleaned, [&] { remove_abandoned_scratch(cache_ / "runs"); });
     static std::atomic<unsigned> counter{0};
-    const fs::path work =
-        cache_ / "runs" / fmt::format("{}-{}-{}-{}", scenario.name, p.abi, ::getpid(), ++counter);
-    fs::remove_all(work);
-    fs::create_directories(work);
+    std::optional<RunScratch> scratch;
+    try {
+        scratch.emplace(cache_ / "runs",
+                        fmt::format("{}-{}-{}-{}", scenario.name, p.abi, ::getpid(), ++counter));
+    } catch (const build::BuildError& e) {
+        throw UserError(e.what(), kExitFailed);
+    }
+    const fs::path& work = scratch->path();
 
     record::RecordingRequest request;
     request.scenario = scenario;
@@ -318,10 +357,8 @@ void ProfileSession::record(const RecordSettings& s, const record::Scenario& sce
     try {
         recording = record::run_recording(request);
     } catch (const record::RecordError& e) {
-        fs::remove_all(work);
         throw UserError(e.what(), e.exit_code() == 2 ? kExitBadInput : kExitFailed);
     } catch (const process::ProcessError& e) {
-        fs::remove_all(work);
         throw UserError(e.what(), kExitFailed);
     }
 
@@ -347,7 +384,6 @@ void ProfileSession::record(const RecordSettings& s, const record::Scenario& sce
     run.trace_path = trace_path;
 
     if (!fs::exists(request.trace)) {
-        fs::remove_all(work);
         throw UserError(recording.error.empty() ? "the recorder wrote no trace" : recording.error,
                         recording.status == 2 ? kExitBadInput : kExitFailed);
     }
@@ -363,11 +399,9 @@ void ProfileSession::record(const RecordSettings& s, const record::Scenario& sce
                                                finalized.resolved, finalized.addresses));
         }
     } catch (const trace::TraceError& e) {
-        fs::remove_all(work);
         throw UserError(std::string("cannot finalize the recorder's trace: ") + e.what(),
                         kExitFailed);
     }
-    fs::remove_all(work);
     run.trace_bytes = fs::file_size(trace_path);
 
     replay::ReplayOptions replay_options;

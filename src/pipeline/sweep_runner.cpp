@@ -101,10 +101,6 @@ json run_sweep(const SweepRequest& request) {
     // macro is unusable input, not a failed cell.
     std::vector<std::vector<build::ConfigDelta>> deltas(configs.size());
     for (std::size_t c = 0; c < configs.size(); ++c) {
-        if (!configs[c].config_file.empty() && !std::filesystem::exists(configs[c].config_file)) {
-            throw UserError("config file " + configs[c].config_file + " does not exist",
-                            kExitBadInput);
-        }
         deltas[c] = session.parse_deltas(configs[c].set, configs[c].unset, configs[c].config_file);
     }
 

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstring>
 #include <mbedtls/error.h>
+#include <sys/stat.h>
 
 namespace tlsheap::recorder {
 
@@ -22,9 +23,18 @@ std::string describe_mbedtls_error(int ret) {
 }
 
 bool read_file(const std::string& path, std::vector<unsigned char>& out, std::string& error) {
+    // Credentials are small: a device (/dev/zero) or a huge file is refused
+    // instead of read until memory runs out.
+    constexpr std::size_t kMostBytes = 1u << 20;
     std::FILE* f = std::fopen(path.c_str(), "rb");
     if (f == nullptr) {
         error = "cannot read " + path + ": " + std::strerror(errno);
+        return false;
+    }
+    struct stat st {};
+    if (::fstat(::fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        std::fclose(f);
+        error = "cannot read " + path + ": not a regular file";
         return false;
     }
     out.clear();
@@ -32,6 +42,11 @@ bool read_file(const std::string& path, std::vector<unsigned char>& out, std::st
     std::size_t n = 0;
     while ((n = std::fread(chunk, 1, sizeof(chunk), f)) > 0) {
         out.insert(out.end(), chunk, chunk + n);
+        if (out.size() > kMostBytes) {
+            std::fclose(f);
+            error = "cannot read " + path + ": larger than 1 MiB";
+            return false;
+        }
     }
     std::fclose(f);
     return true;

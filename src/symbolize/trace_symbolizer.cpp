@@ -17,6 +17,26 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// A file removed when it goes out of scope unless released: a failure on
+// any path leaves no temporary behind.
+class TemporaryFile {
+  public:
+    explicit TemporaryFile(fs::path path) : path_(std::move(path)) {}
+    ~TemporaryFile() {
+        if (!path_.empty()) {
+            std::error_code ec;
+            fs::remove(path_, ec);
+        }
+    }
+    TemporaryFile(const TemporaryFile&) = delete;
+    TemporaryFile& operator=(const TemporaryFile&) = delete;
+    const fs::path& path() const { return path_; }
+    void release() { path_.clear(); }
+
+  private:
+    fs::path path_;
+};
+
 bool is_description(trace::Tag tag) {
     using trace::Tag;
     return tag == Tag::Meta || tag == Tag::Config || tag == Tag::StateName || tag == Tag::Module;
@@ -158,23 +178,29 @@ FinalizeResult finalize_trace(const fs::path& raw, const fs::path& final,
     if (reader.complete()) {
         trace::encode_end(out, events);
     }
+    // Renamed into place: over a symlink or a device that would replace the
+    // link or the node, not write where it points.
+    std::error_code ec;
+    const fs::file_status existing = fs::symlink_status(final, ec);
+    if (fs::exists(existing) && !fs::is_regular_file(existing)) {
+        throw trace::TraceError(final.string() + " is not a regular file; not replaced");
+    }
     // Unique per process: another process may be finalizing the same path.
-    const fs::path tmp = final.string() + ".tmp." + std::to_string(::getpid());
+    TemporaryFile tmp(final.string() + ".tmp." + std::to_string(::getpid()));
     {
-        std::ofstream f(tmp, std::ios::binary);
+        std::ofstream f(tmp.path(), std::ios::binary);
         f.write(reinterpret_cast<const char*>(out.data()),
                 static_cast<std::streamsize>(out.size()));
+        f.close();
         if (!f) {
-            throw trace::TraceError("cannot write " + tmp.string());
+            throw trace::TraceError("cannot write " + tmp.path().string());
         }
     }
-    std::error_code ec;
-    fs::rename(tmp, final, ec);
+    fs::rename(tmp.path(), final, ec);
     if (ec) {
-        const std::string why = ec.message();
-        fs::remove(tmp, ec);
-        throw trace::TraceError("cannot write " + final.string() + ": " + why);
+        throw trace::TraceError("cannot write " + final.string() + ": " + ec.message());
     }
+    tmp.release();
     return result;
 }
 

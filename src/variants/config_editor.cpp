@@ -14,6 +14,37 @@ bool is_identifier(const std::string& s) {
     return std::regex_match(s, identifier);
 }
 
+// A value stays on its #define's line: a control character (newline, CR,
+// NUL, ...) or a trailing backslash would start lines of its own in the
+// generated header, an #include of any file among them.
+std::string value_problem(const std::string& value) {
+    for (const char c : value) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u == 0x7f) {
+            return "the value holds a control character";
+        }
+    }
+    if (value.ends_with('\\')) {
+        return "the value ends in a backslash, which would continue the line";
+    }
+    return {};
+}
+
+// The text for a one-line error message: control characters as \xNN.
+std::string printable(const std::string& text) {
+    std::string out;
+    for (const char c : text) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u == 0x7f) {
+            static const char hex[] = "0123456789abcdef";
+            out += {'\\', 'x', hex[u >> 4], hex[u & 15]};
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
 std::vector<std::string> split_lines(const std::string& text) {
     std::vector<std::string> lines;
     std::istringstream in(text);
@@ -55,21 +86,26 @@ ConfigDelta ConfigDelta::parse_set(const std::string& text) {
     d.kind = Kind::Set;
     const auto eq = text.find('=');
     d.name = text.substr(0, eq);
+    if (!is_identifier(d.name)) {
+        throw BuildError("--set " + printable(text) + ": '" + printable(d.name) +
+                         "' is not a macro name");
+    }
     if (eq != std::string::npos) {
         d.value = text.substr(eq + 1);
         if (d.value.empty()) {
             throw BuildError("--set " + text + ": give a value after '=' or leave '=' out");
         }
-    }
-    if (!is_identifier(d.name)) {
-        throw BuildError("--set " + text + ": '" + d.name + "' is not a macro name");
+        if (const std::string problem = value_problem(d.value); !problem.empty()) {
+            throw BuildError("--set " + printable(text) + ": " + problem +
+                             " (a value is one line)");
+        }
     }
     return d;
 }
 
 ConfigDelta ConfigDelta::parse_unset(const std::string& text) {
     if (!is_identifier(text)) {
-        throw BuildError("--unset " + text + ": not a macro name");
+        throw BuildError("--unset " + printable(text) + ": not a macro name");
     }
     ConfigDelta d;
     d.kind = Kind::Unset;

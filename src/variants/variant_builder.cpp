@@ -3,6 +3,7 @@
 #include "process/child_process.h"
 #include "tlsheap_version.h"
 #include "variants/build_error.h"
+#include "variants/config_file.h"
 #include "variants/content_hash.h"
 #include "variants/file_lock.h"
 
@@ -235,9 +236,7 @@ PreparedVariant VariantBuilder::prepare(const VariantSpec& spec) const {
     p.spec = spec;
     p.toolchain = toolchain_for(spec.abi, spec.stack_backend);
     const fs::path base = spec.config_file.empty() ? spec.tree.default_config : spec.config_file;
-    if (!fs::exists(base)) {
-        throw BuildError("config file " + base.string() + " does not exist");
-    }
+    check_config_file(base);
     p.config_label = spec.config_file.empty() ? "(default " + base.filename().string() + ")"
                                               : fs::absolute(base).string();
     for (const ConfigDelta& d : spec.deltas) {

@@ -70,10 +70,19 @@ fs::path fresh_cache(const std::string& name) {
 
 RunResult run_tlsheap(const std::vector<std::string>& args, const fs::path& cache,
                       int timeout_seconds) {
+    return run_tlsheap_with_env(args, {}, cache, timeout_seconds);
+}
+
+RunResult run_tlsheap_with_env(const std::vector<std::string>& args,
+                               const std::vector<std::pair<std::string, std::string>>& env,
+                               const fs::path& cache, int timeout_seconds) {
     std::vector<std::string> argv = {TLSHEAP_BINARY};
     argv.insert(argv.end(), args.begin(), args.end());
-    const auto r = process::run_command(argv, std::chrono::seconds(timeout_seconds), {},
-                                        {{"TLSHEAP_CACHE_DIR", cache.string()}});
+    std::vector<std::pair<std::string, std::string>> environment = {
+        {"TLSHEAP_CACHE_DIR", cache.string()}};
+    environment.insert(environment.end(), env.begin(), env.end());
+    const auto r =
+        process::run_command(argv, std::chrono::seconds(timeout_seconds), {}, environment);
     RunResult result;
     result.status = r.timed_out ? -1 : r.status;
     result.out = r.out;

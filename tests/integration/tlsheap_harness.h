@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace tlsheap::testing {
@@ -26,6 +27,12 @@ std::filesystem::path fresh_cache(const std::string& name);
 
 RunResult run_tlsheap(const std::vector<std::string>& args,
                       const std::filesystem::path& cache = test_cache(), int timeout_seconds = 600);
+
+// run_tlsheap with more environment variables (TLSHEAP_LOCK_TIMEOUT, ...).
+RunResult run_tlsheap_with_env(const std::vector<std::string>& args,
+                               const std::vector<std::pair<std::string, std::string>>& env,
+                               const std::filesystem::path& cache = test_cache(),
+                               int timeout_seconds = 600);
 
 nlohmann::json read_json(const std::filesystem::path& file);
 

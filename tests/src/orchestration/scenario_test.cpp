@@ -194,7 +194,25 @@ TEST_F(ScenarioTest, BadScenariosSayWhatIsWrong) {
          "response_bytes from 0 to 16777216"},
         {R"({"name":"x","protocol":"tls1.2","authentication":{"mode":"psk","psk":"00","psk_identity":"i"},"exchange":{"response_bytes":-1}})",
          "response_bytes from 0 to 16777216"},
+        // The name becomes file names in the cache: a path would write elsewhere.
+        {R"({"name":"../../../../elsewhere/x","protocol":"tls1.2"})", "is not a plain name"},
+        {R"({"name":"a/b","protocol":"tls1.2"})", "is not a plain name"},
+        {R"({"name":"..","protocol":"tls1.2"})", "is not a plain name"},
+        {R"({"name":".hidden","protocol":"tls1.2"})", "is not a plain name"},
+        {R"({"name":"","protocol":"tls1.2"})", "is not a plain name"},
+        {R"({"name":"a\nb","protocol":"tls1.2"})", "is not a plain name"},
+        // Credentials are read whole: a device or a directory is not one.
+        {R"({"name":"x","protocol":"tls1.2","authentication":{"mode":"certificate","ca":"/dev/zero","server_chain":"pki/leaf.pem","server_key":"pki/key.pem"}})",
+         "/dev/zero is not a regular file"},
+        {R"({"name":"x","protocol":"tls1.2","authentication":{"mode":"certificate","ca":"pki","server_chain":"pki/leaf.pem","server_key":"pki/key.pem"}})",
+         "pki is not a regular file"},
+        {R"({"name":"x","protocol":"tls1.2","authentication":{"mode":"certificate","ca":"pki/ca.pem","server_chain":"pki/big.pem","server_key":"pki/key.pem"}})",
+         "big.pem is larger than 1 MiB"},
+        {R"({"name":"x","protocol":"tls1.2","authentication":{"mode":"certificate","ca":"pki/ca.pem","server_chain":["pki/leaf.pem","pki/leaf.pem","pki/leaf.pem","pki/leaf.pem","pki/leaf.pem","pki/leaf.pem","pki/leaf.pem","pki/leaf.pem","pki/leaf.pem","pki/leaf.pem","pki/leaf.pem","pki/leaf.pem","pki/leaf.pem","pki/leaf.pem","pki/leaf.pem","pki/leaf.pem","pki/leaf.pem"],"server_key":"pki/key.pem"}})",
+         "server_chain names 17 files, more than 16"},
     };
+    std::ofstream(dir_ / "pki/big.pem").close();
+    fs::resize_file(dir_ / "pki/big.pem", (1u << 20) + 1);
     for (const auto& [json, expected] : cases) {
         write("bad", json);
         try {
@@ -203,6 +221,15 @@ TEST_F(ScenarioTest, BadScenariosSayWhatIsWrong) {
         } catch (const ScenarioError& e) {
             EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
         }
+    }
+}
+
+TEST(ScenarioName, PlainNamesOnly) {
+    for (const char* ok : {"tls12-ecdhe-ecdsa-p256", "a.b_c-1", "X"}) {
+        EXPECT_TRUE(is_plain_scenario_name(ok)) << ok;
+    }
+    for (const char* bad : {"", ".", "..", ".x", "a/b", "/x", "a b", "a\\b", "x\n"}) {
+        EXPECT_FALSE(is_plain_scenario_name(bad)) << bad;
     }
 }
 

@@ -9,9 +9,12 @@
 #include "symbolize_fixture.h"
 #include "tlsheap/trace_info.h"
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace tlsheap::symbolize {
@@ -260,6 +263,51 @@ TEST_F(TraceSymbolizer, UnreadableInputAndUnwritableOutputThrow) {
         finalize_trace(dir_ / "raw.trace", dir_ / "no-such-dir" / "final.trace", kFakeTree),
         trace::TraceError);
     EXPECT_FALSE(fs::exists(dir_ / "no-such-dir"));
+}
+
+// A write that fails part way (here: the file size limit, as a full disk
+// would) leaves neither the temporary nor a partial trace behind.
+TEST_F(TraceSymbolizer, FailedWriteLeavesNoTemporary) {
+    write_bytes(dir_ / "raw.trace", raw_trace());
+    const auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+    rlimit old_limit{};
+    ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+    rlimit small = old_limit;
+    small.rlim_cur = 16;
+    ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
+    EXPECT_THROW(finalize_trace(dir_ / "raw.trace", dir_ / "final.trace", kFakeTree),
+                 trace::TraceError);
+    ::setrlimit(RLIMIT_FSIZE, &old_limit);
+    std::signal(SIGXFSZ, old_handler);
+    for (const auto& entry : fs::directory_iterator(dir_)) {
+        EXPECT_EQ(entry.path().filename().string().find("final.trace"), std::string::npos)
+            << "left behind: " << entry.path();
+    }
+}
+
+// The trace is renamed into place: over a symlink or a device that would
+// replace the link or the node itself, so those are refused untouched.
+TEST_F(TraceSymbolizer, OutputThatIsNotARegularFileIsNotReplaced) {
+    write_bytes(dir_ / "raw.trace", raw_trace());
+    write_bytes(dir_ / "target.trace", {1, 2, 3});
+    fs::create_symlink(dir_ / "target.trace", dir_ / "link.trace");
+    ASSERT_EQ(::mkfifo((dir_ / "fifo.trace").c_str(), 0600), 0);
+    for (const char* name : {"link.trace", "fifo.trace"}) {
+        try {
+            finalize_trace(dir_ / "raw.trace", dir_ / name, kFakeTree);
+            ADD_FAILURE() << name << " was replaced";
+        } catch (const trace::TraceError& e) {
+            EXPECT_NE(std::string(e.what()).find("is not a regular file"), std::string::npos)
+                << e.what();
+        }
+    }
+    EXPECT_TRUE(fs::is_symlink(dir_ / "link.trace"));
+    EXPECT_TRUE(fs::is_fifo(dir_ / "fifo.trace"));
+    EXPECT_EQ(fs::file_size(dir_ / "target.trace"), 3u);
+    for (const auto& entry : fs::directory_iterator(dir_)) {
+        EXPECT_EQ(entry.path().filename().string().find(".tmp."), std::string::npos)
+            << "left behind: " << entry.path();
+    }
 }
 
 } // namespace

@@ -47,6 +47,28 @@ TEST(ConfigEditor, NewOptionsGoBeforeTheUserConfigAndCheckConfigTail) {
     EXPECT_LT(added, out.find("check_config.h"));
 }
 
+// A value is one line of a #define: a newline (or any control character, or
+// a trailing backslash that continues the line) would add directives of its
+// own to the generated header, such as an #include of any file.
+TEST(ConfigEditor, ValuesThatWouldAddLinesToTheHeaderAreRefused) {
+    for (const std::string& text :
+         {std::string("X=1\n#include \"/etc/hostname\""), std::string("X=1\r#error"),
+          std::string("X=1\\"), std::string("X=1\\\n#include <a>"), std::string("X=1\t2\v"),
+          std::string("X=1\0#include", 12), std::string("X=\x7f")}) {
+        EXPECT_THROW(ConfigDelta::parse_set(text), BuildError) << text;
+    }
+    EXPECT_EQ(ConfigDelta::parse_set("X=(1 << 4) /* ok */").value, "(1 << 4) /* ok */");
+    EXPECT_EQ(ConfigDelta::parse_set("X=\"a\\\\b\" 2").value, "\"a\\\\b\" 2");
+}
+
+TEST(ConfigEditor, NamesMustBeIdentifiers) {
+    for (const std::string& name : {std::string("X\n#include <a>"), std::string("X Y"),
+                                    std::string(""), std::string("X\0Y", 3), std::string("X(a)")}) {
+        EXPECT_THROW(ConfigDelta::parse_set(name), BuildError) << name;
+        EXPECT_THROW(ConfigDelta::parse_unset(name), BuildError) << name;
+    }
+}
+
 TEST(ConfigEditor, NewOptionsGoBeforeTheIncludeGuardEnd) {
     const std::string guarded = "#ifndef X_H\n#define X_H\n#define A\n#endif /* X_H */\n";
     const auto out = apply_config_deltas(guarded, {ConfigDelta::parse_set("B=1")});
