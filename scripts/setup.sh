@@ -8,6 +8,9 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 packages=(
   # toolchain and build
   g++ cmake make pkg-config clang-format
+  # the fuzz harnesses (scripts/fuzz.sh): clang and its runtimes, libFuzzer
+  # among them (only a recommendation of clang, which we do not install)
+  clang libclang-rt-dev
   # the device-like ABIs: 32-bit x86 (not the gcc-multilib metapackage, which
   # conflicts with the ARM cross compiler) and 32-bit ARM under qemu-user
   gcc-12-multilib g++-12-multilib g++-arm-linux-gnueabihf qemu-user

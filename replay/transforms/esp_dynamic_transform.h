@@ -130,7 +130,6 @@ class EspDynamicTransform final : public RewrittenStream {
 
     Options options_;
     EspBufferSizes sizes_;
-    bool tls13_ = false;
     bool compat_mode_ = false;
 
     std::uint32_t site_tx_ = 0;

@@ -6,9 +6,9 @@
 
 namespace tlsheap::pipeline {
 
-SweepProgress::SweepProgress(std::size_t cells, std::size_t builds, unsigned workers, bool quiet)
-    : cells_(cells), builds_(builds), workers_(workers), quiet_(quiet),
-      terminal_(::isatty(STDERR_FILENO) == 1) {
+SweepProgress::SweepProgress(std::size_t cells, std::size_t builds, unsigned /*workers*/,
+                             bool quiet)
+    : cells_(cells), builds_(builds), quiet_(quiet), terminal_(::isatty(STDERR_FILENO) == 1) {
     std::lock_guard<std::mutex> lock(mutex_);
     draw_locked();
 }

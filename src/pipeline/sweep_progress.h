@@ -29,7 +29,6 @@ class SweepProgress {
     std::size_t builds_;
     std::size_t cells_done_ = 0;
     std::size_t builds_done_ = 0;
-    unsigned workers_;
     bool quiet_;
     bool terminal_;
     bool drawn_ = false;

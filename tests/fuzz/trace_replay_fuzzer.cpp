@@ -1,0 +1,108 @@
+// libFuzzer harness: bytes as a trace, read and replayed the way `profile`,
+// `replay`, `minpool` and `compare` do, through every allocator model: as
+// recorded (with each model's min pool search), on a small pool with every
+// invariant checked after every event, or through one of the buffer-scheme
+// transforms. Rejected input must be a TraceError, ModelError or
+// TransformError; anything else (a crash, a sanitizer report, another
+// exception) is a finding.
+#include "tlsheap/allocator_model.h"
+#include "tlsheap/profile_trace.h"
+#include "tlsheap/record_source.h"
+#include "tlsheap/replay_engine.h"
+#include "tlsheap/trace_reader.h"
+#include "tlsheap/transform.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace tlsheap;
+
+// A source that owns the reader of its own copy of the input.
+class BytesSource final : public replay::RecordSource {
+  public:
+    explicit BytesSource(std::vector<unsigned char> bytes)
+        : reader_(trace::TraceReader::from_bytes(std::move(bytes), "fuzz.trace")) {}
+    bool next(trace::Record& out) override { return reader_->next(out); }
+    bool complete() const override { return reader_->complete(); }
+    bool truncated() const override { return reader_->truncated(); }
+    std::string truncation_message() const override { return reader_->truncation_message(); }
+
+  private:
+    std::unique_ptr<trace::TraceReader> reader_;
+};
+
+// Every model of the catalog with its defaults, and the options that change
+// its layout most.
+std::vector<replay::ModelSpec> every_model() {
+    std::vector<replay::ModelSpec> specs;
+    for (const replay::ModelInfo& info : replay::model_catalog())
+        specs.push_back(replay::ModelSpec::parse(info.name));
+    // (A replay takes at most 8 models.)
+    for (const char* variant :
+         {"mbedtls-pool:backtrace=on,align=16,ptr=8", "esp-tlsf:idf=5.0", "umm:fit=first"})
+        specs.push_back(replay::ModelSpec::parse(variant));
+    return specs;
+}
+
+// What profile, minpool and compare do with a trace: one replay through
+// every model, each model's min pool search, the connection costs.
+void profile(const std::vector<unsigned char>& bytes,
+             const std::vector<replay::ModelSpec>& models) {
+    replay::ReplayOptions options;
+    options.models = models;
+    options.series_points = 16;
+    replay::profile_trace([&] { return std::make_unique<BytesSource>(bytes); }, options);
+}
+
+// Every model's invariants checked after every event, on a small pool so
+// that allocations fail too, with the device's heap figures.
+void replay_verified(const std::vector<unsigned char>& bytes,
+                     const std::vector<replay::ModelSpec>& models) {
+    replay::ReplayOptions options;
+    options.models = models;
+    options.series_points = 16;
+    options.pool_size = 16 * 1024;
+    options.verify_every_event = true;
+    BytesSource source(bytes);
+    replay::replay_trace(source, options);
+}
+
+void replay_transformed(const std::vector<unsigned char>& bytes,
+                        const std::vector<replay::ModelSpec>& models,
+                        const replay::TransformInfo& transform) {
+    replay::ReplayOptions options;
+    options.models = models;
+    options.series_points = 16;
+    auto source = replay::make_transform(replay::TransformSpec::parse(transform.name),
+                                         std::make_unique<BytesSource>(bytes));
+    replay::replay_trace(*source, options);
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    static const std::vector<replay::ModelSpec> models = every_model();
+    static const std::vector<replay::TransformInfo> transforms = replay::transform_catalog();
+    const std::vector<unsigned char> bytes(data, data + size);
+    // Each input takes one of the paths, chosen by its length, so that the
+    // corpus stays plain traces (a crashing input is a trace to replay with
+    // tlsheap) and one input costs one replay's time, not all of them.
+    const std::size_t path = size % (2 + transforms.size());
+    try {
+        if (path == 0)
+            profile(bytes, models);
+        else if (path == 1)
+            replay_verified(bytes, models);
+        else
+            replay_transformed(bytes, models, transforms[path - 2]);
+    } catch (const trace::TraceError&) {
+    } catch (const replay::ModelError&) {
+    } catch (const replay::TransformError&) {
+    }
+    return 0;
+}
