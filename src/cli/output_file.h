@@ -2,6 +2,8 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <string>
+#include <vector>
 
 namespace tlsheap::cli {
 
@@ -9,5 +11,11 @@ namespace tlsheap::cli {
 // line is parsed, so a mistyped directory is refused (exit 2, one line)
 // before minutes of building and recording, not after.
 const CLI::Validator& output_file();
+
+// Throws UserError (exit 2) when the output file `path` of option `option`
+// ("--json") is one of the inputs (the same file, under any name): writing
+// it would destroy what the command reads. Commands call it before any work.
+void refuse_overwriting_inputs(const std::string& option, const std::string& path,
+                               const std::vector<std::string>& inputs);
 
 } // namespace tlsheap::cli

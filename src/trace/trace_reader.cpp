@@ -1,13 +1,15 @@
 #include "tlsheap/trace_reader.h"
 
 #include "crc32c.h"
-
 #include "tlsheap/trace_meta.h"
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <limits>
+#include <map>
+#include <mutex>
+#include <sys/stat.h>
 
 namespace tlsheap::trace {
 
@@ -87,13 +89,78 @@ std::string quoted(const std::string& value) {
 
 } // namespace
 
+namespace {
+
+// Most a trace read from a pipe may hold in memory.
+constexpr std::size_t kMaxPipedTrace = std::size_t{1} << 30;
+
+// The whole content of a trace that is not a regular file (a pipe, as in
+// `tlsheap replay <(...)`), read once per process: the tools open a trace
+// more than once, and a pipe gives its bytes only to the first reader.
+const std::vector<unsigned char>& piped_trace(const std::string& path, std::FILE* file) {
+    static std::mutex mutex;
+    static std::map<std::string, std::vector<unsigned char>> held;
+    const std::lock_guard<std::mutex> lock(mutex);
+    const auto it = held.find(path);
+    if (it != held.end()) {
+        return it->second;
+    }
+    std::vector<unsigned char> bytes;
+    unsigned char chunk[1 << 16];
+    // The header first, so that a device that never ends (/dev/zero) is
+    // refused as not a trace before anything is held.
+    std::size_t want = kHeaderSize;
+    while (true) {
+        const std::size_t got = std::fread(chunk, 1, std::min(sizeof(chunk), want), file);
+        if (got == 0) {
+            if (std::ferror(file)) {
+                throw TraceError("error reading " + path + ": " + std::strerror(errno));
+            }
+            break;
+        }
+        bytes.insert(bytes.end(), chunk, chunk + got);
+        if (bytes.size() == kHeaderSize && std::memcmp(bytes.data(), kMagic, sizeof(kMagic)) != 0) {
+            break; // open_header() names the problem
+        }
+        if (bytes.size() > kMaxPipedTrace) {
+            throw TraceError(path + " holds more than 1 GiB; save the trace to a file to read it");
+        }
+        want = bytes.size() < kHeaderSize ? kHeaderSize - bytes.size() : sizeof(chunk);
+    }
+    return held.emplace(path, std::move(bytes)).first->second;
+}
+
+} // namespace
+
 TraceReader::TraceReader(const std::string& path) : name_(path) {
     file_ = std::fopen(path.c_str(), "rb");
     if (file_ == nullptr) {
         throw TraceError("cannot open trace " + path + ": " + std::strerror(errno));
     }
-    buffer_.resize(kReadChunk);
-    open_header();
+    try {
+        struct stat st {};
+        const bool known = ::fstat(::fileno(file_), &st) == 0;
+        if (known && S_ISDIR(st.st_mode)) {
+            throw TraceError(path + " is a directory, not a trace");
+        }
+        if (known && !S_ISREG(st.st_mode)) {
+            buffer_ = piped_trace(path, file_);
+            limit_ = buffer_.size();
+            eof_ = true;
+            std::fclose(file_);
+            file_ = nullptr;
+        } else {
+            buffer_.resize(kReadChunk);
+        }
+        open_header();
+    } catch (...) {
+        // No destructor runs for a constructor that throws.
+        if (file_ != nullptr) {
+            std::fclose(file_);
+            file_ = nullptr;
+        }
+        throw;
+    }
 }
 
 std::unique_ptr<TraceReader> TraceReader::from_bytes(std::vector<unsigned char> bytes,

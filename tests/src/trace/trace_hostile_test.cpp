@@ -78,8 +78,13 @@ TEST(HostileTrace, StackIdsFitTheirType) {
     encode_end(bytes, 0);
     expect_corrupt(bytes, "Stack record: stack id 4294967297");
     bytes = encode_header();
-    RecordEncoder().varint(10).varint(1).varint(8).varint(3).varint(0x100000001).emit(Tag::Alloc,
-                                                                                       bytes);
+    RecordEncoder()
+        .varint(10)
+        .varint(1)
+        .varint(8)
+        .varint(3)
+        .varint(0x100000001)
+        .emit(Tag::Alloc, bytes);
     encode_end(bytes, 1);
     expect_corrupt(bytes, "Alloc record: stack id 4294967297");
 }
@@ -105,7 +110,8 @@ TEST(HostileTrace, DataAfterTheEndRecordIsCorruption) {
     auto bytes = b.finish();
     const std::size_t end_of_trace = bytes.size();
     bytes.push_back(0);
-    expect_corrupt(bytes, "at byte " + std::to_string(end_of_trace) + ": data after the End record");
+    expect_corrupt(bytes,
+                   "at byte " + std::to_string(end_of_trace) + ": data after the End record");
 }
 
 // A record that runs past the end of the file is a truncation only when
