@@ -42,9 +42,8 @@ void expect_one_line_error(const RunResult& r, const std::string& what) {
 }
 
 // One handshake step in `state`, an allocation and its free.
-std::vector<unsigned char> step_trace(std::uint64_t state,
-                                      const std::vector<std::pair<std::string, std::string>>& meta =
-                                          {}) {
+std::vector<unsigned char>
+step_trace(std::uint64_t state, const std::vector<std::pair<std::string, std::string>>& meta = {}) {
     TraceBuilder b;
     for (const auto& [k, v] : meta) {
         b.meta(k, v);
@@ -100,8 +99,8 @@ TEST_F(HostileTrace, DataAfterTheEndRecordIsAnError) {
 TEST_F(HostileTrace, EveryCommandSaysATraceIsTruncated) {
     // A recording of concurrent connections (capacity needs one), cut
     // during its last connection's teardown.
-    auto bytes = read_bytes(std::string(TLSHEAP_SOURCE_DIR) +
-                            "/traces/tls13-ecdsa-p256-2-staggered.trace");
+    auto bytes =
+        read_bytes(std::string(TLSHEAP_SOURCE_DIR) + "/traces/tls13-ecdsa-p256-2-staggered.trace");
     bytes.resize(bytes.size() - 1000);
     const fs::path p = write_trace(dir_, "truncated.trace", bytes);
     for (const char* command : {"replay", "minpool", "compare", "capacity"}) {
@@ -157,6 +156,20 @@ TEST_F(HostileTrace, OutputThatIsTheInputIsRefused) {
     EXPECT_EQ(read_bytes(p), before);
 }
 
+// A heap too small for the recording: the models' table says so instead of
+// figures of a run that failed (a negative fragmentation, a steady state
+// above the footprint).
+TEST_F(HostileTrace, HeapTooSmallSaysTheRecordingDoesNotFit) {
+    const RunResult r = run_tlsheap({"replay", kSample, "--pool", "1000"});
+    EXPECT_EQ(r.status, 1) << r.err;
+    const std::string table = r.out.substr(r.out.find("Replayed through allocator models"));
+    EXPECT_NE(table.find("ideal            does not fit: the recording needs more than the "
+                         "1,000-byte heap"),
+              std::string::npos)
+        << table;
+    EXPECT_EQ(table.find("-97."), std::string::npos) << table;
+}
+
 // `tlsheap replay <(cat t.trace)`: the shell hands over /dev/fd/N, a pipe.
 TEST_F(HostileTrace, ReadsATraceFromAPipe) {
     const RunResult file = run_tlsheap({"replay", kSample});
@@ -166,9 +179,7 @@ TEST_F(HostileTrace, ReadsATraceFromAPipe) {
         std::chrono::seconds(600), {}, {{"TLSHEAP_CACHE_DIR", test_cache().string()}});
     EXPECT_EQ(piped.status, 0) << piped.err;
     // The same report but for the trace's name and size.
-    const auto figures = [](const std::string& out) {
-        return out.substr(out.find("live peak"));
-    };
+    const auto figures = [](const std::string& out) { return out.substr(out.find("live peak")); };
     ASSERT_NE(file.out.find("live peak"), std::string::npos) << file.out;
     ASSERT_NE(piped.out.find("live peak"), std::string::npos) << piped.out;
     EXPECT_EQ(figures(piped.out), figures(file.out));
