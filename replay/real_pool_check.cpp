@@ -19,7 +19,7 @@ RecordedAllocator recorded_on(const trace::TraceInfo& info) {
 
 void RealPoolCheck::on_description(const trace::Record& r) {
     if (r.tag == trace::Tag::Meta && r.key == trace::meta::kPoolBase) {
-        pool_base_ = std::stoull(r.value);
+        pool_base_ = trace::meta_number(r.value); // the reader checked it is a number
     }
 }
 

@@ -61,8 +61,56 @@ enum class Tag : std::uint8_t {
     // --- results ---
     Outcome = 0x40,   // what:varint ret:zigzag state:varint text:str
     PoolStats = 0x41, // the real memory_buffer_alloc's own statistics
-    End = 0x7f,       // event_count:varint crc32:varint of every byte before this record
+    End = 0x7f,       // event_count:varint crc32c:varint of every byte before this record
 };
+
+// "StepBegin" for Tag::StepBegin; "" for a tag of a newer minor version.
+inline constexpr const char* tag_name(Tag tag) {
+    switch (tag) {
+    case Tag::Meta:
+        return "Meta";
+    case Tag::Config:
+        return "Config";
+    case Tag::StateName:
+        return "StateName";
+    case Tag::Module:
+        return "Module";
+    case Tag::Stack:
+        return "Stack";
+    case Tag::Frame:
+        return "Frame";
+    case Tag::Alloc:
+        return "Alloc";
+    case Tag::Free:
+        return "Free";
+    case Tag::Phase:
+        return "Phase";
+    case Tag::StepBegin:
+        return "StepBegin";
+    case Tag::StepEnd:
+        return "StepEnd";
+    case Tag::Activity:
+        return "Activity";
+    case Tag::Connection:
+        return "Connection";
+    case Tag::TlsRecord:
+        return "TlsRecord";
+    case Tag::Role:
+        return "Role";
+    case Tag::Outcome:
+        return "Outcome";
+    case Tag::PoolStats:
+        return "PoolStats";
+    case Tag::End:
+        return "End";
+    }
+    return "";
+}
+
+// Upper bound on a handshake state id (StepBegin, StepEnd, StateName,
+// Outcome): mbedTLS numbers its states from 0 and has a few dozen. Tools
+// index tables by state, so a reader refuses larger ids.
+inline constexpr std::uint64_t kMaxStateId = 255;
 
 // Connection ids (Connection records). 0 is what every connection shares
 // (PSA, the DRBG, the CA chain, the own certificate and key, the
@@ -71,6 +119,9 @@ enum class Tag : std::uint8_t {
 inline constexpr std::uint32_t kSharedConnection = 0;
 inline constexpr std::uint32_t kFirstConnection = 1;
 // Sanity bound for a reader: more connections than any recording makes.
+// Connections are numbered in the order they are set up, so a Connection
+// record names one seen before or the next one; a reader refuses a gap
+// (tools size per-connection tables by the highest id).
 inline constexpr std::uint64_t kMaxConnectionId = 1u << 20;
 
 // The Activity that wraps mbedtls_ssl_setup. A trace without Connection

@@ -122,6 +122,34 @@ inline constexpr auto kAllKeys = std::to_array<std::string_view>({
     kAppHeap,
 });
 
+// The keys whose values are decimal numbers (docs/trace-format.md): a
+// reader refuses a trace where one is anything else, so that every tool can
+// read them with meta_number().
+inline constexpr auto kNumericKeys = std::to_array<std::string_view>({
+    kSeed,
+    kFixedTime,
+    kLifecycleConnections,
+    kLifecycleReconnects,
+    kPointerSize,
+    kSizeTSize,
+    kPoolSize,
+    kPoolBase,
+    kSslInContentLen,
+    kSslOutContentLen,
+    kSslInBufferLen,
+    kSslOutBufferLen,
+    kSslMaxFragmentLengthRequested,
+});
+
+inline constexpr bool is_numeric_key(std::string_view key) {
+    for (const std::string_view k : kNumericKeys) {
+        if (k == key) {
+            return true;
+        }
+    }
+    return false;
+}
+
 // --- values -----------------------------------------------------------------
 inline constexpr char kTransportStream[] = "stream";     // TLS over TCP
 inline constexpr char kTransportDatagram[] = "datagram"; // DTLS over UDP
@@ -142,8 +170,16 @@ inline constexpr unsigned pointer_size(std::string_view value) {
 
 } // namespace meta
 
+// Whether `value` is a decimal number that fits 64 bits ("" is not).
+inline bool is_meta_number(std::string_view value) {
+    std::uint64_t number = 0;
+    const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), number);
+    return !value.empty() && error == std::errc() && end == value.data() + value.size();
+}
+
 // A numeric metadata value ("16384" for ssl.in_content_len); 0 when the
-// trace does not have it (older recorders) or it is not a number.
+// trace does not have it (older recorders). The reader has refused a trace
+// where a key of kNumericKeys is not a number.
 inline std::uint64_t meta_number(std::string_view value) {
     std::uint64_t number = 0;
     const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), number);

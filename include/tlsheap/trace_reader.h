@@ -119,7 +119,12 @@ class TraceReader {
     // Makes at least n bytes available at pos_; false if the input ends first.
     bool fill(std::size_t n);
     [[noreturn]] void corrupt(const std::string& what, std::uint64_t offset) const;
-    void decode(Tag tag, const unsigned char* p, const unsigned char* end, Record& out);
+    [[noreturn]] void unknown_tag(Tag tag, std::uint64_t offset) const;
+    // Decodes a payload into `out`; throws TraceError if it is malformed.
+    // `partial`: [p, end) is what the file holds of a longer payload; returns
+    // whether it can be the beginning of one (false: the length is damaged).
+    bool decode(Tag tag, const unsigned char* p, const unsigned char* end, Record& out,
+                bool partial);
 
     std::string name_;
     std::FILE* file_ = nullptr;
@@ -137,6 +142,7 @@ class TraceReader {
     std::uint64_t last_address_ = 0;
     const unsigned char* last_data_ = nullptr;
     std::size_t last_size_ = 0;
+    std::uint64_t highest_connection_ = kSharedConnection;
     bool complete_ = false;
     bool truncated_ = false;
     std::uint64_t truncated_at_ = 0;

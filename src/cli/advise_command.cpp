@@ -171,6 +171,7 @@ void print_proposal(unsigned id, const analysis::Proposal& p, const analysis::He
 int run_advise(const AdviseOptions& o) {
     if (!fs::exists(o.trace))
         throw UserError("trace " + o.trace + " does not exist", kExitBadInput);
+    refuse_overwriting_inputs("--json", o.json, {o.trace});
     std::vector<analysis::ConfigChange> try_changes;
     try {
         for (const std::string& s : o.try_set) {

@@ -54,6 +54,7 @@ std::uint64_t parse_heap(const std::string& text) {
 }
 
 int run_capacity(CapacityOptions& o) {
+    refuse_overwriting_inputs("--json", o.json, {o.trace});
     const std::uint64_t heap = parse_heap(o.heap);
     if (o.trace.empty() == o.scenario.empty()) {
         throw UserError("capacity takes a TRACE or --scenario NAME (one of them)", kExitBadInput);
@@ -77,6 +78,9 @@ int run_capacity(CapacityOptions& o) {
         trace::TraceWalker walker;
         walker.walk(reader);
         const trace::TraceInfo& info = walker.info();
+        if (reader.truncated()) {
+            std::printf("  warning: %s\n", reader.truncation_message().c_str());
+        }
         source.kind = "trace";
         source.trace = o.trace;
         source.trace_connections = walker.connection_count() - 1;

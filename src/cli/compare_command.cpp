@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <set>
 
 namespace tlsheap::cli {
 
@@ -46,7 +47,8 @@ struct ModelFigures {
 struct Row {
     std::string trace;
     std::string scheme;
-    std::string error; // the scheme could not apply to this trace
+    std::string error;      // the scheme could not apply to this trace
+    std::string truncation; // the trace is truncated: what it says
     std::uint64_t live_peak = 0;
     std::optional<std::uint64_t> live_steady;
     std::vector<ModelFigures> models;
@@ -65,6 +67,7 @@ Row compare_one(const std::string& trace, const std::string& scheme,
         options.series_points = 1;
         const replay::ReplayResult r = replay::profile_trace(open, options);
         row.live_peak = r.live_peak.bytes;
+        row.truncation = r.truncated ? r.truncation_message : std::string();
         row.live_steady = r.live_after_handshake;
         for (const replay::ModelRun& m : r.models) {
             ModelFigures f;
@@ -91,6 +94,7 @@ std::string optional_bytes(const std::optional<std::uint64_t>& v) {
 }
 
 int run_compare(const CompareOptions& o) {
+    refuse_overwriting_inputs("--json", o.json, o.traces);
     const std::vector<replay::ModelSpec> models = pipeline::parse_model_specs(o.models);
     std::vector<Row> rows;
     for (const std::string& trace : o.traces) {
@@ -108,6 +112,16 @@ int run_compare(const CompareOptions& o) {
     std::printf(
         "  live peak and steady state are requested bytes; per allocator, footprint and min pool\n"
         "  include headers and alignment, steady state is the heap in use after the handshake\n\n");
+    // Each truncated trace once, as replay says it.
+    std::set<std::string> warned;
+    for (const Row& row : rows) {
+        if (!row.truncation.empty() && warned.insert(row.trace).second) {
+            std::printf("  warning: %s\n", row.truncation.c_str());
+        }
+    }
+    if (!warned.empty()) {
+        std::printf("\n");
+    }
     const bool several = o.traces.size() > 1;
     std::printf("  %-52s %10s %10s   %-15s %10s %10s %7s %10s\n", "buffer scheme", "live peak",
                 "steady", "allocator", "footprint", "min pool", "frag.", "steady");

@@ -20,6 +20,7 @@ struct DiffOptions {
 };
 
 int run_diff(const DiffOptions& o) {
+    refuse_overwriting_inputs("--json", o.json, {o.a, o.b});
     const nlohmann::json a = read_document(o.a);
     const nlohmann::json b = read_document(o.b);
     analysis::ProfileDiff diff;

@@ -18,6 +18,7 @@ struct ExportOptions {
 };
 
 int run_export(const ExportOptions& o) {
+    refuse_overwriting_inputs("--output", o.output, {o.document});
     if (o.format == "tlsheap") {
         throw UserError("export writes a dashboard format (benchmark-action, bmf)", kExitBadInput);
     }

@@ -140,6 +140,7 @@ json verdict_json(const analysis::GateVerdict& v, const GateOptions& o) {
 }
 
 int run_gate(const GateOptions& o) {
+    refuse_overwriting_inputs("--json", o.json, {o.baseline, o.current});
     const auto thresholds = analysis::GateThresholds::parse(o.thresholds);
     json baseline;
     if (fs::exists(o.baseline)) {

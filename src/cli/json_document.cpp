@@ -33,9 +33,14 @@ void check_format(const std::string& format) {
     }
 }
 
+std::string json_text(const nlohmann::json& document, int indent) {
+    return document.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 void write_json_file(const std::string& path, const nlohmann::json& document) {
+    const std::string text = json_text(document, 2);
     std::ofstream file(path);
-    file << document.dump(2) << "\n";
+    file << text << "\n";
     if (!file) {
         throw UserError("cannot write " + path, kExitBadInput);
     }
@@ -52,7 +57,7 @@ void write_document(const std::string& path, const nlohmann::json& document,
         }
     }
     if (path == "-") {
-        std::cout << out.dump(2) << "\n";
+        std::cout << json_text(out, 2) << "\n";
         return;
     }
     write_json_file(path, out);

@@ -14,6 +14,11 @@ nlohmann::json read_document(const std::string& path, const std::string& what = 
 // format: commands check it before they run anything.
 void check_format(const std::string& format);
 
+// A document as text (indent < 0: on one line). Strings from traces and
+// configs may hold bytes that are not UTF-8 (a label, a path): they are
+// written as U+FFFD instead of failing the whole document.
+std::string json_text(const nlohmann::json& document, int indent = -1);
+
 // Writes a document to the file `path` (never to stdout), indented. Throws
 // UserError (exit 2) for an unwritable file.
 void write_json_file(const std::string& path, const nlohmann::json& document);

@@ -22,6 +22,7 @@ struct MergeOptions {
 };
 
 int run_merge(const MergeOptions& o) {
+    refuse_overwriting_inputs("--json", o.json, o.inputs);
     std::vector<json> shards;
     for (const std::string& path : o.inputs) {
         shards.push_back(read_document(path, "shard"));

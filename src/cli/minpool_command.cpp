@@ -27,24 +27,29 @@ struct MinpoolOptions {
 };
 
 int run_minpool(const MinpoolOptions& o) {
+    refuse_overwriting_inputs("--json", o.json, {o.trace});
     const std::vector<replay::ModelSpec> specs = pipeline::parse_model_specs(o.models);
+    trace::TraceReader reader(o.trace);
+    trace::TraceWalker walker;
+    walker.walk(reader);
+    const trace::TraceInfo& info = walker.info();
+    if (walker.events() == 0) {
+        throw UserError(o.trace + " has no allocation events: there is no pool to size",
+                        kExitBadInput);
+    }
     std::vector<replay::MinPoolResult> results;
     try {
         results = replay::find_min_pools(pipeline::trace_source(o.trace, o.transform), specs);
     } catch (const replay::TransformError& e) {
         throw UserError(e.what(), kExitBadInput);
     }
-    trace::TraceReader reader(o.trace);
-    trace::TraceWalker walker;
-    walker.walk(reader);
-    const trace::TraceInfo& info = walker.info();
     std::printf("tlsheap minpool: %s (%s, %s side, mbedTLS %s, %s-byte pointers)\n",
                 o.trace.c_str(), info.meta(trace::meta::kScenarioName).c_str(),
                 info.meta(trace::meta::kRecorderSide).c_str(),
                 info.meta(trace::meta::kMbedtlsVersion).c_str(),
                 info.meta(trace::meta::kPointerSize).c_str());
     if (reader.truncated()) {
-        std::printf("warning: %s\n", reader.truncation_message().c_str());
+        std::printf("  warning: %s\n", reader.truncation_message().c_str());
     }
     std::printf("  %-16s %12s  %-22s  %s\n", "model", "min pool", "method", "check");
     nlohmann::json models = nlohmann::json::array();

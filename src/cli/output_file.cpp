@@ -1,5 +1,7 @@
 #include "cli/output_file.h"
 
+#include "tlsheap/user_error.h"
+
 #include <filesystem>
 
 namespace tlsheap::cli {
@@ -46,6 +48,21 @@ const CLI::Validator& replaced_file() {
         },
         "FILE", "REPLACED_FILE");
     return validator;
+}
+
+void refuse_overwriting_inputs(const std::string& option, const std::string& path,
+                               const std::vector<std::string>& inputs) {
+    if (path.empty() || path == "-") {
+        return;
+    }
+    for (const std::string& input : inputs) {
+        std::error_code ec;
+        if (std::filesystem::equivalent(path, input, ec)) {
+            throw UserError(option + " " + path + " is the input " + input +
+                                "; refusing to overwrite it",
+                            kExitBadInput);
+        }
+    }
 }
 
 } // namespace tlsheap::cli

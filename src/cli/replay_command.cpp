@@ -33,6 +33,7 @@ struct ReplayCommandOptions {
 };
 
 int run_replay(const ReplayCommandOptions& o) {
+    refuse_overwriting_inputs("--json", o.json, {o.trace});
     replay::ReplayOptions options;
     options.models = pipeline::parse_model_specs(o.models);
     options.pool_size = parse_heap_size(o.heap, "--heap");
@@ -57,7 +58,9 @@ int run_replay(const ReplayCommandOptions& o) {
     run.variant_key = result.info.meta(meta::kVariantKey);
     run.build_cached = true;
     run.trace_path = o.trace;
-    run.trace_bytes = std::filesystem::file_size(o.trace);
+    std::error_code no_size; // a trace read from a pipe has none
+    const std::uintmax_t trace_bytes = std::filesystem::file_size(o.trace, no_size);
+    run.trace_bytes = no_size ? 0 : trace_bytes;
     report::ReportOptions report_options;
     report_options.top_sites = o.top;
     report::print_profile(stdout, run, result, report_options);

@@ -1,5 +1,6 @@
 #include "cli/trace_command.h"
 
+#include "cli/json_document.h"
 #include "cli/number_option.h"
 #include "cli/output_file.h"
 #include "tlsheap/number_format.h"
@@ -29,7 +30,7 @@ struct ShowOptions {
     std::uint64_t limit = 0;
 };
 
-const char* tag_name(Tag t) {
+const char* record_kind(Tag t) {
     switch (t) {
     case Tag::Meta:
         return "meta";
@@ -80,7 +81,7 @@ int show(const ShowOptions& o) {
     std::uint64_t printed = 0;
     std::vector<std::string> notes;
     while (reader.next(r)) {
-        ++counts[tag_name(r.tag)];
+        ++counts[record_kind(r.tag)];
         walker.feed(r);
         if (r.tag == Tag::Outcome) {
             notes.push_back(fmt::format("{} in {}: {}", r.ret == 0 ? "ok" : "failure",
@@ -153,6 +154,7 @@ struct ExportOptions {
 // deterministic scenario is left out: timestamps, host addresses, modules'
 // load addresses. Two such exports of the same scenario are byte-identical.
 int export_json(const ExportOptions& o) {
+    refuse_overwriting_inputs("--json", o.json, {o.path});
     trace::TraceReader reader(o.path);
     std::ofstream file;
     std::ostream* out = &std::cout;
@@ -170,7 +172,7 @@ int export_json(const ExportOptions& o) {
     *out << "{\"schema_version\":1,\"kind\":\"tlsheap.trace\",\"events\":[";
     bool first = true;
     auto emit = [&](const json& j) {
-        *out << (first ? "\n" : ",\n") << j.dump();
+        *out << (first ? "\n" : ",\n") << json_text(j);
         first = false;
     };
     auto site = [&](std::uint32_t stack) -> json {
@@ -275,8 +277,8 @@ int export_json(const ExportOptions& o) {
         modules.push_back(mj);
     }
     *out << "\n],\n\"complete\":" << (reader.complete() ? "true" : "false")
-         << ",\n\"meta\":" << meta.dump() << ",\n\"config\":" << config.dump()
-         << ",\n\"modules\":" << (o.stable ? json::array().dump() : modules.dump()) << "\n}\n";
+         << ",\n\"meta\":" << json_text(meta) << ",\n\"config\":" << json_text(config)
+         << ",\n\"modules\":" << json_text(o.stable ? json::array() : modules) << "\n}\n";
     if (reader.truncated()) {
         std::fprintf(stderr, "tlsheap: warning: %s\n", reader.truncation_message().c_str());
     }

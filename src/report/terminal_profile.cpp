@@ -183,6 +183,15 @@ void print_profile(std::FILE* out, const RunDescription& run, const ReplayResult
         for (const replay::ModelRun& m : r.models) {
             const auto found = r.min_pools.find(m.name);
             const std::string min_pool = found == r.min_pools.end() ? "-" : grouped(found->second);
+            if (m.failure_count > 0) {
+                // Allocations failed: footprint, fragmentation and steady state
+                // describe a run that did not happen.
+                line(fmt::format("  {:<16} does not fit: the recording needs more than the {}-byte "
+                                 "heap ({} allocations fail); min pool {}",
+                                 m.name, grouped(m.pool_size.value_or(0)), m.failure_count,
+                                 min_pool));
+                continue;
+            }
             line(fmt::format("  {:<16} {:>11} {:>10} {:>9} {:>11} {:>13}  {}", m.name,
                              grouped(m.footprint),
                              grouped(overhead(m.footprint, r.live_peak.bytes)),
