@@ -1,0 +1,69 @@
+// Work per operation with 40,000 blocks alive at once: the models must not
+// walk their free lists (or every block) on each allocation, free, or
+// free-space figure the replay asks for. Counted, not timed: each model
+// exposes how many free-list index nodes its searches looked at, and the
+// average per operation must stay logarithmic in the live blocks.
+#include "esp_tlsf_model.h"
+#include "freertos_heap4_model.h"
+#include "live_blocks_script.h"
+#include "mbedtls_pool_model.h"
+
+#include <gtest/gtest.h>
+
+namespace tlsheap::replay {
+namespace {
+
+using testing::live_blocks_script;
+using testing::play;
+
+constexpr unsigned kLive = 40'000;
+// log2(40,000) is about 15; a treap's searches stay within a small multiple.
+constexpr double kMostVisitsPerOperation = 64;
+
+// Plays the script the way the replay engine drives a model: the figures
+// below the footprint whenever it rises, the heap figures after every
+// allocation (as `replay --pool` does). Returns the number of operations.
+std::uint64_t drive(AllocatorModel& model) {
+    std::uint64_t operations = 0;
+    std::uint64_t footprint = 0;
+    std::uint64_t failures = 0;
+    const auto results = play(
+        live_blocks_script(kLive),
+        [&](std::uint64_t size) {
+            const auto offset = model.allocate(size);
+            failures += !offset;
+            (void)model.heap_figures();
+            return offset;
+        },
+        [&](std::uint64_t offset) { model.release(offset); },
+        [&] {
+            ++operations;
+            if (model.footprint() > footprint) {
+                footprint = model.footprint();
+                (void)model.free_bytes_below_footprint();
+                (void)model.largest_free_block_below_footprint();
+            }
+        });
+    EXPECT_EQ(failures, 0u) << model.description();
+    EXPECT_EQ(model.verify(), "");
+    return operations;
+}
+
+TEST(LiveBlocksWork, MbedtlsPoolFirstFitIsLogarithmic) {
+    MbedtlsPoolModel model(MbedtlsPoolModel::Config{});
+    const std::uint64_t operations = drive(model);
+    EXPECT_LE(static_cast<double>(model.free_list_visits()) / static_cast<double>(operations),
+              kMostVisitsPerOperation);
+}
+
+TEST(LiveBlocksWork, MbedtlsPoolBoundedFirstFitIsLogarithmic) {
+    MbedtlsPoolModel::Config config;
+    config.pool_size = 64u << 20;
+    MbedtlsPoolModel model(config);
+    const std::uint64_t operations = drive(model);
+    EXPECT_LE(static_cast<double>(model.free_list_visits()) / static_cast<double>(operations),
+              kMostVisitsPerOperation);
+}
+
+} // namespace
+} // namespace tlsheap::replay
