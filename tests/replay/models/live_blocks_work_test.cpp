@@ -65,5 +65,21 @@ TEST(LiveBlocksWork, MbedtlsPoolBoundedFirstFitIsLogarithmic) {
               kMostVisitsPerOperation);
 }
 
+TEST(LiveBlocksWork, FreertosHeap4FirstFitAndInsertionAreLogarithmic) {
+    FreertosHeap4Model model(FreertosHeap4Model::Config{});
+    const std::uint64_t operations = drive(model);
+    EXPECT_LE(static_cast<double>(model.free_list_visits()) / static_cast<double>(operations),
+              kMostVisitsPerOperation);
+}
+
+TEST(LiveBlocksWork, FreertosHeap4BoundedFirstFitAndInsertionAreLogarithmic) {
+    FreertosHeap4Model::Config config;
+    config.pool_size = 64u << 20;
+    FreertosHeap4Model model(config);
+    const std::uint64_t operations = drive(model);
+    EXPECT_LE(static_cast<double>(model.free_list_visits()) / static_cast<double>(operations),
+              kMostVisitsPerOperation);
+}
+
 } // namespace
 } // namespace tlsheap::replay
