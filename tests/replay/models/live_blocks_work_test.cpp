@@ -81,5 +81,14 @@ TEST(LiveBlocksWork, FreertosHeap4BoundedFirstFitAndInsertionAreLogarithmic) {
               kMostVisitsPerOperation);
 }
 
+TEST(LiveBlocksWork, EspTlsfFiguresAreLogarithmic) {
+    EspTlsfModel::Config config;
+    config.pool_size = 64u << 20;
+    EspTlsfModel model(config);
+    const std::uint64_t operations = drive(model);
+    EXPECT_LE(static_cast<double>(model.free_list_visits()) / static_cast<double>(operations),
+              kMostVisitsPerOperation);
+}
+
 } // namespace
 } // namespace tlsheap::replay
