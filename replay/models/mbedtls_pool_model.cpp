@@ -222,8 +222,8 @@ void MbedtlsPoolModel::check_divergent_pools_on_allocate(std::uint32_t chosen, s
         // The displaced tail comes after group.block; first fit looks at it
         // before `chosen` if it passed group.block on the way, that is if
         // group.block is listed before `chosen`.
-        const bool tail_first = group.block == kNoBlock ||
-                                blocks_[group.block].list_key < blocks_[chosen].list_key;
+        const bool tail_first =
+            group.block == kNoBlock || blocks_[group.block].list_key < blocks_[chosen].list_key;
         if (!tail_first)
             continue;
         // Where this pool's tail block (same start, ending at l) can take len.
