@@ -3,8 +3,9 @@
 // order), each with its size, in a treap that keeps the largest size and the
 // total of every subtree. It answers in O(log n) what a real allocator learns
 // by walking its free list: the first block in key order that is at least n
-// bytes (first fit), the last block before a key (where an address-ordered
-// insert goes), and the largest and total free size. The models keep their
+// bytes (first fit), the first block from a key on (best fit, with the size
+// in the key's high bits), the last block before a key (where an
+// address-ordered insert goes), and the largest and total free size. The models keep their
 // own free lists as the real allocators do; this index only replaces walks.
 #pragma once
 
@@ -76,6 +77,22 @@ class FreeBlockIndex {
             else
                 node = n.right;
         }
+    }
+
+    // The entry with the smallest key not below `key`, or none.
+    std::optional<Entry> first_from(std::uint64_t key) const {
+        std::optional<Entry> found;
+        for (std::uint32_t node = root_; node != npos;) {
+            ++visits_;
+            const Node& n = nodes_[node];
+            if (n.key >= key) {
+                found = n.entry();
+                node = n.left;
+            } else {
+                node = n.right;
+            }
+        }
+        return found;
     }
 
     // The entry with the largest key below `key`, or none.

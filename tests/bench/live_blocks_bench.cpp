@@ -4,7 +4,9 @@
 // replayed through the engine by one model at a time: unbounded (`replay`),
 // in a pool with the heap verdicts (`replay --pool`), and the min pool
 // search (`minpool`). Work per event that grows with the live blocks shows as
-// time growing faster than N.
+// time growing faster than N. umm's heap (at most 32,767 blocks of 8 bytes)
+// holds only a few thousand such blocks: it runs again with blocks of at most
+// 40 bytes and N = 1k, 2k, 4k, 8k (the `_small` cases).
 #include "live_blocks_script.h"
 #include "tlsheap/min_pool.h"
 #include "tlsheap/replay_engine.h"
@@ -20,9 +22,13 @@ namespace {
 
 using namespace tlsheap;
 
-const std::vector<unsigned char>& live_blocks_trace(unsigned live) {
-    static std::map<unsigned, std::vector<unsigned char>> traces;
-    auto [it, fresh] = traces.try_emplace(live);
+// Handshake-like sizes up to 700 bytes; umm's `_small` cases pass kSmallLargest.
+constexpr std::uint64_t kLargest = 700;
+constexpr std::uint64_t kSmallLargest = 40;
+
+const std::vector<unsigned char>& live_blocks_trace(unsigned live, std::uint64_t largest) {
+    static std::map<std::pair<unsigned, std::uint64_t>, std::vector<unsigned char>> traces;
+    auto [it, fresh] = traces.try_emplace({live, largest});
     if (!fresh)
         return it->second;
     testing::TraceBuilder b;
@@ -30,7 +36,8 @@ const std::vector<unsigned char>& live_blocks_trace(unsigned live) {
     b.phase(trace::Phase::Setup);
     // Recorded addresses only need to be distinct while live: one per id.
     const auto address = [](std::uint32_t id) { return 0x100000 + std::uint64_t{id} * 1024; };
-    for (const replay::testing::ScriptEvent& e : replay::testing::live_blocks_script(live)) {
+    for (const replay::testing::ScriptEvent& e :
+         replay::testing::live_blocks_script(live, largest)) {
         if (e.allocate)
             b.alloc(e.size, address(e.id));
         else
@@ -47,8 +54,8 @@ replay::ReplayResult replay_bytes(const std::vector<unsigned char>& bytes,
     return replay::replay_trace(*reader, options);
 }
 
-void BM_Replay(benchmark::State& state, const std::string& model) {
-    const auto& bytes = live_blocks_trace(static_cast<unsigned>(state.range(0)));
+void BM_Replay(benchmark::State& state, const std::string& model, std::uint64_t largest) {
+    const auto& bytes = live_blocks_trace(static_cast<unsigned>(state.range(0)), largest);
     replay::ReplayOptions options;
     options.models = {replay::ModelSpec::parse(model)};
     std::uint64_t footprint = 0;
@@ -59,8 +66,8 @@ void BM_Replay(benchmark::State& state, const std::string& model) {
 
 // A pool of twice the live peak, which every model but umm (at most 256 KiB)
 // runs the trace in: heap figures after every allocation (the heap verdicts).
-void BM_ReplayInPool(benchmark::State& state, const std::string& model) {
-    const auto& bytes = live_blocks_trace(static_cast<unsigned>(state.range(0)));
+void BM_ReplayInPool(benchmark::State& state, const std::string& model, std::uint64_t largest) {
+    const auto& bytes = live_blocks_trace(static_cast<unsigned>(state.range(0)), largest);
     replay::ReplayOptions options;
     options.models = {replay::ModelSpec::parse(model)};
     options.pool_size = 2 * replay_bytes(bytes, options).live_peak.bytes;
@@ -70,8 +77,8 @@ void BM_ReplayInPool(benchmark::State& state, const std::string& model) {
     state.counters["failures"] = static_cast<double>(failures);
 }
 
-void BM_MinPool(benchmark::State& state, const std::string& model) {
-    const auto bytes = live_blocks_trace(static_cast<unsigned>(state.range(0)));
+void BM_MinPool(benchmark::State& state, const std::string& model, std::uint64_t largest) {
+    const auto bytes = live_blocks_trace(static_cast<unsigned>(state.range(0)), largest);
     const auto open = [&bytes] { return testing::OwnedTraceSource::from_bytes(bytes); };
     replay::MinPoolResult result;
     for (auto _ : state)
@@ -86,12 +93,24 @@ void live_counts(benchmark::internal::Benchmark* b) {
     b->Unit(benchmark::kMillisecond)->Iterations(1);
 }
 
+void small_live_counts(benchmark::internal::Benchmark* b) {
+    for (int live : {1'000, 2'000, 4'000, 8'000})
+        b->Arg(live);
+    b->Unit(benchmark::kMillisecond)->Iterations(1);
+}
+
 #define TLSHEAP_LIVE_BLOCKS_BENCH(kind)                                                            \
-    BENCHMARK_CAPTURE(kind, ideal, std::string("ideal"))->Apply(live_counts);                      \
-    BENCHMARK_CAPTURE(kind, mbedtls_pool, std::string("mbedtls-pool"))->Apply(live_counts);        \
-    BENCHMARK_CAPTURE(kind, freertos_heap4, std::string("freertos-heap4"))->Apply(live_counts);    \
-    BENCHMARK_CAPTURE(kind, esp_tlsf, std::string("esp-tlsf"))->Apply(live_counts);                \
-    BENCHMARK_CAPTURE(kind, umm, std::string("umm"))->Apply(live_counts)
+    BENCHMARK_CAPTURE(kind, ideal, std::string("ideal"), kLargest)->Apply(live_counts);            \
+    BENCHMARK_CAPTURE(kind, mbedtls_pool, std::string("mbedtls-pool"), kLargest)                   \
+        ->Apply(live_counts);                                                                      \
+    BENCHMARK_CAPTURE(kind, freertos_heap4, std::string("freertos-heap4"), kLargest)               \
+        ->Apply(live_counts);                                                                      \
+    BENCHMARK_CAPTURE(kind, esp_tlsf, std::string("esp-tlsf"), kLargest)->Apply(live_counts);      \
+    BENCHMARK_CAPTURE(kind, umm, std::string("umm"), kLargest)->Apply(live_counts);                \
+    BENCHMARK_CAPTURE(kind, umm_small, std::string("umm"), kSmallLargest)                          \
+        ->Apply(small_live_counts);                                                                \
+    BENCHMARK_CAPTURE(kind, umm_first_fit_small, std::string("umm:fit=first"), kSmallLargest)      \
+        ->Apply(small_live_counts)
 
 TLSHEAP_LIVE_BLOCKS_BENCH(BM_Replay);
 TLSHEAP_LIVE_BLOCKS_BENCH(BM_ReplayInPool);

@@ -12,14 +12,17 @@
 
 namespace tlsheap::replay::testing {
 
-inline std::vector<ScriptEvent> live_blocks_script(unsigned live, std::uint64_t seed = 1) {
+// Sizes up to `largest` bytes, seven in ten small (up to about a seventh of
+// it): handshake-like sizes by default, that leave holes of many different
+// sizes. A smaller `largest` fits more live blocks in a small heap.
+inline std::vector<ScriptEvent> live_blocks_script(unsigned live, std::uint64_t largest = 700,
+                                                   std::uint64_t seed = 1) {
     std::mt19937_64 random(seed);
-    // Mostly small blocks, some of a few hundred bytes: handshake-like sizes
-    // that leave holes of many different sizes.
+    const std::uint64_t small = largest * 96 / 700;
     const auto size = [&] {
         const unsigned kind = std::uniform_int_distribution<unsigned>(0, 9)(random);
-        return kind < 7 ? std::uniform_int_distribution<std::uint64_t>(1, 96)(random)
-                        : std::uniform_int_distribution<std::uint64_t>(97, 700)(random);
+        return kind < 7 ? std::uniform_int_distribution<std::uint64_t>(1, small)(random)
+                        : std::uniform_int_distribution<std::uint64_t>(small + 1, largest)(random);
     };
     std::vector<ScriptEvent> script;
     std::uint32_t next_id = 0;
