@@ -3,7 +3,10 @@
 // walk their free lists (or every block) on each allocation, free, or
 // free-space figure the replay asks for. Counted, not timed: each model
 // exposes how many free-list index nodes its searches looked at, and the
-// average per operation must stay logarithmic in the live blocks.
+// average per operation must stay logarithmic in the live blocks. (The
+// models before issue 15, their walks counted the same way, averaged 27,174
+// (mbedtls-pool), 4,874 (freertos-heap4), 26,745 (esp-tlsf), 5,683 and 5,387
+// (umm best, first fit) steps per operation here; the indexes take 22-35.)
 #include "esp_tlsf_model.h"
 #include "freertos_heap4_model.h"
 #include "live_blocks_script.h"
