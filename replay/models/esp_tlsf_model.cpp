@@ -84,6 +84,7 @@ void EspTlsfModel::insert_free(std::uint32_t slot) {
     block.list = list.fl * sl_count_ + list.sl;
     std::uint32_t& head = heads_[block.list];
     block.free = true;
+    free_index_.insert(block.ptr, slot, block.size);
     block.prev_free = kNoBlock;
     block.next_free = head;
     if (head != kNoBlock)
@@ -95,6 +96,7 @@ void EspTlsfModel::insert_free(std::uint32_t slot) {
 
 void EspTlsfModel::remove_free(std::uint32_t slot) {
     Block& block = blocks_[slot];
+    free_index_.erase(block.ptr);
     std::uint32_t& head = heads_[block.list];
     if (block.prev_free != kNoBlock)
         blocks_[block.prev_free].next_free = block.next_free;
@@ -248,17 +250,36 @@ void EspTlsfModel::for_each_free_part_below_footprint(Visit visit) const {
     }
 }
 
+// The last block of the pool (before the sentinel), when it is free.
+std::optional<FreeBlockIndex::Entry> EspTlsfModel::free_tail() const {
+    const auto last = free_index_.last_before(UINT64_MAX);
+    if (last && blocks_[last->slot].next == kNoBlock)
+        return last;
+    return std::nullopt;
+}
+
+// Every block but the last lies below the footprint: a block ends where a
+// split once wrote the next block's header, and the footprint covers it. So
+// the free bytes below the footprint are the free blocks' sizes, the last
+// block clipped at the footprint.
 std::uint64_t EspTlsfModel::free_bytes_below_footprint() const {
-    std::uint64_t total = 0;
-    for_each_free_part_below_footprint([&](std::uint64_t bytes) { total += bytes; });
+    const auto tail = free_tail();
+    std::uint64_t total = free_index_.total();
+    if (tail) {
+        total -= tail->size;
+        if (tail->key < footprint_)
+            total += std::min(tail->key + tail->size, footprint_) - tail->key;
+    }
     return total;
 }
 
 std::uint64_t EspTlsfModel::largest_free_block_below_footprint() const {
-    std::uint64_t largest = 0;
-    for_each_free_part_below_footprint(
-        [&](std::uint64_t bytes) { largest = std::max(largest, fit_size(bytes)); });
-    return largest;
+    const auto tail = free_tail();
+    std::uint64_t largest = tail ? free_index_.largest_except(tail->key) : free_index_.largest();
+    if (tail && tail->key < footprint_)
+        largest = std::max(largest, std::min(tail->key + tail->size, footprint_) - tail->key);
+    // fit_size only grows with the size: that of the largest block is the largest.
+    return fit_size(largest);
 }
 
 // heap_caps_get_free_size() is multi_heap_free_size(): heap->free_bytes, the
@@ -276,11 +297,7 @@ HeapFigures EspTlsfModel::heap_figures() const {
     if (!heap_ready_)
         return figures;
     figures.free_bytes = free_bytes_;
-    std::uint64_t largest = 0;
-    for (std::uint32_t slot = first_block_; slot != kNoBlock; slot = blocks_[slot].next)
-        if (blocks_[slot].free)
-            largest = std::max(largest, blocks_[slot].size);
-    figures.largest_free_block = fit_size(largest);
+    figures.largest_free_block = fit_size(free_index_.largest());
     figures.largest_request = figures.largest_free_block;
     return figures;
 }
@@ -383,6 +400,37 @@ std::string EspTlsfModel::verify() const {
         return "free lists and free blocks disagree";
     if (fl_count_ < 32 && (fl_bitmap_ >> fl_count_) != 0)
         return "first-level bitmap has bits beyond the last list";
+    return verify_free_index();
+}
+
+// The index holds every free block with its size, and the figures it gives
+// are those of a walk over the pool.
+std::string EspTlsfModel::verify_free_index() const {
+    std::vector<FreeBlockIndex::Entry> indexed;
+    free_index_.for_each([&](const FreeBlockIndex::Entry& e) { indexed.push_back(e); });
+    std::size_t i = 0;
+    std::uint64_t largest_free = 0;
+    for (std::uint32_t slot = first_block_; slot != kNoBlock; slot = blocks_[slot].next) {
+        const Block& block = blocks_[slot];
+        if (!block.free)
+            continue;
+        if (i >= indexed.size() || indexed[i].slot != slot || indexed[i].key != block.ptr ||
+            indexed[i].size != block.size)
+            return "free-block index out of step with the pool at offset " +
+                   std::to_string(block.ptr);
+        largest_free = std::max(largest_free, block.size);
+        ++i;
+    }
+    if (i != indexed.size())
+        return "free-block index holds blocks that are not free";
+    std::uint64_t total = 0, largest = 0;
+    for_each_free_part_below_footprint([&](std::uint64_t bytes) {
+        total += bytes;
+        largest = std::max(largest, fit_size(bytes));
+    });
+    if (total != free_bytes_below_footprint() || largest != largest_free_block_below_footprint() ||
+        heap_figures().largest_free_block != fit_size(largest_free))
+        return "free space figures differ from the pool's";
     return "";
 }
 

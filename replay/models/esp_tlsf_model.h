@@ -25,6 +25,7 @@
 #pragma once
 
 #include "block_arena.h"
+#include "free_block_index.h"
 #include "offset_index.h"
 #include "tlsheap/allocator_model.h"
 
@@ -72,6 +73,10 @@ class EspTlsfModel final : public AllocatorModel {
     std::uint64_t region_size() const { return region_; }
     std::uint64_t control_size() const { return control_size_; }
 
+    // For tests: index nodes the free-space figures looked at so far (TLSF's
+    // own searches are O(1) through its bitmaps).
+    std::uint64_t free_list_visits() const { return free_index_.visits(); }
+
   private:
     // bytes = region - 20 must stay below 2^31: 1 << fl_index_max is a 32-bit size_t.
     static constexpr std::uint64_t kLargestRegion = 0x7FFFFFFF;
@@ -101,8 +106,11 @@ class EspTlsfModel final : public AllocatorModel {
     void insert_free(std::uint32_t slot);
     void remove_free(std::uint32_t slot);
     std::uint64_t fit_size(std::uint64_t size) const;
+    std::optional<FreeBlockIndex::Entry> free_tail() const;
+    // The walk the figures replace, for verify().
     template <class Visit>
     void for_each_free_part_below_footprint(Visit visit) const;
+    std::string verify_free_index() const;
 
     unsigned idf_minor_;
     bool trim_to_rounded_size_;
@@ -127,6 +135,10 @@ class EspTlsfModel final : public AllocatorModel {
     BlockArena<Block> blocks_;
     OffsetIndex index_;
     std::uint32_t first_block_ = kNoBlock;
+    // Every free block by address, for the figures: multi_heap_get_info and
+    // the footprint's figures walk the whole pool (tlsf_walk_pool), which a
+    // replay asking after every allocation cannot afford.
+    FreeBlockIndex free_index_;
 
     std::uint64_t free_bytes_ = 0; // multi_heap's heap->free_bytes
     std::uint64_t minimum_free_bytes_ = 0;

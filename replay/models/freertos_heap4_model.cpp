@@ -51,6 +51,7 @@ FreertosHeap4Model::FreertosHeap4Model(const Config& config)
     blocks_[first_block_].offset = 0;
     blocks_[first_block_].size = heap_end_;
     first_free_ = first_block_;
+    free_index_.insert(0, first_block_, heap_end_);
     free_bytes_remaining_ = heap_end_;
     minimum_ever_free_ = heap_end_;
 }
@@ -77,14 +78,14 @@ std::optional<std::uint64_t> FreertosHeap4Model::allocate(std::uint64_t size) {
     if ((want & allocated_bit_) != 0 || want > free_bytes_remaining_)
         return std::nullopt;
 
-    std::uint32_t previous = kNoBlock;
-    std::uint32_t cur = first_free_;
-    while (cur != kNoBlock && blocks_[cur].size < want) {
-        previous = cur;
-        cur = blocks_[cur].next_free;
-    }
-    if (cur == kNoBlock)
+    // pvPortMalloc's walk from xStart: the lowest-addressed free block of at
+    // least `want` bytes.
+    const std::optional<FreeBlockIndex::Entry> fit = free_index_.first_at_least(want);
+    if (!fit)
         return std::nullopt; // reached pxEnd
+    const std::uint32_t cur = fit->slot;
+    const std::uint32_t previous = blocks_[cur].prev_free;
+    free_index_.erase(blocks_[cur].offset);
 
     const std::uint32_t following = blocks_[cur].next_free;
     (previous == kNoBlock ? first_free_ : blocks_[previous].next_free) = following;
@@ -110,6 +111,7 @@ std::optional<std::uint64_t> FreertosHeap4Model::allocate(std::uint64_t size) {
         (previous == kNoBlock ? first_free_ : blocks_[previous].next_free) = rest;
         if (following != kNoBlock)
             blocks_[following].prev_free = rest;
+        free_index_.insert(remainder.offset, rest, remainder.size);
         footprint_ = std::max(footprint_, remainder.offset + link_bytes_);
     }
 
@@ -158,11 +160,9 @@ void FreertosHeap4Model::release(std::uint64_t offset) {
     } else if (after_slot != kNoBlock && !blocks_[after_slot].allocated) {
         iterator = blocks_[after_slot].prev_free;
         following = after_slot;
-    } else {
-        while (following != kNoBlock && blocks_[following].offset < blocks_[slot].offset) {
-            iterator = following;
-            following = blocks_[following].next_free;
-        }
+    } else if (const auto before = free_index_.last_before(blocks_[slot].offset)) {
+        iterator = before->slot;
+        following = blocks_[iterator].next_free;
     }
 
     std::uint32_t inserted = slot;
@@ -180,6 +180,7 @@ void FreertosHeap4Model::release(std::uint64_t offset) {
     Block& block = blocks_[inserted];
     if (following != kNoBlock && block.offset + block.size == blocks_[following].offset) {
         const Block& after = blocks_[following];
+        free_index_.erase(after.offset);
         block.size += after.size;
         block.next_free = after.next_free;
         block.next = after.next;
@@ -196,6 +197,9 @@ void FreertosHeap4Model::release(std::uint64_t offset) {
     if (iterator != inserted) {
         (iterator == kNoBlock ? first_free_ : blocks_[iterator].next_free) = inserted;
         block.prev_free = iterator;
+        free_index_.insert(block.offset, inserted, block.size);
+    } else {
+        free_index_.update(block.offset, inserted, block.size);
     }
 }
 
@@ -222,24 +226,39 @@ void FreertosHeap4Model::for_each_free_part_below_footprint(Visit visit) const {
     }
 }
 
+// The last block of the heap (the one ending at pxEnd), when it is free.
+std::optional<FreeBlockIndex::Entry> FreertosHeap4Model::free_tail() const {
+    const auto last = free_index_.last_before(UINT64_MAX);
+    if (last && last->key + last->size == heap_end_)
+        return last;
+    return std::nullopt;
+}
+
+// Every block but the last lies below the footprint: a block ends where a
+// split once wrote the next BlockLink_t, and the footprint covers it. Every
+// free block holds more than its header (the smallest is header + alignment),
+// so the free bytes below the footprint are the listed blocks less their
+// headers, the last block clipped at the footprint.
 std::uint64_t FreertosHeap4Model::free_bytes_below_footprint() const {
-    std::uint64_t total = 0;
-    for_each_free_part_below_footprint([&](std::uint64_t bytes) {
-        if (bytes > header_)
-            total += bytes - header_;
-    });
+    const auto tail = free_tail();
+    const std::uint64_t whole = free_index_.size() - (tail ? 1 : 0);
+    std::uint64_t total = free_index_.total() - (tail ? tail->size : 0) - whole * header_;
+    if (tail && tail->key < footprint_) {
+        const std::uint64_t clipped = std::min(tail->key + tail->size, footprint_) - tail->key;
+        if (clipped > header_)
+            total += clipped - header_;
+    }
     return total;
 }
 
 std::uint64_t FreertosHeap4Model::largest_free_block_below_footprint() const {
-    std::uint64_t largest = 0;
+    const auto tail = free_tail();
+    std::uint64_t largest = tail ? free_index_.largest_except(tail->key) : free_index_.largest();
+    if (tail && tail->key < footprint_)
+        largest = std::max(largest, std::min(tail->key + tail->size, footprint_) - tail->key);
     // A block of s bytes serves n when roundup(n + header, align) <= s.
-    for_each_free_part_below_footprint([&](std::uint64_t bytes) {
-        const std::uint64_t usable = bytes & ~(align_ - 1);
-        if (usable > header_)
-            largest = std::max(largest, usable - header_);
-    });
-    return largest;
+    const std::uint64_t usable = largest & ~(align_ - 1);
+    return usable > header_ ? usable - header_ : 0;
 }
 
 // vPortGetHeapStats() (FreeRTOS-Kernel portable/MemMang/heap_4.c, read in a
@@ -252,8 +271,7 @@ HeapFigures FreertosHeap4Model::heap_figures() const {
     if (!heap_ready_)
         return figures;
     figures.free_bytes = free_bytes_remaining_;
-    for (std::uint32_t slot = first_free_; slot != kNoBlock; slot = blocks_[slot].next_free)
-        figures.largest_free_block = std::max(figures.largest_free_block, blocks_[slot].size);
+    figures.largest_free_block = free_index_.largest();
     // Block sizes are multiples of portBYTE_ALIGNMENT: a block of s bytes
     // serves n when roundup(n + header, align) <= s, i.e. n <= s - header.
     if (figures.largest_free_block > header_)
@@ -344,6 +362,32 @@ std::string FreertosHeap4Model::verify() const {
     }
     if (listed != free_blocks)
         return std::to_string(free_blocks - listed) + " free blocks missing from the free list";
+    return verify_free_index();
+}
+
+// The index holds the free list with each block's size, and the figures it
+// gives are those of a walk over the free list.
+std::string FreertosHeap4Model::verify_free_index() const {
+    std::vector<FreeBlockIndex::Entry> indexed;
+    free_index_.for_each([&](const FreeBlockIndex::Entry& e) { indexed.push_back(e); });
+    std::size_t i = 0;
+    for (std::uint32_t slot = first_free_; slot != kNoBlock; slot = blocks_[slot].next_free, ++i)
+        if (i >= indexed.size() || indexed[i].slot != slot ||
+            indexed[i].key != blocks_[slot].offset || indexed[i].size != blocks_[slot].size)
+            return "free-list index out of step with the free list at offset " +
+                   std::to_string(blocks_[slot].offset);
+    if (i != indexed.size())
+        return "free-list index holds blocks that are not in the free list";
+    std::uint64_t total = 0, largest = 0;
+    for_each_free_part_below_footprint([&](std::uint64_t bytes) {
+        if (bytes > header_)
+            total += bytes - header_;
+        const std::uint64_t usable = bytes & ~(align_ - 1);
+        if (usable > header_)
+            largest = std::max(largest, usable - header_);
+    });
+    if (total != free_bytes_below_footprint() || largest != largest_free_block_below_footprint())
+        return "free space below the footprint differs from the free list's";
     return "";
 }
 

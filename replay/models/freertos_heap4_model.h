@@ -18,6 +18,7 @@
 #pragma once
 
 #include "block_arena.h"
+#include "free_block_index.h"
 #include "offset_index.h"
 #include "pool_end_tracker.h"
 #include "tlsheap/allocator_model.h"
@@ -60,6 +61,11 @@ class FreertosHeap4Model final : public AllocatorModel {
     // pxEnd moves in steps of portBYTE_ALIGNMENT.
     std::uint64_t pool_granularity() const override { return align_; }
 
+    // For tests: index nodes the first-fit and insertion searches and the
+    // free-space figures looked at so far, the model's work that depends on
+    // the number of free blocks.
+    std::uint64_t free_list_visits() const { return free_index_.visits(); }
+
   private:
     struct Block {
         std::uint64_t offset = 0;      // of the BlockLink_t, from the heap start
@@ -72,8 +78,11 @@ class FreertosHeap4Model final : public AllocatorModel {
         bool carved_from_tail = false;
     };
 
+    std::optional<FreeBlockIndex::Entry> free_tail() const;
+    // The walk the figures replace, for verify().
     template <class Visit>
     void for_each_free_part_below_footprint(Visit visit) const;
+    std::string verify_free_index() const;
 
     std::uint64_t header_;     // xHeapStructSize
     std::uint64_t link_bytes_; // sizeof(BlockLink_t), what a split writes
@@ -90,6 +99,10 @@ class FreertosHeap4Model final : public AllocatorModel {
     OffsetIndex index_;
     std::uint32_t first_block_ = kNoBlock;
     std::uint32_t first_free_ = kNoBlock; // xStart.pxNextFreeBlock; kNoBlock is pxEnd
+    // The free list again, keyed by address as heap_4 keeps it: the searches
+    // pvPortMalloc and prvInsertBlockIntoFreeList make by walking it take
+    // O(log n) here.
+    FreeBlockIndex free_index_;
 
     std::uint64_t free_bytes_remaining_ = 0;
     std::uint64_t minimum_ever_free_ = 0;

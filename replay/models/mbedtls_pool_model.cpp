@@ -67,6 +67,13 @@ MbedtlsPoolModel::MbedtlsPoolModel(const Config& config)
     first.size = len - header_;
     first_free_ = first_block_;
     last_block_ = first_block_;
+    push_on_free_list_index(first_block_);
+}
+
+// A block pushed at the head of the free list comes before every listed one.
+void MbedtlsPoolModel::push_on_free_list_index(std::uint32_t slot) {
+    blocks_[slot].list_key = --next_head_key_;
+    free_index_.insert(blocks_[slot].list_key, slot, blocks_[slot].size);
 }
 
 std::string MbedtlsPoolModel::description() const {
@@ -87,19 +94,13 @@ std::optional<std::uint64_t> MbedtlsPoolModel::allocate(std::uint64_t size) {
     if (!pool_size_ && len > kUnboundedPool / 4)
         return std::nullopt;
 
-    // First fit in list order. Blocks passed over are stamped for the
-    // divergent pools, which need to know what came before the chosen block.
-    const bool stamp = !divergent_.empty();
-    ++walk_epoch_;
-    std::uint32_t cur = first_free_;
-    while (cur != kNoBlock && blocks_[cur].size < len) {
-        if (stamp)
-            blocks_[cur].walk_stamp = walk_epoch_;
-        cur = blocks_[cur].next_free;
-    }
-    if (cur == kNoBlock)
+    // First fit in list order (buffer_alloc_calloc's walk from heap.first_free):
+    // the first listed block of at least len bytes.
+    const std::optional<FreeBlockIndex::Entry> fit = free_index_.first_at_least(len);
+    if (!fit)
         return std::nullopt;
-    if (stamp)
+    const std::uint32_t cur = fit->slot;
+    if (!divergent_.empty())
         check_divergent_pools_on_allocate(cur, len);
 
     const bool from_tail = blocks_[cur].next == kNoBlock;
@@ -122,6 +123,8 @@ std::optional<std::uint64_t> MbedtlsPoolModel::allocate(std::uint64_t size) {
         // The remainder takes the block's place in the free list.
         remainder.prev_free = block.prev_free;
         remainder.next_free = block.next_free;
+        remainder.list_key = block.list_key;
+        free_index_.update(remainder.list_key, rest, remainder.size);
         if (remainder.prev_free != kNoBlock)
             blocks_[remainder.prev_free].next_free = rest;
         else
@@ -159,6 +162,7 @@ std::optional<std::uint64_t> MbedtlsPoolModel::allocate(std::uint64_t size) {
 
 void MbedtlsPoolModel::unlink_free(std::uint32_t slot) {
     Block& block = blocks_[slot];
+    free_index_.erase(block.list_key);
     for (DivergentPools& group : divergent_)
         if (!group.tail_handed_out && group.block == slot)
             group.block = block.prev_free;
@@ -216,9 +220,10 @@ void MbedtlsPoolModel::check_divergent_pools_on_allocate(std::uint32_t chosen, s
             continue;
         }
         // The displaced tail comes after group.block; first fit looks at it
-        // before `chosen` if it passed group.block on the way.
+        // before `chosen` if it passed group.block on the way, that is if
+        // group.block is listed before `chosen`.
         const bool tail_first =
-            group.block == kNoBlock || blocks_[group.block].walk_stamp == walk_epoch_;
+            group.block == kNoBlock || blocks_[group.block].list_key < blocks_[chosen].list_key;
         if (!tail_first)
             continue;
         // Where this pool's tail block (same start, ending at l) can take len.
@@ -315,6 +320,7 @@ void MbedtlsPoolModel::release(std::uint64_t offset) {
             blocks_[before.next].prev = prev;
         if (hdr == last_block_)
             last_block_ = prev;
+        free_index_.update(before.list_key, prev, before.size);
         blocks_.release(hdr);
         hdr = prev;
         merged = true;
@@ -333,6 +339,8 @@ void MbedtlsPoolModel::release(std::uint64_t offset) {
         // ... and take the absorbed block's.
         block.prev_free = after.prev_free;
         block.next_free = after.next_free;
+        block.list_key = after.list_key;
+        free_index_.update(block.list_key, hdr, block.size);
         if (block.prev_free != kNoBlock)
             blocks_[block.prev_free].next_free = hdr;
         else
@@ -354,6 +362,7 @@ void MbedtlsPoolModel::release(std::uint64_t offset) {
         if (first_free_ != kNoBlock)
             blocks_[first_free_].prev_free = hdr;
         first_free_ = hdr;
+        push_on_free_list_index(hdr);
         pushed_on_free_list(hdr);
     }
 }
@@ -370,18 +379,33 @@ void MbedtlsPoolModel::for_each_free_part_below_footprint(Visit visit) const {
     }
 }
 
+// Every block but the tail lies below the footprint: a block ends where a
+// split once wrote the next header, and the footprint covers that header. So
+// the free blocks below the footprint are the listed ones, the tail clipped.
+std::uint64_t MbedtlsPoolModel::tail_part_below_footprint() const {
+    const Block& tail = blocks_[last_block_];
+    const std::uint64_t begin = tail.offset + header_;
+    if (tail.allocated || begin >= footprint_)
+        return 0;
+    return std::min(begin + tail.size, footprint_) - begin;
+}
+
 std::uint64_t MbedtlsPoolModel::free_bytes_below_footprint() const {
-    std::uint64_t total = 0;
-    for_each_free_part_below_footprint([&](std::uint64_t bytes) { total += bytes; });
-    return total;
+    if (!heap_ready_)
+        return 0;
+    const Block& tail = blocks_[last_block_];
+    return free_index_.total() - (tail.allocated ? 0 : tail.size) + tail_part_below_footprint();
 }
 
 std::uint64_t MbedtlsPoolModel::largest_free_block_below_footprint() const {
-    std::uint64_t largest = 0;
+    if (!heap_ready_)
+        return 0;
+    const Block& tail = blocks_[last_block_];
+    const std::uint64_t largest =
+        std::max(tail.allocated ? free_index_.largest() : free_index_.largest_except(tail.list_key),
+                 tail_part_below_footprint());
     // A block of s bytes serves any request that rounds up to at most s.
-    for_each_free_part_below_footprint(
-        [&](std::uint64_t bytes) { largest = std::max(largest, bytes - bytes % align_); });
-    return largest;
+    return largest - largest % align_;
 }
 
 // memory_buffer_alloc.c has no call that reports free space (its status
@@ -393,14 +417,8 @@ HeapFigures MbedtlsPoolModel::heap_figures() const {
     HeapFigures figures;
     if (!heap_ready_)
         return figures;
-    for (std::uint32_t slot = first_block_; slot != kNoBlock; slot = blocks_[slot].next) {
-        const Block& block = blocks_[slot];
-        if (block.allocated)
-            continue;
-        figures.free_bytes += block.size;
-        figures.largest_free_block =
-            std::max(figures.largest_free_block, block.size - block.size % align_);
-    }
+    figures.free_bytes = free_index_.total();
+    figures.largest_free_block = free_index_.largest() - free_index_.largest() % align_;
     figures.largest_request = figures.largest_free_block;
     return figures;
 }
@@ -416,6 +434,29 @@ std::vector<std::pair<std::string, std::uint64_t>> MbedtlsPoolModel::statistics(
     return {{"max_used", maximum_used_},
             {"max_blocks", maximum_header_count_},
             {"max_total", maximum_header_count_ * header_ + maximum_used_}};
+}
+
+// The index holds the free list, in list order with each block's size, and
+// the figures it gives are those of a walk over the blocks.
+std::string MbedtlsPoolModel::verify_free_index() const {
+    std::vector<FreeBlockIndex::Entry> indexed;
+    free_index_.for_each([&](const FreeBlockIndex::Entry& e) { indexed.push_back(e); });
+    std::size_t i = 0;
+    for (std::uint32_t slot = first_free_; slot != kNoBlock; slot = blocks_[slot].next_free, ++i)
+        if (i >= indexed.size() || indexed[i].slot != slot ||
+            indexed[i].key != blocks_[slot].list_key || indexed[i].size != blocks_[slot].size)
+            return "free-list index out of step with the free list at offset " +
+                   std::to_string(blocks_[slot].offset);
+    if (i != indexed.size())
+        return "free-list index holds blocks that are not in the free list";
+    std::uint64_t total = 0, largest = 0;
+    for_each_free_part_below_footprint([&](std::uint64_t bytes) {
+        total += bytes;
+        largest = std::max(largest, bytes - bytes % align_);
+    });
+    if (total != free_bytes_below_footprint() || largest != largest_free_block_below_footprint())
+        return "free space below the footprint differs from the blocks'";
+    return "";
 }
 
 std::optional<std::uint64_t> MbedtlsPoolModel::largest_pool() const {
@@ -497,6 +538,8 @@ std::string MbedtlsPoolModel::verify() const {
     }
     if (listed != free_blocks)
         return std::to_string(free_blocks - listed) + " free blocks missing from the free list";
+    if (std::string problem = verify_free_index(); !problem.empty())
+        return problem;
     // Unbounded, the tail is never handed out whole, and it is always last in the list.
     if (!pool_size_ && (blocks_[last].allocated || blocks_[last].next_free != kNoBlock))
         return "the tail block is not the last entry of the free list";

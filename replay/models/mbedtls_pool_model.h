@@ -19,6 +19,7 @@
 #pragma once
 
 #include "block_arena.h"
+#include "free_block_index.h"
 #include "offset_index.h"
 #include "pool_end_tracker.h"
 #include "tlsheap/allocator_model.h"
@@ -64,6 +65,11 @@ class MbedtlsPoolModel final : public AllocatorModel {
     std::optional<std::uint64_t> largest_pool() const override;
     RecordedAllocator reproduces() const override { return RecordedAllocator::MemoryBufferAlloc; }
 
+    // For tests: index nodes the first-fit searches and the free-space
+    // figures looked at so far, the model's work that depends on the number
+    // of free blocks.
+    std::uint64_t free_list_visits() const { return free_index_.visits(); }
+
   private:
     struct Block {
         std::uint64_t offset = 0; // of the header, from the pool start
@@ -74,7 +80,7 @@ class MbedtlsPoolModel final : public AllocatorModel {
         std::uint32_t next_free = kNoBlock;
         bool allocated = false;
         bool carved_from_tail = false; // split off the last block of the pool
-        std::uint64_t walk_stamp = 0;  // last first-fit walk that passed this block
+        std::uint64_t list_key = 0;    // its free-list position, while free (see free_index_)
     };
 
     // Pool sizes (lens) whose replay has so far matched the unbounded one
@@ -94,8 +100,12 @@ class MbedtlsPoolModel final : public AllocatorModel {
     void check_divergent_pools_on_release(std::uint32_t slot);
     void exclude_pool(std::uint64_t len);
     bool tracked_or_excluded(std::uint64_t len) const;
+    void push_on_free_list_index(std::uint32_t slot);
+    std::uint64_t tail_part_below_footprint() const;
+    // The walk the figures above replace, for verify().
     template <class Visit>
     void for_each_free_part_below_footprint(Visit visit) const;
+    std::string verify_free_index() const;
 
     std::uint64_t header_;
     std::uint64_t align_;
@@ -110,6 +120,15 @@ class MbedtlsPoolModel final : public AllocatorModel {
     std::uint32_t first_block_ = kNoBlock; // the block at offset 0, never merged away
     std::uint32_t last_block_ = kNoBlock;  // the tail: the last block of the pool
     std::uint32_t first_free_ = kNoBlock;
+    // The free list again, keyed by list position: the real list only ever
+    // grows at its head (a free that merges with nothing) and otherwise
+    // changes by a block taking another's place (a split remainder, a merge
+    // into the next block), so a key that decreases with every push at the
+    // head, inherited by whatever takes a block's place, orders the keys as
+    // the list. First fit in list order is then the smallest key whose size
+    // fits: O(log n) instead of the real allocator's walk.
+    FreeBlockIndex free_index_;
+    std::uint64_t next_head_key_ = std::uint64_t{1} << 63;
 
     // MBEDTLS_MEMORY_DEBUG counters, as the real allocator keeps them.
     std::uint64_t total_used_ = 0;
@@ -124,7 +143,6 @@ class MbedtlsPoolModel final : public AllocatorModel {
     PoolEndTracker pool_end_;
     std::uint64_t pool_step_; // lens differing by less than this behave alike
     std::vector<DivergentPools> divergent_;
-    std::uint64_t walk_epoch_ = 0;
 };
 
 } // namespace tlsheap::replay

@@ -30,7 +30,9 @@ UmmModel::UmmModel(const Config& config)
     pfree(0) = 1;
     nblock(1) = last | kFreeFlag;
     pblock(last) = 1;
-    free_order_.push_back(entry(1, static_cast<std::uint16_t>(last - 1)));
+    list_key_.assign(numblocks_, 0);
+    list_key_[1] = next_head_key_;
+    index_free(1);
     footprint_blocks_ = 1; // block 0, the free-list head
 }
 
@@ -42,15 +44,8 @@ std::string UmmModel::description() const {
     return text + (heap_.empty() ? ", refused by umm_init_heap: every malloc fails)" : ")");
 }
 
-std::size_t UmmModel::position_of(std::uint16_t block) const {
-    std::size_t i = 0;
-    while ((free_order_[i] >> 16) != block)
-        ++i;
-    return i;
-}
-
-void UmmModel::disconnect_from_free_list(std::uint16_t block, std::size_t position) {
-    free_order_.erase(free_order_.begin() + static_cast<std::ptrdiff_t>(position));
+void UmmModel::disconnect_from_free_list(std::uint16_t block) {
+    unindex_free(block);
     nfree(pfree(block)) = nfree(block);
     pfree(nfree(block)) = pfree(block);
     nblock(block) &= static_cast<std::uint16_t>(~kFreeFlag);
@@ -60,7 +55,7 @@ void UmmModel::assimilate_up(std::uint16_t block) {
     const std::uint16_t next = nblock(block);
     if ((nblock(next) & kFreeFlag) == 0)
         return;
-    disconnect_from_free_list(next, position_of(next));
+    disconnect_from_free_list(next);
     const std::uint16_t after = nblock(next) & kNumberMask;
     pblock(after) = block;
     nblock(block) = after;
@@ -71,39 +66,21 @@ std::optional<std::uint64_t> UmmModel::allocate(std::uint64_t size) {
         return std::nullopt;
     const std::uint16_t blocks = umm_blocks(size);
 
-    // umm_malloc_core's walk over the free list, on its contiguous copy. (When
+    // umm_malloc_core's walk over the free list, through its index. (When
     // nothing fits, the real walk ends on block 0 and the size check after it
     // fails: NULL.)
-    std::size_t best = free_order_.size();
-    if (best_fit_) {
-        // The smallest size that fits, the first in list order among equals:
-        // the smallest (size << 16 | position), computed without branches.
-        std::uint32_t best_key = UINT32_MAX;
-        const std::uint32_t* entries = free_order_.data();
-        const std::uint32_t count = static_cast<std::uint32_t>(free_order_.size());
-        for (std::uint32_t i = 0; i < count; ++i) {
-            const std::uint32_t size = entries[i] & 0xFFFF;
-            const std::uint32_t too_small = 0u - static_cast<std::uint32_t>(size < blocks);
-            const std::uint32_t key = (size << 16 | i) | too_small;
-            best_key = key < best_key ? key : best_key;
-        }
-        if (best_key != UINT32_MAX)
-            best = best_key & 0xFFFF;
-    } else {
-        for (std::size_t i = 0; i < free_order_.size(); ++i)
-            if ((free_order_[i] & 0xFFFF) >= blocks) {
-                best = i;
-                break;
-            }
-    }
-    if (best == free_order_.size())
+    const std::optional<FreeBlockIndex::Entry> fit =
+        best_fit_ ? free_index_.first_from(std::uint64_t{blocks} << 48)
+                  : free_index_.first_at_least(blocks);
+    if (!fit)
         return std::nullopt;
-    const std::uint16_t cf = static_cast<std::uint16_t>(free_order_[best] >> 16);
-    const std::uint16_t block_size = static_cast<std::uint16_t>(free_order_[best] & 0xFFFF);
+    const std::uint16_t cf = static_cast<std::uint16_t>(fit->slot);
+    const std::uint16_t block_size = static_cast<std::uint16_t>(fit->size);
 
     if (block_size == blocks) {
-        disconnect_from_free_list(cf, best);
+        disconnect_from_free_list(cf);
     } else {
+        unindex_free(cf);
         // umm_split_block: the rest becomes a free block right after ours ...
         const std::uint16_t rest = static_cast<std::uint16_t>(cf + blocks);
         const std::uint16_t after = nblock(cf) & kNumberMask;
@@ -112,11 +89,12 @@ std::optional<std::uint64_t> UmmModel::allocate(std::uint64_t size) {
         pblock(after) = rest;
         nblock(cf) = rest;
         // ... and takes our place in the free list.
-        free_order_[best] = entry(rest, static_cast<std::uint16_t>(block_size - blocks));
         nfree(pfree(cf)) = rest;
         pfree(rest) = pfree(cf);
         pfree(nfree(cf)) = rest;
         nfree(rest) = nfree(cf);
+        list_key_[rest] = list_key_[cf];
+        index_free(rest);
     }
     used_blocks_ += blocks;
     ++live_blocks_;
@@ -142,18 +120,18 @@ void UmmModel::release(std::uint64_t offset) {
     const std::uint16_t prev = pblock(c);
     if (nblock(prev) & kFreeFlag) {
         // umm_assimilate_down: the previous block keeps its list slot.
+        unindex_free(prev);
         nblock(prev) = nblock(c) | kFreeFlag;
         pblock(nblock(c)) = prev;
-        free_order_[position_of(prev)] =
-            entry(prev, static_cast<std::uint16_t>((nblock(prev) & kNumberMask) - prev));
+        index_free(prev);
     } else {
-        free_order_.insert(free_order_.begin(),
-                           entry(c, static_cast<std::uint16_t>(nblock(c) - c)));
         pfree(nfree(0)) = c;
         nfree(c) = nfree(0);
         pfree(c) = 0;
         nfree(0) = c;
         nblock(c) |= kFreeFlag;
+        list_key_[c] = --next_head_key_;
+        index_free(c);
     }
 }
 
@@ -173,19 +151,39 @@ void UmmModel::for_each_free_part_below_footprint(Visit visit) const {
     }
 }
 
+// Every block but the top one (the block before the last, which ends the
+// heap) lies below the footprint: a block starts where a split once wrote its
+// header, and the footprint covers that header. So the free parts below the
+// footprint are the listed blocks, the top one clipped (or left out whole
+// before the first allocation, when it starts at the footprint).
+std::uint64_t UmmModel::top_part_beyond_footprint() const {
+    const std::uint16_t top = heap_[last_block()].prev;
+    if ((nblock(top) & kFreeFlag) == 0)
+        return 0;
+    const std::uint64_t from = std::max<std::uint64_t>(top, footprint_blocks_);
+    return from < last_block() ? last_block() - from : 0;
+}
+
 std::uint64_t UmmModel::free_bytes_below_footprint() const {
-    std::uint64_t total = 0;
-    for_each_free_part_below_footprint(
-        [&](std::uint64_t blocks) { total += blocks * kBlockSize - 4; });
-    return total;
+    if (heap_.empty())
+        return 0;
+    const std::uint16_t top = heap_[last_block()].prev;
+    const bool top_left_out = (nblock(top) & kFreeFlag) != 0 && top >= footprint_blocks_;
+    // Each free part counts its blocks less one 4-byte header.
+    const std::uint64_t parts = free_index_.size() - (top_left_out ? 1 : 0);
+    return (free_index_.total() - top_part_beyond_footprint()) * kBlockSize - 4 * parts;
 }
 
 std::uint64_t UmmModel::largest_free_block_below_footprint() const {
-    std::uint64_t largest = 0;
+    if (heap_.empty())
+        return 0;
+    const std::uint16_t top = heap_[last_block()].prev;
+    std::uint64_t largest_blocks = free_index_.largest();
+    if (nblock(top) & kFreeFlag)
+        largest_blocks = std::max(free_index_.largest_except(index_key(top, size_of(top))),
+                                  size_of(top) - top_part_beyond_footprint());
     // blocks(n) <= k exactly when n <= 8k - 4.
-    for_each_free_part_below_footprint(
-        [&](std::uint64_t blocks) { largest = std::max(largest, blocks * kBlockSize - 4); });
-    return largest;
+    return largest_blocks == 0 ? 0 : largest_blocks * kBlockSize - 4;
 }
 
 // umm_free_heap_size() and umm_max_free_block_size() (rhempel/umm_malloc
@@ -200,17 +198,8 @@ HeapFigures UmmModel::heap_figures() const {
     HeapFigures figures;
     if (heap_.empty())
         return figures;
-    std::uint64_t free_blocks = 0, largest_blocks = 0;
-    for (unsigned c = nblock(0) & kNumberMask; c != 0 && c + 1u < numblocks_;
-         c = nblock(static_cast<std::uint16_t>(c)) & kNumberMask) {
-        const std::uint16_t next = nblock(static_cast<std::uint16_t>(c));
-        if (next & kFreeFlag) {
-            const std::uint64_t blocks = (next & kNumberMask) - c;
-            free_blocks += blocks;
-            largest_blocks = std::max(largest_blocks, blocks);
-        }
-    }
-    figures.free_bytes = free_blocks * kBlockSize;
+    const std::uint64_t largest_blocks = free_index_.largest();
+    figures.free_bytes = free_index_.total() * kBlockSize;
     figures.largest_free_block = largest_blocks * kBlockSize;
     figures.largest_request = largest_blocks == 0 ? 0 : largest_blocks * kBlockSize - 4;
     return figures;
@@ -219,6 +208,53 @@ HeapFigures UmmModel::heap_figures() const {
 std::string UmmModel::heap_figures_source() const {
     return "umm_free_heap_size, umm_max_free_block_size (umm_info, in bytes of 8-byte blocks, "
            "headers included)";
+}
+
+// The index holds the free list, its keys in list order with each block's
+// size, and the figures it gives are those of walks over the blocks. (Called
+// once the free list itself has been checked.)
+std::string UmmModel::verify_free_index() const {
+    std::vector<FreeBlockIndex::Entry> listed;
+    for (unsigned block = heap_[0].next_free; block != 0; block = heap_[block].next_free) {
+        const auto b = static_cast<std::uint16_t>(block);
+        if (!listed.empty() && list_key_[b] <= list_key_[listed.back().slot])
+            return "free-list keys out of list order at block " + std::to_string(block);
+        listed.push_back({index_key(b, size_of(b)), b, size_of(b)});
+    }
+    std::sort(listed.begin(), listed.end(),
+              [](const FreeBlockIndex::Entry& a, const FreeBlockIndex::Entry& b) {
+                  return a.key < b.key;
+              });
+    std::size_t i = 0;
+    bool same = listed.size() == free_index_.size();
+    free_index_.for_each([&](const FreeBlockIndex::Entry& e) {
+        same = same && i < listed.size() && listed[i].key == e.key && listed[i].slot == e.slot &&
+               listed[i].size == e.size;
+        ++i;
+    });
+    if (!same)
+        return "free-list index out of step with the free list";
+
+    std::uint64_t total = 0, largest = 0;
+    for_each_free_part_below_footprint([&](std::uint64_t blocks) {
+        total += blocks * kBlockSize - 4;
+        largest = std::max(largest, blocks * kBlockSize - 4);
+    });
+    if (total != free_bytes_below_footprint() || largest != largest_free_block_below_footprint())
+        return "free space below the footprint differs from the blocks'";
+    std::uint64_t free_blocks = 0, largest_blocks = 0;
+    for (unsigned c = heap_[0].next & kNumberMask; c != last_block();
+         c = heap_[c].next & kNumberMask)
+        if (heap_[c].next & kFreeFlag) {
+            free_blocks += size_of(static_cast<std::uint16_t>(c));
+            largest_blocks =
+                std::max<std::uint64_t>(largest_blocks, size_of(static_cast<std::uint16_t>(c)));
+        }
+    const HeapFigures figures = heap_figures();
+    if (figures.free_bytes != free_blocks * kBlockSize ||
+        figures.largest_free_block != largest_blocks * kBlockSize)
+        return "heap figures differ from the blocks'";
+    return "";
 }
 
 std::string UmmModel::verify() const {
@@ -268,18 +304,8 @@ std::string UmmModel::verify() const {
     }
     if (listed != free_blocks)
         return "free blocks missing from the free list";
-    std::size_t position = 0;
-    for (unsigned entry = heap_[0].next_free; entry != 0;
-         entry = heap_[entry].next_free, ++position)
-        if (position >= free_order_.size() ||
-            free_order_[position] !=
-                UmmModel::entry(
-                    static_cast<std::uint16_t>(entry),
-                    static_cast<std::uint16_t>((heap_[entry].next & kNumberMask) - entry)))
-            return "the contiguous copy of the free list differs at position " +
-                   std::to_string(position);
-    if (position != free_order_.size())
-        return "the contiguous copy of the free list is longer than the list";
+    if (const std::string problem = verify_free_index(); !problem.empty())
+        return problem;
     if (footprint_blocks_ > numblocks_)
         return "footprint beyond the heap";
     return "";

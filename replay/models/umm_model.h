@@ -17,6 +17,7 @@
 // older copy lets the count wrap, which no TLS request comes near.
 #pragma once
 
+#include "free_block_index.h"
 #include "tlsheap/allocator_model.h"
 
 #include <cstdint>
@@ -57,6 +58,11 @@ class UmmModel final : public AllocatorModel {
     }
     std::uint64_t pool_granularity() const override { return kBlockSize; }
 
+    // For tests: index nodes the fit searches and the free-space figures
+    // looked at so far, the model's work that depends on the number of free
+    // blocks.
+    std::uint64_t free_list_visits() const { return free_index_.visits(); }
+
   private:
     struct Header {
         std::uint16_t next = 0;      // UMM_NBLOCK, with the free flag
@@ -73,23 +79,41 @@ class UmmModel final : public AllocatorModel {
     std::uint16_t& nfree(std::uint16_t block) { return heap_[block].next_free; }
     std::uint16_t& pfree(std::uint16_t block) { return heap_[block].prev_free; }
 
-    void disconnect_from_free_list(std::uint16_t block, std::size_t position);
-    void assimilate_up(std::uint16_t block);
-
-    // The free list again, in list order, as block << 16 | size in blocks: a
-    // fit search scans contiguous memory instead of chasing links.
-    static std::uint32_t entry(std::uint16_t block, std::uint16_t size) {
-        return std::uint32_t{block} << 16 | size;
+    std::uint16_t size_of(std::uint16_t block) const {
+        return static_cast<std::uint16_t>((nblock(block) & kNumberMask) - block);
     }
-    std::size_t position_of(std::uint16_t block) const;
+    std::uint64_t index_key(std::uint16_t block, std::uint16_t size) const {
+        return best_fit_ ? std::uint64_t{size} << 48 | list_key_[block] : list_key_[block];
+    }
+    void index_free(std::uint16_t block) {
+        free_index_.insert(index_key(block, size_of(block)), block, size_of(block));
+    }
+    void unindex_free(std::uint16_t block) { free_index_.erase(index_key(block, size_of(block))); }
+    void disconnect_from_free_list(std::uint16_t block);
+    void assimilate_up(std::uint16_t block);
+    std::uint16_t last_block() const { return static_cast<std::uint16_t>(numblocks_ - 1); }
+    std::uint64_t top_part_beyond_footprint() const;
+    // The walks the figures replace, for verify().
     template <class Visit>
     void for_each_free_part_below_footprint(Visit visit) const;
+    std::string verify_free_index() const;
 
     bool best_fit_;
     std::optional<std::uint64_t> pool_size_;
     unsigned numblocks_ = 0;
     std::vector<Header> heap_; // empty when umm_init_heap refused the size
-    std::vector<std::uint32_t> free_order_;
+    // The free list again, for the fit searches: the real list only grows at
+    // its head (a free that merges with nothing) and otherwise changes by a
+    // block taking another's place (a split's rest) or growing in place (a
+    // merge into the previous block), so a key that decreases with every push
+    // at the head, inherited by the rest of a split, orders the keys as the
+    // list. First fit is the smallest key whose size fits; best fit, with the
+    // size above the list key, the smallest key from (blocks << 48) on: the
+    // smallest size that fits, the first in list order among equals, as
+    // umm_malloc_core's `blockSize < bestSize` keeps. O(log n) each.
+    FreeBlockIndex free_index_;
+    std::vector<std::uint64_t> list_key_; // per block, while free
+    std::uint64_t next_head_key_ = (std::uint64_t{1} << 48) - 1;
     std::uint64_t used_blocks_ = 0;
     std::uint64_t live_blocks_ = 0;
     std::uint64_t footprint_blocks_ = 0;
