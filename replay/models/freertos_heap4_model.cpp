@@ -85,7 +85,6 @@ std::optional<std::uint64_t> FreertosHeap4Model::allocate(std::uint64_t size) {
         return std::nullopt; // reached pxEnd
     const std::uint32_t cur = fit->slot;
     const std::uint32_t previous = blocks_[cur].prev_free;
-    free_index_.erase(blocks_[cur].offset);
 
     const std::uint32_t following = blocks_[cur].next_free;
     (previous == kNoBlock ? first_free_ : blocks_[previous].next_free) = following;
@@ -111,8 +110,11 @@ std::optional<std::uint64_t> FreertosHeap4Model::allocate(std::uint64_t size) {
         (previous == kNoBlock ? first_free_ : blocks_[previous].next_free) = rest;
         if (following != kNoBlock)
             blocks_[following].prev_free = rest;
-        free_index_.insert(remainder.offset, rest, remainder.size);
+        // It takes the block's place in the index too.
+        free_index_.replace(block.offset, remainder.offset, rest, remainder.size);
         footprint_ = std::max(footprint_, remainder.offset + link_bytes_);
+    } else {
+        free_index_.erase(blocks_[cur].offset);
     }
 
     Block& block = blocks_[cur];
