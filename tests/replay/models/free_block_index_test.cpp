@@ -4,8 +4,8 @@
 // every operation.
 #include "free_block_index.h"
 
-#include <gtest/gtest.h>
 #include <algorithm>
+#include <gtest/gtest.h>
 #include <iterator>
 #include <map>
 #include <optional>
@@ -49,8 +49,8 @@ void expect_answers_of(const FreeBlockIndex& index, const Reference& ref, std::m
     auto it = ref.begin();
     bool in_order = true;
     index.for_each([&](const FreeBlockIndex::Entry& e) {
-        in_order = in_order && it != ref.end() && e.key == it->first &&
-                   e.slot == it->second.slot && e.size == it->second.size;
+        in_order = in_order && it != ref.end() && e.key == it->first && e.slot == it->second.slot &&
+                   e.size == it->second.size;
         if (it != ref.end())
             ++it;
     });
