@@ -1,15 +1,26 @@
 // The free blocks of a model, ordered by a key the model chooses (the address
 // for an address-ordered free list, a list position for a list in list
-// order), each with its size, in a treap that keeps the largest size and the
-// total of every subtree. It answers in O(log n) what a real allocator learns
-// by walking its free list: the first block in key order that is at least n
+// order), each with its size. It answers what a real allocator learns by
+// walking its free list: the first block in key order that is at least n
 // bytes (first fit), the first block from a key on (best fit, with the size
 // in the key's high bits), the last block before a key (where an
-// address-ordered insert goes), and the largest and total free size. The models keep their
-// own free lists as the real allocators do; this index only replaces walks.
+// address-ordered insert goes), and the largest and total free size. The
+// models keep their own free lists as the real allocators do; this index only
+// replaces walks.
+//
+// Two forms, one active at a time. A handshake leaves a few dozen free blocks,
+// where a sorted array scanned in order beats any tree; a long-lived heap can
+// leave tens of thousands, where only a tree (free_block_treap.h) keeps each
+// search O(log n). The index moves to the tree when the array passes
+// kToTree entries and back when the tree drops below kToArray; the gap
+// between the two keeps it from rebuilding on every operation near one
+// threshold. Both forms give the same answers.
 #pragma once
 
+#include "free_block_treap.h"
+
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <vector>
@@ -18,241 +29,232 @@ namespace tlsheap::replay {
 
 class FreeBlockIndex {
   public:
-    static constexpr std::uint32_t npos = UINT32_MAX;
+    using Entry = FreeBlockTreap::Entry;
 
-    struct Entry {
-        std::uint64_t key;
-        std::uint32_t slot; // the model's block
-        std::uint64_t size;
-    };
+    static constexpr std::size_t kToTree = 256;
+    static constexpr std::size_t kToArray = 64;
 
     // `key` must not be present.
     void insert(std::uint64_t key, std::uint32_t slot, std::uint64_t size) {
-        const std::uint32_t node = new_node(key, slot, size);
-        std::uint32_t left = npos, right = npos;
-        split(root_, key, left, right);
-        root_ = join(join(left, node), right);
-        ++count_;
+        if (in_tree_) {
+            tree_.insert(key, slot, size);
+            return;
+        }
+        array_.insert(lower_bound(key), Entry{key, slot, size});
+        total_ += size;
+        if (largest_known_)
+            largest_ = std::max(largest_, size);
+        if (array_.size() > kToTree)
+            move_to_tree();
     }
 
     // `key` must be present.
     void erase(std::uint64_t key) {
-        std::uint32_t left = npos, middle = npos, right = npos;
-        split(root_, key, left, right);
-        split_first(right, middle, right);
-        unused_.push_back(middle);
-        root_ = join(left, right);
-        --count_;
+        if (in_tree_) {
+            tree_.erase(key);
+            if (tree_.size() < kToArray)
+                move_to_array();
+            return;
+        }
+        const auto at = lower_bound(key);
+        total_ -= at->size;
+        forget_largest_if(at->size);
+        array_.erase(at);
     }
 
     // The entry at `key` (present) now stands for `slot` with `size`.
     void update(std::uint64_t key, std::uint32_t slot, std::uint64_t size) {
-        std::uint32_t path[kMaxDepth];
-        unsigned depth = 0;
-        std::uint32_t node = root_;
-        while (nodes_[node].key != key) {
-            ++visits_;
-            path[depth++] = node;
-            node = key < nodes_[node].key ? nodes_[node].left : nodes_[node].right;
+        if (in_tree_) {
+            tree_.update(key, slot, size);
+            return;
         }
-        nodes_[node].slot = slot;
-        nodes_[node].size = size;
-        pull(node);
-        while (depth > 0)
-            pull(path[--depth]);
+        const auto at = lower_bound(key);
+        total_ += size - at->size;
+        forget_largest_if(at->size);
+        at->slot = slot;
+        at->size = size;
+        if (largest_known_)
+            largest_ = std::max(largest_, size);
+    }
+
+    // The entry at `old_key` (present) now stands at `key` (absent unless the
+    // same) for `slot` with `size`: a block that grew or shrank, or a split
+    // remainder taking the block's place. One shift of the entries between
+    // the two places instead of two of everything after them.
+    void replace(std::uint64_t old_key, std::uint64_t key, std::uint32_t slot, std::uint64_t size) {
+        if (key == old_key) {
+            update(key, slot, size);
+            return;
+        }
+        if (in_tree_) {
+            tree_.erase(old_key);
+            tree_.insert(key, slot, size);
+            return;
+        }
+        const std::size_t from = lower_index(old_key);
+        std::size_t to = lower_index(key);
+        total_ += size - array_[from].size;
+        forget_largest_if(array_[from].size);
+        if (to > from) {
+            --to; // the entries between move down into the old place
+            std::copy(array_.begin() + static_cast<std::ptrdiff_t>(from + 1),
+                      array_.begin() + static_cast<std::ptrdiff_t>(to + 1),
+                      array_.begin() + static_cast<std::ptrdiff_t>(from));
+        } else {
+            std::copy_backward(array_.begin() + static_cast<std::ptrdiff_t>(to),
+                               array_.begin() + static_cast<std::ptrdiff_t>(from),
+                               array_.begin() + static_cast<std::ptrdiff_t>(from + 1));
+        }
+        array_[to] = Entry{key, slot, size};
+        if (largest_known_)
+            largest_ = std::max(largest_, size);
     }
 
     // The entry with the smallest key whose size is at least `size`, or none.
     std::optional<Entry> first_at_least(std::uint64_t size) const {
-        std::uint32_t node = root_;
-        if (node == npos || nodes_[node].max_size < size)
+        if (in_tree_)
+            return tree_.first_at_least(size);
+        if (largest_known_ && largest_ < size)
             return std::nullopt;
-        for (;;) {
-            ++visits_;
-            const Node& n = nodes_[node];
-            if (n.left != npos && nodes_[n.left].max_size >= size)
-                node = n.left;
-            else if (n.size >= size)
-                return n.entry();
-            else
-                node = n.right;
+        for (const Entry& e : array_) {
+            ++array_visits_;
+            if (e.size >= size)
+                return e;
         }
+        return std::nullopt;
     }
 
     // The entry with the smallest key not below `key`, or none.
     std::optional<Entry> first_from(std::uint64_t key) const {
-        std::optional<Entry> found;
-        for (std::uint32_t node = root_; node != npos;) {
-            ++visits_;
-            const Node& n = nodes_[node];
-            if (n.key >= key) {
-                found = n.entry();
-                node = n.left;
-            } else {
-                node = n.right;
-            }
-        }
-        return found;
+        if (in_tree_)
+            return tree_.first_from(key);
+        const auto at = lower_bound(key);
+        if (at == array_.end())
+            return std::nullopt;
+        return *at;
     }
 
     // The entry with the largest key below `key`, or none.
     std::optional<Entry> last_before(std::uint64_t key) const {
-        std::optional<Entry> found;
-        for (std::uint32_t node = root_; node != npos;) {
-            ++visits_;
-            const Node& n = nodes_[node];
-            if (n.key < key) {
-                found = n.entry();
-                node = n.right;
-            } else {
-                node = n.left;
-            }
-        }
-        return found;
+        if (in_tree_)
+            return tree_.last_before(key);
+        const auto at = lower_bound(key);
+        if (at == array_.begin())
+            return std::nullopt;
+        return *(at - 1);
     }
 
     // The largest size among the entries other than the one at `key`.
     std::uint64_t largest_except(std::uint64_t key) const {
-        std::uint64_t largest = 0;
-        for (std::uint32_t node = root_; node != npos;) {
-            ++visits_;
-            const Node& n = nodes_[node];
-            if (n.key == key) {
-                largest = std::max({largest, max_of(n.left), max_of(n.right)});
-                break;
-            }
-            if (key < n.key) {
-                largest = std::max({largest, n.size, max_of(n.right)});
-                node = n.left;
-            } else {
-                largest = std::max({largest, n.size, max_of(n.left)});
-                node = n.right;
-            }
+        if (in_tree_)
+            return tree_.largest_except(key);
+        const auto at = lower_bound(key);
+        // Below the largest, the entry at `key` is not the one that sets it.
+        if (at == array_.end() || at->key != key || at->size < largest())
+            return largest();
+        std::uint64_t result = 0;
+        for (const Entry& e : array_) {
+            ++array_visits_;
+            if (e.key != key)
+                result = std::max(result, e.size);
         }
-        return largest;
+        return result;
     }
 
-    std::uint64_t largest() const { return max_of(root_); }
-    std::uint64_t total() const { return root_ == npos ? 0 : nodes_[root_].total; }
-    std::size_t size() const { return count_; }
+    std::uint64_t largest() const {
+        if (in_tree_)
+            return tree_.largest();
+        if (!largest_known_) {
+            largest_ = 0;
+            for (const Entry& e : array_) {
+                ++array_visits_;
+                largest_ = std::max(largest_, e.size);
+            }
+            largest_known_ = true;
+        }
+        return largest_;
+    }
+    std::uint64_t total() const { return in_tree_ ? tree_.total() : total_; }
+    std::size_t size() const { return in_tree_ ? tree_.size() : array_.size(); }
 
-    // Tree nodes looked at by the searches above: a test's measure of work.
-    std::uint64_t visits() const { return visits_; }
+    // Entries and tree nodes looked at by the searches above (binary searches
+    // of the array not counted: O(log n) by construction): a test's measure
+    // of work.
+    std::uint64_t visits() const { return array_visits_ + tree_.visits(); }
+
+    // For tests: which form is active.
+    bool in_tree() const { return in_tree_; }
 
     template <class Visit>
     void for_each(Visit visit) const {
-        for_each_in(root_, visit);
+        if (in_tree_) {
+            tree_.for_each(visit);
+            return;
+        }
+        for (const Entry& e : array_)
+            visit(e);
     }
 
   private:
-    // A treap's depth stays within a small multiple of log2(n); this bounds
-    // the path update() keeps for any n that fits in memory.
-    static constexpr unsigned kMaxDepth = 256;
-
-    struct Node {
-        std::uint64_t key;
-        std::uint32_t slot;
-        std::uint64_t size;
-        std::uint32_t priority;
-        std::uint32_t left;
-        std::uint32_t right;
-        std::uint64_t max_size; // of the subtree
-        std::uint64_t total;    // of the subtree's sizes
-        Entry entry() const { return Entry{key, slot, size}; }
-    };
-
-    std::uint64_t max_of(std::uint32_t node) const {
-        return node == npos ? 0 : nodes_[node].max_size;
-    }
-    std::uint64_t total_of(std::uint32_t node) const {
-        return node == npos ? 0 : nodes_[node].total;
-    }
-    void pull(std::uint32_t node) {
-        Node& n = nodes_[node];
-        n.max_size = std::max({n.size, max_of(n.left), max_of(n.right)});
-        n.total = n.size + total_of(n.left) + total_of(n.right);
-    }
-
-    std::uint32_t new_node(std::uint64_t key, std::uint32_t slot, std::uint64_t size) {
-        // xorshift32: priorities need only look random, and be reproducible.
-        seed_ ^= seed_ << 13;
-        seed_ ^= seed_ >> 17;
-        seed_ ^= seed_ << 5;
-        const Node node{key, slot, size, seed_, npos, npos, size, size};
-        if (!unused_.empty()) {
-            const std::uint32_t id = unused_.back();
-            unused_.pop_back();
-            nodes_[id] = node;
-            return id;
+    // The first entry whose key is not below `key`. Branch-free: the models'
+    // keys arrive in no pattern a branch predictor could learn.
+    std::size_t lower_index(std::uint64_t key) const {
+        std::size_t n = array_.size();
+        if (n == 0)
+            return 0;
+        const Entry* base = array_.data();
+        while (n > 1) {
+            const std::size_t half = n / 2;
+            base = base[half].key < key ? base + half : base;
+            n -= half;
         }
-        nodes_.push_back(node);
-        return static_cast<std::uint32_t>(nodes_.size() - 1);
+        return static_cast<std::size_t>(base - array_.data()) + (base->key < key);
+    }
+    std::vector<Entry>::iterator lower_bound(std::uint64_t key) {
+        return array_.begin() + static_cast<std::ptrdiff_t>(lower_index(key));
+    }
+    std::vector<Entry>::const_iterator lower_bound(std::uint64_t key) const {
+        return array_.begin() + static_cast<std::ptrdiff_t>(lower_index(key));
     }
 
-    // Keys below `key` to `left`, the rest to `right`.
-    void split(std::uint32_t node, std::uint64_t key, std::uint32_t& left, std::uint32_t& right) {
-        if (node == npos) {
-            left = right = npos;
-            return;
+    // Removing the entry that set the largest size leaves it unknown until asked.
+    void forget_largest_if(std::uint64_t removed_size) {
+        if (largest_known_ && removed_size >= largest_)
+            largest_known_ = false;
+    }
+
+    // Each move costs O(n) array work (O(n log n) into the tree) and happens
+    // only after O(n) operations since the last one, so it adds O(log n) per
+    // operation at most.
+    void move_to_tree() {
+        for (const Entry& e : array_) {
+            ++array_visits_;
+            tree_.insert(e.key, e.slot, e.size);
         }
-        ++visits_;
-        if (nodes_[node].key < key) {
-            split(nodes_[node].right, key, nodes_[node].right, right);
-            left = node;
-        } else {
-            split(nodes_[node].left, key, left, nodes_[node].left);
-            right = node;
-        }
-        pull(node);
+        array_.clear();
+        in_tree_ = true;
+    }
+    void move_to_array() {
+        array_.clear();
+        tree_.for_each([&](const Entry& e) {
+            ++array_visits_;
+            array_.push_back(e);
+        });
+        tree_.clear();
+        total_ = 0;
+        for (const Entry& e : array_)
+            total_ += e.size;
+        largest_known_ = false;
+        in_tree_ = false;
     }
 
-    // The smallest key's node to `first`, the rest to `rest`.
-    void split_first(std::uint32_t node, std::uint32_t& first, std::uint32_t& rest) {
-        ++visits_;
-        if (nodes_[node].left == npos) {
-            first = node;
-            rest = nodes_[node].right;
-            nodes_[node].right = npos;
-            pull(node);
-            return;
-        }
-        split_first(nodes_[node].left, first, nodes_[node].left);
-        rest = node;
-        pull(node);
-    }
-
-    // Every key in `left` is below every key in `right`.
-    std::uint32_t join(std::uint32_t left, std::uint32_t right) {
-        if (left == npos)
-            return right;
-        if (right == npos)
-            return left;
-        ++visits_;
-        if (nodes_[left].priority > nodes_[right].priority) {
-            nodes_[left].right = join(nodes_[left].right, right);
-            pull(left);
-            return left;
-        }
-        nodes_[right].left = join(left, nodes_[right].left);
-        pull(right);
-        return right;
-    }
-
-    template <class Visit>
-    void for_each_in(std::uint32_t node, Visit& visit) const {
-        if (node == npos)
-            return;
-        for_each_in(nodes_[node].left, visit);
-        visit(nodes_[node].entry());
-        for_each_in(nodes_[node].right, visit);
-    }
-
-    std::vector<Node> nodes_;
-    std::vector<std::uint32_t> unused_;
-    std::uint32_t root_ = npos;
-    std::size_t count_ = 0;
-    std::uint32_t seed_ = 2463534242u;
-    mutable std::uint64_t visits_ = 0;
+    bool in_tree_ = false;
+    std::vector<Entry> array_; // by key, while !in_tree_
+    std::uint64_t total_ = 0;  // of the array's sizes
+    mutable std::uint64_t largest_ = 0;
+    mutable bool largest_known_ = true;
+    FreeBlockTreap tree_;
+    mutable std::uint64_t array_visits_ = 0;
 };
 
 } // namespace tlsheap::replay

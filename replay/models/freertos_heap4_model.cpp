@@ -85,7 +85,6 @@ std::optional<std::uint64_t> FreertosHeap4Model::allocate(std::uint64_t size) {
         return std::nullopt; // reached pxEnd
     const std::uint32_t cur = fit->slot;
     const std::uint32_t previous = blocks_[cur].prev_free;
-    free_index_.erase(blocks_[cur].offset);
 
     const std::uint32_t following = blocks_[cur].next_free;
     (previous == kNoBlock ? first_free_ : blocks_[previous].next_free) = following;
@@ -111,8 +110,11 @@ std::optional<std::uint64_t> FreertosHeap4Model::allocate(std::uint64_t size) {
         (previous == kNoBlock ? first_free_ : blocks_[previous].next_free) = rest;
         if (following != kNoBlock)
             blocks_[following].prev_free = rest;
-        free_index_.insert(remainder.offset, rest, remainder.size);
+        // It takes the block's place in the index too.
+        free_index_.replace(block.offset, remainder.offset, rest, remainder.size);
         footprint_ = std::max(footprint_, remainder.offset + link_bytes_);
+    } else {
+        free_index_.erase(blocks_[cur].offset);
     }
 
     Block& block = blocks_[cur];
@@ -178,9 +180,11 @@ void FreertosHeap4Model::release(std::uint64_t offset) {
     }
 
     Block& block = blocks_[inserted];
+    // The index entry of a following block this one absorbs, if any.
+    std::optional<std::uint64_t> absorbed_key;
     if (following != kNoBlock && block.offset + block.size == blocks_[following].offset) {
         const Block& after = blocks_[following];
-        free_index_.erase(after.offset);
+        absorbed_key = after.offset;
         block.size += after.size;
         block.next_free = after.next_free;
         block.next = after.next;
@@ -197,8 +201,14 @@ void FreertosHeap4Model::release(std::uint64_t offset) {
     if (iterator != inserted) {
         (iterator == kNoBlock ? first_free_ : blocks_[iterator].next_free) = inserted;
         block.prev_free = iterator;
-        free_index_.insert(block.offset, inserted, block.size);
+        // An absorbed block's entry is next to this one's place: it moves there.
+        if (absorbed_key)
+            free_index_.replace(*absorbed_key, block.offset, inserted, block.size);
+        else
+            free_index_.insert(block.offset, inserted, block.size);
     } else {
+        if (absorbed_key)
+            free_index_.erase(*absorbed_key);
         free_index_.update(block.offset, inserted, block.size);
     }
 }

@@ -80,7 +80,7 @@ std::optional<std::uint64_t> UmmModel::allocate(std::uint64_t size) {
     if (block_size == blocks) {
         disconnect_from_free_list(cf);
     } else {
-        unindex_free(cf);
+        const std::uint64_t old_key = index_key(cf, block_size);
         // umm_split_block: the rest becomes a free block right after ours ...
         const std::uint16_t rest = static_cast<std::uint16_t>(cf + blocks);
         const std::uint16_t after = nblock(cf) & kNumberMask;
@@ -94,7 +94,7 @@ std::optional<std::uint64_t> UmmModel::allocate(std::uint64_t size) {
         pfree(nfree(cf)) = rest;
         nfree(rest) = nfree(cf);
         list_key_[rest] = list_key_[cf];
-        index_free(rest);
+        reindex_free(old_key, rest);
     }
     used_blocks_ += blocks;
     ++live_blocks_;
@@ -120,10 +120,10 @@ void UmmModel::release(std::uint64_t offset) {
     const std::uint16_t prev = pblock(c);
     if (nblock(prev) & kFreeFlag) {
         // umm_assimilate_down: the previous block keeps its list slot.
-        unindex_free(prev);
+        const std::uint64_t old_key = index_key(prev, size_of(prev));
         nblock(prev) = nblock(c) | kFreeFlag;
         pblock(nblock(c)) = prev;
-        index_free(prev);
+        reindex_free(old_key, prev);
     } else {
         pfree(nfree(0)) = c;
         nfree(c) = nfree(0);

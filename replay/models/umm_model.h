@@ -89,6 +89,10 @@ class UmmModel final : public AllocatorModel {
         free_index_.insert(index_key(block, size_of(block)), block, size_of(block));
     }
     void unindex_free(std::uint16_t block) { free_index_.erase(index_key(block, size_of(block))); }
+    // `block` was indexed at `old_key`, before its size or list slot changed.
+    void reindex_free(std::uint64_t old_key, std::uint16_t block) {
+        free_index_.replace(old_key, index_key(block, size_of(block)), block, size_of(block));
+    }
     void disconnect_from_free_list(std::uint16_t block);
     void assimilate_up(std::uint16_t block);
     std::uint16_t last_block() const { return static_cast<std::uint16_t>(numblocks_ - 1); }
