@@ -188,7 +188,7 @@ void print_profile(std::FILE* out, const RunDescription& run, const ReplayResult
                 // describe a run that did not happen.
                 line(fmt::format("  {:<16} does not fit: the recording needs more than the {}-byte "
                                  "heap ({} allocations fail); min pool {}",
-                                 m.name, grouped(m.pool_size.value_or(0)), m.failure_count,
+                                 m.name, grouped(m.pool_size.value_or(0)), grouped(m.failure_count),
                                  min_pool));
                 continue;
             }
@@ -208,8 +208,8 @@ void print_profile(std::FILE* out, const RunDescription& run, const ReplayResult
                 const replay::ModelFailure& f = m.failures.front();
                 line(fmt::format("      {} allocations fail in a {}-byte pool; first: event {}, {} "
                                  "bytes in {} by {} (the handshake would see NULL)",
-                                 m.failure_count, grouped(m.pool_size.value_or(0)), f.at.seq,
-                                 grouped(f.size), where(info, f.at),
+                                 grouped(m.failure_count), grouped(m.pool_size.value_or(0)),
+                                 f.at.seq, grouped(f.size), where(info, f.at),
                                  info.call_site(f.at.stack).label()));
             }
             if (!m.invariant_violation.empty()) {
