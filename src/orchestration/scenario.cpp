@@ -171,7 +171,9 @@ Scenario load_scenario(const std::string& name_or_path, const fs::path& scenario
     json j;
     try {
         j = json::parse(s.json);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {
+        // Not only parse_error: a number too large for a double is out_of_range
+        // (found by scenario_loader_fuzzer).
         throw ScenarioError(where + " is not valid JSON: " + e.what());
     }
     if (!j.is_object()) {

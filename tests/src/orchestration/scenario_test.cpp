@@ -189,6 +189,9 @@ TEST_F(ScenarioTest, BadScenariosSayWhatIsWrong) {
          "does not exist"},
         {R"({"name":"x","protocol":"tls1.2","authentication":{"mode":"psk","psk":"00","psk_identity":"i"},"peers":["gnutls"]})",
          "unknown peer"},
+        // nlohmann reports a number beyond a double as out_of_range, not parse_error.
+        {R"({"name":"x","protocol":"tls1.2","connections":1e999})", "is not valid JSON"},
+        {"889e8988", "is not valid JSON"},
         // Once accepted: the openssl peer wrote gigabytes before the handshake.
         {R"({"name":"x","protocol":"tls1.2","authentication":{"mode":"psk","psk":"00","psk_identity":"i"},"exchange":{"response_bytes":16777217}})",
          "response_bytes from 0 to 16777216"},
