@@ -193,7 +193,8 @@ std::string apply_config_deltas(const std::string& config_text,
                     lines[i].rfind(" *", 0) == 0) {
                     continue;
                 }
-                if (std::regex_search(lines[i], std::regex(R"(^\s*#\s*endif)"))) {
+                static const std::regex endif(R"(^\s*#\s*endif)");
+                if (std::regex_search(lines[i], endif)) {
                     at = i; // the include guard's #endif
                 }
                 break;
