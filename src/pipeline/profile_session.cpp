@@ -101,17 +101,11 @@ std::string deltas_text(const std::vector<build::ConfigDelta>& deltas) {
 // trace: TLSHEAP_LOCK_TIMEOUT seconds, or five minutes (a recording takes
 // seconds; a sweep cell on a slow emulator, a minute or two).
 std::chrono::milliseconds lock_wait_bound() {
-    if (const char* env = std::getenv("TLSHEAP_LOCK_TIMEOUT"); env != nullptr && *env != '\0') {
-        char* end = nullptr;
-        const double seconds = std::strtod(env, &end);
-        if (end == env || *end != '\0' || !(seconds >= 0) || seconds > 86400) {
-            throw UserError(std::string("TLSHEAP_LOCK_TIMEOUT is '") + env +
-                                "', not a number of seconds from 0 to 86400",
-                            kExitBadInput);
-        }
-        return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
+    try {
+        return build::lock_wait_bound(std::chrono::minutes(5));
+    } catch (const build::BuildError& e) {
+        throw UserError(e.what(), kExitBadInput);
     }
-    return std::chrono::minutes(5);
 }
 
 // What a variant needs to send or accept TLS 1.3 0-RTT data.
@@ -147,7 +141,11 @@ ProfileSession::ProfileSession(const std::string& mbedtls, unsigned jobs, Progre
           if (progress_) {
               progress_(m);
           }
-      }) {}
+      }) {
+    // A TLSHEAP_LOCK_TIMEOUT that is not a number is the user's mistake
+    // (exit 2), before a build would report it as a failed build.
+    lock_wait_bound();
+}
 
 std::vector<build::ConfigDelta> ProfileSession::parse_deltas(const std::vector<std::string>& set,
                                                              const std::vector<std::string>& unset,

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdlib>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <fstream>
@@ -99,6 +100,20 @@ void FileLock::record_holder() {
     if (::ftruncate(fd_, 0) == 0) {
         [[maybe_unused]] const auto written = ::pwrite(fd_, pid.data(), pid.size(), 0);
     }
+}
+
+std::chrono::milliseconds lock_wait_bound(std::chrono::milliseconds fallback) {
+    const char* env = std::getenv("TLSHEAP_LOCK_TIMEOUT");
+    if (env == nullptr || *env == '\0') {
+        return fallback;
+    }
+    char* end = nullptr;
+    const double seconds = std::strtod(env, &end);
+    if (end == env || *end != '\0' || !(seconds >= 0) || seconds > 86400) {
+        throw BuildError(std::string("TLSHEAP_LOCK_TIMEOUT is '") + env +
+                         "', not a number of seconds from 0 to 86400");
+    }
+    return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
 }
 
 std::string lock_holder(const std::filesystem::path& path) {

@@ -40,6 +40,11 @@ class FileLock {
     int fd_ = -1;
 };
 
+// How long a process waits for another's lock: TLSHEAP_LOCK_TIMEOUT seconds
+// when set, else `fallback`. Throws BuildError when the variable is not a
+// number of seconds from 0 to 86400.
+std::chrono::milliseconds lock_wait_bound(std::chrono::milliseconds fallback);
+
 // "pid N" from a lock file's content, or "another process" when it names none.
 std::string lock_holder(const std::filesystem::path& path);
 

@@ -258,7 +258,7 @@ PreparedVariant VariantBuilder::prepare(const VariantSpec& spec) const {
     const fs::path config = p.library_dir / "effective_config.h";
     const fs::path macros = p.library_dir / "macros.txt";
     if (!fs::exists(macros)) {
-        FileLock lock(p.library_dir.string() + ".lock");
+        const FileLock lock = wait_for_lock(p.library_dir.string() + ".lock");
         if (!fs::exists(macros)) {
             write_file(config, p.effective_text);
             const MacroSet set = preprocess_config(spec.tree, p.toolchain, config, p.config_label);
@@ -334,12 +334,26 @@ void VariantBuilder::compile_all(
     }
 }
 
+FileLock VariantBuilder::wait_for_lock(const fs::path& path) const {
+    // Another tlsheap building the same variant takes a minute or two; one
+    // that was suspended (a stopped shell job) would block every later run
+    // for ever: wait, say for whom after 2 s, give up after twenty minutes.
+    try {
+        FileLock lock = FileLock::wait_for(path, lock_wait_bound(std::chrono::minutes(20)),
+                                           std::chrono::seconds(2), progress_);
+        lock.record_holder();
+        return lock;
+    } catch (const BuildError& e) {
+        throw BuildError(std::string(e.what()) + " (TLSHEAP_LOCK_TIMEOUT sets the wait)");
+    }
+}
+
 std::size_t VariantBuilder::build_library(const PreparedVariant& p) const {
     const fs::path marker = p.library_dir / kCompleteMarker;
     if (fs::exists(marker)) {
         return 0;
     }
-    FileLock lock(p.library_dir.string() + ".lock");
+    const FileLock lock = wait_for_lock(p.library_dir.string() + ".lock");
     if (fs::exists(marker)) {
         return 0; // another tlsheap built it while we waited
     }
@@ -421,7 +435,7 @@ std::size_t VariantBuilder::build_recorder(const PreparedVariant& p, const std::
         return 0;
     }
     fs::create_directories(dir);
-    FileLock lock(dir.string() + ".lock");
+    const FileLock lock = wait_for_lock(dir.string() + ".lock");
     if (fs::exists(dir / kCompleteMarker)) {
         return 0;
     }

@@ -8,6 +8,7 @@
 
 #include "variants/config_editor.h"
 #include "variants/effective_config.h"
+#include "variants/file_lock.h"
 #include "variants/mbedtls_tree.h"
 #include "variants/toolchain.h"
 
@@ -67,6 +68,8 @@ class VariantBuilder {
     VariantBuild build(const PreparedVariant& prepared) const;
 
   private:
+    // The lock on a variant directory another tlsheap may be building.
+    FileLock wait_for_lock(const std::filesystem::path& path) const;
     std::size_t build_library(const PreparedVariant& p) const;
     std::size_t build_recorder(const PreparedVariant& p, const std::string& key,
                                const std::filesystem::path& dir) const;
