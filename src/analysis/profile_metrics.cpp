@@ -28,6 +28,9 @@ CellMetrics from_profile(const json& p) {
     c.abi = p.at("variant").at("abi").get<std::string>();
     c.mbedtls_version = p.at("variant").at("mbedtls_version").get<std::string>();
     c.key = c.scenario + " | " + c.config + " | " + c.abi;
+    if (const json& run = p.at("run"); run.contains("trace_complete")) {
+        c.trace_complete = run.at("trace_complete").get<bool>();
+    }
     for (const json& o : p.at("outcomes")) {
         if (o.at("kind") == "failure") {
             c.ok = false;

@@ -27,7 +27,10 @@ struct CellMetrics {
     std::string config;
     std::string abi;
     std::string mbedtls_version;
-    bool ok = true;    // the handshake completed
+    bool ok = true; // the handshake completed
+    // The trace it was profiled from ended with its End record; false: the
+    // recording was cut off and the figures stop where the trace stops.
+    bool trace_complete = true;
     std::string error; // why not
     // "live_peak", "steady_state", "<model>.footprint", "<model>.min_pool";
     // with --heap "<model>.heap_lowest_free" and

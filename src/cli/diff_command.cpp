@@ -23,6 +23,8 @@ int run_diff(const DiffOptions& o) {
     refuse_overwriting_inputs("--json", o.json, {o.a, o.b});
     const nlohmann::json a = read_document(o.a);
     const nlohmann::json b = read_document(o.b);
+    warn_truncated_traces(o.a, a);
+    warn_truncated_traces(o.b, b);
     analysis::ProfileDiff diff;
     try {
         diff = analysis::diff_profiles(a, b);

@@ -23,7 +23,9 @@ int run_export(const ExportOptions& o) {
         throw UserError("export writes a dashboard format (benchmark-action, bmf)", kExitBadInput);
     }
     check_format(o.format);
-    write_document(o.output, read_document(o.document), o.format);
+    const nlohmann::json document = read_document(o.document);
+    warn_truncated_traces(o.document, document);
+    write_document(o.output, document, o.format);
     return kExitOk;
 }
 

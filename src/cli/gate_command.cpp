@@ -150,6 +150,8 @@ int run_gate(const GateOptions& o) {
                         kExitBadInput);
     }
     const json current = current_document(o, baseline);
+    warn_truncated_traces(o.baseline, baseline);
+    warn_truncated_traces(o.current.empty() ? "current document" : o.current, current);
     if (o.update) {
         json stored = current;
         if (stored.value("kind", "") == "tlsheap.sweep") {

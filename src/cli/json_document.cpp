@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <fstream>
 #include <iostream>
+#include <vector>
 
 namespace tlsheap::cli {
 
@@ -21,6 +22,23 @@ nlohmann::json read_document(const std::string& path, const std::string& what) {
     } catch (const nlohmann::json::parse_error& e) {
         throw UserError("the " + what + " " + path + " is not JSON (" + e.what() + ")",
                         kExitBadInput);
+    }
+}
+
+void warn_truncated_traces(const std::string& path, const nlohmann::json& document) {
+    std::vector<analysis::CellMetrics> cells;
+    try {
+        cells = analysis::cell_metrics(document);
+    } catch (const std::exception&) {
+        return;
+    }
+    for (const analysis::CellMetrics& c : cells) {
+        if (!c.trace_complete) {
+            fmt::print(stderr,
+                       "tlsheap: warning: {}: {}: profiled from a truncated trace, its figures "
+                       "stop where the recording stopped\n",
+                       path, c.key);
+        }
     }
 }
 

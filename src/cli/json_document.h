@@ -10,6 +10,12 @@ namespace tlsheap::cli {
 // baseline b.json is not JSON: ..."). Throws UserError (exit 2).
 nlohmann::json read_document(const std::string& path, const std::string& what = "document");
 
+// On stderr, a warning per cell of `document` (a profile, profile-abis or
+// sweep document read from `path`) that was profiled from a truncated trace:
+// comparing or gating on it compares a handshake cut short. Documents that
+// are not one of those are left to the command to refuse.
+void warn_truncated_traces(const std::string& path, const nlohmann::json& document);
+
 // Throws UserError (exit 2) unless `format` is "tlsheap" or a dashboard
 // format: commands check it before they run anything.
 void check_format(const std::string& format);

@@ -115,6 +115,33 @@ TEST_F(HostileTrace, EveryCommandSaysATraceIsTruncated) {
     }
 }
 
+TEST_F(HostileTrace, DocumentsOfATruncatedTraceSayItWhereverTheyAreRead) {
+    // A profile document carries run.trace_complete; diff, gate and export
+    // read documents, not traces, and must not pass a cut-off recording off
+    // as a whole one.
+    auto bytes = read_bytes(kSample);
+    const fs::path whole = dir_ / "whole.json";
+    const fs::path cut = dir_ / "cut.json";
+    ASSERT_EQ(run_tlsheap({"replay", kSample, "--json", whole.string()}).status, 0);
+    bytes.resize(bytes.size() - 200);
+    const fs::path trace = write_trace(dir_, "cut.trace", bytes);
+    ASSERT_EQ(run_tlsheap({"replay", trace.string(), "--json", cut.string()}).status, 0);
+    const std::string warning = "tlsheap: warning: " + cut.string() + ": ";
+    const std::string says = ": profiled from a truncated trace, its figures stop where the "
+                             "recording stopped";
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"diff", whole.string(), cut.string()},
+          {"export", cut.string(), "--format", "bmf", "--output", (dir_ / "bmf.json").string()},
+          {"gate", "--baseline", whole.string(), "--current", cut.string()}}) {
+        const RunResult r = run_tlsheap(args);
+        EXPECT_NE(r.status, 2) << args[0] << ": " << r.err;
+        const auto at = r.err.find(warning);
+        ASSERT_NE(at, std::string::npos) << args[0] << ": " << r.err;
+        EXPECT_NE(r.err.find(says, at), std::string::npos) << args[0] << ": " << r.err;
+        EXPECT_EQ(r.err.find("whole.json: "), std::string::npos) << args[0] << ": " << r.err;
+    }
+}
+
 TEST_F(HostileTrace, MinpoolOfATraceWithoutEventsIsAnError) {
     TraceBuilder b;
     b.meta("scenario.name", "empty");
