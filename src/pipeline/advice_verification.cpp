@@ -13,7 +13,9 @@
 #include <algorithm>
 #include <filesystem>
 #include <fmt/format.h>
+#include <map>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -185,6 +187,7 @@ class AdviceVerifier::Impl {
         settings_.run.timeout_seconds = o.timeout_seconds;
         settings_.models = {"mbedtls-pool"};
         same_lifecycle(n);
+        match_recorded_config(n, !o.config.empty());
         session_.resolve_peer(settings_, scenario_);
     }
 
@@ -253,6 +256,68 @@ class AdviceVerifier::Impl {
     }
 
   private:
+    // Each proposal is measured on the base config plus the proposal, and
+    // set against the trace's figures: the base must be the config the trace
+    // was recorded with (its effective macros are in the trace), or every
+    // verified saving would compare two different handshakes. A --config at
+    // another path with the same content still gets the trace's deltas.
+    void match_recorded_config(const analysis::HandshakeNeeds& n, bool config_given) {
+        if (n.config.empty())
+            return; // a trace without its config: nothing to match
+        const std::string difference = config_difference(n, base_);
+        if (difference.empty())
+            return;
+        if (config_given && base_.set.empty() && base_.unset.empty()) {
+            VerifyBase with_deltas = base_;
+            add_trace_deltas(n, with_deltas);
+            if ((!with_deltas.set.empty() || !with_deltas.unset.empty()) &&
+                config_difference(n, with_deltas).empty()) {
+                base_ = std::move(with_deltas);
+                return;
+            }
+        }
+        throw UserError(fmt::format("{} is not the config the trace was recorded with: {}; "
+                                    "--verify would measure another handshake",
+                                    base_.config_file.empty()
+                                        ? "the default config (with the trace's deltas)"
+                                        : "--config " + base_.config_file,
+                                    difference),
+                        kExitBadInput);
+    }
+
+    // "" when the base's effective macros are the trace's; else how many
+    // differ and the first of them. The recorder's own additions are left
+    // out (a real-pool trace has MBEDTLS_MEMORY_BUFFER_ALLOC_C, --verify
+    // measures without it), and so is MBEDTLS_CONFIG_FILE, the path of the
+    // effective config in the cache.
+    std::string config_difference(const analysis::HandshakeNeeds& n, const VerifyBase& b) {
+        const auto deltas = session_.parse_deltas(b.set, b.unset, b.config_file);
+        const build::PreparedVariant p =
+            session_.prepare(b.config_file, deltas, n.meta_value(meta::kAbi),
+                             n.meta_value(meta::kStackBackend), false);
+        std::set<std::string> overlay = {"MBEDTLS_CONFIG_FILE"};
+        for (const bool real_pool : {false, true})
+            for (const build::ConfigDelta& d : build::recorder_overlay(real_pool))
+                overlay.insert(d.name);
+        std::map<std::string, std::pair<std::string, std::string>> differ;
+        const auto& here = p.macros.all();
+        for (const auto& [name, value] : n.config)
+            if (overlay.count(name) == 0 && (here.count(name) == 0 || here.at(name) != value))
+                differ[name] = {value, here.count(name) ? here.at(name) : "undefined"};
+        for (const auto& [name, value] : here)
+            if (overlay.count(name) == 0 && n.config.count(name) == 0)
+                differ[name] = {"undefined", value};
+        if (differ.empty())
+            return "";
+        const auto& [name, values] = *differ.begin();
+        const auto shown = [](const std::string& v) {
+            return v.empty() ? std::string("defined") : printable(v);
+        };
+        return fmt::format("{} macro{} differ{}, {} ({} in the trace, {} here)", differ.size(),
+                           differ.size() == 1 ? "" : "s", differ.size() == 1 ? "s" : "",
+                           printable(name), shown(values.first), shown(values.second));
+    }
+
     // The rebuilt variant runs the connections the trace ran, so that its
     // figures compare with the prediction (a trace is untrusted: bounded).
     void same_lifecycle(const analysis::HandshakeNeeds& n) {

@@ -145,6 +145,27 @@ TEST_F(HostileFiles, AdviseVerifyRunsNoScenarioFileTheTraceNames) {
     EXPECT_EQ(r.err.find("recording"), std::string::npos) << r.err;
 }
 
+TEST_F(HostileFiles, AdviseVerifyRefusesAConfigThatIsNotTheRecordedOne) {
+    // --verify measures each proposal on the base config and sets it against
+    // the trace's figures: a base that is not the recorded config would
+    // compare two different handshakes. The RSA trace was recorded with the
+    // tree's default config.
+    const fs::path dir = scratch_dir("hostile-other-config");
+    const fs::path other = dir / "other_config.h";
+    fs::copy_file(test_cache() / "mbedtls" / "3.6" / "include" / "mbedtls" / "mbedtls_config.h",
+                  other);
+    std::ofstream(other, std::ios::app) << "#define MBEDTLS_SSL_OUT_CONTENT_LEN 4096\n";
+    const RunResult r =
+        run_tlsheap({"advise", rsa_trace().string(), "--verify", "--config", other.string()});
+    expect_one_line_error(r, 2,
+                          "--config " + other.string() +
+                              " is not the config the trace was recorded with: 1 macro "
+                              "differs, MBEDTLS_SSL_OUT_CONTENT_LEN (undefined in the trace, "
+                              "4096 here)");
+    EXPECT_EQ(r.err.find("building"), std::string::npos) << "compiled: " << r.err;
+    EXPECT_EQ(r.err.find("verifying"), std::string::npos) << r.err;
+}
+
 TEST_F(HostileFiles, SetValueWithANewlineIsRefused) {
     for (const std::string& value :
          {std::string("MBEDTLS_SSL_IN_CONTENT_LEN=4096\n#include \"/etc/hostname\""),
