@@ -195,6 +195,29 @@ class FreeBlockIndex {
             visit(e);
     }
 
+    // For verify(): whether the index holds exactly the model's free list, in
+    // its order. `next(slot)` gives the list's next slot (`end` after the
+    // last), `expected(slot)` the entry the index must hold for it. Returns
+    // the first slot where they part (`end` when the index holds more), or
+    // nullopt when they agree.
+    template <class Next, class Expected>
+    std::optional<std::uint32_t> first_difference(std::uint32_t first, std::uint32_t end, Next next,
+                                                  Expected expected) const {
+        std::vector<Entry> indexed;
+        indexed.reserve(size());
+        for_each([&](const Entry& e) { indexed.push_back(e); });
+        std::size_t i = 0;
+        for (std::uint32_t slot = first; slot != end; slot = next(slot), ++i) {
+            const Entry want = expected(slot);
+            if (i >= indexed.size() || indexed[i].slot != want.slot || indexed[i].key != want.key ||
+                indexed[i].size != want.size)
+                return slot;
+        }
+        if (i != indexed.size())
+            return end;
+        return std::nullopt;
+    }
+
   private:
     // The first entry whose key is not below `key`. Branch-free: the models'
     // keys arrive in no pattern a branch predictor could learn.

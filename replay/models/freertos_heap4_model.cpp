@@ -378,16 +378,16 @@ std::string FreertosHeap4Model::verify() const {
 // The index holds the free list with each block's size, and the figures it
 // gives are those of a walk over the free list.
 std::string FreertosHeap4Model::verify_free_index() const {
-    std::vector<FreeBlockIndex::Entry> indexed;
-    free_index_.for_each([&](const FreeBlockIndex::Entry& e) { indexed.push_back(e); });
-    std::size_t i = 0;
-    for (std::uint32_t slot = first_free_; slot != kNoBlock; slot = blocks_[slot].next_free, ++i)
-        if (i >= indexed.size() || indexed[i].slot != slot ||
-            indexed[i].key != blocks_[slot].offset || indexed[i].size != blocks_[slot].size)
-            return "free-list index out of step with the free list at offset " +
-                   std::to_string(blocks_[slot].offset);
-    if (i != indexed.size())
+    const auto differs = free_index_.first_difference(
+        first_free_, kNoBlock, [&](std::uint32_t slot) { return blocks_[slot].next_free; },
+        [&](std::uint32_t slot) {
+            return FreeBlockIndex::Entry{blocks_[slot].offset, slot, blocks_[slot].size};
+        });
+    if (differs == kNoBlock)
         return "free-list index holds blocks that are not in the free list";
+    if (differs)
+        return "free-list index out of step with the free list at offset " +
+               std::to_string(blocks_[*differs].offset);
     std::uint64_t total = 0, largest = 0;
     for_each_free_part_below_footprint([&](std::uint64_t bytes) {
         if (bytes > header_)
