@@ -90,19 +90,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::vector<unsigned char> bytes(data, data + size);
     // Each input takes one of the paths, chosen by its length, so that the
     // corpus stays plain traces (a crashing input is a trace to replay with
-    // tlsheap) and one input costs one replay's time, not all of them.
-    // The model is chosen the same way: one model per input is ten times the
-    // inputs per second of all of them, and the corpus reaches every model.
-    const std::size_t paths = 2 + transforms.size();
-    const std::size_t path = size % paths;
-    const std::vector<replay::ModelSpec> model = {models[size / paths % models.size()]};
+    // tlsheap). The profile path searches the model's min pool, some twenty
+    // replays: it gets one input in 16, so that the time goes evenly to the
+    // paths, not 90% to one. The model is chosen the same way: one model per
+    // input is ten times the inputs per second of all of them, and the corpus
+    // reaches every model.
+    constexpr std::size_t kSlots = 16;
+    const std::size_t slot = size % kSlots;
+    const std::vector<replay::ModelSpec> model = {models[size / kSlots % models.size()]};
     try {
-        if (path == 0)
+        if (slot == 0)
             profile(bytes, model);
-        else if (path == 1)
+        else if (slot < 4)
             replay_verified(bytes, model);
         else
-            replay_transformed(bytes, model, transforms[path - 2]);
+            replay_transformed(bytes, model, transforms[(slot - 4) % transforms.size()]);
     } catch (const trace::TraceError&) {
     } catch (const replay::ModelError&) {
     } catch (const replay::TransformError&) {
