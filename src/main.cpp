@@ -19,10 +19,30 @@
 #include "tlsheap_version.h"
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <iostream>
 #include <string>
 
-int main(int argc, char** argv) {
+namespace {
+
+// A report lost to a full disk or a closed file is a failure, not a
+// success: a CI step that runs `tlsheap ... > report.txt` must not pass with
+// half a report. Checked once, when the command is done.
+int with_stdout_checked(int exit_code) {
+    std::cout.flush();
+    const bool failed = std::fflush(stdout) != 0;
+    const int error = errno;
+    if (failed || std::ferror(stdout) || !std::cout) {
+        std::fprintf(stderr, "tlsheap: error: cannot write to standard output%s%s%s\n",
+                     failed ? " (" : "", failed ? std::strerror(error) : "", failed ? ")" : "");
+        return tlsheap::kExitBadInput;
+    }
+    return exit_code;
+}
+
+int run(int argc, char** argv) {
     CLI::App app{"tlsheap: how much heap does an mbedTLS connection need, where does it go, and "
                  "what would it take under another allocator"};
     app.set_version_flag("--version", tlsheap::kTlsheapVersion);
@@ -80,4 +100,10 @@ int main(int argc, char** argv) {
         return tlsheap::kExitFailed;
     }
     return exit_code;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    return with_stdout_checked(run(argc, argv));
 }

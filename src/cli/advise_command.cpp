@@ -172,6 +172,7 @@ int run_advise(const AdviseOptions& o) {
     if (!fs::exists(o.trace))
         throw UserError("trace " + o.trace + " does not exist", kExitBadInput);
     refuse_overwriting_inputs("--json", o.json, {o.trace});
+    reserve_stdout_for_json(o.json);
     std::vector<analysis::ConfigChange> try_changes;
     try {
         for (const std::string& s : o.try_set) {
@@ -347,7 +348,8 @@ void add_advise_command(CLI::App& app, int& exit_code) {
     cmd->add_option("--mbedtls", o->source.mbedtls,
                     "mbedTLS tree to verify with (default: the trace's when it is 3.6 or 2.28 "
                     "in the cache)");
-    cmd->add_option("--json", o->json, "write the advice as JSON to this file ('-': stdout)")
+    cmd->add_option("--json", o->json,
+                    "write the advice as JSON to FILE (-: stdout, the report then on stderr)")
         ->check(output_file());
     step_timeout_option(cmd->add_option("--timeout", o->source.timeout_seconds,
                                         "seconds to wait for the peer at every step"))

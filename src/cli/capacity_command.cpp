@@ -55,6 +55,7 @@ std::uint64_t parse_heap(const std::string& text) {
 
 int run_capacity(CapacityOptions& o) {
     refuse_overwriting_inputs("--json", o.json, {o.trace});
+    reserve_stdout_for_json(o.json);
     const std::uint64_t heap = parse_heap(o.heap);
     if (o.trace.empty() == o.scenario.empty()) {
         throw UserError("capacity takes a TRACE or --scenario NAME (one of them)", kExitBadInput);
@@ -166,7 +167,9 @@ void add_capacity_command(CLI::App& app, int& exit_code) {
     cmd->add_option("--app-heap", o->app_heap,
                     "the application's blocks in the same heap, replayed with every stream "
                     "(docs/scenarios.md)");
-    cmd->add_option("--json", o->json, "write the answer as JSON")->check(output_file());
+    cmd->add_option("--json", o->json,
+                    "write the answer as JSON to FILE (-: stdout, the report then on stderr)")
+        ->check(output_file());
     cmd->add_option("--mbedtls", o->mbedtls, "mbedTLS source (--scenario)")->capture_default_str();
     cmd->add_option("--config", o->config, "config.h to build with (--scenario)");
     cmd->add_option("--set", o->set, "NAME[=VALUE] (--scenario; repeatable)");

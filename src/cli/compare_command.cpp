@@ -95,6 +95,7 @@ std::string optional_bytes(const std::optional<std::uint64_t>& v) {
 
 int run_compare(const CompareOptions& o) {
     refuse_overwriting_inputs("--json", o.json, o.traces);
+    reserve_stdout_for_json(o.json);
     const std::vector<replay::ModelSpec> models = pipeline::parse_model_specs(o.models);
     std::vector<Row> rows;
     for (const std::string& trace : o.traces) {
@@ -185,7 +186,9 @@ void add_compare_command(CLI::App& app, int& exit_code) {
            "buffer schemes: recorded, or a transform spec (esp-dynamic:..., axtls-growth:...)")
         ->capture_default_str();
     cmd->add_option("--model", o->models, "allocator models")->capture_default_str();
-    cmd->add_option("--json", o->json, "write the table as JSON")->check(output_file());
+    cmd->add_option("--json", o->json,
+                    "write the table as JSON to FILE (-: stdout, the report then on stderr)")
+        ->check(output_file());
     cmd->callback([o, &exit_code] { exit_code = run_compare(*o); });
 }
 

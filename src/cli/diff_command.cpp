@@ -21,6 +21,7 @@ struct DiffOptions {
 
 int run_diff(const DiffOptions& o) {
     refuse_overwriting_inputs("--json", o.json, {o.a, o.b});
+    reserve_stdout_for_json(o.json);
     const nlohmann::json a = read_document(o.a);
     const nlohmann::json b = read_document(o.b);
     warn_truncated_traces(o.a, a);
@@ -55,7 +56,9 @@ void add_diff_command(CLI::App& app, int& exit_code) {
                 "headline figures, phases, handshake states, call sites");
     cmd->add_option("a", o->a, "the earlier document (JSON written by tlsheap)")->required();
     cmd->add_option("b", o->b, "the later document")->required();
-    cmd->add_option("--json", o->json, "write the differences as JSON (kind tlsheap.diff)")
+    cmd->add_option("--json", o->json,
+                    "write the differences as JSON (kind tlsheap.diff) to FILE (-: stdout, the "
+                    "report then on stderr)")
         ->check(output_file());
     top_option(cmd->add_option("--top", o->top, "entries to list per section"))
         ->capture_default_str();

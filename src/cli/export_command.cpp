@@ -5,6 +5,8 @@
 #include "report/dashboard_formats.h"
 #include "tlsheap/user_error.h"
 
+#include <algorithm>
+#include <fmt/format.h>
 #include <memory>
 
 namespace tlsheap::cli {
@@ -19,10 +21,12 @@ struct ExportOptions {
 
 int run_export(const ExportOptions& o) {
     refuse_overwriting_inputs("--output", o.output, {o.document});
-    if (o.format == "tlsheap") {
-        throw UserError("export writes a dashboard format (benchmark-action, bmf)", kExitBadInput);
+    const auto& formats = report::dashboard_formats();
+    if (std::find(formats.begin(), formats.end(), o.format) == formats.end()) {
+        throw UserError(fmt::format("export writes a dashboard format ({}), not '{}'",
+                                    fmt::join(formats, ", "), o.format),
+                        kExitBadInput);
     }
-    check_format(o.format);
     const nlohmann::json document = read_document(o.document);
     warn_truncated_traces(o.document, document);
     write_document(o.output, document, o.format);
@@ -39,7 +43,8 @@ void add_export_command(CLI::App& app, int& exit_code) {
                   "(Bencher Metric Format)");
     cmd->add_option("document", o->document, "JSON document written by tlsheap")->required();
     cmd->add_option("--format", o->format, "benchmark-action or bmf")->required();
-    cmd->add_option("--output", o->output, "output file, - for stdout")
+    // --json as every other command spells it; --output as export first did.
+    cmd->add_option("--json,--output", o->output, "write to FILE (-: stdout)")
         ->check(output_file())
         ->capture_default_str();
     cmd->callback([o, &exit_code] { exit_code = run_export(*o); });

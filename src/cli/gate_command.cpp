@@ -141,6 +141,7 @@ json verdict_json(const analysis::GateVerdict& v, const GateOptions& o) {
 
 int run_gate(const GateOptions& o) {
     refuse_overwriting_inputs("--json", o.json, {o.baseline, o.current});
+    reserve_stdout_for_json(o.json);
     const auto thresholds = analysis::GateThresholds::parse(o.thresholds);
     json baseline;
     if (fs::exists(o.baseline)) {
@@ -206,7 +207,9 @@ void add_gate_command(CLI::App& app, int& exit_code) {
         "heap_smallest_largest_free_block, or one model's (MODEL.footprint, "
         "MODEL.heap_lowest_free, ...)");
     cmd->add_flag("--update-baseline", o->update, "write the current state as the new baseline");
-    cmd->add_option("--json", o->json, "write the verdict as JSON")->check(output_file());
+    cmd->add_option("--json", o->json,
+                    "write the verdict as JSON to FILE (-: stdout, the report then on stderr)")
+        ->check(output_file());
     // The profile options: what to measure now.
     auto given = [o](const std::string&) { o->profile_options_given = true; };
     cmd->add_option("--mbedtls", r.mbedtls, "mbedTLS source")->capture_default_str();

@@ -5,9 +5,14 @@
 #include "tlsheap/user_error.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <fstream>
 #include <iostream>
+#include <unistd.h>
 #include <vector>
 
 namespace tlsheap::cli {
@@ -55,10 +60,54 @@ std::string json_text(const nlohmann::json& document, int indent) {
     return document.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+namespace {
+
+// The real stdout once reserve_stdout_for_json() moved fd 1 to stderr.
+int json_stdout = STDOUT_FILENO;
+
+void write_stdout(const std::string& text) {
+    std::cout.flush();
+    std::fflush(stdout);
+    for (std::size_t done = 0; done < text.size();) {
+        const ssize_t n = ::write(json_stdout, text.data() + done, text.size() - done);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            throw UserError(std::string("cannot write the JSON to standard output (") +
+                                std::strerror(errno) + ")",
+                            kExitBadInput);
+        }
+        done += static_cast<std::size_t>(n);
+    }
+}
+
+} // namespace
+
+void reserve_stdout_for_json(const std::string& json_path) {
+    if (json_path != "-" || json_stdout != STDOUT_FILENO) {
+        return;
+    }
+    std::cout.flush();
+    std::fflush(stdout);
+    const int saved = ::fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+    if (saved < 0 || ::dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+        throw UserError(std::string("cannot set standard output aside for the JSON (") +
+                            std::strerror(errno) + ")",
+                        kExitFailed);
+    }
+    json_stdout = saved;
+}
+
 void write_json_file(const std::string& path, const nlohmann::json& document) {
     const std::string text = json_text(document, 2);
+    if (path == "-") {
+        write_stdout(text + "\n");
+        return;
+    }
     std::ofstream file(path);
     file << text << "\n";
+    file.close(); // a full disk shows at the last write
     if (!file) {
         throw UserError("cannot write " + path, kExitBadInput);
     }
@@ -73,10 +122,6 @@ void write_document(const std::string& path, const nlohmann::json& document,
         } catch (const analysis::MetricsError& e) {
             throw UserError(e.what(), kExitBadInput);
         }
-    }
-    if (path == "-") {
-        std::cout << json_text(out, 2) << "\n";
-        return;
     }
     write_json_file(path, out);
 }

@@ -25,8 +25,15 @@ void check_format(const std::string& format);
 // written as U+FFFD instead of failing the whole document.
 std::string json_text(const nlohmann::json& document, int indent = -1);
 
-// Writes a document to the file `path` (never to stdout), indented. Throws
-// UserError (exit 2) for an unwritable file.
+// With `--json -` standard output carries the JSON document alone, so that
+// a script can parse it: from this call on, what the command prints for
+// people (progress, reports, tables) goes to stderr, and the document goes
+// to the real stdout. Every command that takes --json calls it first, with
+// the option's value; any other value changes nothing.
+void reserve_stdout_for_json(const std::string& json_path);
+
+// Writes a document to the file `path` ("-": stdout), indented. Throws
+// UserError (exit 2) when it cannot be written.
 void write_json_file(const std::string& path, const nlohmann::json& document);
 
 // Writes a document as JSON ("-": stdout); `format` "tlsheap" writes it as it is,

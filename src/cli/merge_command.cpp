@@ -23,14 +23,13 @@ struct MergeOptions {
 
 int run_merge(const MergeOptions& o) {
     refuse_overwriting_inputs("--json", o.json, o.inputs);
+    reserve_stdout_for_json(o.json);
     std::vector<json> shards;
     for (const std::string& path : o.inputs) {
         shards.push_back(read_document(path, "shard"));
     }
     const json merged = merge_sweeps(shards, o.allow_partial);
-    if (o.json != "-") {
-        pipeline::print_sweep_matrix(stdout, merged);
-    }
+    pipeline::print_sweep_matrix(stdout, merged);
     write_document(o.json, merged, "tlsheap");
     return kExitOk;
 }
@@ -102,7 +101,8 @@ void add_merge_command(CLI::App& app, int& exit_code) {
     auto o = std::make_shared<MergeOptions>();
     CLI::App* cmd = app.add_subcommand("merge", "Join the JSON of a sweep's shards into one sweep");
     cmd->add_option("inputs", o->inputs, "shard documents")->required();
-    cmd->add_option("--json", o->json, "where to write the merged sweep (- for stdout)")
+    cmd->add_option("--json", o->json,
+                    "where to write the merged sweep (-: stdout, the matrix then on stderr)")
         ->check(output_file())
         ->capture_default_str();
     cmd->add_flag("--partial", o->allow_partial, "merge even if some cells are missing");

@@ -28,6 +28,7 @@ struct MinpoolOptions {
 
 int run_minpool(const MinpoolOptions& o) {
     refuse_overwriting_inputs("--json", o.json, {o.trace});
+    reserve_stdout_for_json(o.json);
     const std::vector<replay::ModelSpec> specs = pipeline::parse_model_specs(o.models);
     trace::TraceReader reader(o.trace);
     trace::TraceWalker walker;
@@ -123,7 +124,9 @@ void add_minpool_command(CLI::App& app, int& exit_code) {
     cmd->add_option("trace", o->trace, "trace file")->required();
     cmd->add_option("--model", o->models, "model NAME[:key=value,...] (repeatable)")
         ->capture_default_str();
-    cmd->add_option("--json", o->json, "write the result as JSON")->check(output_file());
+    cmd->add_option("--json", o->json,
+                    "write the result as JSON to FILE (-: stdout, the report then on stderr)")
+        ->check(output_file());
     cmd->add_option(
         "--transform", o->transform,
         "as another buffer scheme would allocate: esp-dynamic[:...], axtls-growth[:...]");

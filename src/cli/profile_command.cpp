@@ -67,6 +67,13 @@ int run_profile(ProfileOptions o) {
                         kExitBadInput);
     }
     check_format(o.format);
+    if (o.format != "tlsheap" && o.json.empty()) {
+        throw UserError("--format " + o.format +
+                            " converts the JSON document: give --json FILE "
+                            "(or --json - for stdout)",
+                        kExitBadInput);
+    }
+    reserve_stdout_for_json(o.json);
     apply_lifecycle_options(o, o.settings);
     o.settings.heap = parse_heap_size(o.heap, "--heap");
     const record::Scenario scenario = pipeline::load_named_scenario(o.scenario);
@@ -158,7 +165,8 @@ void add_profile_command(CLI::App& app, int& exit_code) {
     cmd->add_option("--trace", options->settings.trace,
                     "where to write the trace (default: in the cache)")
         ->check(replaced_file());
-    cmd->add_option("--json", options->json, "write the profile as JSON to this file")
+    cmd->add_option("--json", options->json,
+                    "write the profile as JSON to FILE (-: stdout, the report then on stderr)")
         ->check(output_file());
     cmd->add_option("--format", options->format,
                     "what --json writes: tlsheap (the full profile), benchmark-action "

@@ -34,6 +34,7 @@ struct ReplayCommandOptions {
 
 int run_replay(const ReplayCommandOptions& o) {
     refuse_overwriting_inputs("--json", o.json, {o.trace});
+    reserve_stdout_for_json(o.json);
     replay::ReplayOptions options;
     options.models = pipeline::parse_model_specs(o.models);
     options.pool_size = parse_heap_size(o.heap, "--heap");
@@ -92,7 +93,9 @@ void add_replay_command(CLI::App& app, int& exit_code) {
     cmd->add_option("--app-heap", o->app_heap,
                     "the application's blocks in the same heap: hold=SIZE,... and/or "
                     "between=SIZE,... (docs/scenarios.md)");
-    cmd->add_option("--json", o->json, "write the result as JSON")->check(output_file());
+    cmd->add_option("--json", o->json,
+                    "write the result as JSON to FILE (-: stdout, the report then on stderr)")
+        ->check(output_file());
     top_option(cmd->add_option("--top", o->top, "call sites to list"))->capture_default_str();
     cmd->callback([o, &exit_code] { exit_code = run_replay(*o); });
 }

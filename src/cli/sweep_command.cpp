@@ -20,10 +20,16 @@ struct SweepOptions {
 
 int run_sweep_command(SweepOptions o) {
     check_format(o.format);
+    if (o.format != "tlsheap" && o.json.empty()) {
+        throw UserError("--format " + o.format +
+                            " converts the JSON document: give --json FILE "
+                            "(or --json - for stdout)",
+                        kExitBadInput);
+    }
     o.request.settings.heap = parse_heap_size(o.heap, "--heap");
+    reserve_stdout_for_json(o.json);
     const nlohmann::json sweep = pipeline::run_sweep(o.request);
-    // The matrix makes way for the document when that goes to stdout.
-    pipeline::print_sweep_matrix(o.json == "-" ? stderr : stdout, sweep);
+    pipeline::print_sweep_matrix(stdout, sweep);
     if (!o.json.empty()) {
         write_document(o.json, sweep, o.format);
     }
@@ -65,7 +71,8 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
         cmd->add_option("--repeat", r.repeat, "runs per cell (the median is kept; for real peers)"),
         1, pipeline::kMostRepeats)
         ->capture_default_str();
-    cmd->add_option("--json", o->json, "write the sweep as JSON (- for stdout)")
+    cmd->add_option("--json", o->json,
+                    "write the sweep as JSON to FILE (-: stdout, the matrix then on stderr)")
         ->check(output_file());
     cmd->add_option("--format", o->format, "tlsheap, benchmark-action or bmf")
         ->capture_default_str();
