@@ -108,6 +108,12 @@ MacroSet preprocess_config(const MbedtlsTree& tree, const Toolchain& toolchain,
         if (name.size() > 2 && name.compare(name.size() - 2, 2, "_H") == 0) {
             continue; // include guards
         }
+        if (name == "MBEDTLS_CONFIG_FILE") {
+            // Set above to where the config sits in the cache: a path, not
+            // a setting, and one that would tie the recorder's key to the
+            // cache directory.
+            continue;
+        }
         macros[name] = m[3].matched ? std::string(m[3]) : std::string();
     }
     return MacroSet(std::move(macros));

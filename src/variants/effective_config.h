@@ -32,10 +32,9 @@ class MacroSet {
 
 // Runs the preprocessor over the tree's config entry header with
 // MBEDTLS_CONFIG_FILE set to config_file. Keeps object-like MBEDTLS_* and
-// PSA_WANT_* macros except include guards. Throws BuildError with the
-// compiler's first errors when the config does not preprocess (#error in
-// check_config.h, a missing include, ...); `config_label` names the config in
-// that message.
+// PSA_WANT_* macros except include guards and MBEDTLS_CONFIG_FILE itself. Throws BuildError with
+// the compiler's first errors when the config does not preprocess (#error in check_config.h, a
+// missing include, ...); `config_label` names the config in that message.
 MacroSet preprocess_config(const MbedtlsTree& tree, const Toolchain& toolchain,
                            const std::filesystem::path& config_file,
                            const std::string& config_label);

@@ -199,10 +199,11 @@ std::string effective_config_text(const std::string& base_text, const fs::path& 
     std::vector<ConfigDelta> all = deltas;
     all.insert(all.end(), overlay.begin(), overlay.end());
     // tlsheap's note goes last so that every line of the user's config keeps
-    // its number: compiler errors can then point at the user's own file.
-    std::string note =
-        "\n/* Effective configuration built by tlsheap.\n * Base: " + base_path.string() +
-        "\n * Deltas:";
+    // its number: compiler errors can then point at the user's own file. It
+    // names the base by file name only: the text is part of the build's key,
+    // and the same config in another checkout or cache is the same build.
+    std::string note = "\n/* Effective configuration built by tlsheap.\n * Base: " +
+                       base_path.filename().string() + "\n * Deltas:";
     for (const ConfigDelta& d : deltas) {
         note += " " + d.to_string();
     }

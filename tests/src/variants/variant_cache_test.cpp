@@ -1,6 +1,8 @@
-// A variant another tlsheap holds (building it, or suspended while it did):
-// the builder waits for its lock, names the holder, and gives up after
-// TLSHEAP_LOCK_TIMEOUT seconds instead of waiting for ever.
+// The variant cache on real trees: a variant another tlsheap holds (building
+// it, or suspended while it did) is waited for, its holder named, and given
+// up after TLSHEAP_LOCK_TIMEOUT seconds instead of waiting for ever; the same
+// config under any path and in any cache directory is the same build (CI
+// caches hit whatever the checkout path).
 #include "variants/build_error.h"
 #include "variants/cache_directory.h"
 #include "variants/file_lock.h"
@@ -17,10 +19,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class VariantBuildLock : public ::testing::Test {
+class VariantCache : public ::testing::Test {
   protected:
     void SetUp() override {
-        std::string name = (fs::temp_directory_path() / "tlsheap-build-lock-XXXXXX").string();
+        std::string name = (fs::temp_directory_path() / "tlsheap-variant-cache-XXXXXX").string();
         ASSERT_NE(::mkdtemp(name.data()), nullptr);
         cache_ = name;
     }
@@ -31,7 +33,7 @@ class VariantBuildLock : public ::testing::Test {
     fs::path cache_;
 };
 
-TEST_F(VariantBuildLock, GivesUpOnAHeldVariantNamingItsHolder) {
+TEST_F(VariantCache, GivesUpOnAHeldVariantNamingItsHolder) {
     // The mbedTLS sources come from the user's cache (scripts/setup.sh);
     // the variant's build directory goes to a cache of the test's own.
     VariantSpec spec;
@@ -55,7 +57,32 @@ TEST_F(VariantBuildLock, GivesUpOnAHeldVariantNamingItsHolder) {
     EXPECT_FALSE(fs::exists(prepared.library_dir / "obj"));
 }
 
-TEST_F(VariantBuildLock, AWaitThatIsNotANumberOfSecondsIsRefused) {
+TEST_F(VariantCache, TheSameConfigUnderAnyPathAndCacheIsTheSameBuild) {
+    const MbedtlsTree tree = locate_mbedtls_tree("3.6", default_cache_directory());
+    const auto prepared = [&](const fs::path& cache, const fs::path& config) {
+        VariantSpec spec;
+        spec.tree = tree;
+        spec.deltas = {ConfigDelta::parse_set("MBEDTLS_SSL_IN_CONTENT_LEN=4096")};
+        if (!config.empty()) {
+            fs::create_directories(config.parent_path());
+            fs::copy_file(tree.default_config, config);
+            spec.config_file = config;
+        }
+        return VariantBuilder(cache, fs::current_path(), 1, {}).prepare(spec);
+    };
+    const fs::path file = tree.default_config.filename();
+    const PreparedVariant a = prepared(cache_ / "a", cache_ / "checkout-1" / file);
+    const PreparedVariant b = prepared(cache_ / "b", cache_ / "elsewhere" / "checkout-2" / file);
+    const PreparedVariant tree_default = prepared(cache_ / "c", {});
+    EXPECT_EQ(a.library_key, b.library_key);
+    EXPECT_EQ(a.library_key, tree_default.library_key);
+    // What the recorder's key hashes besides the library key.
+    EXPECT_EQ(generate_variant_info(a, "v"), generate_variant_info(b, "v"));
+    EXPECT_FALSE(a.macros.defines("MBEDTLS_CONFIG_FILE"));
+    EXPECT_NE(a.library_dir, b.library_dir);
+}
+
+TEST_F(VariantCache, AWaitThatIsNotANumberOfSecondsIsRefused) {
     for (const char* bad : {"abc", "-1", "1e9", "nan", "5s"}) {
         ::setenv("TLSHEAP_LOCK_TIMEOUT", bad, 1);
         try {
