@@ -20,7 +20,7 @@ struct ExportOptions {
 };
 
 int run_export(const ExportOptions& o) {
-    refuse_overwriting_inputs("--output", o.output, {o.document});
+    refuse_overwriting_inputs("--json", o.output, {o.document});
     const auto& formats = report::dashboard_formats();
     if (std::find(formats.begin(), formats.end(), o.format) == formats.end()) {
         throw UserError(fmt::format("export writes a dashboard format ({}), not '{}'",
