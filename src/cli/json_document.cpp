@@ -47,11 +47,17 @@ void warn_truncated_traces(const std::string& path, const nlohmann::json& docume
     }
 }
 
-void check_format(const std::string& format) {
+void check_format(const std::string& format, const std::string& json) {
     const auto& formats = report::dashboard_formats();
     if (format != "tlsheap" && std::find(formats.begin(), formats.end(), format) == formats.end()) {
         throw UserError("unknown --format '" + format + "' (known: tlsheap, " +
                             fmt::format("{}", fmt::join(formats, ", ")) + ")",
+                        kExitBadInput);
+    }
+    if (format != "tlsheap" && json.empty()) {
+        throw UserError("--format " + format +
+                            " converts the JSON document: give --json FILE "
+                            "(or --json - for stdout)",
                         kExitBadInput);
     }
 }

@@ -17,8 +17,10 @@ nlohmann::json read_document(const std::string& path, const std::string& what = 
 void warn_truncated_traces(const std::string& path, const nlohmann::json& document);
 
 // Throws UserError (exit 2) unless `format` is "tlsheap" or a dashboard
-// format: commands check it before they run anything.
-void check_format(const std::string& format);
+// format, and unless a dashboard format has a document to convert (`json`,
+// the command's --json, is given): commands check it before they run
+// anything.
+void check_format(const std::string& format, const std::string& json);
 
 // A document as text (indent < 0: on one line). Strings from traces and
 // configs may hold bytes that are not UTF-8 (a label, a path): they are

@@ -66,13 +66,7 @@ int run_profile(ProfileOptions o) {
         throw UserError("--side must be client or server, not '" + o.settings.run.side + "'",
                         kExitBadInput);
     }
-    check_format(o.format);
-    if (o.format != "tlsheap" && o.json.empty()) {
-        throw UserError("--format " + o.format +
-                            " converts the JSON document: give --json FILE "
-                            "(or --json - for stdout)",
-                        kExitBadInput);
-    }
+    check_format(o.format, o.json);
     reserve_stdout_for_json(o.json);
     apply_lifecycle_options(o, o.settings);
     o.settings.heap = parse_heap_size(o.heap, "--heap");

@@ -19,13 +19,7 @@ struct SweepOptions {
 };
 
 int run_sweep_command(SweepOptions o) {
-    check_format(o.format);
-    if (o.format != "tlsheap" && o.json.empty()) {
-        throw UserError("--format " + o.format +
-                            " converts the JSON document: give --json FILE "
-                            "(or --json - for stdout)",
-                        kExitBadInput);
-    }
+    check_format(o.format, o.json);
     o.request.settings.heap = parse_heap_size(o.heap, "--heap");
     reserve_stdout_for_json(o.json);
     const nlohmann::json sweep = pipeline::run_sweep(o.request);

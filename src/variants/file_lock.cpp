@@ -1,5 +1,6 @@
 #include "variants/file_lock.h"
 
+#include "tlsheap/number_text.h"
 #include "variants/build_error.h"
 
 #include <algorithm>
@@ -107,13 +108,12 @@ std::chrono::milliseconds lock_wait_bound(std::chrono::milliseconds fallback) {
     if (env == nullptr || *env == '\0') {
         return fallback;
     }
-    char* end = nullptr;
-    const double seconds = std::strtod(env, &end);
-    if (end == env || *end != '\0' || !(seconds >= 0) || seconds > 86400) {
+    const std::optional<double> seconds = decimal_number(env);
+    if (!seconds || *seconds > 86400) {
         throw BuildError(std::string("TLSHEAP_LOCK_TIMEOUT is '") + env +
                          "', not a number of seconds from 0 to 86400");
     }
-    return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
+    return std::chrono::milliseconds(static_cast<long long>(*seconds * 1000));
 }
 
 std::string lock_holder(const std::filesystem::path& path) {

@@ -151,10 +151,8 @@ TEST_F(HostileFiles, AdviseVerifyRefusesAConfigThatIsNotTheRecordedOne) {
     // compare two different handshakes. The RSA trace was recorded with the
     // tree's default config.
     const fs::path dir = scratch_dir("hostile-other-config");
-    const fs::path other = dir / "other_config.h";
-    fs::copy_file(test_cache() / "mbedtls" / "3.6" / "include" / "mbedtls" / "mbedtls_config.h",
-                  other);
-    std::ofstream(other, std::ios::app) << "#define MBEDTLS_SSL_OUT_CONTENT_LEN 4096\n";
+    const fs::path other =
+        default_config_with(dir / "other_config.h", "#define MBEDTLS_SSL_OUT_CONTENT_LEN 4096\n");
     const RunResult r =
         run_tlsheap({"advise", rsa_trace().string(), "--verify", "--config", other.string()});
     expect_one_line_error(r, 2,

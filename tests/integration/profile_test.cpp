@@ -231,11 +231,9 @@ TEST_F(ProfileTest, DeterministicPeerGivesIdenticalEventStreams) {
 
 TEST_F(ProfileTest, UserConfigWithSetAndUnsetDeltas) {
     const fs::path dir = scratch_dir("userconfig");
-    const fs::path config = dir / "my_config.h";
     // A TLS 1.2-only device config (3.6 requires KEEP_PEER_CERTIFICATE with TLS 1.3).
-    fs::copy_file(test_cache() / "mbedtls" / "3.6" / "include" / "mbedtls" / "mbedtls_config.h",
-                  config);
-    std::ofstream(config, std::ios::app) << "#undef MBEDTLS_SSL_PROTO_TLS1_3\n";
+    const fs::path config =
+        default_config_with(dir / "my_config.h", "#undef MBEDTLS_SSL_PROTO_TLS1_3\n");
     const Profiled p =
         profile("userconfig-run",
                 {"--config", config.string(), "--set", "MBEDTLS_SSL_IN_CONTENT_LEN=4096", "--unset",

@@ -95,6 +95,13 @@ nlohmann::json read_json(const fs::path& file) {
     return nlohmann::json::parse(in);
 }
 
+fs::path default_config_with(const fs::path& file, const std::string& lines) {
+    fs::copy_file(test_cache() / "mbedtls" / "3.6" / "include" / "mbedtls" / "mbedtls_config.h",
+                  file);
+    std::ofstream(file, std::ios::app) << lines;
+    return file;
+}
+
 fs::path scratch_dir(const std::string& name) {
     const fs::path dir = test_cache() / "scratch" / (name + "-" + std::to_string(::getpid()));
     fs::remove_all(dir);

@@ -36,6 +36,11 @@ RunResult run_tlsheap_with_env(const std::vector<std::string>& args,
 
 nlohmann::json read_json(const std::filesystem::path& file);
 
+// A user's config: mbedTLS 3.6's default config copied to `file`, with
+// `lines` appended.
+std::filesystem::path default_config_with(const std::filesystem::path& file,
+                                          const std::string& lines);
+
 // A directory under the test cache, emptied.
 std::filesystem::path scratch_dir(const std::string& name);
 
