@@ -48,12 +48,14 @@ apt_opts=(
   -o "APT::Sandbox::User=root"
   -o "Debug::NoLocking=1"
 )
+echo "fetch-mbedtls: reading Debian's source indexes ($mirror)"
 apt-get "${apt_opts[@]}" -qq update
 
 for t in "${trees[@]}"; do
   set -- $t
   name=$1 suite=$2
   [ -f "$dest/$name/.tlsheap-source" ] && { echo "mbedTLS $name: $(cat "$dest/$name/.tlsheap-source")"; continue; }
+  echo "fetch-mbedtls: downloading and unpacking mbedTLS $name ($suite), a few seconds"
   work="$apt_root/download/$suite"
   rm -rf "$work" && mkdir -p "$work"
   (cd "$work" && apt-get "${apt_opts[@]}" -qq source --download-only "mbedtls/$suite" >/dev/null)

@@ -8,7 +8,7 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-"$root/scripts/build-tlsheap.sh" release --target tlsheap
+"$root/scripts/build-tlsheap.sh" --tool release --target tlsheap
 cd "$root"
 
 # The baseline holds for the mbedTLS it was measured with. When a Debian

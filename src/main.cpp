@@ -7,16 +7,17 @@
 #include "cli/gate_command.h"
 #include "cli/merge_command.h"
 #include "cli/minpool_command.h"
+#include "cli/parse_error_text.h"
 #include "cli/profile_command.h"
 #include "cli/replay_command.h"
 #include "cli/scenarios_command.h"
 #include "cli/sweep_command.h"
 #include "cli/trace_command.h"
+#include "cli/version_text.h"
 #include "tlsheap/allocator_model.h"
 #include "tlsheap/trace_reader.h"
 #include "tlsheap/transform.h"
 #include "tlsheap/user_error.h"
-#include "tlsheap_version.h"
 
 #include <CLI/CLI.hpp>
 #include <cerrno>
@@ -43,9 +44,13 @@ int with_stdout_checked(int exit_code) {
 }
 
 int run(int argc, char** argv) {
+    // Named, so that usage lines say "tlsheap", not the path it was run by.
     CLI::App app{"tlsheap: how much heap does an mbedTLS connection need, where does it go, and "
-                 "what would it take under another allocator"};
-    app.set_version_flag("--version", tlsheap::kTlsheapVersion);
+                 "what would it take under another allocator",
+                 "tlsheap"};
+    app.set_version_flag(
+        "--version", [] { return tlsheap::cli::version_text(); },
+        "Print the version, commit, data files and mbedTLS trees, and exit");
     app.require_subcommand(1);
     int exit_code = tlsheap::kExitOk;
     tlsheap::cli::add_profile_command(app, exit_code);
@@ -77,7 +82,8 @@ int run(int argc, char** argv) {
             std::fprintf(stderr, "tlsheap: error: unknown command '%s' (commands: %s)\n", argv[1],
                          known.c_str());
         } else {
-            std::fprintf(stderr, "tlsheap: error: %s (see --help)\n", e.what());
+            std::fprintf(stderr, "tlsheap: error: %s\n",
+                         tlsheap::cli::parse_error_text(e, app).c_str());
         }
         return tlsheap::kExitBadInput;
     } catch (const tlsheap::UserError& e) {

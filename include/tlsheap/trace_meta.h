@@ -75,6 +75,11 @@ inline constexpr char kConfigName[] = "config.name";       // the same, file nam
 inline constexpr char kConfigEffectiveFile[] = "config.effective_file"; // the config as built
 inline constexpr char kConfigBaseFile[] = "config.base_file";           // the user's config, or ""
 inline constexpr char kConfigDeltas[] = "config.deltas";                // "--set X=1\n--unset Y"
+// How a finished trace writes the paths of the machine it was recorded on
+// (meta values, config macros, modules, frames' files): under tlsheap's
+// cache, "<cache>/builds/..."; under tlsheap's own files, "<tlsheap>/...".
+inline constexpr char kCachePath[] = "<cache>";
+inline constexpr char kToolPath[] = "<tlsheap>";
 
 // --- replay: written by a transform into the stream it rewrites -------------
 inline constexpr char kTransform[] = "transform"; // the transform and every option in effect

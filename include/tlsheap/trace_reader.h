@@ -81,10 +81,14 @@ struct Record {
     std::uint32_t end_crc = 0;
 };
 
+// The trace path that reads standard input (`... | tlsheap replay -`).
+inline constexpr char kStandardInput[] = "-";
+
 class TraceReader {
   public:
-    // Opens a trace file; throws TraceError if it cannot be opened, is not a
-    // tlsheap trace, or comes from a newer major format version.
+    // Opens a trace file (kStandardInput: standard input); throws TraceError
+    // if it cannot be opened, is not a tlsheap trace, or comes from a newer
+    // major format version.
     explicit TraceReader(const std::string& path);
     // Reads a trace held in memory (tests, fuzzing).
     static std::unique_ptr<TraceReader> from_bytes(std::vector<unsigned char> bytes,

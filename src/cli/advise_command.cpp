@@ -8,6 +8,7 @@
 #include "pipeline/advice_verification.h"
 #include "tlsheap/number_format.h"
 #include "tlsheap/trace_meta.h"
+#include "tlsheap/trace_reader.h"
 #include "tlsheap/user_error.h"
 #include "variants/build_error.h"
 
@@ -169,7 +170,7 @@ void print_proposal(unsigned id, const analysis::Proposal& p, const analysis::He
 }
 
 int run_advise(const AdviseOptions& o) {
-    if (!fs::exists(o.trace))
+    if (o.trace != trace::kStandardInput && !fs::exists(o.trace))
         throw UserError("trace " + o.trace + " does not exist", kExitBadInput);
     refuse_overwriting_inputs("--json", o.json, {o.trace});
     reserve_stdout_for_json(o.json);

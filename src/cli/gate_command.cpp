@@ -10,6 +10,7 @@
 #include "report/profile_json.h"
 #include "tlsheap/number_format.h"
 #include "tlsheap/user_error.h"
+#include "variants/cache_directory.h"
 
 #include <filesystem>
 #include <fmt/format.h>
@@ -139,6 +140,23 @@ json verdict_json(const analysis::GateVerdict& v, const GateOptions& o) {
     return result;
 }
 
+// A baseline is committed and read on other machines: the paths into this
+// machine's cache (traces, recorders, effective configs) are written as
+// "<cache>/...", which says where they were without naming the machine.
+void replace_cache_paths(json& j, const std::string& cache) {
+    if (j.is_string()) {
+        const std::string& s = j.get_ref<const std::string&>();
+        if (s.size() > cache.size() && s.compare(0, cache.size(), cache) == 0 &&
+            s[cache.size()] == '/') {
+            j = "<cache>" + s.substr(cache.size());
+        }
+    } else if (j.is_structured()) {
+        for (json& v : j) {
+            replace_cache_paths(v, cache);
+        }
+    }
+}
+
 int run_gate(const GateOptions& o) {
     refuse_overwriting_inputs("--json", o.json, {o.baseline, o.current});
     reserve_stdout_for_json(o.json);
@@ -162,6 +180,11 @@ int run_gate(const GateOptions& o) {
                 }
             }
         }
+        std::string cache = build::default_cache_directory().string();
+        while (cache.size() > 1 && cache.back() == '/') {
+            cache.pop_back();
+        }
+        replace_cache_paths(stored, cache);
         write_document(o.baseline, stored, "tlsheap");
         std::printf("tlsheap gate: baseline %s updated (%zu cells)\n", o.baseline.c_str(),
                     analysis::cell_metrics(stored).size());

@@ -34,6 +34,10 @@ const CLI::Validator& replaced_file() {
     static const CLI::Validator validator(
         [](std::string& value) -> std::string {
             namespace fs = std::filesystem;
+            if (value == "-") {
+                // A trace is binary and stdout carries the report.
+                return "a trace goes to a file, not to standard output";
+            }
             if (std::string problem = output_file()(value); !problem.empty()) {
                 return problem;
             }

@@ -6,7 +6,6 @@
 #include "cli/output_file.h"
 #include "pipeline/named_inputs.h"
 #include "pipeline/profile_session.h"
-#include "pipeline/source_tree.h"
 #include "pipeline/trace_source.h"
 #include "report/abi_comparison_table.h"
 #include "report/profile_json.h"
@@ -138,9 +137,9 @@ void add_profile_command(CLI::App& app, int& exit_code) {
     auto options = std::make_shared<ProfileOptions>();
     CLI::App* cmd = app.add_subcommand(
         "profile", "Build mbedTLS as configured, record a real handshake, report its heap profile");
-    cmd->add_option(
-           "--mbedtls", options->mbedtls,
-           "mbedTLS source: 3.6 or 2.28 (fetched by scripts/fetch-mbedtls.sh) or a directory")
+    cmd->add_option("--mbedtls", options->mbedtls,
+                    "mbedTLS source: 3.6 or 2.28 (fetched by fetch-mbedtls.sh; tlsheap --version "
+                    "lists them) or a directory")
         ->capture_default_str();
     cmd->add_option("--config", options->config,
                     "config.h to build with (default: the tree's own)");

@@ -1,7 +1,7 @@
 #include "cli/scenarios_command.h"
 
 #include "orchestration/scenario.h"
-#include "pipeline/source_tree.h"
+#include "pipeline/tool_files.h"
 #include "tlsheap/user_error.h"
 
 #include <cstdio>

@@ -2,7 +2,7 @@
 
 #include "orchestration/scenario.h"
 #include "orchestration/scenario_requirements.h"
-#include "pipeline/source_tree.h"
+#include "pipeline/tool_files.h"
 #include "tlsheap/connection_lifecycle.h"
 #include "tlsheap/trace_meta.h"
 #include "tlsheap/user_error.h"
@@ -100,16 +100,26 @@ VerifyBase verify_base(const analysis::HandshakeNeeds& n, const VerificationSour
     return base;
 }
 
+// "3.6" or "2.28" when the trace was recorded with that fetched tree: in
+// tlsheap's cache on any machine ("<cache>/mbedtls/3.6"), or in this
+// machine's cache (traces from before paths were written portably).
+std::optional<std::string> fetched_tree_of(const std::string& recorded) {
+    const fs::path fetched = build::default_cache_directory() / "mbedtls";
+    for (const char* name : {"3.6", "2.28"})
+        if (recorded == std::string(meta::kCachePath) + "/mbedtls/" + name ||
+            recorded == (fetched / name).string() || same_file(recorded, (fetched / name).string()))
+            return name;
+    return std::nullopt;
+}
+
 // The mbedTLS tree --verify compiles: the user's --mbedtls, or the trace's
-// when it is one of tlsheap's fetched trees (3.6, 2.28) in the cache.
+// when it is one of tlsheap's fetched trees (3.6, 2.28).
 std::string verify_tree(const analysis::HandshakeNeeds& n, const VerificationSource& o) {
     if (!o.mbedtls.empty())
         return o.mbedtls;
     const std::string& recorded = n.meta_value(meta::kMbedtlsTree);
-    const fs::path fetched = build::default_cache_directory() / "mbedtls";
-    for (const char* name : {"3.6", "2.28"})
-        if (recorded == (fetched / name).string() || same_file(recorded, (fetched / name).string()))
-            return name;
+    if (const auto name = fetched_tree_of(recorded))
+        return *name;
     throw UserError("the trace was recorded with the mbedTLS tree " + printable(recorded) +
                         "; --verify compiles a tree only when you name it: add --mbedtls DIR",
                     kExitBadInput);
@@ -146,8 +156,10 @@ void check_try_names(const analysis::HandshakeNeeds& n, const VerificationSource
                 } catch (const build::BuildError&) {
                     config_file.clear();
                 }
-            session.emplace(o.mbedtls.empty() ? n.meta_value(meta::kMbedtlsTree) : o.mbedtls, 1,
-                            nullptr);
+            const std::string& recorded = n.meta_value(meta::kMbedtlsTree);
+            session.emplace(o.mbedtls.empty() ? fetched_tree_of(recorded).value_or(recorded)
+                                              : o.mbedtls,
+                            1, nullptr);
         }
     } catch (const UserError&) {
         if (verify)

@@ -1,6 +1,6 @@
 #include "pipeline/named_inputs.h"
 
-#include "pipeline/source_tree.h"
+#include "pipeline/tool_files.h"
 #include "tlsheap/user_error.h"
 
 namespace tlsheap::pipeline {

@@ -6,7 +6,7 @@
 #include "orchestration/resumption_check.h"
 #include "orchestration/scenario_requirements.h"
 #include "pipeline/run_scratch.h"
-#include "pipeline/source_tree.h"
+#include "pipeline/tool_files.h"
 #include "pipeline/trace_source.h"
 #include "process/child_process.h"
 #include "symbolize/trace_symbolizer.h"
@@ -29,6 +29,7 @@
 #include <mutex>
 #include <optional>
 #include <sstream>
+#include <string_view>
 #include <unistd.h>
 
 namespace tlsheap::pipeline {
@@ -51,9 +52,18 @@ std::vector<std::string> variant_flags_from_environment() {
     return flags;
 }
 
+// Our CI sets TLSHEAP_STRICT_RECORDER=1: a warning in the recorder fails
+// there, and never on a user's machine.
+build::RecorderSources recorder_sources() {
+    build::RecorderSources sources = tool_files().recorder;
+    const char* strict = std::getenv("TLSHEAP_STRICT_RECORDER");
+    sources.warnings_as_errors = strict != nullptr && std::string_view(strict) == "1";
+    return sources;
+}
+
 build::MbedtlsTree locate(const std::string& mbedtls, const fs::path& cache) {
     try {
-        return build::locate_mbedtls_tree(mbedtls, cache);
+        return build::locate_mbedtls_tree(mbedtls, cache, tool_files().fetch_script);
     } catch (const build::BuildError& e) {
         throw UserError(e.what(), kExitBadInput, e.details());
     }
@@ -137,7 +147,7 @@ std::string portable_config_label(const build::PreparedVariant& p) {
 ProfileSession::ProfileSession(const std::string& mbedtls, unsigned jobs, Progress progress)
     : cache_(build::default_cache_directory()), jobs_(jobs), progress_(std::move(progress)),
       tree_(locate(mbedtls, cache_)),
-      builder_(cache_, tlsheap_source_dir(), jobs_, [this](const std::string& m) {
+      builder_(cache_, recorder_sources(), jobs_, [this](const std::string& m) {
           if (progress_) {
               progress_(m);
           }
@@ -374,7 +384,8 @@ void ProfileSession::record(const RecordSettings& s, const record::Scenario& sce
     for (const build::ConfigDelta& d : p.prepared.overlay) {
         run.overlay.push_back(d.to_string());
     }
-    run.variant_key = p.variant.recorder_key;
+    run.variant_key = p.prepared.library_key;
+    run.recorder_key = p.variant.recorder_key;
     run.recorder = p.variant.recorder.string();
     run.build_cached = p.variant.compiled_files == 0;
     run.compiled_files = p.variant.compiled_files;
@@ -390,8 +401,9 @@ void ProfileSession::record(const RecordSettings& s, const record::Scenario& sce
         const fs::path sysroot = request.runner.size() >= 3 && request.runner[1] == "-L"
                                      ? fs::path(request.runner[2])
                                      : fs::path();
-        const auto finalized =
-            symbolize::finalize_trace(request.trace, trace_path, tree_.root, sysroot);
+        const auto finalized = symbolize::finalize_trace(
+            request.trace, trace_path, tree_.root, sysroot,
+            {{cache_, meta::kCachePath}, {tool_files().root, meta::kToolPath}});
         if (finalized.resolved < finalized.addresses / 2) {
             run.warnings.push_back(fmt::format("only {} of {} return addresses were symbolized",
                                                finalized.resolved, finalized.addresses));

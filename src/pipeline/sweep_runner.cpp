@@ -3,7 +3,6 @@
 #include "analysis/profile_metrics.h"
 #include "orchestration/scenario_requirements.h"
 #include "pipeline/named_inputs.h"
-#include "pipeline/source_tree.h"
 #include "pipeline/sweep_grid.h"
 #include "pipeline/sweep_progress.h"
 #include "report/profile_json.h"

@@ -21,8 +21,11 @@ struct RunDescription {
     std::string config_name;          // the same, without machine paths: a grid key
     std::string effective_config;     // path of the config.h built
     std::vector<std::string> overlay; // what tlsheap added
+    // One name per hash: the variant is the mbedTLS build with its config
+    // (the trace's variant.key), the recorder that build linked with ours.
     std::string variant_key;
-    std::string recorder; // the variant's recorder executable
+    std::string recorder_key; // empty for a replay
+    std::string recorder;     // the variant's recorder executable
     bool build_cached = false;
     std::uint64_t compiled_files = 0;
     double build_seconds = 0;

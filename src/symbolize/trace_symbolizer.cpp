@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <unistd.h>
@@ -96,10 +97,63 @@ class SourceClassifier {
     std::map<std::string, std::pair<std::string, bool>> cache_;
 };
 
+// A description record with its paths made portable, re-encoded; nullopt
+// when it names none (it is then copied as it is).
+std::optional<std::vector<unsigned char>>
+portable_record(const trace::Record& r, const std::vector<PortablePrefix>& prefixes) {
+    const std::string key = portable_path(r.key, prefixes);
+    const std::string value = portable_path(r.value, prefixes);
+    if (prefixes.empty() || (key == r.key && value == r.value)) {
+        return std::nullopt;
+    }
+    trace::RecordEncoder e;
+    if (r.tag == trace::Tag::Module) {
+        e.varint(r.seq).varint(r.values[0]).varint(r.values[1]).varint(r.values[2]);
+    }
+    e.string(key).string(value);
+    std::vector<unsigned char> out;
+    e.emit(r.tag, out);
+    return out;
+}
+
 } // namespace
 
+std::string portable_path(const std::string& path, const std::vector<PortablePrefix>& prefixes) {
+    // The deepest directory first: a cache inside the checkout is the cache.
+    std::vector<const PortablePrefix*> deepest_first;
+    for (const PortablePrefix& p : prefixes) {
+        deepest_first.push_back(&p);
+    }
+    std::stable_sort(deepest_first.begin(), deepest_first.end(), [](const auto* a, const auto* b) {
+        return a->directory.native().size() > b->directory.native().size();
+    });
+    for (const PortablePrefix* prefix : deepest_first) {
+        const PortablePrefix& p = *prefix;
+        std::string dir = p.directory.lexically_normal().string();
+        while (dir.size() > 1 && dir.back() == '/') {
+            dir.pop_back();
+        }
+        if (dir.empty() || dir == "/") {
+            continue;
+        }
+        // At the start or after a quote (MBEDTLS_CONFIG_FILE's "\"/cache/..."),
+        // and only a whole directory: /cache/tlsheap-other is not under /cache/tlsheap.
+        for (std::size_t at = path.find(dir); at != std::string::npos;
+             at = path.find(dir, at + 1)) {
+            const std::size_t end = at + dir.size();
+            const bool starts = at == 0 || path[at - 1] == '"';
+            const bool whole = end == path.size() || path[end] == '/' || path[end] == '"';
+            if (starts && whole) {
+                return path.substr(0, at) + p.name + portable_path(path.substr(end), prefixes);
+            }
+        }
+    }
+    return path;
+}
+
 FinalizeResult finalize_trace(const fs::path& raw, const fs::path& final,
-                              const fs::path& mbedtls_root, const fs::path& sysroot) {
+                              const fs::path& mbedtls_root, const fs::path& sysroot,
+                              const std::vector<PortablePrefix>& portable) {
     FinalizeResult result;
     SourceClassifier sources(mbedtls_root);
 
@@ -142,7 +196,7 @@ FinalizeResult finalize_trace(const fs::path& raw, const fs::path& final,
             const auto [file, in_mbedtls] = sources.classify(level.file);
             any_mbedtls = any_mbedtls || in_mbedtls;
             e.string(level.function)
-                .string(file)
+                .string(in_mbedtls ? file : portable_path(file, portable))
                 .varint(level.line)
                 .varint(in_mbedtls ? trace::kFrameInMbedtls : 0);
         }
@@ -168,6 +222,13 @@ FinalizeResult finalize_trace(const fs::path& raw, const fs::path& final,
         }
         if (r.tag == trace::Tag::Alloc || r.tag == trace::Tag::Free) {
             ++events;
+        }
+        if (r.tag == trace::Tag::Meta || r.tag == trace::Tag::Config ||
+            r.tag == trace::Tag::Module) {
+            if (const auto rewritten = portable_record(r, portable)) {
+                out.insert(out.end(), rewritten->begin(), rewritten->end());
+                continue;
+            }
         }
         out.insert(out.end(), reader.last_record_data(),
                    reader.last_record_data() + reader.last_record_size());

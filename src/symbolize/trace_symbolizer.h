@@ -19,15 +19,32 @@ struct FinalizeResult {
     std::vector<std::string> warnings;
 };
 
+// Directories of this machine that a trace names (tlsheap's cache, its own
+// files) and the names they are written as instead ("<cache>"): a trace is
+// attached to bug reports and committed, and says where things were without
+// naming the machine it was recorded on.
+struct PortablePrefix {
+    std::filesystem::path directory;
+    std::string name;
+};
+
+// `path` with the deepest of `prefixes` it lies under replaced by that
+// prefix's name ("/home/me/.cache/tlsheap/builds/x" -> "<cache>/builds/x");
+// within a longer string (a macro's quoted value) too. Otherwise unchanged.
+std::string portable_path(const std::string& path, const std::vector<PortablePrefix>& prefixes);
+
 // `mbedtls_root`: frames whose source lies under it are marked as mbedTLS
 // code and their paths written relative to it ("library/x509_crt.c").
 // `sysroot`: where the recorded program's libraries are on this host when it
 // ran under an emulator (qemu-user's -L), tried for module paths that do not
 // exist as recorded.
+// `portable`: prefixes replaced in the description records (meta, config
+// macros, modules) and in frames' file names.
 // Throws trace::TraceError if the raw trace is unreadable or `final` cannot
 // be written.
 FinalizeResult finalize_trace(const std::filesystem::path& raw, const std::filesystem::path& final,
                               const std::filesystem::path& mbedtls_root,
-                              const std::filesystem::path& sysroot = {});
+                              const std::filesystem::path& sysroot = {},
+                              const std::vector<PortablePrefix>& portable = {});
 
 } // namespace tlsheap::symbolize

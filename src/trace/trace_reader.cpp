@@ -10,6 +10,7 @@
 #include <map>
 #include <mutex>
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace tlsheap::trace {
 
@@ -133,9 +134,22 @@ const std::vector<unsigned char>& piped_trace(const std::string& path, std::FILE
 } // namespace
 
 TraceReader::TraceReader(const std::string& path) : name_(path) {
-    file_ = std::fopen(path.c_str(), "rb");
+    // "-" is standard input, held whole like a pipe (even when it is a file
+    // redirected in) because the tools open a trace more than once.
+    const bool standard_input = path == kStandardInput;
+    if (standard_input) {
+        name_ = "standard input";
+        if (::isatty(STDIN_FILENO)) {
+            throw TraceError("standard input is a terminal, not a trace (pipe one in: "
+                             "... | tlsheap replay -)");
+        }
+        const int fd = ::dup(STDIN_FILENO); // fclose must not close fd 0
+        file_ = fd < 0 ? nullptr : ::fdopen(fd, "rb");
+    } else {
+        file_ = std::fopen(path.c_str(), "rb");
+    }
     if (file_ == nullptr) {
-        throw TraceError("cannot open trace " + path + ": " + std::strerror(errno));
+        throw TraceError("cannot open trace " + name_ + ": " + std::strerror(errno));
     }
     try {
         struct stat st {};
@@ -143,8 +157,8 @@ TraceReader::TraceReader(const std::string& path) : name_(path) {
         if (known && S_ISDIR(st.st_mode)) {
             throw TraceError(path + " is a directory, not a trace");
         }
-        if (known && !S_ISREG(st.st_mode)) {
-            buffer_ = piped_trace(path, file_);
+        if (standard_input || (known && !S_ISREG(st.st_mode))) {
+            buffer_ = piped_trace(name_, file_);
             limit_ = buffer_.size();
             eof_ = true;
             std::fclose(file_);

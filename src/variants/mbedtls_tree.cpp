@@ -85,14 +85,15 @@ std::string tree_identity(const fs::path& root) {
 
 } // namespace
 
-MbedtlsTree locate_mbedtls_tree(const std::string& spec, const fs::path& cache_dir) {
+MbedtlsTree locate_mbedtls_tree(const std::string& spec, const fs::path& cache_dir,
+                                const fs::path& fetch_script) {
     MbedtlsTree tree;
     const bool named = spec == "3.6" || spec == "2.28";
     if (named) {
         tree.root = cache_dir / "mbedtls" / spec;
         if (!fs::exists(tree.root / ".tlsheap-source")) {
             throw BuildError("mbedTLS " + spec + " source is not in " + tree.root.string() +
-                             "; run scripts/fetch-mbedtls.sh");
+                             "; run " + fetch_script.string());
         }
         tree.origin = read_text_file(tree.root / ".tlsheap-source");
         while (!tree.origin.empty() && tree.origin.back() == '\n') {

@@ -32,7 +32,10 @@ struct MbedtlsTree {
 
 // `spec` is "3.6", "2.28" (fetched into cache_dir/mbedtls) or a directory.
 // Throws BuildError naming what is missing.
-MbedtlsTree locate_mbedtls_tree(const std::string& spec, const std::filesystem::path& cache_dir);
+// A named tree that is not fetched yet is an error that says to run
+// `fetch_script`.
+MbedtlsTree locate_mbedtls_tree(const std::string& spec, const std::filesystem::path& cache_dir,
+                                const std::filesystem::path& fetch_script);
 
 // The enumerators of `typedef enum {...} mbedtls_ssl_states;` in ssl.h text.
 std::vector<std::string> parse_ssl_states(const std::string& ssl_h);

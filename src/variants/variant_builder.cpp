@@ -227,10 +227,10 @@ std::string library_cache_key(const LibraryKeyInputs& in) {
     return key.hex();
 }
 
-VariantBuilder::VariantBuilder(fs::path cache_dir, fs::path source_dir, unsigned jobs,
+VariantBuilder::VariantBuilder(fs::path cache_dir, RecorderSources recorder, unsigned jobs,
                                Progress progress)
-    : cache_dir_(std::move(cache_dir)), source_dir_(std::move(source_dir)),
-      jobs_(std::max(1u, jobs)), progress_(std::move(progress)) {}
+    : cache_dir_(std::move(cache_dir)), recorder_(std::move(recorder)), jobs_(std::max(1u, jobs)),
+      progress_(std::move(progress)) {}
 
 PreparedVariant VariantBuilder::prepare(const VariantSpec& spec) const {
     PreparedVariant p;
@@ -392,7 +392,7 @@ std::size_t VariantBuilder::build_library(const PreparedVariant& p) const {
 
 std::vector<fs::path> VariantBuilder::recorder_sources(const Toolchain& toolchain) const {
     std::vector<fs::path> sources;
-    for (const auto& entry : fs::directory_iterator(source_dir_ / "src" / "recorder")) {
+    for (const auto& entry : fs::directory_iterator(recorder_.dir)) {
         const fs::path& path = entry.path();
         const std::string name = path.filename().string();
         const bool code = path.extension() == ".cpp" || path.extension() == ".c";
@@ -414,16 +414,23 @@ std::string VariantBuilder::recorder_key(const PreparedVariant& p,
         .add(p.library_key)
         .add(variant_info)
         .add(p.toolchain.stack_backend);
+    if (recorder_.warnings_as_errors) {
+        // Same binary, but only this build proves the sources warning-free.
+        key.add("-Werror");
+    }
     std::vector<fs::path> files = recorder_sources(p.toolchain);
-    for (const auto& entry : fs::directory_iterator(source_dir_ / "src" / "recorder")) {
+    for (const auto& entry : fs::directory_iterator(recorder_.dir)) {
         if (entry.path().extension() == ".h") {
             files.push_back(entry.path());
         }
     }
-    for (const char* header : {"trace_format.h", "trace_meta.h", "tls_wire.h"}) {
-        files.push_back(source_dir_ / "include" / "tlsheap" / header);
+    for (const char* header : kRecorderSharedHeaders) {
+        files.push_back(recorder_.include_dir / "tlsheap" / header);
     }
-    std::sort(files.begin(), files.end());
+    // By name, not path: a checkout and an installation (src/recorder,
+    // share/tlsheap/recorder) give the same key for the same files.
+    std::sort(files.begin(), files.end(),
+              [](const fs::path& a, const fs::path& b) { return a.filename() < b.filename(); });
     for (const fs::path& f : files) {
         key.add_file(f, f.filename().string());
     }
@@ -458,9 +465,12 @@ std::size_t VariantBuilder::build_recorder(const PreparedVariant& p, const std::
             const auto includes = include_flags(p.spec.tree, false);
             argv.insert(argv.end(), includes.begin(), includes.end());
         } else {
-            argv.insert(argv.end(), {"-std=c++20", "-Wall", "-Wextra", "-Werror",
-                                     "-I" + (source_dir_ / "src" / "recorder").string(),
-                                     "-I" + (source_dir_ / "include").string()});
+            argv.insert(argv.end(),
+                        {"-std=c++20", "-Wall", "-Wextra", "-I" + recorder_.dir.string(),
+                         "-I" + recorder_.include_dir.string()});
+            if (recorder_.warnings_as_errors) {
+                argv.push_back("-Werror");
+            }
             const auto includes = include_flags(p.spec.tree, true);
             argv.insert(argv.end(), includes.begin(), includes.end());
         }

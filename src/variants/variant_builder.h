@@ -19,6 +19,22 @@
 
 namespace tlsheap::build {
 
+// Where the recorder's sources are: src/recorder and include/ of a checkout,
+// or recorder/ and include/ under share/tlsheap of an installation.
+struct RecorderSources {
+    std::filesystem::path dir;         // its .cpp, .c and .h files
+    std::filesystem::path include_dir; // holds tlsheap/<each of kRecorderSharedHeaders>
+    // -Werror on the recorder's C++: our CI's choice (TLSHEAP_STRICT_RECORDER=1).
+    // Users' compilers may be newer than ours, with warnings we have not seen.
+    bool warnings_as_errors = false;
+};
+
+// The headers of include/tlsheap that the recorder includes: the trace's wire
+// format and the facts it shares with the host. Part of the recorder's key,
+// and what an installation ships next to the recorder's sources.
+inline constexpr const char* kRecorderSharedHeaders[] = {"connection_lifecycle.h", "tls_wire.h",
+                                                         "trace_format.h", "trace_meta.h"};
+
 struct VariantSpec {
     MbedtlsTree tree;
     std::filesystem::path config_file; // empty: the tree's default config
@@ -60,7 +76,7 @@ class VariantBuilder {
   public:
     using Progress = std::function<void(const std::string&)>;
 
-    VariantBuilder(std::filesystem::path cache_dir, std::filesystem::path source_dir, unsigned jobs,
+    VariantBuilder(std::filesystem::path cache_dir, RecorderSources recorder, unsigned jobs,
                    Progress progress);
 
     // Throws BuildError.
@@ -83,7 +99,7 @@ class VariantBuilder {
                 const std::function<std::string(const std::string&)>& point_at_user_config) const;
 
     std::filesystem::path cache_dir_;
-    std::filesystem::path source_dir_; // the tlsheap checkout (src/recorder, include)
+    RecorderSources recorder_;
     unsigned jobs_;
     Progress progress_;
 };

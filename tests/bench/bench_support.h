@@ -30,10 +30,13 @@ inline const DefaultVariantSetup& default_variant_setup() {
         DefaultVariantSetup s;
         const fs::path cache = build::default_cache_directory();
         build::VariantBuilder builder(
-            cache, kBuildSourceDir, std::max(1u, std::thread::hardware_concurrency()),
+            cache,
+            {fs::path(kBuildSourceDir) / "src" / "recorder", fs::path(kBuildSourceDir) / "include"},
+            std::max(1u, std::thread::hardware_concurrency()),
             [](const std::string& m) { std::fprintf(stderr, "%s\n", m.c_str()); });
         build::VariantSpec spec;
-        spec.tree = build::locate_mbedtls_tree("3.6", cache);
+        spec.tree = build::locate_mbedtls_tree(
+            "3.6", cache, fs::path(kBuildSourceDir) / "scripts" / "fetch-mbedtls.sh");
         s.variant = builder.build(builder.prepare(spec));
         s.scenario = record::load_scenario("tls12-ecdhe-ecdsa-p256",
                                            fs::path(kBuildSourceDir) / "scenarios");

@@ -145,5 +145,29 @@ INSTANTIATE_TEST_SUITE_P(
                   "bad value '4294967300' for option 'align' of model mbedtls-pool (expected a "
                   "number from 1 to 4096)"}));
 
+// What the command-line parser finds wrong, in tlsheap's words rather than
+// CLI11's ("--json: At Most 1 required but received 2", "trace is required",
+// "The following argument was not expected: b").
+INSTANTIATE_TEST_SUITE_P(
+    CommandLine, BadOptionTest,
+    ::testing::Values(
+        BadOption{{"replay", sample_trace(), "--json", "a.json", "--json", "b.json"},
+                  "--json is given 2 times; give it once (see tlsheap replay --help)"},
+        BadOption{{"replay"},
+                  "tlsheap replay needs its TRACE argument (see tlsheap replay --help)"},
+        BadOption{{"diff", "a.json"},
+                  "tlsheap diff needs its B argument (see tlsheap diff --help)"},
+        BadOption{{"gate"}, "tlsheap gate needs --baseline (see tlsheap gate --help)"},
+        BadOption{{"replay", sample_trace(), "b"},
+                  "unexpected argument b for tlsheap replay (see tlsheap replay --help)"},
+        BadOption{{"profile", "--bogus"},
+                  "unknown option --bogus for tlsheap profile (see tlsheap profile --help)"},
+        BadOption{{"profile", "--scenario"},
+                  "--scenario needs a value (see tlsheap profile --help)"},
+        BadOption{{"trace"},
+                  "tlsheap trace needs a command: show, export (see tlsheap trace --help)"},
+        BadOption{{"trace", "show"},
+                  "tlsheap trace show needs its TRACE argument (see tlsheap trace show --help)"}));
+
 } // namespace
 } // namespace tlsheap::testing

@@ -32,8 +32,23 @@ TEST(BuildCache, SecondProfileOfAnUnchangedVariantCompilesNothing) {
     EXPECT_EQ(b["build"]["compiled_files"], 0);
     EXPECT_TRUE(b["build"]["cached"]);
     EXPECT_EQ(a["key"], b["key"]);
+    EXPECT_EQ(a["recorder_key"], b["recorder_key"]);
     EXPECT_EQ(a["recorder"], b["recorder"]);
-    EXPECT_NE(second.err.find("is cached: nothing to compile"), std::string::npos);
+    // One name for one hash: "variant" is the library's key wherever it is
+    // shown (progress, report, JSON), the recorder's key is the recorder's.
+    const std::string key = a["key"].get<std::string>();
+    const std::string recorder_key = a["recorder_key"].get<std::string>();
+    EXPECT_NE(key, recorder_key);
+    EXPECT_NE(second.err.find("variant " + key.substr(0, 12) + " (" + a["abi"].get<std::string>() +
+                              ") is cached: nothing to compile"),
+              std::string::npos)
+        << second.err;
+    EXPECT_NE(second.out.find("(variant " + key.substr(0, 12) + ", recorder " +
+                              recorder_key.substr(0, 12) + ")"),
+              std::string::npos)
+        << second.out;
+    EXPECT_NE(a["recorder"].get<std::string>().find("rec-" + recorder_key.substr(0, 20)),
+              std::string::npos);
 
     // A different delta is a different variant.
     auto other = args;

@@ -212,5 +212,43 @@ TEST_F(HostileTrace, ReadsATraceFromAPipe) {
     EXPECT_EQ(figures(piped.out), figures(file.out));
 }
 
+TEST_F(HostileTrace, ReadsATraceFromStandardInputNamedDash) {
+    // `-` is standard input, piped or redirected from a file; commands that
+    // read the trace more than once (compare, advise) see it whole each time.
+    const auto on_stdin = [](const std::string& how, const std::string& command) {
+        return process::run_command(
+            {"bash", "-c", how == "pipe" ? "cat \"$1\" | \"$0\" $2 -" : "\"$0\" $2 - < \"$1\"",
+             TLSHEAP_BINARY, kSample, command},
+            std::chrono::seconds(600), {}, {{"TLSHEAP_CACHE_DIR", test_cache().string()}});
+    };
+    const auto figures = [](const std::string& out) {
+        return out.find("live peak") == std::string::npos ? "(no live peak) " + out
+                                                          : out.substr(out.find("live peak"));
+    };
+    const RunResult file = run_tlsheap({"replay", kSample});
+    ASSERT_EQ(file.status, 0) << file.err;
+    for (const std::string how : {"pipe", "redirect"}) {
+        const auto replayed = on_stdin(how, "replay");
+        EXPECT_EQ(replayed.status, 0) << how << ": " << replayed.err;
+        EXPECT_EQ(figures(replayed.out), figures(file.out)) << how;
+    }
+    for (const std::string command : {"trace show", "minpool", "compare", "advise"}) {
+        const auto r = on_stdin("pipe", command);
+        EXPECT_EQ(r.status, 0) << command << ": " << r.err;
+        EXPECT_FALSE(r.out.empty()) << command;
+    }
+    const auto empty =
+        process::run_command({TLSHEAP_BINARY, "replay", "-"}, std::chrono::seconds(60), {}, {});
+    EXPECT_EQ(empty.status, 2) << empty.err; // the harness gives the child no input
+    EXPECT_NE(empty.err.find("standard input is not a tlsheap trace"), std::string::npos)
+        << empty.err;
+    // A trace is binary: it is never written to standard output.
+    const RunResult to_stdout = run_tlsheap({"profile", "--trace", "-"});
+    EXPECT_EQ(to_stdout.status, 2);
+    EXPECT_NE(to_stdout.err.find("a trace goes to a file, not to standard output"),
+              std::string::npos)
+        << to_stdout.err;
+}
+
 } // namespace
 } // namespace tlsheap::testing

@@ -25,13 +25,14 @@ struct Profiled {
     fs::path trace;
 };
 
-Profiled profile(const std::string& name, std::vector<std::string> args) {
+Profiled profile(const std::string& name, std::vector<std::string> args,
+                 const std::vector<std::pair<std::string, std::string>>& env = {}) {
     const fs::path dir = scratch_dir(name);
     Profiled p;
     p.trace = dir / "run.trace";
     args.insert(args.begin(),
                 {"profile", "--json", (dir / "run.json").string(), "--trace", p.trace.string()});
-    p.run = run_tlsheap(args);
+    p.run = run_tlsheap_with_env(args, env);
     if (fs::exists(dir / "run.json")) {
         p.report = read_json(dir / "run.json");
     }
@@ -158,6 +159,33 @@ TEST_F(ProfileTest, DefaultScenarioReportsTheHandshakeHeapProfile) {
     EXPECT_NE(p.run.out.find("Peak by handshake state"), std::string::npos);
 }
 
+TEST_F(ProfileTest, TraceNamesNoDirectoryOfThisMachine) {
+    // A trace goes into bug reports and repositories: its paths into the
+    // cache and into tlsheap's own files are written "<cache>/...",
+    // "<tlsheap>/..." (the config macros, the recorder module, the files of
+    // the recorder's frames), and so are the committed sample traces'.
+    const Profiled& p = *default_;
+    ASSERT_EQ(p.run.status, 0) << p.run.err;
+    std::vector<fs::path> traces = {p.trace};
+    for (const auto& e : fs::directory_iterator(fs::path(TLSHEAP_SOURCE_DIR) / "traces")) {
+        traces.push_back(e.path());
+    }
+    for (const fs::path& trace : traces) {
+        std::ifstream in(trace, std::ios::binary);
+        const std::string bytes((std::istreambuf_iterator<char>(in)),
+                                std::istreambuf_iterator<char>());
+        for (const std::string& machine :
+             {test_cache().string(), std::string(TLSHEAP_SOURCE_DIR), std::string("/.cache/")}) {
+            EXPECT_EQ(bytes.find(machine), std::string::npos) << trace << " names " << machine;
+        }
+        EXPECT_NE(bytes.find("<cache>/mbedtls/"), std::string::npos) << trace;
+    }
+    const RunResult shown = run_tlsheap({"trace", "show", p.trace.string()});
+    ASSERT_EQ(shown.status, 0) << shown.err;
+    EXPECT_NE(shown.out.find("<cache>/mbedtls/3.6"), std::string::npos) << shown.out;
+    EXPECT_NE(shown.out.find("<cache>/builds/rec-"), std::string::npos) << shown.out; // the module
+}
+
 TEST_F(ProfileTest, CertificateChainParsingLandsInServerCertificate) {
     for (const std::string scenario : {"tls12-ecdhe-ecdsa-p256", "tls12-ecdhe-rsa-chain"}) {
         const Profiled p = scenario == "tls12-ecdhe-ecdsa-p256"
@@ -192,7 +220,11 @@ TEST_F(ProfileTest, CallSitesResolveStaticX509AndSslFunctionsToTheirCallocLine) 
         sites.insert(e.site.function);
         by_function[e.site.function] = e.site;
     }
-    const fs::path tree = info.meta(trace::meta::kMbedtlsTree);
+    // "<cache>/mbedtls/3.6": the tree in the cache the test profiled in.
+    const std::string recorded = info.meta(trace::meta::kMbedtlsTree);
+    const std::string cache_prefix = std::string(trace::meta::kCachePath) + "/";
+    ASSERT_EQ(recorded.rfind(cache_prefix, 0), 0u) << recorded;
+    const fs::path tree = test_cache() / recorded.substr(cache_prefix.size());
     // x509_crt_parse_der_core and ssl_handshake_init are static functions.
     for (const std::string fn :
          {"x509_crt_parse_der_core", "ssl_handshake_init", "mbedtls_ssl_setup",
@@ -231,13 +263,16 @@ TEST_F(ProfileTest, DeterministicPeerGivesIdenticalEventStreams) {
 
 TEST_F(ProfileTest, UserConfigWithSetAndUnsetDeltas) {
     const fs::path dir = scratch_dir("userconfig");
-    // A TLS 1.2-only device config (3.6 requires KEEP_PEER_CERTIFICATE with TLS 1.3).
-    const fs::path config =
-        default_config_with(dir / "my_config.h", "#undef MBEDTLS_SSL_PROTO_TLS1_3\n");
-    const Profiled p =
-        profile("userconfig-run",
-                {"--config", config.string(), "--set", "MBEDTLS_SSL_IN_CONTENT_LEN=4096", "--unset",
-                 "MBEDTLS_SSL_KEEP_PEER_CERTIFICATE", "--scenario", "tls12-ecdhe-rsa-chain"});
+    // A TLS 1.2-only device config (3.6 requires KEEP_PEER_CERTIFICATE with TLS
+    // 1.3), with a warning of its own, as a newer compiler could give one in
+    // the recorder: a warning is not an error on a user's machine.
+    const fs::path config = default_config_with(
+        dir / "my_config.h", "#undef MBEDTLS_SSL_PROTO_TLS1_3\n#warning \"board config: draft\"\n");
+    const std::vector<std::string> args = {"--config",   config.string(),
+                                           "--set",      "MBEDTLS_SSL_IN_CONTENT_LEN=4096",
+                                           "--unset",    "MBEDTLS_SSL_KEEP_PEER_CERTIFICATE",
+                                           "--scenario", "tls12-ecdhe-rsa-chain"};
+    const Profiled p = profile("userconfig-run", args, {{"TLSHEAP_STRICT_RECORDER", ""}});
     ASSERT_EQ(p.run.status, 0) << p.run.err;
     const json& v = p.report["variant"];
     EXPECT_EQ(v["buffer_sizes"]["in_content_len"], "4096");
@@ -251,6 +286,15 @@ TEST_F(ProfileTest, UserConfigWithSetAndUnsetDeltas) {
     const std::string text((std::istreambuf_iterator<char>(effective)),
                            std::istreambuf_iterator<char>());
     EXPECT_NE(text.find("\n#define MBEDTLS_SSL_IN_CONTENT_LEN 4096\n"), std::string::npos);
+
+    // Our CI builds the recorder with -Werror (TLSHEAP_STRICT_RECORDER=1):
+    // the same config fails there, naming the warning.
+    const Profiled strict = profile("userconfig-strict", args, {{"TLSHEAP_STRICT_RECORDER", "1"}});
+    EXPECT_EQ(strict.run.status, 2) << strict.run.err;
+    const auto lines = strict.run.error_lines();
+    ASSERT_FALSE(lines.empty()) << strict.run.err;
+    EXPECT_NE(lines.front().find("recorder"), std::string::npos) << lines.front();
+    EXPECT_NE(strict.run.err.find("board config: draft"), std::string::npos) << strict.run.err;
 
     // Without the peer's certificate kept, less stays alive after the handshake.
     const Profiled baseline = profile("chain-default", {"--scenario", "tls12-ecdhe-rsa-chain"});

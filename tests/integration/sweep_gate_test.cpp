@@ -204,6 +204,13 @@ TEST_F(SweepAndGate, GatePassesUnchangedAndCatchesAGrownRecordBuffer) {
     const json stored = read_json(baseline);
     EXPECT_EQ(stored["kind"], "tlsheap.sweep");
     EXPECT_EQ(stored["grid"]["configs"][0]["label"], "board_config.h");
+    // A baseline is committed: no path of this machine's cache in it.
+    std::ifstream text_in(baseline);
+    const std::string text((std::istreambuf_iterator<char>(text_in)),
+                           std::istreambuf_iterator<char>());
+    EXPECT_EQ(text.find(test_cache().string()), std::string::npos);
+    const json& run = stored["cells"][0]["profile"]["run"];
+    EXPECT_EQ(run["trace"].get<std::string>().rfind("<cache>/traces/", 0), 0u) << run;
 
     r = gate(before, {"--json", (dir / "pass.json").string()});
     ASSERT_EQ(r.status, 0) << r.out << r.err;

@@ -46,6 +46,7 @@ const Replayed& replayed() {
         out.run.abi = "host";
         out.run.config_label = "(default mbedtls_config.h)";
         out.run.variant_key = "0123456789abcdef0123";
+        out.run.recorder_key = "fedcba9876543210fedc";
         out.run.build_cached = true;
         out.run.trace_path = kTrace;
         out.run.trace_bytes = 157483;
@@ -121,7 +122,8 @@ TEST(ProfileReport, TerminalHeaderAndLivePeak) {
     EXPECT_EQ(lines[0],
               "tlsheap profile: scenario tls12-ecdhe-ecdsa-p256, client side, peer: mbedTLS "
               "ssl_server2");
-    EXPECT_TRUE(has_line(lines, "  build: cached (variant 0123456789ab), 0 files compiled"));
+    EXPECT_TRUE(has_line(
+        lines, "  build: cached (variant 0123456789ab, recorder fedcba987654), 0 files compiled"));
     EXPECT_TRUE(has_line(lines, "  trace: " + kTrace + " (" + grouped(r.events) +
                                     " events, 157,483 bytes, complete)"));
     EXPECT_TRUE(has_line(lines, "Allocations     " + grouped(r.allocs) + " allocations, " +

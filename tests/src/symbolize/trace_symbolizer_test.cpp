@@ -237,6 +237,73 @@ TEST_F(TraceSymbolizer, OutsideTheTreeFramesAreNotMbedtls) {
     EXPECT_EQ(info.call_site(1).function.rfind("0x", 0), 0u);
 }
 
+TEST(PortablePath, ReplacesAWholeDirectoryAtTheStartOrAfterAQuote) {
+    const std::vector<PortablePrefix> p = {{"/home/me/.cache/tlsheap/", "<cache>"},
+                                           {"/home/me/tlsheap", "<tlsheap>"}};
+    EXPECT_EQ(portable_path("/home/me/.cache/tlsheap/builds/rec-1/r", p), "<cache>/builds/rec-1/r");
+    EXPECT_EQ(portable_path("/home/me/.cache/tlsheap", p), "<cache>");
+    // MBEDTLS_CONFIG_FILE's value is a quoted path.
+    EXPECT_EQ(portable_path("\"/home/me/.cache/tlsheap/builds/lib-1/effective_config.h\"", p),
+              "\"<cache>/builds/lib-1/effective_config.h\"");
+    EXPECT_EQ(portable_path("/home/me/tlsheap/src/recorder/recorder_main.cpp", p),
+              "<tlsheap>/src/recorder/recorder_main.cpp");
+    // Not a directory of its own, not at the start, not listed: unchanged.
+    for (const std::string same : {"/home/me/tlsheap-old/x.cpp", "/usr/home/me/tlsheap/x.cpp",
+                                   "/lib/x86_64-linux-gnu/libc.so.6", "", "3.6.6"}) {
+        EXPECT_EQ(portable_path(same, p), same);
+    }
+    // A cache inside the checkout (build/release/test-cache) is the cache,
+    // whatever the order.
+    const std::vector<PortablePrefix> nested = {{"/src/t", "<tlsheap>"},
+                                                {"/src/t/build/test-cache", "<cache>"}};
+    EXPECT_EQ(portable_path("/src/t/build/test-cache/builds/x", nested), "<cache>/builds/x");
+    EXPECT_EQ(portable_path("/src/t/scenarios/pki", nested), "<tlsheap>/scenarios/pki");
+}
+
+TEST_F(TraceSymbolizer, PathsOfThisMachineAreWrittenPortably) {
+    // The module and the frames' files under the fixture's directories, a
+    // meta value and a macro naming a file in the "cache".
+    testing::TraceBuilder b;
+    const fs::path cache = dir_ / "cache";
+    b.meta("pointer_size", "8").meta("mbedtls.tree", (cache / "mbedtls" / "3.6").string());
+    auto bytes = b.unfinished();
+    trace::RecordEncoder()
+        .string("MBEDTLS_CONFIG_FILE")
+        .string("\"" + (cache / "builds" / "effective_config.h").string() + "\"")
+        .emit(trace::Tag::Config, bytes);
+    // The usual records after these, without their End (its checksum covers
+    // the whole file): a new End instead.
+    write_bytes(dir_ / "usual.trace", raw_trace());
+    const auto usual = raw_trace();
+    const std::size_t end = read_all(dir_ / "usual.trace").back().offset;
+    bytes.insert(bytes.end(), usual.begin() + trace::kHeaderSize,
+                 usual.begin() + static_cast<std::ptrdiff_t>(end));
+    trace::encode_end(bytes, 5);
+    write_bytes(dir_ / "raw.trace", bytes);
+    const fs::path library_dir = fs::path(kLibraryFixture).parent_path();
+    finalize_trace(dir_ / "raw.trace", dir_ / "final.trace", {}, {},
+                   {{cache, "<cache>"}, {library_dir, "<build>"}, {kFakeTree, "<tree>"}});
+    bool complete = false;
+    const auto records = read_all(dir_ / "final.trace", &complete);
+    EXPECT_TRUE(complete);
+    const trace::TraceInfo info = info_of(records);
+    EXPECT_EQ(info.meta("mbedtls.tree"), "<cache>/mbedtls/3.6");
+    std::string config_file, module;
+    for (const trace::Record& r : records) {
+        if (r.tag == trace::Tag::Config) {
+            config_file = r.value;
+        } else if (r.tag == trace::Tag::Module) {
+            module = r.key;
+        }
+    }
+    EXPECT_EQ(config_file, "\"<cache>/builds/effective_config.h\"");
+    EXPECT_EQ(module, "<build>/" + fs::path(kLibraryFixture).filename().string());
+    const auto* frame = info.frame(noinline_);
+    ASSERT_NE(frame, nullptr);
+    EXPECT_EQ(frame->front().file, "<tree>/library/call_sites.c");
+    EXPECT_EQ(frame->front().line, line_of("static_noinline_call"));
+}
+
 TEST_F(TraceSymbolizer, TruncatedRawTraceStaysTruncated) {
     auto bytes = raw_trace();
     bytes.resize(bytes.size() - 12); // into the last free and End

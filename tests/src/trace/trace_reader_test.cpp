@@ -189,10 +189,13 @@ TEST(TraceReader, ResumptionOutcomesAreFormatOneTwo) {
     }
 }
 
-// Every committed trace is format 1.0, from before Connection records: it
-// still reads, as one connection after a shared part (trace-format.md).
+// A trace of format 1.0, from before Connection records (the sample trace
+// of tls12-ecdhe-ecdsa-p256 as tlsheap recorded it on 2026-11-28, kept byte
+// for byte, the paths of the machine that wrote it included): it still
+// reads, as one connection after a shared part (trace-format.md).
 TEST(TraceReader, FormatOneZeroTraceReadsAsSharedPartAndOneConnection) {
-    TraceReader reader(std::string(TLSHEAP_SOURCE_DIR) + "/traces/tls12-ecdhe-ecdsa-p256.trace");
+    TraceReader reader(std::string(TLSHEAP_SOURCE_DIR) +
+                       "/tests/src/trace/format-1.0-tls12-ecdhe-ecdsa-p256.trace");
     EXPECT_EQ(reader.version_major(), 1u);
     EXPECT_EQ(reader.version_minor(), 0u);
     TraceWalker walker;

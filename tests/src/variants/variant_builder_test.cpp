@@ -4,8 +4,12 @@
 // change to it invalidates every cached build, so it must be deliberate.
 #include "variants/variant_builder.h"
 
+#include <filesystem>
+#include <fstream>
 #include <gtest/gtest.h>
+#include <regex>
 #include <set>
+#include <vector>
 
 namespace tlsheap::build {
 namespace {
@@ -155,6 +159,33 @@ TEST(CodeGenerationFlags, ToolchainFlagsThenExtras) {
               (std::vector<std::string>{"-O2", "-g", "-D_FILE_OFFSET_BITS=64",
                                         "-fno-omit-frame-pointer"}));
     EXPECT_EQ(code_generation_flags(t, {"-fsanitize=address"}).back(), "-fsanitize=address");
+}
+
+TEST(RecorderSources, SharedHeadersAreEveryHeaderOfIncludeTheRecorderIncludes) {
+    // The list is the recorder's cache key and what an installation ships
+    // beside its sources: a header missing from it would neither rebuild the
+    // recorder when it changes nor be installed.
+    const std::set<std::string> listed(std::begin(kRecorderSharedHeaders),
+                                       std::end(kRecorderSharedHeaders));
+    std::set<std::string> included;
+    const std::regex include(R"re(#include\s+"tlsheap/([^"]+)")re");
+    const std::filesystem::path root = TLSHEAP_SOURCE_DIR;
+    std::vector<std::filesystem::path> files;
+    for (const auto& entry : std::filesystem::directory_iterator(root / "src" / "recorder")) {
+        files.push_back(entry.path());
+    }
+    for (const std::string& header : listed) { // and what they include in turn
+        files.push_back(root / "include" / "tlsheap" / header);
+    }
+    for (const std::filesystem::path& file : files) {
+        std::ifstream in(file);
+        const std::string text((std::istreambuf_iterator<char>(in)),
+                               std::istreambuf_iterator<char>());
+        for (std::sregex_iterator m(text.begin(), text.end(), include), end; m != end; ++m) {
+            included.insert((*m)[1]);
+        }
+    }
+    EXPECT_EQ(included, listed);
 }
 
 } // namespace

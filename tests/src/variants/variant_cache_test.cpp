@@ -37,8 +37,8 @@ TEST_F(VariantCache, GivesUpOnAHeldVariantNamingItsHolder) {
     // The mbedTLS sources come from the user's cache (scripts/setup.sh);
     // the variant's build directory goes to a cache of the test's own.
     VariantSpec spec;
-    spec.tree = locate_mbedtls_tree("3.6", default_cache_directory());
-    const VariantBuilder builder(cache_, fs::current_path(), 1, {});
+    spec.tree = locate_mbedtls_tree("3.6", default_cache_directory(), "scripts/fetch-mbedtls.sh");
+    const VariantBuilder builder(cache_, {}, 1, {});
     const PreparedVariant prepared = builder.prepare(spec);
     const std::string lock = prepared.library_dir.string() + ".lock";
     FileLock held(lock);
@@ -58,7 +58,8 @@ TEST_F(VariantCache, GivesUpOnAHeldVariantNamingItsHolder) {
 }
 
 TEST_F(VariantCache, TheSameConfigUnderAnyPathAndCacheIsTheSameBuild) {
-    const MbedtlsTree tree = locate_mbedtls_tree("3.6", default_cache_directory());
+    const MbedtlsTree tree =
+        locate_mbedtls_tree("3.6", default_cache_directory(), "scripts/fetch-mbedtls.sh");
     const auto prepared = [&](const fs::path& cache, const fs::path& config) {
         VariantSpec spec;
         spec.tree = tree;
@@ -68,7 +69,7 @@ TEST_F(VariantCache, TheSameConfigUnderAnyPathAndCacheIsTheSameBuild) {
             fs::copy_file(tree.default_config, config);
             spec.config_file = config;
         }
-        return VariantBuilder(cache, fs::current_path(), 1, {}).prepare(spec);
+        return VariantBuilder(cache, {}, 1, {}).prepare(spec);
     };
     const fs::path file = tree.default_config.filename();
     const PreparedVariant a = prepared(cache_ / "a", cache_ / "checkout-1" / file);
