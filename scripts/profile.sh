@@ -7,9 +7,10 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 if [ ! -x "$root/build/release/src/tlsheap" ]; then
   # Measured on a fresh clone on 2 cores with the packages installed (README,
-  # "Two commands"): about 5 minutes for tlsheap, 3 for the default variant.
+  # "Two commands"): 7 minutes in all, the variants about a minute of it.
   echo "profile: first run: sets up what is missing, then builds tlsheap (about 5 minutes" \
-    "on 2 cores) and the default variant (about 3 minutes); later runs take seconds" >&2
+    "on 2 cores) and the default variant with its peer (about a minute); later runs take" \
+    "seconds" >&2
 fi
 "$root/scripts/build-tlsheap.sh" --tool release --target tlsheap
 cd "$root"
