@@ -4,10 +4,10 @@
 #include "tlsheap/user_error.h"
 #include "tlsheap_commit.h"
 #include "tlsheap_version.h"
-#include "variants/build_error.h"
 #include "variants/cache_directory.h"
 #include "variants/mbedtls_tree.h"
 
+#include <exception>
 #include <fmt/format.h>
 
 namespace tlsheap::cli {
@@ -28,7 +28,8 @@ std::string version_text() {
         try {
             const build::MbedtlsTree tree = build::locate_mbedtls_tree(name, cache, fetch_script);
             text += fmt::format("mbedTLS {}: {}, {}\n", name, tree.version, tree.origin);
-        } catch (const build::BuildError&) {
+        } catch (const std::exception&) {
+            // Not fetched, or unreadable: --version itself never fails.
             text += fmt::format("mbedTLS {}: not fetched (run {})\n", name, fetch_script.string());
         }
     }
