@@ -8,7 +8,9 @@
 #include "cli/output_file.h"
 #include "pipeline/sweep_runner.h"
 #include "report/profile_json.h"
+#include "symbolize/trace_symbolizer.h"
 #include "tlsheap/number_format.h"
+#include "tlsheap/trace_meta.h"
 #include "tlsheap/user_error.h"
 #include "variants/cache_directory.h"
 
@@ -141,15 +143,12 @@ json verdict_json(const analysis::GateVerdict& v, const GateOptions& o) {
 }
 
 // A baseline is committed and read on other machines: the paths into this
-// machine's cache (traces, recorders, effective configs) are written as
-// "<cache>/...", which says where they were without naming the machine.
-void replace_cache_paths(json& j, const std::string& cache) {
+// machine's cache (traces, recorders, effective configs) are written as a
+// trace writes them, "<cache>/...", which says where they were without
+// naming the machine.
+void replace_cache_paths(json& j, const std::vector<symbolize::PortablePrefix>& cache) {
     if (j.is_string()) {
-        const std::string& s = j.get_ref<const std::string&>();
-        if (s.size() > cache.size() && s.compare(0, cache.size(), cache) == 0 &&
-            s[cache.size()] == '/') {
-            j = "<cache>" + s.substr(cache.size());
-        }
+        j = symbolize::portable_path(j.get_ref<const std::string&>(), cache);
     } else if (j.is_structured()) {
         for (json& v : j) {
             replace_cache_paths(v, cache);
@@ -180,11 +179,7 @@ int run_gate(const GateOptions& o) {
                 }
             }
         }
-        std::string cache = build::default_cache_directory().string();
-        while (cache.size() > 1 && cache.back() == '/') {
-            cache.pop_back();
-        }
-        replace_cache_paths(stored, cache);
+        replace_cache_paths(stored, {{build::default_cache_directory(), trace::meta::kCachePath}});
         write_document(o.baseline, stored, "tlsheap");
         std::printf("tlsheap gate: baseline %s updated (%zu cells)\n", o.baseline.c_str(),
                     analysis::cell_metrics(stored).size());
