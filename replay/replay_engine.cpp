@@ -64,12 +64,13 @@ class Engine final : public trace::WalkerHooks {
         statistics_.count_event(r);
         resumption_.on_alloc(block);
         const Moment m = moment(r);
+        series_.begin_event(r.seq, models_);
         const std::uint64_t bytes = r.count * r.size;
         const bool overflow = r.size != 0 && bytes / r.size != r.count;
         if (block == nullptr) {
             // The recorded allocator said NULL: nothing was allocated.
             statistics_.on_null_alloc(m, bytes, overflow);
-            series_.advance(r.seq, walker_.live_bytes(), models_);
+            series_.end_event(r.seq, walker_.live_bytes(), models_);
             cycles_.observe(r, walker_, models_);
             return;
         }
@@ -89,7 +90,7 @@ class Engine final : public trace::WalkerHooks {
         if (statistics_.note_live(m)) {
             models_.note_live_peak();
         }
-        series_.advance(r.seq, walker_.live_bytes(), models_);
+        series_.end_event(r.seq, walker_.live_bytes(), models_);
         cycles_.observe(r, walker_, models_);
     }
 
@@ -99,10 +100,11 @@ class Engine final : public trace::WalkerHooks {
         statistics_.count_event(r);
         const Moment m = moment(r);
         statistics_.on_free(r, kind, block, m);
+        series_.begin_event(r.seq, models_);
         if (kind == FreeKind::Known) {
             models_.release(slot, m);
         }
-        series_.advance(r.seq, walker_.live_bytes(), models_);
+        series_.end_event(r.seq, walker_.live_bytes(), models_);
         cycles_.observe(r, walker_, models_);
     }
 
@@ -130,7 +132,7 @@ class Engine final : public trace::WalkerHooks {
     }
 
     void finish(RecordSource& reader) {
-        result_.series = series_.finish(walker_.live_bytes(), models_);
+        result_.series = series_.finish(models_);
         statistics_.finish(reader);
         result_.resumption = resumption_.finish();
         models_.end_phase(walker_.phase());

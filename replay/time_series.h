@@ -2,7 +2,9 @@
 // recording, in buckets of `stride` events. When there are twice as many
 // buckets as asked for, neighbours merge and the stride doubles, so memory
 // stays fixed however long the trace. Per event only the maxima are kept;
-// the rest is read when a bucket closes.
+// the rest is read when a bucket closes. A bucket closes before the first
+// event of the next one is applied, so its point shows the heap after its
+// own last event, never after the next bucket's first.
 #pragma once
 
 #include "model_driver.h"
@@ -21,16 +23,18 @@ class TimeSeries {
 
     // The models are built: one used-bytes maximum per model.
     void start(std::size_t model_count);
+    // Event `seq` is about to change the models (called before it is applied).
+    void begin_event(std::uint64_t seq, const ModelDriver& models);
     // A model's bytes in use grew to `used` (model index as in ModelDriver).
     void note_used(std::size_t model, std::uint64_t used);
-    // Event `seq` was processed; `live` is the recording's live bytes after it.
-    void advance(std::uint64_t seq, std::uint64_t live, const ModelDriver& models);
+    // Event `seq` was applied; `live` is the recording's live bytes after it.
+    void end_event(std::uint64_t seq, std::uint64_t live, const ModelDriver& models);
     // The points, the open bucket closed with the state at the end.
-    std::vector<SeriesPoint> finish(std::uint64_t live, const ModelDriver& models);
+    std::vector<SeriesPoint> finish(const ModelDriver& models);
 
   private:
-    void open_bucket(std::uint64_t seq, std::uint64_t live, const ModelDriver& models);
-    void close_bucket(std::uint64_t live, const ModelDriver& models);
+    void open_bucket(std::uint64_t seq, const ModelDriver& models);
+    void close_bucket(const ModelDriver& models);
     void merge_buckets();
 
     unsigned points_;
@@ -40,7 +44,9 @@ class TimeSeries {
     std::uint64_t bucket_end_ = 0;
     std::uint64_t bucket_seq_ = 0;
     std::uint64_t bucket_live_max_ = 0;
+    std::uint64_t live_ = 0; // after the last event applied
     bool bucket_open_ = false;
+    bool bucket_empty_ = true; // no event of the open bucket applied yet
 };
 
 } // namespace tlsheap::replay

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <gtest/gtest.h>
@@ -184,6 +185,14 @@ TEST(JsonSchema, ProfileValidatesAndExports) {
     EXPECT_VALID("profile.schema.json", p);
     // Every field the compact form may drop is really written by profile.
     EXPECT_TRUE(p.contains("series"));
+    // A point is the heap after its own last event: never above its maximum.
+    std::uint64_t previous = 0;
+    for (const json& point : p["series"]["points"]) {
+        EXPECT_GT(point["seq"].get<std::uint64_t>(), previous);
+        EXPECT_LE(point["live"].get<std::uint64_t>(), point["live_max"].get<std::uint64_t>())
+            << "seq " << point["seq"];
+        previous = point["seq"].get<std::uint64_t>();
+    }
     EXPECT_TRUE(p["variant"].contains("effective_macros"));
     EXPECT_TRUE(p["alive_at_peak"][0].contains("stack"));
     expect_exports_valid("profile", (dir / "p.json").string());

@@ -9,6 +9,9 @@
 #include <algorithm>
 #include <filesystem>
 #include <gtest/gtest.h>
+#include <map>
+#include <string>
+#include <vector>
 
 namespace tlsheap::replay {
 namespace {
@@ -77,6 +80,75 @@ TEST_P(SampleTrace, ReplaysThroughEveryModelKeepingEveryInvariant) {
             EXPECT_EQ(m.footprint, r.live_peak.bytes);
         } else {
             EXPECT_GT(m.footprint, r.live_peak.bytes) << m.name;
+        }
+    }
+}
+
+// Live bytes after every event, worked out from the Alloc and Free records
+// alone (no walker, no engine): index = event seq.
+std::vector<std::uint64_t> live_after_each_event(const std::string& path) {
+    trace::TraceReader reader(path);
+    std::map<std::uint64_t, std::uint64_t> blocks; // address -> bytes
+    std::vector<std::uint64_t> live{0};
+    std::uint64_t bytes = 0;
+    trace::Record r;
+    while (reader.next(r)) {
+        if (r.tag == trace::Tag::Alloc) {
+            if (r.address != 0) {
+                blocks[r.address] = r.count * r.size;
+                bytes += r.count * r.size;
+            }
+        } else if (r.tag == trace::Tag::Free) {
+            if (auto it = blocks.find(r.address); it != blocks.end()) {
+                bytes -= it->second;
+                blocks.erase(it);
+            }
+        } else {
+            continue;
+        }
+        EXPECT_EQ(r.seq, live.size());
+        live.push_back(bytes);
+    }
+    return live;
+}
+
+// Each point of the time series is the heap after its bucket's last event:
+// live bytes then, the highest live bytes after any event of the bucket, and
+// the ideal model (which holds exactly the live bytes) agreeing with both.
+// Per event (a bucket each) and with buckets merged down to a few points.
+TEST_P(SampleTrace, SeriesPointsAreTheHeapAfterTheirOwnEvents) {
+    const std::vector<std::uint64_t> live = live_after_each_event(path_of(GetParam()));
+    ASSERT_GT(live.size(), 20u);
+    for (const unsigned points : {1u << 20, 5u}) {
+        SCOPED_TRACE("series_points " + std::to_string(points));
+        trace::TraceReader reader(path_of(GetParam()));
+        ReplayOptions options;
+        options.models = {ModelSpec::parse("ideal")};
+        options.series_points = points;
+        const ReplayResult r = replay_trace(reader, options);
+        ASSERT_FALSE(r.series.empty());
+        if (points > live.size()) {
+            EXPECT_EQ(r.series.size(), live.size() - 1); // one point per event
+        } else {
+            EXPECT_LE(r.series.size(), 2 * points);
+        }
+        EXPECT_EQ(r.series.back().seq, live.size() - 1);
+        std::uint64_t previous = 0;
+        std::uint64_t peak = 0;
+        for (const SeriesPoint& p : r.series) {
+            ASSERT_GT(p.seq, previous);
+            ASSERT_LT(p.seq, live.size());
+            std::uint64_t highest = 0;
+            for (std::uint64_t seq = previous + 1; seq <= p.seq; ++seq) {
+                highest = std::max(highest, live[seq]);
+            }
+            peak = std::max(peak, highest);
+            EXPECT_EQ(p.live, live[p.seq]) << "seq " << p.seq;
+            EXPECT_EQ(p.live_max, highest) << "seq " << p.seq;
+            ASSERT_EQ(p.used_max.size(), 1u);
+            EXPECT_EQ(p.used_max[0], highest) << "seq " << p.seq;
+            EXPECT_EQ(p.footprint[0], peak) << "seq " << p.seq;
+            previous = p.seq;
         }
     }
 }
