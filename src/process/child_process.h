@@ -73,6 +73,7 @@ class ChildProcess {
     std::string program_;
     int out_fd_ = -1;
     int err_fd_ = -1;
+    int pid_fd_ = -1; // pidfd of the child until it is reaped, -1 without
     std::string out_;
     std::string err_;
     std::size_t out_scanned_ = 0;
