@@ -213,6 +213,16 @@ Scenario load_scenario(const std::string& name_or_path, const fs::path& scenario
     if (s.auth_mode == "psk") {
         s.psk_identity = string_field(a, "psk_identity", where);
         s.psk_hex = string_field(a, "psk", where);
+        // Both go to the recorder and the peers, which take an empty one
+        // for none (TLS 1.3 identities are 1 to 65535 bytes, RFC 8446 4.2.11).
+        if (s.psk_identity.empty()) {
+            throw ScenarioError(where + ": authentication.psk_identity must not be empty");
+        }
+        if (s.psk_hex.empty() || s.psk_hex.size() % 2 != 0 ||
+            s.psk_hex.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) {
+            throw ScenarioError(where +
+                                ": authentication.psk must be the key in hex digits, two a byte");
+        }
     } else if (s.auth_mode == "certificate" || s.auth_mode == "mutual") {
         s.ca = path_list(a, "ca", where, base);
         s.server_chain = path_list(a, "server_chain", where, base);

@@ -187,6 +187,13 @@ TEST_F(ScenarioTest, BadScenariosSayWhatIsWrong) {
          "psk_identity"},
         {R"({"name":"x","protocol":"tls1.2","authentication":{"mode":"certificate","ca":"pki/missing.pem"}})",
          "does not exist"},
+        // Found by scenario_loader_fuzzer: the recorder reads an empty one as none.
+        {R"({"name":"x","protocol":"tls1.3","authentication":{"mode":"psk","psk":"00","psk_identity":""}})",
+         "psk_identity must not be empty"},
+        {R"({"name":"x","protocol":"tls1.2","authentication":{"mode":"psk","psk":"","psk_identity":"i"}})",
+         "psk must be the key in hex digits"},
+        {R"({"name":"x","protocol":"tls1.2","authentication":{"mode":"psk","psk":"0g","psk_identity":"i"}})",
+         "psk must be the key in hex digits"},
         {R"({"name":"x","protocol":"tls1.2","authentication":{"mode":"psk","psk":"00","psk_identity":"i"},"peers":["gnutls"]})",
          "unknown peer"},
         // nlohmann reports a number beyond a double as out_of_range, not parse_error.
