@@ -96,11 +96,8 @@ ChildProcess::ChildProcess(const LaunchOptions& options) {
     ::setpgid(pid_, pid_); // also from the parent, to win the race with stop()
     // Readable when the child exits: waiting polls it with the pipes instead
     // of sleeping between checks. Without it (a kernel before 5.3) waiting
-    // falls back to checking every 20 ms.
+    // falls back to checking every 20 ms. A pidfd is always close-on-exec.
     pid_fd_ = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
-    if (pid_fd_ >= 0) {
-        ::fcntl(pid_fd_, F_SETFD, FD_CLOEXEC);
-    }
     ::close(exec_pipe[1]);
     ::close(out_target);
     ::close(err_target);
