@@ -48,12 +48,11 @@ void TimeSeries::open_bucket(std::uint64_t seq, const ModelDriver& models) {
     bucket_end_ = (bucket + 1) * stride_;
     bucket_live_max_ = 0;
     used_max_.assign(models.model_count(), 0);
-    bucket_open_ = true;
     bucket_empty_ = true;
 }
 
 void TimeSeries::close_bucket(const ModelDriver& models) {
-    if (!bucket_open_ || bucket_empty_) {
+    if (bucket_empty_) {
         return;
     }
     SeriesPoint p;
@@ -66,7 +65,7 @@ void TimeSeries::close_bucket(const ModelDriver& models) {
         p.footprint[i] = models.model(i).footprint();
     }
     series_.push_back(std::move(p));
-    bucket_open_ = false;
+    bucket_empty_ = true;
 }
 
 void TimeSeries::merge_buckets() {

@@ -45,8 +45,8 @@ class TimeSeries {
     std::uint64_t bucket_seq_ = 0;
     std::uint64_t bucket_live_max_ = 0;
     std::uint64_t live_ = 0; // after the last event applied
-    bool bucket_open_ = false;
-    bool bucket_empty_ = true; // no event of the open bucket applied yet
+    // No event applied since the last bucket closed (or ever): nothing to close.
+    bool bucket_empty_ = true;
 };
 
 } // namespace tlsheap::replay
