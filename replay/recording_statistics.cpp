@@ -53,7 +53,11 @@ void RecordingStatistics::on_null_alloc(const Moment& m, std::uint64_t bytes, bo
     }
 }
 
-void RecordingStatistics::on_alloc(std::uint64_t bytes, bool overflow) {
+void RecordingStatistics::on_alloc(std::uint32_t stack, std::uint64_t bytes, bool overflow) {
+    StackBytes& by_stack = allocated_stacks_[stack];
+    by_stack.stack = stack;
+    by_stack.bytes += bytes;
+    by_stack.blocks += 1;
     PhaseFigures& phase = result_.phases[static_cast<unsigned>(walker_.phase())];
     phase.seen = true;
     ++result_.allocs;
@@ -93,6 +97,7 @@ bool RecordingStatistics::note_live(const Moment& m) {
     // Blocks alive at the new peak are collected as they die (or at the
     // end); what was gathered for the previous peak is void.
     peak_sites_.clear();
+    peak_stacks_.clear();
     return true;
 }
 
@@ -106,6 +111,10 @@ void RecordingStatistics::add_to_peak(const LiveAllocation& block, std::uint64_t
     entry.stack = entry.stack == 0 ? block.stack : entry.stack;
     entry.bytes += block.size;
     entry.blocks += 1;
+    StackBytes& by_stack = peak_stacks_[block.stack];
+    by_stack.stack = block.stack;
+    by_stack.bytes += block.size;
+    by_stack.blocks += 1;
 }
 
 void RecordingStatistics::on_free(const Record& r, FreeKind kind, const LiveAllocation* block,
@@ -237,6 +246,18 @@ void RecordingStatistics::finish(RecordSource& reader) {
     for (auto& [label, entry] : peak_sites_) {
         result_.alive_at_peak.push_back(entry);
     }
+    const auto by_stack_id = [](const std::unordered_map<std::uint32_t, StackBytes>& stacks) {
+        std::vector<StackBytes> out;
+        out.reserve(stacks.size());
+        for (const auto& [stack, entry] : stacks) {
+            out.push_back(entry);
+        }
+        std::sort(out.begin(), out.end(),
+                  [](const StackBytes& a, const StackBytes& b) { return a.stack < b.stack; });
+        return out;
+    };
+    result_.stacks_alive_at_peak = by_stack_id(peak_stacks_);
+    result_.stacks_allocated = by_stack_id(allocated_stacks_);
     std::sort(result_.alive_at_peak.begin(), result_.alive_at_peak.end(),
               [](const SiteBytes& a, const SiteBytes& b) {
                   return a.bytes != b.bytes ? a.bytes > b.bytes : a.site < b.site;

@@ -26,7 +26,7 @@ class RecordingStatistics {
     void count_event(const trace::Record& r);
     // An allocation the recorded allocator answered with NULL.
     void on_null_alloc(const Moment& m, std::uint64_t bytes, bool overflow);
-    void on_alloc(std::uint64_t bytes, bool overflow);
+    void on_alloc(std::uint32_t stack, std::uint64_t bytes, bool overflow);
     // After an allocation: the live bytes may be a new peak. Returns true
     // when they are a new live peak of the recording.
     bool note_live(const Moment& m);
@@ -50,6 +50,8 @@ class RecordingStatistics {
     std::vector<std::size_t> state_index_; // state id -> index in result_.states
     std::size_t current_state_index_ = kNoState;
     std::unordered_map<std::string, SiteBytes> peak_sites_;
+    std::unordered_map<std::uint32_t, StackBytes> peak_stacks_;
+    std::unordered_map<std::uint32_t, StackBytes> allocated_stacks_;
     std::uint64_t last_time_ns_ = 0;
 };
 

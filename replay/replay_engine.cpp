@@ -74,7 +74,7 @@ class Engine final : public trace::WalkerHooks {
             cycles_.observe(r, walker_, models_);
             return;
         }
-        statistics_.on_alloc(bytes, overflow);
+        statistics_.on_alloc(r.stack, bytes, overflow);
         if (bytes == 0 || overflow) {
             // On an embedded heap an empty request returns NULL: no model places it.
             models_.place_nowhere(slot, walker_.slot_capacity());

@@ -64,6 +64,13 @@ struct SiteBytes {
     std::uint64_t blocks = 0;
 };
 
+// Bytes by whole call stack (the trace's stack id): what a flame graph draws.
+struct StackBytes {
+    std::uint32_t stack = 0;
+    std::uint64_t bytes = 0;
+    std::uint64_t blocks = 0;
+};
+
 // One connection's handshake (its HANDSHAKE phase), for the comparison of
 // full and resumed handshakes.
 struct HandshakeFigures {
@@ -271,6 +278,10 @@ struct ReplayResult {
 
     Peak live_peak;
     std::vector<SiteBytes> alive_at_peak; // every call site, largest first
+    // The same blocks by whole stack, and every allocation's bytes by stack;
+    // both by stack id.
+    std::vector<StackBytes> stacks_alive_at_peak;
+    std::vector<StackBytes> stacks_allocated;
     std::array<PhaseFigures, trace::kPhaseCount> phases{};
     std::vector<StateFigures> states; // handshake states, in the order first stepped
     std::optional<std::uint64_t> live_after_handshake; // steady state

@@ -68,6 +68,13 @@ class TraceInfo {
     // Call site of a stack: the innermost frame in mbedTLS library code
     // (the allocation shim and the platform layer's mbedtls_calloc skipped).
     CallSite call_site(std::uint32_t stack) const;
+    // Whether a level can be a call site: mbedTLS code that is not the
+    // platform layer's mbedtls_calloc/mbedtls_free, which only forward the call.
+    static bool asks_for_memory(const SourceLevel& level);
+    // An address no Frame record names, by module and offset ("libc.so.6+0x1f2"),
+    // which unlike the address does not move between runs; "0x..." outside
+    // every module.
+    std::string raw_frame_name(std::uint64_t address) const;
     // True if any inline level of any frame of the stack is a function for
     // which `match(function)` holds (what an allocation is for: the peer's
     // chain, an own key, ...).

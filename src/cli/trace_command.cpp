@@ -3,7 +3,9 @@
 #include "cli/json_document.h"
 #include "cli/number_option.h"
 #include "cli/output_file.h"
+#include "report/folded_stacks.h"
 #include "tlsheap/number_format.h"
+#include "tlsheap/replay_engine.h"
 #include "tlsheap/trace_info.h"
 #include "tlsheap/trace_reader.h"
 #include "tlsheap/trace_walker.h"
@@ -146,8 +148,46 @@ int show(const ShowOptions& o) {
 struct ExportOptions {
     std::string path;
     std::string json;
+    std::string format = "json";
     bool stable = false;
 };
+
+// The trace export formats; the folded ones are for flame graph viewers.
+constexpr const char* kJsonFormat = "json";
+constexpr const char* kFoldedAtPeak = "folded";
+constexpr const char* kFoldedAllocated = "folded-allocated";
+
+// Folded stacks of the bytes alive at the live peak (the blocks `replay`
+// counts in its peak, so the lines add up to it) or of every allocation.
+int export_folded(const ExportOptions& o) {
+    refuse_overwriting_inputs("--output", o.json, {o.path});
+    trace::TraceReader reader(o.path);
+    replay::ReplayOptions options;
+    options.series_points = 1;
+    options.heap_verdicts = false;
+    const replay::ReplayResult result = replay::replay_trace(reader, options);
+    const auto lines =
+        report::folded_lines(result.info, o.format == kFoldedAtPeak ? result.stacks_alive_at_peak
+                                                                    : result.stacks_allocated);
+    std::ofstream file;
+    std::ostream* out = &std::cout;
+    if (o.json != "-") {
+        file.open(o.json);
+        if (!file) {
+            throw UserError("cannot write " + o.json, kExitBadInput);
+        }
+        out = &file;
+    }
+    report::write_folded(*out, lines);
+    out->flush();
+    if (!*out) {
+        throw UserError("cannot write " + o.json, kExitBadInput);
+    }
+    if (result.truncated) {
+        std::fprintf(stderr, "tlsheap: warning: %s\n", result.truncation_message.c_str());
+    }
+    return kExitOk;
+}
 
 // One JSON document, written as the trace streams by (events are never
 // held in memory). With --stable, what may differ between two runs of a
@@ -285,6 +325,18 @@ int export_json(const ExportOptions& o) {
     return kExitOk;
 }
 
+int export_trace(const ExportOptions& o) {
+    if (o.format == kJsonFormat) {
+        return export_json(o);
+    }
+    if (o.format == kFoldedAtPeak || o.format == kFoldedAllocated) {
+        return export_folded(o);
+    }
+    throw UserError(fmt::format("trace export writes {}, {} or {}, not '{}'", kJsonFormat,
+                                kFoldedAtPeak, kFoldedAllocated, o.format),
+                    kExitBadInput);
+}
+
 } // namespace
 
 void add_trace_command(CLI::App& app, int& exit_code) {
@@ -302,15 +354,21 @@ void add_trace_command(CLI::App& app, int& exit_code) {
     show_cmd->callback([show_options, &exit_code] { exit_code = show(*show_options); });
 
     auto export_options = std::make_shared<ExportOptions>();
-    CLI::App* export_cmd = cmd->add_subcommand("export", "Write a trace as one JSON document");
+    CLI::App* export_cmd = cmd->add_subcommand(
+        "export", "Write a trace as one JSON document, or as folded stacks for flame graphs");
     export_cmd->add_option("trace", export_options->path, "trace file")->required();
-    export_cmd->add_option("--json", export_options->json, "output file, - for stdout")
+    export_cmd->add_option("--json,--output", export_options->json, "output file, - for stdout")
         ->check(output_file())
         ->required();
+    export_cmd
+        ->add_option("--format", export_options->format,
+                     "json (every record), folded (bytes alive at the live peak by call "
+                     "stack) or folded-allocated (bytes allocated by call stack)")
+        ->capture_default_str();
     export_cmd->add_flag("--stable", export_options->stable,
                          "leave out timestamps and host addresses (for comparing runs)");
     export_cmd->callback(
-        [export_options, &exit_code] { exit_code = export_json(*export_options); });
+        [export_options, &exit_code] { exit_code = export_trace(*export_options); });
 }
 
 } // namespace tlsheap::cli

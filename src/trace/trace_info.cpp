@@ -101,10 +101,7 @@ CallSite TraceInfo::call_site(std::uint32_t id) const {
                 continue;
             }
             for (const SourceLevel& level : *levels) {
-                // The platform layer's mbedtls_calloc/mbedtls_free only forward
-                // the call; the caller asked for the memory.
-                if (level.in_mbedtls && level.function != "mbedtls_calloc" &&
-                    level.function != "mbedtls_free") {
+                if (asks_for_memory(level)) {
                     site.function = level.function;
                     site.file = level.file;
                     site.line = level.line;
@@ -145,23 +142,29 @@ std::vector<std::string> TraceInfo::describe_stack(std::uint32_t id) const {
             }
             continue;
         }
-        // Unsymbolized: name it by module and offset, which (unlike the
-        // address) does not move between runs.
-        char text[96];
-        std::snprintf(text, sizeof(text), "0x%llx", static_cast<unsigned long long>(address));
-        std::string entry = text;
-        for (const ModuleInfo& m : modules_) {
-            if (address >= m.start && address < m.end) {
-                std::snprintf(text, sizeof(text), "+0x%llx",
-                              static_cast<unsigned long long>(address - m.bias));
-                const auto slash = m.path.rfind('/');
-                entry = m.path.substr(slash == std::string::npos ? 0 : slash + 1) + text;
-                break;
-            }
-        }
-        out.push_back(std::move(entry));
+        out.push_back(raw_frame_name(address));
     }
     return out;
+}
+
+bool TraceInfo::asks_for_memory(const SourceLevel& level) {
+    // The caller of the platform layer asked for the memory.
+    return level.in_mbedtls && level.function != "mbedtls_calloc" &&
+           level.function != "mbedtls_free";
+}
+
+std::string TraceInfo::raw_frame_name(std::uint64_t address) const {
+    char text[96];
+    std::snprintf(text, sizeof(text), "0x%llx", static_cast<unsigned long long>(address));
+    for (const ModuleInfo& m : modules_) {
+        if (address >= m.start && address < m.end) {
+            std::snprintf(text, sizeof(text), "+0x%llx",
+                          static_cast<unsigned long long>(address - m.bias));
+            const auto slash = m.path.rfind('/');
+            return m.path.substr(slash == std::string::npos ? 0 : slash + 1) + text;
+        }
+    }
+    return text;
 }
 
 } // namespace tlsheap::trace

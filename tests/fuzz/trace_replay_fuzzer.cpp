@@ -2,9 +2,11 @@
 // `replay`, `minpool` and `compare` do, through one allocator model of the
 // catalog: as recorded (with the model's min pool search), on a small pool
 // with every invariant checked after every event, or through one of the
-// buffer-scheme transforms. Rejected input must be a TraceError, ModelError or
+// buffer-scheme transforms; the verified replay's stacks are also folded for
+// flame graphs (`trace export --format folded`). Rejected input must be a TraceError, ModelError or
 // TransformError; anything else (a crash, a sanitizer report, another
 // exception) is a finding.
+#include "report/folded_stacks.h"
 #include "tlsheap/allocator_model.h"
 #include "tlsheap/profile_trace.h"
 #include "tlsheap/record_source.h"
@@ -68,7 +70,9 @@ void replay_verified(const std::vector<unsigned char>& bytes,
     options.pool_size = 16 * 1024;
     options.verify_every_event = true;
     BytesSource source(bytes);
-    replay::replay_trace(source, options);
+    const replay::ReplayResult result = replay::replay_trace(source, options);
+    report::folded_lines(result.info, result.stacks_alive_at_peak);
+    report::folded_lines(result.info, result.stacks_allocated);
 }
 
 void replay_transformed(const std::vector<unsigned char>& bytes,

@@ -49,6 +49,8 @@ for path in "$root"/traces/*.trace; do
   run "$n.show" trace show "$t"
   run "$n.show-events" trace show "$t" --events
   run "$n.export" trace export --stable --json "$out/$n.export.json" "$t"
+  run "$n.folded" trace export --format folded --output - "$t"
+  run "$n.folded-allocated" trace export --format folded-allocated --output - "$t"
 done
 run psk.compare-all compare traces/tls12-psk-aes128-ccm.trace traces/tls12-psk-aes128-ccm-server.trace \
   "${all_models[@]}" --json "$out/psk.compare-all.json"

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <gtest/gtest.h>
+#include <sstream>
 #include <sys/wait.h>
 
 namespace tlsheap::testing {
@@ -105,6 +106,39 @@ TEST_F(JsonStdout, AWriteErrorOnStdoutIsAnError) {
             << args[0] << " " << args[1] << ": " << r.err;
         EXPECT_NE(r.err.find("standard output"), std::string::npos) << r.err;
     }
+}
+
+// Folded stacks for flame graph viewers: lines "frame;...;frame BYTES" on
+// stdout that add up to the live peak and to the bytes allocated of the same
+// trace's profile; an unknown format is one line naming the three.
+TEST_F(JsonStdout, FoldedStacksAddUpToTheProfilesFigures) {
+    const RunResult profile = run_tlsheap({"replay", kTwoConnections, "--json", "-"});
+    ASSERT_EQ(profile.status, 0) << profile.err;
+    const nlohmann::json doc = nlohmann::json::parse(profile.out);
+    for (const auto& [format, expected] :
+         {std::pair<std::string, std::uint64_t>{"folded", doc.at("live_peak").at("bytes")},
+          {"folded-allocated", doc.at("summary").at("bytes_allocated")}}) {
+        const RunResult r =
+            run_tlsheap({"trace", "export", kTwoConnections, "--format", format, "--output", "-"});
+        ASSERT_EQ(r.status, 0) << format << ": " << r.err;
+        std::istringstream lines(r.out);
+        std::uint64_t sum = 0;
+        std::size_t count = 0;
+        for (std::string line; std::getline(lines, line); ++count) {
+            const auto space = line.rfind(' ');
+            ASSERT_NE(space, std::string::npos) << line;
+            ASSERT_NE(line.find(";main;"), std::string::npos) << line; // whole stacks
+            sum += std::stoull(line.substr(space + 1));
+        }
+        EXPECT_GT(count, 10u) << format;
+        EXPECT_EQ(sum, expected) << format;
+    }
+    const RunResult r =
+        run_tlsheap({"trace", "export", kTrace, "--format", "svg", "--output", "-"});
+    EXPECT_EQ(r.status, 2);
+    EXPECT_EQ(r.err, "tlsheap: error: trace export writes json, folded or folded-allocated, not "
+                     "'svg'\n");
+    EXPECT_TRUE(r.out.empty()) << r.out;
 }
 
 TEST_F(JsonStdout, AFormatWithNothingToConvertIsRefused) {

@@ -153,6 +153,59 @@ TEST_P(SampleTrace, SeriesPointsAreTheHeapAfterTheirOwnEvents) {
     }
 }
 
+// What is alive at the live peak and what was allocated, by stack id, worked
+// out from the Alloc and Free records alone: the blocks alive after the first
+// event that reached the highest live bytes.
+TEST_P(SampleTrace, StacksAliveAtPeakAreTheBlocksAfterTheFirstHighestEvent) {
+    using Figures = std::map<std::uint32_t, std::pair<std::uint64_t, std::uint64_t>>;
+    trace::TraceReader reader(path_of(GetParam()));
+    struct Block {
+        std::uint64_t bytes;
+        std::uint32_t stack;
+    };
+    std::map<std::uint64_t, Block> blocks; // by address
+    std::uint64_t live = 0;
+    std::uint64_t peak = 0;
+    Figures at_peak;
+    Figures allocated;
+    trace::Record r;
+    while (reader.next(r)) {
+        if (r.tag == trace::Tag::Alloc && r.address != 0) {
+            blocks[r.address] = {r.count * r.size, r.stack};
+            live += r.count * r.size;
+            allocated[r.stack].first += r.count * r.size;
+            allocated[r.stack].second += 1;
+            if (live > peak) {
+                peak = live;
+                at_peak.clear();
+                for (const auto& [address, block] : blocks) {
+                    at_peak[block.stack].first += block.bytes;
+                    at_peak[block.stack].second += 1;
+                }
+            }
+        } else if (r.tag == trace::Tag::Free) {
+            if (auto it = blocks.find(r.address); it != blocks.end()) {
+                live -= it->second.bytes;
+                blocks.erase(it);
+            }
+        }
+    }
+    trace::TraceReader again(path_of(GetParam()));
+    ReplayOptions options;
+    options.series_points = 1;
+    const ReplayResult result = replay_trace(again, options);
+    ASSERT_EQ(result.live_peak.bytes, peak);
+    const auto figures = [](const std::vector<StackBytes>& stacks) {
+        Figures out;
+        for (const StackBytes& s : stacks) {
+            out[s.stack] = {s.bytes, s.blocks};
+        }
+        return out;
+    };
+    EXPECT_EQ(figures(result.stacks_alive_at_peak), at_peak);
+    EXPECT_EQ(figures(result.stacks_allocated), allocated);
+}
+
 // Without a real-pool recording the comparison below would test nothing: the
 // missing trace is a failure, not a skip.
 TEST(RealPoolSampleTraces, AtLeastOneIsCommitted) {

@@ -42,12 +42,29 @@ class TraceBuilder {
             .emit(trace::Tag::Stack, bytes_);
         return *this;
     }
-    // A frame whose levels are `functions` (innermost first), in mbedTLS code.
-    TraceBuilder& frame(std::uint64_t address, const std::vector<std::string>& functions) {
+    // A stack of several frames, innermost first.
+    TraceBuilder& stack(std::uint32_t id, const std::vector<std::uint64_t>& frame_addresses) {
+        trace::RecordEncoder e;
+        e.varint(id).varint(frame_addresses.size());
+        std::uint64_t previous = 0;
+        for (const std::uint64_t address : frame_addresses) {
+            e.svarint(static_cast<std::int64_t>(address - previous));
+            previous = address;
+        }
+        e.emit(trace::Tag::Stack, bytes_);
+        return *this;
+    }
+    // A frame whose levels are `functions` (innermost first), in mbedTLS code
+    // unless `in_mbedtls` says otherwise.
+    TraceBuilder& frame(std::uint64_t address, const std::vector<std::string>& functions,
+                        bool in_mbedtls = true) {
         trace::RecordEncoder e;
         e.varint(address).varint(functions.size());
         for (const std::string& f : functions) {
-            e.string(f).string("library/x.c").varint(1).varint(trace::kFrameInMbedtls);
+            e.string(f)
+                .string("library/x.c")
+                .varint(1)
+                .varint(in_mbedtls ? trace::kFrameInMbedtls : 0);
         }
         e.emit(trace::Tag::Frame, bytes_);
         return *this;
