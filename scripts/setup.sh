@@ -56,17 +56,18 @@ if [ "$list" = 1 ]; then
   exit 0
 fi
 
-missing=()
-for p in "${packages[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
-    missing+=("$p")
-  fi
-done
-
-if [ "${#missing[@]}" -gt 0 ]; then
+# install_missing PACKAGE...: installs those that are not installed yet.
+install_missing() {
+  local missing=() p
+  for p in "$@"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+      missing+=("$p")
+    fi
+  done
+  [ "${#missing[@]}" -gt 0 ] || return 0
   echo "setup: installing ${#missing[@]} Debian packages and what they need: ${missing[*]}"
   echo "setup: (on a fresh machine this is the longest step of a first run, a few minutes)"
-  sudo=()
+  local sudo=()
   if [ "$(id -u)" -ne 0 ]; then
     command -v sudo >/dev/null || { echo "setup: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
     sudo=(sudo)
@@ -86,6 +87,18 @@ if [ "${#missing[@]}" -gt 0 ]; then
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
       { echo "setup: $p did not install" >&2; exit 1; }
   done
+}
+
+install_missing "${packages[@]}"
+
+# A kernel may run no 32-bit x86 programs (ia32_emulation=off, some
+# sandboxes); tlsheap then runs its ilp32 recorder under qemu-user.
+probe_dir="$(mktemp -d)"
+trap 'rm -rf "$probe_dir"' EXIT
+echo 'int main(void) { return 0; }' >"$probe_dir/probe.c"
+if gcc -m32 "$probe_dir/probe.c" -o "$probe_dir/probe" 2>/dev/null && ! "$probe_dir/probe" 2>/dev/null; then
+  echo "setup: this kernel runs no 32-bit x86 programs: the ilp32 recorder will run under qemu-user"
+  install_missing qemu-user
 fi
 
 "$here/fetch-mbedtls.sh"

@@ -225,11 +225,7 @@ build::PreparedVariant ProfileSession::prepare(const std::string& config_file,
     spec.real_pool = real_pool;
     spec.abi = abi;
     spec.stack_backend = stack_backend;
-    // Sanitizers run natively only: under qemu-user their runtime cannot work
-    // (LeakSanitizer needs ptrace, which qemu-user does not provide).
-    if (abi != "arm") {
-        spec.extra_flags = variant_flags_from_environment();
-    }
+    spec.extra_flags = variant_flags_from_environment();
     return builder_.prepare(spec);
 }
 

@@ -18,8 +18,8 @@ namespace fs = std::filesystem;
 namespace {
 
 // Compiles and links a C++ program that uses the C and C++ runtimes with
-// the toolchain's flags: what the recorder needs from it.
-bool toolchain_builds(const Toolchain& t) {
+// the toolchain's flags (what the recorder needs from it) into `probe`.
+bool toolchain_builds(const Toolchain& t, const fs::path& probe) {
     const fs::path dir =
         fs::temp_directory_path() / ("tlsheap-probe-" + std::to_string(::getpid()));
     fs::create_directories(dir);
@@ -39,32 +39,58 @@ bool toolchain_builds(const Toolchain& t) {
         ok = false;
     }
     std::error_code ec;
+    if (ok) {
+        fs::create_directories(probe.parent_path(), ec);
+        fs::copy_file(dir / "probe", probe, fs::copy_options::overwrite_existing, ec);
+        ok = !ec;
+    }
     fs::remove_all(dir, ec);
     return ok;
 }
 
 // The probe compiles and links: remember a success, per process and on disk
-// (keyed by the compilers' own version lines and the flags).
-bool toolchain_probe_cached(const Toolchain& t) {
+// (keyed by the compilers' own version lines and the flags), and keep the
+// probe program for runs_natively().
+bool toolchain_probe_cached(const Toolchain& t, fs::path& probe) {
     static std::map<std::string, bool> memo;
     std::string id = compiler_identity(t);
+    ContentHash key;
+    key.add("toolchain-probe-v1").add(id);
+    const fs::path base = default_cache_directory() / "toolchains" / key.hex();
+    probe = fs::path(base.string() + ".probe");
     const auto known = memo.find(id);
     if (known != memo.end()) {
         return known->second;
     }
-    ContentHash key;
-    key.add("toolchain-probe-v1").add(id);
-    const fs::path marker = default_cache_directory() / "toolchains" / (key.hex() + ".ok");
-    bool ok = fs::exists(marker);
+    const fs::path marker = fs::path(base.string() + ".ok");
+    bool ok = fs::exists(marker) && fs::exists(probe);
     if (!ok) {
-        ok = toolchain_builds(t);
+        ok = toolchain_builds(t, probe);
         if (ok) {
-            std::error_code ec;
-            fs::create_directories(marker.parent_path(), ec);
             std::ofstream(marker) << id;
         }
     }
     memo[id] = ok;
+    return ok;
+}
+
+// Whether this kernel runs the toolchain's programs itself. A 64-bit kernel
+// may run no 32-bit x86 code (ia32_emulation=off since Linux 6.7, and some
+// sandboxes): then -m32 programs run under qemu-user. Asked once per process,
+// not kept on disk, since the next boot may differ.
+bool runs_natively(const fs::path& probe) {
+    static std::map<std::string, bool> memo;
+    const auto known = memo.find(probe.string());
+    if (known != memo.end()) {
+        return known->second;
+    }
+    bool ok = false;
+    try {
+        ok = process::run_command({probe.string()}, std::chrono::seconds(20)).status == 0;
+    } catch (const process::ProcessError&) {
+        ok = false;
+    }
+    memo[probe.string()] = ok;
     return ok;
 }
 
@@ -90,7 +116,7 @@ Toolchain toolchain_for(const std::string& abi, const std::string& stack_backend
         package = "g++";
     } else if (abi == "ilp32") {
         // The x86 32-bit ABI: 4-byte pointers, size_t and bignum limbs, as on
-        // the microcontrollers, natively runnable.
+        // the microcontrollers, natively runnable where the kernel allows.
         t.cc = "gcc";
         t.cxx = "g++";
         t.arch_flags = {"-m32"};
@@ -138,12 +164,18 @@ Toolchain toolchain_for(const std::string& abi, const std::string& stack_backend
         throw BuildError("unknown stack backend '" + t.stack_backend +
                          "' (frame-pointer, libunwind, execinfo)");
     }
-    if (!program_exists(t.cc) || !program_exists(t.cxx) || !toolchain_probe_cached(t)) {
+    fs::path probe;
+    if (!program_exists(t.cc) || !program_exists(t.cxx) || !toolchain_probe_cached(t, probe)) {
         throw BuildError("cannot build for ABI " + abi + " with " + t.cxx + " (install Debian's " +
                          package + ")");
     }
+    std::string why_emulated;
+    if (abi == "ilp32" && !runs_natively(probe)) {
+        t.runner = {"qemu-i386"};
+        why_emulated = "this kernel runs no 32-bit x86 programs (ia32 emulation is off) and ";
+    }
     if (!t.runner.empty() && !program_exists(t.runner.front())) {
-        throw BuildError("cannot run ABI " + abi + " programs: " + t.runner.front() +
+        throw BuildError("cannot run ABI " + abi + " programs: " + why_emulated + t.runner.front() +
                          " is missing (install Debian's qemu-user)");
     }
     return t;

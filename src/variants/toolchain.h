@@ -20,7 +20,8 @@ struct Toolchain {
     std::string stack_backend_source; // file in src/recorder
     std::vector<std::string> codegen_flags;
     std::vector<std::string> link_libraries;
-    // Prefix to run a built program ("qemu-arm -L /usr/arm-linux-gnueabihf"), empty natively.
+    // Prefix to run a built program ("qemu-arm -L /usr/arm-linux-gnueabihf"), empty natively;
+    // "qemu-i386" for ilp32 on a kernel that runs no 32-bit x86 programs.
     std::vector<std::string> runner;
 };
 

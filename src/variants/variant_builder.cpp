@@ -236,6 +236,11 @@ PreparedVariant VariantBuilder::prepare(const VariantSpec& spec) const {
     PreparedVariant p;
     p.spec = spec;
     p.toolchain = toolchain_for(spec.abi, spec.stack_backend);
+    if (!p.toolchain.runner.empty()) {
+        // Sanitizers run natively only: under qemu-user their runtime cannot
+        // work (LeakSanitizer needs ptrace, which qemu-user does not provide).
+        p.spec.extra_flags.clear();
+    }
     const fs::path base = spec.config_file.empty() ? spec.tree.default_config : spec.config_file;
     check_config_file(base);
     p.config_label = spec.config_file.empty() ? "(default " + base.filename().string() + ")"
