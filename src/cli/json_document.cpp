@@ -80,7 +80,7 @@ void write_stdout(const std::string& text) {
             continue;
         }
         if (n <= 0) {
-            throw UserError(std::string("cannot write the JSON to standard output (") +
+            throw UserError(std::string("cannot write to standard output (") +
                                 std::strerror(errno) + ")",
                             kExitBadInput);
         }
@@ -105,18 +105,21 @@ void reserve_stdout_for_json(const std::string& json_path) {
     json_stdout = saved;
 }
 
-void write_json_file(const std::string& path, const nlohmann::json& document) {
-    const std::string text = json_text(document, 2);
+void write_text_file(const std::string& path, const std::string& text) {
     if (path == "-") {
-        write_stdout(text + "\n");
+        write_stdout(text);
         return;
     }
     std::ofstream file(path);
-    file << text << "\n";
+    file << text;
     file.close(); // a full disk shows at the last write
     if (!file) {
         throw UserError("cannot write " + path, kExitBadInput);
     }
+}
+
+void write_json_file(const std::string& path, const nlohmann::json& document) {
+    write_text_file(path, json_text(document, 2) + "\n");
 }
 
 void write_document(const std::string& path, const nlohmann::json& document,

@@ -34,6 +34,10 @@ std::string json_text(const nlohmann::json& document, int indent = -1);
 // the option's value; any other value changes nothing.
 void reserve_stdout_for_json(const std::string& json_path);
 
+// Writes text to the file `path` ("-": stdout). Throws UserError (exit 2)
+// when it cannot be written.
+void write_text_file(const std::string& path, const std::string& text);
+
 // Writes a document to the file `path` ("-": stdout), indented. Throws
 // UserError (exit 2) when it cannot be written.
 void write_json_file(const std::string& path, const nlohmann::json& document);

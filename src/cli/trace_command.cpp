@@ -18,6 +18,7 @@
 #include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 namespace tlsheap::cli {
 
@@ -169,20 +170,9 @@ int export_folded(const ExportOptions& o) {
     const auto lines =
         report::folded_lines(result.info, o.format == kFoldedAtPeak ? result.stacks_alive_at_peak
                                                                     : result.stacks_allocated);
-    std::ofstream file;
-    std::ostream* out = &std::cout;
-    if (o.json != "-") {
-        file.open(o.json);
-        if (!file) {
-            throw UserError("cannot write " + o.json, kExitBadInput);
-        }
-        out = &file;
-    }
-    report::write_folded(*out, lines);
-    out->flush();
-    if (!*out) {
-        throw UserError("cannot write " + o.json, kExitBadInput);
-    }
+    std::ostringstream text;
+    report::write_folded(text, lines);
+    write_text_file(o.json, text.str());
     if (result.truncated) {
         std::fprintf(stderr, "tlsheap: warning: %s\n", result.truncation_message.c_str());
     }
