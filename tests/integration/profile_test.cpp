@@ -5,6 +5,7 @@
 #include "tlsheap/trace_meta.h"
 #include "tlsheap/trace_reader.h"
 #include "tlsheap_harness.h"
+#include "variants/toolchain.h"
 
 #include <csignal>
 #include <filesystem>
@@ -497,16 +498,15 @@ TEST_F(ProfileTest, KilledRecorderLeavesATruncatedTraceThatStillReads) {
     const fs::path dir = scratch_dir("killed");
     const fs::path trace = dir / "killed.trace";
     SilentListener silent;
+    // As tlsheap runs it: natively, or under qemu-i386 on a kernel that runs
+    // no 32-bit programs (the toolchain's probe in the test cache says which).
+    ::setenv("TLSHEAP_CACHE_DIR", test_cache().c_str(), 1);
+    const std::string abi = default_->report["variant"]["abi"];
     process::LaunchOptions options;
-    options.argv = {recorder,
-                    "--mode",
-                    "client",
-                    "--connect",
-                    "127.0.0.1:" + std::to_string(silent.port()),
-                    "--trace",
-                    trace.string(),
-                    "--timeout-ms",
-                    "60000"};
+    options.argv = build::toolchain_for(abi).runner;
+    options.argv.insert(options.argv.end(), {recorder, "--mode", "client", "--connect",
+                                             "127.0.0.1:" + std::to_string(silent.port()),
+                                             "--trace", trace.string(), "--timeout-ms", "60000"});
     process::ChildProcess child(options);
     // Wait until the recorder is blocked in the handshake, then kill it.
     for (int i = 0; i < 200 && (!fs::exists(trace) || fs::file_size(trace) < 4000); ++i) {
