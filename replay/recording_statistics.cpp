@@ -54,10 +54,12 @@ void RecordingStatistics::on_null_alloc(const Moment& m, std::uint64_t bytes, bo
 }
 
 void RecordingStatistics::on_alloc(std::uint32_t stack, std::uint64_t bytes, bool overflow) {
-    StackBytes& by_stack = allocated_stacks_[stack];
-    by_stack.stack = stack;
-    by_stack.bytes += bytes;
-    by_stack.blocks += 1;
+    if (options_.stack_tables) {
+        StackBytes& by_stack = allocated_stacks_[stack];
+        by_stack.stack = stack;
+        by_stack.bytes += bytes;
+        by_stack.blocks += 1;
+    }
     PhaseFigures& phase = result_.phases[static_cast<unsigned>(walker_.phase())];
     phase.seen = true;
     ++result_.allocs;
@@ -111,10 +113,12 @@ void RecordingStatistics::add_to_peak(const LiveAllocation& block, std::uint64_t
     entry.stack = entry.stack == 0 ? block.stack : entry.stack;
     entry.bytes += block.size;
     entry.blocks += 1;
-    StackBytes& by_stack = peak_stacks_[block.stack];
-    by_stack.stack = block.stack;
-    by_stack.bytes += block.size;
-    by_stack.blocks += 1;
+    if (options_.stack_tables) {
+        StackBytes& by_stack = peak_stacks_[block.stack];
+        by_stack.stack = block.stack;
+        by_stack.bytes += block.size;
+        by_stack.blocks += 1;
+    }
 }
 
 void RecordingStatistics::on_free(const Record& r, FreeKind kind, const LiveAllocation* block,

@@ -44,6 +44,8 @@ test_packages=(
   # the test and benchmark frameworks; the JSON Schema validator of the
   # schema tests (25 packages where libvalijson-dev pulled 156)
   libgtest-dev libgmock-dev libbenchmark-dev python3-jsonschema
+  # ms_print, which reads the massif export
+  valgrind
 )
 if [ "$tests" = 1 ]; then
   packages+=("${test_packages[@]}")

@@ -254,6 +254,9 @@ struct ReplayOptions {
     // cycle. A min pool search, which only asks whether the trace fits, goes
     // faster without them.
     bool heap_verdicts = true;
+    // Bytes by whole stack (stacks_alive_at_peak, stacks_allocated): a map
+    // update per allocation that only the folded-stack export reads.
+    bool stack_tables = false;
     unsigned series_points = 256;
     // Run every model's verify() after every event (tests; slow).
     bool verify_every_event = false;
@@ -278,8 +281,8 @@ struct ReplayResult {
 
     Peak live_peak;
     std::vector<SiteBytes> alive_at_peak; // every call site, largest first
-    // The same blocks by whole stack, and every allocation's bytes by stack;
-    // both by stack id.
+    // With ReplayOptions::stack_tables: the same blocks by whole stack, and
+    // every allocation's bytes by stack; both by stack id.
     std::vector<StackBytes> stacks_alive_at_peak;
     std::vector<StackBytes> stacks_allocated;
     std::array<PhaseFigures, trace::kPhaseCount> phases{};

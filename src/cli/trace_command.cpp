@@ -3,10 +3,13 @@
 #include "cli/json_document.h"
 #include "cli/number_option.h"
 #include "cli/output_file.h"
+#include "pipeline/named_inputs.h"
 #include "report/folded_stacks.h"
+#include "report/massif_file.h"
 #include "tlsheap/number_format.h"
 #include "tlsheap/replay_engine.h"
 #include "tlsheap/trace_info.h"
+#include "tlsheap/trace_meta.h"
 #include "tlsheap/trace_reader.h"
 #include "tlsheap/trace_walker.h"
 #include "tlsheap/user_error.h"
@@ -151,12 +154,16 @@ struct ExportOptions {
     std::string json;
     std::string format = "json";
     bool stable = false;
+    std::string model; // massif: whose overhead is mem_heap_extra_B
 };
 
 // The trace export formats; the folded ones are for flame graph viewers.
 constexpr const char* kJsonFormat = "json";
 constexpr const char* kFoldedAtPeak = "folded";
 constexpr const char* kFoldedAllocated = "folded-allocated";
+constexpr const char* kMassif = "massif";
+// massif's own default --max-snapshots.
+constexpr unsigned kMassifSnapshots = 100;
 
 // Folded stacks of the bytes alive at the live peak (the blocks `replay`
 // counts in its peak, so the lines add up to it) or of every allocation.
@@ -166,12 +173,41 @@ int export_folded(const ExportOptions& o) {
     replay::ReplayOptions options;
     options.series_points = 1;
     options.heap_verdicts = false;
+    options.stack_tables = true;
     const replay::ReplayResult result = replay::replay_trace(reader, options);
     const auto lines =
         report::folded_lines(result.info, o.format == kFoldedAtPeak ? result.stacks_alive_at_peak
                                                                     : result.stacks_allocated);
     std::ostringstream text;
     report::write_folded(text, lines);
+    write_text_file(o.json, text.str());
+    if (result.truncated) {
+        std::fprintf(stderr, "tlsheap: warning: %s\n", result.truncation_message.c_str());
+    }
+    return kExitOk;
+}
+
+// A massif.out file: ms_print's peak is the live peak (plus the model's
+// overhead with --model).
+int export_massif(const ExportOptions& o) {
+    refuse_overwriting_inputs("--output", o.json, {o.path});
+    trace::TraceReader reader(o.path);
+    replay::ReplayOptions options;
+    options.series_points = kMassifSnapshots;
+    options.heap_verdicts = false;
+    options.stack_tables = true;
+    report::MassifHeader header;
+    header.options = "tlsheap trace export --format massif";
+    if (!o.model.empty()) {
+        options.models = pipeline::parse_model_specs({o.model});
+        header.model = 0;
+        header.options += " --model " + o.model;
+    }
+    const replay::ReplayResult result = replay::replay_trace(reader, options);
+    const std::string scenario = result.info.meta(trace::meta::kScenarioName);
+    header.command = o.path + (scenario.empty() ? "" : " (scenario " + scenario + ")");
+    std::ostringstream text;
+    report::write_massif(text, result, header);
     write_text_file(o.json, text.str());
     if (result.truncated) {
         std::fprintf(stderr, "tlsheap: warning: %s\n", result.truncation_message.c_str());
@@ -316,14 +352,23 @@ int export_json(const ExportOptions& o) {
 }
 
 int export_trace(const ExportOptions& o) {
+    if (!o.model.empty() && o.format != kMassif) {
+        throw UserError(fmt::format("--model is for --format {} (a model's overhead as "
+                                    "mem_heap_extra_B), not {}",
+                                    kMassif, o.format),
+                        kExitBadInput);
+    }
     if (o.format == kJsonFormat) {
         return export_json(o);
     }
     if (o.format == kFoldedAtPeak || o.format == kFoldedAllocated) {
         return export_folded(o);
     }
-    throw UserError(fmt::format("trace export writes {}, {} or {}, not '{}'", kJsonFormat,
-                                kFoldedAtPeak, kFoldedAllocated, o.format),
+    if (o.format == kMassif) {
+        return export_massif(o);
+    }
+    throw UserError(fmt::format("trace export writes {}, {}, {} or {}, not '{}'", kJsonFormat,
+                                kFoldedAtPeak, kFoldedAllocated, kMassif, o.format),
                     kExitBadInput);
 }
 
@@ -345,7 +390,8 @@ void add_trace_command(CLI::App& app, int& exit_code) {
 
     auto export_options = std::make_shared<ExportOptions>();
     CLI::App* export_cmd = cmd->add_subcommand(
-        "export", "Write a trace as one JSON document, or as folded stacks for flame graphs");
+        "export", "Write a trace as one JSON document, as folded stacks for flame graphs, or as "
+                  "a massif profile for ms_print and massif-visualizer");
     export_cmd->add_option("trace", export_options->path, "trace file")->required();
     export_cmd->add_option("--json,--output", export_options->json, "output file, - for stdout")
         ->check(output_file())
@@ -353,8 +399,12 @@ void add_trace_command(CLI::App& app, int& exit_code) {
     export_cmd
         ->add_option("--format", export_options->format,
                      "json (every record), folded (bytes alive at the live peak by call "
-                     "stack) or folded-allocated (bytes allocated by call stack)")
+                     "stack), folded-allocated (bytes allocated by call stack) or massif "
+                     "(live bytes over time, the live peak's heap tree)")
         ->capture_default_str();
+    export_cmd->add_option("--model", export_options->model,
+                           "massif: this model's headers, alignment and free gaps as "
+                           "mem_heap_extra_B (NAME[:key=value,...])");
     export_cmd->add_flag("--stable", export_options->stable,
                          "leave out timestamps and host addresses (for comparing runs)");
     export_cmd->callback(

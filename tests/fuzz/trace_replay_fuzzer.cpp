@@ -69,6 +69,7 @@ void replay_verified(const std::vector<unsigned char>& bytes,
     options.series_points = 16;
     options.pool_size = 16 * 1024;
     options.verify_every_event = true;
+    options.stack_tables = true;
     BytesSource source(bytes);
     const replay::ReplayResult result = replay::replay_trace(source, options);
     report::folded_lines(result.info, result.stacks_alive_at_peak);

@@ -51,6 +51,7 @@ for path in "$root"/traces/*.trace; do
   run "$n.export" trace export --stable --json "$out/$n.export.json" "$t"
   run "$n.folded" trace export --format folded --output - "$t"
   run "$n.folded-allocated" trace export --format folded-allocated --output - "$t"
+  run "$n.massif" trace export --format massif --model mbedtls-pool --output - "$t"
 done
 run psk.compare-all compare traces/tls12-psk-aes128-ccm.trace traces/tls12-psk-aes128-ccm-server.trace \
   "${all_models[@]}" --json "$out/psk.compare-all.json"

@@ -178,7 +178,8 @@ TEST_F(HostileTrace, OutputThatIsTheInputIsRefused) {
           {"advise", p.string(), "--json", p.string()},
           {"capacity", p.string(), "--heap", "100000", "--json", p.string()},
           {"trace", "export", p.string(), "--json", p.string()},
-          {"trace", "export", p.string(), "--format", "folded", "--output", p.string()}}) {
+          {"trace", "export", p.string(), "--format", "folded", "--output", p.string()},
+          {"trace", "export", p.string(), "--format", "massif", "--output", p.string()}}) {
         expect_one_line_error(run_tlsheap(args), "refusing to overwrite it");
     }
     EXPECT_EQ(read_bytes(p), before);

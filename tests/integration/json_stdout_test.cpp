@@ -136,8 +136,9 @@ TEST_F(JsonStdout, FoldedStacksAddUpToTheProfilesFigures) {
     const RunResult r =
         run_tlsheap({"trace", "export", kTrace, "--format", "svg", "--output", "-"});
     EXPECT_EQ(r.status, 2);
-    EXPECT_EQ(r.err, "tlsheap: error: trace export writes json, folded or folded-allocated, not "
-                     "'svg'\n");
+    EXPECT_EQ(r.err,
+              "tlsheap: error: trace export writes json, folded, folded-allocated or massif, "
+              "not 'svg'\n");
     EXPECT_TRUE(r.out.empty()) << r.out;
 }
 

@@ -193,6 +193,7 @@ TEST_P(SampleTrace, StacksAliveAtPeakAreTheBlocksAfterTheFirstHighestEvent) {
     trace::TraceReader again(path_of(GetParam()));
     ReplayOptions options;
     options.series_points = 1;
+    options.stack_tables = true;
     const ReplayResult result = replay_trace(again, options);
     ASSERT_EQ(result.live_peak.bytes, peak);
     const auto figures = [](const std::vector<StackBytes>& stacks) {

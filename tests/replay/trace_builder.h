@@ -33,6 +33,21 @@ class TraceBuilder {
         trace::RecordEncoder().varint(id).string(name).emit(trace::Tag::StateName, bytes_);
         return *this;
     }
+    // A loaded module: [start, end) mapped with `bias`, as the recorder reads
+    // it from dl_iterate_phdr.
+    TraceBuilder& module(std::uint32_t id, std::uint64_t start, std::uint64_t end,
+                         std::uint64_t bias, const std::string& path,
+                         const std::string& build_id = "") {
+        trace::RecordEncoder()
+            .varint(id)
+            .varint(start)
+            .varint(end)
+            .varint(bias)
+            .string(path)
+            .string(build_id)
+            .emit(trace::Tag::Module, bytes_);
+        return *this;
+    }
     // A stack of one frame.
     TraceBuilder& stack(std::uint32_t id, std::uint64_t frame_address) {
         trace::RecordEncoder()

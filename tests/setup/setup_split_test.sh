@@ -13,7 +13,7 @@ fail() { echo "setup split: $*" >&2; exit 1; }
 tool=$("$root/scripts/setup.sh" --list)
 tests=$("$root/scripts/setup.sh" --tests --list)
 for p in libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-dev clang-format \
-  qemu-user g++-arm-linux-gnueabihf libunwind-dev python3-jsonschema; do
+  qemu-user g++-arm-linux-gnueabihf libunwind-dev python3-jsonschema valgrind; do
   grep -qx -- "$p" <<<"$tool" && fail "$p, a test tool, is in the main job's set-up"
   grep -qx -- "$p" <<<"$tests" || fail "$p is missing from the set-up with --tests"
 done

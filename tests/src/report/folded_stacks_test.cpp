@@ -15,6 +15,7 @@ replay::ReplayResult replayed(const std::vector<unsigned char>& bytes) {
     auto reader = trace::TraceReader::from_bytes(bytes);
     replay::ReplayOptions options;
     options.series_points = 1;
+    options.stack_tables = true;
     return replay::replay_trace(*reader, options);
 }
 
@@ -75,6 +76,7 @@ TEST(FoldedStacks, RecordedHandshakeAddsUpToItsLivePeak) {
                               "/traces/tls12-ecdhe-rsa-chain.trace");
     replay::ReplayOptions options;
     options.series_points = 1;
+    options.stack_tables = true;
     const replay::ReplayResult r = replay::replay_trace(reader, options);
     ASSERT_TRUE(r.info.symbolized());
     ASSERT_GT(r.stacks_alive_at_peak.size(), 5u);
@@ -97,6 +99,19 @@ TEST(FoldedStacks, RecordedHandshakeAddsUpToItsLivePeak) {
                                                        std::make_reverse_iterator(site)));
         }
     }
+}
+
+// Every other replay (the min pool search runs ~17) skips the per-stack maps.
+TEST(FoldedStacks, StackTablesOnlyWhenAskedFor) {
+    trace::TraceReader reader(std::string(TLSHEAP_SOURCE_DIR) +
+                              "/traces/tls12-ecdhe-rsa-chain.trace");
+    replay::ReplayOptions options;
+    options.series_points = 1;
+    const replay::ReplayResult r = replay::replay_trace(reader, options);
+    EXPECT_GT(r.live_peak.bytes, 0u);
+    EXPECT_FALSE(r.alive_at_peak.empty());
+    EXPECT_TRUE(r.stacks_alive_at_peak.empty());
+    EXPECT_TRUE(r.stacks_allocated.empty());
 }
 
 } // namespace

@@ -81,66 +81,21 @@ class TraceSymbolizer : public ::testing::Test {
     // the stacks: 3 allocations and 2 frees.
     std::vector<unsigned char> raw_trace() const {
         testing::TraceBuilder b;
-        b.meta("pointer_size", "8").meta("tlsheap.version", "test");
-        auto bytes = b.unfinished();
-        trace::RecordEncoder()
-            .varint(1)
-            .varint(run_.start)
-            .varint(run_.end)
-            .varint(run_.bias)
-            .string(kLibraryFixture)
-            .string("")
-            .emit(trace::Tag::Module, bytes);
-        const auto stack = [&](std::uint32_t id, std::vector<std::uint64_t> frames) {
-            trace::RecordEncoder e;
-            e.varint(id).varint(frames.size());
-            std::uint64_t previous = 0;
-            for (const std::uint64_t f : frames) {
-                e.svarint(static_cast<std::int64_t>(f - previous));
-                previous = f;
-            }
-            e.emit(trace::Tag::Stack, bytes);
-        };
-        stack(1, {noinline_});
-        stack(2, {nested_, noinline_});
-        stack(3, {kNowhere});
-        // A Frame from an earlier symbolization: replaced, not kept.
-        trace::RecordEncoder()
-            .varint(noinline_)
-            .varint(1)
-            .string("stale")
-            .string("stale.c")
-            .varint(1)
-            .varint(0)
-            .emit(trace::Tag::Frame, bytes);
-        trace::RecordEncoder()
-            .varint(static_cast<unsigned>(trace::Phase::Setup))
-            .emit(trace::Tag::Phase, bytes);
-        const auto alloc = [&](std::uint64_t size, std::uint64_t address_code, std::uint32_t st) {
-            trace::RecordEncoder()
-                .varint(10)
-                .varint(1)
-                .varint(size)
-                .varint(address_code)
-                .varint(st)
-                .emit(trace::Tag::Alloc, bytes);
-        };
-        const auto free = [&](std::uint64_t address_code, std::uint64_t back) {
-            trace::RecordEncoder()
-                .varint(10)
-                .varint(address_code)
-                .varint(back)
-                .varint(0)
-                .emit(trace::Tag::Free, bytes);
-        };
-        // Addresses delta-coded from 0: 0x1000, then +0x100 each (zigzag + 1).
-        alloc(100, trace::zigzag_encode(0x1000) + 1, 1);
-        alloc(200, trace::zigzag_encode(0x100) + 1, 2);
-        alloc(300, trace::zigzag_encode(0x100) + 1, 3);
-        free(trace::zigzag_encode(-0x200) + 1, 3); // 0x1000, seq 1
-        free(trace::zigzag_encode(0x100) + 1, 3);  // 0x1100, seq 2
-        trace::encode_end(bytes, 5);
-        return bytes;
+        b.meta("pointer_size", "8")
+            .meta("tlsheap.version", "test")
+            .module(1, run_.start, run_.end, run_.bias, kLibraryFixture)
+            .stack(1, {noinline_})
+            .stack(2, std::vector<std::uint64_t>{nested_, noinline_})
+            .stack(3, {kNowhere})
+            // A Frame from an earlier symbolization: replaced, not kept.
+            .frame(noinline_, {"stale"}, false)
+            .phase(trace::Phase::Setup);
+        // Addresses 0x1000, 0x1100, 0x1200; the frees name seqs 1 and 2.
+        b.alloc(100, 0x1000, 1);
+        b.alloc(200, 0x1100, 2);
+        b.alloc(300, 0x1200, 3);
+        b.free(0x1000).free(0x1100);
+        return b.finish();
     }
 
     FixtureRun run_;

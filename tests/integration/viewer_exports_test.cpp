@@ -1,0 +1,197 @@
+// Exports for the viewers people already use, read by those viewers' own
+// tools: ms_print (Debian's valgrind) reads the massif export.
+#include "process/child_process.h"
+#include "tlsheap_harness.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <gtest/gtest.h>
+#include <map>
+#include <regex>
+#include <sstream>
+
+namespace tlsheap::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kTrace = std::string(TLSHEAP_SOURCE_DIR) + "/traces/tls12-ecdhe-ecdsa-p256.trace";
+
+// 44267 -> "44,267", as ms_print prints bytes.
+std::string commified(std::uint64_t n) {
+    const std::string digits = std::to_string(n);
+    std::string out;
+    for (std::size_t i = 0; i < digits.size(); ++i) {
+        if (i > 0 && (digits.size() - i) % 3 == 0) {
+            out += ',';
+        }
+        out += digits[i];
+    }
+    return out;
+}
+
+struct MassifSnapshot {
+    std::uint64_t time = 0;
+    std::uint64_t heap = 0;
+    std::uint64_t extra = 0;
+    std::string tree; // "empty", "peak", "detailed"
+};
+
+struct MassifFile {
+    std::vector<MassifSnapshot> snapshots;
+    // The peak tree's call sites (the root's children), label without the
+    // frame address -> bytes.
+    std::map<std::string, std::uint64_t> call_sites;
+};
+
+MassifFile read_massif(const fs::path& path) {
+    std::ifstream in(path);
+    MassifFile file;
+    const std::regex field("^(time|mem_heap_B|mem_heap_extra_B|heap_tree)=(.*)$");
+    const std::regex site("^ n[0-9]+: ([0-9]+) 0x[0-9A-F]+: (.*)$");
+    std::smatch m;
+    for (std::string line; std::getline(in, line);) {
+        if (line.rfind("snapshot=", 0) == 0) {
+            file.snapshots.emplace_back();
+        } else if (std::regex_match(line, m, field) && !file.snapshots.empty()) {
+            MassifSnapshot& s = file.snapshots.back();
+            if (m[1] == "heap_tree") {
+                s.tree = m[2];
+            } else {
+                const std::uint64_t value = std::stoull(m[2]);
+                (m[1] == "time" ? s.time : m[1] == "mem_heap_B" ? s.heap : s.extra) = value;
+            }
+        } else if (std::regex_match(line, m, site)) {
+            file.call_sites[m[2]] += std::stoull(m[1]);
+        }
+    }
+    return file;
+}
+
+std::string ms_print(const fs::path& massif) {
+    const auto r = process::run_command({MS_PRINT, massif.string()}, std::chrono::seconds(60));
+    EXPECT_EQ(r.status, 0) << r.err;
+    return r.out;
+}
+
+class MassifExport : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        dir_ = scratch_dir("massif-export");
+        const RunResult r = run_tlsheap(
+            {"replay", kTrace, "--model", "mbedtls-pool", "--top", "1000", "--json", "-"});
+        ASSERT_EQ(r.status, 0) << r.err;
+        profile_ = nlohmann::json::parse(r.out);
+    }
+    fs::path exported(const std::vector<std::string>& options) {
+        const fs::path out = dir_ / "massif.out";
+        std::vector<std::string> args = {"trace",  "export",   kTrace,      "--format",
+                                         "massif", "--output", out.string()};
+        args.insert(args.end(), options.begin(), options.end());
+        const RunResult r = run_tlsheap(args);
+        EXPECT_EQ(r.status, 0) << r.err;
+        return out;
+    }
+    fs::path dir_;
+    nlohmann::json profile_;
+};
+
+// ms_print's peak is replay's live peak, at the same event; its tree's call
+// sites carry the bytes of replay's alive-at-peak table.
+TEST_F(MassifExport, MsPrintShowsTheLivePeakAndItsCallSites) {
+    const std::uint64_t peak = profile_.at("live_peak").at("bytes");
+    const std::uint64_t peak_seq = profile_.at("live_peak").at("at").at("seq");
+    const fs::path out = exported({});
+    const MassifFile file = read_massif(out);
+    ASSERT_GT(file.snapshots.size(), 50u);
+    std::size_t peaks = 0;
+    std::uint64_t previous_time = 0;
+    for (const MassifSnapshot& s : file.snapshots) {
+        EXPECT_GE(s.time, previous_time);
+        previous_time = s.time;
+        EXPECT_LE(s.heap, peak);
+        EXPECT_EQ(s.extra, 0u);
+        if (s.tree == "peak") {
+            ++peaks;
+            EXPECT_EQ(s.heap, peak);
+            EXPECT_EQ(s.time, peak_seq);
+        } else {
+            EXPECT_EQ(s.tree, "empty");
+        }
+    }
+    EXPECT_EQ(peaks, 1u);
+    EXPECT_EQ(file.snapshots.back().time, profile_.at("summary").at("events").get<std::uint64_t>());
+
+    std::map<std::string, std::uint64_t> sites;
+    for (const auto& entry : profile_.at("alive_at_peak")) {
+        sites[entry.at("call_site")] += entry.at("bytes").get<std::uint64_t>();
+    }
+    EXPECT_EQ(file.call_sites, sites);
+
+    const std::string printed = ms_print(out);
+    const std::smatch peak_line = [&] {
+        std::smatch m;
+        std::regex_search(printed, m, std::regex("Detailed snapshots: \\[([0-9]+) \\(peak\\)\\]"));
+        return m;
+    }();
+    ASSERT_FALSE(peak_line.empty()) << printed.substr(0, 2000);
+    // The peak snapshot's row: n, time, total, useful-heap, extra-heap, stacks.
+    const std::regex row("\\n +" + peak_line[1].str() + " +" + commified(peak_seq) + " +" +
+                         commified(peak) + " +" + commified(peak) + " +0 +0\\n");
+    EXPECT_TRUE(std::regex_search(printed, row)) << printed.substr(0, 4000);
+    EXPECT_NE(printed.find("100.00% (" + commified(peak) +
+                           "B) (heap allocation functions) mbedtls_calloc"),
+              std::string::npos);
+}
+
+// With --model, mem_heap_extra_B is the model's footprint beyond the live
+// bytes: at the peak, what replay reports as the footprint at the live peak.
+TEST_F(MassifExport, ModelOverheadIsTheExtraHeap) {
+    const std::uint64_t peak = profile_.at("live_peak").at("bytes");
+    const nlohmann::json& pool = profile_.at("models").at(0);
+    ASSERT_EQ(pool.at("name"), "mbedtls-pool");
+    const double fragmentation = pool.at("fragmentation_at_live_peak");
+    const auto footprint_at_peak =
+        static_cast<std::uint64_t>(std::llround(static_cast<double>(peak) * (1 + fragmentation)));
+    ASSERT_GT(footprint_at_peak, peak);
+    const std::uint64_t footprint = pool.at("footprint");
+
+    const fs::path out = exported({"--model", "mbedtls-pool"});
+    const MassifFile file = read_massif(out);
+    bool seen_peak = false;
+    for (const MassifSnapshot& s : file.snapshots) {
+        EXPECT_LE(s.heap + s.extra, footprint);
+        if (s.tree == "peak") {
+            seen_peak = true;
+            EXPECT_EQ(s.heap, peak);
+            EXPECT_EQ(s.heap + s.extra, footprint_at_peak);
+        }
+    }
+    EXPECT_TRUE(seen_peak);
+    EXPECT_EQ(file.snapshots.back().heap + file.snapshots.back().extra, footprint);
+    const std::string printed = ms_print(out);
+    EXPECT_NE(printed.find("Command:            " + kTrace + " (scenario tls12-ecdhe-ecdsa-p256)"),
+              std::string::npos)
+        << printed.substr(0, 600);
+    EXPECT_NE(printed.find(commified(footprint_at_peak - peak)), std::string::npos);
+}
+
+TEST_F(MassifExport, ModelWithAnotherFormatIsRefused) {
+    const RunResult r = run_tlsheap({"trace", "export", kTrace, "--format", "folded", "--model",
+                                     "mbedtls-pool", "--output", (dir_ / "x").string()});
+    EXPECT_EQ(r.status, 2);
+    EXPECT_EQ(r.err, "tlsheap: error: --model is for --format massif (a model's overhead as "
+                     "mem_heap_extra_B), not folded\n");
+    EXPECT_FALSE(fs::exists(dir_ / "x"));
+    const RunResult unknown = run_tlsheap({"trace", "export", kTrace, "--format", "massif",
+                                           "--model", "no-such-heap", "--output", "-"});
+    EXPECT_EQ(unknown.status, 2) << unknown.err;
+    EXPECT_EQ(unknown.error_lines().size(), 1u) << unknown.err;
+    EXPECT_TRUE(unknown.out.empty());
+}
+
+} // namespace
+} // namespace tlsheap::testing
