@@ -4,6 +4,7 @@
 #include "cli/number_option.h"
 #include "cli/output_file.h"
 #include "pipeline/named_inputs.h"
+#include "report/chrome_trace.h"
 #include "report/folded_stacks.h"
 #include "report/massif_file.h"
 #include "tlsheap/number_format.h"
@@ -154,7 +155,7 @@ struct ExportOptions {
     std::string json;
     std::string format = "json";
     bool stable = false;
-    std::string model; // massif: whose overhead is mem_heap_extra_B
+    std::vector<std::string> models; // massif: whose overhead is mem_heap_extra_B
 };
 
 // The trace export formats; the folded ones are for flame graph viewers.
@@ -162,8 +163,11 @@ constexpr const char* kJsonFormat = "json";
 constexpr const char* kFoldedAtPeak = "folded";
 constexpr const char* kFoldedAllocated = "folded-allocated";
 constexpr const char* kMassif = "massif";
+constexpr const char* kChromeTrace = "chrome-trace";
 // massif's own default --max-snapshots.
 constexpr unsigned kMassifSnapshots = 100;
+// A footprint counter changes at most this many times.
+constexpr unsigned kChromeTraceModelPoints = 1024;
 
 // Folded stacks of the bytes alive at the live peak (the blocks `replay`
 // counts in its peak, so the lines add up to it) or of every allocation.
@@ -198,10 +202,15 @@ int export_massif(const ExportOptions& o) {
     options.stack_tables = true;
     report::MassifHeader header;
     header.options = "tlsheap trace export --format massif";
-    if (!o.model.empty()) {
-        options.models = pipeline::parse_model_specs({o.model});
+    if (o.models.size() > 1) {
+        throw UserError("--format massif shows one model's overhead: give one --model, not " +
+                            std::to_string(o.models.size()),
+                        kExitBadInput);
+    }
+    if (!o.models.empty()) {
+        options.models = pipeline::parse_model_specs(o.models);
         header.model = 0;
-        header.options += " --model " + o.model;
+        header.options += " --model " + o.models.front();
     }
     const replay::ReplayResult result = replay::replay_trace(reader, options);
     const std::string scenario = result.info.meta(trace::meta::kScenarioName);
@@ -211,6 +220,32 @@ int export_massif(const ExportOptions& o) {
     write_text_file(o.json, text.str());
     if (result.truncated) {
         std::fprintf(stderr, "tlsheap: warning: %s\n", result.truncation_message.c_str());
+    }
+    return kExitOk;
+}
+
+// Trace Event JSON for Perfetto UI and chrome://tracing. The models' replay
+// comes first (their footprints are counters); the trace is then read again
+// and streamed out.
+int export_chrome_trace(const ExportOptions& o) {
+    refuse_overwriting_inputs("--output", o.json, {o.path});
+    replay::ReplayOptions options;
+    options.models = pipeline::parse_model_specs(o.models);
+    options.heap_verdicts = false;
+    options.series_points = kChromeTraceModelPoints;
+    const replay::ReplayResult models = [&] {
+        trace::TraceReader reader(o.path);
+        return replay::replay_trace(reader, options);
+    }();
+    trace::TraceReader reader(o.path);
+    trace::TraceWalker walker;
+    std::ostringstream text;
+    report::ChromeTraceWriter writer(text, walker, models);
+    walker.walk(reader, writer);
+    writer.finish();
+    write_text_file(o.json, text.str());
+    if (reader.truncated()) {
+        std::fprintf(stderr, "tlsheap: warning: %s\n", reader.truncation_message().c_str());
     }
     return kExitOk;
 }
@@ -352,10 +387,9 @@ int export_json(const ExportOptions& o) {
 }
 
 int export_trace(const ExportOptions& o) {
-    if (!o.model.empty() && o.format != kMassif) {
-        throw UserError(fmt::format("--model is for --format {} (a model's overhead as "
-                                    "mem_heap_extra_B), not {}",
-                                    kMassif, o.format),
+    if (!o.models.empty() && o.format != kMassif && o.format != kChromeTrace) {
+        throw UserError(fmt::format("--model is for --format {} or {}, not {}", kMassif,
+                                    kChromeTrace, o.format),
                         kExitBadInput);
     }
     if (o.format == kJsonFormat) {
@@ -367,8 +401,11 @@ int export_trace(const ExportOptions& o) {
     if (o.format == kMassif) {
         return export_massif(o);
     }
-    throw UserError(fmt::format("trace export writes {}, {}, {} or {}, not '{}'", kJsonFormat,
-                                kFoldedAtPeak, kFoldedAllocated, kMassif, o.format),
+    if (o.format == kChromeTrace) {
+        return export_chrome_trace(o);
+    }
+    throw UserError(fmt::format("trace export writes {}, {}, {}, {} or {}, not '{}'", kJsonFormat,
+                                kFoldedAtPeak, kFoldedAllocated, kMassif, kChromeTrace, o.format),
                     kExitBadInput);
 }
 
@@ -390,8 +427,8 @@ void add_trace_command(CLI::App& app, int& exit_code) {
 
     auto export_options = std::make_shared<ExportOptions>();
     CLI::App* export_cmd = cmd->add_subcommand(
-        "export", "Write a trace as one JSON document, as folded stacks for flame graphs, or as "
-                  "a massif profile for ms_print and massif-visualizer");
+        "export", "Write a trace as one JSON document, or for other viewers: folded stacks for "
+                  "flame graphs, massif for ms_print, Trace Event JSON for Perfetto");
     export_cmd->add_option("trace", export_options->path, "trace file")->required();
     export_cmd->add_option("--json,--output", export_options->json, "output file, - for stdout")
         ->check(output_file())
@@ -399,12 +436,14 @@ void add_trace_command(CLI::App& app, int& exit_code) {
     export_cmd
         ->add_option("--format", export_options->format,
                      "json (every record), folded (bytes alive at the live peak by call "
-                     "stack), folded-allocated (bytes allocated by call stack) or massif "
-                     "(live bytes over time, the live peak's heap tree)")
+                     "stack), folded-allocated (bytes allocated by call stack), massif (live "
+                     "bytes over time, the live peak's heap tree) or chrome-trace (counters and "
+                     "a slice per handshake state, for Perfetto UI and chrome://tracing)")
         ->capture_default_str();
-    export_cmd->add_option("--model", export_options->model,
+    export_cmd->add_option("--model", export_options->models,
                            "massif: this model's headers, alignment and free gaps as "
-                           "mem_heap_extra_B (NAME[:key=value,...])");
+                           "mem_heap_extra_B; chrome-trace: a footprint counter per model "
+                           "(NAME[:key=value,...], repeatable)");
     export_cmd->add_flag("--stable", export_options->stable,
                          "leave out timestamps and host addresses (for comparing runs)");
     export_cmd->callback(

@@ -179,7 +179,8 @@ TEST_F(HostileTrace, OutputThatIsTheInputIsRefused) {
           {"capacity", p.string(), "--heap", "100000", "--json", p.string()},
           {"trace", "export", p.string(), "--json", p.string()},
           {"trace", "export", p.string(), "--format", "folded", "--output", p.string()},
-          {"trace", "export", p.string(), "--format", "massif", "--output", p.string()}}) {
+          {"trace", "export", p.string(), "--format", "massif", "--output", p.string()},
+          {"trace", "export", p.string(), "--format", "chrome-trace", "--output", p.string()}}) {
         expect_one_line_error(run_tlsheap(args), "refusing to overwrite it");
     }
     EXPECT_EQ(read_bytes(p), before);
@@ -234,7 +235,9 @@ TEST_F(HostileTrace, ReadsATraceFromStandardInputNamedDash) {
         EXPECT_EQ(replayed.status, 0) << how << ": " << replayed.err;
         EXPECT_EQ(figures(replayed.out), figures(file.out)) << how;
     }
-    for (const std::string command : {"trace show", "minpool", "compare", "advise"}) {
+    // chrome-trace replays the models, then reads the trace again.
+    for (const std::string command : {"trace show", "minpool", "compare", "advise",
+                                      "trace export --format chrome-trace --output -"}) {
         const auto r = on_stdin("pipe", command);
         EXPECT_EQ(r.status, 0) << command << ": " << r.err;
         EXPECT_FALSE(r.out.empty()) << command;

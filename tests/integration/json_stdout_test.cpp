@@ -137,8 +137,8 @@ TEST_F(JsonStdout, FoldedStacksAddUpToTheProfilesFigures) {
         run_tlsheap({"trace", "export", kTrace, "--format", "svg", "--output", "-"});
     EXPECT_EQ(r.status, 2);
     EXPECT_EQ(r.err,
-              "tlsheap: error: trace export writes json, folded, folded-allocated or massif, "
-              "not 'svg'\n");
+              "tlsheap: error: trace export writes json, folded, folded-allocated, massif or "
+              "chrome-trace, not 'svg'\n");
     EXPECT_TRUE(r.out.empty()) << r.out;
 }
 

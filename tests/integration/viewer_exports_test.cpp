@@ -1,5 +1,6 @@
-// Exports for the viewers people already use, read by those viewers' own
-// tools: ms_print (Debian's valgrind) reads the massif export.
+// Exports for the viewers people already use: ms_print (Debian's valgrind)
+// reads the massif export; the Trace Event export for Perfetto agrees with
+// the profile of the same trace.
 #include "process/child_process.h"
 #include "tlsheap_harness.h"
 
@@ -11,6 +12,7 @@
 #include <gtest/gtest.h>
 #include <map>
 #include <regex>
+#include <set>
 #include <sstream>
 
 namespace tlsheap::testing {
@@ -19,6 +21,8 @@ namespace {
 namespace fs = std::filesystem;
 
 const std::string kTrace = std::string(TLSHEAP_SOURCE_DIR) + "/traces/tls12-ecdhe-ecdsa-p256.trace";
+const std::string kTwoConnections =
+    std::string(TLSHEAP_SOURCE_DIR) + "/traces/tls13-ecdsa-p256-2-staggered.trace";
 
 // 44267 -> "44,267", as ms_print prints bytes.
 std::string commified(std::uint64_t n) {
@@ -183,14 +187,81 @@ TEST_F(MassifExport, ModelWithAnotherFormatIsRefused) {
     const RunResult r = run_tlsheap({"trace", "export", kTrace, "--format", "folded", "--model",
                                      "mbedtls-pool", "--output", (dir_ / "x").string()});
     EXPECT_EQ(r.status, 2);
-    EXPECT_EQ(r.err, "tlsheap: error: --model is for --format massif (a model's overhead as "
-                     "mem_heap_extra_B), not folded\n");
+    EXPECT_EQ(r.err,
+              "tlsheap: error: --model is for --format massif or chrome-trace, not folded\n");
     EXPECT_FALSE(fs::exists(dir_ / "x"));
     const RunResult unknown = run_tlsheap({"trace", "export", kTrace, "--format", "massif",
                                            "--model", "no-such-heap", "--output", "-"});
     EXPECT_EQ(unknown.status, 2) << unknown.err;
     EXPECT_EQ(unknown.error_lines().size(), 1u) << unknown.err;
     EXPECT_TRUE(unknown.out.empty());
+}
+
+nlohmann::json profile_of(const std::string& trace) {
+    const RunResult r = run_tlsheap({"replay", trace, "--model", "mbedtls-pool", "--json", "-"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    return nlohmann::json::parse(r.out);
+}
+
+nlohmann::json chrome_trace_of(const std::string& trace) {
+    const RunResult r = run_tlsheap({"trace", "export", trace, "--format", "chrome-trace",
+                                     "--model", "mbedtls-pool", "--output", "-"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    return nlohmann::json::parse(r.out);
+}
+
+// The counters' highest values are the live peak and the model's footprint;
+// a live-bytes counter per event; the slices on each track follow one
+// another and carry every allocation; a state the profile lists is a slice;
+// every TLS record is an instant.
+TEST(ChromeTraceExport, CountersSlicesAndRecordsAgreeWithTheProfile) {
+    for (const std::string& trace : {kTrace, kTwoConnections}) {
+        const nlohmann::json profile = profile_of(trace);
+        const nlohmann::json doc = chrome_trace_of(trace);
+        std::uint64_t live_max = 0, live_counters = 0, footprint_max = 0, allocations = 0;
+        std::size_t records = 0;
+        std::map<unsigned, std::vector<std::pair<double, double>>> slices; // tid -> (ts, dur)
+        std::set<std::string> states;
+        for (const nlohmann::json& e : doc.at("traceEvents")) {
+            ASSERT_EQ(e.at("pid"), 1);
+            const std::string ph = e.at("ph");
+            if (ph == "C" && e.at("name") == "heap") {
+                ++live_counters;
+                live_max = std::max<std::uint64_t>(live_max, e.at("args").at("live bytes"));
+            } else if (ph == "C") {
+                ASSERT_EQ(e.at("name"), "footprint mbedtls-pool");
+                footprint_max = std::max<std::uint64_t>(footprint_max, e.at("args").at("bytes"));
+            } else if (ph == "X") {
+                ASSERT_GE(e.at("dur").get<double>(), 0.0);
+                slices[e.at("tid")].emplace_back(e.at("ts"), e.at("dur"));
+                allocations += e.at("args").at("allocations").get<std::uint64_t>();
+                states.insert(e.at("name").get<std::string>());
+            } else if (ph == "i" &&
+                       e.at("name").get<std::string>().find(" B") != std::string::npos) {
+                ++records;
+            }
+        }
+        EXPECT_EQ(live_max, profile.at("live_peak").at("bytes")) << trace;
+        EXPECT_EQ(live_counters, profile.at("summary").at("events")) << trace;
+        EXPECT_EQ(footprint_max, profile.at("models").at(0).at("footprint")) << trace;
+        EXPECT_EQ(allocations, profile.at("summary").at("allocations")) << trace;
+        const nlohmann::json& tls = profile.at("tls_records");
+        EXPECT_EQ(records, tls.at("sent").at("count").get<std::size_t>() +
+                               tls.at("received").at("count").get<std::size_t>())
+            << trace;
+        for (const nlohmann::json& state : profile.at("states")) {
+            EXPECT_TRUE(states.count(state.at("state").get<std::string>())) << state;
+        }
+        for (auto& [tid, track] : slices) {
+            std::sort(track.begin(), track.end());
+            for (std::size_t i = 1; i < track.size(); ++i) {
+                EXPECT_GE(track[i].first, track[i - 1].first + track[i - 1].second - 1e-6)
+                    << trace << " track " << tid;
+            }
+        }
+        // One track for what the connections share, one per connection.
+        EXPECT_EQ(slices.size(), trace == kTwoConnections ? 3u : 2u) << trace;
+    }
 }
 
 } // namespace
