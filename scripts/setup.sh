@@ -28,6 +28,8 @@ packages=(
   gcc-12-multilib g++-12-multilib
   # libraries tlsheap links (all found with find_package / pkg-config)
   libfmt-dev libcli11-dev nlohmann-json3-dev libdw-dev libxxhash-dev
+  # the pprof export: protobuf, pprof's own profile.proto, zlib for the gzip
+  libprotobuf-dev protobuf-compiler golang-github-google-pprof-dev zlib1g-dev
   # fetching mbedTLS as Debian source packages
   dpkg-dev debian-archive-keyring
   # the independent TLS peer

@@ -7,6 +7,7 @@
 #include "report/chrome_trace.h"
 #include "report/folded_stacks.h"
 #include "report/massif_file.h"
+#include "report/pprof_profile.h"
 #include "tlsheap/number_format.h"
 #include "tlsheap/replay_engine.h"
 #include "tlsheap/trace_info.h"
@@ -164,6 +165,7 @@ constexpr const char* kFoldedAtPeak = "folded";
 constexpr const char* kFoldedAllocated = "folded-allocated";
 constexpr const char* kMassif = "massif";
 constexpr const char* kChromeTrace = "chrome-trace";
+constexpr const char* kPprof = "pprof";
 // massif's own default --max-snapshots.
 constexpr unsigned kMassifSnapshots = 100;
 // A footprint counter changes at most this many times.
@@ -244,6 +246,29 @@ int export_chrome_trace(const ExportOptions& o) {
     walker.walk(reader, writer);
     writer.finish();
     write_text_file(o.json, text.str());
+    if (reader.truncated()) {
+        std::fprintf(stderr, "tlsheap: warning: %s\n", reader.truncation_message().c_str());
+    }
+    return kExitOk;
+}
+
+// A gzipped profile.proto for pprof. The replay finds the live peak; the
+// trace is then read again, and the blocks alive right after the peak's event
+// are the inuse samples.
+int export_pprof(const ExportOptions& o) {
+    refuse_overwriting_inputs("--output", o.json, {o.path});
+    replay::ReplayOptions options;
+    options.heap_verdicts = false;
+    options.series_points = 1;
+    const replay::ReplayResult replayed = [&] {
+        trace::TraceReader reader(o.path);
+        return replay::replay_trace(reader, options);
+    }();
+    trace::TraceReader reader(o.path);
+    trace::TraceWalker walker;
+    report::PprofProfileBuilder builder(walker, replayed.live_peak.at.seq);
+    walker.walk(reader, builder);
+    write_text_file(o.json, builder.gzipped(replayed.duration_ns));
     if (reader.truncated()) {
         std::fprintf(stderr, "tlsheap: warning: %s\n", reader.truncation_message().c_str());
     }
@@ -404,8 +429,12 @@ int export_trace(const ExportOptions& o) {
     if (o.format == kChromeTrace) {
         return export_chrome_trace(o);
     }
-    throw UserError(fmt::format("trace export writes {}, {}, {}, {} or {}, not '{}'", kJsonFormat,
-                                kFoldedAtPeak, kFoldedAllocated, kMassif, kChromeTrace, o.format),
+    if (o.format == kPprof) {
+        return export_pprof(o);
+    }
+    throw UserError(fmt::format("trace export writes {}, {}, {}, {}, {} or {}, not '{}'",
+                                kJsonFormat, kFoldedAtPeak, kFoldedAllocated, kMassif, kChromeTrace,
+                                kPprof, o.format),
                     kExitBadInput);
 }
 
@@ -428,7 +457,7 @@ void add_trace_command(CLI::App& app, int& exit_code) {
     auto export_options = std::make_shared<ExportOptions>();
     CLI::App* export_cmd = cmd->add_subcommand(
         "export", "Write a trace as one JSON document, or for other viewers: folded stacks for "
-                  "flame graphs, massif for ms_print, Trace Event JSON for Perfetto");
+                  "flame graphs, massif for ms_print, Trace Event JSON for Perfetto, pprof");
     export_cmd->add_option("trace", export_options->path, "trace file")->required();
     export_cmd->add_option("--json,--output", export_options->json, "output file, - for stdout")
         ->check(output_file())
@@ -437,8 +466,10 @@ void add_trace_command(CLI::App& app, int& exit_code) {
         ->add_option("--format", export_options->format,
                      "json (every record), folded (bytes alive at the live peak by call "
                      "stack), folded-allocated (bytes allocated by call stack), massif (live "
-                     "bytes over time, the live peak's heap tree) or chrome-trace (counters and "
-                     "a slice per handshake state, for Perfetto UI and chrome://tracing)")
+                     "bytes over time, the live peak's heap tree), chrome-trace (counters and "
+                     "a slice per handshake state, for Perfetto UI and chrome://tracing) or pprof "
+                     "(gzipped profile.proto: bytes allocated and alive at the peak by stack, "
+                     "labelled with state and phase)")
         ->capture_default_str();
     export_cmd->add_option("--model", export_options->models,
                            "massif: this model's headers, alignment and free gaps as "

@@ -53,6 +53,7 @@ for path in "$root"/traces/*.trace; do
   run "$n.folded-allocated" trace export --format folded-allocated --output - "$t"
   run "$n.massif" trace export --format massif --model mbedtls-pool --output - "$t"
   run "$n.chrome-trace" trace export --format chrome-trace --model freertos-heap4 --output - "$t"
+  run "$n.pprof" trace export --format pprof --output - "$t"
 done
 run psk.compare-all compare traces/tls12-psk-aes128-ccm.trace traces/tls12-psk-aes128-ccm-server.trace \
   "${all_models[@]}" --json "$out/psk.compare-all.json"

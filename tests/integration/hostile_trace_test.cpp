@@ -162,6 +162,27 @@ TEST_F(HostileTrace, LabelsThatAreNotUtf8StillGiveValidJson) {
     const RunResult e = run_tlsheap({"trace", "export", p.string(), "--json", exported.string()});
     EXPECT_EQ(e.status, 0) << e.err;
     EXPECT_NO_THROW(read_json(exported));
+
+    // A state and a function named in Latin-1: the viewers' formats, whose
+    // strings are UTF-8 (protobuf logs an error for any other), get U+FFFD.
+    TraceBuilder b;
+    b.state_name(3, "SERVER_H\xc9LLO")
+        .frame(0x30, {"caf\xe9_alloc"})
+        .stack(1, 0x30)
+        .phase(trace::Phase::Handshake)
+        .step(3);
+    b.alloc(100, 0x1000, 1);
+    b.free(0x1000);
+    const fs::path named = write_trace(dir_, "latin1-names.trace", b.finish());
+    const fs::path chrome = dir_ / "chrome.json";
+    const RunResult c = run_tlsheap({"trace", "export", named.string(), "--format", "chrome-trace",
+                                     "--output", chrome.string()});
+    EXPECT_EQ(c.status, 0) << c.err;
+    EXPECT_NE(read_json(chrome).dump().find("SERVER_H\xef\xbf\xbdLLO"), std::string::npos);
+    const RunResult pprof = run_tlsheap({"trace", "export", named.string(), "--format", "pprof",
+                                         "--output", (dir_ / "p.pb.gz").string()});
+    EXPECT_EQ(pprof.status, 0) << pprof.err;
+    EXPECT_EQ(pprof.err, "");
 }
 
 TEST_F(HostileTrace, OutputThatIsTheInputIsRefused) {
@@ -180,7 +201,8 @@ TEST_F(HostileTrace, OutputThatIsTheInputIsRefused) {
           {"trace", "export", p.string(), "--json", p.string()},
           {"trace", "export", p.string(), "--format", "folded", "--output", p.string()},
           {"trace", "export", p.string(), "--format", "massif", "--output", p.string()},
-          {"trace", "export", p.string(), "--format", "chrome-trace", "--output", p.string()}}) {
+          {"trace", "export", p.string(), "--format", "chrome-trace", "--output", p.string()},
+          {"trace", "export", p.string(), "--format", "pprof", "--output", p.string()}}) {
         expect_one_line_error(run_tlsheap(args), "refusing to overwrite it");
     }
     EXPECT_EQ(read_bytes(p), before);
@@ -237,7 +259,8 @@ TEST_F(HostileTrace, ReadsATraceFromStandardInputNamedDash) {
     }
     // chrome-trace replays the models, then reads the trace again.
     for (const std::string command : {"trace show", "minpool", "compare", "advise",
-                                      "trace export --format chrome-trace --output -"}) {
+                                      "trace export --format chrome-trace --output -",
+                                      "trace export --format pprof --output -"}) {
         const auto r = on_stdin("pipe", command);
         EXPECT_EQ(r.status, 0) << command << ": " << r.err;
         EXPECT_FALSE(r.out.empty()) << command;

@@ -136,9 +136,8 @@ TEST_F(JsonStdout, FoldedStacksAddUpToTheProfilesFigures) {
     const RunResult r =
         run_tlsheap({"trace", "export", kTrace, "--format", "svg", "--output", "-"});
     EXPECT_EQ(r.status, 2);
-    EXPECT_EQ(r.err,
-              "tlsheap: error: trace export writes json, folded, folded-allocated, massif or "
-              "chrome-trace, not 'svg'\n");
+    EXPECT_EQ(r.err, "tlsheap: error: trace export writes json, folded, folded-allocated, massif, "
+                     "chrome-trace or pprof, not 'svg'\n");
     EXPECT_TRUE(r.out.empty()) << r.out;
 }
 

@@ -9,8 +9,10 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <google/protobuf/text_format.h>
 #include <gtest/gtest.h>
 #include <map>
+#include <profile.pb.h>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -198,7 +200,8 @@ TEST_F(MassifExport, ModelWithAnotherFormatIsRefused) {
 }
 
 nlohmann::json profile_of(const std::string& trace) {
-    const RunResult r = run_tlsheap({"replay", trace, "--model", "mbedtls-pool", "--json", "-"});
+    const RunResult r =
+        run_tlsheap({"replay", trace, "--model", "mbedtls-pool", "--top", "1000", "--json", "-"});
     EXPECT_EQ(r.status, 0) << r.err;
     return nlohmann::json::parse(r.out);
 }
@@ -262,6 +265,83 @@ TEST(ChromeTraceExport, CountersSlicesAndRecordsAgreeWithTheProfile) {
         // One track for what the connections share, one per connection.
         EXPECT_EQ(slices.size(), trace == kTwoConnections ? 3u : 2u) << trace;
     }
+}
+
+// The pprof export, gunzipped and decoded by protoc against pprof's own
+// profile.proto: inuse_space adds up to the live peak and alloc_space to the
+// bytes allocated; by call site (each sample's first location), inuse_space
+// is replay's alive-at-peak table; every sample has its phase, and those of
+// the handshake a state replay lists.
+TEST(PprofExport, ProtocDecodesTheProfilesFiguresByCallSite) {
+    const fs::path dir = scratch_dir("pprof-export");
+    const nlohmann::json profile = profile_of(kTrace);
+    const fs::path out = dir / "profile.pb.gz";
+    const RunResult r =
+        run_tlsheap({"trace", "export", kTrace, "--format", "pprof", "--output", out.string()});
+    ASSERT_EQ(r.status, 0) << r.err;
+    const fs::path proto(PPROF_PROTO);
+    const auto decoded = process::run_command(
+        {"bash", "-c",
+         "gzip -dc \"$0\" | \"$1\" --decode=perftools.profiles.Profile "
+         "--proto_path \"$2\" \"$3\"",
+         out.string(), PROTOC, proto.parent_path().string(), proto.filename().string()},
+        std::chrono::seconds(60));
+    ASSERT_EQ(decoded.status, 0) << decoded.err;
+    perftools::profiles::Profile p;
+    ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(decoded.out, &p));
+    const auto text = [&](std::int64_t index) { return p.string_table(static_cast<int>(index)); };
+    std::vector<std::string> types;
+    for (const auto& t : p.sample_type()) {
+        types.push_back(text(t.type()) + "/" + text(t.unit()));
+    }
+    ASSERT_EQ(types, (std::vector<std::string>{"alloc_objects/count", "alloc_space/bytes",
+                                               "inuse_objects/count", "inuse_space/bytes"}));
+    EXPECT_EQ(text(p.default_sample_type()), "inuse_space");
+    std::map<std::uint64_t, std::string> call_site; // location id -> "function (file:line)"
+    std::map<std::uint64_t, std::string> function_name, function_file;
+    for (const auto& f : p.function()) {
+        function_name[f.id()] = text(f.name());
+        function_file[f.id()] = text(f.filename());
+    }
+    for (const auto& l : p.location()) {
+        ASSERT_GT(l.line_size(), 0);
+        const auto& line = l.line(0);
+        call_site[l.id()] = function_name[line.function_id()] + " (" +
+                            function_file[line.function_id()] + ":" + std::to_string(line.line()) +
+                            ")";
+    }
+    std::set<std::string> states;
+    for (const nlohmann::json& s : profile.at("states")) {
+        states.insert(s.at("state").get<std::string>());
+    }
+    std::int64_t alloc_space = 0, inuse_space = 0;
+    std::map<std::string, std::uint64_t> inuse_by_site;
+    for (const auto& s : p.sample()) {
+        ASSERT_EQ(s.value_size(), 4);
+        ASSERT_GT(s.location_id_size(), 0);
+        alloc_space += s.value(1);
+        inuse_space += s.value(3);
+        if (s.value(3) > 0) {
+            inuse_by_site[call_site[s.location_id(0)]] += static_cast<std::uint64_t>(s.value(3));
+        }
+        std::map<std::string, std::string> labels;
+        for (const auto& l : s.label()) {
+            labels[text(l.key())] = text(l.str());
+        }
+        ASSERT_TRUE(labels.count("phase"));
+        if (labels["phase"] == "HANDSHAKE") {
+            EXPECT_TRUE(states.count(labels["state"])) << labels["state"];
+        } else {
+            EXPECT_FALSE(labels.count("state"));
+        }
+    }
+    EXPECT_EQ(inuse_space, profile.at("live_peak").at("bytes").get<std::int64_t>());
+    EXPECT_EQ(alloc_space, profile.at("summary").at("bytes_allocated").get<std::int64_t>());
+    std::map<std::string, std::uint64_t> alive;
+    for (const nlohmann::json& entry : profile.at("alive_at_peak")) {
+        alive[entry.at("call_site")] += entry.at("bytes").get<std::uint64_t>();
+    }
+    EXPECT_EQ(inuse_by_site, alive);
 }
 
 } // namespace
