@@ -2,6 +2,7 @@
 
 #include "cli/json_document.h"
 #include "cli/output_file.h"
+#include "cli/trace_command.h"
 #include "report/dashboard_formats.h"
 #include "tlsheap/user_error.h"
 
@@ -17,13 +18,28 @@ struct ExportOptions {
     std::string document;
     std::string format;
     std::string output = "-";
+    std::vector<std::string> models;
 };
 
 int run_export(const ExportOptions& o) {
+    if (is_viewer_format(o.format)) {
+        TraceExportOptions trace;
+        trace.path = o.document;
+        trace.json = o.output;
+        trace.format = o.format;
+        trace.models = o.models;
+        return export_trace(trace);
+    }
+    if (!o.models.empty()) {
+        throw UserError("--model is for --format massif or chrome-trace, not " + o.format,
+                        kExitBadInput);
+    }
     refuse_overwriting_inputs("--json", o.output, {o.document});
     const auto& formats = report::dashboard_formats();
     if (std::find(formats.begin(), formats.end(), o.format) == formats.end()) {
-        throw UserError(fmt::format("export writes a dashboard format ({}), not '{}'",
+        throw UserError(fmt::format("export writes a dashboard format ({}) of a document or a "
+                                    "viewer's format (folded, folded-allocated, massif, "
+                                    "chrome-trace, pprof) of a trace, not '{}'",
                                     fmt::join(formats, ", "), o.format),
                         kExitBadInput);
     }
@@ -40,9 +56,15 @@ void add_export_command(CLI::App& app, int& exit_code) {
     CLI::App* cmd = app.add_subcommand(
         "export", "Write a profile, profile-abis or sweep document in a dashboard's format: "
                   "benchmark-action (github-action-benchmark, customSmallerIsBetter) or bmf "
-                  "(Bencher Metric Format)");
-    cmd->add_option("document", o->document, "JSON document written by tlsheap")->required();
-    cmd->add_option("--format", o->format, "benchmark-action or bmf")->required();
+                  "(Bencher Metric Format); or a trace in a viewer's format (as trace export)");
+    cmd->add_option("document", o->document, "JSON document written by tlsheap, or a trace")
+        ->required();
+    cmd->add_option("--format", o->format,
+                    "benchmark-action or bmf (a document); folded, folded-allocated, massif, "
+                    "chrome-trace or pprof (a trace)")
+        ->required();
+    cmd->add_option("--model", o->models,
+                    "massif, chrome-trace: as in trace export (NAME[:key=value,...])");
     // --json as every other command spells it; --output as export first did.
     cmd->add_option("--json,--output", o->output, "write to FILE (-: stdout)")
         ->check(output_file())

@@ -151,13 +151,7 @@ int show(const ShowOptions& o) {
     return kExitOk;
 }
 
-struct ExportOptions {
-    std::string path;
-    std::string json;
-    std::string format = "json";
-    bool stable = false;
-    std::vector<std::string> models; // massif: whose overhead is mem_heap_extra_B
-};
+using ExportOptions = TraceExportOptions;
 
 // The trace export formats; the folded ones are for flame graph viewers.
 constexpr const char* kJsonFormat = "json";
@@ -411,7 +405,14 @@ int export_json(const ExportOptions& o) {
     return kExitOk;
 }
 
-int export_trace(const ExportOptions& o) {
+} // namespace
+
+bool is_viewer_format(const std::string& format) {
+    return format == kFoldedAtPeak || format == kFoldedAllocated || format == kMassif ||
+           format == kChromeTrace || format == kPprof;
+}
+
+int export_trace(const TraceExportOptions& o) {
     if (!o.models.empty() && o.format != kMassif && o.format != kChromeTrace) {
         throw UserError(fmt::format("--model is for --format {} or {}, not {}", kMassif,
                                     kChromeTrace, o.format),
@@ -437,8 +438,6 @@ int export_trace(const ExportOptions& o) {
                                 kPprof, o.format),
                     kExitBadInput);
 }
-
-} // namespace
 
 void add_trace_command(CLI::App& app, int& exit_code) {
     CLI::App* cmd = app.add_subcommand("trace", "Inspect and export traces");

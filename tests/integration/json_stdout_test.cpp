@@ -153,7 +153,9 @@ TEST_F(JsonStdout, AFormatWithNothingToConvertIsRefused) {
     }
     const RunResult r = run_tlsheap({"export", kTrace, "--format", "foo"});
     EXPECT_EQ(r.status, 2);
-    EXPECT_NE(r.err.find("export writes a dashboard format (benchmark-action, bmf), not 'foo'"),
+    EXPECT_NE(r.err.find("export writes a dashboard format (benchmark-action, bmf) of a document "
+                         "or a viewer's format (folded, folded-allocated, massif, chrome-trace, "
+                         "pprof) of a trace, not 'foo'"),
               std::string::npos)
         << r.err;
 }

@@ -344,5 +344,38 @@ TEST(PprofExport, ProtocDecodesTheProfilesFiguresByCallSite) {
     EXPECT_EQ(inuse_by_site, alive);
 }
 
+// `export` writes the viewers' formats of a trace as `trace export` does;
+// a profile document, which has no stacks over time, is refused in one line.
+TEST(ViewerExports, ExportWritesTheSameFilesAsTraceExport) {
+    const fs::path dir = scratch_dir("viewer-exports");
+    for (const std::string format :
+         {"folded", "folded-allocated", "massif", "chrome-trace", "pprof"}) {
+        std::vector<std::string> model;
+        if (format == "massif" || format == "chrome-trace") {
+            model = {"--model", "esp-tlsf"};
+        }
+        std::vector<std::string> args = {"export", kTrace, "--format", format, "--output", "-"};
+        args.insert(args.end(), model.begin(), model.end());
+        const RunResult exported = run_tlsheap(args);
+        args = {"trace", "export", kTrace, "--format", format, "--output", "-"};
+        args.insert(args.end(), model.begin(), model.end());
+        const RunResult trace_exported = run_tlsheap(args);
+        ASSERT_EQ(exported.status, 0) << format << ": " << exported.err;
+        EXPECT_GT(exported.out.size(), 1000u) << format;
+        EXPECT_EQ(exported.out, trace_exported.out) << format;
+    }
+    const fs::path profile = dir / "profile.json";
+    ASSERT_EQ(run_tlsheap({"replay", kTrace, "--json", profile.string()}).status, 0);
+    const RunResult r = run_tlsheap({"export", profile.string(), "--format", "massif"});
+    EXPECT_EQ(r.status, 2) << r.err;
+    EXPECT_EQ(r.error_lines().size(), 1u) << r.err;
+    EXPECT_NE(r.err.find("profile.json"), std::string::npos) << r.err;
+    const RunResult model =
+        run_tlsheap({"export", profile.string(), "--format", "bmf", "--model", "esp-tlsf"});
+    EXPECT_EQ(model.status, 2) << model.err;
+    EXPECT_EQ(model.err,
+              "tlsheap: error: --model is for --format massif or chrome-trace, not bmf\n");
+}
+
 } // namespace
 } // namespace tlsheap::testing
