@@ -165,6 +165,17 @@ constexpr unsigned kMassifSnapshots = 100;
 // A footprint counter changes at most this many times.
 constexpr unsigned kChromeTraceModelPoints = 1024;
 
+// Every viewer export ends alike: the whole file, then the warning of a trace
+// cut short.
+int write_viewer_export(const std::string& output, const std::string& content, bool truncated,
+                        const std::string& truncation_message) {
+    write_text_file(output, content);
+    if (truncated) {
+        std::fprintf(stderr, "tlsheap: warning: %s\n", truncation_message.c_str());
+    }
+    return kExitOk;
+}
+
 // Folded stacks of the bytes alive at the live peak (the blocks `replay`
 // counts in its peak, so the lines add up to it) or of every allocation.
 int export_folded(const ExportOptions& o) {
@@ -180,11 +191,7 @@ int export_folded(const ExportOptions& o) {
                                                                     : result.stacks_allocated);
     std::ostringstream text;
     report::write_folded(text, lines);
-    write_text_file(o.json, text.str());
-    if (result.truncated) {
-        std::fprintf(stderr, "tlsheap: warning: %s\n", result.truncation_message.c_str());
-    }
-    return kExitOk;
+    return write_viewer_export(o.json, text.str(), result.truncated, result.truncation_message);
 }
 
 // A massif.out file: ms_print's peak is the live peak (plus the model's
@@ -213,11 +220,7 @@ int export_massif(const ExportOptions& o) {
     header.command = o.path + (scenario.empty() ? "" : " (scenario " + scenario + ")");
     std::ostringstream text;
     report::write_massif(text, result, header);
-    write_text_file(o.json, text.str());
-    if (result.truncated) {
-        std::fprintf(stderr, "tlsheap: warning: %s\n", result.truncation_message.c_str());
-    }
-    return kExitOk;
+    return write_viewer_export(o.json, text.str(), result.truncated, result.truncation_message);
 }
 
 // Trace Event JSON for Perfetto UI and chrome://tracing. The models' replay
@@ -239,11 +242,7 @@ int export_chrome_trace(const ExportOptions& o) {
     report::ChromeTraceWriter writer(text, walker, models);
     walker.walk(reader, writer);
     writer.finish();
-    write_text_file(o.json, text.str());
-    if (reader.truncated()) {
-        std::fprintf(stderr, "tlsheap: warning: %s\n", reader.truncation_message().c_str());
-    }
-    return kExitOk;
+    return write_viewer_export(o.json, text.str(), reader.truncated(), reader.truncation_message());
 }
 
 // A gzipped profile.proto for pprof. The replay finds the live peak; the
@@ -262,11 +261,8 @@ int export_pprof(const ExportOptions& o) {
     trace::TraceWalker walker;
     report::PprofProfileBuilder builder(walker, replayed.live_peak.at.seq);
     walker.walk(reader, builder);
-    write_text_file(o.json, builder.gzipped(replayed.duration_ns));
-    if (reader.truncated()) {
-        std::fprintf(stderr, "tlsheap: warning: %s\n", reader.truncation_message().c_str());
-    }
-    return kExitOk;
+    return write_viewer_export(o.json, builder.gzipped(replayed.duration_ns), reader.truncated(),
+                               reader.truncation_message());
 }
 
 // One JSON document, written as the trace streams by (events are never

@@ -377,5 +377,25 @@ TEST(ViewerExports, ExportWritesTheSameFilesAsTraceExport) {
               "tlsheap: error: --model is for --format massif or chrome-trace, not bmf\n");
 }
 
+// A trace cut short: every viewer's file of what it holds, and a warning.
+TEST(ViewerExports, ATruncatedTraceIsExportedWithAWarning) {
+    const fs::path dir = scratch_dir("viewer-exports-truncated");
+    std::ifstream in(kTwoConnections, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    bytes.resize(bytes.size() - 1000);
+    const fs::path cut = dir / "cut.trace";
+    std::ofstream(cut, std::ios::binary) << bytes;
+    for (const std::string format : {"folded", "massif", "chrome-trace", "pprof"}) {
+        const fs::path out = dir / ("out." + format);
+        const RunResult r = run_tlsheap(
+            {"trace", "export", cut.string(), "--format", format, "--output", out.string()});
+        EXPECT_EQ(r.status, 0) << format << ": " << r.err;
+        EXPECT_NE(r.err.find("tlsheap: warning: " + cut.string() + " is truncated at byte"),
+                  std::string::npos)
+            << format << ": " << r.err;
+        EXPECT_GT(fs::file_size(out), 100u) << format;
+    }
+}
+
 } // namespace
 } // namespace tlsheap::testing
