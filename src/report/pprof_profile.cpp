@@ -169,7 +169,7 @@ void PprofProfileBuilder::on_alloc(const trace::Record& r, const trace::LiveAllo
             samples_[{r.stack, phase, phase == trace::Phase::Handshake ? walker_.state() : 0,
                       walker_.connection()}];
         ++v.alloc_objects;
-        v.alloc_space += static_cast<std::int64_t>(block->size);
+        v.alloc_space += block->size;
     }
     take_peak(r.seq);
 }
@@ -189,7 +189,7 @@ void PprofProfileBuilder::take_peak(std::uint64_t seq) {
                               block->phase == trace::Phase::Handshake ? block->state : 0,
                               block->connection}];
         ++v.inuse_objects;
-        v.inuse_space += static_cast<std::int64_t>(block->size);
+        v.inuse_space += block->size;
     }
 }
 
@@ -214,9 +214,9 @@ std::string PprofProfileBuilder::gzipped(std::uint64_t duration_ns) const {
         for (const std::uint64_t id : tables.locations(stack)) {
             sample->add_location_id(id);
         }
-        for (const std::int64_t value :
+        for (const std::uint64_t value :
              {v.alloc_objects, v.alloc_space, v.inuse_objects, v.inuse_space}) {
-            sample->add_value(value);
+            sample->add_value(static_cast<std::int64_t>(value)); // modulo 2^64, as C++20 defines
         }
         pb::Label* label = sample->add_label();
         label->set_key(strings.of("phase"));

@@ -33,11 +33,12 @@ class PprofProfileBuilder final : public trace::WalkerHooks {
   private:
     // stack, phase, state (handshake only, else 0), connection
     using Key = std::tuple<std::uint32_t, trace::Phase, std::uint32_t, std::uint32_t>;
+    // Unsigned: a hostile trace's sizes may add up past INT64_MAX.
     struct Values {
-        std::int64_t alloc_objects = 0;
-        std::int64_t alloc_space = 0;
-        std::int64_t inuse_objects = 0;
-        std::int64_t inuse_space = 0;
+        std::uint64_t alloc_objects = 0;
+        std::uint64_t alloc_space = 0;
+        std::uint64_t inuse_objects = 0;
+        std::uint64_t inuse_space = 0;
     };
 
     void take_peak(std::uint64_t seq);

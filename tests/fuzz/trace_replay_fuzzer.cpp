@@ -2,11 +2,14 @@
 // `replay`, `minpool` and `compare` do, through one allocator model of the
 // catalog: as recorded (with the model's min pool search), on a small pool
 // with every invariant checked after every event, or through one of the
-// buffer-scheme transforms; the verified replay's stacks are also folded for
-// flame graphs (`trace export --format folded`). Rejected input must be a TraceError, ModelError or
-// TransformError; anything else (a crash, a sanitizer report, another
-// exception) is a finding.
+// buffer-scheme transforms; the verified replay is also written in every
+// viewer's format (`trace export --format folded|massif|chrome-trace|pprof`).
+// Rejected input must be a TraceError, ModelError or TransformError; anything
+// else (a crash, a sanitizer report, another exception) is a finding.
+#include "report/chrome_trace.h"
 #include "report/folded_stacks.h"
+#include "report/massif_file.h"
+#include "report/pprof_profile.h"
 #include "tlsheap/allocator_model.h"
 #include "tlsheap/profile_trace.h"
 #include "tlsheap/record_source.h"
@@ -17,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -74,6 +78,21 @@ void replay_verified(const std::vector<unsigned char>& bytes,
     const replay::ReplayResult result = replay::replay_trace(source, options);
     report::folded_lines(result.info, result.stacks_alive_at_peak);
     report::folded_lines(result.info, result.stacks_allocated);
+    std::ostringstream massif;
+    report::write_massif(massif, result, {"fuzz.trace", "fuzz", 0});
+    {
+        auto reader = trace::TraceReader::from_bytes(bytes, "fuzz.trace");
+        trace::TraceWalker walker;
+        std::ostringstream chrome;
+        report::ChromeTraceWriter writer(chrome, walker, result);
+        walker.walk(*reader, writer);
+        writer.finish();
+    }
+    auto reader = trace::TraceReader::from_bytes(bytes, "fuzz.trace");
+    trace::TraceWalker walker;
+    report::PprofProfileBuilder builder(walker, result.live_peak.at.seq);
+    walker.walk(*reader, builder);
+    builder.gzipped(result.duration_ns);
 }
 
 void replay_transformed(const std::vector<unsigned char>& bytes,
