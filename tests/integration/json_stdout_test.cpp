@@ -99,7 +99,10 @@ TEST_F(JsonStdout, AWriteErrorOnStdoutIsAnError) {
           {"replay", kTrace},
           {"replay", kTrace, "--json", "-"},
           {"export", (fs::path(TLSHEAP_SOURCE_DIR) / "tests/src/documents/profile_a.json").string(),
-           "--format", "bmf"}}) {
+           "--format", "bmf"},
+          {"trace", "export", kTrace, "--format", "massif", "--output", "-"},
+          {"trace", "export", kTrace, "--format", "chrome-trace", "--output", "-"},
+          {"trace", "export", kTrace, "--format", "pprof", "--output", "-"}}) {
         const RunResult r = run_into_full_disk(args, dir_);
         EXPECT_EQ(r.status, 2) << args[0] << " " << args[1] << ": " << r.err;
         EXPECT_NE(r.err.find("tlsheap: error: cannot write"), std::string::npos)
