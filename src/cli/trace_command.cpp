@@ -225,7 +225,7 @@ int export_massif(const ExportOptions& o) {
 
 // Trace Event JSON for Perfetto UI and chrome://tracing. The models' replay
 // comes first (their footprints are counters); the trace is then read again
-// and streamed out.
+// and the events written as it goes by.
 int export_chrome_trace(const ExportOptions& o) {
     refuse_overwriting_inputs("--output", o.json, {o.path});
     replay::ReplayOptions options;
