@@ -48,6 +48,8 @@ test_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev python3-jsonschema
   # ms_print, which reads the massif export
   valgrind
+  # headless Chromium opens the HTML report (tests/integration/html_report_test.cpp)
+  chromium
 )
 if [ "$tests" = 1 ]; then
   packages+=("${test_packages[@]}")

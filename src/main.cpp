@@ -10,6 +10,7 @@
 #include "cli/parse_error_text.h"
 #include "cli/profile_command.h"
 #include "cli/replay_command.h"
+#include "cli/report_command.h"
 #include "cli/scenarios_command.h"
 #include "cli/sweep_command.h"
 #include "cli/trace_command.h"
@@ -55,6 +56,7 @@ int run(int argc, char** argv) {
     int exit_code = tlsheap::kExitOk;
     tlsheap::cli::add_profile_command(app, exit_code);
     tlsheap::cli::add_replay_command(app, exit_code);
+    tlsheap::cli::add_report_command(app, exit_code);
     tlsheap::cli::add_minpool_command(app, exit_code);
     tlsheap::cli::add_capacity_command(app, exit_code);
     tlsheap::cli::add_compare_command(app, exit_code);

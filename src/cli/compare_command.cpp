@@ -1,9 +1,12 @@
 #include "cli/compare_command.h"
 
+#include "cli/html_option.h"
 #include "cli/json_document.h"
 #include "cli/output_file.h"
 #include "pipeline/named_inputs.h"
 #include "pipeline/trace_source.h"
+#include "report/html_report.h"
+#include "report/profile_json.h"
 #include "tlsheap/number_format.h"
 #include "tlsheap/profile_trace.h"
 #include "tlsheap/trace_info.h"
@@ -33,6 +36,7 @@ struct CompareOptions {
     std::vector<std::string> models = {"ideal", "mbedtls-pool", "freertos-heap4", "esp-tlsf",
                                        "umm"};
     std::string json;
+    std::string html;
 };
 
 struct ModelFigures {
@@ -52,10 +56,11 @@ struct Row {
     std::uint64_t live_peak = 0;
     std::optional<std::uint64_t> live_steady;
     std::vector<ModelFigures> models;
+    nlohmann::json html_view; // with --html: the scheme's timeline
 };
 
 Row compare_one(const std::string& trace, const std::string& scheme,
-                const std::vector<replay::ModelSpec>& models) {
+                const std::vector<replay::ModelSpec>& models, bool html, bool several_traces) {
     Row row;
     row.trace = trace;
     row.scheme = scheme;
@@ -83,6 +88,16 @@ Row compare_one(const std::string& trace, const std::string& scheme,
             f.used_peak = m.used_peak.bytes;
             row.models.push_back(f);
         }
+        if (html) {
+            const report::RunDescription run = report::run_of_trace(r.info, "compare", trace);
+            row.html_view = report::html_trace_view(
+                (several_traces ? std::filesystem::path(trace).stem().string() + ": " : "") +
+                    scheme,
+                report::profile_json(run, r), open, models, std::nullopt);
+            // The page draws a timeline per scheme: its flame graphs would only weigh.
+            row.html_view.erase("alive_at_peak");
+            row.html_view["timeline"].erase("allocated_by_state");
+        }
     } catch (const replay::TransformError& e) {
         row.error = e.what();
     }
@@ -95,12 +110,14 @@ std::string optional_bytes(const std::optional<std::uint64_t>& v) {
 
 int run_compare(const CompareOptions& o) {
     refuse_overwriting_inputs("--json", o.json, o.traces);
+    check_html_output(o.html, o.json, o.traces);
     reserve_stdout_for_json(o.json);
     const std::vector<replay::ModelSpec> models = pipeline::parse_model_specs(o.models);
     std::vector<Row> rows;
     for (const std::string& trace : o.traces) {
         for (const std::string& scheme : o.schemes) {
-            rows.push_back(compare_one(trace, scheme, models));
+            rows.push_back(
+                compare_one(trace, scheme, models, !o.html.empty(), o.traces.size() > 1));
         }
     }
     trace::TraceReader reader(o.traces.front());
@@ -170,6 +187,16 @@ int run_compare(const CompareOptions& o) {
         }
         write_json_file(o.json, j);
     }
+    if (!o.html.empty()) {
+        nlohmann::json views = nlohmann::json::array();
+        for (const Row& row : rows) {
+            if (!row.html_view.is_null()) {
+                views.push_back(row.html_view);
+            }
+        }
+        write_html_report(o.html, "tlsheap compare: " + info.meta(trace::meta::kScenarioName),
+                          "compare", views);
+    }
     return kExitOk;
 }
 
@@ -189,6 +216,7 @@ void add_compare_command(CLI::App& app, int& exit_code) {
     cmd->add_option("--json", o->json,
                     "write the table as JSON to FILE (-: stdout, the report then on stderr)")
         ->check(output_file());
+    add_html_option(cmd, o->html);
     cmd->callback([o, &exit_code] { exit_code = run_compare(*o); });
 }
 

@@ -1,6 +1,7 @@
 #include "cli/profile_command.h"
 
 #include "cli/heap_option.h"
+#include "cli/html_option.h"
 #include "cli/json_document.h"
 #include "cli/number_option.h"
 #include "cli/output_file.h"
@@ -8,6 +9,7 @@
 #include "pipeline/profile_session.h"
 #include "pipeline/trace_source.h"
 #include "report/abi_comparison_table.h"
+#include "report/html_report.h"
 #include "report/profile_json.h"
 #include "report/terminal_profile.h"
 #include "tlsheap/tls_wire.h"
@@ -59,6 +61,28 @@ void apply_lifecycle_options(const ProfileOptions& o, pipeline::RecordSettings& 
     }
 }
 
+// The page's view of each ABI's profile, drawn from its trace (its document
+// alone when nothing was recorded).
+nlohmann::json html_views(const std::vector<pipeline::VariantProfile>& profiles,
+                          const pipeline::RecordSettings& settings,
+                          const report::ReportOptions& report_options) {
+    nlohmann::json views = nlohmann::json::array();
+    for (const pipeline::VariantProfile& p : profiles) {
+        const std::string name =
+            p.run.scenario + (profiles.size() > 1 ? " · ABI " + p.abi : std::string());
+        nlohmann::json profile = report::profile_json(p.run, p.result, report_options);
+        if (!p.recorded) {
+            views.push_back(report::html_document_view(name, std::move(profile)));
+            continue;
+        }
+        views.push_back(report::html_trace_view(
+            name, std::move(profile),
+            pipeline::trace_source(p.run.trace_path, std::string(), settings.app_heap),
+            pipeline::parse_model_specs(settings.models), settings.heap));
+    }
+    return views;
+}
+
 int run_profile(ProfileOptions o) {
     const unsigned jobs = o.jobs != 0 ? o.jobs : std::max(1u, std::thread::hardware_concurrency());
     if (!tls::side_from_name(o.settings.run.side)) {
@@ -66,6 +90,7 @@ int run_profile(ProfileOptions o) {
                         kExitBadInput);
     }
     check_format(o.format, o.json);
+    check_html_output(o.html, o.json, {o.config, o.settings.trace});
     reserve_stdout_for_json(o.json);
     apply_lifecycle_options(o, o.settings);
     o.settings.heap = parse_heap_size(o.heap, "--heap");
@@ -113,6 +138,10 @@ int run_profile(ProfileOptions o) {
             }
         }
         write_document(o.json, document, o.format);
+    }
+    if (!o.html.empty()) {
+        write_html_report(o.html, "tlsheap: " + scenario.name, "profile",
+                          html_views(profiles, settings, report_options));
     }
     for (const pipeline::VariantProfile& p : profiles) {
         if (p.status != kExitOk) {
@@ -165,6 +194,7 @@ void add_profile_command(CLI::App& app, int& exit_code) {
                     "what --json writes: tlsheap (the full profile), benchmark-action "
                     "(github-action-benchmark's customSmallerIsBetter) or bmf (Bencher)")
         ->capture_default_str();
+    add_html_option(cmd, options->html);
     step_timeout_option(cmd->add_option("--timeout", options->settings.run.timeout_seconds,
                                         "seconds to wait for the peer at every step"))
         ->capture_default_str();

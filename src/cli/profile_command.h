@@ -20,6 +20,7 @@ struct ProfileOptions {
     std::string scenario = "tls12-ecdhe-ecdsa-p256";
     pipeline::RecordSettings settings; // bound to the options directly
     std::string json;
+    std::string html;
     std::string format = "tlsheap";
     unsigned jobs = 0;
     std::vector<std::string> abis; // empty: ilp32 where it builds, else host

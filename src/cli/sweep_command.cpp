@@ -1,6 +1,7 @@
 #include "cli/sweep_command.h"
 
 #include "cli/heap_option.h"
+#include "cli/html_option.h"
 #include "cli/json_document.h"
 #include "cli/number_option.h"
 #include "cli/output_file.h"
@@ -15,17 +16,22 @@ struct SweepOptions {
     pipeline::SweepRequest request;
     std::string heap; // --heap BYTES
     std::string json;
+    std::string html;
     std::string format = "tlsheap";
 };
 
 int run_sweep_command(SweepOptions o) {
     check_format(o.format, o.json);
+    check_html_output(o.html, o.json, o.request.config_files);
     o.request.settings.heap = parse_heap_size(o.heap, "--heap");
     reserve_stdout_for_json(o.json);
     const nlohmann::json sweep = pipeline::run_sweep(o.request);
     pipeline::print_sweep_matrix(stdout, sweep);
     if (!o.json.empty()) {
         write_document(o.json, sweep, o.format);
+    }
+    if (!o.html.empty()) {
+        write_html_report(o.html, "tlsheap sweep", "sweep", nlohmann::json::array(), sweep);
     }
     return kExitOk;
 }
@@ -70,6 +76,7 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
         ->check(output_file());
     cmd->add_option("--format", o->format, "tlsheap, benchmark-action or bmf")
         ->capture_default_str();
+    add_html_option(cmd, o->html);
     cmd->add_flag("-q,--quiet", r.quiet, "no progress");
     cmd->callback([o, &exit_code] { exit_code = run_sweep_command(*o); });
 }

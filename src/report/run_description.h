@@ -3,6 +3,8 @@
 // numbers, and writes it into the JSON.
 #pragma once
 
+#include "tlsheap/trace_info.h"
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -33,5 +35,10 @@ struct RunDescription {
     std::uint64_t trace_bytes = 0;
     std::vector<std::string> warnings;
 };
+
+// A replay's run: what the trace at `trace_path` says about itself (its
+// variant, scenario and peer), for `command` (replay, report, compare).
+RunDescription run_of_trace(const trace::TraceInfo& info, const std::string& command,
+                            const std::string& trace_path);
 
 } // namespace tlsheap::report

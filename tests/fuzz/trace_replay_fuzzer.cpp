@@ -3,11 +3,13 @@
 // catalog: as recorded (with the model's min pool search), on a small pool
 // with every invariant checked after every event, or through one of the
 // buffer-scheme transforms; the verified replay is also written in every
-// viewer's format (`trace export --format folded|massif|chrome-trace|pprof`).
+// viewer's format (`trace export --format folded|massif|chrome-trace|pprof`)
+// and as the HTML report's page (`report TRACE --html`).
 // Rejected input must be a TraceError, ModelError or TransformError; anything
 // else (a crash, a sanitizer report, another exception) is a finding.
 #include "report/chrome_trace.h"
 #include "report/folded_stacks.h"
+#include "report/html_report.h"
 #include "report/massif_file.h"
 #include "report/pprof_profile.h"
 #include "tlsheap/allocator_model.h"
@@ -93,6 +95,11 @@ void replay_verified(const std::vector<unsigned char>& bytes,
     report::PprofProfileBuilder builder(walker, result.live_peak.at.seq);
     walker.walk(*reader, builder);
     builder.gzipped(result.duration_ns);
+    report::html_page(
+        "fuzz", "profile",
+        nlohmann::json::array({report::html_trace_view(
+            "fuzz", nlohmann::json::object(), [&] { return std::make_unique<BytesSource>(bytes); },
+            models, options.pool_size)}));
 }
 
 void replay_transformed(const std::vector<unsigned char>& bytes,
