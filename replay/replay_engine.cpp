@@ -27,7 +27,8 @@ class Engine final : public trace::WalkerHooks {
   public:
     Engine(const ReplayOptions& options, ReplayResult& result)
         : result_(result), statistics_(walker_, options, result), resumption_(walker_),
-          models_(options, real_pool_), series_(options.series_points),
+          models_(options, real_pool_),
+          series_(options.series_points, options.pool_size.has_value()),
           cycles_(options.pool_size.has_value() && options.heap_verdicts) {}
 
     void run(RecordSource& reader) {

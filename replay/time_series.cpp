@@ -63,6 +63,9 @@ void TimeSeries::close_bucket(const ModelDriver& models) {
     p.footprint.resize(models.model_count());
     for (std::size_t i = 0; i < models.model_count(); ++i) {
         p.footprint[i] = models.model(i).footprint();
+        if (heap_figures_) {
+            p.heap.push_back(models.model(i).heap_figures());
+        }
     }
     series_.push_back(std::move(p));
     bucket_empty_ = true;

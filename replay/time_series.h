@@ -18,8 +18,9 @@ namespace tlsheap::replay {
 
 class TimeSeries {
   public:
-    // About `points` points (between `points` and twice as many).
-    explicit TimeSeries(unsigned points) : points_(points) {}
+    // About `points` points (between `points` and twice as many); with
+    // `heap_figures`, each model's heap API figures at every point.
+    TimeSeries(unsigned points, bool heap_figures) : points_(points), heap_figures_(heap_figures) {}
 
     // The models are built: one used-bytes maximum per model.
     void start(std::size_t model_count);
@@ -38,6 +39,7 @@ class TimeSeries {
     void merge_buckets();
 
     unsigned points_;
+    bool heap_figures_;
     std::vector<SeriesPoint> series_;
     std::vector<std::uint64_t> used_max_; // per model, in the open bucket
     std::uint64_t stride_ = 1;

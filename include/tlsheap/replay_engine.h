@@ -141,6 +141,9 @@ struct SeriesPoint {
     std::uint64_t live_max = 0;           // highest live bytes inside the bucket
     std::vector<std::uint64_t> footprint; // per model, at the end of the bucket
     std::vector<std::uint64_t> used_max;  // per model, highest in-use bytes in the bucket
+    // Per model, what its heap API reports at the end of the bucket: only
+    // on a heap of fixed size (ReplayOptions::pool_size), else empty.
+    std::vector<HeapFigures> heap;
 };
 
 struct ModelFailure {

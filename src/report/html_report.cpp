@@ -9,6 +9,7 @@
 namespace tlsheap::report {
 
 using nlohmann::json;
+using replay::HeapFigures;
 
 namespace {
 
@@ -78,7 +79,16 @@ json html_trace_view(const std::string& name, json profile, const replay::Source
     }
     json series = json::array();
     for (const replay::SeriesPoint& p : replayed.series) {
-        series.push_back({p.seq, p.live, p.live_max, p.footprint});
+        json point = {p.seq, p.live, p.live_max, p.footprint};
+        if (!p.heap.empty()) {
+            // Per model: free bytes and the largest free block, as its API says.
+            json heap = json::array();
+            for (const HeapFigures& h : p.heap) {
+                heap.push_back({h.free_bytes, h.largest_free_block});
+            }
+            point.push_back(std::move(heap));
+        }
+        series.push_back(std::move(point));
     }
     FlameStacks at_peak(replayed.info);
     for (const replay::StackBytes& entry : replayed.stacks_alive_at_peak) {

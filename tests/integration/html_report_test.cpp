@@ -227,6 +227,48 @@ TEST_F(HtmlReport, LifecycleTraceHasABandRowPerConnection) {
               std::vector<std::uint64_t>{profile["live_peak"]["bytes"].get<std::uint64_t>()});
 }
 
+// The page's data block, as the page reads it.
+json page_data(const fs::path& page) {
+    std::ifstream in(page);
+    const std::string text((std::istreambuf_iterator<char>(in)), {});
+    const std::string open = "id=\"tlsheap-data\">";
+    const std::size_t begin = text.find(open);
+    const std::size_t end = text.find("</script>", begin);
+    EXPECT_NE(begin, std::string::npos);
+    return json::parse(text.substr(begin + open.size(), end - begin - open.size()));
+}
+
+// On a device heap (--heap): each model's free bytes and largest free block
+// over time, drawn; the ideal model's free bytes are the heap less the live
+// bytes at every point.
+TEST_F(HtmlReport, HeapPageDrawsFreeBytesAndTheLargestBlock) {
+    constexpr std::uint64_t kHeap = 60000;
+    const fs::path page = dir_ / "heap.html";
+    const RunResult r = run_tlsheap({"report", kTrace, "--heap", std::to_string(kHeap), "--model",
+                                     "ideal", "--model", "esp-tlsf", "--html", page.string()});
+    ASSERT_EQ(r.status, 0) << r.err;
+    const json timeline = page_data(page)["views"][0]["timeline"];
+    EXPECT_EQ(timeline["heap_size"], kHeap);
+    ASSERT_GT(timeline["series"].size(), 1000u);
+    for (const json& point : timeline["series"]) {
+        const std::uint64_t live = point[1];
+        EXPECT_EQ(point[4][0], json::array({kHeap - live, kHeap - live})) << point.dump();
+        // TLSF's free bytes leave out what its headers take: fewer.
+        EXPECT_LT(point[4][1][0].get<std::uint64_t>(), kHeap - live) << point.dump();
+    }
+    const Page shown = open_page(page);
+    expect_clean(shown);
+    for (const std::string heap : {"free", "largest"}) {
+        for (const std::string model : {"ideal", "esp-tlsf"}) {
+            EXPECT_EQ(
+                occurrences(shown.dom, "data-heap=\"" + heap + "\" data-model=\"" + model + "\""),
+                1u)
+                << heap << " " << model;
+        }
+    }
+    EXPECT_EQ(occurrences(shown.dom, "class=\"heap-line\""), 1u);
+}
+
 // compare --html: a timeline per scheme on one axis, each with its scheme's
 // live peak as compare's JSON gives it.
 TEST_F(HtmlReport, ComparePageHasATimelinePerScheme) {

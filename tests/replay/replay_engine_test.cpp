@@ -171,5 +171,39 @@ TEST(ReplayEngine, SeriesStaysBoundedOverLongTraces) {
     }
 }
 
+// On a heap of fixed size every point carries each model's heap figures at
+// its end; the ideal model's free bytes are the heap less the live bytes.
+// Without a heap size, none.
+TEST(ReplayEngine, SeriesPointsCarryTheHeapFiguresOnAFixedHeap) {
+    TraceBuilder b;
+    b.meta(trace::meta::kPointerSize, "4").phase(Phase::Handshake);
+    b.alloc(100, 0x1000);
+    b.alloc(60, 0x2000);
+    b.free(0x1000);
+    b.alloc(10, 0x3000);
+    const std::vector<unsigned char> bytes = b.finish();
+    ReplayOptions options;
+    options.models = {ModelSpec::parse("ideal"), ModelSpec::parse("mbedtls-pool")};
+    options.series_points = 16;
+    {
+        auto reader = trace::TraceReader::from_bytes(bytes);
+        for (const SeriesPoint& p : replay_trace(*reader, options).series) {
+            EXPECT_TRUE(p.heap.empty());
+        }
+    }
+    options.pool_size = 1000;
+    auto reader = trace::TraceReader::from_bytes(bytes);
+    const ReplayResult r = replay_trace(*reader, options);
+    const std::vector<std::uint64_t> live = {100, 160, 60, 70}; // after events 1..4
+    ASSERT_EQ(r.series.size(), 4u);
+    for (const SeriesPoint& p : r.series) {
+        ASSERT_EQ(p.heap.size(), 2u);
+        EXPECT_EQ(p.heap[0].free_bytes, 1000 - live[p.seq - 1]) << p.seq;
+        EXPECT_EQ(p.heap[0].largest_free_block, 1000 - live[p.seq - 1]) << p.seq;
+        // memory_buffer_alloc counts a 32-byte header per block, in use or free.
+        EXPECT_LT(p.heap[1].free_bytes, 1000 - live[p.seq - 1]) << p.seq;
+    }
+}
+
 } // namespace
 } // namespace tlsheap::replay

@@ -155,18 +155,31 @@
   // ---------- the data of a view ----------
   // The series as columns, from the trace (timeline) or from the document.
   function seriesOf(view) {
-    var s = { seq: [], live: [], liveMax: [], models: [], footprint: [] };
+    // free, largest: per model, on a heap of fixed size (empty without).
+    var s = { seq: [], live: [], liveMax: [], models: [], footprint: [], free: [], largest: [] };
     var t = view.timeline;
     if (t) {
       s.models = t.models || [];
+      var withHeap = (t.series || []).length > 0 && Array.isArray(t.series[0][4]);
       s.models.forEach(function () {
         s.footprint.push([]);
+        if (withHeap) {
+          s.free.push([]);
+          s.largest.push([]);
+        }
       });
       (t.series || []).forEach(function (p) {
         s.seq.push(p[0]);
         s.live.push(p[1]);
         s.liveMax.push(p[2]);
-        for (var m = 0; m < s.models.length; m++) s.footprint[m].push((p[3] || [])[m] || 0);
+        for (var m = 0; m < s.models.length; m++) {
+          s.footprint[m].push((p[3] || [])[m] || 0);
+          if (withHeap) {
+            var h = (p[4] || [])[m] || [0, 0];
+            s.free[m].push(h[0]);
+            s.largest[m].push(h[1]);
+          }
+        }
       });
       return s;
     }
@@ -240,6 +253,11 @@
     var legend = [{ key: "live", label: "live bytes (requested)", colour: "#1f5fbf" }];
     series.models.forEach(function (m, i) {
       legend.push({ key: "model" + i, label: m + " footprint", colour: MODEL_COLOURS[i % MODEL_COLOURS.length] });
+    });
+    series.free.forEach(function (f, i) {
+      var m = series.models[i];
+      legend.push({ key: "free" + i, label: m + " free bytes", colour: MODEL_COLOURS[i % MODEL_COLOURS.length] });
+      legend.push({ key: "largest" + i, label: m + " largest free block", colour: MODEL_COLOURS[i % MODEL_COLOURS.length] });
     });
     legend.forEach(function (entry) {
       var label = html("label");
@@ -366,6 +384,11 @@
         if (hidden["model" + i] || !series.seq.length) return;
         layer.appendChild(svg("path", { class: "series-model", stroke: MODEL_COLOURS[i % MODEL_COLOURS.length], d: stepPath(series.footprint[i], from, to), "data-model": m }));
       });
+      series.free.forEach(function (f, i) {
+        var colour = MODEL_COLOURS[i % MODEL_COLOURS.length];
+        if (!hidden["free" + i]) layer.appendChild(svg("path", { class: "series-free", stroke: colour, d: stepPath(f, from, to), "data-heap": "free", "data-model": series.models[i] }));
+        if (!hidden["largest" + i]) layer.appendChild(svg("path", { class: "series-largest", stroke: colour, d: stepPath(series.largest[i], from, to), "data-heap": "largest", "data-model": series.models[i] }));
+      });
       if (t && t.heap_size) {
         layer.appendChild(svg("line", { class: "heap-line", x1: left, x2: W - right, y1: y(t.heap_size), y2: y(t.heap_size) }));
         layer.appendChild(svg("text", { x: W - right - 4, y: y(t.heap_size) - 4, "text-anchor": "end" }, "heap " + bytes(t.heap_size)));
@@ -447,7 +470,7 @@
       var lines = ["event " + count(series.seq[i]) + ": live " + bytes(series.live[i])];
       if (series.liveMax[i] !== series.live[i]) lines.push("highest in this point's events: " + bytes(series.liveMax[i]));
       series.models.forEach(function (m, k) {
-        lines.push(m + " footprint: " + bytes(series.footprint[k][i]));
+        lines.push(m + " footprint: " + bytes(series.footprint[k][i]) + (series.free[k] ? "; free " + bytes(series.free[k][i]) + ", largest free block " + bytes(series.largest[k][i]) : ""));
       });
       var ev = eventsBySeq.get(series.seq[i]);
       var site = ev && t.sites ? t.sites[ev[3]] : "";
