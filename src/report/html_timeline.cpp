@@ -84,6 +84,15 @@ std::string HtmlTimelineCollector::band_name() const {
                                                       : trace::phase_name(walker_.phase());
 }
 
+void HtmlTimelineCollector::add_band(std::uint32_t connection, const Band& band,
+                                     std::uint64_t end) {
+    if (bands_.size() >= kMostMarks) {
+        ++bands_left_out_;
+        return;
+    }
+    bands_.push_back({connection, band.name, band.handshake, band.begin, end});
+}
+
 void HtmlTimelineCollector::follow_state() {
     const std::uint32_t connection = walker_.connection();
     const std::string name = band_name();
@@ -95,8 +104,7 @@ void HtmlTimelineCollector::follow_state() {
         }
         // A state the handshake passed through without an event still gets
         // its band, of no width on the page's event axis.
-        bands_.push_back(
-            {connection, band->second.name, band->second.handshake, band->second.begin, last_seq_});
+        add_band(connection, band->second, last_seq_);
     }
     band->second = {name, handshake, last_seq_};
 }
@@ -133,7 +141,11 @@ void HtmlTimelineCollector::on_alloc(const trace::Record& r, const trace::LiveAl
     }
     describe_point(r, block != nullptr ? "alloc" : "failed alloc", bytes, site);
     if (block == nullptr) {
-        failed_.push_back({r.seq, bytes, site});
+        if (failed_.size() < kMostMarks) {
+            failed_.push_back({r.seq, bytes, site});
+        } else {
+            ++failed_left_out_;
+        }
         return;
     }
     allocated_.add({band_name()}, block->stack, block->size);
@@ -160,6 +172,10 @@ void HtmlTimelineCollector::on_context(const trace::Record& r) {
     if (r.tag != trace::Tag::TlsRecord) {
         return;
     }
+    if (records_.size() >= kMostMarks) {
+        ++records_left_out_;
+        return;
+    }
     json messages = json::array();
     for (const std::uint8_t type : r.hs_types) {
         messages.push_back(analysis::handshake_type_name(type));
@@ -175,7 +191,7 @@ json HtmlTimelineCollector::finish() {
         if (band.name == trace::phase_name(trace::Phase::Teardown)) {
             end = std::max(band.begin, last_event_[connection]);
         }
-        bands_.push_back({connection, band.name, band.handshake, band.begin, end});
+        add_band(connection, band, end);
     }
     open_.clear();
     return {{"bands", bands_},
@@ -184,6 +200,10 @@ json HtmlTimelineCollector::finish() {
             {"events", events_},
             {"sites", sites_},
             {"connection_records", walker_.connection_records()},
+            {"left_out",
+             {{"bands", bands_left_out_},
+              {"records", records_left_out_},
+              {"failed", failed_left_out_}}},
             {"allocated_by_state", allocated_.json()}};
 }
 

@@ -39,6 +39,9 @@ class FlameStacks {
 
 class HtmlTimelineCollector final : public trace::WalkerHooks {
   public:
+    // Bands, TLS records and failed allocations the page holds at most, each.
+    static constexpr std::size_t kMostMarks = 100000;
+
     // `series`: the replay's points, whose events are described for hovering.
     HtmlTimelineCollector(const trace::TraceWalker& walker,
                           const std::vector<replay::SeriesPoint>& series);
@@ -63,6 +66,7 @@ class HtmlTimelineCollector final : public trace::WalkerHooks {
     };
 
     void follow_state();
+    void add_band(std::uint32_t connection, const Band& band, std::uint64_t end);
     void describe_point(const trace::Record& r, const char* what, std::uint64_t bytes,
                         const std::string& site);
     std::uint32_t site_index(const std::string& site);
@@ -76,7 +80,12 @@ class HtmlTimelineCollector final : public trace::WalkerHooks {
     // Each connection's last allocation or free: a connection torn down
     // ends there, not at the end of the trace.
     std::map<std::uint32_t, std::uint64_t> last_event_;
+    // A trace may come from someone else: what the page holds over time is
+    // bounded (kMostMarks each), and what was left out is counted.
     nlohmann::json bands_ = nlohmann::json::array();
+    std::uint64_t bands_left_out_ = 0;
+    std::uint64_t records_left_out_ = 0;
+    std::uint64_t failed_left_out_ = 0;
     nlohmann::json records_ = nlohmann::json::array();
     nlohmann::json failed_ = nlohmann::json::array();
     // [seq, what, bytes, site]: the event at each series point, its call

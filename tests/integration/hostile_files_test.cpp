@@ -23,14 +23,6 @@ namespace {
 namespace fs = std::filesystem;
 namespace meta = trace::meta;
 
-void expect_one_line_error(const RunResult& r, int status, const std::string& what) {
-    EXPECT_EQ(r.status, status) << r.err;
-    const auto lines = r.error_lines();
-    ASSERT_EQ(lines.size(), 1u) << r.err;
-    EXPECT_EQ(lines.front().rfind("tlsheap: error: ", 0), 0u) << lines.front();
-    EXPECT_NE(lines.front().find(what), std::string::npos) << lines.front();
-}
-
 // A copy of `from` with some Meta values changed: what a trace handed over
 // by someone else may say.
 void rewrite_meta(const fs::path& from, const fs::path& to,

@@ -33,14 +33,6 @@ fs::path write_trace(const fs::path& dir, const std::string& name,
     return p;
 }
 
-void expect_one_line_error(const RunResult& r, const std::string& what) {
-    EXPECT_EQ(r.status, 2) << r.err;
-    const auto lines = r.error_lines();
-    ASSERT_EQ(lines.size(), 1u) << r.err;
-    EXPECT_EQ(lines.front().rfind("tlsheap: error: ", 0), 0u) << lines.front();
-    EXPECT_NE(lines.front().find(what), std::string::npos) << lines.front();
-}
-
 // One handshake step in `state`, an allocation and its free.
 std::vector<unsigned char>
 step_trace(std::uint64_t state, const std::vector<std::pair<std::string, std::string>>& meta = {}) {

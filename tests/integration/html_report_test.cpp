@@ -134,14 +134,6 @@ bool is_png(const fs::path& file) {
     return in.gcount() == 8 && std::string(head + 1, 3) == "PNG";
 }
 
-void expect_one_line_error(const RunResult& r, const std::string& what) {
-    EXPECT_EQ(r.status, 2) << r.err;
-    const auto lines = r.error_lines();
-    ASSERT_EQ(lines.size(), 1u) << r.err;
-    EXPECT_EQ(lines.front().rfind("tlsheap: error: ", 0), 0u) << lines.front();
-    EXPECT_NE(lines.front().find(what), std::string::npos) << lines.front();
-}
-
 json replayed(const std::string& trace) {
     const RunResult r = run_tlsheap({"replay", trace, "--json", "-"});
     EXPECT_EQ(r.status, 0) << r.err;

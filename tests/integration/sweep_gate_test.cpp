@@ -24,14 +24,6 @@ class SweepAndGate : public ::testing::Test {
     void TearDown() override { expect_nothing_left_running(); }
 };
 
-void expect_one_line_error(const RunResult& r, const std::string& what) {
-    EXPECT_EQ(r.status, 2) << r.err;
-    const auto lines = r.error_lines();
-    ASSERT_EQ(lines.size(), 1u) << r.err;
-    EXPECT_EQ(lines.front().rfind("tlsheap: error: ", 0), 0u) << lines.front();
-    EXPECT_NE(lines.front().find(what), std::string::npos) << lines.front();
-}
-
 // The grid every sweep test shares (so its two variants are built once):
 // IN_CONTENT_LEN 4096 and 1024 × a PSK handshake and the RSA chain.
 const std::vector<std::string> kGrid = {"sweep",

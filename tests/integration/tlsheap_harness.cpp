@@ -95,6 +95,18 @@ nlohmann::json read_json(const fs::path& file) {
     return nlohmann::json::parse(in);
 }
 
+void expect_one_line_error(const RunResult& r, int status, const std::string& what) {
+    EXPECT_EQ(r.status, status) << r.err;
+    const auto lines = r.error_lines();
+    ASSERT_EQ(lines.size(), 1u) << r.err;
+    EXPECT_EQ(lines.front().rfind("tlsheap: error: ", 0), 0u) << lines.front();
+    EXPECT_NE(lines.front().find(what), std::string::npos) << lines.front();
+}
+
+void expect_one_line_error(const RunResult& r, const std::string& what) {
+    expect_one_line_error(r, 2, what);
+}
+
 fs::path default_config_with(const fs::path& file, const std::string& lines) {
     fs::copy_file(test_cache() / "mbedtls" / "3.6" / "include" / "mbedtls" / "mbedtls_config.h",
                   file);

@@ -36,6 +36,12 @@ RunResult run_tlsheap_with_env(const std::vector<std::string>& args,
 
 nlohmann::json read_json(const std::filesystem::path& file);
 
+// The run failed with `status` and one line on stderr, "tlsheap: error: ..."
+// naming `what`.
+void expect_one_line_error(const RunResult& r, int status, const std::string& what);
+// The same for unusable input (exit 2).
+void expect_one_line_error(const RunResult& r, const std::string& what);
+
 // A user's config: mbedTLS 3.6's default config copied to `file`, with
 // `lines` appended.
 std::filesystem::path default_config_with(const std::filesystem::path& file,

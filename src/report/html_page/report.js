@@ -668,6 +668,10 @@
     if (!view.timeline) {
       section.appendChild(html("p", { class: "note" }, "From the profile document alone: the states, phases and TLS records over time are in the trace (tlsheap report TRACE --html)."));
     }
+    var left = (view.timeline && view.timeline.left_out) || {};
+    if (left.bands || left.records || left.failed) {
+      section.appendChild(html("p", { class: "note" }, "Left out of the timeline (the page holds at most 100,000 of each): " + count(left.bands || 0) + " bands, " + count(left.records || 0) + " TLS records, " + count(left.failed || 0) + " failed allocations."));
+    }
     timeline(section, view, domain);
     if (options.timelineOnly) return;
 

@@ -108,6 +108,28 @@ TEST(HtmlTimeline, AllocatedPerStateAddsEveryConnectionsBytes) {
     EXPECT_EQ(flame.at("stacks"), json::parse("[[100, 0, 1], [120, 2, 1]]"));
 }
 
+// A trace may come from someone else: the page holds at most kMostMarks TLS
+// records, and counts the rest.
+TEST(HtmlTimeline, MarksAreBoundedAndTheRestCounted) {
+    tlsheap::testing::TraceBuilder b;
+    b.phase(trace::Phase::Handshake).step(1);
+    b.alloc(10, 0x1000);
+    const std::size_t records = HtmlTimelineCollector::kMostMarks + 5;
+    for (std::size_t i = 0; i < records; ++i) {
+        b.handshake(trace::Direction::In, 5, {});
+    }
+    b.free(0x1000);
+    auto reader = trace::TraceReader::from_bytes(b.finish());
+    trace::TraceWalker walker;
+    const std::vector<replay::SeriesPoint> no_series;
+    HtmlTimelineCollector collector(walker, no_series);
+    walker.walk(*reader, collector);
+    const json timeline = collector.finish();
+    EXPECT_EQ(timeline.at("records").size(), HtmlTimelineCollector::kMostMarks);
+    EXPECT_EQ(timeline.at("left_out").at("records"), 5);
+    EXPECT_EQ(timeline.at("left_out").at("bands"), 0);
+}
+
 // Names from a trace end the data block of the page nowhere: every '<', '>'
 // and '&' of the data is a JSON escape.
 TEST(HtmlPage, DataCannotCloseItsScriptBlock) {
