@@ -14,8 +14,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Exactly one error line, naming `what`.
-void expect_one_line_error(const RunResult& r, int status, const std::string& what) {
+// An error whose first line names `what` (a config's compiler output may
+// follow it).
+void expect_error_naming(const RunResult& r, int status, const std::string& what) {
     EXPECT_EQ(r.status, status) << r.err;
     const auto lines = r.error_lines();
     ASSERT_FALSE(lines.empty()) << "no error message; stdout: " << r.out;
@@ -30,7 +31,7 @@ class BadInput : public ::testing::Test {
 
 TEST_F(BadInput, MissingConfigFile) {
     const RunResult r = run_tlsheap({"profile", "--config", "/nonexistent/my_config.h"});
-    expect_one_line_error(r, 2, "config file /nonexistent/my_config.h does not exist");
+    expect_error_naming(r, 2, "config file /nonexistent/my_config.h does not exist");
     EXPECT_EQ(r.error_lines().size(), 1u);
 }
 
@@ -40,7 +41,7 @@ TEST_F(BadInput, ConfigThatDoesNotCompileNamesTheFileTheLineAndTheError) {
     fs::copy_file(test_cache() / "mbedtls/3.6/include/mbedtls/mbedtls_config.h", config);
     std::ofstream(config, std::ios::app) << "#define MBEDTLS_SSL_IN_CONTENT_LEN 4096x\n";
     const RunResult r = run_tlsheap({"profile", "--config", config.string()});
-    expect_one_line_error(r, 2, "does not compile");
+    expect_error_naming(r, 2, "does not compile");
     const std::string line = r.error_lines().front();
     EXPECT_NE(line.find(config.string() + ":"), std::string::npos)
         << line;                                                       // the user's file and line
@@ -50,7 +51,7 @@ TEST_F(BadInput, ConfigThatDoesNotCompileNamesTheFileTheLineAndTheError) {
 TEST_F(BadInput, ConfigRejectedByCheckConfigFailsBeforeCompiling) {
     // 3.6 refuses TLS 1.3 without the peer certificate kept (check_config.h).
     const RunResult r = run_tlsheap({"profile", "--unset", "MBEDTLS_SSL_KEEP_PEER_CERTIFICATE"});
-    expect_one_line_error(r, 2, "does not compile");
+    expect_error_naming(r, 2, "does not compile");
     EXPECT_NE(r.error_lines().front().find("#error \"MBEDTLS_SSL_PROTO_TLS1_3 defined without "
                                            "MBEDTLS_SSL_KEEP_PEER_CERTIFICATE\""),
               std::string::npos)
@@ -61,29 +62,29 @@ TEST_F(BadInput, ConfigRejectedByCheckConfigFailsBeforeCompiling) {
 TEST_F(BadInput, ConfigLackingWhatTheScenarioNeedsFailsBeforeBuilding) {
     const RunResult r =
         run_tlsheap({"profile", "--unset", "MBEDTLS_KEY_EXCHANGE_ECDHE_ECDSA_ENABLED"});
-    expect_one_line_error(r, 2,
-                          "lacks MBEDTLS_KEY_EXCHANGE_ECDHE_ECDSA_ENABLED, which scenario "
-                          "tls12-ecdhe-ecdsa-p256 needs");
+    expect_error_naming(r, 2,
+                        "lacks MBEDTLS_KEY_EXCHANGE_ECDHE_ECDSA_ENABLED, which scenario "
+                        "tls12-ecdhe-ecdsa-p256 needs");
     EXPECT_EQ(r.err.find("building mbedTLS"), std::string::npos) << "compiled before checking";
 }
 
 TEST_F(BadInput, UnknownScenario) {
-    expect_one_line_error(run_tlsheap({"profile", "--scenario", "tls99-nope"}), 2,
-                          "unknown scenario 'tls99-nope' (known: tls12-ecdhe-ecdsa-mutual");
+    expect_error_naming(run_tlsheap({"profile", "--scenario", "tls99-nope"}), 2,
+                        "unknown scenario 'tls99-nope' (known: tls12-ecdhe-ecdsa-mutual");
 }
 
 TEST_F(BadInput, UnknownAndMalformedMacros) {
-    expect_one_line_error(run_tlsheap({"profile", "--set", "MBEDTLS_NO_SUCH_OPTION"}), 2,
-                          "unknown macro MBEDTLS_NO_SUCH_OPTION");
-    expect_one_line_error(run_tlsheap({"profile", "--set", "1X=2"}), 2, "is not a macro name");
-    expect_one_line_error(run_tlsheap({"profile", "--set", "MBEDTLS_SSL_IN_CONTENT_LEN=4096",
-                                       "--unset", "MBEDTLS_SSL_IN_CONTENT_LEN"}),
-                          2, "both --set and --unset");
+    expect_error_naming(run_tlsheap({"profile", "--set", "MBEDTLS_NO_SUCH_OPTION"}), 2,
+                        "unknown macro MBEDTLS_NO_SUCH_OPTION");
+    expect_error_naming(run_tlsheap({"profile", "--set", "1X=2"}), 2, "is not a macro name");
+    expect_error_naming(run_tlsheap({"profile", "--set", "MBEDTLS_SSL_IN_CONTENT_LEN=4096",
+                                     "--unset", "MBEDTLS_SSL_IN_CONTENT_LEN"}),
+                        2, "both --set and --unset");
 }
 
 TEST_F(BadInput, UnknownMbedtlsTree) {
-    expect_one_line_error(run_tlsheap({"profile", "--mbedtls", "/nonexistent/mbedtls"}), 2,
-                          "is not an mbedTLS source tree");
+    expect_error_naming(run_tlsheap({"profile", "--mbedtls", "/nonexistent/mbedtls"}), 2,
+                        "is not an mbedTLS source tree");
 }
 
 TEST_F(BadInput, PortInUse) {
@@ -97,8 +98,8 @@ TEST_F(BadInput, PortInUse) {
     ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
     const std::string port = std::to_string(ntohs(a.sin_port));
     for (const std::string peer : {"mbedtls", "openssl"}) {
-        expect_one_line_error(run_tlsheap({"profile", "--peer", peer, "--port", port}), 2,
-                              "port 127.0.0.1:" + port + " is in use");
+        expect_error_naming(run_tlsheap({"profile", "--peer", peer, "--port", port}), 2,
+                            "port 127.0.0.1:" + port + " is in use");
     }
     ::close(fd);
 }
@@ -112,7 +113,7 @@ TEST_F(BadInput, PeerThatNeverAnswersTimesOut) {
                                      "127.0.0.1:" + std::to_string(silent.port()), "--timeout", "1",
                                      "--trace", (dir / "t.trace").string()},
                                     test_cache(), 120);
-    expect_one_line_error(r, 1, "peer did not answer within 1000 ms");
+    expect_error_naming(r, 1, "peer did not answer within 1000 ms");
     EXPECT_NE(r.error_lines().front().find("SERVER_HELLO"), std::string::npos);
     // The trace of what happened until then is kept and complete.
     EXPECT_TRUE(fs::exists(dir / "t.trace"));
@@ -130,23 +131,23 @@ TEST_F(BadInput, OutputInAMissingDirectoryIsRefusedBeforeAnythingRuns) {
           {"advise", "--json", missing},
           {"replay", "/nonexistent-tlsheap-dir/in.trace", "--json", missing}}) {
         const RunResult r = run_tlsheap(args);
-        expect_one_line_error(r, 2, "directory /nonexistent-tlsheap-dir does not exist");
+        expect_error_naming(r, 2, "directory /nonexistent-tlsheap-dir does not exist");
         EXPECT_EQ(r.error_lines().size(), 1u) << r.err;
         EXPECT_EQ(r.err.find("tlsheap: "), r.err.find("tlsheap: error:"))
             << args.front() << " did work before refusing: " << r.err;
     }
     const fs::path dir = scratch_dir("output-is-a-directory");
-    expect_one_line_error(run_tlsheap({"profile", "--json", dir.string()}), 2,
-                          dir.string() + " is a directory");
+    expect_error_naming(run_tlsheap({"profile", "--json", dir.string()}), 2,
+                        dir.string() + " is a directory");
 }
 
 TEST_F(BadInput, UnparsableOptionsGetOneLineToo) {
     const RunResult r = run_tlsheap({"profile", "--jobs", "many"});
-    expect_one_line_error(r, 2, "--jobs");
+    expect_error_naming(r, 2, "--jobs");
     EXPECT_EQ(r.error_lines().size(), 1u) << r.err;
-    expect_one_line_error(run_tlsheap({"profile", "--no-such-option"}), 2, "--no-such-option");
-    expect_one_line_error(run_tlsheap({"no-such-command"}), 2,
-                          "unknown command 'no-such-command' (commands: profile, replay");
+    expect_error_naming(run_tlsheap({"profile", "--no-such-option"}), 2, "--no-such-option");
+    expect_error_naming(run_tlsheap({"no-such-command"}), 2,
+                        "unknown command 'no-such-command' (commands: profile, replay");
     EXPECT_EQ(run_tlsheap({"profile", "--help"}).status, 0);
 }
 
@@ -184,7 +185,7 @@ TEST_F(BadTrace, CorruptTraceIsRefusedWithTheOffset) {
          {std::vector<std::string>{"trace", "show", p.string()},
           {"replay", p.string()},
           {"trace", "export", p.string(), "--json", (*dir_ / "x.json").string()}}) {
-        expect_one_line_error(run_tlsheap(args), 2, "corrupt at byte");
+        expect_error_naming(run_tlsheap(args), 2, "corrupt at byte");
     }
 }
 
@@ -201,8 +202,8 @@ TEST_F(BadTrace, TruncatedTraceReadsToItsLastCompleteEventWithAWarning) {
 
 TEST_F(BadTrace, NotATraceAtAll) {
     const fs::path p = write("text.trace", "this is not a trace\n");
-    expect_one_line_error(run_tlsheap({"trace", "show", p.string()}), 2, "is not a tlsheap trace");
-    expect_one_line_error(run_tlsheap({"replay", "/nonexistent.trace"}), 2, "cannot open trace");
+    expect_error_naming(run_tlsheap({"trace", "show", p.string()}), 2, "is not a tlsheap trace");
+    expect_error_naming(run_tlsheap({"replay", "/nonexistent.trace"}), 2, "cannot open trace");
 }
 
 TEST_F(BadTrace, TraceFromANewerFormatVersion) {
@@ -212,16 +213,15 @@ TEST_F(BadTrace, TraceFromANewerFormatVersion) {
     bytes[9] = 0;
     bytes[10] = 0;
     bytes[11] = 0;
-    expect_one_line_error(run_tlsheap({"trace", "show", write("future.trace", bytes).string()}), 2,
-                          "trace format 9.0; this tlsheap reads format 1.x (upgrade tlsheap)");
+    expect_error_naming(run_tlsheap({"trace", "show", write("future.trace", bytes).string()}), 2,
+                        "trace format 9.0; this tlsheap reads format 1.x (upgrade tlsheap)");
 }
 
 TEST_F(BadTrace, UnknownModelAndOption) {
     const fs::path p = write("ok.trace", *bytes_);
-    expect_one_line_error(run_tlsheap({"replay", p.string(), "--model", "dlmalloc"}), 2,
-                          "dlmalloc");
-    expect_one_line_error(run_tlsheap({"replay", p.string(), "--model", "mbedtls-pool:colour=red"}),
-                          2, "colour");
+    expect_error_naming(run_tlsheap({"replay", p.string(), "--model", "dlmalloc"}), 2, "dlmalloc");
+    expect_error_naming(run_tlsheap({"replay", p.string(), "--model", "mbedtls-pool:colour=red"}),
+                        2, "colour");
 }
 
 } // namespace
