@@ -53,6 +53,8 @@ class TraceInfo {
     const std::map<std::string, std::string>& config_macros() const { return config_macros_; }
     std::optional<std::string> config_value(const std::string& name) const;
     const std::vector<ModuleInfo>& modules() const { return modules_; }
+    // The loaded module whose range holds `address` (null if none).
+    const ModuleInfo* module_of(std::uint64_t address) const;
     const std::map<std::uint32_t, std::string>& state_names() const { return states_; }
     std::string state_name(std::uint32_t state) const;
     unsigned pointer_size() const;

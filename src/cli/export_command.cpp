@@ -30,10 +30,7 @@ int run_export(const ExportOptions& o) {
         trace.models = o.models;
         return export_trace(trace);
     }
-    if (!o.models.empty()) {
-        throw UserError("--model is for --format massif or chrome-trace, not " + o.format,
-                        kExitBadInput);
-    }
+    refuse_models_for(o.format, o.models);
     refuse_overwriting_inputs("--json", o.output, {o.document});
     const auto& formats = report::dashboard_formats();
     if (std::find(formats.begin(), formats.end(), o.format) == formats.end()) {

@@ -2,6 +2,7 @@
 
 #include "analysis/profile_metrics.h"
 #include "report/dashboard_formats.h"
+#include "report/json_text.h"
 #include "tlsheap/user_error.h"
 
 #include <algorithm>
@@ -62,10 +63,6 @@ void check_format(const std::string& format, const std::string& json) {
     }
 }
 
-std::string json_text(const nlohmann::json& document, int indent) {
-    return document.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
 namespace {
 
 // The real stdout once reserve_stdout_for_json() moved fd 1 to stderr.
@@ -119,7 +116,7 @@ void write_text_file(const std::string& path, const std::string& text) {
 }
 
 void write_json_file(const std::string& path, const nlohmann::json& document) {
-    write_text_file(path, json_text(document, 2) + "\n");
+    write_text_file(path, report::json_text(document, 2) + "\n");
 }
 
 void write_document(const std::string& path, const nlohmann::json& document,

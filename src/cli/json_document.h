@@ -22,11 +22,6 @@ void warn_truncated_traces(const std::string& path, const nlohmann::json& docume
 // anything.
 void check_format(const std::string& format, const std::string& json);
 
-// A document as text (indent < 0: on one line). Strings from traces and
-// configs may hold bytes that are not UTF-8 (a label, a path): they are
-// written as U+FFFD instead of failing the whole document.
-std::string json_text(const nlohmann::json& document, int indent = -1);
-
 // With `--json -` standard output carries the JSON document alone, so that
 // a script can parse it: from this call on, what the command prints for
 // people (progress, reports, tables) goes to stderr, and the document goes

@@ -6,6 +6,7 @@
 #include "pipeline/named_inputs.h"
 #include "report/chrome_trace.h"
 #include "report/folded_stacks.h"
+#include "report/json_text.h"
 #include "report/massif_file.h"
 #include "report/pprof_profile.h"
 #include "tlsheap/number_format.h"
@@ -288,7 +289,7 @@ int export_json(const ExportOptions& o) {
     *out << "{\"schema_version\":1,\"kind\":\"tlsheap.trace\",\"events\":[";
     bool first = true;
     auto emit = [&](const json& j) {
-        *out << (first ? "\n" : ",\n") << json_text(j);
+        *out << (first ? "\n" : ",\n") << report::json_text(j);
         first = false;
     };
     auto site = [&](std::uint32_t stack) -> json {
@@ -393,8 +394,9 @@ int export_json(const ExportOptions& o) {
         modules.push_back(mj);
     }
     *out << "\n],\n\"complete\":" << (reader.complete() ? "true" : "false")
-         << ",\n\"meta\":" << json_text(meta) << ",\n\"config\":" << json_text(config)
-         << ",\n\"modules\":" << json_text(o.stable ? json::array() : modules) << "\n}\n";
+         << ",\n\"meta\":" << report::json_text(meta)
+         << ",\n\"config\":" << report::json_text(config)
+         << ",\n\"modules\":" << report::json_text(o.stable ? json::array() : modules) << "\n}\n";
     if (reader.truncated()) {
         std::fprintf(stderr, "tlsheap: warning: %s\n", reader.truncation_message().c_str());
     }
@@ -408,12 +410,16 @@ bool is_viewer_format(const std::string& format) {
            format == kChromeTrace || format == kPprof;
 }
 
-int export_trace(const TraceExportOptions& o) {
-    if (!o.models.empty() && o.format != kMassif && o.format != kChromeTrace) {
-        throw UserError(fmt::format("--model is for --format {} or {}, not {}", kMassif,
-                                    kChromeTrace, o.format),
-                        kExitBadInput);
+void refuse_models_for(const std::string& format, const std::vector<std::string>& models) {
+    if (!models.empty() && format != kMassif && format != kChromeTrace) {
+        throw UserError(
+            fmt::format("--model is for --format {} or {}, not {}", kMassif, kChromeTrace, format),
+            kExitBadInput);
     }
+}
+
+int export_trace(const TraceExportOptions& o) {
+    refuse_models_for(o.format, o.models);
     if (o.format == kJsonFormat) {
         return export_json(o);
     }

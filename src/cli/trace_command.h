@@ -21,6 +21,10 @@ struct TraceExportOptions {
 // `export` writes too.
 bool is_viewer_format(const std::string& format);
 
+// Throws UserError (exit 2) when --model is given for a format other than
+// massif or chrome-trace, which alone draw models.
+void refuse_models_for(const std::string& format, const std::vector<std::string>& models);
+
 // `trace export`: one line and exit 2 (UserError) for an unknown format.
 int export_trace(const TraceExportOptions& o);
 

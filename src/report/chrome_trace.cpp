@@ -1,6 +1,7 @@
 #include "report/chrome_trace.h"
 
 #include "analysis/handshake_needs.h"
+#include "report/json_text.h"
 #include "tlsheap/tls_wire.h"
 #include "tlsheap/trace_meta.h"
 
@@ -49,9 +50,7 @@ ChromeTraceWriter::ChromeTraceWriter(std::ostream& out, const trace::TraceWalker
     : out_(out), walker_(walker), models_(models) {
     const std::string scenario = models.info.meta(trace::meta::kScenarioName);
     out_ << "{\"displayTimeUnit\":\"ns\",\"otherData\":"
-         << json({{"tool", "tlsheap"}, {"scenario", scenario}})
-                .dump(-1, ' ', false, json::error_handler_t::replace)
-         << ",\"traceEvents\":[";
+         << json_text({{"tool", "tlsheap"}, {"scenario", scenario}}) << ",\"traceEvents\":[";
     emit({{"ph", "M"},
           {"pid", kPid},
           {"name", "process_name"},
@@ -59,7 +58,7 @@ ChromeTraceWriter::ChromeTraceWriter(std::ostream& out, const trace::TraceWalker
 }
 
 void ChromeTraceWriter::emit(const json& event) {
-    out_ << (first_ ? "\n" : ",\n") << event.dump(-1, ' ', false, json::error_handler_t::replace);
+    out_ << (first_ ? "\n" : ",\n") << json_text(event);
     first_ = false;
 }
 

@@ -2,6 +2,7 @@
 
 #include "report/html_page_assets.h"
 #include "report/html_timeline.h"
+#include "report/json_text.h"
 #include "tlsheap/trace_walker.h"
 
 #include <memory>
@@ -17,7 +18,7 @@ namespace {
 // JSON of a <script type="application/json"> block, where "</script>" or
 // "<!--" must not appear; \u escapes keep it valid JSON.
 std::string script_safe_json(const json& data) {
-    const std::string text = data.dump(-1, ' ', false, json::error_handler_t::replace);
+    const std::string text = json_text(data);
     std::string out;
     out.reserve(text.size());
     for (const char c : text) {

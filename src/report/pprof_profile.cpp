@@ -1,5 +1,6 @@
 #include "report/pprof_profile.h"
 
+#include "report/json_text.h"
 #include "report/stack_levels.h"
 #include "tlsheap/user_error.h"
 
@@ -23,9 +24,7 @@ class StringTable {
     std::int64_t of(const std::string& text) {
         const auto [it, added] = index_.try_emplace(text, static_cast<std::int64_t>(index_.size()));
         if (added) {
-            const std::string quoted =
-                nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-            profile_.add_string_table(nlohmann::json::parse(quoted).get<std::string>());
+            profile_.add_string_table(valid_utf8(text));
         }
         return it->second;
     }
@@ -118,14 +117,10 @@ class ProfileTables {
         return it->second;
     }
 
+    // Mapping ids are the modules' indices from 1 (0: none).
     std::uint64_t mapping_of(std::uint64_t address) const {
-        const auto& modules = info_.modules();
-        for (std::size_t i = 0; i < modules.size(); ++i) {
-            if (address >= modules[i].start && address < modules[i].end) {
-                return i + 1;
-            }
-        }
-        return 0;
+        const trace::ModuleInfo* m = info_.module_of(address);
+        return m == nullptr ? 0 : static_cast<std::uint64_t>(m - info_.modules().data()) + 1;
     }
 
     pb::Profile& profile_;

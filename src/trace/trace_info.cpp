@@ -153,18 +153,26 @@ bool TraceInfo::asks_for_memory(const SourceLevel& level) {
            level.function != "mbedtls_free";
 }
 
-std::string TraceInfo::raw_frame_name(std::uint64_t address) const {
-    char text[96];
-    std::snprintf(text, sizeof(text), "0x%llx", static_cast<unsigned long long>(address));
+const ModuleInfo* TraceInfo::module_of(std::uint64_t address) const {
     for (const ModuleInfo& m : modules_) {
         if (address >= m.start && address < m.end) {
-            std::snprintf(text, sizeof(text), "+0x%llx",
-                          static_cast<unsigned long long>(address - m.bias));
-            const auto slash = m.path.rfind('/');
-            return m.path.substr(slash == std::string::npos ? 0 : slash + 1) + text;
+            return &m;
         }
     }
-    return text;
+    return nullptr;
+}
+
+std::string TraceInfo::raw_frame_name(std::uint64_t address) const {
+    char text[96];
+    const ModuleInfo* m = module_of(address);
+    if (m == nullptr) {
+        std::snprintf(text, sizeof(text), "0x%llx", static_cast<unsigned long long>(address));
+        return text;
+    }
+    std::snprintf(text, sizeof(text), "+0x%llx",
+                  static_cast<unsigned long long>(address - m->bias));
+    const auto slash = m->path.rfind('/');
+    return m->path.substr(slash == std::string::npos ? 0 : slash + 1) + text;
 }
 
 } // namespace tlsheap::trace
