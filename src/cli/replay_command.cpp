@@ -38,14 +38,16 @@ int run_replay(const ReplayCommandOptions& o) {
     if (o.terminal) {
         report::print_profile(stdout, run, result, report_options);
     }
+    const nlohmann::json profile = o.json.empty() && o.html.empty()
+                                       ? nlohmann::json()
+                                       : report::profile_json(run, result, report_options);
     if (!o.json.empty()) {
-        write_json_file(o.json, report::profile_json(run, result, report_options));
+        write_json_file(o.json, profile);
     }
     if (!o.html.empty()) {
         const std::string name = run.scenario.empty() ? o.trace : run.scenario;
         const nlohmann::json views = nlohmann::json::array(
-            {report::html_trace_view(name, report::profile_json(run, result, report_options), open,
-                                     options.models, options.pool_size)});
+            {report::html_trace_view(name, profile, open, options.models, options.pool_size)});
         write_html_report(o.html, "tlsheap: " + name, "profile", views);
     }
     for (const replay::ModelRun& m : result.models) {

@@ -22,7 +22,6 @@ struct ReportOptions {
     std::vector<std::string> models = {"ideal", "mbedtls-pool"};
     std::string heap;
     std::string transform;
-    unsigned top = 10;
 };
 
 // A trace starts with its magic; anything else is read as a JSON document.
@@ -99,7 +98,6 @@ int run_report(const ReportOptions& o) {
         replay.heap = o.heap;
         replay.transform = o.transform;
         replay.html = o.html;
-        replay.top = o.top;
         replay.terminal = false;
         return run_replay(replay);
     }
