@@ -4,7 +4,9 @@
 #include "variants/cache_directory.h"
 
 #include <arpa/inet.h>
+#include <cerrno>
 #include <chrono>
+#include <fcntl.h>
 #include <fstream>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -123,9 +125,35 @@ fs::path scratch_dir(const std::string& name) {
 
 namespace {
 
+// A process may exit between open and read; libstdc++'s filebuf then throws
+// from underflow (ESRCH), so /proc files are read with read(2) and a process
+// that is gone reads as empty.
+std::string read_proc_file(const std::string& pid, const char* name) {
+    const int fd = ::open(("/proc/" + pid + "/" + name).c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return {};
+    }
+    std::string text;
+    char buffer[4096];
+    for (;;) {
+        const ssize_t n = ::read(fd, buffer, sizeof(buffer));
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            if (n < 0) {
+                text.clear();
+            }
+            break;
+        }
+        text.append(buffer, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    return text;
+}
+
 std::string read_cmdline(const std::string& pid) {
-    std::ifstream in("/proc/" + pid + "/cmdline", std::ios::binary);
-    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::string cmdline = read_proc_file(pid, "cmdline");
     for (char& c : cmdline) {
         c = c == '\0' ? ' ' : c;
     }
@@ -133,8 +161,7 @@ std::string read_cmdline(const std::string& pid) {
 }
 
 std::string parent_of(const std::string& pid) {
-    std::ifstream in("/proc/" + pid + "/stat");
-    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string stat = read_proc_file(pid, "stat");
     // "pid (comm) state ppid ...": comm may hold spaces, so start after the last ')'.
     const auto close = stat.rfind(')');
     std::istringstream rest(close == std::string::npos ? "" : stat.substr(close + 2));
