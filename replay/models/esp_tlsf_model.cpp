@@ -8,11 +8,14 @@ namespace tlsheap::replay {
 
 namespace {
 
-constexpr std::uint64_t kHeapHeader = 20;    // multi_heap's heap_t on 32-bit
-constexpr std::uint64_t kControlStruct = 56; // sizeof(control_t) on 32-bit
-constexpr std::uint64_t kSizeField = 4;      // block_header_overhead
-constexpr std::uint64_t kBlockHeader = 16;   // sizeof(block_header_t)
-constexpr std::uint64_t kMinimumBlock = 12;  // block_size_min
+constexpr std::uint64_t kHeapHeader = 20; // multi_heap's heap_t on 32-bit
+// sizeof(control_t) on 32-bit: block_null (16), the six pool parameters as
+// bitfields in one word, size, fl_bitmap and two pointers (espressif/tlsf
+// commit 1ca1da2, pinned by ESP-IDF from v5.1).
+constexpr std::uint64_t kControlStruct = 36;
+constexpr std::uint64_t kSizeField = 4;     // block_header_overhead
+constexpr std::uint64_t kBlockHeader = 16;  // sizeof(block_header_t)
+constexpr std::uint64_t kMinimumBlock = 12; // block_size_min
 constexpr std::uint32_t kAllBits = 0xFFFFFFFFu;
 
 // Index of the highest set bit (tlsf_fls), for size > 0.

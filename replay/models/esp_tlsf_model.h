@@ -7,7 +7,7 @@
 //     creates TLSF over the rest (bytes = region - 20). control_construct sizes
 //     the control block from `bytes`: fl_index_max = bit width of bytes,
 //     sl_index_count_log2 = 3 up to 16 KiB, 4 up to 256 KiB, else 5,
-//     fl_index_shift = sl_log2 + 2; the block takes sizeof(control_t) (56 bytes
+//     fl_index_shift = sl_log2 + 2; the block takes sizeof(control_t) (36 bytes
 //     on 32-bit) + 4 per first-level list + 4 per (first, second)-level list.
 //     The pool follows it; its first block's size field is the pool's first word.
 //   - tlsf_malloc: adjust = max(roundup4(n), 12) (NULL if roundup4(n) reaches
@@ -19,9 +19,11 @@
 //     boundary, so the handed-out block keeps the rounded size.
 //   - tlsf_free merges with the previous, then the next physical block if
 //     free, and pushes the result at the head of its list.
-// MODELS.md gives the control block as 36 + 4 fl + 4 fl sl bytes; control_t in
-// tlsf_common.h holds block_null (16), six unsigned fields, size, fl_bitmap
-// and two pointers: 56 bytes, which this model uses.
+// control_t holds block_null (16), the six pool parameters as bitfields of
+// one word, size, fl_bitmap and two pointers: 36 bytes in every TLSF ESP-IDF
+// pins from v5.1 (espressif/tlsf commit 1ca1da2; before it the six were whole
+// words and the structure 56 bytes). v5.0's TLSF, with fixed per-chip arrays,
+// is not modelled: the catalog refuses idf=5.0.
 #pragma once
 
 #include "block_arena.h"
@@ -44,7 +46,7 @@ class EspTlsfModel final : public AllocatorModel {
     static constexpr std::uint64_t kDefaultNominalHeap = 256 * 1024;
 
     struct Config {
-        unsigned idf_minor = 5; // ESP-IDF v5.<minor>, 0..5
+        unsigned idf_minor = 5; // ESP-IDF v5.<minor>, 1..5
         std::uint64_t nominal_heap = kDefaultNominalHeap;
         std::optional<std::uint64_t> pool_size; // the region given to multi_heap_register
     };

@@ -19,7 +19,7 @@ const std::vector<ModelInfo>& catalog() {
         {"freertos-heap4", "FreeRTOS heap_4: address-ordered first fit with coalescing",
          "align=N, ptr=4|8"},
         {"esp-tlsf", "ESP-IDF multi_heap TLSF: good fit over size classes set by the heap size",
-         "idf=5.0..5.5, heap=BYTES"},
+         "idf=5.1..5.5, heap=BYTES"},
         {"umm", "umm_malloc (ESP8266 Arduino core): 8-byte blocks, best fit", "fit=best|first"},
     };
     return models;
@@ -85,6 +85,12 @@ std::unique_ptr<AllocatorModel> make_model(const ModelSpec& spec, const ModelCon
         EspTlsfModel::Config config;
         const std::string idf =
             options.choice("idf", "5.5", {"5.0", "5.1", "5.2", "5.3", "5.4", "5.5"});
+        // v5.0 pins a TLSF whose control_t is a fixed array sized per chip
+        // (SL_INDEX_COUNT_LOG2 5, FL_INDEX_MAX from the chip's DRAM or PSRAM
+        // size in heap_tlsf_config.h), which this model does not lay out.
+        if (idf == "5.0")
+            throw ModelError("model esp-tlsf does not model ESP-IDF v5.0, whose TLSF has a fixed "
+                             "per-chip configuration; use idf=5.1..5.5");
         config.idf_minor = static_cast<unsigned>(idf[2] - '0');
         config.pool_size = context.pool_size;
         const EspTlsfModel probe(config);

@@ -51,7 +51,7 @@ std::vector<replay::ModelSpec> every_model() {
     for (const replay::ModelInfo& info : replay::model_catalog())
         specs.push_back(replay::ModelSpec::parse(info.name));
     for (const char* variant :
-         {"mbedtls-pool:backtrace=on,align=16,ptr=8", "esp-tlsf:idf=5.0", "umm:fit=first"})
+         {"mbedtls-pool:backtrace=on,align=16,ptr=8", "esp-tlsf:idf=5.1", "umm:fit=first"})
         specs.push_back(replay::ModelSpec::parse(variant));
     return specs;
 }

@@ -34,7 +34,7 @@ void expect_figures_decide(const std::string& spec, std::uint64_t heap) {
 
 TEST(HeapFigures, DecideEveryAllocationOfEveryModel) {
     for (const std::string spec : {"ideal", "mbedtls-pool", "freertos-heap4", "esp-tlsf:idf=5.5",
-                                   "esp-tlsf:idf=5.0", "umm", "umm:fit=first"}) {
+                                   "esp-tlsf:idf=5.1", "umm", "umm:fit=first"}) {
         expect_figures_decide(spec, 24000);
     }
 }

@@ -27,7 +27,7 @@ TEST(ModelCatalog, ListsEveryModelWithItsOptions) {
     EXPECT_EQ(catalog[2].name, "freertos-heap4");
     EXPECT_EQ(catalog[2].options, "align=N, ptr=4|8");
     EXPECT_EQ(catalog[3].name, "esp-tlsf");
-    EXPECT_EQ(catalog[3].options, "idf=5.0..5.5, heap=BYTES");
+    EXPECT_EQ(catalog[3].options, "idf=5.1..5.5, heap=BYTES");
     EXPECT_EQ(catalog[4].name, "umm");
     EXPECT_EQ(catalog[4].options, "fit=best|first");
     for (const ModelInfo& info : catalog) {
@@ -45,7 +45,7 @@ TEST(ModelCatalog, DescriptionsNameTheSettingsInEffect) {
               "block 16 B, ILP32, heap 4096 B)");
     EXPECT_EQ(make_model(ModelSpec::parse("esp-tlsf"), {})->description(),
               "esp-tlsf (ESP-IDF v5.5 multi_heap TLSF, ILP32, unbounded: nominal heap 262144 B, "
-              "sl_log2 4, control 960 B, blocks keep the class-rounded size)");
+              "sl_log2 4, control 940 B, blocks keep the class-rounded size)");
     EXPECT_EQ(make_model(ModelSpec::parse("umm"), {4, 63})->description(),
               "umm (umm_malloc, best fit, 8-byte blocks, 4-byte header, heap 63 B, refused by "
               "umm_init_heap: every malloc fails)");
@@ -99,9 +99,12 @@ TEST(ModelCatalog, BadValues) {
     EXPECT_EQ(error_of("esp-tlsf:idf=4.4"),
               "bad value '4.4' for option 'idf' of model esp-tlsf (expected one of 5.0, 5.1, 5.2, "
               "5.3, 5.4, 5.5)");
+    EXPECT_EQ(error_of("esp-tlsf:idf=5.0"),
+              "model esp-tlsf does not model ESP-IDF v5.0, whose TLSF has a fixed per-chip "
+              "configuration; use idf=5.1..5.5");
     EXPECT_EQ(error_of("esp-tlsf:heap=100"),
               "bad value '100' for option 'heap' of model esp-tlsf (expected a heap size in bytes "
-              "from 240 to 2147483647)");
+              "from 220 to 2147483647)");
     EXPECT_EQ(error_of("umm:fit=worst"),
               "bad value 'worst' for option 'fit' of model umm (expected one of best, first)");
 }
