@@ -36,24 +36,25 @@ std::uint64_t round_up(std::uint64_t value, std::uint64_t align) {
 FreertosHeap4Model::FreertosHeap4Model(const Config& config)
     : header_(round_up(2 * std::uint64_t{config.pointer_size}, config.align)),
       link_bytes_(2 * std::uint64_t{config.pointer_size}), align_(config.align),
+      skip_((config.align - config.start % config.align) % config.align),
       minimum_block_(2 * header_), pointer_size_(config.pointer_size), pool_size_(config.pool_size),
       size_max_(config.pointer_size == 4 ? UINT32_MAX : UINT64_MAX),
       allocated_bit_(config.pointer_size == 4 ? std::uint64_t{1} << 31 : std::uint64_t{1} << 63) {
     if (pool_size_) {
-        if (*pool_size_ < header_ + align_)
+        if (*pool_size_ < skip_ + header_ + align_)
             return; // prvHeapInit would put pxEnd before the heap start
-        heap_end_ = (*pool_size_ - header_) & ~(align_ - 1);
+        heap_end_ = skip_ + ((*pool_size_ - skip_ - header_) & ~(align_ - 1));
     } else {
-        heap_end_ = kUnboundedHeap;
+        heap_end_ = skip_ + kUnboundedHeap;
     }
     heap_ready_ = true;
     first_block_ = blocks_.acquire();
-    blocks_[first_block_].offset = 0;
-    blocks_[first_block_].size = heap_end_;
+    blocks_[first_block_].offset = skip_;
+    blocks_[first_block_].size = heap_end_ - skip_;
     first_free_ = first_block_;
-    free_index_.insert(0, first_block_, heap_end_);
-    free_bytes_remaining_ = heap_end_;
-    minimum_ever_free_ = heap_end_;
+    free_index_.insert(skip_, first_block_, heap_end_ - skip_);
+    free_bytes_remaining_ = heap_end_ - skip_;
+    minimum_ever_free_ = free_bytes_remaining_;
 }
 
 std::string FreertosHeap4Model::description() const {
@@ -62,6 +63,11 @@ std::string FreertosHeap4Model::description() const {
                        std::to_string(minimum_block_) + " B, " +
                        (pointer_size_ == 4 ? "ILP32" : "LP64") + ", heap ";
     text += pool_size_ ? std::to_string(*pool_size_) + " B" : "unbounded";
+    // prvHeapInit skips up to portBYTE_ALIGNMENT - 1 bytes of a misaligned
+    // ucHeap: say which placement the figures assume.
+    text += skip_ == 0 ? ", ucHeap aligned"
+                       : ", ucHeap at " + std::to_string(align_ - skip_) + " mod " +
+                             std::to_string(align_) + ": " + std::to_string(skip_) + " B skipped";
     return text + (heap_ready_ ? ")" : ", too small for pxEnd: every malloc fails)");
 }
 
@@ -307,7 +313,7 @@ std::string FreertosHeap4Model::verify() const {
         return index_.size() == 0 ? "" : "blocks handed out from a heap too small to initialise";
 
     std::uint64_t blocks = 0, free_blocks = 0, allocated = 0, free_bytes = 0, used = 0;
-    std::uint64_t expected_offset = 0;
+    std::uint64_t expected_offset = skip_;
     std::uint32_t prev = kNoBlock;
     for (std::uint32_t slot = first_block_; slot != kNoBlock; slot = blocks_[slot].next) {
         const Block& block = blocks_[slot];

@@ -9,10 +9,12 @@
 //     (2 * xHeapStructSize) would remain; the remainder starts right after it.
 //   - vPortFree inserts the block in address order and merges it with the
 //     free blocks directly before and after it.
-//   - prvHeapInit aligns the start of ucHeap (assumed aligned here) and puts
-//     the end marker pxEnd at the aligned-down address
-//     start + configTOTAL_HEAP_SIZE - xHeapStructSize; the first free block
-//     runs from the start to pxEnd.
+//   - prvHeapInit rounds the start of ucHeap up to portBYTE_ALIGNMENT, taking
+//     the bytes it skips off configTOTAL_HEAP_SIZE, and puts the end marker
+//     pxEnd at the aligned-down address start + size - xHeapStructSize; the
+//     first free block runs from the aligned start to pxEnd. Where ucHeap sits
+//     is the linker's choice: the `start` option gives its address modulo
+//     portBYTE_ALIGNMENT (0, aligned, unless told). Offsets count from ucHeap.
 // MODELS.md gives the minimum block as 16 bytes: that holds on 32-bit targets;
 // the source's heapMINIMUM_BLOCK_SIZE is 2 * xHeapStructSize, 32 on 64-bit.
 #pragma once
@@ -36,6 +38,7 @@ class FreertosHeap4Model final : public AllocatorModel {
     struct Config {
         unsigned pointer_size = 4;              // of pointers and size_t
         std::uint64_t align = 8;                // portBYTE_ALIGNMENT
+        std::uint64_t start = 0;                // ucHeap's address modulo align
         std::optional<std::uint64_t> pool_size; // configTOTAL_HEAP_SIZE
     };
 
@@ -55,8 +58,8 @@ class FreertosHeap4Model final : public AllocatorModel {
     std::vector<std::pair<std::string, std::uint64_t>> statistics() const override;
     bool placement_independent_of_pool_end() const override { return true; }
     std::uint64_t min_pool_after_replay() const override;
-    // Room for pxEnd and one block of the smallest request.
-    std::uint64_t smallest_pool() const override { return 2 * header_ + align_; }
+    // Room for the skipped start, pxEnd and one block of the smallest request.
+    std::uint64_t smallest_pool() const override { return skip_ + 2 * header_ + align_; }
     std::optional<std::uint64_t> largest_pool() const override;
     // pxEnd moves in steps of portBYTE_ALIGNMENT.
     std::uint64_t pool_granularity() const override { return align_; }
@@ -68,7 +71,7 @@ class FreertosHeap4Model final : public AllocatorModel {
 
   private:
     struct Block {
-        std::uint64_t offset = 0;      // of the BlockLink_t, from the heap start
+        std::uint64_t offset = 0;      // of the BlockLink_t, from ucHeap
         std::uint64_t size = 0;        // xBlockSize: the header included
         std::uint32_t prev = kNoBlock; // physical neighbours (the model's own bookkeeping)
         std::uint32_t next = kNoBlock;
@@ -87,6 +90,7 @@ class FreertosHeap4Model final : public AllocatorModel {
     std::uint64_t header_;     // xHeapStructSize
     std::uint64_t link_bytes_; // sizeof(BlockLink_t), what a split writes
     std::uint64_t align_;
+    std::uint64_t skip_;          // bytes prvHeapInit skips to align ucHeap
     std::uint64_t minimum_block_; // heapMINIMUM_BLOCK_SIZE
     unsigned pointer_size_;
     std::optional<std::uint64_t> pool_size_;

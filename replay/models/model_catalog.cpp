@@ -17,7 +17,7 @@ const std::vector<ModelInfo>& catalog() {
         {"mbedtls-pool", "mbedTLS memory_buffer_alloc.c static pool: first fit in free-list order",
          "backtrace=on|off, align=N, ptr=4|8"},
         {"freertos-heap4", "FreeRTOS heap_4: address-ordered first fit with coalescing",
-         "align=N, ptr=4|8"},
+         "align=N, start=N, ptr=4|8"},
         {"esp-tlsf", "ESP-IDF multi_heap TLSF: good fit over size classes set by the heap size",
          "idf=5.1..5.5, heap=BYTES"},
         {"umm", "umm_malloc (ESP8266 Arduino core): 8-byte blocks, best fit", "fit=best|first"},
@@ -76,6 +76,10 @@ std::unique_ptr<AllocatorModel> make_model(const ModelSpec& spec, const ModelCon
     } else if (spec.name == "freertos-heap4") {
         FreertosHeap4Model::Config config;
         config.align = options.number("align", 8, 1, 32, true, "1, 2, 4, 8, 16 or 32");
+        // Where the linker put ucHeap, modulo portBYTE_ALIGNMENT.
+        config.start = options.number("start", 0, 0, config.align - 1, false,
+                                      "ucHeap's address modulo align, from 0 to " +
+                                          std::to_string(config.align - 1));
         config.pointer_size = static_cast<unsigned>(
             options.number("ptr", context.pointer_size, 4, 8, true, "4 or 8"));
         config.pool_size = context.pool_size;

@@ -21,7 +21,7 @@ UmmModel::UmmModel(const Config& config)
     // Unbounded: the largest heap umm can index.
     const std::uint64_t blocks = pool_size_ ? *pool_size_ / kBlockSize : std::uint64_t{kMaxBlocks};
     if (blocks < kMinBlocks || blocks > kMaxBlocks)
-        return; // umm_init_heap refuses the heap; every malloc fails
+        return; // no working heap (see the header); every malloc fails
     numblocks_ = static_cast<unsigned>(blocks);
     heap_.assign(numblocks_, Header{});
     const std::uint16_t last = static_cast<std::uint16_t>(numblocks_ - 1);
@@ -39,9 +39,16 @@ UmmModel::UmmModel(const Config& config)
 std::string UmmModel::description() const {
     std::string text = std::string("umm (umm_malloc, ") + (best_fit_ ? "best" : "first") +
                        " fit, 8-byte blocks, 4-byte header, heap ";
-    text +=
-        pool_size_ ? std::to_string(*pool_size_) + " B" : "unbounded: the largest, 32767 blocks";
-    return text + (heap_.empty() ? ", refused by umm_init_heap: every malloc fails)" : ")");
+    text += pool_size_ ? std::to_string(*pool_size_) + " B"
+                       : "unbounded: the largest, " + std::to_string(kMaxBlocks) + " blocks";
+    if (!heap_.empty())
+        return text + ")";
+    if (*pool_size_ / kBlockSize < kMinBlocks)
+        return text + ", fewer than 3 blocks: no block to hand out (under 2, umm_init_heap "
+                      "writes past the heap): every malloc fails)";
+    return text + ", more than 32768 blocks: block numbers past 32767 do not fit umm's 15 bits "
+                  "(umm_init_heap does not check; the real heap would be corrupt): not modelled, "
+                  "every malloc fails)";
 }
 
 void UmmModel::disconnect_from_free_list(std::uint16_t block) {
@@ -259,7 +266,7 @@ std::string UmmModel::verify_free_index() const {
 
 std::string UmmModel::verify() const {
     if (heap_.empty())
-        return live_blocks_ == 0 ? "" : "blocks handed out from a heap umm_init_heap refused";
+        return live_blocks_ == 0 ? "" : "blocks handed out from a heap that cannot work";
     const unsigned last = numblocks_ - 1;
     if ((nblock(0) & kFreeFlag) != 0 || heap_[last].next != 0)
         return "the head or the last block is marked free or linked on";

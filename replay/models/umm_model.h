@@ -15,6 +15,11 @@
 // The returned pointer is the block's body: 8 * block + 4 from the heap start.
 // Upstream caps blocks(n) at 32767 so huge requests fail; the ESP8266 core's
 // older copy lets the count wrap, which no TLS request comes near.
+// umm_init_heap takes any size without a check: block numbers are 15 bits, so
+// a heap of up to 32,768 blocks (the last is block 32,767) works, and one of
+// 3 blocks already has a block to hand out. Outside that the real heap is
+// broken (a last block number that wraps, or, under 2 blocks, init writing
+// past the heap): the model hands out nothing there and says why.
 #pragma once
 
 #include "free_block_index.h"
@@ -30,8 +35,10 @@ namespace tlsheap::replay {
 class UmmModel final : public AllocatorModel {
   public:
     static constexpr std::uint64_t kBlockSize = 8;
-    static constexpr unsigned kMaxBlocks = 0x7FFF; // UMM_MAXBLOCKS
-    static constexpr unsigned kMinBlocks = 8;      // UMM_MINBLOCKS
+    // The last block's number must fit 15 bits.
+    static constexpr unsigned kMaxBlocks = 0x8000;
+    // Block 0 heads the free list, the last ends the heap, one in between.
+    static constexpr unsigned kMinBlocks = 3;
 
     struct Config {
         bool best_fit = true;
@@ -105,7 +112,7 @@ class UmmModel final : public AllocatorModel {
     bool best_fit_;
     std::optional<std::uint64_t> pool_size_;
     unsigned numblocks_ = 0;
-    std::vector<Header> heap_; // empty when umm_init_heap refused the size
+    std::vector<Header> heap_; // empty when the size gives no working heap
     // The free list again, for the fit searches: the real list only grows at
     // its head (a free that merges with nothing) and otherwise changes by a
     // block taking another's place (a split's rest) or growing in place (a

@@ -65,7 +65,7 @@ void print_capacity(std::FILE* out, const CapacitySource& s, const analysis::Cap
     for (const analysis::ModelCapacity& m : r.models) {
         if (m.fails_next && m.capacity == 0) {
             // The description says when the model refuses the heap itself
-            // (umm_init_heap above 32,767 blocks).
+            // (umm beyond 32,768 blocks, which its 15-bit block numbers cannot address).
             line(fmt::format("  {}: not even one connection fits in {} bytes: {}", m.name,
                              grouped(r.heap), m.description));
         } else if (!m.fails_next) {

@@ -4,7 +4,7 @@
 // replayed through the engine by one model at a time: unbounded (`replay`),
 // in a pool with the heap verdicts (`replay --pool`), and the min pool
 // search (`minpool`). Work per event that grows with the live blocks shows as
-// time growing faster than N. umm's heap (at most 32,767 blocks of 8 bytes)
+// time growing faster than N. umm's heap (at most 32,768 blocks of 8 bytes)
 // holds only a few thousand such blocks: it runs again with blocks of at most
 // 40 bytes and N = 1k, 2k, 4k, 8k (the `_small` cases).
 #include "live_blocks_script.h"

@@ -141,7 +141,7 @@ TEST(Capacity, TraceOfConcurrentConnectionsGivesTheSameAnswer) {
         EXPECT_FALSE(m.at("at_least").get<bool>());
     }
     // A heap that holds all three: "at least 3" (below umm's largest heap,
-    // 32,767 blocks of 8 bytes, which umm_init_heap would refuse).
+    // 32,768 blocks of 8 bytes, beyond which its block numbers cannot reach).
     r = run_tlsheap({"capacity", trace.string(), "--heap", "250000", "--json", out.string()});
     ASSERT_EQ(r.status, 0) << r.err;
     const json roomy = read_json(out);

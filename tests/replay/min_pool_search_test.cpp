@@ -136,6 +136,14 @@ TEST(MinPoolSearch, FreertosHeap4KeepsTheEndMarkerAboveASplit) {
 
     EXPECT_TRUE(runs_at(bytes, "freertos-heap4", 144));
     EXPECT_FALSE(runs_at(bytes, "freertos-heap4", 136));
+
+    // ucHeap at 4 mod 8: blocks [4, 116) and [116, 132), pxEnd at 140 (4 +
+    // aligned_down(148 - 4 - 8)); at 147, pxEnd is 4 + 128 = 132 and the first
+    // request takes the whole heap again. 4 bytes more than aligned.
+    const MinPoolResult skewed = min_pool(bytes, "freertos-heap4:start=4");
+    EXPECT_EQ(skewed.min_pool, 148u);
+    EXPECT_TRUE(runs_at(bytes, "freertos-heap4:start=4", 148));
+    EXPECT_FALSE(runs_at(bytes, "freertos-heap4:start=4", 147));
 }
 
 TEST(MinPoolSearch, UmmBisectsOverWholeBlocks) {

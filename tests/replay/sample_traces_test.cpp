@@ -255,6 +255,19 @@ TEST(EspTlsfSampleTrace, MinimumHeapOfTheDefaultScenarioIsMultiHeapsOwn) {
     EXPECT_TRUE(results.front().runs_at_min_pool);
 }
 
+// umm_malloc takes a heap of 32,768 blocks (262,144 B): its last block is
+// number 32,767, the largest of 15 bits. The whole handshake runs in it.
+TEST(UmmSampleTrace, TheLargestHeapRunsTheDefaultScenario) {
+    trace::TraceReader reader(path_of("tls12-ecdhe-ecdsa-p256"));
+    ReplayOptions options;
+    options.models = {ModelSpec::parse("umm")};
+    options.pool_size = 262144;
+    const ReplayResult r = replay_trace(reader, options);
+    ASSERT_EQ(r.models.size(), 1u);
+    EXPECT_EQ(r.models.front().failure_count, 0u);
+    EXPECT_TRUE(r.models.front().invariant_violation.empty());
+}
+
 INSTANTIATE_TEST_SUITE_P(Committed, SampleTrace, ::testing::ValuesIn(sample_traces()), test_name);
 INSTANTIATE_TEST_SUITE_P(Committed, RealPoolSampleTrace,
                          ::testing::ValuesIn(real_pool_sample_traces()), test_name);

@@ -29,6 +29,25 @@ TEST(FreertosHeap4Model, HeaderAndAlignment) {
     EXPECT_EQ(align4.take(5), 20u); // wants 16
 }
 
+// prvHeapInit on a ucHeap at 4 mod 8 (heap 1000): the start moves up 4 bytes,
+// the size down 4; pxEnd at 4 + aligned_down(1000 - 4 - 8) = 988, so the first
+// block is [4, 988): 984 bytes where an aligned ucHeap has 992.
+TEST(FreertosHeap4Model, AMisalignedUcHeapLosesTheBytesToItsAlignment) {
+    CheckedModel aligned("freertos-heap4", 4, 1000);
+    EXPECT_EQ(aligned->heap_figures().free_bytes, 992u);
+    CheckedModel heap("freertos-heap4:start=4", 4, 1000);
+    EXPECT_EQ(heap->heap_figures().free_bytes, 984u);
+    EXPECT_EQ(heap.take(1), 12u);                 // block [4, 20)
+    EXPECT_EQ(heap.take(8), 28u);                 // block [20, 36)
+    EXPECT_FALSE(heap.allocate(945).has_value()); // wants 960; [36, 988) holds 952
+    EXPECT_EQ(heap.take(944), 44u);               // wants 952: the rest of the heap
+    // ucHeap at 1 mod 8 skips 7: pxEnd at 7 + aligned_down(985) = 991.
+    CheckedModel odd("freertos-heap4:start=1", 4, 1000);
+    EXPECT_EQ(odd->heap_figures().free_bytes, 984u);
+    EXPECT_EQ(odd.take(1), 15u);
+    EXPECT_EQ(odd->smallest_pool(), 7u + 16u + 8u);
+}
+
 TEST(FreertosHeap4Model, SplitsOnlyAboveTheMinimumBlock) {
     CheckedModel whole("freertos-heap4", 4);
     const std::uint64_t a = whole.take(48); // wants 56: [0, 56)

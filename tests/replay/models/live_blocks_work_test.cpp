@@ -1,5 +1,5 @@
 // Work per operation with 40,000 blocks alive at once (8,000 small ones in
-// umm, whose heap is at most 32,767 blocks of 8 bytes): the models must not
+// umm, whose heap is at most 32,768 blocks of 8 bytes): the models must not
 // walk their free lists (or every block) on each allocation, free, or
 // free-space figure the replay asks for. Counted, not timed: each model
 // exposes how many free-list index nodes its searches looked at, and the

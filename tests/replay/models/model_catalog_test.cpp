@@ -25,7 +25,7 @@ TEST(ModelCatalog, ListsEveryModelWithItsOptions) {
     EXPECT_EQ(catalog[1].name, "mbedtls-pool");
     EXPECT_EQ(catalog[1].options, "backtrace=on|off, align=N, ptr=4|8");
     EXPECT_EQ(catalog[2].name, "freertos-heap4");
-    EXPECT_EQ(catalog[2].options, "align=N, ptr=4|8");
+    EXPECT_EQ(catalog[2].options, "align=N, start=N, ptr=4|8");
     EXPECT_EQ(catalog[3].name, "esp-tlsf");
     EXPECT_EQ(catalog[3].options, "idf=5.1..5.5, heap=BYTES");
     EXPECT_EQ(catalog[4].name, "umm");
@@ -42,16 +42,24 @@ TEST(ModelCatalog, DescriptionsNameTheSettingsInEffect) {
               "LP64, backtrace off, pool unbounded)");
     EXPECT_EQ(make_model(ModelSpec::parse("freertos-heap4"), {4, 4096})->description(),
               "freertos-heap4 (FreeRTOS heap_4.c, header 8 B, portBYTE_ALIGNMENT 8, minimum "
-              "block 16 B, ILP32, heap 4096 B)");
+              "block 16 B, ILP32, heap 4096 B, ucHeap aligned)");
+    EXPECT_EQ(make_model(ModelSpec::parse("freertos-heap4:start=4"), {4, 4096})->description(),
+              "freertos-heap4 (FreeRTOS heap_4.c, header 8 B, portBYTE_ALIGNMENT 8, minimum "
+              "block 16 B, ILP32, heap 4096 B, ucHeap at 4 mod 8: 4 B skipped)");
     EXPECT_EQ(make_model(ModelSpec::parse("esp-tlsf"), {})->description(),
               "esp-tlsf (ESP-IDF v5.5 multi_heap TLSF, ILP32, unbounded: nominal heap 262144 B, "
               "sl_log2 4, control 940 B, blocks keep the class-rounded size)");
-    EXPECT_EQ(make_model(ModelSpec::parse("umm"), {4, 63})->description(),
-              "umm (umm_malloc, best fit, 8-byte blocks, 4-byte header, heap 63 B, refused by "
-              "umm_init_heap: every malloc fails)");
+    EXPECT_EQ(make_model(ModelSpec::parse("umm"), {4, 23})->description(),
+              "umm (umm_malloc, best fit, 8-byte blocks, 4-byte header, heap 23 B, fewer than 3 "
+              "blocks: no block to hand out (under 2, umm_init_heap writes past the heap): every "
+              "malloc fails)");
+    EXPECT_EQ(make_model(ModelSpec::parse("umm"), {4, 262152})->description(),
+              "umm (umm_malloc, best fit, 8-byte blocks, 4-byte header, heap 262152 B, more than "
+              "32768 blocks: block numbers past 32767 do not fit umm's 15 bits (umm_init_heap "
+              "does not check; the real heap would be corrupt): not modelled, every malloc fails)");
     EXPECT_EQ(make_model(ModelSpec::parse("umm:fit=first"), {})->description(),
               "umm (umm_malloc, first fit, 8-byte blocks, 4-byte header, heap unbounded: the "
-              "largest, 32767 blocks)");
+              "largest, 32768 blocks)");
 }
 
 TEST(ModelCatalog, PoolGranularityIsTheStepBetweenPoolsThatDiffer) {
@@ -96,6 +104,9 @@ TEST(ModelCatalog, BadValues) {
     EXPECT_EQ(error_of("freertos-heap4:align=3"),
               "bad value '3' for option 'align' of model freertos-heap4 (expected 1, 2, 4, 8, 16 "
               "or 32)");
+    EXPECT_EQ(error_of("freertos-heap4:align=4,start=4"),
+              "bad value '4' for option 'start' of model freertos-heap4 (expected ucHeap's "
+              "address modulo align, from 0 to 3)");
     EXPECT_EQ(error_of("esp-tlsf:idf=4.4"),
               "bad value '4.4' for option 'idf' of model esp-tlsf (expected one of 5.0, 5.1, 5.2, "
               "5.3, 5.4, 5.5)");

@@ -73,15 +73,25 @@ TEST(UmmModel, FreeAbsorbsTheNextBlockThenMergesIntoThePrevious) {
 }
 
 TEST(UmmModel, HeapLimits) {
-    CheckedModel smallest("umm", 4, 64); // 8 blocks: 1..6 free, 7 ends the heap
-    EXPECT_EQ(smallest.take(44), 12u);   // 6 blocks, an exact fit
-    EXPECT_EQ(smallest.allocate(1), std::nullopt);
-    EXPECT_EQ(smallest->smallest_pool(), 64u);
+    // umm_init_heap checks no size. 8 blocks: 1..6 free, 7 ends the heap.
+    CheckedModel eight("umm", 4, 64);
+    EXPECT_EQ(eight.take(44), 12u); // 6 blocks, an exact fit
+    EXPECT_EQ(eight.allocate(1), std::nullopt);
+    // 3 blocks: block 1 is the one to hand out (a request of up to 4 bytes).
+    CheckedModel smallest("umm", 4, 24);
+    EXPECT_EQ(smallest.allocate(5), std::nullopt);
+    EXPECT_EQ(smallest.take(4), 12u);
+    EXPECT_EQ(smallest->smallest_pool(), 24u);
+    EXPECT_EQ(CheckedModel("umm", 4, 23).allocate(1), std::nullopt); // 2 blocks: none to hand out
 
-    EXPECT_EQ(CheckedModel("umm", 4, 63).allocate(1), std::nullopt);     // 7 blocks: refused
-    EXPECT_EQ(CheckedModel("umm", 4, 262144).allocate(1), std::nullopt); // 32768: refused
-    EXPECT_EQ(CheckedModel("umm", 4, 262143).take(1), 12u);              // 32767 blocks
-    EXPECT_EQ(CheckedModel("umm")->largest_pool(), std::optional<std::uint64_t>(262143));
+    // 32,768 blocks: the last is block 32,767, the largest 15-bit number. A
+    // heap of 32,766 free blocks serves a request of 32,766 blocks.
+    CheckedModel largest("umm", 4, 262144);
+    EXPECT_EQ(largest.take(8 * 32765 + 4), 12u);
+    EXPECT_EQ(largest.allocate(1), std::nullopt);
+    EXPECT_EQ(CheckedModel("umm", 4, 262151).take(1), 12u); // the 7 bytes over are unused
+    EXPECT_EQ(CheckedModel("umm", 4, 262152).allocate(1), std::nullopt); // 32,769 blocks
+    EXPECT_EQ(CheckedModel("umm")->largest_pool(), std::optional<std::uint64_t>(262151));
 
     CheckedModel heap("umm");
     EXPECT_EQ(heap.allocate(0), std::nullopt);
