@@ -1,5 +1,7 @@
 #include "model_driver.h"
 
+#include "tlsheap/trace_meta.h"
+
 #include <algorithm>
 #include <string>
 
@@ -39,6 +41,32 @@ void ModelDriver::start(const trace::TraceInfo& info) {
         slot.run.compared_with_real_pool = slot.compare_with_real_pool;
         slots_.push_back(std::move(slot));
     }
+    visible_ = slots_.size();
+    // The real pool is bounded: compare with the model in a pool of its size.
+    const std::uint64_t real_pool = trace::meta_number(info.meta(trace::meta::kPoolSize));
+    for (std::size_t i = 0; i < visible_; ++i) {
+        Slot& slot = slots_[i];
+        if (!slot.compare_with_real_pool) {
+            continue;
+        }
+        slot.run.real_pool_size = real_pool;
+        if (real_pool == 0 || options_.pool_size == real_pool) {
+            continue;
+        }
+        ModelContext bounded = context;
+        bounded.pool_size = real_pool;
+        Slot copy;
+        try {
+            copy.model = make_model(options_.models[i], bounded);
+        } catch (const ModelError&) {
+            continue; // a pool the model refuses: compared as it runs
+        }
+        copy.compare_with_real_pool = true;
+        copy.comparison_copy = true;
+        copy.copy_of = i;
+        slot.compare_with_real_pool = false;
+        slots_.push_back(std::move(copy));
+    }
 }
 
 std::uint64_t* ModelDriver::offsets(std::uint32_t block_slot) {
@@ -70,6 +98,10 @@ const std::uint64_t* ModelDriver::allocate(const trace::Record& r, std::uint64_t
         if (slot.compare_with_real_pool) {
             real_pool_.compare(slot.run, r, offset);
         }
+        if (slot.comparison_copy) {
+            placed[i] = offset.value_or(kNotPlaced);
+            continue;
+        }
         if (offset) {
             placed[i] = *offset;
         } else {
@@ -92,7 +124,7 @@ void ModelDriver::release(std::uint32_t block_slot, const Moment& m) {
         if (placed[i] != kNotPlaced) {
             slots_[i].model->release(placed[i]);
             // A free never raises the footprint: only the invariants to check.
-            if (options_.verify_every_event) {
+            if (options_.verify_every_event && !slots_[i].comparison_copy) {
                 after_event(slots_[i], m, false);
             }
         }
@@ -137,25 +169,40 @@ void ModelDriver::after_event(Slot& slot, const Moment& m, bool grew) {
 }
 
 void ModelDriver::note_live_peak() {
-    for (Slot& slot : slots_) {
+    for (std::size_t i = 0; i < visible_; ++i) {
+        Slot& slot = slots_[i];
         slot.run.footprint_at_live_peak = slot.model->footprint();
     }
 }
 
 void ModelDriver::end_phase(Phase phase) {
-    for (Slot& slot : slots_) {
+    for (std::size_t i = 0; i < visible_; ++i) {
+        Slot& slot = slots_[i];
         slot.run.phase_footprint_end[static_cast<unsigned>(phase)] = slot.model->footprint();
     }
 }
 
 void ModelDriver::note_handshake_done() {
-    for (Slot& slot : slots_) {
+    for (std::size_t i = 0; i < visible_; ++i) {
+        Slot& slot = slots_[i];
         slot.run.used_after_handshake = slot.model->used_bytes();
     }
 }
 
 void ModelDriver::finish(std::vector<ModelRun>& runs) {
-    for (Slot& slot : slots_) {
+    for (std::size_t i = visible_; i < slots_.size(); ++i) {
+        const Slot& copy = slots_[i];
+        ModelRun& run = slots_[copy.copy_of].run;
+        run.real_pool_matches = copy.run.real_pool_matches;
+        run.real_pool_mismatches = copy.run.real_pool_mismatches;
+        run.first_mismatch = copy.run.first_mismatch;
+        if (const std::string problem = copy.model->verify();
+            !problem.empty() && run.invariant_violation.empty()) {
+            run.invariant_violation = "in the real pool's size, at the end: " + problem;
+        }
+    }
+    for (std::size_t i = 0; i < visible_; ++i) {
+        Slot& slot = slots_[i];
         for (std::uint32_t state = 0; state < slot.state_used_peak.size(); ++state) {
             if (slot.state_used_peak[state].bytes > 0) {
                 slot.run.state_used_peak[state] = slot.state_used_peak[state];

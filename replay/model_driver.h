@@ -35,7 +35,8 @@ class ModelDriver {
     void start(const trace::TraceInfo& info);
     bool started() const { return started_; }
 
-    std::size_t model_count() const { return slots_.size(); }
+    // The models asked for (a real-pool comparison's copies are not counted).
+    std::size_t model_count() const { return visible_; }
     const AllocatorModel& model(std::size_t i) const { return *slots_[i].model; }
 
     // Serves an allocation of `bytes` (> 0, not overflowing) in every model.
@@ -64,6 +65,10 @@ class ModelDriver {
         std::unique_ptr<AllocatorModel> model;
         ModelRun run;
         bool compare_with_real_pool = false;
+        // A copy of slot `copy_of` run in the real pool's size, only to
+        // compare with the real allocator; it reports nothing itself.
+        bool comparison_copy = false;
+        std::size_t copy_of = 0;
         std::vector<Peak> state_used_peak;      // by state id; ModelRun's map is filled at the end
         std::optional<HeapVerdictTracker> heap; // with a pool size
     };
@@ -75,7 +80,8 @@ class ModelDriver {
 
     const ReplayOptions& options_;
     const RealPoolCheck& real_pool_;
-    std::vector<Slot> slots_;
+    std::vector<Slot> slots_; // the models asked for, then comparison copies
+    std::size_t visible_ = 0;
     bool started_ = false;
     std::vector<std::uint64_t> offsets_; // walker slots x models
     std::uint64_t allocations_ = 0;      // handed to the models so far

@@ -13,6 +13,20 @@ ReplayResult profile_trace(const SourceFactory& open, const ReplayOptions& optio
     for (const MinPoolResult& m : find_min_pools(open, options.models)) {
         result.min_pools[m.model] = m.min_pool;
     }
+    if (result.failure() != nullptr) {
+        for (const ModelRun& run : result.models) {
+            const auto found = result.min_pools.find(run.name);
+            if (found == result.min_pools.end()) {
+                continue;
+            }
+            if (run.compared_with_real_pool && run.real_pool_size >= found->second) {
+                found->second = run.real_pool_size;
+                result.min_pool_bounds[run.name] = ReplayResult::MinPoolBound::MoreThan;
+            } else {
+                result.min_pool_bounds[run.name] = ReplayResult::MinPoolBound::AtLeast;
+            }
+        }
+    }
     if (result.connections > 1) {
         result.connection_costs = measure_connection_costs(open, options.models);
     }

@@ -205,7 +205,11 @@ struct ModelRun {
     // When the trace was recorded on mbedTLS's own memory_buffer_alloc and
     // this model reproduces it (AllocatorModel::reproduces): every
     // allocation's offset checked against the real address minus the pool start.
+    // The comparison runs the model in a pool of the real one's size (a copy
+    // of the model when this one runs unbounded or in another pool): a tail
+    // handed out whole near the pool's end moves every later block.
     bool compared_with_real_pool = false;
+    std::uint64_t real_pool_size = 0;
     std::uint64_t real_pool_matches = 0;
     std::uint64_t real_pool_mismatches = 0;
     std::string first_mismatch;
@@ -309,6 +313,12 @@ struct ReplayResult {
     // The smallest pool each model runs the trace in (see min_pool.h), when
     // the caller asked for it: by model name.
     std::map<std::string, std::uint64_t> min_pools;
+    // A recording that failed part-way gives bounds, not answers: the rest of
+    // the run could only need more. A model that reproduces the real pool the
+    // recording failed in needs more than that pool (min_pools then holds the
+    // pool's size). By model name; absent means exact.
+    enum class MinPoolBound { AtLeast, MoreThan };
+    std::map<std::string, MinPoolBound> min_pool_bounds;
     // Connections 1..N the trace opened (0 before any).
     std::uint32_t connections = 0;
     // With more than one connection, when the caller asked (profile_trace does).

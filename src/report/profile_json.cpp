@@ -16,6 +16,14 @@ using trace::Phase;
 
 namespace {
 
+const char* min_pool_bound_name(const replay::ReplayResult& r, const std::string& model) {
+    const auto found = r.min_pool_bounds.find(model);
+    if (found == r.min_pool_bounds.end()) {
+        return "exact";
+    }
+    return found->second == replay::ReplayResult::MinPoolBound::MoreThan ? "more_than" : "at_least";
+}
+
 nlohmann::json moment_json(const trace::TraceInfo& info, const Moment& m) {
     nlohmann::json j = {{"seq", m.seq},
                         {"time_ns", m.time_ns},
@@ -252,6 +260,7 @@ nlohmann::json profile_json(const RunDescription& run, const ReplayResult& r,
                       // The searched minimum (find_min_pools), not the one-pass bound.
                       {"min_pool", r.min_pools.count(m.name) != 0 ? json(r.min_pools.at(m.name))
                                                                   : json(nullptr)},
+                      {"min_pool_bound", min_pool_bound_name(r, m.name)},
                       {"phases", phase_used},
                       {"states", state_used},
                       {"failure_count", m.failure_count},
@@ -259,7 +268,8 @@ nlohmann::json profile_json(const RunDescription& run, const ReplayResult& r,
                       {"statistics", stats},
                       {"invariant_violation", m.invariant_violation},
                       {"real_pool_comparison", m.compared_with_real_pool
-                                                   ? json{{"matches", m.real_pool_matches},
+                                                   ? json{{"pool_size", m.real_pool_size},
+                                                          {"matches", m.real_pool_matches},
                                                           {"mismatches", m.real_pool_mismatches},
                                                           {"first_mismatch", m.first_mismatch}}
                                                    : json(nullptr)}};

@@ -21,6 +21,20 @@ using trace::Phase;
 
 namespace {
 
+// A failed recording's min pools are bounds (ReplayResult::min_pool_bounds).
+std::string min_pool_text(const replay::ReplayResult& r, const std::string& model) {
+    const auto found = r.min_pools.find(model);
+    if (found == r.min_pools.end()) {
+        return "-";
+    }
+    const auto bound = r.min_pool_bounds.find(model);
+    if (bound == r.min_pool_bounds.end()) {
+        return grouped(found->second);
+    }
+    return (bound->second == replay::ReplayResult::MinPoolBound::MoreThan ? "> " : ">= ") +
+           grouped(found->second);
+}
+
 std::string where(const trace::TraceInfo& info, const Moment& m) {
     std::string s = trace::phase_name(m.phase);
     if (m.phase == Phase::Handshake) {
@@ -182,8 +196,7 @@ void print_profile(std::FILE* out, const RunDescription& run, const ReplayResult
         line(fmt::format("  {:<16} {:>11} {:>10} {:>9} {:>11} {:>13}  {}", "model", "footprint",
                          "overhead", "frag.", "min pool", "steady state", "footprint reached in"));
         for (const replay::ModelRun& m : r.models) {
-            const auto found = r.min_pools.find(m.name);
-            const std::string min_pool = found == r.min_pools.end() ? "-" : grouped(found->second);
+            const std::string min_pool = min_pool_text(r, m.name);
             if (m.failure_count > 0) {
                 // Allocations failed: footprint, fragmentation and steady state
                 // describe a run that did not happen.
@@ -199,6 +212,10 @@ void print_profile(std::FILE* out, const RunDescription& run, const ReplayResult
                              percent(fragmentation(m.footprint, r.live_peak.bytes)), min_pool,
                              m.used_after_handshake ? grouped(*m.used_after_handshake) : "-",
                              where(info, m.footprint_raised)));
+        }
+        if (!r.min_pool_bounds.empty()) {
+            line("  min pools are bounds: the recording failed part-way (>= what the run up to "
+                 "the failure needs; > the real pool it failed in)");
         }
         for (const replay::ModelRun& m : r.models) {
             line(fmt::format("  {}: {}", m.name, m.description));
@@ -218,9 +235,9 @@ void print_profile(std::FILE* out, const RunDescription& run, const ReplayResult
             }
             if (m.compared_with_real_pool) {
                 line(fmt::format(
-                    "      against the real memory_buffer_alloc of this recording: {} of {} "
-                    "allocations at the same offset{}",
-                    grouped(m.real_pool_matches),
+                    "      against the real memory_buffer_alloc of this recording (the model in "
+                    "its {}-byte pool): {} of {} allocations at the same offset{}",
+                    grouped(m.real_pool_size), grouped(m.real_pool_matches),
                     grouped(m.real_pool_matches + m.real_pool_mismatches),
                     m.first_mismatch.empty() ? "" : "; first difference at " + m.first_mismatch));
             }

@@ -85,6 +85,22 @@ TEST(RealPoolMinimum, HandshakeRunsInThePredictedPoolAndFailsOneAlignmentBelow) 
     const RunResult fits = run_tlsheap({"profile", "--real-pool", std::to_string(predicted),
                                         "--json", (dir / "fits.json").string()});
     EXPECT_EQ(fits.status, 0) << "predicted " << predicted << ": " << fits.err;
+    // In the smallest pool the real allocator hands the tail out whole, which
+    // moves every later block: the model it is compared with runs in a pool
+    // of the same size, and matches every allocation.
+    const json fits_report = read_json(dir / "fits.json");
+    for (const json& model : fits_report["models"]) {
+        if (model["name"] != "mbedtls-pool") {
+            continue;
+        }
+        const json& comparison = model["real_pool_comparison"];
+        ASSERT_TRUE(comparison.is_object());
+        EXPECT_EQ(comparison["pool_size"], predicted);
+        EXPECT_EQ(comparison["mismatches"], 0) << comparison["first_mismatch"];
+        const json& summary = fits_report["summary"];
+        EXPECT_EQ(comparison["matches"], summary["allocations"].get<std::uint64_t>() -
+                                             summary["zero_size_allocations"].get<std::uint64_t>());
+    }
     const RunResult short_pool =
         run_tlsheap({"profile", "--real-pool", std::to_string(predicted - 4), "--json",
                      (dir / "short.json").string()});
@@ -101,6 +117,21 @@ TEST(RealPoolMinimum, HandshakeRunsInThePredictedPoolAndFailsOneAlignmentBelow) 
         }
     }
     EXPECT_EQ(first_null, m["fails_below"]["seq"].get<std::uint64_t>());
+    // The run stopped at the failure: its min pools are bounds. The real pool
+    // was too small, so mbedtls-pool needs more than it; the others at least
+    // what the run up to the failure needed.
+    for (const json& model : short_report["models"]) {
+        if (model["name"] == "mbedtls-pool") {
+            EXPECT_EQ(model["min_pool_bound"], "more_than");
+            EXPECT_EQ(model["min_pool"], predicted - 4);
+        } else {
+            EXPECT_EQ(model["min_pool_bound"], "at_least") << model["name"];
+        }
+    }
+    const std::string below = std::to_string(predicted - 4); // 5 digits: 47,092
+    EXPECT_NE(short_pool.out.find("> " + below.substr(0, 2) + "," + below.substr(2)),
+              std::string::npos)
+        << short_pool.out;
 }
 
 } // namespace

@@ -217,7 +217,9 @@ TEST(ProfileReport, TerminalCallSitesTopAndModels) {
     EXPECT_EQ(pool[2], grouped(r.models[1].footprint - r.live_peak.bytes));
     EXPECT_EQ(pool[4], "-"); // no minimum pool asked for
     const replay::ModelRun& m = r.models[1];
-    EXPECT_TRUE(has_line(models, "      against the real memory_buffer_alloc of this recording: " +
+    EXPECT_TRUE(has_line(models, "      against the real memory_buffer_alloc of this recording "
+                                 "(the model in its " +
+                                     grouped(m.real_pool_size) + "-byte pool): " +
                                      grouped(m.real_pool_matches) + " of " +
                                      grouped(m.real_pool_matches + m.real_pool_mismatches) +
                                      " allocations at the same offset"));
