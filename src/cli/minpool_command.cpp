@@ -26,13 +26,27 @@ struct MinpoolOptions {
     std::string json;
 };
 
+// The first Failure outcome of a recording: the run stopped there.
+class FailedRun final : public trace::WalkerHooks {
+  public:
+    void on_context(const trace::Record& r) override {
+        if (r.tag == trace::Tag::Outcome && r.outcome == trace::OutcomeKind::Failure && !failed) {
+            failed = true;
+            text = r.value;
+        }
+    }
+    bool failed = false;
+    std::string text;
+};
+
 int run_minpool(const MinpoolOptions& o) {
     refuse_overwriting_inputs("--json", o.json, {o.trace});
     reserve_stdout_for_json(o.json);
     const std::vector<replay::ModelSpec> specs = pipeline::parse_model_specs(o.models);
     trace::TraceReader reader(o.trace);
     trace::TraceWalker walker;
-    walker.walk(reader);
+    FailedRun failed_run;
+    walker.walk(reader, failed_run);
     const trace::TraceInfo& info = walker.info();
     if (walker.events() == 0) {
         throw UserError(o.trace + " has no allocation events: there is no pool to size",
@@ -51,6 +65,12 @@ int run_minpool(const MinpoolOptions& o) {
                 info.meta(trace::meta::kPointerSize).c_str());
     if (reader.truncated()) {
         std::printf("  warning: %s\n", reader.truncation_message().c_str());
+    }
+    // A run cut short by a failure says nothing of what the rest would need.
+    if (failed_run.failed) {
+        std::printf("  warning: the recording failed part-way (%s): each min pool is a lower "
+                    "bound for the whole run\n",
+                    failed_run.text.c_str());
     }
     std::printf("  %-16s %12s  %-22s  %s\n", "model", "min pool", "method", "check");
     nlohmann::json models = nlohmann::json::array();
@@ -109,6 +129,7 @@ int run_minpool(const MinpoolOptions& o) {
                                  {"transform", o.transform},
                                  {"scenario", info.meta(trace::meta::kScenarioName)},
                                  {"pointer_size", info.pointer_size()},
+                                 {"recording_failed", failed_run.failed},
                                  {"models", models}});
     }
     return status;

@@ -103,7 +103,7 @@ TEST(RealPoolMinimum, HandshakeRunsInThePredictedPoolAndFailsOneAlignmentBelow) 
     }
     const RunResult short_pool =
         run_tlsheap({"profile", "--real-pool", std::to_string(predicted - 4), "--json",
-                     (dir / "short.json").string()});
+                     (dir / "short.json").string(), "--trace", (dir / "short.trace").string()});
     EXPECT_EQ(short_pool.status, 1)
         << "predicted " << predicted << " but " << predicted - 4 << " also runs";
     EXPECT_NE(short_pool.err.find("Memory allocation failed"), std::string::npos) << short_pool.err;
@@ -132,6 +132,13 @@ TEST(RealPoolMinimum, HandshakeRunsInThePredictedPoolAndFailsOneAlignmentBelow) 
     EXPECT_NE(short_pool.out.find("> " + below.substr(0, 2) + "," + below.substr(2)),
               std::string::npos)
         << short_pool.out;
+    // minpool on the failed run's trace says its answers are lower bounds.
+    const RunResult bounds = run_tlsheap({"minpool", (dir / "short.trace").string(), "--json",
+                                          (dir / "short-minpool.json").string()});
+    ASSERT_EQ(bounds.status, 0) << bounds.err;
+    EXPECT_NE(bounds.out.find("the recording failed part-way"), std::string::npos) << bounds.out;
+    EXPECT_TRUE(read_json(dir / "short-minpool.json")["recording_failed"].get<bool>());
+    EXPECT_FALSE(read_json(dir / "m.json")["recording_failed"].get<bool>());
 }
 
 } // namespace

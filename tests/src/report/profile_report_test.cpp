@@ -219,8 +219,8 @@ TEST(ProfileReport, TerminalCallSitesTopAndModels) {
     const replay::ModelRun& m = r.models[1];
     EXPECT_TRUE(has_line(models, "      against the real memory_buffer_alloc of this recording "
                                  "(the model in its " +
-                                     grouped(m.real_pool_size) + "-byte pool): " +
-                                     grouped(m.real_pool_matches) + " of " +
+                                     grouped(m.real_pool_size) +
+                                     "-byte pool): " + grouped(m.real_pool_matches) + " of " +
                                      grouped(m.real_pool_matches + m.real_pool_mismatches) +
                                      " allocations at the same offset"));
     EXPECT_EQ(m.real_pool_mismatches, 0u);
