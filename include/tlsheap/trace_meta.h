@@ -15,6 +15,7 @@
 #include <array>
 #include <charconv>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 #include <system_error>
 
@@ -28,6 +29,14 @@ inline constexpr char kRecorderSide[] = "recorder.side";     // "client" or "ser
 inline constexpr char kTransport[] = "transport";  // kTransportStream or kTransportDatagram
 inline constexpr char kSeed[] = "seed";            // the deterministic entropy's seed
 inline constexpr char kFixedTime[] = "fixed_time"; // the library's clock, seconds; 0: real time
+// Where the deterministic bytes enter: kEntropySources, below the entropy
+// module, so the entropy and hash contexts an application holds are recorded.
+// Absent in older traces, whose recorder replaced mbedtls_entropy_func.
+inline constexpr char kEntropy[] = "entropy";
+// Whether the driver calls psa_crypto_init before its first connection:
+// psa_init_name() of the scenario's psa_init. Absent in older traces, whose
+// recorder called it on every mbedTLS 3 variant with PSA.
+inline constexpr char kPsaInit[] = "psa.init";
 
 // --- the connections (docs/scenarios.md, "lifecycle"): the recorder --------
 inline constexpr char kLifecycleConnections[] = "lifecycle.connections"; // concurrent, per cycle
@@ -93,6 +102,8 @@ inline constexpr auto kAllKeys = std::to_array<std::string_view>({
     kTransport,
     kSeed,
     kFixedTime,
+    kEntropy,
+    kPsaInit,
     kLifecycleConnections,
     kLifecycleStart,
     kLifecycleReconnects,
@@ -161,6 +172,33 @@ inline constexpr char kTransportDatagram[] = "datagram"; // DTLS over UDP
 inline constexpr char kAllocatorLibc[] = "libc";
 inline constexpr char kAllocatorMemoryBufferAlloc[] = "mbedtls_memory_buffer_alloc";
 inline constexpr char kStackBackendNone[] = "none"; // stacks were not captured
+inline constexpr char kEntropySources[] = "sources";
+
+// A scenario's psa_init (docs/scenarios.md): Auto calls psa_crypto_init when
+// the configuration needs it before a handshake, as mbedTLS's ssl_client2
+// decides (MBEDTLS_USE_PSA_CRYPTO; a TLS 1.3 handshake of 3.6 calls it itself).
+enum class PsaInit : std::uint8_t { Auto, Always, Never };
+
+inline constexpr const char* psa_init_name(PsaInit p) {
+    switch (p) {
+    case PsaInit::Always:
+        return "always";
+    case PsaInit::Never:
+        return "never";
+    case PsaInit::Auto:
+        break;
+    }
+    return "auto";
+}
+
+inline constexpr std::optional<PsaInit> psa_init_from_name(std::string_view name) {
+    for (PsaInit p : {PsaInit::Auto, PsaInit::Always, PsaInit::Never}) {
+        if (name == psa_init_name(p)) {
+            return p;
+        }
+    }
+    return std::nullopt;
+}
 
 // recorder.side as a side. The recorder always writes one of the two names;
 // anything but "server" reads as the client.

@@ -41,6 +41,7 @@ std::vector<std::string> recorder_arguments(const Scenario& s, Side side, bool d
         a.insert(a.end(), {"--group", group});
     }
     a.insert(a.end(), {"--response-bytes", std::to_string(s.response_bytes)});
+    a.insert(a.end(), {"--psa-init", trace::meta::psa_init_name(s.psa_init)});
     auto add_files = [&](const char* option, const std::vector<fs::path>& files) {
         for (const fs::path& f : files) {
             a.insert(a.end(), {option, credential_file(f, der)});

@@ -271,6 +271,15 @@ Scenario load_scenario(const std::string& name_or_path, const fs::path& scenario
     }
     s.requires_ = string_list(j, "requires", where);
     s.lifecycle = parse_lifecycle(j, where);
+    if (j.contains("psa_init")) {
+        const json& p = j.at("psa_init");
+        const auto policy =
+            p.is_string() ? trace::meta::psa_init_from_name(p.get<std::string>()) : std::nullopt;
+        if (!policy) {
+            throw ScenarioError(where + ": psa_init must be \"auto\", \"always\" or \"never\"");
+        }
+        s.psa_init = *policy;
+    }
     return s;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "tlsheap/connection_lifecycle.h"
+#include "tlsheap/trace_meta.h"
 
 #include <cstdint>
 #include <filesystem>
@@ -54,6 +55,8 @@ struct Scenario {
     std::vector<std::string> peers;           // peers this scenario works with
     std::vector<std::string> requires_;       // macros ("A|B" = either) the profiled side needs
     lifecycle::Lifecycle lifecycle;           // connections, start, reconnects
+    // Whether the driver calls psa_crypto_init before its connections.
+    trace::meta::PsaInit psa_init = trace::meta::PsaInit::Auto;
 };
 
 // Loads scenarios/NAME.json from `scenario_dir`, or a path to a .json file.

@@ -1,6 +1,7 @@
 #include "connection_result.h"
 
 #include "credentials.h"
+#include "mbedtls_compat.h"
 #include "recording.h"
 #include "variant_info.h"
 
@@ -19,8 +20,21 @@ bool report_usage(ConnectionResult& result, int state, const std::string& error)
 }
 
 std::string describe_tls_failure(int ret, int state, const char* doing) {
-    return std::string(doing) + " failed in state " + state_name(state) + ": " +
-           describe_mbedtls_error(ret);
+    std::string text = std::string(doing) + " failed in state " + state_name(state) + ": " +
+                       describe_mbedtls_error(ret);
+#if defined(MBEDTLS_PSA_CRYPTO_C) && !defined(MBEDTLS_PSA_CRYPTO_EXTERNAL_RNG) &&                  \
+    (defined(MBEDTLS_NO_DEFAULT_ENTROPY_SOURCES) ||                                                \
+     (defined(MBEDTLS_NO_PLATFORM_ENTROPY) && !defined(MBEDTLS_ENTROPY_HARDWARE_ALT) &&            \
+      !defined(MBEDTLS_ENTROPY_NV_SEED)))
+    // psa_crypto_init's PSA_ERROR_INSUFFICIENT_ENTROPY reaches TLS as a
+    // generic error; on the device the same config fails the same way.
+    if (ret == -0x0001) {
+        text += " (PSA has no entropy source in this config: MBEDTLS_NO_PLATFORM_ENTROPY without "
+                "MBEDTLS_ENTROPY_HARDWARE_ALT, MBEDTLS_ENTROPY_NV_SEED or "
+                "MBEDTLS_PSA_CRYPTO_EXTERNAL_RNG, so psa_crypto_init fails)";
+    }
+#endif
+    return text;
 }
 
 std::string state_name(int state) {

@@ -21,6 +21,15 @@ namespace {
 RandomSource::RandomSource() {
 #if defined(MBEDTLS_ENTROPY_C)
     mbedtls_entropy_init(&entropy_);
+#if defined(MBEDTLS_NO_DEFAULT_ENTROPY_SOURCES) ||                                                 \
+    (defined(MBEDTLS_NO_PLATFORM_ENTROPY) && !defined(MBEDTLS_ENTROPY_HARDWARE_ALT) &&             \
+     !defined(MBEDTLS_ENTROPY_NV_SEED) && !defined(MBEDTLS_HAVEGE_C) &&                            \
+     !defined(MBEDTLS_TEST_NULL_ENTROPY))
+    // No strong source of the library's own: the application adds its
+    // device's, as firmware adds its TRNG. (PSA's own entropy context has none.)
+    mbedtls_entropy_add_source(&entropy_, deterministic_poll, nullptr, MBEDTLS_ENTROPY_BLOCK_SIZE,
+                               MBEDTLS_ENTROPY_SOURCE_STRONG);
+#endif
 #endif
 #if defined(MBEDTLS_CTR_DRBG_C)
     mbedtls_ctr_drbg_init(&drbg_);

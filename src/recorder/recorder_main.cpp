@@ -78,6 +78,8 @@ void describe_recording(Recording& r, const tlsheap::recorder::RecorderOptions& 
     }
     r.meta(meta::kSeed, std::to_string(o.seed));
     r.meta(meta::kFixedTime, std::to_string(o.fixed_time));
+    r.meta(meta::kEntropy, meta::kEntropySources);
+    r.meta(meta::kPsaInit, meta::psa_init_name(o.psa_init));
     r.meta(meta::kLifecycleConnections, std::to_string(o.lifecycle.connections));
     r.meta(meta::kLifecycleStart, tlsheap::lifecycle::start_name(o.lifecycle.start));
     r.meta(meta::kLifecycleReconnects, std::to_string(o.lifecycle.reconnects));

@@ -120,6 +120,16 @@ bool parse_recorder_options(int argc, char** argv, RecorderOptions& o, std::stri
                 error = std::string("--resume takes none, session-id or ticket, not '") + v + "'";
                 return false;
             }
+        } else if (arg == "--psa-init") {
+            if (!value(v)) {
+                return false;
+            }
+            if (const auto policy = trace::meta::psa_init_from_name(v)) {
+                o.psa_init = *policy;
+            } else {
+                error = std::string("--psa-init takes auto, always or never, not '") + v + "'";
+                return false;
+            }
         } else if (arg == "--early-data") {
             o.lifecycle.early_data = true;
         } else if (arg == "--trace") {

@@ -4,6 +4,7 @@
 
 #include "tlsheap/connection_lifecycle.h"
 #include "tlsheap/tls_wire.h"
+#include "tlsheap/trace_meta.h"
 
 #include <cstdint>
 #include <string>
@@ -51,6 +52,7 @@ struct RecorderOptions {
     long max_fragment = 0;
     unsigned timeout_ms = 10000;
     std::uint64_t seed = 1;
+    trace::meta::PsaInit psa_init = trace::meta::PsaInit::Auto;
     std::uint64_t fixed_time = 0; // seconds since 1970 for the library's clock; 0: real
     std::uint64_t pool_size = 0;  // 0: libc behind the shim
     bool report_timing = false;

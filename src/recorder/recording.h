@@ -40,6 +40,7 @@ class Recording {
     // (trace::kSharedConnection for what connections share). Written only
     // when it changes, and always before the first event.
     void connection(std::uint32_t id);
+    std::uint32_t current_connection() const { return connection_; }
 
     // From the handshake driver.
     void phase(trace::Phase p);

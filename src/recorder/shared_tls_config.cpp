@@ -2,6 +2,7 @@
 
 #include "activity_scope.h"
 #include "credentials.h"
+#include "psa_state.h"
 #include "recording.h"
 #include "tlsheap/tls_wire.h"
 #include "tlsheap/trace_meta.h"
@@ -27,6 +28,25 @@ constexpr int kNoConnectionState = MBEDTLS_SSL_HELLO_REQUEST;
 
 bool usage(ConnectionResult& result, const std::string& error) {
     return report_usage(result, kNoConnectionState, error);
+}
+
+// As mbedTLS's ssl_client2 and mini_client decide (3.6): an application
+// calls psa_crypto_init when the TLS layer uses PSA (MBEDTLS_USE_PSA_CRYPTO);
+// a TLS 1.3 handshake calls it itself (mbedtls_ssl_tls13_crypto_init).
+bool wants_psa_init(trace::meta::PsaInit policy) {
+    switch (policy) {
+    case trace::meta::PsaInit::Always:
+        return true;
+    case trace::meta::PsaInit::Never:
+        return false;
+    case trace::meta::PsaInit::Auto:
+        break;
+    }
+#if defined(MBEDTLS_PSA_CRYPTO_C) && defined(MBEDTLS_USE_PSA_CRYPTO)
+    return true;
+#else
+    return false;
+#endif
 }
 
 bool tls_failed(ConnectionResult& result, int ret, const char* doing) {
@@ -102,17 +122,18 @@ SharedTlsConfig::SharedTlsConfig() {
 
 bool SharedTlsConfig::build(const RecorderOptions& options, ConnectionResult& result) {
     Recording& r = Recording::instance();
-#if defined(MBEDTLS_PSA_CRYPTO_C) && (TLSHEAP_MBEDTLS_3 || defined(MBEDTLS_USE_PSA_CRYPTO))
-    {
-        // 3.x needs PSA for TLS 1.3 and for much of TLS 1.2; applications call this first.
-        ActivityScope a(r, "psa_crypto_init");
+    if (wants_psa_init(options.psa_init)) {
+#if defined(MBEDTLS_PSA_CRYPTO_C)
+        // Marked as an activity by its wrapper (psa_state.cpp).
         const psa_status_t status = psa_crypto_init();
         if (status != PSA_SUCCESS) {
             return usage(result, "psa_crypto_init failed with status " + std::to_string(status));
         }
-        psa_initialized_ = true;
-    }
+#else
+        return usage(result, "psa_init always needs MBEDTLS_PSA_CRYPTO_C, which this "
+                             "configuration does not define");
 #endif
+    }
     {
         ActivityScope a(r, "drbg_seed");
         const int ret = rng_.seed();
@@ -327,11 +348,7 @@ void SharedTlsConfig::free() {
     mbedtls_pk_free(&own_key_);
 #endif
     rng_.release();
-#if defined(MBEDTLS_PSA_CRYPTO_C)
-    if (psa_initialized_) {
-        mbedtls_psa_crypto_free();
-    }
-#endif
+    free_psa_state();
 }
 
 } // namespace tlsheap::recorder

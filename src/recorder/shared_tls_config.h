@@ -67,7 +67,6 @@ class SharedTlsConfig {
     std::vector<mbedtls_ecp_group_id> curves_;
 #endif
     std::vector<unsigned char> psk_;
-    [[maybe_unused]] bool psa_initialized_ = false;
     bool freed_ = false;
 };
 

@@ -21,6 +21,16 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// Every allocation, every entropy source and every clock reading of the
+// library goes through the recorder (deterministic_entropy.cpp names the
+// sources: those mbedtls_entropy_init adds in 2.28 and 3.6), and so does
+// psa_crypto_init (psa_state.cpp).
+constexpr char kRecorderWraps[] =
+    "-Wl,--wrap=mbedtls_calloc,--wrap=mbedtls_free,--wrap=time,--wrap=psa_crypto_init"
+    ",--wrap=mbedtls_platform_entropy_poll,--wrap=mbedtls_hardclock_poll"
+    ",--wrap=mbedtls_havege_poll,--wrap=mbedtls_nv_seed_poll"
+    ",--wrap=mbedtls_platform_std_nv_seed_read,--wrap=mbedtls_platform_std_nv_seed_write";
+
 constexpr const char* kCompleteMarker = ".complete";
 constexpr const char* kRecorderName = "tlsheap-recorder";
 
@@ -416,6 +426,7 @@ std::string VariantBuilder::recorder_key(const PreparedVariant& p,
                                          const std::string& variant_info) const {
     ContentHash key;
     key.add("tlsheap-recorder-v1")
+        .add(kRecorderWraps)
         .add(p.library_key)
         .add(variant_info)
         .add(p.toolchain.stack_backend);
@@ -505,10 +516,7 @@ std::size_t VariantBuilder::build_recorder(const PreparedVariant& p, const std::
     }
     std::sort(library_objects.begin(), library_objects.end());
     link.insert(link.end(), library_objects.begin(), library_objects.end());
-    // Every allocation, every random byte and every clock reading of the
-    // library goes through the recorder.
-    link.push_back(
-        "-Wl,--wrap=mbedtls_calloc,--wrap=mbedtls_free,--wrap=mbedtls_entropy_func,--wrap=time");
+    link.push_back(kRecorderWraps);
     link.insert(link.end(), p.toolchain.link_libraries.begin(), p.toolchain.link_libraries.end());
     const auto r = process::run_command(link, std::chrono::minutes(5));
     if (r.status != 0) {

@@ -7,6 +7,7 @@
 #include "tlsheap_harness.h"
 #include "variants/toolchain.h"
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -48,6 +49,7 @@ struct Event {
     std::string state;
     std::vector<std::string> functions; // every inline level of every frame
     trace::CallSite site;
+    std::uint32_t connection = trace::kSharedConnection;
 };
 
 std::vector<Event> allocations(const fs::path& file, trace::TraceInfo& info) {
@@ -56,17 +58,20 @@ std::vector<Event> allocations(const fs::path& file, trace::TraceInfo& info) {
     std::vector<Event> events;
     trace::Phase phase = trace::Phase::Setup;
     std::uint32_t state = 0;
+    std::uint32_t connection = trace::kSharedConnection;
     while (reader.next(r)) {
         if (info.absorb(r)) {
             continue;
         }
-        if (r.tag == trace::Tag::Phase) {
+        if (r.tag == trace::Tag::Connection) {
+            connection = r.connection;
+        } else if (r.tag == trace::Tag::Phase) {
             phase = r.phase;
         } else if (r.tag == trace::Tag::StepBegin) {
             state = r.state;
         } else if (r.tag == trace::Tag::Alloc) {
-            Event e{r.seq, r.count * r.size,       phase, info.state_name(state),
-                    {},    info.call_site(r.stack)};
+            Event e{r.seq, r.count * r.size,        phase,     info.state_name(state),
+                    {},    info.call_site(r.stack), connection};
             if (const auto* frames = info.stack(r.stack)) {
                 for (const auto address : *frames) {
                     if (const auto* levels = info.frame(address)) {
@@ -260,6 +265,112 @@ TEST_F(ProfileTest, DeterministicPeerGivesIdenticalEventStreams) {
     EXPECT_TRUE(ta == tb) << "stable exports of two runs differ";
     EXPECT_EQ(default_->report["live_peak"]["bytes"], again.report["live_peak"]["bytes"]);
     EXPECT_EQ(default_->report["live_peak"]["at"]["seq"], again.report["live_peak"]["at"]["seq"]);
+}
+
+// The scenario file `name` as a copy in `dir` with `psa_init` set, its
+// credential paths made absolute.
+fs::path scenario_with_psa_init(const fs::path& dir, const std::string& name,
+                                const std::string& policy) {
+    const fs::path scenarios = fs::path(TLSHEAP_SOURCE_DIR) / "scenarios";
+    json s = read_json(scenarios / (name + ".json"));
+    json& auth = s["authentication"];
+    auth["ca"] = (scenarios / auth["ca"].get<std::string>()).string();
+    auth["server_key"] = (scenarios / auth["server_key"].get<std::string>()).string();
+    for (json& f : auth["server_chain"]) {
+        f = (scenarios / f.get<std::string>()).string();
+    }
+    s["name"] = name + "-psa-" + policy;
+    s["psa_init"] = policy;
+    const fs::path file = dir / (name + "-psa-" + policy + ".json");
+    std::ofstream(file) << s.dump();
+    return file;
+}
+
+// Entropy allocations: the accumulator of an entropy context is an md
+// context set up for SHA-512 (entropy.c of 3.6: mbedtls_md_setup in
+// entropy_update, again after each mbedtls_entropy_func). On ilp32 that is
+// sizeof(mbedtls_sha512_context): total[2] and state[8] of uint64_t (16 +
+// 64, 4-aligned on i386), buffer[128], is384 (4) = 212 bytes.
+constexpr std::uint64_t kIlp32Sha512Context = 16 + 64 + 128 + 4;
+
+std::vector<Event> entropy_accumulators(const std::vector<Event>& events) {
+    std::vector<Event> out;
+    for (const Event& e : events) {
+        if (e.site.function == "mbedtls_md_setup" && has_function(e, "mbedtls_entropy_func")) {
+            out.push_back(e);
+        }
+    }
+    return out;
+}
+
+TEST_F(ProfileTest, DriverHoldsRealEntropyContextsAndCallsPsaInitOnlyWhenNeeded) {
+    ASSERT_EQ(default_->run.status, 0) << default_->run.err;
+    // TLS 1.2 on the default 3.6 config (no MBEDTLS_USE_PSA_CRYPTO): like
+    // ssl_client2, the driver does not initialize PSA, and nothing else does.
+    trace::TraceInfo info;
+    const std::vector<Event> auto12 = allocations(default_->trace, info);
+    EXPECT_EQ(info.meta(trace::meta::kPsaInit), "auto");
+    EXPECT_EQ(info.meta(trace::meta::kEntropy), trace::meta::kEntropySources);
+    for (const Event& e : auto12) {
+        EXPECT_FALSE(has_function(e, "psa_crypto_init")) << "seq " << e.seq;
+    }
+    // The application's entropy context gathers and hashes: its accumulator is
+    // set up when the DRBG is seeded, and set up again after each output.
+    const std::vector<Event> own = entropy_accumulators(auto12);
+    ASSERT_GE(own.size(), 2u);
+    for (const Event& e : own) {
+        EXPECT_EQ(e.size, kIlp32Sha512Context) << "seq " << e.seq;
+        EXPECT_EQ(e.phase, trace::Phase::Setup);
+        EXPECT_TRUE(has_function(e, "mbedtls_ctr_drbg_seed")) << "seq " << e.seq;
+    }
+
+    // psa_init always: PSA's key slots and PSA's own entropy context too.
+    const fs::path dir = scratch_dir("psa-init");
+    const Profiled always = profile(
+        "psa-always",
+        {"--scenario", scenario_with_psa_init(dir, "tls12-ecdhe-ecdsa-p256", "always").string()});
+    ASSERT_EQ(always.run.status, 0) << always.run.err;
+    trace::TraceInfo always_info;
+    const std::vector<Event> always12 = allocations(always.trace, always_info);
+    EXPECT_EQ(always_info.meta(trace::meta::kPsaInit), "always");
+    const auto psa_slots = std::count_if(always12.begin(), always12.end(), [](const Event& e) {
+        return has_function(e, "psa_crypto_init") && has_function(e, "psa_initialize_key_slots");
+    });
+    EXPECT_EQ(psa_slots, 1);
+    const std::vector<Event> both = entropy_accumulators(always12);
+    const auto psa_entropy = std::count_if(both.begin(), both.end(), [](const Event& e) {
+        return has_function(e, "psa_crypto_init");
+    });
+    EXPECT_GE(psa_entropy, 1);
+    EXPECT_EQ(both.size(), own.size() + static_cast<std::size_t>(psa_entropy));
+    EXPECT_GT(always.report["live_peak"]["bytes"].get<std::uint64_t>(),
+              default_->report["live_peak"]["bytes"].get<std::uint64_t>());
+
+    // TLS 1.3, auto: the library initializes PSA itself when it writes the
+    // ClientHello (mbedtls_ssl_tls13_crypto_init), in that step; what it
+    // sets up is the process's, recorded as the shared part's.
+    const Profiled tls13 = profile("psa-auto-13", {"--scenario", "tls13-ecdsa-p256"});
+    ASSERT_EQ(tls13.run.status, 0) << tls13.run.err;
+    trace::TraceInfo info13;
+    const std::vector<Event> auto13 = allocations(tls13.trace, info13);
+    std::size_t by_library = 0;
+    for (const Event& e : auto13) {
+        if (has_function(e, "psa_crypto_init")) {
+            EXPECT_TRUE(has_function(e, "mbedtls_ssl_tls13_crypto_init")) << "seq " << e.seq;
+            EXPECT_EQ(e.state, "CLIENT_HELLO") << "seq " << e.seq;
+            EXPECT_EQ(e.connection, trace::kSharedConnection) << "seq " << e.seq;
+            ++by_library;
+        }
+    }
+    EXPECT_GT(by_library, 0u);
+    // Two entropy contexts, the driver's and PSA's, each with its accumulator.
+    const std::vector<Event> acc13 = entropy_accumulators(auto13);
+    EXPECT_TRUE(std::any_of(acc13.begin(), acc13.end(), [](const Event& e) {
+        return has_function(e, "mbedtls_ssl_tls13_crypto_init");
+    }));
+    EXPECT_TRUE(std::any_of(acc13.begin(), acc13.end(), [](const Event& e) {
+        return has_function(e, "mbedtls_ctr_drbg_seed") && !has_function(e, "psa_crypto_init");
+    }));
 }
 
 TEST_F(ProfileTest, UserConfigWithSetAndUnsetDeltas) {

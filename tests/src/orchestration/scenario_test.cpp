@@ -2,6 +2,7 @@
 #include "orchestration/resumption_check.h"
 #include "orchestration/scenario.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <gtest/gtest.h>
@@ -55,6 +56,29 @@ TEST_F(ScenarioTest, LoadsAndTranslatesToRecorderArguments) {
               std::string::npos);
     EXPECT_NE(joined(server_der).find("--key " + (dir_ / "pki/key.pem").string()),
               std::string::npos);
+}
+
+// The recorder decides what auto means for its variant; the scenario passes
+// the policy to both sides, auto when the file does not say.
+TEST_F(ScenarioTest, PsaInitReachesTheRecorderOfBothSides) {
+    const std::string psk =
+        R"("protocol":"tls1.2","authentication":{"mode":"psk","psk":"00","psk_identity":"i"})";
+    for (const auto& [field, expected] :
+         std::vector<std::pair<std::string, std::string>>{{"", "auto"},
+                                                          {R"(,"psa_init":"auto")", "auto"},
+                                                          {R"(,"psa_init":"always")", "always"},
+                                                          {R"(,"psa_init":"never")", "never"}}) {
+        write("p", R"({"name":"p",)" + psk + field + "}");
+        const Scenario s = load_scenario("p", dir_);
+        EXPECT_STREQ(trace::meta::psa_init_name(s.psa_init), expected.c_str());
+        for (const Side side : {Side::Client, Side::Server}) {
+            const auto a = recorder_arguments(s, side, false);
+            const auto it = std::find(a.begin(), a.end(), "--psa-init");
+            ASSERT_NE(it, a.end());
+            ASSERT_NE(it + 1, a.end());
+            EXPECT_EQ(*(it + 1), expected);
+        }
+    }
 }
 
 TEST_F(ScenarioTest, LifecycleKeysReachTheRecorderOfBothSides) {
@@ -196,6 +220,10 @@ TEST_F(ScenarioTest, BadScenariosSayWhatIsWrong) {
          "psk must be the key in hex digits"},
         {R"({"name":"x","protocol":"tls1.2","authentication":{"mode":"psk","psk":"00","psk_identity":"i"},"peers":["gnutls"]})",
          "unknown peer"},
+        {R"({"name":"x","protocol":"tls1.2","authentication":{"mode":"psk","psk":"00","psk_identity":"i"},"psa_init":"sometimes"})",
+         R"(psa_init must be "auto", "always" or "never")"},
+        {R"({"name":"x","protocol":"tls1.2","authentication":{"mode":"psk","psk":"00","psk_identity":"i"},"psa_init":true})",
+         R"(psa_init must be "auto", "always" or "never")"},
         // nlohmann reports a number beyond a double as out_of_range, not parse_error.
         {R"({"name":"x","protocol":"tls1.2","connections":1e999})", "is not valid JSON"},
         {"889e8988", "is not valid JSON"},
