@@ -1,7 +1,7 @@
 #include "connection_result.h"
 
 #include "credentials.h"
-#include "mbedtls_compat.h"
+#include "deterministic_entropy.h"
 #include "recording.h"
 #include "variant_info.h"
 
@@ -23,9 +23,7 @@ std::string describe_tls_failure(int ret, int state, const char* doing) {
     std::string text = std::string(doing) + " failed in state " + state_name(state) + ": " +
                        describe_mbedtls_error(ret);
 #if defined(MBEDTLS_PSA_CRYPTO_C) && !defined(MBEDTLS_PSA_CRYPTO_EXTERNAL_RNG) &&                  \
-    (defined(MBEDTLS_NO_DEFAULT_ENTROPY_SOURCES) ||                                                \
-     (defined(MBEDTLS_NO_PLATFORM_ENTROPY) && !defined(MBEDTLS_ENTROPY_HARDWARE_ALT) &&            \
-      !defined(MBEDTLS_ENTROPY_NV_SEED)))
+    defined(TLSHEAP_NO_STRONG_ENTROPY_SOURCE)
     // psa_crypto_init's PSA_ERROR_INSUFFICIENT_ENTROPY reaches TLS as a
     // generic error; on the device the same config fails the same way.
     if (ret == -0x0001) {

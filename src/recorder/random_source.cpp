@@ -21,10 +21,7 @@ namespace {
 RandomSource::RandomSource() {
 #if defined(MBEDTLS_ENTROPY_C)
     mbedtls_entropy_init(&entropy_);
-#if defined(MBEDTLS_NO_DEFAULT_ENTROPY_SOURCES) ||                                                 \
-    (defined(MBEDTLS_NO_PLATFORM_ENTROPY) && !defined(MBEDTLS_ENTROPY_HARDWARE_ALT) &&             \
-     !defined(MBEDTLS_ENTROPY_NV_SEED) && !defined(MBEDTLS_HAVEGE_C) &&                            \
-     !defined(MBEDTLS_TEST_NULL_ENTROPY))
+#if defined(TLSHEAP_NO_STRONG_ENTROPY_SOURCE)
     // No strong source of the library's own: the application adds its
     // device's, as firmware adds its TRNG. (PSA's own entropy context has none.)
     mbedtls_entropy_add_source(&entropy_, deterministic_poll, nullptr, MBEDTLS_ENTROPY_BLOCK_SIZE,
