@@ -1,5 +1,6 @@
 // tlsheap: heap profiler and allocator replay for mbedTLS handshakes.
 #include "cli/advise_command.h"
+#include "cli/build_command.h"
 #include "cli/capacity_command.h"
 #include "cli/compare_command.h"
 #include "cli/diff_command.h"
@@ -9,6 +10,7 @@
 #include "cli/minpool_command.h"
 #include "cli/parse_error_text.h"
 #include "cli/profile_command.h"
+#include "cli/record_command.h"
 #include "cli/replay_command.h"
 #include "cli/report_command.h"
 #include "cli/scenarios_command.h"
@@ -56,6 +58,8 @@ int run(int argc, char** argv) {
     int exit_code = tlsheap::kExitOk;
     tlsheap::cli::add_profile_command(app, exit_code);
     tlsheap::cli::add_replay_command(app, exit_code);
+    tlsheap::cli::add_build_command(app, exit_code);
+    tlsheap::cli::add_record_command(app, exit_code);
     tlsheap::cli::add_report_command(app, exit_code);
     tlsheap::cli::add_minpool_command(app, exit_code);
     tlsheap::cli::add_capacity_command(app, exit_code);

@@ -33,6 +33,9 @@ inline constexpr char kFixedTime[] = "fixed_time"; // the library's clock, secon
 // module, so the entropy and hash contexts an application holds are recorded.
 // Absent in older traces, whose recorder replaced mbedtls_entropy_func.
 inline constexpr char kEntropy[] = "entropy";
+// A user's program recorded with `tlsheap record`: its name as it was run
+// (the driver's recordings have none).
+inline constexpr char kProgram[] = "program";
 // Whether the driver calls psa_crypto_init before its first connection:
 // psa_init_name() of the scenario's psa_init. Absent in older traces, whose
 // recorder called it on every mbedTLS 3 variant with PSA.
@@ -104,6 +107,7 @@ inline constexpr auto kAllKeys = std::to_array<std::string_view>({
     kFixedTime,
     kEntropy,
     kPsaInit,
+    kProgram,
     kLifecycleConnections,
     kLifecycleStart,
     kLifecycleReconnects,
@@ -173,6 +177,8 @@ inline constexpr char kAllocatorLibc[] = "libc";
 inline constexpr char kAllocatorMemoryBufferAlloc[] = "mbedtls_memory_buffer_alloc";
 inline constexpr char kStackBackendNone[] = "none"; // stacks were not captured
 inline constexpr char kEntropySources[] = "sources";
+// A program's own entropy sources (`tlsheap record`): not deterministic.
+inline constexpr char kEntropyProgram[] = "program";
 
 // A scenario's psa_init (docs/scenarios.md): Auto calls psa_crypto_init when
 // the configuration needs it before a handshake, as mbedTLS's ssl_client2

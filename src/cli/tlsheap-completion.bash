@@ -43,6 +43,10 @@ _tlsheap() {
     --abi) COMPREPLY=($(compgen -W "host ilp32 arm" -- "$cur")); return ;;
     --side) COMPREPLY=($(compgen -W "client server" -- "$cur")); return ;;
     --stack-backend) COMPREPLY=($(compgen -W "frame-pointer libunwind execinfo" -- "$cur")); return ;;
+    --export)
+      COMPREPLY=($(compgen -d -- "$cur"))
+      compopt -o dirnames 2>/dev/null
+      return ;;
     --config | --trace | --json | --output | --baseline | --ca)
       COMPREPLY=($(compgen -f -- "$cur"))
       compopt -o filenames 2>/dev/null

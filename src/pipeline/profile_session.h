@@ -84,6 +84,11 @@ class ProfileSession {
                                    const std::string& abi, const std::string& stack_backend,
                                    bool real_pool) const;
     build::VariantBuild build(const build::PreparedVariant& prepared) const;
+    // The library objects and the recording library a user's program links
+    // (`build --export`). Throws build::BuildError.
+    build::ProgramShim build_program_shim(const build::PreparedVariant& prepared) const {
+        return builder_.build_program_shim(prepared);
+    }
     // The deterministic peer: the same tree with its default config, native
     // (plus MBEDTLS_SSL_EARLY_DATA for a run with early data). Built once.
     const build::VariantBuild& peer_variant(bool early_data = false);

@@ -31,7 +31,9 @@ ChildProcess::ChildProcess(const LaunchOptions& options) {
     int err_pipe[2] = {-1, -1};
     int out_target = -1;
     int err_target = -1;
-    if (options.stdout_file.empty()) {
+    if (options.inherit_stdio) {
+        // Nothing to redirect.
+    } else if (options.stdout_file.empty()) {
         if (::pipe2(out_pipe, O_CLOEXEC) != 0) {
             throw ProcessError(std::string("pipe: ") + std::strerror(errno));
         }
@@ -39,7 +41,9 @@ ChildProcess::ChildProcess(const LaunchOptions& options) {
     } else if ((out_target = open_output(options.stdout_file)) < 0) {
         throw ProcessError("cannot write " + options.stdout_file + ": " + std::strerror(errno));
     }
-    if (options.stderr_file.empty()) {
+    if (options.inherit_stdio) {
+        // Nothing to redirect.
+    } else if (options.stderr_file.empty()) {
         if (::pipe2(err_pipe, O_CLOEXEC) != 0) {
             throw ProcessError(std::string("pipe: ") + std::strerror(errno));
         }
@@ -69,11 +73,13 @@ ChildProcess::ChildProcess(const LaunchOptions& options) {
         if (::getppid() != parent) {
             ::_exit(127); // the parent died before prctl took effect
         }
-        ::dup2(out_target, STDOUT_FILENO);
-        ::dup2(err_target, STDERR_FILENO);
-        const int devnull = ::open("/dev/null", O_RDONLY);
-        if (devnull >= 0) {
-            ::dup2(devnull, STDIN_FILENO);
+        if (!options.inherit_stdio) {
+            ::dup2(out_target, STDOUT_FILENO);
+            ::dup2(err_target, STDERR_FILENO);
+            const int devnull = ::open("/dev/null", O_RDONLY);
+            if (devnull >= 0) {
+                ::dup2(devnull, STDIN_FILENO);
+            }
         }
         if (!options.working_directory.empty() && ::chdir(options.working_directory.c_str()) != 0) {
             const int e = errno;
@@ -99,8 +105,12 @@ ChildProcess::ChildProcess(const LaunchOptions& options) {
     // falls back to checking every 20 ms. A pidfd is always close-on-exec.
     pid_fd_ = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
     ::close(exec_pipe[1]);
-    ::close(out_target);
-    ::close(err_target);
+    if (out_target >= 0) {
+        ::close(out_target);
+    }
+    if (err_target >= 0) {
+        ::close(err_target);
+    }
     out_fd_ = out_pipe[0];
     err_fd_ = err_pipe[0];
     for (int fd : {out_fd_, err_fd_}) {

@@ -27,6 +27,9 @@ struct LaunchOptions {
     // stdout_text()/stderr_text()); otherwise a file path.
     std::string stdout_file;
     std::string stderr_file;
+    // The parent's standard input, output and error, as a shell runs a
+    // program (`tlsheap record` runs the user's): the two above are ignored.
+    bool inherit_stdio = false;
     // Variables set (or, with an empty value, removed) in the child.
     std::vector<std::pair<std::string, std::string>> environment;
 };

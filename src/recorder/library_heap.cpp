@@ -1,6 +1,7 @@
 #include "library_heap.h"
 
 #include "activity_scope.h"
+#include "memory_pool_header.h"
 #include "recording.h"
 #include "tlsheap/trace_meta.h"
 
@@ -14,19 +15,6 @@
 #endif
 
 namespace tlsheap::recorder {
-
-namespace {
-
-#if defined(MBEDTLS_MEMORY_BUFFER_ALLOC_C)
-// memory_buffer_alloc.c's block header: 7 words and magic2, 2 more words with backtraces.
-#if defined(MBEDTLS_MEMORY_BACKTRACE)
-constexpr std::uint64_t kPoolHeaderSize = 10 * sizeof(void*);
-#else
-constexpr std::uint64_t kPoolHeaderSize = 8 * sizeof(void*);
-#endif
-#endif
-
-} // namespace
 
 bool LibraryHeap::init(const RecorderOptions& options, ConnectionResult& result) {
 #if defined(MBEDTLS_MEMORY_BUFFER_ALLOC_C)

@@ -6,26 +6,18 @@
 #include "deterministic_entropy.h"
 #include "deterministic_time.h"
 #include "mbedtls_compat.h"
-#include "module_map.h"
 #include "recorder_options.h"
 #include "recording.h"
 #include "socket_transport.h"
 #include "stack_capture.h"
 #include "tlsheap/tls_wire.h"
 #include "tlsheap/trace_meta.h"
-#include "variant_info.h"
+#include "variant_description.h"
 
 #include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <string>
-
-extern "C" {
-extern const unsigned long tlsheap_ssl_in_buffer_len;
-extern const unsigned long tlsheap_ssl_out_buffer_len;
-extern const unsigned long tlsheap_ssl_in_content_len;
-extern const unsigned long tlsheap_ssl_out_content_len;
-}
 
 namespace {
 
@@ -40,35 +32,13 @@ extern "C" void on_fatal_signal(int sig) {
     std::raise(sig);
 }
 
-const char* architecture() {
-#if defined(__x86_64__)
-    return "x86_64";
-#elif defined(__i386__)
-    return "i386";
-#elif defined(__aarch64__)
-    return "aarch64";
-#elif defined(__arm__)
-    return "arm";
-#elif defined(__riscv)
-    return "riscv";
-#else
-    return "unknown";
-#endif
-}
-
 void describe_recording(Recording& r, const tlsheap::recorder::RecorderOptions& o) {
     using namespace tlsheap::recorder;
     namespace meta = tlsheap::trace::meta;
-    r.meta(meta::kTlsheapVersion, kTlsheapVersion);
+    describe_variant(r);
     r.meta(meta::kRecorderSide, tlsheap::tls::side_name(o.mode));
     // TLS over TCP; DTLS recordings would say meta::kTransportDatagram.
     r.meta(meta::kTransport, meta::kTransportStream);
-    r.meta(meta::kMbedtlsVersion, MBEDTLS_VERSION_STRING);
-    r.meta(meta::kVariantKey, kVariantKey);
-    r.meta(meta::kAbi, kVariantAbi);
-    r.meta(meta::kArch, architecture());
-    r.meta(meta::kPointerSize, std::to_string(sizeof(void*)));
-    r.meta(meta::kSizeTSize, std::to_string(sizeof(std::size_t)));
     r.meta(meta::kStackBackend,
            o.capture_stacks ? stack_capture_backend() : meta::kStackBackendNone);
     r.meta(meta::kAllocator,
@@ -89,20 +59,9 @@ void describe_recording(Recording& r, const tlsheap::recorder::RecorderOptions& 
     if (o.lifecycle.early_data) {
         r.meta(meta::kLifecycleEarlyData, meta::kEarlyDataRequest);
     }
-    r.meta(meta::kSslInContentLen, std::to_string(tlsheap_ssl_in_content_len));
-    r.meta(meta::kSslOutContentLen, std::to_string(tlsheap_ssl_out_content_len));
-    r.meta(meta::kSslInBufferLen, std::to_string(tlsheap_ssl_in_buffer_len));
-    r.meta(meta::kSslOutBufferLen, std::to_string(tlsheap_ssl_out_buffer_len));
     for (const auto& [key, value] : o.meta) {
         r.meta(key, value);
     }
-    for (unsigned i = 0; i < kEffectiveConfigCount; ++i) {
-        r.config(kEffectiveConfig[i].name, kEffectiveConfig[i].value);
-    }
-    for (unsigned i = 0; i < kStateNameCount; ++i) {
-        r.state_name(kStateNames[i].id, kStateNames[i].name);
-    }
-    record_module_map(r);
     r.flush();
 }
 

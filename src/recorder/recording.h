@@ -64,6 +64,9 @@ class Recording {
     void flush() { writer_.flush(); }
     // Writes the End record and closes the trace. Returns false if any write failed.
     bool finish();
+    // Stops recording without writing anything more (a forked child, whose
+    // parent goes on writing the same file).
+    void abandon() { active_ = false; }
     // For fatal-signal handlers.
     void emergency_flush() noexcept { writer_.emergency_flush(); }
 

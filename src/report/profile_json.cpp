@@ -103,6 +103,9 @@ nlohmann::json profile_json(const RunDescription& run, const ReplayResult& r,
                 {"side", run.side},        {"peer", run.peer},
                 {"trace", run.trace_path}, {"trace_complete", r.complete},
                 {"warnings", run.warnings}};
+    if (!run.program.empty()) {
+        j["run"]["program"] = run.program;
+    }
     json config = json::object();
     for (const auto& [name, value] : info.config()) {
         config[name] = value;

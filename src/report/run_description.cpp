@@ -12,6 +12,7 @@ RunDescription run_of_trace(const trace::TraceInfo& info, const std::string& com
     RunDescription run;
     run.command = command;
     run.scenario = info.meta(meta::kScenarioName);
+    run.program = info.meta(meta::kProgram);
     run.side = info.meta(meta::kRecorderSide);
     run.peer = info.meta(meta::kPeer);
     run.mbedtls_version = info.meta(meta::kMbedtlsVersion);

@@ -14,8 +14,9 @@ namespace tlsheap::report {
 struct RunDescription {
     std::string command = "profile";
     std::string scenario;
-    std::string side; // "client" | "server"
-    std::string peer; // description of the other end
+    std::string program; // a user's program (`tlsheap record`): the name it was run by
+    std::string side;    // "client" | "server"
+    std::string peer;    // description of the other end
     std::string mbedtls_version;
     std::string mbedtls_origin;
     std::string abi;

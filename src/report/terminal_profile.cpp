@@ -76,12 +76,18 @@ void print_profile(std::FILE* out, const RunDescription& run, const ReplayResult
     const trace::TraceInfo& info = r.info;
     auto line = [&](const std::string& s) { std::fputs((s + "\n").c_str(), out); };
 
-    line(fmt::format("tlsheap {}: scenario {}, {} side, peer: {}", run.command, run.scenario,
-                     run.side, run.peer));
+    if (!run.program.empty()) {
+        line(fmt::format("tlsheap {}: program {}, {} side", run.command, run.program, run.side));
+    } else {
+        line(fmt::format("tlsheap {}: scenario {}, {} side, peer: {}", run.command, run.scenario,
+                         run.side, run.peer));
+    }
     line(fmt::format("  mbedTLS {} [{}], ABI {} ({}, {}-byte pointers)", run.mbedtls_version,
                      run.mbedtls_origin, run.abi, info.meta(trace::meta::kArch),
                      info.pointer_size()));
-    line(fmt::format("  config: {}", run.config_label));
+    if (!run.config_label.empty() || run.program.empty()) {
+        line(fmt::format("  config: {}", run.config_label));
+    }
     if (!run.effective_config.empty()) {
         line(fmt::format("  effective config: {}", run.effective_config));
     }
@@ -144,10 +150,15 @@ void print_profile(std::FILE* out, const RunDescription& run, const ReplayResult
                          trace::role_name(b.role), grouped(b.block.size), where(info, b.block.at),
                          info.call_site(b.block.at.stack).function));
     }
-    line(fmt::format(
-        "TLS records     sent {} ({} bytes, largest {}), received {} ({} bytes, largest {})",
-        r.records.count[0], grouped(r.records.bytes[0]), grouped(r.records.largest[0]),
-        r.records.count[1], grouped(r.records.bytes[1]), grouped(r.records.largest[1])));
+    if (!run.program.empty() && r.records.count[0] + r.records.count[1] == 0) {
+        // Only the driver's transport sees records go by.
+        line("TLS records     (not observed in a program's own transport)");
+    } else {
+        line(fmt::format(
+            "TLS records     sent {} ({} bytes, largest {}), received {} ({} bytes, largest {})",
+            r.records.count[0], grouped(r.records.bytes[0]), grouped(r.records.largest[0]),
+            r.records.count[1], grouped(r.records.bytes[1]), grouped(r.records.largest[1])));
+    }
     line("");
 
     line("Peak by phase");

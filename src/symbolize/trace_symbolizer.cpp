@@ -157,14 +157,26 @@ FinalizeResult finalize_trace(const fs::path& raw, const fs::path& final,
     FinalizeResult result;
     SourceClassifier sources(mbedtls_root);
 
-    // Pass 1: modules and every distinct return address.
+    // Pass 1: modules, every distinct return address, and the Meta records
+    // written after the first event (a program's side is known only at its
+    // first mbedtls_ssl_setup), which join the description.
     DwarfSymbolizer symbolizer;
     std::set<std::uint64_t> addresses;
+    std::vector<unsigned char> late_meta;
     {
         trace::TraceReader reader(raw.string());
         trace::Record r;
+        bool described = false;
         while (reader.next(r)) {
-            if (r.tag == trace::Tag::Module) {
+            described = described || !is_description(r.tag);
+            if (described && r.tag == trace::Tag::Meta) {
+                if (const auto rewritten = portable_record(r, portable)) {
+                    late_meta.insert(late_meta.end(), rewritten->begin(), rewritten->end());
+                } else {
+                    late_meta.insert(late_meta.end(), reader.last_record_data(),
+                                     reader.last_record_data() + reader.last_record_size());
+                }
+            } else if (r.tag == trace::Tag::Module) {
                 std::string path = r.key;
                 if (!sysroot.empty() && !fs::exists(path) &&
                     fs::exists(sysroot / fs::path(path).relative_path())) {
@@ -214,11 +226,13 @@ FinalizeResult finalize_trace(const fs::path& raw, const fs::path& final,
     std::uint64_t events = 0;
     while (reader.next(r)) {
         if (!inserted && !is_description(r.tag)) {
+            out.insert(out.end(), late_meta.begin(), late_meta.end());
             out.insert(out.end(), frames.begin(), frames.end());
             inserted = true;
         }
-        if (r.tag == trace::Tag::End || r.tag == trace::Tag::Frame) {
-            continue; // End is rewritten below; old frames are replaced
+        if (r.tag == trace::Tag::End || r.tag == trace::Tag::Frame ||
+            (inserted && r.tag == trace::Tag::Meta)) {
+            continue; // End is rewritten below; old frames are replaced; late metas moved
         }
         if (r.tag == trace::Tag::Alloc || r.tag == trace::Tag::Free) {
             ++events;
@@ -234,6 +248,7 @@ FinalizeResult finalize_trace(const fs::path& raw, const fs::path& final,
                    reader.last_record_data() + reader.last_record_size());
     }
     if (!inserted) {
+        out.insert(out.end(), late_meta.begin(), late_meta.end());
         out.insert(out.end(), frames.begin(), frames.end());
     }
     if (reader.complete()) {

@@ -31,6 +31,25 @@ constexpr char kRecorderWraps[] =
     ",--wrap=mbedtls_havege_poll,--wrap=mbedtls_nv_seed_poll"
     ",--wrap=mbedtls_platform_std_nv_seed_read,--wrap=mbedtls_platform_std_nv_seed_write";
 
+// A user's program linked with an exported variant (variant_package.cpp):
+// its allocations as the recorder's, PSA's state as the shared part's, and
+// the SSL calls that say which connection runs and in which phase
+// (program_hooks.cpp). No entropy or clock: the program's are its own.
+constexpr char kProgramWraps[] =
+    "-Wl,--wrap=mbedtls_calloc,--wrap=mbedtls_free,--wrap=psa_crypto_init"
+    ",--wrap=mbedtls_ssl_setup,--wrap=mbedtls_ssl_handshake,--wrap=mbedtls_ssl_handshake_step"
+    ",--wrap=mbedtls_ssl_read,--wrap=mbedtls_ssl_write,--wrap=mbedtls_ssl_close_notify"
+    ",--wrap=mbedtls_ssl_free,--wrap=mbedtls_ssl_config_free"
+    ",--wrap=mbedtls_memory_buffer_alloc_init,--wrap=mbedtls_memory_buffer_alloc_free";
+
+// The recorder's sources that a program's recording needs (the stack
+// capture backend of the ABI and the variant's generated facts are added).
+constexpr const char* kProgramShimSources[] = {"allocation_shim.cpp", "live_allocation_table.cpp",
+                                               "module_map.cpp",      "program_hooks.cpp",
+                                               "psa_state.cpp",       "recording.cpp",
+                                               "ssl_buffer_sizes.c",  "stack_table.cpp",
+                                               "trace_writer.cpp",    "variant_description.cpp"};
+
 constexpr const char* kCompleteMarker = ".complete";
 constexpr const char* kRecorderName = "tlsheap-recorder";
 
@@ -178,6 +197,10 @@ std::string object_name(const fs::path& source) {
 }
 
 } // namespace
+
+std::string program_link_options() {
+    return std::string("-Wl,--undefined=tlsheap_program_hooks ") + kProgramWraps;
+}
 
 std::vector<ConfigDelta> recorder_overlay(bool real_pool) {
     std::vector<ConfigDelta> overlay = {
@@ -405,6 +428,33 @@ std::size_t VariantBuilder::build_library(const PreparedVariant& p) const {
     return sources.size();
 }
 
+std::vector<std::string> VariantBuilder::recorder_compile_command(const PreparedVariant& p,
+                                                                  const fs::path& source,
+                                                                  const fs::path& object) const {
+    const bool c = source.extension() == ".c";
+    std::vector<std::string> argv = {c ? p.toolchain.cc : p.toolchain.cxx};
+    argv.insert(argv.end(), p.toolchain.arch_flags.begin(), p.toolchain.arch_flags.end());
+    const auto flags = library_flags(p);
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    if (c) {
+        // Reads the library's internal headers: third-party code, no -Werror.
+        const auto includes = include_flags(p.spec.tree, false);
+        argv.insert(argv.end(), includes.begin(), includes.end());
+    } else {
+        argv.insert(argv.end(), {"-std=c++20", "-Wall", "-Wextra", "-I" + recorder_.dir.string(),
+                                 "-I" + recorder_.include_dir.string()});
+        if (recorder_.warnings_as_errors) {
+            argv.push_back("-Werror");
+        }
+        const auto includes = include_flags(p.spec.tree, true);
+        argv.insert(argv.end(), includes.begin(), includes.end());
+    }
+    argv.push_back("-DMBEDTLS_CONFIG_FILE=\"" + (p.library_dir / "effective_config.h").string() +
+                   "\"");
+    argv.insert(argv.end(), {"-c", source.string(), "-o", object.string()});
+    return argv;
+}
+
 std::vector<fs::path> VariantBuilder::recorder_sources(const Toolchain& toolchain) const {
     std::vector<fs::path> sources;
     for (const auto& entry : fs::directory_iterator(recorder_.dir)) {
@@ -414,7 +464,7 @@ std::vector<fs::path> VariantBuilder::recorder_sources(const Toolchain& toolchai
         // One stack-capture backend per ABI, chosen here rather than by #ifdef.
         const bool other_backend =
             name.rfind("stack_capture_", 0) == 0 && name != toolchain.stack_backend_source;
-        if (code && !other_backend) {
+        if (code && !other_backend && name != kProgramHooksSource) {
             sources.push_back(path);
         }
     }
@@ -424,17 +474,20 @@ std::vector<fs::path> VariantBuilder::recorder_sources(const Toolchain& toolchai
 
 std::string VariantBuilder::recorder_key(const PreparedVariant& p,
                                          const std::string& variant_info) const {
+    return compiled_sources_key("tlsheap-recorder-v1", kRecorderWraps, p, variant_info,
+                                recorder_sources(p.toolchain));
+}
+
+std::string VariantBuilder::compiled_sources_key(const char* kind, const char* wraps,
+                                                 const PreparedVariant& p,
+                                                 const std::string& variant_info,
+                                                 std::vector<fs::path> files) const {
     ContentHash key;
-    key.add("tlsheap-recorder-v1")
-        .add(kRecorderWraps)
-        .add(p.library_key)
-        .add(variant_info)
-        .add(p.toolchain.stack_backend);
+    key.add(kind).add(wraps).add(p.library_key).add(variant_info).add(p.toolchain.stack_backend);
     if (recorder_.warnings_as_errors) {
         // Same binary, but only this build proves the sources warning-free.
         key.add("-Werror");
     }
-    std::vector<fs::path> files = recorder_sources(p.toolchain);
     for (const auto& entry : fs::directory_iterator(recorder_.dir)) {
         if (entry.path().extension() == ".h") {
             files.push_back(entry.path());
@@ -453,6 +506,52 @@ std::string VariantBuilder::recorder_key(const PreparedVariant& p,
     return key.hex();
 }
 
+std::vector<fs::path> VariantBuilder::program_shim_sources(const Toolchain& toolchain) const {
+    std::vector<fs::path> sources;
+    for (const char* name : kProgramShimSources) {
+        sources.push_back(recorder_.dir / name);
+    }
+    sources.push_back(recorder_.dir / toolchain.stack_backend_source);
+    std::sort(sources.begin(), sources.end());
+    return sources;
+}
+
+ProgramShim VariantBuilder::build_program_shim(const PreparedVariant& p) const {
+    build_library(p);
+    const std::string info = generate_variant_info(p, kTlsheapVersion);
+    ProgramShim shim;
+    const std::vector<fs::path> sources = program_shim_sources(p.toolchain);
+    const std::string key =
+        compiled_sources_key("tlsheap-program-shim-v1", kProgramWraps, p, info, sources);
+    shim.dir = cache_dir_ / "builds" / ("shim-" + key.substr(0, 20));
+    std::vector<fs::path> all = sources;
+    all.push_back(shim.dir / "variant_info.cpp");
+    for (const fs::path& source : all) {
+        shim.objects.push_back(shim.dir / (source.stem().string() + ".o"));
+    }
+    if (fs::exists(shim.dir / kCompleteMarker)) {
+        return shim;
+    }
+    fs::create_directories(shim.dir);
+    const FileLock lock = wait_for_lock(shim.dir.string() + ".lock");
+    if (fs::exists(shim.dir / kCompleteMarker)) {
+        return shim;
+    }
+    write_file(shim.dir / "variant_info.cpp", info);
+    std::vector<std::vector<std::string>> commands;
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        commands.push_back(recorder_compile_command(p, all[i], shim.objects[i]));
+    }
+    if (progress_) {
+        progress_(
+            fmt::format("building the recording library for this variant ({} files)", all.size()));
+    }
+    compile_all(commands, all, shim.dir, "recorder", p.config_label,
+                [&](const std::string& out) { return point_at_user_config(out, p); });
+    write_file(shim.dir / kCompleteMarker, key + "\n");
+    return shim;
+}
+
 std::size_t VariantBuilder::build_recorder(const PreparedVariant& p, const std::string& key,
                                            const fs::path& dir) const {
     if (fs::exists(dir / kCompleteMarker)) {
@@ -465,36 +564,13 @@ std::size_t VariantBuilder::build_recorder(const PreparedVariant& p, const std::
     }
     const std::string info = generate_variant_info(p, kTlsheapVersion);
     write_file(dir / "variant_info.cpp", info);
-    const fs::path config = p.library_dir / "effective_config.h";
     std::vector<fs::path> sources = recorder_sources(p.toolchain);
     sources.push_back(dir / "variant_info.cpp");
     std::vector<std::vector<std::string>> commands;
     std::vector<std::string> objects;
     for (const fs::path& source : sources) {
-        const bool c = source.extension() == ".c";
-        std::vector<std::string> argv = {c ? p.toolchain.cc : p.toolchain.cxx};
-        argv.insert(argv.end(), p.toolchain.arch_flags.begin(), p.toolchain.arch_flags.end());
-        const auto flags = library_flags(p);
-        argv.insert(argv.end(), flags.begin(), flags.end());
-        if (c) {
-            // Reads the library's internal headers: third-party code, no -Werror.
-            const auto includes = include_flags(p.spec.tree, false);
-            argv.insert(argv.end(), includes.begin(), includes.end());
-        } else {
-            argv.insert(argv.end(),
-                        {"-std=c++20", "-Wall", "-Wextra", "-I" + recorder_.dir.string(),
-                         "-I" + recorder_.include_dir.string()});
-            if (recorder_.warnings_as_errors) {
-                argv.push_back("-Werror");
-            }
-            const auto includes = include_flags(p.spec.tree, true);
-            argv.insert(argv.end(), includes.begin(), includes.end());
-        }
-        argv.push_back("-DMBEDTLS_CONFIG_FILE=\"" + config.string() + "\"");
-        const std::string object = (dir / (source.stem().string() + ".o")).string();
-        argv.insert(argv.end(), {"-c", source.string(), "-o", object});
-        objects.push_back(object);
-        commands.push_back(std::move(argv));
+        objects.push_back((dir / (source.stem().string() + ".o")).string());
+        commands.push_back(recorder_compile_command(p, source, objects.back()));
     }
     if (progress_) {
         progress_(fmt::format("building the recorder for this variant ({} files)", sources.size()));

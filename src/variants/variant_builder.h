@@ -35,6 +35,13 @@ struct RecorderSources {
 inline constexpr const char* kRecorderSharedHeaders[] = {"connection_lifecycle.h", "tls_wire.h",
                                                          "trace_format.h", "trace_meta.h"};
 
+// The recorder's source that only a user's program links (program_hooks.cpp):
+// the recorder executable leaves it out.
+inline constexpr char kProgramHooksSource[] = "program_hooks.cpp";
+// The link options a program needs to be recorded: the wraps, and the hooks'
+// object linked whatever the program calls.
+std::string program_link_options();
+
 struct VariantSpec {
     MbedtlsTree tree;
     std::filesystem::path config_file; // empty: the tree's default config
@@ -72,6 +79,13 @@ struct VariantBuild {
     double seconds = 0;
 };
 
+// The recording library of a variant, compiled: what a user's program links
+// to be recorded (variant_package.h packs it).
+struct ProgramShim {
+    std::filesystem::path dir;
+    std::vector<std::filesystem::path> objects;
+};
+
 class VariantBuilder {
   public:
     using Progress = std::function<void(const std::string&)>;
@@ -82,6 +96,8 @@ class VariantBuilder {
     // Throws BuildError.
     PreparedVariant prepare(const VariantSpec& spec) const;
     VariantBuild build(const PreparedVariant& prepared) const;
+    // The mbedTLS objects and the recording library, for `build --export`.
+    ProgramShim build_program_shim(const PreparedVariant& prepared) const;
 
   private:
     // The lock on a variant directory another tlsheap may be building.
@@ -91,6 +107,14 @@ class VariantBuilder {
                                const std::filesystem::path& dir) const;
     std::string recorder_key(const PreparedVariant& p, const std::string& variant_info) const;
     std::vector<std::filesystem::path> recorder_sources(const Toolchain& toolchain) const;
+    std::vector<std::filesystem::path> program_shim_sources(const Toolchain& toolchain) const;
+    std::vector<std::string> recorder_compile_command(const PreparedVariant& p,
+                                                      const std::filesystem::path& source,
+                                                      const std::filesystem::path& object) const;
+    // Everything that changes objects compiled from the recorder's sources.
+    std::string compiled_sources_key(const char* kind, const char* wraps, const PreparedVariant& p,
+                                     const std::string& variant_info,
+                                     std::vector<std::filesystem::path> files) const;
     void
     compile_all(const std::vector<std::vector<std::string>>& commands,
                 const std::vector<std::filesystem::path>& sources,

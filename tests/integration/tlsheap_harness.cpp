@@ -97,6 +97,26 @@ nlohmann::json read_json(const fs::path& file) {
     return nlohmann::json::parse(in);
 }
 
+nlohmann::json model_of(const nlohmann::json& report, const std::string& name) {
+    for (const nlohmann::json& m : report["models"]) {
+        if (m["name"] == name) {
+            return m;
+        }
+    }
+    return nullptr;
+}
+
+void expect_every_block_where_the_real_pool_put_it(const nlohmann::json& report) {
+    const nlohmann::json pool = model_of(report, "mbedtls-pool");
+    ASSERT_FALSE(pool.is_null());
+    const nlohmann::json& cmp = pool["real_pool_comparison"];
+    ASSERT_FALSE(cmp.is_null());
+    EXPECT_EQ(cmp["mismatches"], 0) << cmp["first_mismatch"];
+    EXPECT_EQ(cmp["matches"].get<std::uint64_t>(),
+              report["summary"]["allocations"].get<std::uint64_t>() -
+                  report["summary"]["zero_size_allocations"].get<std::uint64_t>());
+}
+
 void expect_one_line_error(const RunResult& r, int status, const std::string& what) {
     EXPECT_EQ(r.status, status) << r.err;
     const auto lines = r.error_lines();

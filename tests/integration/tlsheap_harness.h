@@ -36,6 +36,12 @@ RunResult run_tlsheap_with_env(const std::vector<std::string>& args,
 
 nlohmann::json read_json(const std::filesystem::path& file);
 
+// A profile document's model entry of that name (null when absent).
+nlohmann::json model_of(const nlohmann::json& report, const std::string& name);
+// The mbedtls-pool model of a trace recorded on the real memory_buffer_alloc
+// put every block where the real allocator did.
+void expect_every_block_where_the_real_pool_put_it(const nlohmann::json& report);
+
 // The run failed with `status` and one line on stderr, "tlsheap: error: ..."
 // naming `what`.
 void expect_one_line_error(const RunResult& r, int status, const std::string& what);

@@ -1,0 +1,90 @@
+#include "cli/record_command.h"
+
+#include "cli/number_option.h"
+#include "cli/replay_command.h"
+#include "pipeline/program_recording.h"
+#include "tlsheap/user_error.h"
+
+#include <cmath>
+#include <cstdio>
+
+namespace tlsheap::cli {
+
+namespace {
+
+struct RecordOptions {
+    std::vector<std::string> command;
+    std::string trace;
+    std::string mbedtls;
+    double timeout_seconds = 600;
+    std::vector<std::string> models = {"ideal", "mbedtls-pool"};
+    std::string json;
+    unsigned top = 10;
+};
+
+int run_record(const RecordOptions& o) {
+    if (o.json == "-") {
+        throw UserError("--json - would mix the document with the program's own output on "
+                        "standard output; name a file",
+                        kExitBadInput);
+    }
+    pipeline::ProgramRecordingRequest request;
+    request.command = o.command;
+    request.trace = o.trace;
+    request.mbedtls = o.mbedtls;
+    request.timeout = std::chrono::seconds(static_cast<long>(std::ceil(o.timeout_seconds)));
+    const pipeline::ProgramRecording recording = pipeline::record_program(request);
+    for (const std::string& w : recording.warnings) {
+        std::fprintf(stderr, "tlsheap: warning: %s\n", w.c_str());
+    }
+    ReplayCommandOptions replay;
+    replay.trace = o.trace;
+    replay.models = o.models;
+    replay.json = o.json;
+    replay.top = o.top;
+    const int replayed = run_replay(replay);
+    const std::string& program = o.command.front();
+    if (recording.timed_out) {
+        throw UserError(program + " was still running after " +
+                            std::to_string(request.timeout.count()) +
+                            " s (--timeout) and was stopped; its trace ends there",
+                        kExitFailed);
+    }
+    if (recording.truncated) {
+        throw UserError(program + " ended (status " + std::to_string(recording.program_status) +
+                            ") before its trace was finished; the report covers what it recorded",
+                        kExitFailed);
+    }
+    if (recording.program_status != 0) {
+        throw UserError(program + " exited with status " +
+                            std::to_string(recording.program_status) + " (trace " + o.trace +
+                            " recorded)",
+                        kExitFailed);
+    }
+    return replayed;
+}
+
+} // namespace
+
+void add_record_command(CLI::App& app, int& exit_code) {
+    auto o = std::make_shared<RecordOptions>();
+    CLI::App* cmd = app.add_subcommand(
+        "record", "Run your own program, linked with a variant from `tlsheap build --export`, and "
+                  "record its mbedTLS heap");
+    cmd->add_option("--trace", o->trace, "trace file to write")->required();
+    cmd->add_option("--mbedtls", o->mbedtls,
+                    "the tree the export was built from, if not the fetched one of the trace's "
+                    "mbedTLS version");
+    seconds_option(cmd->add_option("--timeout", o->timeout_seconds,
+                                   "seconds the program may run before it is stopped"),
+                   1, 86400)
+        ->capture_default_str();
+    cmd->add_option("--model", o->models, "models to replay through: NAME[:key=value,...]")
+        ->capture_default_str();
+    cmd->add_option("--json", o->json, "write the replay's JSON document to this file");
+    top_option(cmd->add_option("--top", o->top, "call sites to list"))->capture_default_str();
+    cmd->add_option("command", o->command, "-- PROGRAM ARGS: the program to run")->required();
+    cmd->callback([o, &exit_code] { exit_code = run_record(*o); });
+}
+
+} // namespace tlsheap::cli

@@ -1,0 +1,14 @@
+// The description records every trace of a variant opens with, whoever
+// records it (the recorder's driver or a user's program linked with an
+// exported variant): tlsheap and mbedTLS versions, the variant and its ABI,
+// the record buffers as the library computes them, the effective config,
+// the handshake state names and the loaded modules.
+#pragma once
+
+namespace tlsheap::recorder {
+
+class Recording;
+
+void describe_variant(Recording& r);
+
+} // namespace tlsheap::recorder
