@@ -2,6 +2,7 @@
 
 #include "cli/number_option.h"
 #include "cli/replay_command.h"
+#include "pipeline/named_inputs.h"
 #include "pipeline/program_recording.h"
 #include "tlsheap/user_error.h"
 
@@ -27,6 +28,12 @@ int run_record(const RecordOptions& o) {
         throw UserError("--json - would mix the document with the program's own output on "
                         "standard output; name a file",
                         kExitBadInput);
+    }
+    // Before the program runs: a model that does not parse or does not exist
+    // is the user's mistake, not a reason to run it for nothing (built once
+    // with a default context; the replay builds them for the trace).
+    for (const replay::ModelSpec& spec : pipeline::parse_model_specs(o.models)) {
+        replay::make_model(spec, replay::ModelContext{});
     }
     pipeline::ProgramRecordingRequest request;
     request.command = o.command;

@@ -198,8 +198,8 @@ std::string object_name(const fs::path& source) {
 
 } // namespace
 
-std::string program_link_options() {
-    return std::string("-Wl,--undefined=tlsheap_program_hooks ") + kProgramWraps;
+std::vector<std::string> program_link_options() {
+    return {"-Wl,--undefined=tlsheap_program_hooks", kProgramWraps};
 }
 
 std::vector<ConfigDelta> recorder_overlay(bool real_pool) {

@@ -40,7 +40,7 @@ inline constexpr const char* kRecorderSharedHeaders[] = {"connection_lifecycle.h
 inline constexpr char kProgramHooksSource[] = "program_hooks.cpp";
 // The link options a program needs to be recorded: the wraps, and the hooks'
 // object linked whatever the program calls.
-std::string program_link_options();
+std::vector<std::string> program_link_options();
 
 struct VariantSpec {
     MbedtlsTree tree;

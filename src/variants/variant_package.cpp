@@ -94,7 +94,8 @@ LinkFacts link_facts(const PreparedVariant& p) {
                            p.spec.extra_flags.end());
     f.link_flags = p.toolchain.arch_flags;
     f.link_flags.insert(f.link_flags.end(), p.spec.extra_flags.begin(), p.spec.extra_flags.end());
-    f.link_flags.push_back(program_link_options());
+    const std::vector<std::string> recording = program_link_options();
+    f.link_flags.insert(f.link_flags.end(), recording.begin(), recording.end());
     f.system_libraries = {"-lstdc++"};
     f.system_libraries.insert(f.system_libraries.end(), p.toolchain.link_libraries.begin(),
                               p.toolchain.link_libraries.end());
@@ -140,20 +141,6 @@ std::string cmake_list(const std::vector<std::string>& items) {
     return out;
 }
 
-// Flags whose words are separate arguments ("-idirafter DIR").
-std::vector<std::string> words(const std::vector<std::string>& flags) {
-    std::vector<std::string> out;
-    for (const std::string& flag : flags) {
-        std::size_t start = 0;
-        while (start < flag.size()) {
-            const auto end = flag.find(' ', start);
-            out.push_back(flag.substr(start, end == std::string::npos ? end : end - start));
-            start = end == std::string::npos ? flag.size() : end + 1;
-        }
-    }
-    return out;
-}
-
 std::string cmake_config_text(const PreparedVariant& p, const LinkFacts& f) {
     std::vector<std::string> libraries = {"-Wl,--start-group"};
     for (const std::string& l : kLibraries) {
@@ -179,8 +166,8 @@ std::string cmake_config_text(const PreparedVariant& p, const LinkFacts& f) {
                "    INTERFACE_LINK_LIBRARIES \"{libs}\")\n"
                "endif()\n",
                fmt::arg("version", p.spec.tree.version), fmt::arg("name", kPackageName),
-               fmt::arg("cflags", cmake_list(words(f.compile_flags))),
-               fmt::arg("ldflags", cmake_list(words(f.link_flags))),
+               fmt::arg("cflags", cmake_list(f.compile_flags)),
+               fmt::arg("ldflags", cmake_list(f.link_flags)),
                fmt::arg("libs", cmake_list(libraries)));
 }
 
