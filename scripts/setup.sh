@@ -48,6 +48,9 @@ test_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev python3-jsonschema
   # ms_print, which reads the massif export
   valgrind
+  # mbedTLS 2.28 as Debian's shared libraries, which `tlsheap record`
+  # preloads into (tests/integration/shared_library_program_test.cpp)
+  libmbedtls-dev
   # headless Chromium opens the HTML report (tests/integration/html_report_test.cpp)
   chromium
 )

@@ -231,6 +231,25 @@ enum FrameFlags : std::uint8_t {
     kFrameInMbedtls = 1,
 };
 
+// File names of mbedTLS built as shared libraries (libmbedtls.so.14,
+// libmbedcrypto.so.2.28.3, ...): a Module so named is mbedTLS code even
+// without debug information, and the preload shim records what it allocates.
+inline constexpr const char* kMbedtlsSharedLibraryPrefixes[] = {"libmbedtls.so", "libmbedx509.so",
+                                                                "libmbedcrypto.so"};
+
+inline bool is_mbedtls_shared_library(const char* file_name) {
+    for (const char* prefix : kMbedtlsSharedLibraryPrefixes) {
+        std::size_t i = 0;
+        while (prefix[i] != '\0' && file_name[i] == prefix[i]) {
+            ++i;
+        }
+        if (prefix[i] == '\0') {
+            return true;
+        }
+    }
+    return false;
+}
+
 // --- byte-level primitives --------------------------------------------------
 
 inline constexpr std::uint64_t zigzag_encode(std::int64_t v) {

@@ -229,6 +229,16 @@ build::PreparedVariant ProfileSession::prepare(const std::string& config_file,
     return builder_.prepare(spec);
 }
 
+build::PreparedVariant
+ProfileSession::prepare_shared_library(const std::string& config_file) const {
+    build::VariantSpec spec;
+    spec.tree = tree_;
+    spec.config_file = config_file;
+    spec.shared_library = true;
+    spec.abi = "host";
+    return builder_.prepare(spec);
+}
+
 build::VariantBuild ProfileSession::build(const build::PreparedVariant& prepared) const {
     return builder_.build(prepared);
 }

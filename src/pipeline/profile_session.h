@@ -89,6 +89,13 @@ class ProfileSession {
     build::ProgramShim build_program_shim(const build::PreparedVariant& prepared) const {
         return builder_.build_program_shim(prepared);
     }
+    // mbedTLS as a program's shared libraries were built from this tree with
+    // `config_file` ("" : the tree's default), and the preload shim that
+    // records them (`tlsheap record`). Throw build::BuildError.
+    build::PreparedVariant prepare_shared_library(const std::string& config_file) const;
+    std::filesystem::path build_preload_shim(const build::PreparedVariant& prepared) const {
+        return builder_.build_preload_shim(prepared);
+    }
     // The deterministic peer: the same tree with its default config, native
     // (plus MBEDTLS_SSL_EARLY_DATA for a run with early data). Built once.
     const build::VariantBuild& peer_variant(bool early_data = false);

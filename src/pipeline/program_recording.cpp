@@ -4,6 +4,7 @@
 #include "process/child_process.h"
 #include "symbolize/elf_dependencies.h"
 #include "symbolize/trace_symbolizer.h"
+#include "tlsheap/trace_format.h"
 #include "tlsheap/trace_info.h"
 #include "tlsheap/trace_meta.h"
 #include "tlsheap/trace_reader.h"
@@ -12,6 +13,7 @@
 #include "variants/cache_directory.h"
 #include "variants/mbedtls_tree.h"
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <fmt/format.h>
@@ -113,22 +115,51 @@ fs::path program_file(const std::string& program) {
     return {};
 }
 
-// "libmbedtls.so.14, libmbedcrypto.so.7", or "" when it names none.
-std::string shared_mbedtls_libraries(const std::string& program) {
+} // namespace
+
+std::vector<std::string> shared_mbedtls_libraries(const std::string& program) {
     const fs::path file = program_file(program);
-    std::string found;
+    std::vector<std::string> found;
     if (file.empty()) {
         return found;
     }
     for (const std::string& library : symbolize::needed_libraries(file)) {
-        if (library.rfind("libmbed", 0) == 0) {
-            found += (found.empty() ? "" : ", ") + library;
+        if (trace::is_mbedtls_shared_library(library.c_str())) {
+            found.push_back(library);
         }
     }
     return found;
 }
 
-} // namespace
+std::string tree_of_shared_libraries(const std::vector<std::string>& libraries) {
+    // mbedTLS's library/CMakeLists.txt: SOVERSION 7/1/14 in 2.28.3 (every
+    // 2.28.x keeps them), 16/7/21 in 3.6.6.
+    struct Tree {
+        const char* name;
+        const char* sonames[3];
+    };
+    static constexpr Tree kTrees[] = {
+        {"2.28", {"libmbedcrypto.so.7", "libmbedx509.so.1", "libmbedtls.so.14"}},
+        {"3.6", {"libmbedcrypto.so.16", "libmbedx509.so.7", "libmbedtls.so.21"}},
+    };
+    for (const Tree& tree : kTrees) {
+        const bool all_of_it = std::all_of(libraries.begin(), libraries.end(), [&](const auto& l) {
+            return std::find(std::begin(tree.sonames), std::end(tree.sonames), l) !=
+                   std::end(tree.sonames);
+        });
+        if (!libraries.empty() && all_of_it) {
+            return tree.name;
+        }
+    }
+    return {};
+}
+
+std::string installed_config_header(const std::string& tree) {
+    const fs::path header = tree.rfind("2.", 0) == 0 ? "/usr/include/mbedtls/config.h"
+                                                     : "/usr/include/mbedtls/mbedtls_config.h";
+    std::error_code ec;
+    return fs::is_regular_file(header, ec) ? header.string() : std::string();
+}
 
 std::string fetched_tree_for_version(const std::string& version) {
     const auto first = version.find('.');
@@ -149,6 +180,16 @@ ProgramRecording record_program(const ProgramRecordingRequest& request) {
         launch.argv = request.command;
         launch.inherit_stdio = true;
         launch.environment = {{"TLSHEAP_TRACE", raw.path().string()}};
+        if (!request.preload.empty()) {
+            // After any the user preloads: a malloc replacement there stays
+            // the program's allocator (the shim then says it sees nothing).
+            const char* preloaded = std::getenv("LD_PRELOAD");
+            launch.environment.emplace_back("LD_PRELOAD",
+                                            (preloaded != nullptr && *preloaded != '\0'
+                                                 ? std::string(preloaded) + ":"
+                                                 : std::string()) +
+                                                request.preload.string());
+        }
         std::unique_ptr<process::ChildProcess> child;
         try {
             child = std::make_unique<process::ChildProcess>(launch);
@@ -179,14 +220,11 @@ ProgramRecording record_program(const ProgramRecordingRequest& request) {
     }
     std::error_code ec;
     if (!fs::exists(raw.path(), ec) || fs::file_size(raw.path(), ec) == 0) {
-        const std::string shared = shared_mbedtls_libraries(program);
-        if (!shared.empty()) {
-            throw UserError(
-                fmt::format("{} wrote no trace: it uses mbedTLS from shared libraries ({}), whose "
-                            "calls among themselves tlsheap cannot see; link it with a variant "
-                            "exported by `tlsheap build --export DIR` instead",
-                            program, shared),
-                kExitFailed);
+        if (!request.preload.empty()) {
+            throw UserError(fmt::format("{} wrote no trace (exit status {}), although the preload "
+                                        "shim was loaded (any line above from tlsheap says why)",
+                                        program, result.program_status),
+                            kExitFailed);
         }
         throw UserError(
             fmt::format("{} wrote no trace (exit status {}): link it with a variant exported by "

@@ -18,6 +18,10 @@ struct ProgramRecordingRequest {
     // The mbedTLS tree the export was built from ("" : the trace's version,
     // as fetched): frames in it are marked as mbedTLS code.
     std::string mbedtls;
+    // The preload shim, for a program that loads mbedTLS as shared
+    // libraries (ProfileSession::build_preload_shim); "" for one linked
+    // with an export.
+    std::filesystem::path preload;
 };
 
 struct ProgramRecording {
@@ -26,6 +30,19 @@ struct ProgramRecording {
     bool truncated = false; // the program ended without finishing the trace
     std::vector<std::string> warnings;
 };
+
+// The mbedTLS shared libraries `program` names as needed
+// ("libmbedtls.so.14", ...); empty when none, or the program is not found.
+std::vector<std::string> shared_mbedtls_libraries(const std::string& program);
+
+// The fetched tree ("2.28", "3.6") whose libraries carry these names (the
+// SOVERSIONs of mbedTLS's library/CMakeLists.txt); "" when they are not one
+// tree's.
+std::string tree_of_shared_libraries(const std::vector<std::string>& libraries);
+
+// Where a system's mbedTLS keeps its config header (Debian's libmbedtls-dev:
+// /usr/include/mbedtls/config.h for 2.28), or "" when it has none.
+std::string installed_config_header(const std::string& tree);
 
 // The trace's "3.6.6" as a fetched tree's name, "3.6".
 std::string fetched_tree_for_version(const std::string& mbedtls_version);

@@ -9,9 +9,14 @@
 // part's, which enters TEARDOWN when the program frees an SSL config.
 //
 // Not part of the recorder executable (variant_builder.cpp keeps it out): its
-// __real_ symbols exist only when linked with these wraps.
+// __real_ symbols exist only when linked with these wraps. Compiled a second
+// way, with TLSHEAP_PRELOAD, for a program that loads mbedTLS as shared
+// libraries (hooked_call.h): `tlsheap record` preloads it, and
+// preload_allocation_shim.cpp records the libraries' calloc/free.
+#include "hooked_call.h"
 #include "mbedtls_compat.h"
 #include "memory_pool_header.h"
+#include "preload_allocation_shim.h"
 #include "recording.h"
 #include "stack_capture.h"
 #include "tlsheap/tls_wire.h"
@@ -27,7 +32,7 @@
 #include <pthread.h>
 #include <string>
 
-#if defined(MBEDTLS_MEMORY_BUFFER_ALLOC_C)
+#if defined(MBEDTLS_MEMORY_BUFFER_ALLOC_C) && !defined(TLSHEAP_PRELOAD)
 #include <mbedtls/memory_buffer_alloc.h>
 #endif
 
@@ -40,6 +45,7 @@ extern "C" {
 // uses mbedTLS's crypto alone.
 extern const char tlsheap_program_hooks[] = "tlsheap program hooks";
 
+#if !defined(TLSHEAP_PRELOAD)
 int __real_mbedtls_ssl_setup(mbedtls_ssl_context* ssl, const mbedtls_ssl_config* conf);
 int __real_mbedtls_ssl_handshake_step(mbedtls_ssl_context* ssl);
 int __real_mbedtls_ssl_read(mbedtls_ssl_context* ssl, unsigned char* buf, size_t len);
@@ -62,6 +68,7 @@ void __real_mbedtls_memory_buffer_alloc_init(unsigned char* buf, size_t len);
 void __real_mbedtls_memory_buffer_alloc_free(void);
 void __wrap_mbedtls_memory_buffer_alloc_init(unsigned char* buf, size_t len);
 void __wrap_mbedtls_memory_buffer_alloc_free(void);
+#endif
 #endif
 }
 
@@ -175,10 +182,17 @@ void catch_fatal_signals() {
     }
 }
 
+// The trace this process writes; TLSHEAP_TRACE is gone from the environment
+// once it is read.
+std::string& trace_path() {
+    static auto* path = new std::string();
+    return *path;
+}
+
 extern "C" void finish_recording() {
     Recording& r = Recording::instance();
     if (r.active() && !r.finish()) {
-        std::fprintf(stderr, "tlsheap: writing trace %s failed\n", std::getenv("TLSHEAP_TRACE"));
+        std::fprintf(stderr, "tlsheap: writing trace %s failed\n", trace_path().c_str());
     }
 }
 
@@ -188,10 +202,23 @@ extern "C" void stop_in_child() {
 }
 
 __attribute__((constructor)) void start_recording() {
-    const char* path = std::getenv("TLSHEAP_TRACE");
-    if (path == nullptr || *path == '\0') {
+    const char* variable = std::getenv("TLSHEAP_TRACE");
+    if (variable == nullptr || *variable == '\0') {
         return;
     }
+    // The programs this one runs (a shell, a helper linked the same way)
+    // would write the same file: only this process records.
+    trace_path() = variable;
+    unsetenv("TLSHEAP_TRACE");
+    const char* path = trace_path().c_str();
+#if defined(TLSHEAP_PRELOAD)
+    const char* version = tlsheap::recorder::shared_mbedtls_version();
+    if (version == nullptr || !tlsheap::recorder::watch_shared_mbedtls()) {
+        return; // said why on stderr; no trace
+    }
+#else
+    const char* version = MBEDTLS_VERSION_STRING;
+#endif
     // Stacks end wherever the frames do: main's frame is not known here.
     tlsheap::recorder::stack_capture_init(nullptr);
     Recording& r = Recording::instance();
@@ -200,7 +227,7 @@ __attribute__((constructor)) void start_recording() {
         return;
     }
     namespace meta = tlsheap::trace::meta;
-    tlsheap::recorder::describe_variant(r);
+    tlsheap::recorder::describe_variant(r, version);
     r.meta(meta::kProgram, program_invocation_name);
     r.meta(meta::kStackBackend, tlsheap::recorder::stack_capture_backend());
     r.meta(meta::kAllocator, meta::kAllocatorLibc);
@@ -214,10 +241,10 @@ __attribute__((constructor)) void start_recording() {
 
 } // namespace
 
-int __wrap_mbedtls_ssl_setup(mbedtls_ssl_context* ssl, const mbedtls_ssl_config* conf) {
+int TLSHEAP_HOOK(mbedtls_ssl_setup)(mbedtls_ssl_context* ssl, const mbedtls_ssl_config* conf) {
     Recording& r = Recording::instance();
     if (!r.active() || ssl == nullptr || conf == nullptr) {
-        return __real_mbedtls_ssl_setup(ssl, conf);
+        return TLSHEAP_REAL(mbedtls_ssl_setup)(ssl, conf);
     }
     namespace meta = tlsheap::trace::meta;
     if (!g_side_written) {
@@ -234,12 +261,12 @@ int __wrap_mbedtls_ssl_setup(mbedtls_ssl_context* ssl, const mbedtls_ssl_config*
     connections()[ssl] = Connection{g_next_id++, Phase::Setup};
     ConnectionScope scope(ssl);
     r.phase(Phase::Setup);
-    const int ret = __real_mbedtls_ssl_setup(ssl, conf);
+    const int ret = TLSHEAP_REAL(mbedtls_ssl_setup)(ssl, conf);
     scope.note_buffers(ssl);
     return ret;
 }
 
-int __wrap_mbedtls_ssl_handshake(mbedtls_ssl_context* ssl) {
+int TLSHEAP_HOOK(mbedtls_ssl_handshake)(mbedtls_ssl_context* ssl) {
     // ssl_tls.c's own loop, over the wrapped step: its call to
     // mbedtls_ssl_handshake_step is in the same file and cannot be wrapped.
     // Whatever the real function would refuse, it refuses itself.
@@ -255,7 +282,7 @@ int __wrap_mbedtls_ssl_handshake(mbedtls_ssl_context* ssl) {
 #endif
     int ret = 0;
     while (!handshake_over(ssl)) {
-        ret = __wrap_mbedtls_ssl_handshake_step(ssl);
+        ret = TLSHEAP_HOOK(mbedtls_ssl_handshake_step)(ssl);
         if (ret != 0) {
             break;
         }
@@ -263,15 +290,15 @@ int __wrap_mbedtls_ssl_handshake(mbedtls_ssl_context* ssl) {
     return ret;
 }
 
-int __wrap_mbedtls_ssl_handshake_step(mbedtls_ssl_context* ssl) {
+int TLSHEAP_HOOK(mbedtls_ssl_handshake_step)(mbedtls_ssl_context* ssl) {
     ConnectionScope scope(ssl);
     if (!scope.tracked()) {
-        return __real_mbedtls_ssl_handshake_step(ssl);
+        return TLSHEAP_REAL(mbedtls_ssl_handshake_step)(ssl);
     }
     Recording& r = Recording::instance();
     scope.phase(Phase::Handshake);
     r.step_begin(state_of(ssl));
-    const int ret = __real_mbedtls_ssl_handshake_step(ssl);
+    const int ret = TLSHEAP_REAL(mbedtls_ssl_handshake_step)(ssl);
     r.step_end(state_of(ssl), ret);
     scope.note_buffers(ssl);
     if (handshake_over(ssl)) {
@@ -280,40 +307,41 @@ int __wrap_mbedtls_ssl_handshake_step(mbedtls_ssl_context* ssl) {
     return ret;
 }
 
-int __wrap_mbedtls_ssl_read(mbedtls_ssl_context* ssl, unsigned char* buf, size_t len) {
+int TLSHEAP_HOOK(mbedtls_ssl_read)(mbedtls_ssl_context* ssl, unsigned char* buf, size_t len) {
     ConnectionScope scope(ssl);
     scope.phase_for_traffic(ssl);
-    const int ret = __real_mbedtls_ssl_read(ssl, buf, len);
+    const int ret = TLSHEAP_REAL(mbedtls_ssl_read)(ssl, buf, len);
     scope.note_buffers(ssl);
     scope.phase_for_traffic(ssl);
     return ret;
 }
 
-int __wrap_mbedtls_ssl_write(mbedtls_ssl_context* ssl, const unsigned char* buf, size_t len) {
+int TLSHEAP_HOOK(mbedtls_ssl_write)(mbedtls_ssl_context* ssl, const unsigned char* buf,
+                                    size_t len) {
     ConnectionScope scope(ssl);
     scope.phase_for_traffic(ssl);
-    const int ret = __real_mbedtls_ssl_write(ssl, buf, len);
+    const int ret = TLSHEAP_REAL(mbedtls_ssl_write)(ssl, buf, len);
     scope.note_buffers(ssl);
     scope.phase_for_traffic(ssl);
     return ret;
 }
 
-int __wrap_mbedtls_ssl_close_notify(mbedtls_ssl_context* ssl) {
+int TLSHEAP_HOOK(mbedtls_ssl_close_notify)(mbedtls_ssl_context* ssl) {
     ConnectionScope scope(ssl);
     scope.phase(Phase::Close);
-    return __real_mbedtls_ssl_close_notify(ssl);
+    return TLSHEAP_REAL(mbedtls_ssl_close_notify)(ssl);
 }
 
-void __wrap_mbedtls_ssl_free(mbedtls_ssl_context* ssl) {
+void TLSHEAP_HOOK(mbedtls_ssl_free)(mbedtls_ssl_context* ssl) {
     {
         ConnectionScope scope(ssl);
         scope.phase(Phase::Teardown);
-        __real_mbedtls_ssl_free(ssl);
+        TLSHEAP_REAL(mbedtls_ssl_free)(ssl);
     }
     connections().erase(ssl);
 }
 
-void __wrap_mbedtls_ssl_config_free(mbedtls_ssl_config* conf) {
+void TLSHEAP_HOOK(mbedtls_ssl_config_free)(mbedtls_ssl_config* conf) {
     Recording& r = Recording::instance();
     if (r.active() && !g_shared_teardown) {
         const std::uint32_t previous = r.current_connection();
@@ -322,17 +350,17 @@ void __wrap_mbedtls_ssl_config_free(mbedtls_ssl_config* conf) {
         r.connection(previous);
         g_shared_teardown = true;
     }
-    __real_mbedtls_ssl_config_free(conf);
+    TLSHEAP_REAL(mbedtls_ssl_config_free)(conf);
 }
 
-#if defined(MBEDTLS_MEMORY_BUFFER_ALLOC_C)
+#if defined(MBEDTLS_MEMORY_BUFFER_ALLOC_C) && !defined(TLSHEAP_PRELOAD)
 
 namespace {
 std::uintptr_t g_pool_base = 0;
 std::size_t g_pool_size = 0;
 } // namespace
 
-void __wrap_mbedtls_memory_buffer_alloc_init(unsigned char* buf, size_t len) {
+void TLSHEAP_HOOK(mbedtls_memory_buffer_alloc_init)(unsigned char* buf, size_t len) {
     Recording& r = Recording::instance();
     if (r.active() && len >= MBEDTLS_MEMORY_ALIGN_MULTIPLE) {
         // The pool as memory_buffer_alloc_init adjusts it: an unaligned
@@ -350,10 +378,10 @@ void __wrap_mbedtls_memory_buffer_alloc_init(unsigned char* buf, size_t len) {
         r.meta(meta::kPoolSize, std::to_string(size));
         r.meta(meta::kPoolBase, std::to_string(base));
     }
-    __real_mbedtls_memory_buffer_alloc_init(buf, len);
+    TLSHEAP_REAL(mbedtls_memory_buffer_alloc_init)(buf, len);
 }
 
-void __wrap_mbedtls_memory_buffer_alloc_free(void) {
+void TLSHEAP_HOOK(mbedtls_memory_buffer_alloc_free)(void) {
     Recording& r = Recording::instance();
     if (r.active() && g_pool_base != 0) {
         size_t max_used = 0, max_blocks = 0, cur_used = 0, cur_blocks = 0;
@@ -365,7 +393,7 @@ void __wrap_mbedtls_memory_buffer_alloc_free(void) {
                      cur_used, cur_blocks, g_pool_base);
         g_pool_base = 0;
     }
-    __real_mbedtls_memory_buffer_alloc_free();
+    TLSHEAP_REAL(mbedtls_memory_buffer_alloc_free)();
 }
 
 #endif

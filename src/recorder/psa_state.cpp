@@ -12,23 +12,26 @@
 
 #if defined(MBEDTLS_PSA_CRYPTO_C)
 #include "activity_scope.h"
+#include "hooked_call.h"
 #include "recording.h"
 
 #include <cstdint>
 #include <psa/crypto.h>
 
+#if !defined(TLSHEAP_PRELOAD)
 extern "C" {
 psa_status_t __real_psa_crypto_init(void);
 psa_status_t __wrap_psa_crypto_init(void);
 }
+#endif
 
 namespace {
 bool g_initialized = false;
 } // namespace
 
-psa_status_t __wrap_psa_crypto_init(void) {
+psa_status_t TLSHEAP_HOOK(psa_crypto_init)(void) {
     if (g_initialized) {
-        return __real_psa_crypto_init();
+        return TLSHEAP_REAL(psa_crypto_init)();
     }
     using tlsheap::recorder::Recording;
     Recording& r = Recording::instance();
@@ -37,18 +40,20 @@ psa_status_t __wrap_psa_crypto_init(void) {
     psa_status_t status = PSA_ERROR_GENERIC_ERROR;
     {
         tlsheap::recorder::ActivityScope a(r, "psa_crypto_init");
-        status = __real_psa_crypto_init();
+        status = TLSHEAP_REAL(psa_crypto_init)();
     }
     r.connection(connection);
     g_initialized = status == PSA_SUCCESS;
     return status;
 }
 
+#if !defined(TLSHEAP_PRELOAD)
 void tlsheap::recorder::free_psa_state() {
     // As ssl_client2 does at exit; harmless when nothing initialized PSA.
     mbedtls_psa_crypto_free();
     g_initialized = false;
 }
+#endif
 
 #else
 

@@ -35,7 +35,7 @@ extern "C" void on_fatal_signal(int sig) {
 void describe_recording(Recording& r, const tlsheap::recorder::RecorderOptions& o) {
     using namespace tlsheap::recorder;
     namespace meta = tlsheap::trace::meta;
-    describe_variant(r);
+    describe_variant(r, MBEDTLS_VERSION_STRING);
     r.meta(meta::kRecorderSide, tlsheap::tls::side_name(o.mode));
     // TLS over TCP; DTLS recordings would say meta::kTransportDatagram.
     r.meta(meta::kTransport, meta::kTransportStream);

@@ -38,10 +38,10 @@ const char* architecture() {
 
 } // namespace
 
-void describe_variant(Recording& r) {
+void describe_variant(Recording& r, const char* mbedtls_version) {
     namespace meta = trace::meta;
     r.meta(meta::kTlsheapVersion, kTlsheapVersion);
-    r.meta(meta::kMbedtlsVersion, MBEDTLS_VERSION_STRING);
+    r.meta(meta::kMbedtlsVersion, mbedtls_version);
     r.meta(meta::kVariantKey, kVariantKey);
     r.meta(meta::kAbi, kVariantAbi);
     r.meta(meta::kArch, architecture());

@@ -9,6 +9,8 @@ namespace tlsheap::recorder {
 
 class Recording;
 
-void describe_variant(Recording& r);
+// `mbedtls_version`: the library's, which is the headers' except where a
+// program loads mbedTLS as a shared library (the preload shim asks it).
+void describe_variant(Recording& r, const char* mbedtls_version);
 
 } // namespace tlsheap::recorder

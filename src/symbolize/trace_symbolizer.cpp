@@ -5,6 +5,7 @@
 #include "tlsheap/trace_reader.h"
 
 #include <algorithm>
+#include <fmt/format.h>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -97,6 +98,25 @@ class SourceClassifier {
     std::map<std::string, std::pair<std::string, bool>> cache_;
 };
 
+// mbedTLS built as a shared library, as a Module record names it: its code
+// is mbedTLS code whatever its debug information says.
+struct SharedMbedtls {
+    std::uint64_t start;
+    std::uint64_t end;
+    std::uint64_t bias;
+    std::string file_name;
+};
+
+const SharedMbedtls* shared_library_at(const std::vector<SharedMbedtls>& libraries,
+                                       std::uint64_t address) {
+    for (const SharedMbedtls& l : libraries) {
+        if (address >= l.start && address < l.end) {
+            return &l;
+        }
+    }
+    return nullptr;
+}
+
 // A description record with its paths made portable, re-encoded; nullopt
 // when it names none (it is then copied as it is).
 std::optional<std::vector<unsigned char>>
@@ -161,6 +181,7 @@ FinalizeResult finalize_trace(const fs::path& raw, const fs::path& final,
     // written after the first event (a program's side is known only at its
     // first mbedtls_ssl_setup), which join the description.
     DwarfSymbolizer symbolizer;
+    std::vector<SharedMbedtls> shared_mbedtls;
     std::set<std::uint64_t> addresses;
     std::vector<unsigned char> late_meta;
     {
@@ -182,6 +203,10 @@ FinalizeResult finalize_trace(const fs::path& raw, const fs::path& final,
                     fs::exists(sysroot / fs::path(path).relative_path())) {
                     path = (sysroot / fs::path(path).relative_path()).string();
                 }
+                const std::string file_name = fs::path(r.key).filename().string();
+                if (trace::is_mbedtls_shared_library(file_name.c_str())) {
+                    shared_mbedtls.push_back({r.values[0], r.values[1], r.values[2], file_name});
+                }
                 try {
                     symbolizer.add_module(path, r.values[0], r.values[1], r.values[2]);
                 } catch (const SymbolizeError& e) {
@@ -196,7 +221,14 @@ FinalizeResult finalize_trace(const fs::path& raw, const fs::path& final,
 
     std::vector<unsigned char> frames;
     for (const std::uint64_t address : addresses) {
-        const Symbolization s = symbolizer.symbolize(address, true);
+        Symbolization s = symbolizer.symbolize(address, true);
+        const SharedMbedtls* library = shared_library_at(shared_mbedtls, address);
+        if (library != nullptr && s.levels.empty()) {
+            // A static function of a library without debug information:
+            // named by where it is, as perf and gdb name it.
+            s.levels.push_back(
+                {fmt::format("{}+0x{:x}", library->file_name, address - library->bias), "", 0});
+        }
         ++result.addresses;
         if (s.resolved()) {
             ++result.resolved;
@@ -205,7 +237,8 @@ FinalizeResult finalize_trace(const fs::path& raw, const fs::path& final,
         e.varint(address).varint(s.levels.size());
         bool any_mbedtls = false;
         for (const SourceLocation& level : s.levels) {
-            const auto [file, in_mbedtls] = sources.classify(level.file);
+            auto [file, in_mbedtls] = sources.classify(level.file);
+            in_mbedtls = in_mbedtls || library != nullptr;
             any_mbedtls = any_mbedtls || in_mbedtls;
             e.string(level.function)
                 .string(in_mbedtls ? file : portable_path(file, portable))

@@ -50,6 +50,18 @@ constexpr const char* kProgramShimSources[] = {"allocation_shim.cpp", "live_allo
                                                "ssl_buffer_sizes.c",  "stack_table.cpp",
                                                "trace_writer.cpp",    "variant_description.cpp"};
 
+// The preload shim's: the program's own calloc/free calls are interposed
+// instead of mbedtls_calloc/free (preload_allocation_shim.cpp).
+constexpr const char* kPreloadShimSources[] = {
+    "live_allocation_table.cpp", "module_map.cpp",  "preload_allocation_shim.cpp",
+    "program_hooks.cpp",         "psa_state.cpp",   "recording.cpp",
+    "ssl_buffer_sizes.c",        "stack_table.cpp", "trace_writer.cpp",
+    "variant_description.cpp"};
+// Shared libraries built without frame pointers (Debian's) are walked with
+// their unwind tables.
+constexpr const char* kPreloadStackBackend = "stack_capture_execinfo.cpp";
+constexpr const char* kPreloadShimName = "libtlsheap_preload.so";
+
 constexpr const char* kCompleteMarker = ".complete";
 constexpr const char* kRecorderName = "tlsheap-recorder";
 
@@ -281,7 +293,7 @@ PreparedVariant VariantBuilder::prepare(const VariantSpec& spec) const {
     for (const ConfigDelta& d : spec.deltas) {
         p.config_label += " " + d.to_string();
     }
-    p.overlay = recorder_overlay(spec.real_pool);
+    p.overlay = spec.shared_library ? std::vector<ConfigDelta>{} : recorder_overlay(spec.real_pool);
     const std::string base_text = read_text_file(base);
     p.effective_text = effective_config_text(base_text, fs::absolute(base), spec.deltas, p.overlay);
     p.base_config = fs::absolute(base);
@@ -464,7 +476,8 @@ std::vector<fs::path> VariantBuilder::recorder_sources(const Toolchain& toolchai
         // One stack-capture backend per ABI, chosen here rather than by #ifdef.
         const bool other_backend =
             name.rfind("stack_capture_", 0) == 0 && name != toolchain.stack_backend_source;
-        if (code && !other_backend && name != kProgramHooksSource) {
+        if (code && !other_backend && name != kProgramHooksSource &&
+            name != kPreloadAllocationSource) {
             sources.push_back(path);
         }
     }
@@ -549,6 +562,52 @@ ProgramShim VariantBuilder::build_program_shim(const PreparedVariant& p) const {
     compile_all(commands, all, shim.dir, "recorder", p.config_label,
                 [&](const std::string& out) { return point_at_user_config(out, p); });
     write_file(shim.dir / kCompleteMarker, key + "\n");
+    return shim;
+}
+
+fs::path VariantBuilder::build_preload_shim(const PreparedVariant& p) const {
+    const std::string info = generate_variant_info(p, kTlsheapVersion);
+    std::vector<fs::path> sources;
+    for (const char* name : kPreloadShimSources) {
+        sources.push_back(recorder_.dir / name);
+    }
+    sources.push_back(recorder_.dir / kPreloadStackBackend);
+    const std::string key = compiled_sources_key("tlsheap-preload-shim-v1", "", p, info, sources);
+    const fs::path dir = cache_dir_ / "builds" / ("preload-" + key.substr(0, 20));
+    const fs::path shim = dir / kPreloadShimName;
+    if (fs::exists(dir / kCompleteMarker)) {
+        return shim;
+    }
+    fs::create_directories(dir);
+    const FileLock lock = wait_for_lock(dir.string() + ".lock");
+    if (fs::exists(dir / kCompleteMarker)) {
+        return shim;
+    }
+    write_file(dir / "variant_info.cpp", info);
+    sources.push_back(dir / "variant_info.cpp");
+    std::vector<std::vector<std::string>> commands;
+    std::vector<std::string> objects;
+    for (const fs::path& source : sources) {
+        objects.push_back((dir / (source.stem().string() + ".o")).string());
+        std::vector<std::string> argv = recorder_compile_command(p, source, objects.back());
+        argv.insert(argv.end() - 4, {"-fPIC", "-DTLSHEAP_PRELOAD"});
+        commands.push_back(std::move(argv));
+    }
+    if (progress_) {
+        progress_(fmt::format("building the preload shim for mbedTLS {} ({} files)",
+                              p.spec.tree.version, sources.size()));
+    }
+    compile_all(commands, sources, dir, "preload shim", p.config_label,
+                [&](const std::string& out) { return point_at_user_config(out, p); });
+    std::vector<std::string> link = {p.toolchain.cxx, "-shared", "-o", (dir / "shim.tmp").string()};
+    link.insert(link.end(), objects.begin(), objects.end());
+    link.insert(link.end(), {"-ldl", "-lpthread"});
+    const auto r = process::run_command(link, std::chrono::minutes(5));
+    if (r.status != 0) {
+        throw BuildError("linking the preload shim failed: " + first_compiler_errors(r.err));
+    }
+    fs::rename(dir / "shim.tmp", shim);
+    write_file(dir / kCompleteMarker, key + "\n");
     return shim;
 }
 

@@ -35,9 +35,11 @@ struct RecorderSources {
 inline constexpr const char* kRecorderSharedHeaders[] = {"connection_lifecycle.h", "tls_wire.h",
                                                          "trace_format.h", "trace_meta.h"};
 
-// The recorder's source that only a user's program links (program_hooks.cpp):
-// the recorder executable leaves it out.
+// The recorder's sources that only a user's program links: the hooks of its
+// SSL calls, and the calloc/free of the preload shim. The recorder executable
+// leaves them out.
 inline constexpr char kProgramHooksSource[] = "program_hooks.cpp";
+inline constexpr char kPreloadAllocationSource[] = "preload_allocation_shim.cpp";
 // The link options a program needs to be recorded: the wraps, and the hooks'
 // object linked whatever the program calls.
 std::vector<std::string> program_link_options();
@@ -49,6 +51,9 @@ struct VariantSpec {
     // Run on mbedTLS's own memory_buffer_alloc (adds MBEDTLS_MEMORY_BUFFER_ALLOC_C
     // and MBEDTLS_MEMORY_DEBUG), to compare the replay models with the real pool.
     bool real_pool = false;
+    // Describes mbedTLS as the program's own shared libraries were built (the
+    // preload shim of `tlsheap record`): tlsheap adds nothing to the config.
+    bool shared_library = false;
     std::string abi = "host";
     std::string stack_backend; // "": the ABI's default
     // Extra compiler flags for library and recorder (sanitizer builds).
@@ -98,6 +103,10 @@ class VariantBuilder {
     VariantBuild build(const PreparedVariant& prepared) const;
     // The mbedTLS objects and the recording library, for `build --export`.
     ProgramShim build_program_shim(const PreparedVariant& prepared) const;
+    // The preload shim (a shared object) for a program that loads mbedTLS as
+    // shared libraries built as `prepared` describes; nothing of mbedTLS is
+    // compiled. Returns its path.
+    std::filesystem::path build_preload_shim(const PreparedVariant& prepared) const;
 
   private:
     // The lock on a variant directory another tlsheap may be building.

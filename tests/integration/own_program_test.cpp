@@ -383,24 +383,6 @@ TEST_F(OwnProgram, AProgramNotLinkedWithAnExportIsNamedAndNoTraceIsLeft) {
     const RunResult missing =
         run_tlsheap({"record", "--trace", trace.string(), "--", "/nonexistent/my_app"});
     expect_one_line_error(missing, "cannot run /nonexistent/my_app");
-
-    // A program that uses mbedTLS from a shared library (here one of that
-    // name) is told apart: relinking, not a missing link option, is the fix.
-    const fs::path dir = *dir_ / "shared";
-    fs::create_directories(dir);
-    std::ofstream(dir / "lib.c") << "int mbedtls_version_get_number(void) { return 0; }\n";
-    std::ofstream(dir / "app.c") << "int mbedtls_version_get_number(void);\n"
-                                    "int main(void) { return mbedtls_version_get_number(); }\n";
-    const auto b = process::run_command(
-        {"sh", "-c",
-         "gcc -shared -fPIC -Wl,-soname,libmbedtls.so.21 -o libmbedtls.so.21 lib.c && "
-         "gcc app.c -o app ./libmbedtls.so.21 -Wl,-rpath," +
-             dir.string()},
-        std::chrono::minutes(1), dir.string());
-    ASSERT_EQ(b.status, 0) << b.err;
-    const RunResult shared =
-        run_tlsheap({"record", "--trace", trace.string(), "--", (dir / "app").string()});
-    expect_one_line_error(shared, 1, "uses mbedTLS from shared libraries (libmbedtls.so.21)");
 }
 
 TEST_F(OwnProgram, ExportRefusesADirectoryThatHoldsSomethingElse) {
