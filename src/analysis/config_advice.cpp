@@ -284,7 +284,15 @@ Advice advise(const HandshakeNeeds& n, const std::vector<ConfigChange>& try_chan
     // The peer's certificate chain, kept in the session for its lifetime.
     const ChainNeeds* chain = peer_chain(n);
     if (n.defines(kKeepPeerCertificate) && chain != nullptr && chain->alive_after_handshake > 0) {
-        if (n.protocol == "TLSv1.3") {
+        if (!n.unnamed_libraries.empty()) {
+            advice.notes.push_back(fmt::format(
+                "{} off: not proposed: the peer's chain costs {} after the handshake, but mbedTLS "
+                "ran from {} without debug information, where the chain's DER copies (made in a "
+                "static function) cannot be told apart; record the program linked with an export "
+                "(tlsheap build --export) to weigh it",
+                kKeepPeerCertificate, bytes(chain->alive_after_handshake),
+                fmt::join(n.unnamed_libraries, ", ")));
+        } else if (n.protocol == "TLSv1.3") {
             advice.notes.push_back(fmt::format(
                 "{} off: not proposed: the peer's chain costs {} after the handshake, but mbedTLS "
                 "requires it for TLS 1.3",

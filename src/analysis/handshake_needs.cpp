@@ -3,12 +3,15 @@
 #include "tlsheap/mbedtls_call_sites.h"
 #include "tlsheap/profile_trace.h"
 #include "tlsheap/replay_engine.h"
+#include "tlsheap/trace_format.h"
 #include "tlsheap/trace_info.h"
 #include "tlsheap/trace_reader.h"
 #include "tlsheap/trace_walker.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
+#include <set>
 #include <string_view>
 #include <unordered_map>
 
@@ -337,6 +340,32 @@ std::uint64_t smallest_expansion(const std::string& protocol, const std::string&
     return 0;
 }
 
+namespace {
+
+// The symbolizer names a static function of a library without debug
+// information "FILE+0xOFFSET".
+std::vector<std::string> unnamed_libraries(const trace::TraceInfo& info) {
+    std::set<std::string> found;
+    for (const trace::ModuleInfo& m : info.modules()) {
+        const std::string file = std::filesystem::path(m.path).filename().string();
+        if (!trace::is_mbedtls_shared_library(file.c_str())) {
+            continue;
+        }
+        for (const auto& [id, addresses] : info.stacks()) {
+            for (const std::uint64_t address : addresses) {
+                const auto* levels = info.frame(address);
+                if (levels != nullptr && !levels->empty() &&
+                    levels->front().function.rfind(file + "+0x", 0) == 0) {
+                    found.insert(file);
+                }
+            }
+        }
+    }
+    return {found.begin(), found.end()};
+}
+
+} // namespace
+
 HandshakeNeeds analyze_handshake(const std::string& trace_path) {
     HandshakeNeeds n;
     n.trace_path = trace_path;
@@ -350,6 +379,7 @@ HandshakeNeeds analyze_handshake(const std::string& trace_path) {
     for (const auto& [name, value] : info.config())
         n.config[name] = value;
     n.side = n.meta_value(trace::meta::kRecorderSide);
+    n.unnamed_libraries = unnamed_libraries(info);
     if (const replay::Outcome* hs = result.handshake_outcome()) {
         n.handshake_ok = hs->ret == 0;
         const auto space = hs->text.find(' ');

@@ -70,6 +70,10 @@ struct HandshakeNeeds {
     std::optional<std::uint64_t> steady_state;
     std::uint64_t min_pool = 0;           // mbedtls-pool model
     std::vector<PeakShare> alive_at_peak; // largest first
+    // mbedTLS's shared libraries whose static functions the trace could not
+    // name (no debug information: "libmbedx509.so.1+0xbd74"), so that what
+    // is told apart by them (the DER copies of a chain) is not.
+    std::vector<std::string> unnamed_libraries;
 
     bool defines(const std::string& macro) const { return config.count(macro) != 0; }
     std::string meta_value(const std::string& key) const;

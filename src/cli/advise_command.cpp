@@ -99,9 +99,13 @@ void print_needs(const analysis::HandshakeNeeds& n, const analysis::Advice& a) {
         std::vector<std::string> der;
         for (const std::uint64_t d : c.der)
             der.push_back(grouped(d));
-        fmt::print("  {:<9} {}: {} certificate(s){}; {} B alive at the peak, {} B after the "
-                   "handshake\n",
-                   first ? "chains" : "", c.owner, c.der.size(),
+        // Counted by their DER copies, which a library without debug
+        // information does not name.
+        const std::string count = n.unnamed_libraries.empty()
+                                      ? fmt::format("{} certificate(s)", c.der.size())
+                                      : "certificates uncounted";
+        fmt::print("  {:<9} {}: {}{}; {} B alive at the peak, {} B after the handshake\n",
+                   first ? "chains" : "", c.owner, count,
                    der.empty() ? "" : ", DER " + fmt::format("{}", fmt::join(der, " + ")) + " B",
                    grouped(c.alive_at_peak), grouped(c.alive_after_handshake));
         first = false;

@@ -18,10 +18,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
 #include <link.h>
 #include <mutex>
+#include <string>
 
 extern "C" {
 // glibc's own allocator, under the names it exports for allocators that
@@ -162,7 +164,7 @@ extern "C" void free(void* pointer) {
 // This file's calloc itself: `calloc` in a shared object means the first
 // definition the dynamic linker finds, which may be another library's.
 extern "C" void* shim_calloc(std::size_t count, std::size_t size)
-    __attribute__((alias("calloc"), visibility("hidden")));
+    __attribute__((alias("calloc"), visibility("hidden"), copy(calloc)));
 
 bool tlsheap::recorder::watch_shared_mbedtls() {
     // A malloc replacement preloaded before the shim is the one the
@@ -184,4 +186,34 @@ bool tlsheap::recorder::watch_shared_mbedtls() {
         return false;
     }
     return true;
+}
+
+void tlsheap::recorder::forget_preload() {
+    Dl_info self{};
+    const char* preload = std::getenv("LD_PRELOAD");
+    if (preload == nullptr || dladdr(reinterpret_cast<void*>(&shim_calloc), &self) == 0 ||
+        self.dli_fname == nullptr) {
+        return;
+    }
+    // LD_PRELOAD separates its entries with colons or spaces.
+    std::string kept;
+    std::string entry;
+    for (const char* p = preload;; ++p) {
+        if (*p == ':' || *p == ' ' || *p == '\0') {
+            if (!entry.empty() && entry != self.dli_fname) {
+                kept += (kept.empty() ? "" : ":") + entry;
+            }
+            entry.clear();
+            if (*p == '\0') {
+                break;
+            }
+        } else {
+            entry += *p;
+        }
+    }
+    if (kept.empty()) {
+        unsetenv("LD_PRELOAD");
+    } else {
+        setenv("LD_PRELOAD", kept.c_str(), 1);
+    }
 }

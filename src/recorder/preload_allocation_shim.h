@@ -15,4 +15,8 @@ const char* shared_mbedtls_version();
 // preloaded library's calloc is the one they call.
 bool watch_shared_mbedtls();
 
+// Takes the shim out of LD_PRELOAD: the programs this one runs are not
+// recorded and need not load it.
+void forget_preload();
+
 } // namespace tlsheap::recorder

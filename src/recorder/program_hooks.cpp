@@ -21,6 +21,7 @@
 #include "stack_capture.h"
 #include "tlsheap/tls_wire.h"
 #include "tlsheap/trace_meta.h"
+#include "transport_tap.h"
 #include "variant_description.h"
 
 #include <csignal>
@@ -29,6 +30,7 @@
 #include <cstring>
 #include <map>
 #include <mbedtls/ssl.h>
+#include <memory>
 #include <pthread.h>
 #include <string>
 
@@ -47,6 +49,9 @@ extern const char tlsheap_program_hooks[] = "tlsheap program hooks";
 
 #if !defined(TLSHEAP_PRELOAD)
 int __real_mbedtls_ssl_setup(mbedtls_ssl_context* ssl, const mbedtls_ssl_config* conf);
+void __real_mbedtls_ssl_set_bio(mbedtls_ssl_context* ssl, void* p_bio, mbedtls_ssl_send_t* f_send,
+                                mbedtls_ssl_recv_t* f_recv,
+                                mbedtls_ssl_recv_timeout_t* f_recv_timeout);
 int __real_mbedtls_ssl_handshake_step(mbedtls_ssl_context* ssl);
 int __real_mbedtls_ssl_read(mbedtls_ssl_context* ssl, unsigned char* buf, size_t len);
 int __real_mbedtls_ssl_write(mbedtls_ssl_context* ssl, const unsigned char* buf, size_t len);
@@ -55,6 +60,9 @@ void __real_mbedtls_ssl_free(mbedtls_ssl_context* ssl);
 void __real_mbedtls_ssl_config_free(mbedtls_ssl_config* conf);
 
 int __wrap_mbedtls_ssl_setup(mbedtls_ssl_context* ssl, const mbedtls_ssl_config* conf);
+void __wrap_mbedtls_ssl_set_bio(mbedtls_ssl_context* ssl, void* p_bio, mbedtls_ssl_send_t* f_send,
+                                mbedtls_ssl_recv_t* f_recv,
+                                mbedtls_ssl_recv_timeout_t* f_recv_timeout);
 int __wrap_mbedtls_ssl_handshake(mbedtls_ssl_context* ssl);
 int __wrap_mbedtls_ssl_handshake_step(mbedtls_ssl_context* ssl);
 int __wrap_mbedtls_ssl_read(mbedtls_ssl_context* ssl, unsigned char* buf, size_t len);
@@ -74,11 +82,51 @@ void __wrap_mbedtls_memory_buffer_alloc_free(void);
 
 namespace {
 
+// The program's own transport of one context, passed through with a tap
+// that reports every TLS record it carries, as the driver's transport does.
+struct TappedTransport {
+    void* bio = nullptr;
+    mbedtls_ssl_send_t* send = nullptr;
+    mbedtls_ssl_recv_t* recv = nullptr;
+    mbedtls_ssl_recv_timeout_t* recv_timeout = nullptr;
+    tlsheap::recorder::TransportTap tap{&Recording::on_tls_record, &Recording::instance()};
+};
+
+extern "C" int tapped_send(void* context, const unsigned char* buf, size_t len) {
+    auto* t = static_cast<TappedTransport*>(context);
+    const int n = t->send(t->bio, buf, len);
+    if (n > 0) {
+        t->tap.observe(tlsheap::trace::Direction::Out, buf, static_cast<std::size_t>(n));
+    }
+    return n;
+}
+
+extern "C" int tapped_recv(void* context, unsigned char* buf, size_t len) {
+    auto* t = static_cast<TappedTransport*>(context);
+    const int n = t->recv(t->bio, buf, len);
+    if (n > 0) {
+        t->tap.observe(tlsheap::trace::Direction::In, buf, static_cast<std::size_t>(n));
+    }
+    return n;
+}
+
+extern "C" int tapped_recv_timeout(void* context, unsigned char* buf, size_t len,
+                                   uint32_t timeout) {
+    auto* t = static_cast<TappedTransport*>(context);
+    const int n = t->recv_timeout(t->bio, buf, len, timeout);
+    if (n > 0) {
+        t->tap.observe(tlsheap::trace::Direction::In, buf, static_cast<std::size_t>(n));
+    }
+    return n;
+}
+
 struct Connection {
     std::uint32_t id;
     Phase phase;
     const unsigned char* in_buf = nullptr;
     const unsigned char* out_buf = nullptr;
+    bool handshake_reported = false;
+    std::unique_ptr<TappedTransport> transport;
 };
 
 // The program's contexts by address. std::map allocates with libc's malloc,
@@ -137,18 +185,45 @@ class ConnectionScope {
         }
         connection_->in_buf = in;
         connection_->out_buf = out;
+#if TLSHEAP_MBEDTLS_3 && defined(MBEDTLS_SSL_PROTO_TLS1_3)
+        if (connection_->transport) {
+            // TLS 1.3 handshake records stay readable after its
+            // compatibility ChangeCipherSpec.
+            connection_->transport->tap.set_tls13(ssl->MBEDTLS_PRIVATE(tls_version) ==
+                                                  MBEDTLS_SSL_VERSION_TLS1_3);
+        }
+#endif
+    }
+    // The first time the handshake is over: its outcome, as the driver
+    // writes it ("TLSv1.2 TLS-ECDHE-..."), which advise reads.
+    void note_handshake_end(const mbedtls_ssl_context* ssl) {
+        if (connection_ == nullptr || !r_.active() || connection_->handshake_reported ||
+            !handshake_over(ssl)) {
+            return;
+        }
+        connection_->handshake_reported = true;
+        const std::string summary =
+            std::string(mbedtls_ssl_get_version(ssl)) + " " + mbedtls_ssl_get_ciphersuite(ssl);
+        r_.outcome(tlsheap::trace::OutcomeKind::Handshake, 0, state_of(ssl), summary);
+    }
+    Connection* connection() {
+        return connection_;
     }
     ConnectionScope(const ConnectionScope&) = delete;
     ConnectionScope& operator=(const ConnectionScope&) = delete;
 
-    bool tracked() const { return connection_ != nullptr; }
+    bool tracked() const {
+        return connection_ != nullptr;
+    }
     void phase(Phase p) {
         if (connection_ != nullptr && r_.active() && connection_->phase != p) {
             connection_->phase = p;
             r_.phase(p);
         }
     }
-    Phase current_phase() const { return connection_ ? connection_->phase : Phase::Setup; }
+    Phase current_phase() const {
+        return connection_ ? connection_->phase : Phase::Setup;
+    }
     // Reading or writing: the handshake until it is over, then application
     // data (CLOSE and TEARDOWN stay what they are).
     void phase_for_traffic(const mbedtls_ssl_context* ssl) {
@@ -210,6 +285,9 @@ __attribute__((constructor)) void start_recording() {
     // would write the same file: only this process records.
     trace_path() = variable;
     unsetenv("TLSHEAP_TRACE");
+#if defined(TLSHEAP_PRELOAD)
+    tlsheap::recorder::forget_preload();
+#endif
     const char* path = trace_path().c_str();
 #if defined(TLSHEAP_PRELOAD)
     const char* version = tlsheap::recorder::shared_mbedtls_version();
@@ -258,12 +336,39 @@ int TLSHEAP_HOOK(mbedtls_ssl_setup)(mbedtls_ssl_context* ssl, const mbedtls_ssl_
         g_side_written = true;
     }
     // A context set up again without a free in between is a new connection.
-    connections()[ssl] = Connection{g_next_id++, Phase::Setup};
+    Connection& slot = connections()[ssl];
+    // Its transport stays: ssl->p_bio may point to it still.
+    std::unique_ptr<TappedTransport> transport = std::move(slot.transport);
+    slot = Connection{g_next_id++, Phase::Setup, nullptr, nullptr, false, nullptr};
+    slot.transport = std::move(transport);
     ConnectionScope scope(ssl);
     r.phase(Phase::Setup);
     const int ret = TLSHEAP_REAL(mbedtls_ssl_setup)(ssl, conf);
     scope.note_buffers(ssl);
     return ret;
+}
+
+void TLSHEAP_HOOK(mbedtls_ssl_set_bio)(mbedtls_ssl_context* ssl, void* p_bio,
+                                       mbedtls_ssl_send_t* f_send, mbedtls_ssl_recv_t* f_recv,
+                                       mbedtls_ssl_recv_timeout_t* f_recv_timeout) {
+    ConnectionScope scope(ssl);
+    Connection* c = scope.connection();
+    // A datagram transport carries DTLS records, which the tap does not read.
+    if (c == nullptr || ssl->MBEDTLS_PRIVATE(conf) == nullptr ||
+        ssl->MBEDTLS_PRIVATE(conf)->MBEDTLS_PRIVATE(transport) != MBEDTLS_SSL_TRANSPORT_STREAM) {
+        TLSHEAP_REAL(mbedtls_ssl_set_bio)(ssl, p_bio, f_send, f_recv, f_recv_timeout);
+        return;
+    }
+    auto t = std::make_unique<TappedTransport>();
+    t->bio = p_bio;
+    t->send = f_send;
+    t->recv = f_recv;
+    t->recv_timeout = f_recv_timeout;
+    TLSHEAP_REAL(mbedtls_ssl_set_bio)
+    (ssl, t.get(), f_send != nullptr ? tapped_send : nullptr,
+     f_recv != nullptr ? tapped_recv : nullptr,
+     f_recv_timeout != nullptr ? tapped_recv_timeout : nullptr);
+    c->transport = std::move(t);
 }
 
 int TLSHEAP_HOOK(mbedtls_ssl_handshake)(mbedtls_ssl_context* ssl) {
@@ -302,6 +407,7 @@ int TLSHEAP_HOOK(mbedtls_ssl_handshake_step)(mbedtls_ssl_context* ssl) {
     r.step_end(state_of(ssl), ret);
     scope.note_buffers(ssl);
     if (handshake_over(ssl)) {
+        scope.note_handshake_end(ssl);
         scope.phase(Phase::Application);
     }
     return ret;

@@ -37,26 +37,29 @@ constexpr char kRecorderWraps[] =
 // (program_hooks.cpp). No entropy or clock: the program's are its own.
 constexpr char kProgramWraps[] =
     "-Wl,--wrap=mbedtls_calloc,--wrap=mbedtls_free,--wrap=psa_crypto_init"
-    ",--wrap=mbedtls_ssl_setup,--wrap=mbedtls_ssl_handshake,--wrap=mbedtls_ssl_handshake_step"
+    ",--wrap=mbedtls_ssl_setup,--wrap=mbedtls_ssl_set_bio,--wrap=mbedtls_ssl_handshake"
+    ",--wrap=mbedtls_ssl_handshake_step"
     ",--wrap=mbedtls_ssl_read,--wrap=mbedtls_ssl_write,--wrap=mbedtls_ssl_close_notify"
     ",--wrap=mbedtls_ssl_free,--wrap=mbedtls_ssl_config_free"
     ",--wrap=mbedtls_memory_buffer_alloc_init,--wrap=mbedtls_memory_buffer_alloc_free";
 
 // The recorder's sources that a program's recording needs (the stack
 // capture backend of the ABI and the variant's generated facts are added).
-constexpr const char* kProgramShimSources[] = {"allocation_shim.cpp", "live_allocation_table.cpp",
-                                               "module_map.cpp",      "program_hooks.cpp",
-                                               "psa_state.cpp",       "recording.cpp",
-                                               "ssl_buffer_sizes.c",  "stack_table.cpp",
-                                               "trace_writer.cpp",    "variant_description.cpp"};
+constexpr const char* kProgramShimSources[] = {
+    "allocation_shim.cpp",    "live_allocation_table.cpp",
+    "module_map.cpp",         "program_hooks.cpp",
+    "psa_state.cpp",          "recording.cpp",
+    "ssl_buffer_sizes.c",     "stack_table.cpp",
+    "trace_writer.cpp",       "transport_tap.cpp",
+    "variant_description.cpp"};
 
 // The preload shim's: the program's own calloc/free calls are interposed
 // instead of mbedtls_calloc/free (preload_allocation_shim.cpp).
 constexpr const char* kPreloadShimSources[] = {
-    "live_allocation_table.cpp", "module_map.cpp",  "preload_allocation_shim.cpp",
-    "program_hooks.cpp",         "psa_state.cpp",   "recording.cpp",
-    "ssl_buffer_sizes.c",        "stack_table.cpp", "trace_writer.cpp",
-    "variant_description.cpp"};
+    "live_allocation_table.cpp", "module_map.cpp",         "preload_allocation_shim.cpp",
+    "program_hooks.cpp",         "psa_state.cpp",          "recording.cpp",
+    "ssl_buffer_sizes.c",        "stack_table.cpp",        "trace_writer.cpp",
+    "transport_tap.cpp",         "variant_description.cpp"};
 // Shared libraries built without frame pointers (Debian's) are walked with
 // their unwind tables.
 constexpr const char* kPreloadStackBackend = "stack_capture_execinfo.cpp";

@@ -158,6 +158,55 @@ TEST_F(SharedLibraryProgram, PreloadedSharedLibrariesAllocateWhatTheExportedVari
         buffer_bytes += shared["record_buffers"][i]["bytes"].get<std::uint64_t>();
     }
     EXPECT_EQ(shared["leaks"]["bytes"], 0);
+    // The TLS records the program's own transport carried (its BIO
+    // callbacks, tapped), and the handshake's outcome.
+    EXPECT_EQ(shared["tls_records"], linked["tls_records"]);
+    EXPECT_GT(shared["tls_records"]["received"]["count"], 0);
+    EXPECT_GT(shared["tls_records"]["sent"]["count"], 0);
+
+    // So every buffer scheme applies, and gives the same figures.
+    const auto compare = [&dir](const std::string& program) {
+        const fs::path out = dir / (program + ".compare.json");
+        const RunResult r =
+            run_tlsheap({"compare", (dir / (program + ".trace")).string(), "--json", out.string()});
+        EXPECT_EQ(r.status, 0) << r.err;
+        json rows = r.status == 0 ? read_json(out)["rows"] : json::array();
+        for (json& row : rows) {
+            row.erase("trace");
+        }
+        return rows;
+    };
+    const json shared_schemes = compare("ssl_client1");
+    EXPECT_EQ(shared_schemes, compare("ssl_client1_static"));
+    for (const json& row : shared_schemes) {
+        EXPECT_TRUE(row["error"].is_null() || row["error"] == "") << row.dump();
+    }
+
+    // advise reads both; what it tells apart by a static function's name
+    // (the peer chain's DER copies) it does not guess for stripped libraries.
+    const auto advise = [&dir](const std::string& program) {
+        const fs::path out = dir / (program + ".advise.json");
+        const RunResult r =
+            run_tlsheap({"advise", (dir / (program + ".trace")).string(), "--json", out.string()});
+        EXPECT_EQ(r.status, 0) << r.err;
+        return r.status == 0 ? read_json(out) : json::object();
+    };
+    const json shared_advice = advise("ssl_client1");
+    const json linked_advice = advise("ssl_client1_static");
+    std::vector<std::string> shared_titles;
+    std::vector<std::string> linked_titles;
+    for (const json& p : shared_advice["proposals"]) {
+        shared_titles.push_back(p["title"]);
+    }
+    for (const json& p : linked_advice["proposals"]) {
+        if (p["title"] != "do not keep the peer's certificate chain after verifying it") {
+            linked_titles.push_back(p["title"]);
+        }
+    }
+    EXPECT_EQ(shared_titles, linked_titles);
+    EXPECT_GT(linked_advice["proposals"].size(), shared_advice["proposals"].size());
+    EXPECT_NE(shared_advice["notes"].dump().find("without debug information"), std::string::npos)
+        << shared_advice["notes"].dump();
 
     // Call sites are in the libraries (named by their exported functions, or
     // by library and offset), never in the program.
