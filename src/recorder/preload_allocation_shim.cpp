@@ -167,14 +167,15 @@ extern "C" void* shim_calloc(std::size_t count, std::size_t size)
     __attribute__((alias("calloc"), visibility("hidden"), copy(calloc)));
 
 bool tlsheap::recorder::watch_shared_mbedtls() {
-    // A malloc replacement preloaded before the shim is the one the
-    // libraries call: then nothing reaches the shim's calloc.
+    // An allocator the program defines itself, or one preloaded before the
+    // shim, is the one the libraries call: nothing reaches the shim's calloc.
     const void* found = dlsym(RTLD_DEFAULT, "calloc");
     Dl_info owner{};
     if (found != reinterpret_cast<void*>(&shim_calloc)) {
         std::fprintf(stderr,
-                     "tlsheap: calloc is %s's, preloaded before tlsheap's shim, which then "
-                     "sees no allocation: nothing recorded\n",
+                     "tlsheap: calloc is %s's, found before tlsheap's shim (the program's own "
+                     "allocator, or one preloaded already), which then sees no allocation: "
+                     "nothing recorded\n",
                      dladdr(found, &owner) != 0 && owner.dli_fname != nullptr ? owner.dli_fname
                                                                               : "another library");
         return false;
