@@ -8,6 +8,7 @@
 #include "cli/gate_command.h"
 #include "cli/merge_command.h"
 #include "cli/minpool_command.h"
+#include "cli/oom_command.h"
 #include "cli/parse_error_text.h"
 #include "cli/profile_command.h"
 #include "cli/record_command.h"
@@ -63,6 +64,7 @@ int run(int argc, char** argv) {
     tlsheap::cli::add_report_command(app, exit_code);
     tlsheap::cli::add_minpool_command(app, exit_code);
     tlsheap::cli::add_capacity_command(app, exit_code);
+    tlsheap::cli::add_oom_command(app, exit_code);
     tlsheap::cli::add_compare_command(app, exit_code);
     tlsheap::cli::add_sweep_command(app, exit_code);
     tlsheap::cli::add_merge_command(app, exit_code);

@@ -37,30 +37,6 @@ void progress(bool quiet, const std::string& message) {
     }
 }
 
-// --connections (checked while parsing), --start, --reconnects (checked while
-// parsing), --resume and --early-data into `settings`.
-void apply_lifecycle_options(const ProfileOptions& o, pipeline::RecordSettings& settings) {
-    settings.run.connections = o.connections;
-    settings.run.reconnects = o.reconnects;
-    if (!o.start.empty()) {
-        settings.run.start = lifecycle::start_from_name(o.start);
-        if (!settings.run.start) {
-            throw UserError("--start must be together or staggered, not '" + o.start + "'",
-                            kExitBadInput);
-        }
-    }
-    if (!o.resume.empty()) {
-        settings.run.resume = lifecycle::resume_from_name(o.resume);
-        if (!settings.run.resume) {
-            throw UserError("--resume must be none, session-id or ticket, not '" + o.resume + "'",
-                            kExitBadInput);
-        }
-    }
-    if (o.early_data) {
-        settings.run.early_data = true;
-    }
-}
-
 // The page's view of each ABI's profile, drawn from its trace (its document
 // alone when nothing was recorded).
 nlohmann::json html_views(const std::vector<pipeline::VariantProfile>& profiles,
@@ -161,6 +137,28 @@ int run_profile(ProfileOptions o) {
 }
 
 } // namespace
+
+void apply_lifecycle_options(const ProfileOptions& o, pipeline::RecordSettings& settings) {
+    settings.run.connections = o.connections;
+    settings.run.reconnects = o.reconnects;
+    if (!o.start.empty()) {
+        settings.run.start = lifecycle::start_from_name(o.start);
+        if (!settings.run.start) {
+            throw UserError("--start must be together or staggered, not '" + o.start + "'",
+                            kExitBadInput);
+        }
+    }
+    if (!o.resume.empty()) {
+        settings.run.resume = lifecycle::resume_from_name(o.resume);
+        if (!settings.run.resume) {
+            throw UserError("--resume must be none, session-id or ticket, not '" + o.resume + "'",
+                            kExitBadInput);
+        }
+    }
+    if (o.early_data) {
+        settings.run.early_data = true;
+    }
+}
 
 void add_profile_command(CLI::App& app, int& exit_code) {
     auto options = std::make_shared<ProfileOptions>();

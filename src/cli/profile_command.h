@@ -36,6 +36,10 @@ struct ProfileOptions {
     bool early_data = false;
 };
 
+// --connections, --start, --reconnects, --resume and --early-data into
+// `settings`. Throws UserError.
+void apply_lifecycle_options(const ProfileOptions& o, pipeline::RecordSettings& settings);
+
 void add_profile_command(CLI::App& app, int& exit_code);
 
 } // namespace tlsheap::cli

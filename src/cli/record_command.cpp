@@ -29,16 +29,16 @@ struct RecordOptions {
 };
 
 // A program that loads mbedTLS as shared libraries is recorded through a
-// preload shim built for them: the tree their names say (or --mbedtls) and
-// the config they were built with (--config, or the installed one).
+// preload shim built for them: `tree`, the one their names say (or
+// --mbedtls), and the config they were built with (--config, or the
+// installed one).
 std::filesystem::path preload_shim_for(const RecordOptions& o,
-                                       const std::vector<std::string>& shared) {
+                                       const std::vector<std::string>& shared,
+                                       const std::string& tree) {
     std::string names;
     for (const std::string& library : shared) {
         names += (names.empty() ? "" : ", ") + library;
     }
-    const std::string tree =
-        o.mbedtls.empty() ? pipeline::tree_of_shared_libraries(shared) : o.mbedtls;
     if (tree.empty()) {
         throw UserError(o.command.front() +
                             " loads mbedTLS shared libraries of no version tlsheap "
@@ -70,20 +70,17 @@ int run_record(const RecordOptions& o) {
                         kExitBadInput);
     }
     // Before the program runs: a model that does not parse or does not exist
-    // is the user's mistake, not a reason to run it for nothing (built once
-    // with a default context; the replay builds them for the trace).
-    for (const replay::ModelSpec& spec : pipeline::parse_model_specs(o.models)) {
-        replay::make_model(spec, replay::ModelContext{});
-    }
+    // is the user's mistake, not a reason to run it for nothing.
+    pipeline::parse_model_specs(o.models);
     pipeline::ProgramRecordingRequest request;
     request.command = o.command;
     request.trace = o.trace;
     request.mbedtls = o.mbedtls;
     const std::vector<std::string> shared = pipeline::shared_mbedtls_libraries(o.command.front());
     if (!shared.empty()) {
-        request.preload = preload_shim_for(o, shared);
         request.mbedtls =
             o.mbedtls.empty() ? pipeline::tree_of_shared_libraries(shared) : o.mbedtls;
+        request.preload = preload_shim_for(o, shared, request.mbedtls);
     } else if (!o.config.empty()) {
         throw UserError("--config describes mbedTLS shared libraries, and " + o.command.front() +
                             " loads none (an exported variant carries its own config)",

@@ -2,6 +2,7 @@
 
 #include "orchestration/record_error.h"
 #include "orchestration/recorder_arguments.h"
+#include "tlsheap/recorder_protocol.h"
 
 #include <fstream>
 #include <regex>
@@ -81,6 +82,9 @@ void Peer::start_mbedtls(const PeerRequest& r) {
                          port_text(r.port), "--timeout-ms", std::to_string(r.timeout.count()),
                          "--seed", std::to_string(r.seed), "--fixed-time", r.fixed_time,
                          "--accept-count", std::to_string(r.runs)});
+    if (r.fork_runs) {
+        options.argv.push_back("--fork-runs");
+    }
     // The same lifecycle as the client: an interleaved client is served in lock step.
     const auto lifecycle = lifecycle_arguments(r.lifecycle);
     options.argv.insert(options.argv.end(), lifecycle.begin(), lifecycle.end());
@@ -88,11 +92,12 @@ void Peer::start_mbedtls(const PeerRequest& r) {
     options.argv.insert(options.argv.end(), args.begin(), args.end());
     child_ = std::make_unique<process::ChildProcess>(options);
     const auto line = child_->wait_for_line(
-        [](const std::string& l) { return l.rfind("LISTENING ", 0) == 0; }, r.timeout);
+        [](const std::string& l) { return l.rfind(recorder_protocol::kListening, 0) == 0; },
+        r.timeout);
     if (!line) {
         not_ready(*child_, "the mbedTLS peer", r.port, r.timeout);
     }
-    port_ = static_cast<unsigned>(std::stoul(line->substr(10)));
+    port_ = static_cast<unsigned>(std::stoul(line->substr(recorder_protocol::kListening.size())));
     description_ = "mbedTLS peer (deterministic, seed " + std::to_string(r.seed) + ")";
 }
 

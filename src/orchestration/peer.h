@@ -28,6 +28,7 @@ struct PeerRequest {
     std::string fixed_time = "0";   // the mbedTLS peer's clock (seconds since 1970; 0: real)
     unsigned runs = 1;              // whole runs of the recorded side (benchmarks repeat them)
     lifecycle::Lifecycle lifecycle; // the connections of each run, as the recorded side opens them
+    bool fork_runs = false; // mbedtls: each run from a fresh fork, until stopped (`tlsheap oom`)
 };
 
 class Peer {

@@ -3,6 +3,7 @@
 #include "orchestration/peer.h"
 #include "orchestration/record_error.h"
 #include "process/child_process.h"
+#include "tlsheap/recorder_protocol.h"
 #include "tlsheap/tls_wire.h"
 
 #include <memory>
@@ -40,6 +41,11 @@ std::vector<std::string> recorder_common(const RecordingRequest& r) {
     if (r.settings.real_pool > 0) {
         a.insert(a.end(), {"--pool-size", std::to_string(r.settings.real_pool)});
     }
+    if (r.fail_first != 0) {
+        a.insert(a.end(), {"--fail-allocations", std::to_string(r.fail_first) + "-" +
+                                                     std::to_string(r.fail_last) + "/" +
+                                                     std::to_string(r.fail_step)});
+    }
     if (r.repeat > 1) {
         a.insert(a.end(), {"--repeat", std::to_string(r.repeat), "--accept-count",
                            std::to_string(r.repeat)});
@@ -56,8 +62,8 @@ std::vector<unsigned long long> timings(const std::string& out) {
     std::istringstream in(out);
     std::string line;
     while (std::getline(in, line)) {
-        if (line.rfind("handshake_ns ", 0) == 0) {
-            ns.push_back(std::stoull(line.substr(13)));
+        if (line.rfind(recorder_protocol::kHandshakeNs, 0) == 0) {
+            ns.push_back(std::stoull(line.substr(recorder_protocol::kHandshakeNs.size())));
         }
     }
     return ns;
@@ -79,7 +85,10 @@ std::string recorder_error(const process::ChildProcess& child, int status) {
 // whole run in case something else hangs.
 std::chrono::milliseconds watchdog(const RecordingRequest& r) {
     const unsigned connections = r.lifecycle.connections * r.lifecycle.reconnects;
-    return step_timeout(r) * (6 * std::max(1u, r.repeat) * connections) + std::chrono::seconds(20);
+    // A sweep's runs are each bounded by the recorder's own watchdog.
+    const std::uint64_t runs =
+        r.fail_first == 0 ? std::max(1u, r.repeat) : (r.fail_last - r.fail_first) / r.fail_step + 1;
+    return step_timeout(r) * (6 * runs * connections) + std::chrono::seconds(20);
 }
 
 RecordingResult finish(process::ChildProcess& recorder, const RecordingRequest& r, Peer* peer) {
@@ -98,8 +107,10 @@ RecordingResult finish(process::ChildProcess& recorder, const RecordingRequest& 
         }
     }
     result.handshake_ns = timings(recorder.stdout_text());
+    result.output = recorder.stdout_text();
     if (peer != nullptr) {
-        peer->finish(std::chrono::milliseconds(3000));
+        // A peer that forks a run for every connection never ends by itself.
+        peer->finish(std::chrono::milliseconds(r.fail_first != 0 ? 0 : 3000));
         result.peer_description = peer->description();
         const std::string peer_error = peer->error_line();
         if (result.status != 0 && !peer_error.empty()) {
@@ -146,6 +157,7 @@ RecordingResult run_recording(const RecordingRequest& r) {
             p.fixed_time = kFixedTime;
             p.runs = std::max(1u, r.repeat);
             p.lifecycle = r.lifecycle;
+            p.fork_runs = r.fail_first != 0;
             peer = std::make_unique<Peer>(p);
             port = std::to_string(peer->port());
         }
@@ -188,7 +200,8 @@ RecordingResult run_recording(const RecordingRequest& r) {
     options.argv.insert(options.argv.end(), args.begin(), args.end());
     process::ChildProcess recorder(options);
     const auto line = recorder.wait_for_line(
-        [](const std::string& l) { return l.rfind("LISTENING ", 0) == 0; }, step_timeout(r));
+        [](const std::string& l) { return l.rfind(recorder_protocol::kListening, 0) == 0; },
+        step_timeout(r));
     if (!line) {
         recorder.stop();
         const std::string err = recorder.last_error_line();
@@ -200,8 +213,8 @@ RecordingResult run_recording(const RecordingRequest& r) {
     client.argv = r.peer_runner;
     client.argv.insert(client.argv.end(),
                        {r.peer_recorder.string(), "--mode", side_name(Side::Client), "--connect",
-                        "127.0.0.1:" + line->substr(10), "--timeout-ms",
-                        std::to_string(step_timeout(r).count()), "--seed",
+                        "127.0.0.1:" + line->substr(recorder_protocol::kListening.size()),
+                        "--timeout-ms", std::to_string(step_timeout(r).count()), "--seed",
                         std::to_string(kPeerSeed), "--fixed-time", kFixedTime, "--repeat",
                         std::to_string(std::max(1u, r.repeat))});
     const auto peer_lifecycle = lifecycle_arguments(r.lifecycle);

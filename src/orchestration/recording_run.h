@@ -33,6 +33,12 @@ struct RecordingRequest {
     unsigned repeat = 1;
     lifecycle::Lifecycle lifecycle; // the connections of each run
     std::vector<std::pair<std::string, std::string>> meta;
+    // `tlsheap oom` (record false): one forked run for each call k of
+    // fail_first..fail_last by fail_step, call k of mbedtls_calloc failing,
+    // against a peer that serves each connection from a fresh fork.
+    std::uint64_t fail_first = 0;
+    std::uint64_t fail_last = 0;
+    std::uint64_t fail_step = 1;
 };
 
 // What the request's settings mean for this run: the side recorded (any side
@@ -45,6 +51,7 @@ struct RecordingResult {
     std::string error; // one line when status != 0
     std::string peer_description;
     std::vector<unsigned long long> handshake_ns;
+    std::string output; // the recorder's standard output
 };
 
 // Throws RecordError when the peer cannot be started (port in use, ...).

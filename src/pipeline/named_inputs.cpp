@@ -10,6 +10,10 @@ std::vector<replay::ModelSpec> parse_model_specs(const std::vector<std::string>&
     try {
         for (const std::string& m : models) {
             specs.push_back(replay::ModelSpec::parse(m));
+            // Built once with a default context, so that an unknown model or
+            // option is refused before anything is built or recorded (the
+            // replay builds them again for the trace).
+            replay::make_model(specs.back(), replay::ModelContext{});
         }
     } catch (const replay::ModelError& e) {
         throw UserError(e.what(), kExitBadInput);

@@ -10,7 +10,8 @@
 
 namespace tlsheap::pipeline {
 
-// "NAME[:key=value,...]" for each model.
+// "NAME[:key=value,...]" for each model. Throws UserError (exit 2) for a
+// malformed spec, an unknown model or an option the model does not take.
 std::vector<replay::ModelSpec> parse_model_specs(const std::vector<std::string>& models);
 
 // A scenario name (scenarios/*.json) or file.

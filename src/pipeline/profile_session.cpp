@@ -299,6 +299,26 @@ void ProfileSession::resolve_peer(RecordSettings& s, const record::Scenario& sce
     record::check_descriptor_limit(l.connections);
 }
 
+record::RecordingRequest ProfileSession::recording_request(const RecordSettings& s,
+                                                           const record::Scenario& scenario,
+                                                           const VariantProfile& p,
+                                                           const fs::path& work) {
+    record::RecordingRequest request;
+    request.scenario = scenario;
+    request.settings = s.run;
+    request.recorder = p.variant.recorder;
+    request.runner = p.prepared.toolchain.runner;
+    request.der = !p.prepared.macros.defines("MBEDTLS_PEM_PARSE_C");
+    request.lifecycle = effective_lifecycle(s, scenario);
+    if (s.run.peer == "mbedtls" || record::recorded_side(request) == record::Side::Server) {
+        const build::VariantBuild& peer = peer_variant(request.lifecycle.early_data);
+        request.peer_recorder = peer.recorder;
+        request.peer_der = !peer.prepared.macros.defines("MBEDTLS_PEM_PARSE_C");
+    }
+    request.work_dir = work;
+    return request;
+}
+
 void ProfileSession::record(const RecordSettings& s, const record::Scenario& scenario,
                             VariantProfile& p) {
     const lifecycle::Lifecycle lifecycle = effective_lifecycle(s, scenario);
@@ -335,20 +355,8 @@ void ProfileSession::record(const RecordSettings& s, const record::Scenario& sce
     }
     const fs::path& work = scratch->path();
 
-    record::RecordingRequest request;
-    request.scenario = scenario;
-    request.settings = s.run;
-    request.recorder = p.variant.recorder;
-    request.runner = p.prepared.toolchain.runner;
-    request.der = !p.prepared.macros.defines("MBEDTLS_PEM_PARSE_C");
-    if (s.run.peer == "mbedtls" || record::recorded_side(request) == record::Side::Server) {
-        const build::VariantBuild& peer = peer_variant(lifecycle.early_data);
-        request.peer_recorder = peer.recorder;
-        request.peer_der = !peer.prepared.macros.defines("MBEDTLS_PEM_PARSE_C");
-    }
+    record::RecordingRequest request = recording_request(s, scenario, p, work);
     request.trace = work / "trace.raw";
-    request.work_dir = work;
-    request.lifecycle = lifecycle;
     request.meta = {
         {meta::kScenarioName, scenario.name},
         {meta::kScenarioJson, scenario.json},

@@ -5,6 +5,7 @@
 // `sweep` once per grid cell (cells in parallel), `gate` and `advise` on top.
 #pragma once
 
+#include "orchestration/recording_run.h"
 #include "orchestration/run_settings.h"
 #include "orchestration/scenario.h"
 #include "report/run_description.h"
@@ -108,6 +109,13 @@ class ProfileSession {
     // call from several threads at once. Throws UserError for unusable input.
     void record(const RecordSettings& settings, const record::Scenario& scenario,
                 VariantProfile& p);
+
+    // What run_recording needs to run the scenario on p's variant, with
+    // `work` as scratch space; no trace or meta yet.
+    record::RecordingRequest recording_request(const RecordSettings& settings,
+                                               const record::Scenario& scenario,
+                                               const VariantProfile& p,
+                                               const std::filesystem::path& work);
 
     // `profile`: every ABI's variant prepared first (a config that lacks what
     // the scenario needs is refused before anything compiles), then built,

@@ -4,6 +4,7 @@
 // layer has (libc, or mbedTLS's own memory_buffer_alloc). The wrapper is the
 // direct callee of the mbedTLS function that asked for memory, so the stack
 // starts exactly at the call site.
+#include "failure_injection.h"
 #include "recording.h"
 #include "stack_capture.h"
 
@@ -24,7 +25,14 @@ constexpr unsigned kFreeStackDepth = 6;
 } // namespace
 
 void* __wrap_mbedtls_calloc(std::size_t count, std::size_t size) {
-    void* result = __real_mbedtls_calloc(count, size);
+    auto& injection = tlsheap::recorder::FailureInjection::instance();
+    void* result = nullptr;
+    if (!injection.armed()) {
+        result = __real_mbedtls_calloc(count, size);
+    } else if (!injection.fail_this(count, size)) {
+        result = __real_mbedtls_calloc(count, size);
+        injection.allocated(result, count * size);
+    }
     auto& recording = tlsheap::recorder::Recording::instance();
     if (recording.active()) {
         std::uintptr_t frames[tlsheap::trace::kMaxStackDepth];
@@ -49,6 +57,10 @@ void __wrap_mbedtls_free(void* pointer) {
                 ? tlsheap::recorder::capture_stack(frames, kFreeStackDepth, kShimFrames)
                 : 0;
         recording.on_free(pointer, frames, depth);
+    }
+    auto& injection = tlsheap::recorder::FailureInjection::instance();
+    if (injection.armed()) {
+        injection.freed(pointer);
     }
     __real_mbedtls_free(pointer);
 }

@@ -11,6 +11,8 @@ bool report_failure(ConnectionResult& result, ConnectionStatus status, int ret, 
                     const std::string& error) {
     result.status = status;
     result.error = error;
+    result.ret = ret;
+    result.state = state;
     Recording::instance().outcome(trace::OutcomeKind::Failure, ret, state, result.error);
     return false;
 }

@@ -18,6 +18,8 @@ enum class ConnectionStatus {
 struct ConnectionResult {
     ConnectionStatus status = ConnectionStatus::Ok;
     std::string error; // one line when status != Ok
+    int ret = 0;       // mbedTLS's error (-1: none) when status != Ok
+    int state = -1;    // the handshake state it failed in
     unsigned long long handshake_ns = 0;
 };
 

@@ -5,11 +5,13 @@
 #include "connection_phases.h"
 #include "deterministic_entropy.h"
 #include "deterministic_time.h"
+#include "forked_runs.h"
 #include "mbedtls_compat.h"
 #include "recorder_options.h"
 #include "recording.h"
 #include "socket_transport.h"
 #include "stack_capture.h"
+#include "tlsheap/recorder_protocol.h"
 #include "tlsheap/tls_wire.h"
 #include "tlsheap/trace_meta.h"
 #include "variant_description.h"
@@ -83,6 +85,9 @@ int main(int argc, char** argv) {
     seed_deterministic_entropy(options.seed);
     fix_library_time(static_cast<std::int64_t>(options.fixed_time));
 
+    if (options.fail_first != 0) {
+        return sweep_allocation_failures(options);
+    }
     Recording& recording = Recording::instance();
     if (!options.trace_path.empty()) {
         if (!recording.start(options.trace_path.c_str(), options.capture_stacks)) {
@@ -101,8 +106,12 @@ int main(int argc, char** argv) {
             return static_cast<int>(ConnectionStatus::Transport);
         }
         // tlsheap waits for this line to learn the ephemeral port.
-        std::printf("LISTENING %u\n", listener.port());
+        std::printf("%s%u\n", std::string(tlsheap::recorder_protocol::kListening).c_str(),
+                    listener.port());
         std::fflush(stdout);
+        if (options.fork_runs) {
+            return serve_forked_runs(options, listener);
+        }
     }
 
     const unsigned connections =
@@ -111,7 +120,8 @@ int main(int argc, char** argv) {
     for (unsigned i = 0; i < connections && result.status == ConnectionStatus::Ok; ++i) {
         result = run_lifecycle(options, &listener);
         if (options.report_timing && result.status == ConnectionStatus::Ok) {
-            std::printf("handshake_ns %llu\n", result.handshake_ns);
+            std::printf("%s%llu\n", std::string(tlsheap::recorder_protocol::kHandshakeNs).c_str(),
+                        result.handshake_ns);
         }
     }
     if (!options.trace_path.empty() && recording.live_count() > 0) {

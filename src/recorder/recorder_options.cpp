@@ -30,6 +30,24 @@ bool split_host_port(const std::string& text, std::string& host, std::string& po
     return true;
 }
 
+// "FIRST-LAST" or "FIRST-LAST/STEP": calls counted from 1.
+bool parse_call_range(const char* text, RecorderOptions& o, std::string& error) {
+    const std::string t = text;
+    const auto dash = t.find('-');
+    const auto slash = t.find('/');
+    std::uint64_t step = 1;
+    if (dash == std::string::npos || !parse_number(t.substr(0, dash).c_str(), o.fail_first) ||
+        !parse_number(t.substr(dash + 1, slash - dash - 1).c_str(), o.fail_last) ||
+        (slash != std::string::npos && !parse_number(t.substr(slash + 1).c_str(), step)) ||
+        o.fail_first == 0 || o.fail_last < o.fail_first || step == 0) {
+        error =
+            "--fail-allocations needs FIRST-LAST[/STEP] with 1 <= FIRST <= LAST, not '" + t + "'";
+        return false;
+    }
+    o.fail_step = step;
+    return true;
+}
+
 } // namespace
 
 bool parse_recorder_options(int argc, char** argv, RecorderOptions& o, std::string& error) {
@@ -210,6 +228,12 @@ bool parse_recorder_options(int argc, char** argv, RecorderOptions& o, std::stri
             if (!number(o.pool_size)) {
                 return false;
             }
+        } else if (arg == "--fail-allocations") {
+            if (!value(v) || !parse_call_range(v, o, error)) {
+                return false;
+            }
+        } else if (arg == "--fork-runs") {
+            o.fork_runs = true;
         } else {
             error = "unknown option '" + arg + "'";
             return false;
@@ -221,6 +245,14 @@ bool parse_recorder_options(int argc, char** argv, RecorderOptions& o, std::stri
     }
     if (o.auth != "none" && o.auth != "optional" && o.auth != "required") {
         error = "--auth takes none, optional or required, not '" + o.auth + "'";
+        return false;
+    }
+    if (o.fail_first != 0 && (o.mode != Mode::Client || !o.trace_path.empty())) {
+        error = "--fail-allocations is a client's, without --trace";
+        return false;
+    }
+    if (o.fork_runs && o.mode != Mode::Server) {
+        error = "--fork-runs is a server's";
         return false;
     }
     if (o.psk_hex.empty() != o.psk_identity.empty()) {

@@ -56,6 +56,15 @@ struct RecorderOptions {
     std::uint64_t fixed_time = 0; // seconds since 1970 for the library's clock; 0: real
     std::uint64_t pool_size = 0;  // 0: libc behind the shim
     bool report_timing = false;
+
+    // Out-of-memory injection (forked_runs.h). Client: one forked run per k
+    // of fail_first..fail_last (by fail_step), the k-th mbedtls_calloc
+    // failing. Server: fork_runs serves runs until stopped, each from a
+    // fresh fork.
+    std::uint64_t fail_first = 0;
+    std::uint64_t fail_last = 0;
+    std::uint64_t fail_step = 1;
+    bool fork_runs = false;
 };
 
 // Parses argv. On error returns false and sets `error` to one line.

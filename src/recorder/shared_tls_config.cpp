@@ -30,6 +30,13 @@ bool usage(ConnectionResult& result, const std::string& error) {
     return report_usage(result, kNoConnectionState, error);
 }
 
+// A credential that does not load is the user's to mend, and mbedTLS's
+// error (an out-of-memory one under `tlsheap oom`) is kept with it; -1: the
+// file could not be read.
+bool credential_failed(ConnectionResult& result, int ret, const std::string& error) {
+    return report_failure(result, ConnectionStatus::Usage, ret, kNoConnectionState, error);
+}
+
 // As mbedTLS's ssl_client2 and mini_client decide (3.6): an application
 // calls psa_crypto_init when the TLS layer uses PSA (MBEDTLS_USE_PSA_CRYPTO);
 // a TLS 1.3 handshake calls it itself (mbedtls_ssl_tls13_crypto_init).
@@ -127,7 +134,8 @@ bool SharedTlsConfig::build(const RecorderOptions& options, ConnectionResult& re
         // Marked as an activity by its wrapper (psa_state.cpp).
         const psa_status_t status = psa_crypto_init();
         if (status != PSA_SUCCESS) {
-            return usage(result, "psa_crypto_init failed with status " + std::to_string(status));
+            return report_failure(result, ConnectionStatus::Usage, status, kNoConnectionState,
+                                  "psa_crypto_init failed with status " + std::to_string(status));
         }
 #else
         return usage(result, "psa_init always needs MBEDTLS_PSA_CRYPTO_C, which this "
@@ -155,16 +163,16 @@ bool SharedTlsConfig::parse_credentials(const RecorderOptions& options, Connecti
     if (!options.ca_files.empty()) {
         ActivityScope a(r, "ca_chain_parse");
         for (const std::string& file : options.ca_files) {
-            if (parse_certificates(&ca_, file, error) != 0) {
-                return usage(result, error);
+            if (const int ret = parse_certificates(&ca_, file, error); ret != 0) {
+                return credential_failed(result, ret, error);
             }
         }
     }
     if (!options.cert_files.empty()) {
         ActivityScope a(r, "own_cert_parse");
         for (const std::string& file : options.cert_files) {
-            if (parse_certificates(&own_cert_, file, error) != 0) {
-                return usage(result, error);
+            if (const int ret = parse_certificates(&own_cert_, file, error); ret != 0) {
+                return credential_failed(result, ret, error);
             }
         }
     }
@@ -177,9 +185,10 @@ bool SharedTlsConfig::parse_credentials(const RecorderOptions& options, Connecti
     if (!options.key_file.empty()) {
 #if defined(MBEDTLS_PK_PARSE_C)
         ActivityScope a(r, "own_key_parse");
-        if (parse_private_key(&own_key_, options.key_file, &RandomSource::random, &rng_, error) !=
-            0) {
-            return usage(result, error);
+        if (const int ret =
+                parse_private_key(&own_key_, options.key_file, &RandomSource::random, &rng_, error);
+            ret != 0) {
+            return credential_failed(result, ret, error);
         }
 #else
         return usage(result, "private keys need MBEDTLS_PK_PARSE_C, which this variant lacks");

@@ -43,23 +43,25 @@ constexpr char kProgramWraps[] =
     ",--wrap=mbedtls_ssl_free,--wrap=mbedtls_ssl_config_free"
     ",--wrap=mbedtls_memory_buffer_alloc_init,--wrap=mbedtls_memory_buffer_alloc_free";
 
-// The recorder's sources that a program's recording needs (the stack
-// capture backend of the ABI and the variant's generated facts are added).
-constexpr const char* kProgramShimSources[] = {
-    "allocation_shim.cpp",    "live_allocation_table.cpp",
-    "module_map.cpp",         "program_hooks.cpp",
-    "psa_state.cpp",          "recording.cpp",
-    "ssl_buffer_sizes.c",     "stack_table.cpp",
-    "trace_writer.cpp",       "transport_tap.cpp",
-    "variant_description.cpp"};
-
-// The preload shim's: the program's own calloc/free calls are interposed
-// instead of mbedtls_calloc/free (preload_allocation_shim.cpp).
-constexpr const char* kPreloadShimSources[] = {
-    "live_allocation_table.cpp", "module_map.cpp",         "preload_allocation_shim.cpp",
-    "program_hooks.cpp",         "psa_state.cpp",          "recording.cpp",
-    "ssl_buffer_sizes.c",        "stack_table.cpp",        "trace_writer.cpp",
-    "transport_tap.cpp",         "variant_description.cpp"};
+// The recorder's sources that a program's recording needs however its
+// allocations are interposed (the stack capture backend and the variant's
+// generated facts are added).
+constexpr const char* kProgramRecordingSources[] = {"live_allocation_table.cpp",
+                                                    "module_map.cpp",
+                                                    "program_hooks.cpp",
+                                                    "psa_state.cpp",
+                                                    "recording.cpp",
+                                                    "ssl_buffer_sizes.c",
+                                                    "stack_table.cpp",
+                                                    "trace_writer.cpp",
+                                                    "transport_tap.cpp",
+                                                    "variant_description.cpp"};
+// A program linked with an export: mbedtls_calloc/free are wrapped.
+constexpr const char* kWrappedAllocationSources[] = {"allocation_shim.cpp",
+                                                     "failure_injection.cpp"};
+// The preload shim: the program's own calloc/free calls are interposed
+// instead of mbedtls_calloc/free.
+constexpr const char* kPreloadAllocationSources[] = {kPreloadAllocationSource};
 // Shared libraries built without frame pointers (Debian's) are walked with
 // their unwind tables.
 constexpr const char* kPreloadStackBackend = "stack_capture_execinfo.cpp";
@@ -67,6 +69,24 @@ constexpr const char* kPreloadShimName = "libtlsheap_preload.so";
 
 constexpr const char* kCompleteMarker = ".complete";
 constexpr const char* kRecorderName = "tlsheap-recorder";
+
+// kProgramRecordingSources, the allocation interposer's and the stack
+// backend, in `dir`, sorted.
+template <std::size_t N>
+std::vector<fs::path> program_recording_sources(const fs::path& dir,
+                                                const char* const (&allocation)[N],
+                                                const std::string& stack_backend) {
+    std::vector<fs::path> sources;
+    for (const char* name : kProgramRecordingSources) {
+        sources.push_back(dir / name);
+    }
+    for (const char* name : allocation) {
+        sources.push_back(dir / name);
+    }
+    sources.push_back(dir / stack_backend);
+    std::sort(sources.begin(), sources.end());
+    return sources;
+}
 
 void write_file(const fs::path& path, const std::string& text) {
     std::ofstream out(path, std::ios::binary);
@@ -523,13 +543,8 @@ std::string VariantBuilder::compiled_sources_key(const char* kind, const char* w
 }
 
 std::vector<fs::path> VariantBuilder::program_shim_sources(const Toolchain& toolchain) const {
-    std::vector<fs::path> sources;
-    for (const char* name : kProgramShimSources) {
-        sources.push_back(recorder_.dir / name);
-    }
-    sources.push_back(recorder_.dir / toolchain.stack_backend_source);
-    std::sort(sources.begin(), sources.end());
-    return sources;
+    return program_recording_sources(recorder_.dir, kWrappedAllocationSources,
+                                     toolchain.stack_backend_source);
 }
 
 ProgramShim VariantBuilder::build_program_shim(const PreparedVariant& p) const {
@@ -570,11 +585,8 @@ ProgramShim VariantBuilder::build_program_shim(const PreparedVariant& p) const {
 
 fs::path VariantBuilder::build_preload_shim(const PreparedVariant& p) const {
     const std::string info = generate_variant_info(p, kTlsheapVersion);
-    std::vector<fs::path> sources;
-    for (const char* name : kPreloadShimSources) {
-        sources.push_back(recorder_.dir / name);
-    }
-    sources.push_back(recorder_.dir / kPreloadStackBackend);
+    std::vector<fs::path> sources =
+        program_recording_sources(recorder_.dir, kPreloadAllocationSources, kPreloadStackBackend);
     const std::string key = compiled_sources_key("tlsheap-preload-shim-v1", "", p, info, sources);
     const fs::path dir = cache_dir_ / "builds" / ("preload-" + key.substr(0, 20));
     const fs::path shim = dir / kPreloadShimName;

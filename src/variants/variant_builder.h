@@ -32,7 +32,8 @@ struct RecorderSources {
 // The headers of include/tlsheap that the recorder includes: the trace's wire
 // format and the facts it shares with the host. Part of the recorder's key,
 // and what an installation ships next to the recorder's sources.
-inline constexpr const char* kRecorderSharedHeaders[] = {"connection_lifecycle.h", "tls_wire.h",
+inline constexpr const char* kRecorderSharedHeaders[] = {"connection_lifecycle.h",
+                                                         "recorder_protocol.h", "tls_wire.h",
                                                          "trace_format.h", "trace_meta.h"};
 
 // The recorder's sources that only a user's program links: the hooks of its

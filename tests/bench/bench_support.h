@@ -3,6 +3,7 @@
 // a scratch directory of the process's own, and the median they report.
 #pragma once
 
+#include "bench_median.h"
 #include "orchestration/scenario.h"
 #include "tlsheap_version.h"
 #include "variants/cache_directory.h"
@@ -44,12 +45,6 @@ inline const DefaultVariantSetup& default_variant_setup() {
         return s;
     }();
     return s;
-}
-
-// The median of the samples (the upper one of an even count); 0 for none.
-inline double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v.empty() ? 0 : v[v.size() / 2];
 }
 
 } // namespace tlsheap::bench

@@ -83,7 +83,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadOption{{"advise", sample_trace(), "--timeout", "nan"},
                   "--timeout must be between 0.001 and 3600 seconds, not 'nan'"},
         BadOption{{"capacity", "--timeout", "3601"},
-                  "--timeout must be between 0.001 and 3600 seconds, not 3601"}));
+                  "--timeout must be between 0.001 and 3600 seconds, not 3601"},
+        BadOption{{"oom", "--timeout", "0"},
+                  "--timeout must be between 0.001 and 3600 seconds, not 0"}));
 
 INSTANTIATE_TEST_SUITE_P(
     Counts, BadOptionTest,
@@ -94,6 +96,19 @@ INSTANTIATE_TEST_SUITE_P(
         // A bare "stoul".
         BadOption{{"sweep", "--shard", "1/99999999999999999999"},
                   "--shard needs I/N with 1 <= I <= N <= 10000, not '1/99999999999999999999'"},
+        BadOption{{"oom", "--runners", "0"}, "--runners must be between 1 and 16, not 0"},
+        // Refused only after the variant was built and the handshake recorded.
+        BadOption{{"profile", "--model", "bogus"},
+                  "unknown model 'bogus' (models: ideal, mbedtls-pool, freertos-heap4, esp-tlsf, "
+                  "umm)"},
+        BadOption{{"capacity", "--scenario", "tls12-ecdhe-ecdsa-p256", "--heap", "9000", "--model",
+                   "umm:fit=worst"},
+                  "bad value 'worst' for option 'fit' of model umm (expected one of best, first)"},
+        BadOption{{"oom", "--calls", "99999999999999999999"},
+                  "--calls takes K or FIRST-LAST (calls of mbedtls_calloc from 1), not "
+                  "'99999999999999999999'"},
+        BadOption{{"oom", "--calls", "7-"},
+                  "--calls takes K or FIRST-LAST (calls of mbedtls_calloc from 1), not '7-'"},
         BadOption{{"sweep", "--repeat", "4294967297"},
                   "--repeat must be between 1 and 100, not 4294967297"},
         BadOption{{"gate", "--baseline", "b.json", "--repeat", "0"},

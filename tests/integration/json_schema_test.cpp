@@ -119,10 +119,10 @@ std::string trace(const std::string& name) {
 }
 
 const std::vector<std::string> kSchemaFiles = {
-    "profile.schema.json", "profile-abis.schema.json", "trace-export.schema.json",
-    "compare.schema.json", "minpool.schema.json",      "diff.schema.json",
-    "sweep.schema.json",   "gate.schema.json",         "advise.schema.json",
-    "capacity.schema.json"};
+    "profile.schema.json",  "profile-abis.schema.json", "trace-export.schema.json",
+    "compare.schema.json",  "minpool.schema.json",      "diff.schema.json",
+    "sweep.schema.json",    "gate.schema.json",         "advise.schema.json",
+    "capacity.schema.json", "oom.schema.json"};
 
 TEST(JsonSchema, EverySchemaIsDraft07AndParses) {
     std::vector<std::string> on_disk;
@@ -345,6 +345,23 @@ TEST(JsonSchema, MinpoolValidates) {
         "minpool.schema.json",
         written("minpool-transform", {"minpool", trace("tls12-esp-https-request"), "--transform",
                                       "esp-dynamic", "--model", "esp-tlsf"}));
+}
+
+// A sweep with a success among its runs (resumption that falls back to a
+// full handshake) and one with a leak (TLS 1.3's transform, tests/integration/oom_test.cpp).
+TEST(JsonSchema, OomValidates) {
+    const json resumed = written("oom", {"oom", "-q", "--scenario", "tls12-psk-aes128-ccm",
+                                         "--reconnects", "2", "--resume", "ticket"});
+    EXPECT_VALID("oom.schema.json", resumed);
+    EXPECT_GT(resumed["counts"]["success"].get<int>(), 0);
+    const json leak =
+        written("oom-leak", {"oom", "-q", "--scenario", "tls13-ecdsa-p256", "--calls", "1600-1612"},
+                "--json", 1);
+    EXPECT_VALID("oom.schema.json", leak);
+    EXPECT_GT(leak["counts"]["leak"].get<int>(), 0);
+    json bad = resumed;
+    bad["runs"][0]["class"] = "fine";
+    EXPECT_INVALID("oom.schema.json", bad, "a class the schema does not know");
 }
 
 TEST(JsonSchema, SweepShardsMergeAndGateValidate) {

@@ -1,0 +1,65 @@
+// The lines the recorder prints on stdout for tlsheap: the port it listens
+// on, each handshake's time, and one line per run of an out-of-memory sweep.
+// Header-only and standard C++ only (the recorder is compiled with every
+// mbedTLS variant and for every target ABI).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace tlsheap::recorder_protocol {
+
+// "LISTENING <port>": a server recorder is ready.
+inline constexpr std::string_view kListening = "LISTENING ";
+// "handshake_ns <N>" after each run (--report-timing).
+inline constexpr std::string_view kHandshakeNs = "handshake_ns ";
+
+// One run of `--fail-allocations`, tab-separated, in this order:
+//   injection  K  END  CODE  REACHED  BYTES  RET  STATE  LEAK_BYTES  LEAK_BLOCKS  LEAK_ORDINALS
+//   TEXT
+// K: the mbedtls_calloc call (from 1) that returned NULL. END says how the
+// run ended and what CODE is. REACHED (0/1): whether the run made K calls;
+// BYTES: what call K asked for. RET/STATE: mbedTLS's error and the
+// handshake state of the failure (-1 and "" when there is none).
+// LEAK_*: the blocks still allocated after every context was freed, and
+// the calls that made them (the first kMaxLeakOrdinals, comma-separated).
+// TEXT: the error line, or the first line the run wrote on stderr.
+// Fields other than K, END and CODE are "-" when the run did not report.
+inline constexpr std::string_view kInjection = "injection";
+inline constexpr char kFieldSeparator = '\t';
+inline constexpr std::string_view kNotReported = "-";
+inline constexpr unsigned kInjectionFields = 12;
+inline constexpr unsigned kMaxLeakOrdinals = 8;
+
+enum class RunEnd : std::uint8_t {
+    Finished, // the run reported; CODE is the recorder's ConnectionStatus
+    Signal,   // killed by signal CODE
+    Exited,   // exited with CODE without reporting (a sanitizer's report)
+    Stopped,  // the watchdog stopped it after CODE seconds: a hang
+};
+
+inline constexpr std::string_view run_end_name(RunEnd end) {
+    switch (end) {
+    case RunEnd::Finished:
+        return "finished";
+    case RunEnd::Signal:
+        return "signal";
+    case RunEnd::Exited:
+        return "exited";
+    case RunEnd::Stopped:
+        return "stopped";
+    }
+    return "finished";
+}
+
+inline std::optional<RunEnd> run_end_from_name(std::string_view name) {
+    for (RunEnd e : {RunEnd::Finished, RunEnd::Signal, RunEnd::Exited, RunEnd::Stopped}) {
+        if (run_end_name(e) == name) {
+            return e;
+        }
+    }
+    return std::nullopt;
+}
+
+} // namespace tlsheap::recorder_protocol

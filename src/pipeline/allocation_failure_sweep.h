@@ -1,0 +1,39 @@
+// `tlsheap oom`: records the scenario once (the baseline, which names every
+// allocation's site and state), then runs it again once for every
+// allocation k with call k of mbedtls_calloc failing, and classes each run.
+// The runs are forked by the recorder from one started process (many runs
+// per process), against an mbedTLS peer that forks a fresh run for every
+// connection, in `runners` client/peer pairs at once.
+#pragma once
+
+#include "analysis/allocation_failures.h"
+#include "pipeline/profile_session.h"
+
+#include <cstdint>
+#include <optional>
+#include <utility>
+
+namespace tlsheap::pipeline {
+
+struct AllocationFailureRequest {
+    VariantRequest variant;
+    RecordSettings settings;
+    // Calls to fail (from 1, inclusive); none: every allocation of the baseline.
+    std::optional<std::pair<std::uint64_t, std::uint64_t>> calls;
+    unsigned runners = 2;
+};
+
+struct AllocationFailureResult {
+    VariantProfile baseline;
+    std::vector<analysis::AllocationPoint> points; // the baseline's allocations, by call
+    analysis::AllocationFailureSweep sweep;
+    double seconds = 0; // the sweep's wall time (the baseline's not counted)
+};
+
+// Throws UserError: a scenario or peer the sweep cannot use, a baseline
+// that fails, a range beyond the baseline's allocations.
+AllocationFailureResult sweep_allocation_failures(ProfileSession& session,
+                                                  AllocationFailureRequest& request,
+                                                  const record::Scenario& scenario);
+
+} // namespace tlsheap::pipeline

@@ -1,0 +1,80 @@
+// The recorder's out-of-memory injection: which call fails, and the blocks
+// it follows to their free; and the options that ask for it.
+#include "failure_injection.h"
+#include "recorder_options.h"
+
+#include <gtest/gtest.h>
+#include <string>
+#include <vector>
+
+namespace tlsheap::recorder {
+namespace {
+
+TEST(FailureInjection, OnlyTheArmedCallFailsAndLiveBlocksAreTheUnfreedOnes) {
+    FailureInjection& f = FailureInjection::instance();
+    f.arm(3);
+    int a = 0, b = 0, d = 0;
+    EXPECT_FALSE(f.fail_this(1, 16));
+    f.allocated(&a, 16);
+    EXPECT_FALSE(f.fail_this(2, 8));
+    f.allocated(&b, 16);
+    EXPECT_FALSE(f.injected());
+    EXPECT_TRUE(f.fail_this(4, 100)); // call 3
+    EXPECT_TRUE(f.injected());
+    EXPECT_EQ(f.requested_bytes(), 400u);
+    EXPECT_FALSE(f.fail_this(1, 24)); // call 4
+    f.allocated(&d, 24);
+    f.freed(&a);
+    f.freed(nullptr);
+    const auto live = f.live_blocks();
+    ASSERT_EQ(live.size(), 2u);
+    EXPECT_EQ(live[0].ordinal, 2u);
+    EXPECT_EQ(live[0].bytes, 16u);
+    EXPECT_EQ(live[1].ordinal, 4u);
+    EXPECT_EQ(live[1].bytes, 24u);
+    f.arm(0);
+    EXPECT_FALSE(f.armed());
+    EXPECT_TRUE(f.live_blocks().empty());
+}
+
+TEST(FailureInjection, OverflowingRequestIsRecordedAsAllOnes) {
+    FailureInjection& f = FailureInjection::instance();
+    f.arm(1);
+    EXPECT_TRUE(f.fail_this(SIZE_MAX, 2));
+    EXPECT_EQ(f.requested_bytes(), UINT64_MAX);
+    f.arm(0);
+}
+
+bool parse(std::vector<std::string> args, RecorderOptions& o, std::string& error) {
+    args.insert(args.begin(), "tlsheap-recorder");
+    std::vector<char*> argv;
+    for (std::string& a : args) {
+        argv.push_back(a.data());
+    }
+    return parse_recorder_options(static_cast<int>(argv.size()), argv.data(), o, error);
+}
+
+TEST(FailureInjection, RangeOptionIsParsedAndCheckedAgainstTheMode) {
+    RecorderOptions o;
+    std::string error;
+    ASSERT_TRUE(parse({"--connect", "127.0.0.1:1", "--fail-allocations", "3-40/2"}, o, error))
+        << error;
+    EXPECT_EQ(o.fail_first, 3u);
+    EXPECT_EQ(o.fail_last, 40u);
+    EXPECT_EQ(o.fail_step, 2u);
+    for (const std::vector<std::string>& bad : std::vector<std::vector<std::string>>{
+             {"--connect", "h:1", "--fail-allocations", "0-4"},
+             {"--connect", "h:1", "--fail-allocations", "5-4"},
+             {"--connect", "h:1", "--fail-allocations", "1-4/0"},
+             {"--connect", "h:1", "--fail-allocations", "1-x"},
+             {"--connect", "h:1", "--fail-allocations", "1-4", "--trace", "t"},
+             {"--mode", "server", "--fail-allocations", "1-4"},
+             {"--connect", "h:1", "--fork-runs"}}) {
+        RecorderOptions r;
+        EXPECT_FALSE(parse(bad, r, error)) << bad.back();
+        EXPECT_FALSE(error.empty());
+    }
+}
+
+} // namespace
+} // namespace tlsheap::recorder
