@@ -15,17 +15,44 @@ inline constexpr std::string_view kListening = "LISTENING ";
 // "handshake_ns <N>" after each run (--report-timing).
 inline constexpr std::string_view kHandshakeNs = "handshake_ns ";
 
-// One run of `--fail-allocations`, tab-separated, in this order:
-//   injection  K  END  CODE  REACHED  BYTES  RET  STATE  LEAK_BYTES  LEAK_BLOCKS  LEAK_ORDINALS
-//   TEXT
-// K: the mbedtls_calloc call (from 1) that returned NULL. END says how the
-// run ended and what CODE is. REACHED (0/1): whether the run made K calls;
-// BYTES: what call K asked for. RET/STATE: mbedTLS's error and the
-// handshake state of the failure (-1 and "" when there is none).
-// LEAK_*: the blocks still allocated after every context was freed, and
-// the calls that made them (the first kMaxLeakOrdinals, comma-separated).
-// TEXT: the error line, or the first line the run wrote on stderr.
-// Fields other than K, END and CODE are "-" when the run did not report.
+// One run of `--fail-allocations` or `--pool-sweep`, tab-separated, in
+// this order:
+//   injection  K  END  CODE  FAILED  BYTES  RET  STATE  LEAK_BYTES  LEAK_BLOCKS  LEAK_ORDINALS TEXT
+// K: the run's parameter: the mbedtls_calloc call (from 1) made to return
+// NULL, or the pool's size in bytes. END says how the run ended and what
+// CODE is. FAILED: the first call that got NULL (K itself once reached; on
+// a pool, the first it refused; 0: none), BYTES what it asked for.
+// RET/STATE: mbedTLS's error and the handshake state of the failure (0 and
+// "-" when there is none). LEAK_*: the blocks still allocated after every
+// context was freed, and the calls that made them (the first
+// kMaxLeakOrdinals, comma-separated). TEXT: the error line, or the first
+// line the run wrote on stderr. Fields FAILED to LEAK_ORDINALS are "-" when
+// the run did not report.
+// What a client recorder's forked runs sweep (`--fail-allocations`,
+// `--pool-sweep`): the mbedtls_calloc call made to fail, counted up from
+// fail_first, or the pool's size, counted down from pool_high.
+struct RunSweep {
+    std::uint64_t fail_first = 0;
+    std::uint64_t fail_last = 0;
+    std::uint64_t fail_step = 1;
+    std::uint64_t pool_high = 0;
+    std::uint64_t pool_low = 0;
+    std::uint64_t pool_step = 1;
+
+    bool active() const { return fail_first != 0 || pool_high != 0; }
+    bool pools() const { return pool_high != 0; }
+    std::uint64_t runs() const {
+        if (pools()) {
+            return (pool_high - pool_low) / pool_step + 1;
+        }
+        return fail_first != 0 ? (fail_last - fail_first) / fail_step + 1 : 0;
+    }
+    // Run i's parameter (i < runs()).
+    std::uint64_t parameter(std::uint64_t i) const {
+        return pools() ? pool_high - i * pool_step : fail_first + i * fail_step;
+    }
+};
+
 inline constexpr std::string_view kInjection = "injection";
 inline constexpr char kFieldSeparator = '\t';
 inline constexpr std::string_view kNotReported = "-";

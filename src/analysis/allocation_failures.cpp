@@ -1,5 +1,6 @@
 #include "analysis/allocation_failures.h"
 
+#include <algorithm>
 #include <csignal>
 #include <cstring>
 #include <fmt/format.h>
@@ -92,23 +93,33 @@ bool AllocationFailureSweep::findings() const {
            0;
 }
 
+const AllocationPoint* failed_point(const record::InjectionRun& run,
+                                    const std::vector<AllocationPoint>& baseline, bool pools) {
+    // A run that did not report failed the call it was given, if any.
+    const std::uint64_t call = run.reported ? run.failed_call : (pools ? 0 : run.call);
+    return call != 0 && call <= baseline.size() ? &baseline[call - 1] : nullptr;
+}
+
 AllocationFailureSweep classify_injections(const std::vector<record::InjectionRun>& runs,
                                            const std::vector<AllocationPoint>& baseline,
-                                           const ErrorMeaning& meaning) {
-    static const AllocationPoint kUnknown{"(beyond the baseline)", "", "", 0, 0};
+                                           const ErrorMeaning& meaning, bool pools) {
+    static const AllocationPoint kNone{"(no allocation failed)", "", "", 0, 0};
     AllocationFailureSweep sweep;
     for (const record::InjectionRun& run : runs) {
         ClassifiedInjection c;
         c.run = run;
         classify(c, meaning);
-        const AllocationPoint& at = run.call <= baseline.size() ? baseline[run.call - 1] : kUnknown;
-        if (run.reported && (!run.reached || run.requested_bytes != at.bytes)) {
+        const AllocationPoint* point = failed_point(run, baseline, pools);
+        const AllocationPoint& at = point != nullptr ? *point : kNone;
+        if (run.reported && ((!pools && run.failed_call != run.call) ||
+                             (point != nullptr && run.requested_bytes != point->bytes))) {
             ++sweep.diverged;
         }
+        const std::uint64_t failed = run.reported ? run.failed_call : run.call;
         for (const std::uint64_t call : run.leak_calls) {
-            // Blocks made before call k are the baseline's; later ones were
-            // made on the error path, which the baseline never took.
-            c.leak_sites.push_back(call < run.call && call <= baseline.size()
+            // Blocks made before the failed call are the baseline's; later
+            // ones were made on the error path, which the baseline never took.
+            c.leak_sites.push_back((failed == 0 || call < failed) && call <= baseline.size()
                                        ? baseline[call - 1].site
                                        : fmt::format("call {}, on the error path", call));
         }
@@ -116,6 +127,11 @@ AllocationFailureSweep classify_injections(const std::vector<record::InjectionRu
         ++sweep.counts[kind];
         ++sweep.by_site[at.site][kind];
         ++sweep.by_state[at.state][kind];
+        if (pools && point != nullptr) {
+            std::uint64_t& largest = sweep.largest_failing_pool[at.state];
+            largest = std::max(largest, run.call);
+            sweep.largest_failed_pool = std::max(sweep.largest_failed_pool, run.call);
+        }
         sweep.runs.push_back(std::move(c));
     }
     return sweep;

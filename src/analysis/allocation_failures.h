@@ -55,15 +55,25 @@ struct AllocationFailureSweep {
     ClassCounts counts{};
     std::map<std::string, ClassCounts> by_site;
     std::map<std::string, ClassCounts> by_state;
-    // Runs whose call k asked for other bytes than the baseline's: the run
-    // was not the baseline's up to k (should never be).
+    // Runs whose failed call asked for other bytes than the baseline's: the
+    // run was not the baseline's up to it (should never be).
     std::uint64_t diverged = 0;
+    // A pool sweep's: per state of the failed call, the largest pool in
+    // which the run failed there; and the largest pool that failed at all.
+    std::map<std::string, std::uint64_t> largest_failing_pool;
+    std::uint64_t largest_failed_pool = 0;
     // Any crash, hang or leak: `tlsheap oom` exits 1.
     bool findings() const;
 };
 
+// `pools`: the runs are a pool sweep's (InjectionRun::call is the pool
+// size, the failed call is the first the pool refused).
 AllocationFailureSweep classify_injections(const std::vector<record::InjectionRun>& runs,
                                            const std::vector<AllocationPoint>& baseline,
-                                           const ErrorMeaning& meaning);
+                                           const ErrorMeaning& meaning, bool pools = false);
+
+// The baseline's call a run failed, null when it names none.
+const AllocationPoint* failed_point(const record::InjectionRun& run,
+                                    const std::vector<AllocationPoint>& baseline, bool pools);
 
 } // namespace tlsheap::analysis

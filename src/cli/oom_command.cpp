@@ -26,6 +26,7 @@ struct OomOptions {
     ProfileOptions profile; // the options oom shares with profile
     std::string abi;
     std::string calls;
+    bool pools = false;
     unsigned runners = 0;
 };
 
@@ -48,8 +49,12 @@ int run_oom(OomOptions& o) {
     apply_lifecycle_options(p, p.settings);
     pipeline::AllocationFailureRequest request;
     if (!o.calls.empty()) {
+        if (o.pools) {
+            throw UserError("--calls and --pool are two sweeps: give one", kExitBadInput);
+        }
         request.calls = parse_calls(o.calls);
     }
+    request.pools = o.pools;
     const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
     request.runners = o.runners != 0 ? o.runners : std::min(cores, kMostRunners);
     const record::Scenario scenario = pipeline::load_named_scenario(p.scenario);
@@ -79,8 +84,12 @@ int run_oom(OomOptions& o) {
     source.baseline_allocations = result.points.size();
     source.first_call = request.calls ? request.calls->first : 1;
     source.last_call = request.calls ? request.calls->second : result.points.size();
-    source.runners = static_cast<unsigned>(
-        std::min<std::uint64_t>(request.runners, source.last_call - source.first_call + 1));
+    if (result.pools) {
+        source.pools =
+            report::PoolSweepRange{result.pools->high, result.pools->low, result.pools->step};
+    }
+    source.runners =
+        static_cast<unsigned>(std::min<std::uint64_t>(request.runners, result.sweep.runs.size()));
     source.seconds = result.seconds;
     report::print_allocation_failures(stdout, source, result.sweep, result.points);
     if (!p.json.empty()) {
@@ -118,6 +127,10 @@ void add_oom_command(CLI::App& app, int& exit_code) {
     cmd->add_option("--calls", o->calls,
                     "fail only these calls: K or FIRST-LAST (default: every allocation of the "
                     "baseline)");
+    cmd->add_flag("--pool", o->pools,
+                  "instead of failing calls, run on mbedTLS's memory_buffer_alloc with every "
+                  "pool size from the mbedtls-pool model's min pool down to 128 bytes, one "
+                  "alignment step apart");
     whole_number_option(
         cmd->add_option("--runners", o->runners, "client/peer pairs at once (default: the cores)"),
         1, kMostRunners);

@@ -51,14 +51,14 @@ std::optional<InjectionRun> parse_injection_line(std::string_view line) {
     if (!run.reported) {
         return run;
     }
+    const auto failed = whole_number(f[4]);
     const auto requested = whole_number(f[5]);
     const auto leaked_bytes = whole_number(f[8]);
     const auto leaked_blocks = whole_number(f[9]);
-    if ((f[4] != "0" && f[4] != "1") || !requested || !signed_number(f[6], run.ret) ||
-        !leaked_bytes || !leaked_blocks) {
+    if (!failed || !requested || !signed_number(f[6], run.ret) || !leaked_bytes || !leaked_blocks) {
         return std::nullopt;
     }
-    run.reached = f[4] == "1";
+    run.failed_call = *failed;
     run.requested_bytes = *requested;
     run.state = f[7] == protocol::kNotReported ? std::string() : std::string(f[7]);
     run.leaked_bytes = *leaked_bytes;

@@ -6,6 +6,7 @@
 #include "tlsheap/recorder_protocol.h"
 #include "tlsheap/tls_wire.h"
 
+#include <fmt/format.h>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -41,10 +42,14 @@ std::vector<std::string> recorder_common(const RecordingRequest& r) {
     if (r.settings.real_pool > 0) {
         a.insert(a.end(), {"--pool-size", std::to_string(r.settings.real_pool)});
     }
-    if (r.fail_first != 0) {
-        a.insert(a.end(), {"--fail-allocations", std::to_string(r.fail_first) + "-" +
-                                                     std::to_string(r.fail_last) + "/" +
-                                                     std::to_string(r.fail_step)});
+    const recorder_protocol::RunSweep& sweep = r.sweep;
+    if (sweep.active()) {
+        const bool pools = sweep.pools();
+        a.insert(
+            a.end(),
+            {pools ? "--pool-sweep" : "--fail-allocations",
+             pools ? fmt::format("{}-{}/{}", sweep.pool_high, sweep.pool_low, sweep.pool_step)
+                   : fmt::format("{}-{}/{}", sweep.fail_first, sweep.fail_last, sweep.fail_step)});
     }
     if (r.repeat > 1) {
         a.insert(a.end(), {"--repeat", std::to_string(r.repeat), "--accept-count",
@@ -86,8 +91,7 @@ std::string recorder_error(const process::ChildProcess& child, int status) {
 std::chrono::milliseconds watchdog(const RecordingRequest& r) {
     const unsigned connections = r.lifecycle.connections * r.lifecycle.reconnects;
     // A sweep's runs are each bounded by the recorder's own watchdog.
-    const std::uint64_t runs =
-        r.fail_first == 0 ? std::max(1u, r.repeat) : (r.fail_last - r.fail_first) / r.fail_step + 1;
+    const std::uint64_t runs = r.sweep.active() ? r.sweep.runs() : std::max(1u, r.repeat);
     return step_timeout(r) * (6 * runs * connections) + std::chrono::seconds(20);
 }
 
@@ -110,7 +114,7 @@ RecordingResult finish(process::ChildProcess& recorder, const RecordingRequest& 
     result.output = recorder.stdout_text();
     if (peer != nullptr) {
         // A peer that forks a run for every connection never ends by itself.
-        peer->finish(std::chrono::milliseconds(r.fail_first != 0 ? 0 : 3000));
+        peer->finish(std::chrono::milliseconds(r.sweep.active() ? 0 : 3000));
         result.peer_description = peer->description();
         const std::string peer_error = peer->error_line();
         if (result.status != 0 && !peer_error.empty()) {
@@ -157,7 +161,7 @@ RecordingResult run_recording(const RecordingRequest& r) {
             p.fixed_time = kFixedTime;
             p.runs = std::max(1u, r.repeat);
             p.lifecycle = r.lifecycle;
-            p.fork_runs = r.fail_first != 0;
+            p.fork_runs = r.sweep.active();
             peer = std::make_unique<Peer>(p);
             port = std::to_string(peer->port());
         }

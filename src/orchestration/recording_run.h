@@ -7,6 +7,7 @@
 #include "orchestration/recorder_arguments.h"
 #include "orchestration/run_settings.h"
 #include "orchestration/scenario.h"
+#include "tlsheap/recorder_protocol.h"
 
 #include <chrono>
 #include <cstdint>
@@ -33,12 +34,10 @@ struct RecordingRequest {
     unsigned repeat = 1;
     lifecycle::Lifecycle lifecycle; // the connections of each run
     std::vector<std::pair<std::string, std::string>> meta;
-    // `tlsheap oom` (record false): one forked run for each call k of
-    // fail_first..fail_last by fail_step, call k of mbedtls_calloc failing,
+    // `tlsheap oom` (record false): one forked run per call to fail or per
+    // pool size (a pool sweep on a recorder built with memory_buffer_alloc),
     // against a peer that serves each connection from a fresh fork.
-    std::uint64_t fail_first = 0;
-    std::uint64_t fail_last = 0;
-    std::uint64_t fail_step = 1;
+    recorder_protocol::RunSweep sweep;
 };
 
 // What the request's settings mean for this run: the side recorded (any side

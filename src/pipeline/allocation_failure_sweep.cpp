@@ -111,15 +111,43 @@ AllocationFailureResult sweep_allocation_failures(ProfileSession& session,
     }
     result.points = allocation_points(baseline.run.trace_path);
     const std::uint64_t total = result.points.size();
-    const auto [first, last] = request.calls.value_or(std::make_pair<std::uint64_t>(1, total));
     if (total == 0) {
         throw UserError("the baseline recording made no allocation", kExitFailed);
     }
-    if (first == 0 || last < first || last > total) {
-        throw UserError(fmt::format("--calls {}-{} is outside the baseline's {} allocations "
-                                    "(1-{})",
-                                    first, last, total, total),
-                        kExitBadInput);
+    std::uint64_t first = 1;
+    std::uint64_t last = total;
+    // The runs' recorder: the baseline's, or for pools one built with
+    // memory_buffer_alloc (the same calls, the allocator behind them).
+    VariantProfile runs_variant = baseline;
+    if (request.pools) {
+        const auto min_pool = baseline.result.min_pools.find("mbedtls-pool");
+        if (min_pool == baseline.result.min_pools.end() || min_pool->second == 0) {
+            throw UserError("the mbedtls-pool model found no min pool for the baseline",
+                            kExitFailed);
+        }
+        PoolRange range;
+        range.step = baseline.result.info.pointer_size();
+        range.high = min_pool->second;
+        range.low = kSmallestPool + (range.high - kSmallestPool) % range.step;
+        result.pools = range;
+        first = 1;
+        last = (range.high - range.low) / range.step + 1;
+        try {
+            runs_variant.prepared =
+                session.prepare(request.variant.config, request.variant.deltas, baseline.abi,
+                                request.variant.stack_backend, true);
+            runs_variant.variant = session.build(runs_variant.prepared);
+        } catch (const build::BuildError& e) {
+            throw UserError(e.what(), kExitBadInput, e.details());
+        }
+    } else if (request.calls) {
+        std::tie(first, last) = *request.calls;
+        if (first == 0 || last < first || last > total) {
+            throw UserError(fmt::format("--calls {}-{} is outside the baseline's {} allocations "
+                                        "(1-{})",
+                                        first, last, total, total),
+                            kExitBadInput);
+        }
     }
 
     const std::uint64_t count = last - first + 1;
@@ -137,11 +165,19 @@ AllocationFailureResult sweep_allocation_failures(ProfileSession& session,
             throw UserError(e.what(), kExitFailed);
         }
         record::RecordingRequest& r = shares[j].request;
-        r = session.recording_request(s, scenario, baseline, scratch.back()->path());
+        r = session.recording_request(s, scenario, runs_variant, scratch.back()->path());
         r.record = false;
-        r.fail_first = first + j;
-        r.fail_last = last;
-        r.fail_step = runners;
+        if (result.pools) {
+            // Runner j takes every runners-th size, from the j-th below the top.
+            const PoolRange& p = *result.pools;
+            r.sweep.pool_high = p.high - j * p.step;
+            r.sweep.pool_low = p.low;
+            r.sweep.pool_step = p.step * runners;
+        } else {
+            r.sweep.fail_first = first + j;
+            r.sweep.fail_last = last;
+            r.sweep.fail_step = runners;
+        }
     }
     const auto start = std::chrono::steady_clock::now();
     {
@@ -165,12 +201,15 @@ AllocationFailureResult sweep_allocation_failures(ProfileSession& session,
             fmt::format("the out-of-memory sweep reported {} of {} runs", runs.size(), count),
             kExitFailed);
     }
-    std::sort(runs.begin(), runs.end(),
-              [](const auto& a, const auto& b) { return a.call < b.call; });
+    // By call; a pool sweep's from the largest pool down.
+    std::sort(runs.begin(), runs.end(), [&](const auto& a, const auto& b) {
+        return result.pools ? a.call > b.call : a.call < b.call;
+    });
     const build::ErrorCodes codes = build::ErrorCodes::of_tree(session.tree());
     const analysis::ErrorMeaning meaning{[&](int ret) { return codes.out_of_memory(ret); },
                                          [&](int ret) { return codes.name(ret); }};
-    result.sweep = analysis::classify_injections(runs, result.points, meaning);
+    result.sweep =
+        analysis::classify_injections(runs, result.points, meaning, result.pools.has_value());
     return result;
 }
 

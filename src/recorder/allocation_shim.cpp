@@ -31,7 +31,7 @@ void* __wrap_mbedtls_calloc(std::size_t count, std::size_t size) {
         result = __real_mbedtls_calloc(count, size);
     } else if (!injection.fail_this(count, size)) {
         result = __real_mbedtls_calloc(count, size);
-        injection.allocated(result, count * size);
+        injection.allocated(result, count, size);
     }
     auto& recording = tlsheap::recorder::Recording::instance();
     if (recording.active()) {

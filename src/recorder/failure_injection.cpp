@@ -9,8 +9,20 @@ FailureInjection& FailureInjection::instance() {
     return injection;
 }
 
+namespace {
+
+// The product as mbedtls_calloc's caller asked for it; an overflowing
+// request (which fails anyway) as all ones.
+std::uint64_t product(std::size_t count, std::size_t size) {
+    return size != 0 && count > SIZE_MAX / size ? UINT64_MAX : std::uint64_t{count} * size;
+}
+
+} // namespace
+
 void FailureInjection::arm(std::uint64_t ordinal) {
+    armed_ = true;
     ordinal_ = ordinal;
+    failed_call_ = 0;
     calls_ = 0;
     requested_ = 0;
     injected_ = false;
@@ -18,19 +30,21 @@ void FailureInjection::arm(std::uint64_t ordinal) {
 }
 
 bool FailureInjection::fail_this(std::size_t count, std::size_t size) {
-    if (++calls_ != ordinal_) {
+    if (++calls_ != ordinal_ || ordinal_ == 0) {
         return false;
     }
     injected_ = true;
-    // The product as mbedtls_calloc's caller asked for it; an overflowing
-    // request fails anyway and is recorded as all ones.
-    requested_ = size != 0 && count > SIZE_MAX / size ? UINT64_MAX : std::uint64_t{count} * size;
+    failed_call_ = calls_;
+    requested_ = product(count, size);
     return true;
 }
 
-void FailureInjection::allocated(const void* block, std::size_t bytes) {
+void FailureInjection::allocated(const void* block, std::size_t count, std::size_t size) {
     if (block != nullptr) {
-        live_[block] = Block{calls_, bytes};
+        live_[block] = Block{calls_, product(count, size)};
+    } else if (failed_call_ == 0) {
+        failed_call_ = calls_;
+        requested_ = product(count, size);
     }
 }
 

@@ -105,7 +105,7 @@ std::string run_report(const ConnectionResult& result) {
         }
     }
     const bool failed = result.status != ConnectionStatus::Ok;
-    const std::string fields[] = {injection.injected() ? "1" : "0",
+    const std::string fields[] = {std::to_string(injection.failed_call()),
                                   std::to_string(injection.requested_bytes()),
                                   std::to_string(failed ? result.ret : 0),
                                   failed && result.state >= 0 ? state_name(result.state)
@@ -164,7 +164,9 @@ int sweep_allocation_failures(const RecorderOptions& o) {
     // The recorder's own timeouts bound each wait; this bounds a run that
     // loops without waiting.
     const unsigned watchdog_s = std::max(2u, 6 * o.timeout_ms / 1000);
-    for (std::uint64_t k = o.fail_first; k <= o.fail_last; k += o.fail_step) {
+    const bool pools = o.sweep.pools();
+    for (std::uint64_t i = 0; i < o.sweep.runs(); ++i) {
+        const std::uint64_t k = o.sweep.parameter(i);
         int report[2];
         if (pipe2(report, O_CLOEXEC) != 0) {
             std::fprintf(stderr, "error: pipe: %s\n", std::strerror(errno));
@@ -182,8 +184,12 @@ int sweep_allocation_failures(const RecorderOptions& o) {
                 dup2(err, STDERR_FILENO);
             }
             alarm(watchdog_s);
-            FailureInjection::instance().arm(k);
-            const ConnectionResult result = run_lifecycle(o, nullptr);
+            RecorderOptions run = o;
+            if (pools) {
+                run.pool_size = k;
+            }
+            FailureInjection::instance().arm(pools ? 0 : k);
+            const ConnectionResult result = run_lifecycle(run, nullptr);
             write_all(report[1], run_report(result) + field(result.error));
             _exit(static_cast<int>(result.status));
         }

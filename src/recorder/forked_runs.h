@@ -10,9 +10,10 @@ namespace tlsheap::recorder {
 
 class Listener;
 
-// Client: for every k of options.fail_first..fail_last (by fail_step), a
-// forked run in which the k-th mbedtls_calloc returns NULL; prints one
-// recorder_protocol injection line per run. After each run a bare
+// Client: for every parameter of options.sweep, a forked run in which that
+// call of mbedtls_calloc returns NULL, or that runs on mbedTLS's
+// memory_buffer_alloc with a pool of that size.
+// Prints one recorder_protocol injection line per run. After each run a bare
 // connection to the peer ends whatever run the peer was still in, so that
 // the next run meets a fresh one. Returns the exit status.
 int sweep_allocation_failures(const RecorderOptions& options);

@@ -85,7 +85,7 @@ int main(int argc, char** argv) {
     seed_deterministic_entropy(options.seed);
     fix_library_time(static_cast<std::int64_t>(options.fixed_time));
 
-    if (options.fail_first != 0) {
+    if (options.sweep.active()) {
         return sweep_allocation_failures(options);
     }
     Recording& recording = Recording::instance();

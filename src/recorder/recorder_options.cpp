@@ -30,21 +30,24 @@ bool split_host_port(const std::string& text, std::string& host, std::string& po
     return true;
 }
 
-// "FIRST-LAST" or "FIRST-LAST/STEP": calls counted from 1.
-bool parse_call_range(const char* text, RecorderOptions& o, std::string& error) {
+// "A-B" or "A-B/STEP", counting calls up from 1 (FIRST <= LAST) or pool
+// bytes down (HIGH >= LOW >= 1).
+bool parse_range(const std::string& option, const char* text, std::uint64_t& a, std::uint64_t& b,
+                 std::uint64_t& step, bool descending, std::string& error) {
     const std::string t = text;
     const auto dash = t.find('-');
     const auto slash = t.find('/');
-    std::uint64_t step = 1;
-    if (dash == std::string::npos || !parse_number(t.substr(0, dash).c_str(), o.fail_first) ||
-        !parse_number(t.substr(dash + 1, slash - dash - 1).c_str(), o.fail_last) ||
+    step = 1;
+    if (dash == std::string::npos || !parse_number(t.substr(0, dash).c_str(), a) ||
+        !parse_number(t.substr(dash + 1, slash - dash - 1).c_str(), b) ||
         (slash != std::string::npos && !parse_number(t.substr(slash + 1).c_str(), step)) ||
-        o.fail_first == 0 || o.fail_last < o.fail_first || step == 0) {
-        error =
-            "--fail-allocations needs FIRST-LAST[/STEP] with 1 <= FIRST <= LAST, not '" + t + "'";
+        step == 0 || (descending ? b == 0 || a < b : a == 0 || b < a)) {
+        error = option +
+                (descending ? " needs HIGH-LOW[/STEP] with 1 <= LOW <= HIGH, not '"
+                            : " needs FIRST-LAST[/STEP] with 1 <= FIRST <= LAST, not '") +
+                t + "'";
         return false;
     }
-    o.fail_step = step;
     return true;
 }
 
@@ -229,7 +232,13 @@ bool parse_recorder_options(int argc, char** argv, RecorderOptions& o, std::stri
                 return false;
             }
         } else if (arg == "--fail-allocations") {
-            if (!value(v) || !parse_call_range(v, o, error)) {
+            if (!value(v) || !parse_range(arg, v, o.sweep.fail_first, o.sweep.fail_last,
+                                          o.sweep.fail_step, false, error)) {
+                return false;
+            }
+        } else if (arg == "--pool-sweep") {
+            if (!value(v) || !parse_range(arg, v, o.sweep.pool_high, o.sweep.pool_low,
+                                          o.sweep.pool_step, true, error)) {
                 return false;
             }
         } else if (arg == "--fork-runs") {
@@ -247,8 +256,10 @@ bool parse_recorder_options(int argc, char** argv, RecorderOptions& o, std::stri
         error = "--auth takes none, optional or required, not '" + o.auth + "'";
         return false;
     }
-    if (o.fail_first != 0 && (o.mode != Mode::Client || !o.trace_path.empty())) {
-        error = "--fail-allocations is a client's, without --trace";
+    if (o.sweep.active() && (o.mode != Mode::Client || !o.trace_path.empty() || o.pool_size != 0 ||
+                             (o.sweep.fail_first != 0 && o.sweep.pool_high != 0))) {
+        error = "--fail-allocations and --pool-sweep are a client's, one at a time, without "
+                "--trace or --pool-size";
         return false;
     }
     if (o.fork_runs && o.mode != Mode::Server) {

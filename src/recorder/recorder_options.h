@@ -3,6 +3,7 @@
 #pragma once
 
 #include "tlsheap/connection_lifecycle.h"
+#include "tlsheap/recorder_protocol.h"
 #include "tlsheap/tls_wire.h"
 #include "tlsheap/trace_meta.h"
 
@@ -57,13 +58,10 @@ struct RecorderOptions {
     std::uint64_t pool_size = 0;  // 0: libc behind the shim
     bool report_timing = false;
 
-    // Out-of-memory injection (forked_runs.h). Client: one forked run per k
-    // of fail_first..fail_last (by fail_step), the k-th mbedtls_calloc
-    // failing. Server: fork_runs serves runs until stopped, each from a
-    // fresh fork.
-    std::uint64_t fail_first = 0;
-    std::uint64_t fail_last = 0;
-    std::uint64_t fail_step = 1;
+    // Out-of-memory injection (forked_runs.h). Client: one forked run per
+    // call to fail or per pool size. Server: fork_runs serves runs until
+    // stopped, each from a fresh fork.
+    recorder_protocol::RunSweep sweep;
     bool fork_runs = false;
 };
 

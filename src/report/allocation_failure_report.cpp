@@ -74,17 +74,18 @@ struct Finding {
 };
 
 std::vector<Finding> findings_of(const analysis::AllocationFailureSweep& sweep,
-                                 const std::vector<analysis::AllocationPoint>* points) {
+                                 const std::vector<analysis::AllocationPoint>& points, bool pools) {
     std::map<std::tuple<int, std::string, std::string, std::string>, Finding> by_key;
     std::vector<Finding> order;
     for (const analysis::ClassifiedInjection& c : sweep.runs) {
-        if (c.kind == FailureClass::Clean) {
+        // A pool that fits is what a pool sweep looks for, not a finding.
+        if (c.kind == FailureClass::Clean || (pools && c.kind == FailureClass::Success)) {
             continue;
         }
         std::string site, state;
-        if (points != nullptr && c.run.call <= points->size()) {
-            site = (*points)[c.run.call - 1].site;
-            state = (*points)[c.run.call - 1].state;
+        if (const analysis::AllocationPoint* p = analysis::failed_point(c.run, points, pools)) {
+            site = p->site;
+            state = p->state;
         }
         // The error's name without the run-specific text after it.
         const auto key = std::make_tuple(static_cast<int>(c.kind), site, state, c.detail);
@@ -95,9 +96,13 @@ std::vector<Finding> findings_of(const analysis::AllocationFailureSweep& sweep,
     for (auto& [key, f] : by_key) {
         order.push_back(std::move(f));
     }
-    // The worst first, then by where in the handshake.
-    std::sort(order.begin(), order.end(), [](const Finding& a, const Finding& b) {
-        return a.kind != b.kind ? a.kind > b.kind : a.first_call < b.first_call;
+    // The worst first, then by where in the handshake (a pool sweep's from
+    // the largest pool down).
+    std::sort(order.begin(), order.end(), [pools](const Finding& a, const Finding& b) {
+        if (a.kind != b.kind) {
+            return a.kind > b.kind;
+        }
+        return pools ? a.first_call > b.first_call : a.first_call < b.first_call;
     });
     return order;
 }
@@ -110,6 +115,28 @@ nlohmann::json counts_json(const ClassCounts& c) {
     return j;
 }
 
+// What each handshake state needs of the pool: the largest pool in which
+// the run still fails there, states in the order a shrinking pool meets
+// them; and the check against the model's min pool.
+void print_pool_steps(std::FILE* out, const PoolSweepRange& p,
+                      const analysis::AllocationFailureSweep& sweep) {
+    std::vector<std::pair<std::string, std::uint64_t>> states(sweep.largest_failing_pool.begin(),
+                                                              sweep.largest_failing_pool.end());
+    std::sort(states.begin(), states.end(),
+              [](const auto& a, const auto& b) { return a.second > b.second; });
+    fmt::print(out,
+               "  the largest pool that fails: {} B; the mbedtls-pool model's min pool: {} B"
+               " ({})\n",
+               grouped(sweep.largest_failed_pool), grouped(p.high),
+               sweep.largest_failed_pool + p.step == p.high
+                   ? "one step above: the model is exact"
+                   : "NOT one step above: the model and the allocator disagree");
+    fmt::print(out, "\n  {:<34} {:>12}\n", "the run fails in", "up to a pool of");
+    for (const auto& [state, pool] : states) {
+        fmt::print(out, "    {:<32} {:>12} B\n", state, grouped(pool));
+    }
+}
+
 } // namespace
 
 void print_allocation_failures(std::FILE* out, const AllocationFailureSource& source,
@@ -118,11 +145,21 @@ void print_allocation_failures(std::FILE* out, const AllocationFailureSource& so
     const RunDescription& run = source.run;
     fmt::print(out, "tlsheap oom: {} ({} side, mbedTLS {}, ABI {}, config {})\n", run.scenario,
                run.side, run.mbedtls_version, run.abi, run.config_name);
-    fmt::print(out,
-               "  the baseline makes {} allocations; {} runs failed calls {}-{}, one each, in "
-               "{:.1f} s ({} at once)\n",
-               grouped(source.baseline_allocations), grouped(sweep.runs.size()), source.first_call,
-               source.last_call, source.seconds, source.runners);
+    if (source.pools) {
+        const PoolSweepRange& p = *source.pools;
+        fmt::print(out,
+                   "  the baseline makes {} allocations; {} runs on memory_buffer_alloc with "
+                   "pools of {} down to {} bytes ({}-byte steps), in {:.1f} s ({} at once)\n",
+                   grouped(source.baseline_allocations), grouped(sweep.runs.size()),
+                   grouped(p.high), grouped(p.low), p.step, source.seconds, source.runners);
+        print_pool_steps(out, p, sweep);
+    } else {
+        fmt::print(out,
+                   "  the baseline makes {} allocations; {} runs failed calls {}-{}, one each, "
+                   "in {:.1f} s ({} at once)\n",
+                   grouped(source.baseline_allocations), grouped(sweep.runs.size()),
+                   source.first_call, source.last_call, source.seconds, source.runners);
+    }
     if (sweep.diverged > 0) {
         fmt::print(out,
                    "  warning: {} runs did not repeat the baseline up to the failed call (other "
@@ -132,7 +169,9 @@ void print_allocation_failures(std::FILE* out, const AllocationFailureSource& so
     fmt::print(out, "\n  {:<8} {:>7}  {}\n", "class", "runs", "meaning");
     for (const FailureClass c : kClasses) {
         fmt::print(out, "  {:<8} {:>7}  {}\n", analysis::failure_class_name(c),
-                   grouped(sweep.counts[static_cast<std::size_t>(c)]), class_meaning(c));
+                   grouped(sweep.counts[static_cast<std::size_t>(c)]),
+                   source.pools && c == FailureClass::Success ? "completed: the pool was enough"
+                                                              : class_meaning(c));
     }
 
     fmt::print(out, "\n  per handshake state of the failed call{}\n", counts_header());
@@ -159,23 +198,25 @@ void print_allocation_failures(std::FILE* out, const AllocationFailureSource& so
         fmt::print(out, "    ... {} more sites (--json has them all)\n", sites.size() - shown);
     }
 
-    const std::vector<Finding> findings = findings_of(sweep, &points);
+    const std::vector<Finding> findings = findings_of(sweep, points, source.pools.has_value());
     if (findings.empty()) {
         fmt::print(out, "\n  every run ended in a clean out-of-memory error\n");
         return;
     }
-    fmt::print(out, "\n  runs that were not clean, by class, error and call site (first call, "
-                    "how many):\n");
+    fmt::print(out, "\n  runs that were not clean, by class, error and call site ({}, how many):\n",
+               source.pools ? "largest pool" : "first call");
     for (const Finding& f : findings) {
-        fmt::print(out, "    {:<7} call {:>6} ({} run{}) in {}, {}: {}\n",
-                   analysis::failure_class_name(f.kind), f.first_call, grouped(f.calls),
-                   f.calls == 1 ? "" : "s", f.state, f.site, f.detail);
+        fmt::print(out, "    {:<7} {} {:>6} ({} run{}) in {}, {}: {}\n",
+                   analysis::failure_class_name(f.kind), source.pools ? "pool" : "call",
+                   f.first_call, grouped(f.calls), f.calls == 1 ? "" : "s", f.state, f.site,
+                   f.detail);
         for (const std::string& s : f.leak_sites) {
             fmt::print(out, "             leaked block from {}\n", s);
         }
     }
-    fmt::print(out,
-               "  (--calls K-K repeats run K alone; --json names each run's site and state)\n");
+    fmt::print(out, "  ({}; --json names each run's site and state)\n",
+               source.pools ? "a pool sweep's group is named by its largest pool"
+                            : "--calls K repeats run K alone");
 }
 
 nlohmann::json allocation_failures_json(const AllocationFailureSource& source,
@@ -190,7 +231,20 @@ nlohmann::json allocation_failures_json(const AllocationFailureSource& source,
                 {"abi", run.abi},           {"config", run.config_name},
                 {"trace", run.trace_path}};
     j["baseline_allocations"] = source.baseline_allocations;
-    j["calls"] = {{"first", source.first_call}, {"last", source.last_call}};
+    if (source.pools) {
+        const PoolSweepRange& p = *source.pools;
+        nlohmann::json states = nlohmann::json::array();
+        for (const auto& [state, pool] : sweep.largest_failing_pool) {
+            states.push_back({{"state", state}, {"largest_failing_pool", pool}});
+        }
+        j["pools"] = {{"model_min_pool", p.high},
+                      {"low", p.low},
+                      {"step", p.step},
+                      {"largest_failed_pool", sweep.largest_failed_pool},
+                      {"by_state", states}};
+    } else {
+        j["calls"] = {{"first", source.first_call}, {"last", source.last_call}};
+    }
     j["runners"] = source.runners;
     j["seconds"] = source.seconds;
     j["diverged"] = sweep.diverged;
@@ -206,7 +260,7 @@ nlohmann::json allocation_failures_json(const AllocationFailureSource& source,
     }
     j["by_site"] = sites;
     nlohmann::json findings = nlohmann::json::array();
-    for (const Finding& f : findings_of(sweep, &points)) {
+    for (const Finding& f : findings_of(sweep, points, source.pools.has_value())) {
         findings.push_back({{"class", analysis::failure_class_name(f.kind)},
                             {"site", f.site},
                             {"state", f.state},
@@ -218,15 +272,19 @@ nlohmann::json allocation_failures_json(const AllocationFailureSource& source,
     j["findings"] = findings;
     nlohmann::json runs = nlohmann::json::array();
     for (const analysis::ClassifiedInjection& c : sweep.runs) {
-        const bool known = c.run.call <= points.size();
-        nlohmann::json r = {{"call", c.run.call},
-                            {"class", analysis::failure_class_name(c.kind)},
-                            {"detail", c.detail},
-                            {"site", known ? points[c.run.call - 1].site : ""},
-                            {"state", known ? points[c.run.call - 1].state : ""},
-                            {"phase", known ? points[c.run.call - 1].phase : ""},
-                            {"connection", known ? points[c.run.call - 1].connection : 0},
-                            {"bytes", known ? points[c.run.call - 1].bytes : 0}};
+        static const analysis::AllocationPoint kNone;
+        const analysis::AllocationPoint* p =
+            analysis::failed_point(c.run, points, source.pools.has_value());
+        const analysis::AllocationPoint& at = p != nullptr ? *p : kNone;
+        nlohmann::json r = {
+            {"call", c.run.call},          {"class", analysis::failure_class_name(c.kind)},
+            {"detail", c.detail},          {"site", at.site},
+            {"state", at.state},           {"phase", at.phase},
+            {"connection", at.connection}, {"bytes", at.bytes}};
+        if (source.pools) {
+            r["pool"] = c.run.call;
+            r["call"] = c.run.reported ? c.run.failed_call : 0;
+        }
         if (c.run.reported) {
             r["error"] = c.run.ret;
             r["error_state"] = c.run.state;

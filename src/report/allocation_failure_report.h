@@ -9,14 +9,22 @@
 
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 namespace tlsheap::report {
+
+struct PoolSweepRange {
+    std::uint64_t high = 0; // the mbedtls-pool model's min pool
+    std::uint64_t low = 0;
+    std::uint64_t step = 0;
+};
 
 struct AllocationFailureSource {
     RunDescription run; // the baseline's
     std::uint64_t baseline_allocations = 0;
     std::uint64_t first_call = 0;
     std::uint64_t last_call = 0;
+    std::optional<PoolSweepRange> pools; // a pool sweep (first/last_call unused)
     unsigned runners = 1;
     double seconds = 0;
 };

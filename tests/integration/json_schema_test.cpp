@@ -359,6 +359,10 @@ TEST(JsonSchema, OomValidates) {
                 "--json", 1);
     EXPECT_VALID("oom.schema.json", leak);
     EXPECT_GT(leak["counts"]["leak"].get<int>(), 0);
+    const json pools =
+        written("oom-pool", {"oom", "-q", "--pool", "--scenario", "tls12-psk-aes128-ccm"});
+    EXPECT_VALID("oom.schema.json", pools);
+    EXPECT_TRUE(pools.contains("pools"));
     json bad = resumed;
     bad["runs"][0]["class"] = "fine";
     EXPECT_INVALID("oom.schema.json", bad, "a class the schema does not know");

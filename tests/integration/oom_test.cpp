@@ -155,6 +155,41 @@ TEST_F(Oom, SessionThatCannotBeKeptFallsBackToAFullHandshake) {
     EXPECT_EQ(success->at("leaked_blocks"), 0);
 }
 
+// The same machinery on mbedTLS's own memory_buffer_alloc: every pool from
+// the mbedtls-pool model's min pool down, 4 bytes apart on ilp32. The real
+// allocator decides each run, so the model's min pool is checked against it:
+// the run fits there and fails one step below.
+TEST_F(Oom, PoolSweepFitsAtTheModelsMinPoolAndFailsOneStepBelow) {
+    const Sweep s = sweep("pool", {"--pool", "--scenario", "tls12-psk-aes128-ccm"});
+    ASSERT_EQ(s.result.status, 0) << s.result.err;
+    const json& d = s.document;
+    const json& pools = d.at("pools");
+    const std::uint64_t min_pool = pools.at("model_min_pool");
+    const std::uint64_t step = pools.at("step");
+    EXPECT_EQ(step, 4u);
+    EXPECT_EQ(pools.at("low"), 128 + (min_pool - 128) % step);
+    ASSERT_EQ(d.at("runs").size(), (min_pool - pools.at("low").get<std::uint64_t>()) / step + 1);
+    EXPECT_EQ(d.at("diverged"), 0);
+    const json& top = d.at("runs").at(0);
+    EXPECT_EQ(top.at("pool"), min_pool);
+    EXPECT_EQ(top.at("class"), "success") << top.dump();
+    EXPECT_EQ(d.at("counts").at("success"), 1);
+    EXPECT_EQ(pools.at("largest_failed_pool"), min_pool - step);
+    // One step below, the pool refuses a digest allocation of the client's
+    // Finished, whose error ssl_calc_finished_tls_generic drops: the server's
+    // alert is what the application sees.
+    const json& below = d.at("runs").at(1);
+    EXPECT_EQ(below.at("pool"), min_pool - step);
+    EXPECT_EQ(below.at("state"), "CLIENT_FINISHED") << below.dump();
+    EXPECT_EQ(below.at("class"), "hidden");
+    EXPECT_EQ(below.at("error"), -0x7780);
+    // The smallest pools fail before any connection exists.
+    EXPECT_EQ(d.at("runs").back().at("state"), "SETUP");
+    EXPECT_EQ(d.at("counts").at("leak"), 0);
+    EXPECT_NE(s.result.out.find("one step above: the model is exact"), std::string::npos)
+        << s.result.out;
+}
+
 TEST_F(Oom, UnusableRequestsAreOneLineErrors) {
     expect_one_line_error(run_tlsheap({"oom", "-q", "--calls", "0"}), "--calls");
     expect_one_line_error(run_tlsheap({"oom", "-q", "--calls", "9-3"}), "--calls");
@@ -163,6 +198,7 @@ TEST_F(Oom, UnusableRequestsAreOneLineErrors) {
     expect_one_line_error(run_tlsheap({"oom", "-q", "--side", "server"}), "--side server");
     expect_one_line_error(run_tlsheap({"oom", "-q", "--calls", "1-999999"}),
                           "outside the baseline's");
+    expect_one_line_error(run_tlsheap({"oom", "-q", "--calls", "3", "--pool"}), "--pool");
 }
 
 } // namespace

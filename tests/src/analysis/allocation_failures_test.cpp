@@ -31,7 +31,7 @@ record::InjectionRun finished(std::uint64_t call, long status, int ret) {
     r.end = RunEnd::Finished;
     r.code = status;
     r.reported = true;
-    r.reached = true;
+    r.failed_call = call;
     r.requested_bytes = 8;
     r.ret = ret;
     return r;
@@ -95,6 +95,31 @@ TEST(AllocationFailures, EachWayARunEndsHasItsClass) {
     EXPECT_EQ(s.by_site.at("gcm_ctx_alloc (library/cipher_wrap.c:123)"),
               (ClassCounts{0, 0, 1, 1, 0, 2}));
     EXPECT_EQ(s.diverged, 0u);
+}
+
+// A pool sweep: the run's parameter is the pool, the failed call the first
+// the pool refused; the largest failing pool per state is kept.
+TEST(AllocationFailures, PoolSweepNamesTheCallThePoolRefused) {
+    auto fits = finished(4000, 0, 0);
+    fits.failed_call = 0;
+    auto hello = finished(3996, 3, -0x6E00);
+    hello.failed_call = 3;
+    auto setup = finished(1200, 3, kSslAllocFailed);
+    setup.failed_call = 1;
+    auto setup_larger = finished(1300, 3, kSslAllocFailed);
+    setup_larger.failed_call = 1;
+    const AllocationFailureSweep s =
+        classify_injections({fits, hello, setup_larger, setup}, baseline(), meaning(), true);
+    EXPECT_EQ(s.runs[0].kind, FailureClass::Success);
+    EXPECT_EQ(s.runs[1].kind, FailureClass::Hidden);
+    EXPECT_EQ(s.by_site.at("gcm_ctx_alloc (library/cipher_wrap.c:123)"),
+              (ClassCounts{0, 1, 0, 0, 0, 0}));
+    EXPECT_EQ(s.largest_failed_pool, 3996u);
+    EXPECT_EQ(s.largest_failing_pool.at("SERVER_HELLO"), 3996u);
+    EXPECT_EQ(s.largest_failing_pool.at("SETUP"), 1300u);
+    EXPECT_EQ(s.largest_failing_pool.count("SERVER_CERTIFICATE"), 0u);
+    EXPECT_EQ(s.diverged, 0u);
+    EXPECT_EQ(failed_point(fits, baseline(), true), nullptr);
 }
 
 TEST(AllocationFailures, CleanAndHiddenAloneAreNoFindingAndOtherBytesAreADivergence) {

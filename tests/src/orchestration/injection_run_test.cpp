@@ -11,14 +11,14 @@ using recorder_protocol::RunEnd;
 
 TEST(InjectionRun, FinishedRunGivesItsErrorStateAndLeaks) {
     const auto run = parse_injection_line(
-        "injection\t1608\tfinished\t3\t1\t392\t-28160\tSERVER_HELLO\t784\t2\t1601,1608\t"
+        "injection\t1608\tfinished\t3\t1608\t392\t-28160\tSERVER_HELLO\t784\t2\t1601,1608\t"
         "handshake failed\n");
     ASSERT_TRUE(run);
     EXPECT_EQ(run->call, 1608u);
     EXPECT_EQ(run->end, RunEnd::Finished);
     EXPECT_EQ(run->code, 3);
     EXPECT_TRUE(run->reported);
-    EXPECT_TRUE(run->reached);
+    EXPECT_EQ(run->failed_call, 1608u);
     EXPECT_EQ(run->requested_bytes, 392u);
     EXPECT_EQ(run->ret, -0x6E00);
     EXPECT_EQ(run->state, "SERVER_HELLO");
@@ -49,7 +49,7 @@ TEST(InjectionRun, MalformedLinesAreRefused) {
              "injection\t1\tfinished\t0",
              "injection\t0\tfinished\t0\t1\t8\t0\t-\t0\t0\t-\tcall 0 does not exist",
              "injection\t1\texploded\t0\t1\t8\t0\t-\t0\t0\t-\t-",
-             "injection\t1\tfinished\t0\t2\t8\t0\t-\t0\t0\t-\t-",
+             "injection\t1\tfinished\t0\tx\t8\t0\t-\t0\t0\t-\t-",
              "injection\t1\tfinished\t0\t1\t-8\t0\t-\t0\t0\t-\t-",
              "injection\t1\tfinished\t0\t1\t8\t0\t-\t0\t0\t1,,2\t-",
              "injection\t1\tfinished\t0\t1\t8\t0\t-\t0\t0\t-\t-\textra",
