@@ -83,7 +83,7 @@ std::string injection_line(std::uint64_t k, protocol::RunEnd end, long code,
     if (!reported.empty()) {
         line += reported;
     } else {
-        // REACHED .. LEAK_ORDINALS: the run did not say.
+        // FAILED .. LEAK_ORDINALS: the run did not say.
         for (unsigned i = 0; i < protocol::kInjectionFields - 5; ++i) {
             line += std::string(protocol::kNotReported) + protocol::kFieldSeparator;
         }
@@ -91,7 +91,7 @@ std::string injection_line(std::uint64_t k, protocol::RunEnd end, long code,
     return line + field(text) + "\n";
 }
 
-// What a run that finished says of itself: REACHED .. LEAK_ORDINALS, each
+// What a run that finished says of itself: FAILED .. LEAK_ORDINALS, each
 // followed by the separator.
 std::string run_report(const ConnectionResult& result) {
     const FailureInjection& injection = FailureInjection::instance();

@@ -33,7 +33,8 @@ bool usage(ConnectionResult& result, const std::string& error) {
 // A credential that does not load is the user's to mend, and mbedTLS's
 // error (an out-of-memory one under `tlsheap oom`) is kept with it; -1: the
 // file could not be read.
-bool credential_failed(ConnectionResult& result, int ret, const std::string& error) {
+[[maybe_unused]] bool credential_failed(ConnectionResult& result, int ret,
+                                        const std::string& error) {
     return report_failure(result, ConnectionStatus::Usage, ret, kNoConnectionState, error);
 }
 
