@@ -10,6 +10,16 @@
 
 namespace tlsheap::recorder_protocol {
 
+// How a recorder run ended: its exit status, and CODE of a finished run's
+// injection line.
+enum class RunStatus {
+    Ok = 0,
+    Usage = 2,      // the options ask for something this variant cannot do
+    TlsFailure = 3, // mbedTLS returned an error
+    Timeout = 4,    // the peer did not answer in time
+    Transport = 5,  // connect/accept/socket failure
+};
+
 // "LISTENING <port>": a server recorder is ready.
 inline constexpr std::string_view kListening = "LISTENING ";
 // "handshake_ns <N>" after each run (--report-timing).
@@ -60,7 +70,7 @@ inline constexpr unsigned kInjectionFields = 12;
 inline constexpr unsigned kMaxLeakOrdinals = 8;
 
 enum class RunEnd : std::uint8_t {
-    Finished, // the run reported; CODE is the recorder's ConnectionStatus
+    Finished, // the run reported; CODE is its RunStatus
     Signal,   // killed by signal CODE
     Exited,   // exited with CODE without reporting (a sanitizer's report)
     Stopped,  // the watchdog stopped it after CODE seconds: a hang

@@ -10,11 +10,11 @@ namespace tlsheap::analysis {
 namespace {
 
 using recorder_protocol::RunEnd;
+using recorder_protocol::RunStatus;
 
-// The recorder's ConnectionStatus values (connection_result.h).
-constexpr long kStatusOk = 0;
-constexpr long kStatusTimeout = 4;
-constexpr long kStatusTransport = 5;
+constexpr long kStatusOk = static_cast<long>(RunStatus::Ok);
+constexpr long kStatusTimeout = static_cast<long>(RunStatus::Timeout);
+constexpr long kStatusTransport = static_cast<long>(RunStatus::Transport);
 
 std::string signal_text(long sig) {
     const char* name = sigabbrev_np(static_cast<int>(sig));

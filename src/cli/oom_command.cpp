@@ -88,8 +88,7 @@ int run_oom(OomOptions& o) {
         source.pools =
             report::PoolSweepRange{result.pools->high, result.pools->low, result.pools->step};
     }
-    source.runners =
-        static_cast<unsigned>(std::min<std::uint64_t>(request.runners, result.sweep.runs.size()));
+    source.runners = result.runners;
     source.seconds = result.seconds;
     report::print_allocation_failures(stdout, source, result.sweep, result.points);
     if (!p.json.empty()) {

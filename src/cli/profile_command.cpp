@@ -25,10 +25,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// --real-pool: below this memory_buffer_alloc cannot hold its own block header
-// (it would silently leave the pool unset); above it, no device, and the
-// recorder would have to allocate the whole pool.
-constexpr std::uint64_t kSmallestRealPool = 128;
+// --real-pool: above this, no device, and the recorder would have to
+// allocate the whole pool (the least is pipeline::kSmallestRealPool).
 constexpr std::uint64_t kLargestRealPool = std::uint64_t{256} << 20;
 
 void progress(bool quiet, const std::string& message) {
@@ -206,7 +204,7 @@ void add_profile_command(CLI::App& app, int& exit_code) {
     whole_number_option(cmd->add_option("--real-pool", options->settings.run.real_pool,
                                         "record on mbedTLS's own memory_buffer_alloc with a pool "
                                         "of this many bytes"),
-                        kSmallestRealPool, kLargestRealPool, "bytes");
+                        pipeline::kSmallestRealPool, kLargestRealPool, "bytes");
     cmd->add_option(
         "--abi", options->abis,
         "ABI to record on: ilp32 (32-bit x86, the default where it builds), arm (32-bit "

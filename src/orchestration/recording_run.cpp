@@ -100,7 +100,7 @@ RecordingResult finish(process::ChildProcess& recorder, const RecordingRequest& 
     const auto status = recorder.wait(watchdog(r));
     if (!status) {
         recorder.stop();
-        result.status = 4;
+        result.status = static_cast<int>(recorder_protocol::RunStatus::Timeout);
         result.error = "the recorder did not finish within " +
                        std::to_string(watchdog(r).count() / 1000) +
                        " s and was stopped; the trace holds what it recorded";

@@ -128,7 +128,7 @@ AllocationFailureResult sweep_allocation_failures(ProfileSession& session,
         PoolRange range;
         range.step = baseline.result.info.pointer_size();
         range.high = min_pool->second;
-        range.low = kSmallestPool + (range.high - kSmallestPool) % range.step;
+        range.low = kSmallestRealPool + (range.high - kSmallestRealPool) % range.step;
         result.pools = range;
         first = 1;
         last = (range.high - range.low) / range.step + 1;
@@ -151,9 +151,10 @@ AllocationFailureResult sweep_allocation_failures(ProfileSession& session,
     }
 
     const std::uint64_t count = last - first + 1;
+    // (The baseline's recording removed abandoned scratch directories.)
     const unsigned runners =
         static_cast<unsigned>(std::clamp<std::uint64_t>(request.runners, 1, count));
-    remove_abandoned_scratch(session.cache() / "runs");
+    result.runners = runners;
     std::vector<std::unique_ptr<RunScratch>> scratch;
     std::vector<RunnerShare> shares(runners);
     for (unsigned j = 0; j < runners; ++j) {

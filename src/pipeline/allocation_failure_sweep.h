@@ -39,11 +39,9 @@ struct AllocationFailureResult {
     std::vector<analysis::AllocationPoint> points; // the baseline's allocations, by call
     std::optional<PoolRange> pools;                // a pool sweep's range
     analysis::AllocationFailureSweep sweep;
-    double seconds = 0; // the sweep's wall time (the baseline's not counted)
+    unsigned runners = 1; // client/peer pairs that ran at once
+    double seconds = 0;   // the sweep's wall time (the baseline's not counted)
 };
-
-// The smallest pool memory_buffer_alloc can hold its own header in.
-inline constexpr std::uint64_t kSmallestPool = 128;
 
 // Throws UserError: a scenario or peer the sweep cannot use, a baseline
 // that fails, a range beyond the baseline's allocations.

@@ -39,6 +39,9 @@ namespace meta = trace::meta;
 
 namespace {
 
+// The recorder's status for options its variant cannot serve: the user's input.
+constexpr int kRecorderUsage = static_cast<int>(recorder_protocol::RunStatus::Usage);
+
 std::vector<std::string> variant_flags_from_environment() {
     std::vector<std::string> flags;
     if (const char* env = std::getenv("TLSHEAP_VARIANT_FLAGS"); env && *env) {
@@ -408,7 +411,7 @@ void ProfileSession::record(const RecordSettings& s, const record::Scenario& sce
 
     if (!fs::exists(request.trace)) {
         throw UserError(recording.error.empty() ? "the recorder wrote no trace" : recording.error,
-                        recording.status == 2 ? kExitBadInput : kExitFailed);
+                        recording.status == kRecorderUsage ? kExitBadInput : kExitFailed);
     }
     try {
         // Emulated programs load their libraries from the cross sysroot.
@@ -439,7 +442,7 @@ void ProfileSession::record(const RecordSettings& s, const record::Scenario& sce
         replay_options);
     p.recorded = true;
     if (recording.status != 0) {
-        p.status = recording.status == 2 ? kExitBadInput : kExitFailed;
+        p.status = recording.status == kRecorderUsage ? kExitBadInput : kExitFailed;
         p.error = recording.error;
         if (const replay::Outcome* f = p.result.failure()) {
             p.failed_state = p.result.info.state_name(f->state);

@@ -21,6 +21,11 @@
 
 namespace tlsheap::pipeline {
 
+// The smallest pool mbedTLS's memory_buffer_alloc can hold its own block
+// header in (below it, it silently leaves the pool unset): --real-pool's
+// least, and where `oom --pool` stops.
+inline constexpr std::uint64_t kSmallestRealPool = 128;
+
 // How to run a scenario (everything but the variant): the user's run
 // settings, passed on whole to the recording, and what to do with the trace.
 struct RecordSettings {

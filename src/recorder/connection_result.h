@@ -3,17 +3,14 @@
 // trace always say the same thing.
 #pragma once
 
+#include "tlsheap/recorder_protocol.h"
+
 #include <string>
 
 namespace tlsheap::recorder {
 
-enum class ConnectionStatus {
-    Ok = 0,
-    Usage = 2,      // the options ask for something this variant cannot do
-    TlsFailure = 3, // mbedTLS returned an error
-    Timeout = 4,    // the peer did not answer in time
-    Transport = 5,  // connect/accept/socket failure
-};
+// The recorder's exit status, which tlsheap reads (recorder_protocol.h).
+using ConnectionStatus = recorder_protocol::RunStatus;
 
 struct ConnectionResult {
     ConnectionStatus status = ConnectionStatus::Ok;

@@ -34,8 +34,11 @@ bool FailureInjection::fail_this(std::size_t count, std::size_t size) {
         return false;
     }
     injected_ = true;
-    failed_call_ = calls_;
-    requested_ = product(count, size);
+    // The first call that got NULL, should the allocator have refused one before.
+    if (failed_call_ == 0) {
+        failed_call_ = calls_;
+        requested_ = product(count, size);
+    }
     return true;
 }
 

@@ -87,7 +87,6 @@ std::vector<Finding> findings_of(const analysis::AllocationFailureSweep& sweep,
             site = p->site;
             state = p->state;
         }
-        // The error's name without the run-specific text after it.
         const auto key = std::make_tuple(static_cast<int>(c.kind), site, state, c.detail);
         auto [it, added] = by_key.try_emplace(
             key, Finding{c.kind, site, state, c.detail, c.run.call, 0, c.leak_sites});
