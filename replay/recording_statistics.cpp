@@ -145,6 +145,7 @@ void RecordingStatistics::on_free(const Record& r, FreeKind kind, const LiveAllo
 }
 
 void RecordingStatistics::on_phase(const Record& r, Phase previous) {
+    in_step_ = false;
     result_.phases[static_cast<unsigned>(previous)].live_at_end = walker_.live_bytes();
     if (previous == Phase::Handshake && r.phase == Phase::Application) {
         // The steady state: what one connection holds once the handshake is over.
@@ -173,6 +174,7 @@ void RecordingStatistics::on_phase(const Record& r, Phase previous) {
 void RecordingStatistics::on_context(const Record& r) {
     switch (r.tag) {
     case Tag::StepBegin: {
+        in_step_ = true;
         StateFigures& s = state_figures(walker_.state());
         ++s.steps;
         if (walker_.live_bytes() > s.peak.bytes || s.steps == 1) {
@@ -186,6 +188,9 @@ void RecordingStatistics::on_context(const Record& r) {
         }
         break;
     }
+    case Tag::StepEnd:
+        in_step_ = false;
+        break;
     case Tag::Role: {
         if (const LiveAllocation* block = walker_.live(r.role_seq)) {
             BufferRole role;
@@ -213,8 +218,37 @@ void RecordingStatistics::on_context(const Record& r) {
     case Tag::PoolStats:
         result_.pool_stats = r.values;
         break;
+    case Tag::StackHighWater:
+        on_stack_high_water(r.values[0], r.values[1]);
+        break;
     default:
         break;
+    }
+}
+
+// A painted-stack interval ended: it belongs to the phase, and to the
+// handshake state when it was one step (the recorder marks every step).
+void RecordingStatistics::on_stack_high_water(std::uint64_t deepest, std::uint64_t base) {
+    if (!result_.stack) {
+        result_.stack.emplace();
+        result_.stack->painted =
+            trace::meta_number(walker_.info().meta(trace::meta::kStackPainted));
+    }
+    StackFigures& stack = *result_.stack;
+    const std::uint64_t below_call = deepest - base; // the reader checked base <= deepest
+    stack.deepest = std::max(stack.deepest, deepest);
+    if (below_call > stack.below_call) {
+        stack.below_call = below_call;
+        stack.phase = walker_.phase();
+        stack.state = walker_.state();
+        stack.in_step = in_step_;
+        stack.connection = walker_.connection();
+    }
+    PhaseFigures& phase = result_.phases[static_cast<unsigned>(walker_.phase())];
+    phase.stack = std::max(phase.stack, below_call);
+    if (in_step_) {
+        StateFigures& state = current_state();
+        state.stack = std::max(state.stack, below_call);
     }
 }
 

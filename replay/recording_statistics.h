@@ -41,6 +41,7 @@ class RecordingStatistics {
     StateFigures& current_state();
     StateFigures& state_figures(std::uint32_t state);
     void add_to_peak(const trace::LiveAllocation& block, std::uint64_t seq);
+    void on_stack_high_water(std::uint64_t deepest, std::uint64_t base);
     void finding(Finding::Kind kind, const Moment& m, std::uint64_t size, std::string message);
 
     const trace::TraceWalker& walker_;
@@ -53,6 +54,7 @@ class RecordingStatistics {
     std::unordered_map<std::uint32_t, StackBytes> peak_stacks_;
     std::unordered_map<std::uint32_t, StackBytes> allocated_stacks_;
     std::uint64_t last_time_ns_ = 0;
+    bool in_step_ = false; // between a StepBegin and its StepEnd
 };
 
 } // namespace tlsheap::replay

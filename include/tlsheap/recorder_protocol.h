@@ -20,6 +20,16 @@ enum class RunStatus {
     Transport = 5,  // connect/accept/socket failure
 };
 
+// `--stack-size BYTES`: the recorder runs on a painted stack of this size and
+// writes StackHighWater records (src/recorder/painted_stack.h); 0, its
+// default, runs it on its own stack, unmeasured. Scanning the painted stack
+// at every allocation makes a handshake tens of times slower, so tlsheap asks
+// for it only with `profile --stack`. The deepest handshake measured uses a
+// few KiB; a 256 KiB stack leaves room for any configuration.
+inline constexpr std::uint64_t kPaintedStackBytes = 256 * 1024;
+inline constexpr std::uint64_t kMinPaintedStack = 64 * 1024;
+inline constexpr std::uint64_t kMaxPaintedStack = 64 * 1024 * 1024;
+
 // "LISTENING <port>": a server recorder is ready.
 inline constexpr std::string_view kListening = "LISTENING ";
 // "handshake_ns <N>" after each run (--report-timing).

@@ -45,6 +45,9 @@ struct StateFigures {
     std::uint64_t frees = 0;
     std::uint64_t bytes_allocated = 0;
     std::uint64_t steps = 0; // handshake steps spent in this state
+    // The deepest stack a step of this state used below the recorder's call
+    // into mbedTLS (StackHighWater records); 0 when not measured.
+    std::uint64_t stack = 0;
 };
 
 struct PhaseFigures {
@@ -54,6 +57,23 @@ struct PhaseFigures {
     std::uint64_t frees = 0;
     std::uint64_t bytes_allocated = 0;
     std::uint64_t live_at_end = 0;
+    std::uint64_t stack = 0; // as StateFigures::stack, for the whole phase
+};
+
+// What the painted stack measured (trace format 1.4): the stack next to the
+// heap, as a device budgets its RAM.
+struct StackFigures {
+    std::uint64_t painted = 0; // the painted stack's size (Meta stack.painted)
+    // The deepest below the recorder's call into mbedTLS (StackHighWater
+    // deepest - base), and where: what mbedTLS needs below the caller's frame.
+    std::uint64_t below_call = 0;
+    // The deepest from the painted stack's top, the recorder's own frames
+    // above the call included.
+    std::uint64_t deepest = 0;
+    Phase phase = Phase::Setup;
+    std::uint32_t state = 0;
+    bool in_step = false; // state is meaningful: the deepest was inside a handshake step
+    std::uint32_t connection = 0;
 };
 
 // Bytes alive at some moment, grouped by call site.
@@ -305,6 +325,7 @@ struct ReplayResult {
     std::vector<Outcome> outcomes;
     std::optional<ResumptionFigures> resumption; // when a connection resumed or tried to
     std::vector<std::uint64_t> pool_stats;       // the real allocator's own, when recorded on it
+    std::optional<StackFigures> stack;           // when the recorder painted its stack
     std::vector<SeriesPoint> series;
     std::vector<ModelRun> models;
     // Every cycle of a lifecycle recording, in order (one row for a trace of

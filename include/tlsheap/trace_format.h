@@ -24,7 +24,8 @@ inline constexpr std::uint16_t kVersionMajor = 1;
 // 1.1: Connection records (several connections in one trace).
 // 1.2: Resumed and NotResumed outcomes (session resumption).
 // 1.3: EarlyData outcomes (TLS 1.3 0-RTT data on a resumed session).
-inline constexpr std::uint16_t kVersionMinor = 3;
+// 1.4: StackHighWater records (the recorder ran on a painted stack).
+inline constexpr std::uint16_t kVersionMinor = 4;
 inline constexpr std::size_t kHeaderSize = 12;
 
 // Upper bound on one record's payload: a reader treats a larger length as
@@ -61,7 +62,10 @@ enum class Tag : std::uint8_t {
     // --- results ---
     Outcome = 0x40,   // what:varint ret:zigzag state:varint text:str
     PoolStats = 0x41, // the real memory_buffer_alloc's own statistics
-    End = 0x7f,       // event_count:varint crc32c:varint of every byte before this record
+    // deepest:varint base:varint   the stack since the previous StackHighWater
+    // (or the start), for the context current when it is written (1.4)
+    StackHighWater = 0x42,
+    End = 0x7f, // event_count:varint crc32c:varint of every byte before this record
 };
 
 // "StepBegin" for Tag::StepBegin; "" for a tag of a newer minor version.
@@ -101,6 +105,8 @@ inline constexpr const char* tag_name(Tag tag) {
         return "Outcome";
     case Tag::PoolStats:
         return "PoolStats";
+    case Tag::StackHighWater:
+        return "StackHighWater";
     case Tag::End:
         return "End";
     }
@@ -223,6 +229,15 @@ inline constexpr std::uint8_t kLastEarlyDataStatus =
 // PoolStats payload (present when the recording ran on mbedTLS's own
 // memory_buffer_alloc): pool_size header_size max_used max_blocks cur_used
 // cur_blocks pool_base, all varints.
+
+// StackHighWater payload (1.4): bytes below the top of the painted stack the
+// recorder ran on (its body's first frame). `deepest` is the deepest word the
+// interval wrote, the recorder's own work inside mbedTLS's calls left out;
+// `base` is the depth of the recorder frame that began the interval, so that
+// deepest - base is what mbedTLS used below the call the recorder made. The
+// Meta kStackPainted says how large the painted stack was. A reader refuses
+// values above kMaxStackBytes or deepest < base.
+inline constexpr std::uint64_t kMaxStackBytes = 1ull << 30;
 
 // Frame payload (host-written): addr:varint count:varint then count entries of
 //   function:str file:str line:varint flags:varint

@@ -61,6 +61,9 @@ inline constexpr char kArch[] = "arch";                      // "x86_64", "i386"
 inline constexpr char kPointerSize[] = "pointer_size";       // sizeof(void*), "4" or "8"
 inline constexpr char kSizeTSize[] = "size_t_size";          // sizeof(size_t)
 inline constexpr char kStackBackend[] = "stack.backend"; // "libunwind", ... or kStackBackendNone
+// The painted stack the recorder ran on, bytes (StackHighWater records);
+// absent when it did not paint (a user's program, a sanitizer build).
+inline constexpr char kStackPainted[] = "stack.painted";
 
 // --- the heap the recording ran on: written by the recorder -----------------
 inline constexpr char kAllocator[] = "allocator"; // kAllocatorLibc or kAllocatorMemoryBufferAlloc
@@ -120,6 +123,7 @@ inline constexpr auto kAllKeys = std::to_array<std::string_view>({
     kPointerSize,
     kSizeTSize,
     kStackBackend,
+    kStackPainted,
     kAllocator,
     kPoolSize,
     kPoolBase,
@@ -153,6 +157,7 @@ inline constexpr auto kNumericKeys = std::to_array<std::string_view>({
     kPointerSize,
     kSizeTSize,
     kPoolSize,
+    kStackPainted,
     kPoolBase,
     kSslInContentLen,
     kSslOutContentLen,

@@ -72,6 +72,7 @@ struct Record {
     std::vector<std::uint8_t> hs_types;
 
     // PoolStats: pool_size header_size max_used max_blocks cur_used cur_blocks pool_base in values
+    // StackHighWater: deepest base in values
 
     // Frame: address, then levels
     std::vector<SourceLevel> levels;

@@ -209,6 +209,9 @@ void add_profile_command(CLI::App& app, int& exit_code) {
         "--abi", options->abis,
         "ABI to record on: ilp32 (32-bit x86, the default where it builds), arm (32-bit "
         "ARM under qemu), host; repeat to compare them side by side");
+    cmd->add_flag("--stack", options->settings.run.stack,
+                  "also measure the stack: the recorder runs on a painted stack and reports the "
+                  "deepest each phase and handshake state went (the recording is slower)");
     cmd->add_option("--stack-backend", options->stack_backend,
                     "how the recorder captures stacks: frame-pointer (default on x86), libunwind, "
                     "execinfo");

@@ -75,6 +75,8 @@ const char* record_kind(Tag t) {
         return "outcome";
     case Tag::PoolStats:
         return "pool_stats";
+    case Tag::StackHighWater:
+        return "stack_high_water";
     case Tag::End:
         return "end";
     }
@@ -372,6 +374,14 @@ int export_json(const ExportOptions& o) {
             if (o.stable) {
                 j["values"].erase(6); // the pool's host address
             }
+            break;
+        case Tag::StackHighWater:
+            j = {{"type", "stack_high_water"},
+                 {"connection", walker.connection()},
+                 {"phase", phase},
+                 {"state", state},
+                 {"deepest", r.values[0]},
+                 {"base", r.values[1]}};
             break;
         default:
             continue;

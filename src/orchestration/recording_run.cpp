@@ -38,6 +38,10 @@ std::vector<std::string> recorder_common(const RecordingRequest& r) {
         if (!r.capture_stacks) {
             a.push_back("--no-stacks");
         }
+        if (r.settings.stack) {
+            a.insert(a.end(),
+                     {"--stack-size", std::to_string(recorder_protocol::kPaintedStackBytes)});
+        }
     }
     if (r.settings.real_pool > 0) {
         a.insert(a.end(), {"--pool-size", std::to_string(r.settings.real_pool)});

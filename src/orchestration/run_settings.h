@@ -22,6 +22,7 @@ struct RunSettings {
     double timeout_seconds = 10; // per step, for the peer and the recorder
     unsigned port = 0;           // 0: ephemeral
     std::uint64_t real_pool = 0; // run on the real memory_buffer_alloc with this pool
+    bool stack = false;          // run the recorded side on a painted stack (`profile --stack`)
     // Over the scenario's lifecycle (unset: the scenario's).
     std::optional<unsigned> connections;
     std::optional<lifecycle::Start> start;

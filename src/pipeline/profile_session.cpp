@@ -95,6 +95,9 @@ std::string trace_path_for(const fs::path& cache, const RecordSettings& s,
     if (l.early_data) {
         lifecycle_part += "-early-data";
     }
+    if (s.run.stack) {
+        lifecycle_part += "-stack"; // a painted-stack recording (StackHighWater records)
+    }
     return (dir / fmt::format("{}{}-{}-{}-{}-{}.trace", scenario, lifecycle_part, s.run.side,
                               s.run.connect.empty() ? s.run.peer : std::string("external"), abi,
                               key.substr(0, 12)))

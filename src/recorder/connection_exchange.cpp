@@ -112,7 +112,8 @@ bool ConnectionExchange::write_early_data() {
 bool ConnectionExchange::read_early_data([[maybe_unused]] int state_before) {
 #if defined(MBEDTLS_SSL_EARLY_DATA) && defined(MBEDTLS_SSL_SRV_C)
     ActivityScope a(Recording::instance(), "ssl_read_early_data");
-    unsigned char buf[1024];
+    // Static: the application's buffer is not mbedTLS's stack (painted_stack.h).
+    static unsigned char buf[1024];
     for (;;) {
         const int ret = mbedtls_ssl_read_early_data(c_.ssl(), buf, sizeof(buf));
         if (ret == MBEDTLS_ERR_SSL_CANNOT_READ_EARLY_DATA) {
@@ -218,7 +219,8 @@ bool ConnectionExchange::write_all(const std::string& data) {
 
 template <typename Enough>
 bool ConnectionExchange::read_until(std::string& data, Enough enough) {
-    unsigned char buf[4096];
+    // Static: the application's buffer is not mbedTLS's stack (painted_stack.h).
+    static unsigned char buf[4096];
     while (!enough(data)) {
         const int ret = mbedtls_ssl_read(c_.ssl(), buf, sizeof(buf));
         if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE) {
@@ -298,7 +300,8 @@ void ConnectionExchange::close() {
     } while (ret == MBEDTLS_ERR_SSL_WANT_WRITE);
     if (!c_.is_client() && !peer_closed_) {
         // Wait (bounded) for the client's close_notify so it never writes to a closed socket.
-        unsigned char buf[256];
+        // Static: the application's buffer is not mbedTLS's stack (painted_stack.h).
+        static unsigned char buf[256];
         for (int i = 0; i < 64; ++i) {
             const int r = mbedtls_ssl_read(ssl, buf, sizeof(buf));
             if (r <= 0 && r != MBEDTLS_ERR_SSL_WANT_READ

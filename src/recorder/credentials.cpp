@@ -1,5 +1,7 @@
 #include "credentials.h"
 
+#include "painted_stack.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -22,7 +24,10 @@ std::string describe_mbedtls_error(int ret) {
 #endif
 }
 
-bool read_file(const std::string& path, std::vector<unsigned char>& out, std::string& error) {
+namespace {
+
+__attribute__((noinline)) bool
+read_whole_file(const std::string& path, std::vector<unsigned char>& out, std::string& error) {
     // Credentials are small: a device (/dev/zero) or a huge file is refused
     // instead of read until memory runs out.
     constexpr std::size_t kMostBytes = 1u << 20;
@@ -50,6 +55,14 @@ bool read_file(const std::string& path, std::vector<unsigned char>& out, std::st
     }
     std::fclose(f);
     return true;
+}
+
+} // namespace
+
+bool read_file(const std::string& path, std::vector<unsigned char>& out, std::string& error) {
+    // A device has its credentials in flash: reading them is not its stack.
+    const StackExcursion excursion;
+    return read_whole_file(path, out, error);
 }
 
 namespace {

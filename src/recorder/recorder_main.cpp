@@ -7,6 +7,7 @@
 #include "deterministic_time.h"
 #include "forked_runs.h"
 #include "mbedtls_compat.h"
+#include "painted_stack.h"
 #include "recorder_options.h"
 #include "recording.h"
 #include "socket_transport.h"
@@ -20,6 +21,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <unistd.h>
 
 namespace {
 
@@ -27,11 +29,27 @@ using tlsheap::recorder::Recording;
 
 constexpr int kTraceWriteFailure = 6;
 
-extern "C" void on_fatal_signal(int sig) {
+extern "C" void on_fatal_signal(int sig, siginfo_t* info, void*) {
+    if (sig == SIGSEGV && tlsheap::recorder::painted_stack_overflowed(info->si_addr)) {
+        constexpr char kOverflow[] =
+            "error: the handshake overflowed the recorder's painted stack (--stack-size)\n";
+        [[maybe_unused]] const auto n = write(STDERR_FILENO, kOverflow, sizeof kOverflow - 1);
+    }
     // Keep what was recorded: a killed recorder leaves a readable, truncated trace.
     Recording::instance().emergency_flush();
     std::signal(sig, SIG_DFL);
     std::raise(sig);
+}
+
+void install_fatal_signal_handlers() {
+    struct sigaction action {};
+    action.sa_sigaction = on_fatal_signal;
+    // On the painted stack's alternate signal stack, so that an overflow is reported.
+    action.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigemptyset(&action.sa_mask);
+    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL}) {
+        sigaction(sig, &action, nullptr);
+    }
 }
 
 void describe_recording(Recording& r, const tlsheap::recorder::RecorderOptions& o) {
@@ -43,6 +61,9 @@ void describe_recording(Recording& r, const tlsheap::recorder::RecorderOptions& 
     r.meta(meta::kTransport, meta::kTransportStream);
     r.meta(meta::kStackBackend,
            o.capture_stacks ? stack_capture_backend() : meta::kStackBackendNone);
+    if (painted_stack_active()) {
+        r.meta(meta::kStackPainted, std::to_string(painted_stack_size()));
+    }
     r.meta(meta::kAllocator,
            o.pool_size > 0 ? meta::kAllocatorMemoryBufferAlloc : meta::kAllocatorLibc);
     if (o.pool_size > 0) {
@@ -67,20 +88,11 @@ void describe_recording(Recording& r, const tlsheap::recorder::RecorderOptions& 
     r.flush();
 }
 
-} // namespace
-
-int main(int argc, char** argv) {
+// Everything the recorder does, on the painted stack when it has one.
+int run_recorder(void* arg) {
     using namespace tlsheap::recorder;
-    RecorderOptions options;
+    const RecorderOptions& options = *static_cast<const RecorderOptions*>(arg);
     std::string error;
-    if (!parse_recorder_options(argc, argv, options, error)) {
-        std::fprintf(stderr, "error: %s\n", error.c_str());
-        return static_cast<int>(ConnectionStatus::Usage);
-    }
-    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL}) {
-        std::signal(sig, on_fatal_signal);
-    }
-    std::signal(SIGPIPE, SIG_IGN);
     stack_capture_init(__builtin_frame_address(0));
     seed_deterministic_entropy(options.seed);
     fix_library_time(static_cast<std::int64_t>(options.fixed_time));
@@ -120,6 +132,7 @@ int main(int argc, char** argv) {
     for (unsigned i = 0; i < connections && result.status == ConnectionStatus::Ok; ++i) {
         result = run_lifecycle(options, &listener);
         if (options.report_timing && result.status == ConnectionStatus::Ok) {
+            const StackExcursion excursion; // printf's stack is not mbedTLS's
             std::printf("%s%llu\n", std::string(tlsheap::recorder_protocol::kHandshakeNs).c_str(),
                         result.handshake_ns);
         }
@@ -139,4 +152,28 @@ int main(int argc, char** argv) {
         return kTraceWriteFailure;
     }
     return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    using namespace tlsheap::recorder;
+    RecorderOptions options;
+    std::string error;
+    if (!parse_recorder_options(argc, argv, options, error)) {
+        std::fprintf(stderr, "error: %s\n", error.c_str());
+        return static_cast<int>(ConnectionStatus::Usage);
+    }
+    install_fatal_signal_handlers();
+    std::signal(SIGPIPE, SIG_IGN);
+    if (options.stack_size == 0) {
+        return run_recorder(&options);
+    }
+    int status = 0;
+    const char* failure = nullptr;
+    if (!run_on_painted_stack(options.stack_size, run_recorder, &options, status, failure)) {
+        std::fprintf(stderr, "error: %s\n", failure);
+        return static_cast<int>(ConnectionStatus::Usage);
+    }
+    return status;
 }

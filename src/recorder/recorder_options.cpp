@@ -231,6 +231,18 @@ bool parse_recorder_options(int argc, char** argv, RecorderOptions& o, std::stri
             if (!number(o.pool_size)) {
                 return false;
             }
+        } else if (arg == "--stack-size") {
+            if (!number(o.stack_size)) {
+                return false;
+            }
+            if (o.stack_size != 0 && (o.stack_size < recorder_protocol::kMinPaintedStack ||
+                                      o.stack_size > recorder_protocol::kMaxPaintedStack)) {
+                error = "--stack-size takes 0 (no painted stack) or " +
+                        std::to_string(recorder_protocol::kMinPaintedStack) + " to " +
+                        std::to_string(recorder_protocol::kMaxPaintedStack) + " bytes, not " +
+                        std::to_string(o.stack_size);
+                return false;
+            }
         } else if (arg == "--fail-allocations") {
             if (!value(v) || !parse_range(arg, v, o.sweep.fail_first, o.sweep.fail_last,
                                           o.sweep.fail_step, false, error)) {

@@ -56,6 +56,9 @@ struct RecorderOptions {
     trace::meta::PsaInit psa_init = trace::meta::PsaInit::Auto;
     std::uint64_t fixed_time = 0; // seconds since 1970 for the library's clock; 0: real
     std::uint64_t pool_size = 0;  // 0: libc behind the shim
+    // The painted stack the recorder runs on (painted_stack.h,
+    // recorder_protocol::kPaintedStackBytes); 0: its own stack, unmeasured.
+    std::uint64_t stack_size = 0;
     bool report_timing = false;
 
     // Out-of-memory injection (forked_runs.h). Client: one forked run per

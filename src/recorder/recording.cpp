@@ -1,5 +1,7 @@
 #include "recording.h"
 
+#include "painted_stack.h"
+
 #include <ctime>
 
 namespace tlsheap::recorder {
@@ -139,10 +141,21 @@ void Recording::on_free(const void* pointer, const std::uintptr_t* frames, unsig
     writer_.record(trace::Tag::Free, p);
 }
 
+// The context records end the painted stack's interval and begin the next.
+// These methods keep their own frame small and do the writing in separate
+// functions: whatever their frame holds lies between the driver's call and
+// the depth at which the next interval can be measured.
 void Recording::connection(std::uint32_t id) {
     if (connection_written_ && id == connection_) {
         return;
     }
+    const StackInterval ended = end_stack_interval();
+    write_stack_interval(ended);
+    write_connection(id);
+    begin_stack_interval(__builtin_frame_address(0));
+}
+
+void Recording::write_connection(std::uint32_t id) {
     connection_ = id;
     connection_written_ = true;
     PayloadBuilder p;
@@ -151,6 +164,13 @@ void Recording::connection(std::uint32_t id) {
 }
 
 void Recording::phase(trace::Phase phase) {
+    const StackInterval ended = end_stack_interval();
+    write_stack_interval(ended);
+    write_phase(phase);
+    begin_stack_interval(__builtin_frame_address(0));
+}
+
+void Recording::write_phase(trace::Phase phase) {
     PayloadBuilder p;
     p.varint(static_cast<std::uint64_t>(phase));
     writer_.record(trace::Tag::Phase, p);
@@ -158,12 +178,26 @@ void Recording::phase(trace::Phase phase) {
 }
 
 void Recording::step_begin(int state) {
+    const StackInterval ended = end_stack_interval();
+    write_stack_interval(ended);
+    write_step_begin(state);
+    begin_stack_interval(__builtin_frame_address(0));
+}
+
+void Recording::write_step_begin(int state) {
     PayloadBuilder p;
     p.varint(static_cast<std::uint64_t>(state));
     writer_.record(trace::Tag::StepBegin, p);
 }
 
 void Recording::step_end(int state_after, int ret) {
+    const StackInterval ended = end_stack_interval();
+    write_stack_interval(ended);
+    write_step_end(state_after, ret);
+    begin_stack_interval(__builtin_frame_address(0));
+}
+
+void Recording::write_step_end(int state_after, int ret) {
     PayloadBuilder p;
     p.varint(static_cast<std::uint64_t>(state_after));
     p.svarint(ret);
@@ -172,6 +206,12 @@ void Recording::step_end(int state_after, int ret) {
 }
 
 void Recording::activity(bool begin, std::string_view name) {
+    // The driver's call: the record is the recorder's work, not mbedTLS's stack.
+    const StackExcursion excursion;
+    write_activity(begin, name);
+}
+
+void Recording::write_activity(bool begin, std::string_view name) {
     PayloadBuilder p;
     p.varint(begin ? 1 : 0);
     p.string(name);
@@ -179,6 +219,12 @@ void Recording::activity(bool begin, std::string_view name) {
 }
 
 void Recording::role(const void* pointer, trace::Role role) {
+    // The driver's call: the record is the recorder's work, not mbedTLS's stack.
+    const StackExcursion excursion;
+    write_role(pointer, role);
+}
+
+void Recording::write_role(const void* pointer, trace::Role role) {
     const std::uint64_t seq = seq_of(pointer);
     if (seq == 0) {
         return;
@@ -190,6 +236,12 @@ void Recording::role(const void* pointer, trace::Role role) {
 }
 
 void Recording::outcome(trace::OutcomeKind kind, int ret, int state, std::string_view text) {
+    // The driver's call: the record is the recorder's work, not mbedTLS's stack.
+    const StackExcursion excursion;
+    write_outcome(kind, ret, state, text);
+}
+
+void Recording::write_outcome(trace::OutcomeKind kind, int ret, int state, std::string_view text) {
     PayloadBuilder p;
     p.varint(static_cast<std::uint64_t>(kind));
     p.svarint(ret);
@@ -202,6 +254,14 @@ void Recording::outcome(trace::OutcomeKind kind, int ret, int state, std::string
 void Recording::pool_stats(std::uint64_t pool_size, std::uint64_t header_size,
                            std::uint64_t max_used, std::uint64_t max_blocks, std::uint64_t cur_used,
                            std::uint64_t cur_blocks, std::uint64_t pool_base) {
+    const StackExcursion excursion;
+    write_pool_stats(pool_size, header_size, max_used, max_blocks, cur_used, cur_blocks, pool_base);
+}
+
+void Recording::write_pool_stats(std::uint64_t pool_size, std::uint64_t header_size,
+                                 std::uint64_t max_used, std::uint64_t max_blocks,
+                                 std::uint64_t cur_used, std::uint64_t cur_blocks,
+                                 std::uint64_t pool_base) {
     PayloadBuilder p;
     p.varint(pool_size);
     p.varint(header_size);
@@ -211,6 +271,16 @@ void Recording::pool_stats(std::uint64_t pool_size, std::uint64_t header_size,
     p.varint(cur_blocks);
     p.varint(pool_base);
     writer_.record(trace::Tag::PoolStats, p);
+}
+
+void Recording::write_stack_interval(const StackInterval& ended) {
+    if (ended.deepest == 0) {
+        return;
+    }
+    PayloadBuilder p;
+    p.varint(ended.deepest);
+    p.varint(ended.base);
+    writer_.record(trace::Tag::StackHighWater, p);
 }
 
 void Recording::on_tls_record(const ObservedRecord& record, void* self) {
@@ -239,6 +309,7 @@ bool Recording::finish() {
     if (!active_) {
         return true;
     }
+    write_stack_interval(end_stack_interval());
     active_ = false;
     writer_.finish(seq_);
     return !writer_.failed();

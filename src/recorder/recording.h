@@ -4,6 +4,7 @@
 #pragma once
 
 #include "live_allocation_table.h"
+#include "painted_stack.h"
 #include "stack_table.h"
 #include "tlsheap/trace_format.h"
 #include "trace_writer.h"
@@ -75,6 +76,36 @@ class Recording {
     std::uint64_t elapsed_ns();
     std::uint64_t address_code(const void* pointer);
     std::uint32_t stack_id(const std::uintptr_t* frames, unsigned depth);
+    // The painted stack's intervals (painted_stack.h), one per context: a
+    // StackHighWater record for the context that ends, measured before
+    // anything is written; the next interval begins at `frame`, the frame of
+    // the Recording call the driver made.
+    __attribute__((always_inline)) StackInterval end_stack_interval() {
+        // What ran before the first context record was the recorder's own start.
+        if (!active_ || !stack_measured_ || !painted_stack_active()) {
+            return {};
+        }
+        return measure_stack_interval();
+    }
+    __attribute__((noinline)) void write_stack_interval(const StackInterval& ended);
+    __attribute__((always_inline)) void begin_stack_interval(const void* frame) {
+        if (active_ && painted_stack_active()) {
+            stack_measured_ = true;
+            restart_stack_interval(frame);
+        }
+    }
+    __attribute__((noinline)) void write_connection(std::uint32_t id);
+    __attribute__((noinline)) void write_phase(trace::Phase phase);
+    __attribute__((noinline)) void write_step_begin(int state);
+    __attribute__((noinline)) void write_step_end(int state_after, int ret);
+    __attribute__((noinline)) void write_activity(bool begin, std::string_view name);
+    __attribute__((noinline)) void write_role(const void* pointer, trace::Role role);
+    __attribute__((noinline)) void write_outcome(trace::OutcomeKind kind, int ret, int state,
+                                                 std::string_view text);
+    __attribute__((noinline)) void
+    write_pool_stats(std::uint64_t pool_size, std::uint64_t header_size, std::uint64_t max_used,
+                     std::uint64_t max_blocks, std::uint64_t cur_used, std::uint64_t cur_blocks,
+                     std::uint64_t pool_base);
 
     TraceWriter writer_;
     StackTable stacks_;
@@ -86,6 +117,7 @@ class Recording {
     std::uintptr_t last_address_ = 0;
     std::uint32_t connection_ = trace::kSharedConnection;
     bool connection_written_ = false;
+    bool stack_measured_ = false;
 };
 
 } // namespace tlsheap::recorder

@@ -1,6 +1,7 @@
 #include "socket_transport.h"
 
 #include "mbedtls_compat.h"
+#include "painted_stack.h"
 
 #include <arpa/inet.h>
 #include <cerrno>
@@ -114,7 +115,11 @@ int SocketTransport::bio_send(void* ctx, const unsigned char* buf, std::size_t l
         return errno == EPIPE || errno == ECONNRESET ? MBEDTLS_ERR_NET_CONN_RESET
                                                      : MBEDTLS_ERR_NET_SEND_FAILED;
     }
-    self->tap_.observe(trace::Direction::Out, buf, static_cast<std::size_t>(n));
+    {
+        // The tap is the recorder's work, not the device's.
+        StackExcursion excursion;
+        self->tap_.observe(trace::Direction::Out, buf, static_cast<std::size_t>(n));
+    }
     self->sent_in_turn_ = true;
     return static_cast<int>(n);
 }
@@ -134,7 +139,10 @@ int SocketTransport::bio_recv(void* ctx, unsigned char* buf, std::size_t len) {
         self->last_errno_ = errno;
         return errno == ECONNRESET ? MBEDTLS_ERR_NET_CONN_RESET : MBEDTLS_ERR_NET_RECV_FAILED;
     }
-    self->tap_.observe(trace::Direction::In, buf, static_cast<std::size_t>(n));
+    {
+        StackExcursion excursion;
+        self->tap_.observe(trace::Direction::In, buf, static_cast<std::size_t>(n));
+    }
     return static_cast<int>(n);
 }
 

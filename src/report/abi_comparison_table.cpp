@@ -64,6 +64,17 @@ void print_abi_comparison(std::FILE* out, const std::vector<AbiColumn>& columns)
         });
     }
     row("leaks (bytes)", [](const AbiColumn& c) { return grouped(c.result->leaked_bytes); });
+    if (base.stack) {
+        // --stack: what each ABI's compiler makes of mbedTLS's frames.
+        row("stack below the call (bytes)", [](const AbiColumn& c) {
+            return c.result->stack ? grouped(c.result->stack->below_call) : std::string("-");
+        });
+        row("heap + stack (bytes)", [](const AbiColumn& c) {
+            return c.result->stack
+                       ? grouped(c.result->live_peak.bytes + c.result->stack->below_call)
+                       : std::string("-");
+        });
+    }
     line("");
     for (const AbiColumn& c : columns) {
         line(fmt::format("  {}: trace {} ({} events{}); build {}", c.run->abi, c.run->trace_path,

@@ -161,6 +161,9 @@ nlohmann::json profile_json(const RunDescription& run, const ReplayResult& r,
                           {"frees", f.frees},
                           {"bytes_allocated", f.bytes_allocated},
                           {"live_at_end", f.live_at_end}});
+        if (r.stack) {
+            phases.back()["stack_bytes"] = f.stack;
+        }
     }
     j["phases"] = phases;
     json states = json::array();
@@ -171,8 +174,23 @@ nlohmann::json profile_json(const RunDescription& run, const ReplayResult& r,
                           {"frees", s.frees},
                           {"bytes_allocated", s.bytes_allocated},
                           {"steps", s.steps}});
+        if (r.stack) {
+            states.back()["stack_bytes"] = s.stack;
+        }
     }
     j["states"] = states;
+    if (r.stack) {
+        const replay::StackFigures& st = *r.stack;
+        json at = {{"phase", trace::phase_name(st.phase)}, {"connection", st.connection}};
+        if (st.in_step) {
+            at["state"] = info.state_name(st.state);
+        }
+        j["stack"] = {{"painted_bytes", st.painted},
+                      {"below_call_bytes", st.below_call},
+                      {"deepest_bytes", st.deepest},
+                      {"at", at},
+                      {"heap_plus_stack_bytes", r.live_peak.bytes + st.below_call}};
+    }
     json sites = json::array();
     for (std::size_t i = 0; i < r.alive_at_peak.size(); ++i) {
         const replay::SiteBytes& s = r.alive_at_peak[i];

@@ -69,6 +69,31 @@ void print_heap_verdicts(std::FILE* out, const ReplayResult& r) {
     std::fputs("\n", out);
 }
 
+// The painted stack's figures and the RAM budget they make with the heap.
+template <typename Line>
+void print_stack(const trace::TraceInfo& info, const replay::ReplayResult& r, Line& line) {
+    const replay::StackFigures& st = *r.stack;
+    const std::string at = st.in_step ? info.state_name(st.state) + " (HANDSHAKE)"
+                                      : std::string(trace::phase_name(st.phase));
+    line(fmt::format("Stack           {} bytes below the recorder's call into mbedTLS, deepest in "
+                     "{}, connection {}",
+                     grouped(st.below_call), at, st.connection));
+    line(fmt::format("                (painted stack of {} bytes; {} from its top, the "
+                     "recorder's own frames included)",
+                     grouped(st.painted), grouped(st.deepest)));
+    std::string budget =
+        fmt::format("heap + stack = {} + {} = {} bytes (live peak)", grouped(r.live_peak.bytes),
+                    grouped(st.below_call), grouped(r.live_peak.bytes + st.below_call));
+    for (const auto& [model, pool] : r.min_pools) {
+        if (!r.min_pool_bounds.contains(model)) {
+            budget += fmt::format("; {} + {} = {} ({} min pool)", grouped(pool),
+                                  grouped(st.below_call), grouped(pool + st.below_call), model);
+        }
+    }
+    line("RAM budget      " + budget);
+    line("");
+}
+
 } // namespace
 
 void print_profile(std::FILE* out, const RunDescription& run, const ReplayResult& r,
@@ -161,28 +186,36 @@ void print_profile(std::FILE* out, const RunDescription& run, const ReplayResult
     }
     line("");
 
+    if (r.stack) {
+        print_stack(info, r, line);
+    }
+    // With a painted stack, a stack column next to the heap's.
+    auto stack_column = [&](std::uint64_t bytes) {
+        return r.stack ? fmt::format(" {:>8}", bytes > 0 ? grouped(bytes) : "-") : std::string();
+    };
+    const std::string stack_header = r.stack ? fmt::format(" {:>8}", "stack") : std::string();
     line("Peak by phase");
-    line(fmt::format("  {:<12} {:>12} {:>8} {:>8} {:>16} {:>12}", "phase", "peak bytes", "allocs",
-                     "frees", "bytes allocated", "live at end"));
+    line(fmt::format("  {:<12} {:>12} {:>8} {:>8} {:>16} {:>12}{}", "phase", "peak bytes", "allocs",
+                     "frees", "bytes allocated", "live at end", stack_header));
     for (unsigned p = 0; p < trace::kPhaseCount; ++p) {
         const replay::PhaseFigures& f = r.phases[p];
         if (!f.seen) {
             continue;
         }
-        line(fmt::format("  {:<12} {:>12} {:>8} {:>8} {:>16} {:>12}",
+        line(fmt::format("  {:<12} {:>12} {:>8} {:>8} {:>16} {:>12}{}",
                          trace::phase_name(static_cast<Phase>(p)), grouped(f.peak.bytes),
                          grouped(f.allocs), grouped(f.frees), grouped(f.bytes_allocated),
-                         grouped(f.live_at_end)));
+                         grouped(f.live_at_end), stack_column(f.stack)));
     }
     line("");
     if (!r.states.empty()) {
         line("Peak by handshake state (in the order stepped)");
-        line(fmt::format("  {:<36} {:>12} {:>8} {:>8} {:>16}", "state", "peak bytes", "allocs",
-                         "frees", "bytes allocated"));
+        line(fmt::format("  {:<36} {:>12} {:>8} {:>8} {:>16}{}", "state", "peak bytes", "allocs",
+                         "frees", "bytes allocated", stack_header));
         for (const replay::StateFigures& s : r.states) {
-            line(fmt::format("  {:<36} {:>12} {:>8} {:>8} {:>16}", info.state_name(s.state),
+            line(fmt::format("  {:<36} {:>12} {:>8} {:>8} {:>16}{}", info.state_name(s.state),
                              grouped(s.peak.bytes), grouped(s.allocs), grouped(s.frees),
-                             grouped(s.bytes_allocated)));
+                             grouped(s.bytes_allocated), stack_column(s.stack)));
         }
         line("");
     }

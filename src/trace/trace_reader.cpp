@@ -534,6 +534,12 @@ bool TraceReader::decode(Tag tag, const unsigned char* p, const unsigned char* e
             ok = ok && c.varint(v);
         }
         break;
+    case Tag::StackHighWater:
+        // deepest, base: bounded, and the interval began above its deepest point.
+        out.values.resize(2);
+        ok = c.varint(out.values[0]) && c.varint(out.values[1]) &&
+             out.values[0] <= kMaxStackBytes && out.values[1] <= out.values[0];
+        break;
     case Tag::End:
         // Only the last record of a truncated file comes here (next() reads
         // a whole End itself). Its count must be the events read.

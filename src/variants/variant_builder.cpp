@@ -46,16 +46,11 @@ constexpr char kProgramWraps[] =
 // The recorder's sources that a program's recording needs however its
 // allocations are interposed (the stack capture backend and the variant's
 // generated facts are added).
-constexpr const char* kProgramRecordingSources[] = {"live_allocation_table.cpp",
-                                                    "module_map.cpp",
-                                                    "program_hooks.cpp",
-                                                    "psa_state.cpp",
-                                                    "recording.cpp",
-                                                    "ssl_buffer_sizes.c",
-                                                    "stack_table.cpp",
-                                                    "trace_writer.cpp",
-                                                    "transport_tap.cpp",
-                                                    "variant_description.cpp"};
+constexpr const char* kProgramRecordingSources[] = {
+    "live_allocation_table.cpp", "module_map.cpp",         "painted_stack.cpp",
+    "program_hooks.cpp",         "psa_state.cpp",          "recording.cpp",
+    "ssl_buffer_sizes.c",        "stack_table.cpp",        "trace_writer.cpp",
+    "transport_tap.cpp",         "variant_description.cpp"};
 // A program linked with an export: mbedtls_calloc/free are wrapped.
 constexpr const char* kWrappedAllocationSources[] = {"allocation_shim.cpp",
                                                      "failure_injection.cpp"};

@@ -346,6 +346,31 @@ TEST_F(HtmlReport, ProfileAndSweepWriteTheirPages) {
     expect_clean(open_page(again));
 }
 
+// profile --stack: the states and phases tables get a stack column and the
+// page says the RAM budget the JSON gives.
+TEST_F(HtmlReport, ProfileWithStackShowsStackNextToHeap) {
+    const fs::path page = dir_ / "stack.html";
+    const fs::path doc = dir_ / "stack.json";
+    const RunResult p = run_tlsheap({"profile", "--stack", "--scenario", "tls12-psk-aes128-ccm",
+                                     "--json", doc.string(), "--html", page.string()});
+    ASSERT_EQ(p.status, 0) << p.err;
+    const Page shown = open_page(page);
+    expect_clean(shown);
+    const json profile = read_json(doc);
+    ASSERT_TRUE(profile.contains("stack"));
+    std::string budget =
+        std::to_string(profile["stack"]["heap_plus_stack_bytes"].get<std::uint64_t>());
+    for (int i = static_cast<int>(budget.size()) - 3; i > 0; i -= 3) {
+        budget = budget.substr(0, static_cast<std::size_t>(i)) + "," +
+                 budget.substr(static_cast<std::size_t>(i));
+    }
+    EXPECT_TRUE(std::regex_search(
+        shown.dom, std::regex("<p class=\"stack-budget\">[^<]* = " + budget + " bytes\\.</p>")))
+        << budget;
+    // One stack column in each of the two tables.
+    EXPECT_EQ(occurrences(shown.dom, ">stack<"), 2u);
+}
+
 // Names in a trace are data, never markup: a state and a function named
 // "</script><script>..." stay text, and the page still renders.
 TEST_F(HtmlReport, HostileNamesStayText) {

@@ -209,6 +209,26 @@ TEST(JsonSchema, ProfileWithResumedHandshakesValidates) {
     EXPECT_VALID("profile.schema.json", p);
 }
 
+TEST(JsonSchema, ProfileWithStackAndItsTraceExportValidate) {
+    const fs::path dir = scratch_dir("schema-profile-stack");
+    const RunResult r =
+        run_tlsheap({"profile", "--quiet", "--stack", "--scenario", "tls12-psk-aes128-ccm",
+                     "--json", (dir / "p.json").string(), "--trace", (dir / "p.trace").string()});
+    ASSERT_EQ(r.status, 0) << r.err;
+    // The terminal report has the budget line next to the JSON.
+    EXPECT_NE(r.out.find("RAM budget      heap + stack = "), std::string::npos) << r.out;
+    const json p = read_json(dir / "p.json");
+    ASSERT_TRUE(p.contains("stack"));
+    EXPECT_VALID("profile.schema.json", p);
+    const json exported = written("export-stack", {"trace", "export", (dir / "p.trace").string()});
+    EXPECT_VALID("trace-export.schema.json", exported);
+    std::size_t marks = 0;
+    for (const json& e : exported["events"]) {
+        marks += e["type"] == "stack_high_water" ? 1 : 0;
+    }
+    EXPECT_GT(marks, p["states"].size()); // one per step at least
+}
+
 TEST(JsonSchema, ProfileOnTwoAbisAndItsDiffValidate) {
     const fs::path dir = scratch_dir("schema-abis");
     const std::string abis = (dir / "abis.json").string();

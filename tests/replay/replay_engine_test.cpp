@@ -47,6 +47,40 @@ std::vector<unsigned char> handshake_trace() {
     return b.finish(); // 0x7000 (500 bytes) is never freed: a leak
 }
 
+// A recording on the painted stack: each StackHighWater record belongs to
+// the context it ends. Figures are deepest - base.
+TEST(ReplayEngine, StackHighWaterPerPhaseAndStepOnly) {
+    TraceBuilder b;
+    b.meta(trace::meta::kStackPainted, "65536").state_name(2, "SERVER_HELLO");
+    b.connection(1).phase(Phase::Setup);
+    b.alloc(100, 0x1000);
+    b.stack_high_water(1500, 500); // SETUP: 1,000
+    b.phase(Phase::Handshake).stack_high_water(900, 600).step(2);
+    b.stack_high_water(4100, 600); // the step of SERVER_HELLO: 3,500
+    b.step_end(3);
+    // Between two steps the recorder ran, not a state: only the phase's.
+    b.stack_high_water(4300, 300);                     // 4,000
+    b.step(2).stack_high_water(2600, 600).step_end(3); // SERVER_HELLO again: 2,000
+    b.phase(Phase::Teardown);
+    b.free(0x1000);
+    b.stack_high_water(700, 500);
+    const ReplayResult r = run(b.finish());
+    ASSERT_TRUE(r.stack.has_value());
+    EXPECT_EQ(r.stack->painted, 65536u);
+    EXPECT_EQ(r.stack->below_call, 4000u);
+    EXPECT_EQ(r.stack->deepest, 4300u);
+    EXPECT_EQ(r.stack->phase, Phase::Handshake);
+    EXPECT_FALSE(r.stack->in_step);
+    EXPECT_EQ(r.stack->connection, 1u);
+    EXPECT_EQ(r.phases[static_cast<unsigned>(Phase::Setup)].stack, 1000u);
+    EXPECT_EQ(r.phases[static_cast<unsigned>(Phase::Handshake)].stack, 4000u);
+    EXPECT_EQ(r.phases[static_cast<unsigned>(Phase::Teardown)].stack, 200u);
+    ASSERT_EQ(r.states.size(), 1u); // state 3 was never stepped
+    EXPECT_EQ(r.states[0].stack, 3500u);
+    // Without the records nothing is measured.
+    EXPECT_FALSE(run(handshake_trace()).stack.has_value());
+}
+
 TEST(ReplayEngine, LivePeakAndWhereItHappened) {
     const ReplayResult r = run(handshake_trace());
     EXPECT_EQ(r.live_peak.bytes, 17617u);

@@ -101,6 +101,12 @@ class TraceBuilder {
         trace::RecordEncoder().varint(state_after).svarint(ret).emit(trace::Tag::StepEnd, bytes_);
         return *this;
     }
+    // A painted-stack interval ended (format 1.4): bytes below the stack's top.
+    TraceBuilder& stack_high_water(std::uint64_t deepest, std::uint64_t base) {
+        trace::RecordEncoder().varint(deepest).varint(base).emit(trace::Tag::StackHighWater,
+                                                                 bytes_);
+        return *this;
+    }
     TraceBuilder& activity(bool begin, const std::string& name) {
         trace::RecordEncoder()
             .varint(begin ? 1 : 0)

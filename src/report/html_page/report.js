@@ -755,13 +755,20 @@
       });
       section.appendChild(table(cycleColumns, cycleRows, { class: "cycles-table" }));
     }
+    // With --stack: the stack next to the heap, and the RAM budget they make.
+    if (p.stack) {
+      var where = p.stack.at.state ? p.stack.at.state + " (HANDSHAKE)" : p.stack.at.phase;
+      section.appendChild(html("h3", null, "Heap and stack"));
+      section.appendChild(html("p", { class: "stack-budget" }, "Stack: " + count(p.stack.below_call_bytes) + " bytes below the recorder's call into mbedTLS, deepest in " + where + " (painted stack of " + count(p.stack.painted_bytes) + " bytes). Heap + stack: " + count(p.live_peak.bytes) + " + " + count(p.stack.below_call_bytes) + " = " + count(p.stack.heap_plus_stack_bytes) + " bytes."));
+    }
+    var stackColumns = p.stack ? [numberColumn("stack", "stack_bytes")] : [];
     if (p.phases && p.phases.length) {
       section.appendChild(html("h3", null, "Phases"));
-      section.appendChild(table([textColumn("phase", "phase"), numberColumn("allocations", "allocations"), numberColumn("frees", "frees"), numberColumn("bytes allocated", "bytes_allocated"), numberColumn("peak bytes", "peak_bytes"), numberColumn("live at end", "live_at_end")], p.phases.slice(), { class: "phases-table" }));
+      section.appendChild(table([textColumn("phase", "phase"), numberColumn("allocations", "allocations"), numberColumn("frees", "frees"), numberColumn("bytes allocated", "bytes_allocated"), numberColumn("peak bytes", "peak_bytes"), numberColumn("live at end", "live_at_end")].concat(stackColumns), p.phases.slice(), { class: "phases-table" }));
     }
     if (p.states && p.states.length) {
       section.appendChild(html("h3", null, "Handshake states"));
-      section.appendChild(table([textColumn("state", "state"), numberColumn("steps", "steps"), numberColumn("allocations", "allocations"), numberColumn("frees", "frees"), numberColumn("bytes allocated", "bytes_allocated"), numberColumn("peak bytes", "peak_bytes")], p.states.slice(), { class: "states-table" }));
+      section.appendChild(table([textColumn("state", "state"), numberColumn("steps", "steps"), numberColumn("allocations", "allocations"), numberColumn("frees", "frees"), numberColumn("bytes allocated", "bytes_allocated"), numberColumn("peak bytes", "peak_bytes")].concat(stackColumns), p.states.slice(), { class: "states-table" }));
     }
     if (p.alive_at_peak && p.alive_at_peak.length) {
       section.appendChild(html("h3", null, "Call sites alive at the live peak"));

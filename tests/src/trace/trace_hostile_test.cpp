@@ -36,6 +36,21 @@ void expect_corrupt(const std::vector<unsigned char>& bytes, const std::string& 
     EXPECT_EQ(error.find('\n'), std::string::npos) << error;
 }
 
+TEST(HostileTrace, StackHighWaterBeyondAnyStackOrAboveItsBaseIsCorruption) {
+    for (const auto& [deepest, base] :
+         {std::pair<std::uint64_t, std::uint64_t>{kMaxStackBytes + 1, 0},
+          std::pair<std::uint64_t, std::uint64_t>{100, 101},
+          std::pair<std::uint64_t, std::uint64_t>{~std::uint64_t{0}, 5}}) {
+        auto bytes = encode_header();
+        RecordEncoder().varint(deepest).varint(base).emit(Tag::StackHighWater, bytes);
+        encode_end(bytes, 0);
+        expect_corrupt(bytes, "StackHighWater");
+    }
+    TraceBuilder fine;
+    fine.stack_high_water(kMaxStackBytes, kMaxStackBytes);
+    EXPECT_EQ(read_all(fine.finish()), "");
+}
+
 TEST(HostileTrace, StateIdsBeyondAnyHandshakeStateAreCorruption) {
     for (const std::uint64_t state : {std::uint64_t{0xffffffff}, std::uint64_t{10'000'000},
                                       std::uint64_t{0x7fffffff}, std::uint64_t{0x100000003}}) {
