@@ -35,8 +35,9 @@ std::map<std::string, json> profiles(bool stack, RunResult* run = nullptr) {
     }
     std::map<std::string, json> by_abi;
     if (fs::exists(dir / "p.json")) {
-        for (const json& p : read_json(dir / "p.json")["profiles"]) {
-            by_abi[p["variant"]["abi"].get<std::string>()] = p;
+        const json document = read_json(dir / "p.json"); // outlives the loop over its profiles
+        for (const json& p : document.at("profiles")) {
+            by_abi[p.at("variant").at("abi").get<std::string>()] = p;
         }
     }
     return by_abi;
