@@ -85,20 +85,20 @@ std::string trace_path_for(const fs::path& cache, const RecordSettings& s,
     }
     const fs::path dir = cache / "traces";
     fs::create_directories(dir);
-    // A lifecycle recording is another recording of the scenario.
-    std::string lifecycle_part =
+    // A lifecycle or painted-stack recording is another recording of the scenario.
+    std::string recording_part =
         l.single() ? std::string()
                    : fmt::format("-{}x{}-{}", l.connections, l.reconnects, start_name(l.start));
     if (l.resume != lifecycle::Resume::None) {
-        lifecycle_part += std::string("-resume-") + resume_name(l.resume);
+        recording_part += std::string("-resume-") + resume_name(l.resume);
     }
     if (l.early_data) {
-        lifecycle_part += "-early-data";
+        recording_part += "-early-data";
     }
     if (s.run.stack) {
-        lifecycle_part += "-stack"; // a painted-stack recording (StackHighWater records)
+        recording_part += "-stack"; // a painted-stack recording (StackHighWater records)
     }
-    return (dir / fmt::format("{}{}-{}-{}-{}-{}.trace", scenario, lifecycle_part, s.run.side,
+    return (dir / fmt::format("{}{}-{}-{}-{}-{}.trace", scenario, recording_part, s.run.side,
                               s.run.connect.empty() ? s.run.peer : std::string("external"), abi,
                               key.substr(0, 12)))
         .string();

@@ -59,6 +59,14 @@ __attribute__((always_inline)) inline std::uintptr_t paintable_below(const void*
     return align_down(reinterpret_cast<std::uintptr_t>(own_frame) - kOwnFrame);
 }
 
+// Repaints what was used below `own_frame` (the caller's frame address) and
+// returns the lowest word the caller may not paint.
+__attribute__((always_inline)) inline std::uintptr_t repaint_below(const void* own_frame) {
+    const std::uintptr_t limit = paintable_below(own_frame);
+    paint(lowest_touched(g.low, limit), limit);
+    return limit;
+}
+
 // Folds what was used since the last measurement into the interval.
 __attribute__((noinline)) void fold() {
     g.lowest = lowest_touched(g.low, g.lowest);
@@ -178,9 +186,7 @@ __attribute__((noinline)) void restart_stack_interval(const void* frame) {
         return;
     }
     // The interval was measured; since then the recorder wrote its records.
-    const std::uintptr_t limit = paintable_below(__builtin_frame_address(0));
-    paint(lowest_touched(g.low, limit), limit);
-    g.lowest = limit;
+    g.lowest = repaint_below(__builtin_frame_address(0));
     g.base = g.top - reinterpret_cast<std::uintptr_t>(frame);
 }
 
@@ -196,9 +202,7 @@ __attribute__((noinline)) StackExcursion::~StackExcursion() {
     if (!active_) {
         return;
     }
-    const std::uintptr_t limit = paintable_below(__builtin_frame_address(0));
-    const std::uintptr_t used = lowest_touched(g.low, limit);
-    paint(used, limit);
+    repaint_below(__builtin_frame_address(0));
 }
 
 } // namespace tlsheap::recorder
