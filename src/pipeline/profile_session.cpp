@@ -407,8 +407,10 @@ void ProfileSession::record(const RecordSettings& s, const record::Scenario& sce
     run.variant_key = p.prepared.library_key;
     run.recorder_key = p.variant.recorder_key;
     run.recorder = p.variant.recorder.string();
-    run.build_cached = p.variant.compiled_files == 0;
+    run.build_cached = p.variant.compiled_files == 0 && p.variant.reused_objects == 0;
     run.compiled_files = p.variant.compiled_files;
+    run.reused_objects = p.variant.reused_objects;
+    run.compiled_sources = p.variant.compiled_sources;
     run.build_seconds = p.variant.seconds;
     run.trace_path = trace_path;
 
@@ -498,12 +500,17 @@ std::vector<VariantProfile> ProfileSession::profile_variants(const VariantReques
         }
         for (VariantProfile& p : profiles) {
             p.variant = build(p.prepared);
-            progress_(p.variant.compiled_files == 0
+            progress_(p.variant.compiled_files == 0 && p.variant.reused_objects == 0
                           ? "variant " + p.prepared.library_key.substr(0, 12) + " (" + p.abi +
                                 ") is cached: nothing to compile"
-                          : fmt::format("variant {} ({}) built: {} files compiled in {:.1f} s",
+                          : fmt::format("variant {} ({}) built: {} files compiled{} in {:.1f} s",
                                         p.prepared.library_key.substr(0, 12), p.abi,
-                                        p.variant.compiled_files, p.variant.seconds));
+                                        p.variant.compiled_files,
+                                        p.variant.reused_objects == 0
+                                            ? ""
+                                            : fmt::format(", {} objects from the object cache",
+                                                          p.variant.reused_objects),
+                                        p.variant.seconds));
         }
     } catch (const build::BuildError& e) {
         throw UserError(e.what(), kExitBadInput, e.details());

@@ -31,6 +31,8 @@ struct RunDescription {
     std::string recorder;     // the variant's recorder executable
     bool build_cached = false;
     std::uint64_t compiled_files = 0;
+    std::uint64_t reused_objects = 0;          // taken from the object cache in this build
+    std::vector<std::string> compiled_sources; // file names, as compiled in this run
     double build_seconds = 0;
     std::string trace_path;
     std::uint64_t trace_bytes = 0;

@@ -116,10 +116,13 @@ void print_profile(std::FILE* out, const RunDescription& run, const ReplayResult
     if (!run.effective_config.empty()) {
         line(fmt::format("  effective config: {}", run.effective_config));
     }
-    line(fmt::format("  build: {} (variant {}{}), {} files compiled{}",
+    line(fmt::format("  build: {} (variant {}{}), {} files compiled{}{}",
                      run.build_cached ? "cached" : "built", run.variant_key.substr(0, 12),
                      run.recorder_key.empty() ? "" : ", recorder " + run.recorder_key.substr(0, 12),
                      run.compiled_files,
+                     run.reused_objects == 0
+                         ? ""
+                         : fmt::format(", {} objects from the object cache", run.reused_objects),
                      run.build_cached ? "" : fmt::format(" in {:.1f} s", run.build_seconds)));
     line(fmt::format("  trace: {} ({} events, {} bytes{})", run.trace_path, grouped(r.events),
                      grouped(run.trace_bytes), r.complete ? ", complete" : ", TRUNCATED"));

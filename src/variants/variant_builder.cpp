@@ -6,6 +6,7 @@
 #include "variants/config_file.h"
 #include "variants/content_hash.h"
 #include "variants/file_lock.h"
+#include "variants/object_cache.h"
 
 #include <algorithm>
 #include <cctype>
@@ -403,6 +404,60 @@ void VariantBuilder::compile_all(
     }
 }
 
+VariantBuilder::Compiled
+VariantBuilder::compile_cached(const std::vector<std::vector<std::string>>& commands,
+                               const std::vector<fs::path>& sources, const fs::path& log_dir,
+                               const std::string& what, const PreparedVariant& p) const {
+    const auto pointed = [&](const std::string& out) { return point_at_user_config(out, p); };
+    // Each command ends "-c SOURCE -o OBJECT"; its preprocessing is the same
+    // command with -E, into the log directory.
+    std::vector<std::vector<std::string>> preprocess;
+    for (std::size_t i = 0; i < commands.size(); ++i) {
+        std::vector<std::string> argv = commands[i];
+        argv[argv.size() - 4] = "-E";
+        argv.back() = (log_dir / (std::to_string(i) + ".i")).string();
+        preprocess.push_back(std::move(argv));
+    }
+    compile_all(preprocess, sources, log_dir, what, p.config_label, pointed);
+
+    const ObjectCache cache(cache_dir_ / "objects");
+    const std::string compiler = compiler_identity(p.toolchain);
+    const std::string config_dir = p.library_dir.string();
+    std::vector<std::string> keys;
+    std::vector<std::vector<std::string>> missing;
+    std::vector<fs::path> missing_sources;
+    std::vector<fs::path> missing_objects;
+    Compiled compiled;
+    for (std::size_t i = 0; i < commands.size(); ++i) {
+        const fs::path preprocessed = preprocess[i].back();
+        const std::vector<std::string> command(commands[i].begin(), commands[i].end() - 2);
+        const fs::path object = commands[i].back();
+        const std::string key =
+            ObjectCache::key(compiler, command, read_text_file(preprocessed), config_dir);
+        fs::remove(preprocessed);
+        if (cache.fetch(key, object)) {
+            ++compiled.reused;
+            continue;
+        }
+        // The compiler truncates its output: never into a link to the cache.
+        fs::remove(object);
+        keys.push_back(key);
+        missing.push_back(commands[i]);
+        missing_sources.push_back(sources[i]);
+        missing_objects.push_back(object);
+    }
+    if (progress_ && compiled.reused > 0) {
+        progress_(fmt::format("  {}: {} of {} objects from the object cache, compiling {}", what,
+                              compiled.reused, commands.size(), missing.size()));
+    }
+    compile_all(missing, missing_sources, log_dir, what, p.config_label, pointed);
+    for (std::size_t i = 0; i < missing.size(); ++i) {
+        cache.store(keys[i], missing_objects[i]);
+        compiled.sources.push_back(missing_sources[i].filename().string());
+    }
+    return compiled;
+}
+
 FileLock VariantBuilder::wait_for_lock(const fs::path& path) const {
     // Another tlsheap building the same variant takes a minute or two; one
     // that was suspended (a stopped shell job) would block every later run
@@ -417,14 +472,14 @@ FileLock VariantBuilder::wait_for_lock(const fs::path& path) const {
     }
 }
 
-std::size_t VariantBuilder::build_library(const PreparedVariant& p) const {
+VariantBuilder::Compiled VariantBuilder::build_library(const PreparedVariant& p) const {
     const fs::path marker = p.library_dir / kCompleteMarker;
     if (fs::exists(marker)) {
-        return 0;
+        return {};
     }
     const FileLock lock = wait_for_lock(p.library_dir.string() + ".lock");
     if (fs::exists(marker)) {
-        return 0; // another tlsheap built it while we waited
+        return {}; // another tlsheap built it while we waited
     }
     const fs::path config = p.library_dir / "effective_config.h";
     write_file(config, p.effective_text);
@@ -452,10 +507,9 @@ std::size_t VariantBuilder::build_library(const PreparedVariant& p) const {
                               p.spec.tree.version, p.spec.abi, sources.size(), jobs_,
                               p.library_dir.string()));
     }
-    compile_all(commands, sources, obj, "mbedTLS", p.config_label,
-                [&](const std::string& out) { return point_at_user_config(out, p); });
+    const Compiled compiled = compile_cached(commands, sources, obj, "mbedTLS", p);
     write_file(marker, p.library_key + "\n");
-    return sources.size();
+    return compiled;
 }
 
 std::vector<std::string> VariantBuilder::recorder_compile_command(const PreparedVariant& p,
@@ -572,8 +626,7 @@ ProgramShim VariantBuilder::build_program_shim(const PreparedVariant& p) const {
         progress_(
             fmt::format("building the recording library for this variant ({} files)", all.size()));
     }
-    compile_all(commands, all, shim.dir, "recorder", p.config_label,
-                [&](const std::string& out) { return point_at_user_config(out, p); });
+    compile_cached(commands, all, shim.dir, "recorder", p);
     write_file(shim.dir / kCompleteMarker, key + "\n");
     return shim;
 }
@@ -607,8 +660,7 @@ fs::path VariantBuilder::build_preload_shim(const PreparedVariant& p) const {
         progress_(fmt::format("building the preload shim for mbedTLS {} ({} files)",
                               p.spec.tree.version, sources.size()));
     }
-    compile_all(commands, sources, dir, "preload shim", p.config_label,
-                [&](const std::string& out) { return point_at_user_config(out, p); });
+    compile_cached(commands, sources, dir, "preload shim", p);
     std::vector<std::string> link = {p.toolchain.cxx, "-shared", "-o", (dir / "shim.tmp").string()};
     link.insert(link.end(), objects.begin(), objects.end());
     link.insert(link.end(), {"-ldl", "-lpthread"});
@@ -621,15 +673,16 @@ fs::path VariantBuilder::build_preload_shim(const PreparedVariant& p) const {
     return shim;
 }
 
-std::size_t VariantBuilder::build_recorder(const PreparedVariant& p, const std::string& key,
-                                           const fs::path& dir) const {
+VariantBuilder::Compiled VariantBuilder::build_recorder(const PreparedVariant& p,
+                                                        const std::string& key,
+                                                        const fs::path& dir) const {
     if (fs::exists(dir / kCompleteMarker)) {
-        return 0;
+        return {};
     }
     fs::create_directories(dir);
     const FileLock lock = wait_for_lock(dir.string() + ".lock");
     if (fs::exists(dir / kCompleteMarker)) {
-        return 0;
+        return {};
     }
     const std::string info = generate_variant_info(p, kTlsheapVersion);
     write_file(dir / "variant_info.cpp", info);
@@ -644,8 +697,7 @@ std::size_t VariantBuilder::build_recorder(const PreparedVariant& p, const std::
     if (progress_) {
         progress_(fmt::format("building the recorder for this variant ({} files)", sources.size()));
     }
-    compile_all(commands, sources, dir, "recorder", p.config_label,
-                [&](const std::string& out) { return point_at_user_config(out, p); });
+    const Compiled compiled = compile_cached(commands, sources, dir, "recorder", p);
 
     std::vector<std::string> link = {p.toolchain.cxx};
     link.insert(link.end(), p.toolchain.arch_flags.begin(), p.toolchain.arch_flags.end());
@@ -672,18 +724,23 @@ std::size_t VariantBuilder::build_recorder(const PreparedVariant& p, const std::
     }
     fs::rename(dir / (std::string(kRecorderName) + ".tmp"), dir / kRecorderName);
     write_file(dir / kCompleteMarker, key + "\n");
-    return sources.size();
+    return compiled;
 }
 
 VariantBuild VariantBuilder::build(const PreparedVariant& prepared) const {
     const auto started = std::chrono::steady_clock::now();
     VariantBuild b;
     b.prepared = prepared;
-    b.compiled_files = build_library(prepared);
+    const Compiled library = build_library(prepared);
     const std::string info = generate_variant_info(prepared, kTlsheapVersion);
     b.recorder_key = recorder_key(prepared, info);
     const fs::path dir = cache_dir_ / "builds" / ("rec-" + b.recorder_key.substr(0, 20));
-    b.compiled_files += build_recorder(prepared, b.recorder_key, dir);
+    const Compiled recorder = build_recorder(prepared, b.recorder_key, dir);
+    b.compiled_sources = library.sources;
+    b.compiled_sources.insert(b.compiled_sources.end(), recorder.sources.begin(),
+                              recorder.sources.end());
+    b.compiled_files = b.compiled_sources.size();
+    b.reused_objects = library.reused + recorder.reused;
     b.recorder = dir / kRecorderName;
     b.effective_config = prepared.library_dir / "effective_config.h";
     b.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

@@ -82,6 +82,11 @@ struct VariantBuild {
     std::filesystem::path recorder;         // the executable
     std::filesystem::path effective_config; // the config.h file it was built with
     std::size_t compiled_files = 0;         // 0 when everything came from the cache
+    // Objects of a new build taken from the object cache (another variant
+    // compiled the same preprocessed source with the same command).
+    std::size_t reused_objects = 0;
+    // The sources compiled for this build, by file name (library, then recorder).
+    std::vector<std::string> compiled_sources;
     double seconds = 0;
 };
 
@@ -112,9 +117,14 @@ class VariantBuilder {
   private:
     // The lock on a variant directory another tlsheap may be building.
     FileLock wait_for_lock(const std::filesystem::path& path) const;
-    std::size_t build_library(const PreparedVariant& p) const;
-    std::size_t build_recorder(const PreparedVariant& p, const std::string& key,
-                               const std::filesystem::path& dir) const;
+    // What a build step compiled and what it took from the object cache.
+    struct Compiled {
+        std::vector<std::string> sources; // file names
+        std::size_t reused = 0;
+    };
+    Compiled build_library(const PreparedVariant& p) const;
+    Compiled build_recorder(const PreparedVariant& p, const std::string& key,
+                            const std::filesystem::path& dir) const;
     std::string recorder_key(const PreparedVariant& p, const std::string& variant_info) const;
     std::vector<std::filesystem::path> recorder_sources(const Toolchain& toolchain) const;
     std::vector<std::filesystem::path> program_shim_sources(const Toolchain& toolchain) const;
@@ -125,6 +135,12 @@ class VariantBuilder {
     std::string compiled_sources_key(const char* kind, const char* wraps, const PreparedVariant& p,
                                      const std::string& variant_info,
                                      std::vector<std::filesystem::path> files) const;
+    // compile_all through the object cache: every source is preprocessed,
+    // those whose object is cached are linked in, the rest compiled and kept.
+    Compiled compile_cached(const std::vector<std::vector<std::string>>& commands,
+                            const std::vector<std::filesystem::path>& sources,
+                            const std::filesystem::path& log_dir, const std::string& what,
+                            const PreparedVariant& p) const;
     void
     compile_all(const std::vector<std::vector<std::string>>& commands,
                 const std::vector<std::filesystem::path>& sources,
