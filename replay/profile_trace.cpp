@@ -7,11 +7,14 @@ namespace tlsheap::replay {
 ReplayResult profile_trace(const SourceFactory& open, const ReplayOptions& options) {
     ReplayResult result;
     {
+        // One decode: the min-pool search replays the models over the
+        // allocation stream kept from this replay.
+        AllocationStream stream;
         const std::unique_ptr<RecordSource> source = open();
-        result = replay_trace(*source, options);
-    }
-    for (const MinPoolResult& m : find_min_pools(open, options.models)) {
-        result.min_pools[m.model] = m.min_pool;
+        result = replay_trace(*source, options, stream);
+        for (const MinPoolResult& m : find_min_pools(stream, options.models)) {
+            result.min_pools[m.model] = m.min_pool;
+        }
     }
     if (result.failure() != nullptr) {
         for (const ModelRun& run : result.models) {
