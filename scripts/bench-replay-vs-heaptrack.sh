@@ -65,23 +65,28 @@ echo "trace: $trace_events events, $(($(stat -c %s "$work/long.trace") >> 20)) M
   "heaptrack file: $heaptrack_events events, $(($(stat -c %s "$heaptrack_file") >> 10)) KiB"
 echo "tlsheap: $tlsheap ($("$tlsheap" --version | head -1))"
 
-names=(replay minpool heaptrack_print)
-commands=("$tlsheap replay $work/long.trace"
-  "$tlsheap minpool $work/long.trace"
-  "heaptrack_print $heaptrack_file")
+# time_one NAME COMMAND...: one run, its wall time, CPU time and peak RSS
+# appended to NAME.wall, NAME.cpu and NAME.rss.
+time_one() {
+  local name="$1"
+  shift
+  /usr/bin/time -f "%e %U %S %M" -o "$work/time" "$@" >"$work/out" 2>&1 || {
+    echo "bench-replay-vs-heaptrack: $* failed:" >&2
+    tail -5 "$work/out" >&2
+    exit 1
+  }
+  local wall user sys rss
+  read -r wall user sys rss <"$work/time"
+  echo "$wall" >>"$work/$name.wall"
+  echo "$user + $sys" | bc >>"$work/$name.cpu"
+  echo "$rss" >>"$work/$name.rss"
+}
+
+echo "commands: tlsheap replay TRACE; tlsheap minpool TRACE; heaptrack_print FILE"
 for _ in $(seq "$runs"); do
-  for i in "${!names[@]}"; do
-    # shellcheck disable=SC2086 # the command lines hold no spaces in arguments
-    /usr/bin/time -f "%e %U %S %M" -o "$work/time" ${commands[$i]} >"$work/out" 2>&1 || {
-      echo "bench-replay-vs-heaptrack: ${commands[$i]} failed:" >&2
-      tail -5 "$work/out" >&2
-      exit 1
-    }
-    read -r wall user sys rss <"$work/time"
-    echo "$wall" >>"$work/${names[$i]}.wall"
-    echo "$user + $sys" | bc >>"$work/${names[$i]}.cpu"
-    echo "$rss" >>"$work/${names[$i]}.rss"
-  done
+  time_one replay "$tlsheap" replay "$work/long.trace"
+  time_one minpool "$tlsheap" minpool "$work/long.trace"
+  time_one heaptrack_print heaptrack_print "$heaptrack_file"
 done
 
 # The median (the upper one of an even count), as tests/bench does.
@@ -89,14 +94,16 @@ median() { sort -g "$1" | awk '{v[NR] = $1} END {print v[int(NR / 2) + 1]}'; }
 base_wall="$(median "$work/heaptrack_print.wall")"
 base_cpu="$(median "$work/heaptrack_print.cpu")"
 echo "medians of $runs runs:"
-printf '  %-36s %9s %9s %11s %11s %12s\n' command "wall s" "CPU s" "wall ratio" "CPU ratio" "max RSS MiB"
-for i in "${!names[@]}"; do
-  wall="$(median "$work/${names[$i]}.wall")"
-  cpu="$(median "$work/${names[$i]}.cpu")"
-  rss="$(median "$work/${names[$i]}.rss")"
-  label="${commands[$i]//$work\//}"
-  label="${label//$tlsheap/tlsheap}"
-  printf '  %-36s %9.2f %9.2f %11.2f %11.2f %12.1f\n' "$label" "$wall" "$cpu" \
+printf '  %-24s %9s %9s %11s %11s %12s\n' command "wall s" "CPU s" "wall ratio" "CPU ratio" "max RSS MiB"
+for name in replay minpool heaptrack_print; do
+  wall="$(median "$work/$name.wall")"
+  cpu="$(median "$work/$name.cpu")"
+  rss="$(median "$work/$name.rss")"
+  case "$name" in
+  heaptrack_print) label="heaptrack_print FILE" ;;
+  *) label="tlsheap $name TRACE" ;;
+  esac
+  printf '  %-24s %9.2f %9.2f %11.2f %11.2f %12.1f\n' "$label" "$wall" "$cpu" \
     "$(echo "$wall / $base_wall" | bc -l)" "$(echo "$cpu / $base_cpu" | bc -l)" \
     "$(echo "$rss / 1024" | bc -l)"
 done
