@@ -6,7 +6,8 @@
 namespace tlsheap::replay {
 
 BareModelRun replay_bare_model(const AllocationStream& stream, const ModelSpec& spec,
-                               std::optional<std::uint64_t> pool) {
+                               std::optional<std::uint64_t> pool,
+                               std::optional<std::uint32_t> last_connection) {
     ModelContext context;
     context.pointer_size = stream.pointer_size();
     context.pool_size = pool;
@@ -22,9 +23,17 @@ BareModelRun replay_bare_model(const AllocationStream& stream, const ModelSpec& 
     const std::vector<AllocationStream::Event>& events = stream.events();
     const std::vector<std::uint64_t>& large_sizes = stream.large_sizes();
     std::size_t next_large = 0;
-    std::uint64_t allocation = 0;
+    std::uint64_t allocation = 0; // among the stream's allocations
+    std::uint64_t served = 0;     // handed to the model
+    // The connection of the current event: its last anchor's.
+    const std::vector<AllocationStream::Anchor>& anchors = stream.anchors();
+    std::size_t next_anchor = 0;
+    std::uint32_t connection = 0;
     for (std::size_t i = 0; i < events.size(); ++i) {
         const AllocationStream::Event e = events[i];
+        while (last_connection && next_anchor < anchors.size() && anchors[next_anchor].event <= i) {
+            connection = anchors[next_anchor++].connection;
+        }
         if ((e.block & AllocationStream::kFreeBit) != 0) {
             const std::uint64_t offset = offsets[e.block & ~AllocationStream::kFreeBit];
             if (offset != kNotPlaced) {
@@ -34,9 +43,14 @@ BareModelRun replay_bare_model(const AllocationStream& stream, const ModelSpec& 
         }
         const std::uint64_t bytes =
             e.size == AllocationStream::kLargeSize ? large_sizes[next_large++] : e.size;
+        ++allocation;
+        if (last_connection && connection > *last_connection) {
+            offsets[e.block] = kNotPlaced; // not in this subset: nor is its free
+            continue;
+        }
         const std::optional<std::uint64_t> offset = model->allocate(bytes);
         offsets[e.block] = offset.value_or(kNotPlaced);
-        ++allocation;
+        ++served;
         if (!offset && run.failure_count++ == 0) {
             run.first_failure = ModelFailure{stream.moment_of(i, allocation - 1), bytes};
             if (pool) {
@@ -46,7 +60,7 @@ BareModelRun replay_bare_model(const AllocationStream& stream, const ModelSpec& 
     }
     // As the replay engine counts it: the highest after any allocation (0
     // with none); footprints only grow, so the last.
-    run.footprint = allocation == 0 ? 0 : model->footprint();
+    run.footprint = served == 0 ? 0 : model->footprint();
     if (run.placement_independent_of_pool_end) {
         run.min_pool_one_pass = model->min_pool_after_replay();
     }

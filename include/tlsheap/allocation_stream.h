@@ -55,6 +55,20 @@ class AllocationStream {
     // (ReplayResult::live_peak.bytes).
     std::uint64_t live_peak() const { return live_peak_; }
 
+    // Where the plain per-allocation figures start from: the event numbering
+    // and the clock run on from here, in this context, until the next one.
+    // An allocation's connection is its last anchor's.
+    struct Anchor {
+        std::uint64_t event = 0; // index in events_
+        std::uint64_t seq = 0;
+        std::uint64_t time_ns = 0;
+        std::uint32_t state = 0;
+        std::uint32_t connection = 0;
+        trace::Phase phase = trace::Phase::Setup;
+    };
+    // In the order of their events.
+    const std::vector<Anchor>& anchors() const { return anchors_; }
+
     // Where an allocation happened: `event` is its index in events(),
     // `allocation` its number among the stream's allocations (from 0).
     Moment moment_of(std::uint64_t event, std::uint64_t allocation) const;
@@ -65,16 +79,6 @@ class AllocationStream {
   private:
     friend class AllocationStreamBuilder;
 
-    // Where the plain per-allocation figures start from: the event numbering
-    // and the clock run on from here, in this context, until the next one.
-    struct Anchor {
-        std::uint64_t event = 0; // index in events_
-        std::uint64_t seq = 0;
-        std::uint64_t time_ns = 0;
-        std::uint32_t state = 0;
-        std::uint32_t connection = 0;
-        trace::Phase phase = trace::Phase::Setup;
-    };
     struct AllocDetail {
         std::uint32_t stack = 0;
         std::uint32_t time_offset = 0; // ns since its anchor's time

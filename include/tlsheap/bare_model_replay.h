@@ -36,8 +36,11 @@ struct BareModelRun {
 // replay_trace of the stream's trace gives with that one model. In a pool the
 // replay stops at the first failed allocation (the search asks only whether
 // the trace runs, and where it first fails); unbounded it runs to the end.
-// Throws ModelError.
+// With `last_connection`, only the blocks that connections 0..last_connection
+// allocated are served: the stream of a ConnectionSubsetSource. Throws
+// ModelError.
 BareModelRun replay_bare_model(const AllocationStream& stream, const ModelSpec& spec,
-                               std::optional<std::uint64_t> pool);
+                               std::optional<std::uint64_t> pool,
+                               std::optional<std::uint32_t> last_connection = std::nullopt);
 
 } // namespace tlsheap::replay

@@ -11,8 +11,8 @@
 namespace tlsheap::replay {
 
 // `open` gives a fresh stream each time the trace is read (the trace, or a
-// transform over it): once for the replay and the min pools, and again for
-// the connection costs of a trace of several connections. The result's
+// transform over it): once for the replay and the min pools, and once more
+// for the live figures of a trace of several connections. The result's
 // min_pools holds every model's min pool by model name, and with more than
 // one connection its connection_costs (connection_costs.h).
 // Throws trace::TraceError, ModelError, TransformError.

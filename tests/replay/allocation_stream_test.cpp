@@ -5,6 +5,7 @@
 // more than a few bytes per event it has.
 #include "tlsheap/allocation_stream.h"
 #include "tlsheap/bare_model_replay.h"
+#include "tlsheap/connection_costs.h"
 #include "tlsheap/min_pool.h"
 #include "tlsheap/profile_trace.h"
 #include "tlsheap/record_source.h"
@@ -173,6 +174,23 @@ TEST_P(StreamSampleTrace, FirstFailureInASmallPoolIsTheEnginesOwn) {
     }
 }
 
+// Each prefix of connections (shared part + connections 1..k) replayed bare
+// over the stream gives the footprints of its ConnectionSubsetSource read
+// through the engine.
+TEST_P(StreamSampleTrace, ConnectionPrefixesAreThoseOfTheSubsetStreams) {
+    const std::string path = path_of(GetParam());
+    const SourceFactory open = [path] { return std::make_unique<TraceFileSource>(path); };
+    TraceFileSource source(path);
+    const AllocationStream stream = read_allocation_stream(source);
+    const ConnectionCosts from_stream = measure_connection_costs(open, stream, default_models());
+    const ConnectionCosts through_engine = measure_connection_costs(open, default_models());
+    ASSERT_EQ(from_stream.prefixes.size(), through_engine.prefixes.size());
+    for (std::size_t k = 0; k < through_engine.prefixes.size(); ++k) {
+        EXPECT_EQ(from_stream.prefixes[k].live_peak, through_engine.prefixes[k].live_peak) << k;
+        EXPECT_EQ(from_stream.prefixes[k].footprint, through_engine.prefixes[k].footprint) << k;
+    }
+}
+
 // What the stream costs: 8 bytes per event and 8 per allocation, plus the
 // anchors where the context changes and vector slack (header comment).
 TEST_P(StreamSampleTrace, HoldsAFewBytesPerEvent) {
@@ -211,6 +229,19 @@ TEST(AllocationStream, ProfileOfOneConnectionDecodesTheTraceOnce) {
     const ReplayResult result = profile_trace(counting.factory(), options);
     EXPECT_EQ(result.min_pools.size(), default_models().size());
     EXPECT_EQ(*counting.opened, 1);
+}
+
+// Concurrent connections: one more walk for the live figures per connection,
+// and no replay of the trace per prefix.
+TEST(AllocationStream, ProfileOfConcurrentConnectionsReadsTheTraceTwice) {
+    const CountingFactory counting{path_of("tls12-ecdhe-ecdsa-p256-2x2-together")};
+    ReplayOptions options;
+    options.models = default_models();
+    const ReplayResult result = profile_trace(counting.factory(), options);
+    ASSERT_TRUE(result.connection_costs.has_value());
+    ASSERT_GT(result.connection_costs->prefixes.size(), 2u);
+    EXPECT_FALSE(result.connection_costs->prefixes[2].footprint.empty());
+    EXPECT_EQ(*counting.opened, 2);
 }
 
 // Requests of a TiB, calloc products that overflow, empty requests, frees of
