@@ -1,5 +1,6 @@
 #include "tlsheap/connection_costs.h"
 
+#include "tlsheap/bare_model_replay.h"
 #include "tlsheap/connection_subset.h"
 #include "tlsheap/trace_walker.h"
 
@@ -86,19 +87,39 @@ class LiveByConnection final : public trace::WalkerHooks {
     std::vector<std::uint64_t> own_live_, own_peak_, prefix_live_, prefix_peak_;
 };
 
+// The live figures, from one walk.
+ConnectionCosts live_by_connection(const SourceFactory& open) {
+    trace::TraceWalker walker;
+    LiveByConnection hooks(walker);
+    const std::unique_ptr<RecordSource> source = open();
+    walker.walk(*source, hooks);
+    hooks.finish();
+    return std::move(hooks.costs);
+}
+
 } // namespace
+
+ConnectionCosts measure_connection_costs(const SourceFactory& open, const AllocationStream& stream,
+                                         const std::vector<ModelSpec>& models) {
+    ConnectionCosts costs = live_by_connection(open);
+    if (costs.most_open < 2) {
+        return costs;
+    }
+    for (ConnectionPrefix& prefix : costs.prefixes) {
+        if (prefix.connections > kMaxReplayedPrefixes) {
+            break;
+        }
+        for (const ModelSpec& spec : models) {
+            prefix.footprint.push_back(
+                replay_bare_model(stream, spec, std::nullopt, prefix.connections).footprint);
+        }
+    }
+    return costs;
+}
 
 ConnectionCosts measure_connection_costs(const SourceFactory& open,
                                          const std::vector<ModelSpec>& models) {
-    ConnectionCosts costs;
-    {
-        trace::TraceWalker walker;
-        LiveByConnection hooks(walker);
-        const std::unique_ptr<RecordSource> source = open();
-        walker.walk(*source, hooks);
-        hooks.finish();
-        costs = std::move(hooks.costs);
-    }
+    ConnectionCosts costs = live_by_connection(open);
     if (costs.most_open < 2) {
         return costs;
     }

@@ -1,42 +1,10 @@
+#include "tlsheap/bare_model_replay.h"
 #include "tlsheap/min_pool.h"
 #include "tlsheap/trace_reader.h"
 
 #include <algorithm>
 
 namespace tlsheap::replay {
-
-namespace {
-
-struct Probe {
-    bool runs = false;
-    unsigned pointer_size = 8;
-    std::optional<ModelFailure> first_failure;
-    ModelRun run;
-    std::uint64_t live_peak = 0;
-};
-
-Probe replay_once(const SourceFactory& open, const ModelSpec& spec,
-                  std::optional<std::uint64_t> pool) {
-    const std::unique_ptr<RecordSource> source = open();
-    ReplayOptions options;
-    options.models = {spec};
-    options.pool_size = pool;
-    options.heap_verdicts = false;
-    options.series_points = 1;
-    options.max_findings = 1;
-    ReplayResult result = replay_trace(*source, options);
-    Probe p;
-    p.pointer_size = result.info.pointer_size();
-    p.run = std::move(result.models.front());
-    p.runs = p.run.failure_count == 0;
-    if (!p.run.failures.empty()) {
-        p.first_failure = p.run.failures.front();
-    }
-    p.live_peak = result.live_peak.bytes;
-    return p;
-}
-
-} // namespace
 
 std::vector<MinPoolResult> find_min_pools(const std::string& trace_path,
                                           const std::vector<ModelSpec>& models) {
@@ -45,21 +13,37 @@ std::vector<MinPoolResult> find_min_pools(const std::string& trace_path,
 
 std::vector<MinPoolResult> find_min_pools(const SourceFactory& open,
                                           const std::vector<ModelSpec>& models) {
+    const std::unique_ptr<RecordSource> source = open();
+    return find_min_pools(read_allocation_stream(*source), models);
+}
+
+std::vector<MinPoolResult> find_min_pools(const AllocationStream& stream,
+                                          const std::vector<ModelSpec>& models) {
+    return find_min_pools(
+        [&stream](const ModelSpec& spec, std::optional<std::uint64_t> pool) {
+            return replay_bare_model(stream, spec, pool);
+        },
+        stream.pointer_size(), stream.live_peak(), models);
+}
+
+std::vector<MinPoolResult> find_min_pools(const ModelReplay& replay_once, unsigned pointer_size,
+                                          std::uint64_t live_peak,
+                                          const std::vector<ModelSpec>& models) {
     std::vector<MinPoolResult> results;
     for (const ModelSpec& spec : models) {
         MinPoolResult m;
-        const Probe unbounded = replay_once(open, spec, std::nullopt);
-        m.model = unbounded.run.name;
-        m.live_peak = unbounded.live_peak;
+        const BareModelRun unbounded = replay_once(spec, std::nullopt);
+        m.model = unbounded.name;
+        m.live_peak = live_peak;
         m.replays = 1;
         // What the model says about its pool sizes, from a throwaway instance.
         ModelContext context;
-        context.pointer_size = unbounded.pointer_size;
+        context.pointer_size = pointer_size;
         const auto probe_model = make_model(spec, context);
         m.granularity = std::max<std::uint64_t>(1, probe_model->pool_granularity());
         const std::uint64_t step = m.granularity;
 
-        if (unbounded.run.placement_independent_of_pool_end) {
+        if (unbounded.placement_independent_of_pool_end) {
             // One replay gives the smallest pool that reproduces the
             // unbounded placements; every larger pool places the same. First
             // fit is not monotonic below it (a tail handed out whole and freed
@@ -67,12 +51,12 @@ std::vector<MinPoolResult> find_min_pools(const SourceFactory& open,
             // granularity at a time while the trace still runs: the answer is
             // the smallest size from which every larger pool runs.
             m.method = "one pass";
-            m.placement_bound = unbounded.run.min_pool_one_pass;
+            m.placement_bound = unbounded.min_pool_one_pass;
             std::uint64_t candidate = m.placement_bound;
             while (candidate >= step + probe_model->smallest_pool()) {
-                Probe below = replay_once(open, spec, candidate - step);
+                BareModelRun below = replay_once(spec, candidate - step);
                 ++m.replays;
-                if (!below.runs) {
+                if (!below.runs()) {
                     break;
                 }
                 candidate -= step;
@@ -84,27 +68,27 @@ std::vector<MinPoolResult> find_min_pools(const SourceFactory& open,
             // which the check below confirms at the boundary it finds.
             m.method = "search";
             std::uint64_t lo = std::max<std::uint64_t>(probe_model->smallest_pool(), 1);
-            std::uint64_t hi = std::max(unbounded.run.footprint, lo) * 2 + 1024;
+            std::uint64_t hi = std::max(unbounded.footprint, lo) * 2 + 1024;
             if (const auto largest = probe_model->largest_pool()) {
                 hi = std::min(hi, *largest);
             }
             lo = (lo + step - 1) / step * step;
             hi = hi / step * step;
-            Probe top = replay_once(open, spec, hi);
+            BareModelRun top = replay_once(spec, hi);
             ++m.replays;
-            if (!top.runs) {
+            if (!top.runs()) {
                 // Not even the largest pool the allocator supports holds it.
                 m.min_pool = 0;
                 m.fails_below = top.first_failure;
-                m.description = top.run.description;
+                m.description = top.description;
                 results.push_back(std::move(m));
                 continue;
             }
             while (lo < hi) {
                 const std::uint64_t mid = (lo / step + (hi - lo) / step / 2) * step;
-                Probe p = replay_once(open, spec, mid);
+                BareModelRun p = replay_once(spec, mid);
                 ++m.replays;
-                if (p.runs) {
+                if (p.runs()) {
                     hi = mid;
                 } else {
                     lo = mid + step;
@@ -112,12 +96,12 @@ std::vector<MinPoolResult> find_min_pools(const SourceFactory& open,
             }
             m.min_pool = hi;
         }
-        const Probe at = replay_once(open, spec, m.min_pool);
+        const BareModelRun at = replay_once(spec, m.min_pool);
         ++m.replays;
-        m.runs_at_min_pool = at.runs;
-        m.description = at.run.description;
+        m.runs_at_min_pool = at.runs();
+        m.description = at.description;
         if (m.min_pool >= step + probe_model->smallest_pool()) {
-            const Probe below = replay_once(open, spec, m.min_pool - step);
+            const BareModelRun below = replay_once(spec, m.min_pool - step);
             ++m.replays;
             m.fails_below = below.first_failure;
         }

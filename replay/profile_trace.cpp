@@ -5,12 +5,15 @@
 namespace tlsheap::replay {
 
 ReplayResult profile_trace(const SourceFactory& open, const ReplayOptions& options) {
+    // The min-pool search and the connection prefixes replay the models
+    // over the allocation stream kept from this replay, not the trace again.
     ReplayResult result;
+    AllocationStream stream;
     {
         const std::unique_ptr<RecordSource> source = open();
-        result = replay_trace(*source, options);
+        result = replay_trace(*source, options, stream);
     }
-    for (const MinPoolResult& m : find_min_pools(open, options.models)) {
+    for (const MinPoolResult& m : find_min_pools(stream, options.models)) {
         result.min_pools[m.model] = m.min_pool;
     }
     if (result.failure() != nullptr) {
@@ -28,7 +31,7 @@ ReplayResult profile_trace(const SourceFactory& open, const ReplayOptions& optio
         }
     }
     if (result.connections > 1) {
-        result.connection_costs = measure_connection_costs(open, options.models);
+        result.connection_costs = measure_connection_costs(open, stream, options.models);
     }
     return result;
 }

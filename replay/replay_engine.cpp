@@ -8,10 +8,12 @@
 #include "recording_statistics.h"
 #include "resumption_statistics.h"
 #include "time_series.h"
+#include "tlsheap/allocation_stream.h"
 #include "tlsheap/trace_walker.h"
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 
 namespace tlsheap::replay {
 
@@ -31,9 +33,15 @@ class Engine final : public trace::WalkerHooks {
           series_(options.series_points, options.pool_size.has_value()),
           cycles_(options.pool_size.has_value() && options.heap_verdicts) {}
 
+    // Also keeps the allocation stream of the walk, for replays that follow.
+    void keep_stream(AllocationStream& stream) { stream_.emplace(walker_, stream); }
+
     void run(RecordSource& reader) {
         walker_.walk(reader, *this);
         ensure_models();
+        if (stream_) {
+            stream_->finish();
+        }
         finish(reader);
     }
 
@@ -62,6 +70,9 @@ class Engine final : public trace::WalkerHooks {
 
     void on_alloc(const Record& r, const LiveAllocation* block, std::uint32_t slot) override {
         ensure_models();
+        if (stream_) {
+            stream_->on_alloc(r, block, slot);
+        }
         statistics_.count_event(r);
         resumption_.on_alloc(block);
         const Moment m = moment(r);
@@ -98,6 +109,9 @@ class Engine final : public trace::WalkerHooks {
     void on_free(const Record& r, FreeKind kind, const LiveAllocation* block,
                  std::uint32_t slot) override {
         ensure_models();
+        if (stream_) {
+            stream_->on_free(r, kind, block, slot);
+        }
         statistics_.count_event(r);
         const Moment m = moment(r);
         statistics_.on_free(r, kind, block, m);
@@ -151,6 +165,7 @@ class Engine final : public trace::WalkerHooks {
     ModelDriver models_;
     TimeSeries series_;
     CycleTable cycles_;
+    std::optional<AllocationStreamBuilder> stream_;
 };
 
 } // namespace
@@ -176,6 +191,15 @@ const Outcome* ReplayResult::failure() const {
 ReplayResult replay_trace(RecordSource& source, const ReplayOptions& options) {
     ReplayResult result;
     Engine engine(options, result);
+    engine.run(source);
+    return result;
+}
+
+ReplayResult replay_trace(RecordSource& source, const ReplayOptions& options,
+                          AllocationStream& stream) {
+    ReplayResult result;
+    Engine engine(options, result);
+    engine.keep_stream(stream);
     engine.run(source);
     return result;
 }

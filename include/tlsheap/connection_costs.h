@@ -4,6 +4,7 @@
 // marginal cost of each further one, per model.
 #pragma once
 
+#include "tlsheap/allocation_stream.h"
 #include "tlsheap/min_pool.h"
 #include "tlsheap/replay_engine.h"
 
@@ -22,6 +23,11 @@ inline constexpr std::uint32_t kMaxReplayedPrefixes = 16;
 // two connections held memory at once (a trace of reconnects only has no
 // marginal cost to measure). Throws trace::TraceError, ModelError.
 ConnectionCosts measure_connection_costs(const SourceFactory& open,
+                                         const std::vector<ModelSpec>& models);
+// The same with each prefix replayed bare over the recording's allocation
+// stream (`open`'s, kept by an earlier replay) instead of read again: one
+// walk in all.
+ConnectionCosts measure_connection_costs(const SourceFactory& open, const AllocationStream& stream,
                                          const std::vector<ModelSpec>& models);
 
 // The live peak with k connections minus the one with k - 1 (k >= 1): for

@@ -2,7 +2,9 @@
 // allocator model: the question "how big must my static buffer be?".
 #pragma once
 
+#include "tlsheap/allocation_stream.h"
 #include "tlsheap/allocator_model.h"
+#include "tlsheap/bare_model_replay.h"
 #include "tlsheap/record_source.h"
 #include "tlsheap/replay_engine.h"
 
@@ -39,7 +41,22 @@ struct MinPoolResult {
 // Opens the stream to replay afresh: the trace, or a transform over it.
 using SourceFactory = std::function<std::unique_ptr<RecordSource>()>;
 
-// Streams the source once per replay. Throws trace::TraceError, ModelError.
+// One replay of one model in a pool of `pool` bytes (nullopt: unbounded),
+// as the search asks for it.
+using ModelReplay =
+    std::function<BareModelRun(const ModelSpec& spec, std::optional<std::uint64_t> pool)>;
+
+// The search, over any way of replaying the recording: `pointer_size` and
+// `live_peak` are the recording's. Throws ModelError.
+std::vector<MinPoolResult> find_min_pools(const ModelReplay& replay, unsigned pointer_size,
+                                          std::uint64_t live_peak,
+                                          const std::vector<ModelSpec>& models);
+// Each model replayed bare over `stream`, once per pool size tried.
+// Throws ModelError.
+std::vector<MinPoolResult> find_min_pools(const AllocationStream& stream,
+                                          const std::vector<ModelSpec>& models);
+// The same over one decode of the source into an AllocationStream.
+// Throws trace::TraceError, ModelError.
 std::vector<MinPoolResult> find_min_pools(const SourceFactory& open,
                                           const std::vector<ModelSpec>& models);
 std::vector<MinPoolResult> find_min_pools(const std::string& trace_path,

@@ -23,6 +23,8 @@ namespace tlsheap::replay {
 
 using trace::Phase;
 
+class AllocationStream; // allocation_stream.h
+
 // Where in the recording something happened.
 struct Moment {
     std::uint64_t seq = 0;
@@ -354,5 +356,9 @@ struct ReplayResult {
 // ModelError on a bad model spec.
 ReplayResult replay_trace(RecordSource& source, const ReplayOptions& options);
 ReplayResult replay_trace(trace::TraceReader& reader, const ReplayOptions& options);
+// The same, also filling `stream` with the walk's allocation stream
+// (allocation_stream.h): the min-pool search then needs no second decode.
+ReplayResult replay_trace(RecordSource& source, const ReplayOptions& options,
+                          AllocationStream& stream);
 
 } // namespace tlsheap::replay

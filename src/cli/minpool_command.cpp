@@ -4,6 +4,7 @@
 #include "cli/output_file.h"
 #include "pipeline/named_inputs.h"
 #include "pipeline/trace_source.h"
+#include "tlsheap/allocation_stream.h"
 #include "tlsheap/min_pool.h"
 #include "tlsheap/number_format.h"
 #include "tlsheap/trace_meta.h"
@@ -13,6 +14,7 @@
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 namespace tlsheap::cli {
 
@@ -26,27 +28,59 @@ struct MinpoolOptions {
     std::string json;
 };
 
-// The first Failure outcome of a recording: the run stopped there.
-class FailedRun final : public trace::WalkerHooks {
+// One walk over the recording: its first Failure outcome (the run stopped
+// there) and, when the models replay the recording as it is, the allocation
+// stream the min-pool search replays them over.
+class MinpoolWalk final : public trace::WalkerHooks {
   public:
+    MinpoolWalk(const trace::TraceWalker& walker, replay::AllocationStream* stream) {
+        if (stream != nullptr) {
+            builder_.emplace(walker, *stream);
+        }
+    }
+    void on_alloc(const trace::Record& r, const trace::LiveAllocation* block,
+                  std::uint32_t slot) override {
+        if (builder_) {
+            builder_->on_alloc(r, block, slot);
+        }
+    }
+    void on_free(const trace::Record& r, trace::FreeKind kind, const trace::LiveAllocation* block,
+                 std::uint32_t slot) override {
+        if (builder_) {
+            builder_->on_free(r, kind, block, slot);
+        }
+    }
     void on_context(const trace::Record& r) override {
         if (r.tag == trace::Tag::Outcome && r.outcome == trace::OutcomeKind::Failure && !failed) {
             failed = true;
             text = r.value;
         }
     }
+    void finish() {
+        if (builder_) {
+            builder_->finish();
+        }
+    }
     bool failed = false;
     std::string text;
+
+  private:
+    std::optional<replay::AllocationStreamBuilder> builder_;
 };
 
 int run_minpool(const MinpoolOptions& o) {
     refuse_overwriting_inputs("--json", o.json, {o.trace});
     reserve_stdout_for_json(o.json);
     const std::vector<replay::ModelSpec> specs = pipeline::parse_model_specs(o.models);
+    // The trace is decoded once: the same walk finds how the recording ended
+    // and keeps the stream the models replay over. A transform rewrites that
+    // stream, so it is read once more through the transform.
     trace::TraceReader reader(o.trace);
     trace::TraceWalker walker;
-    FailedRun failed_run;
-    walker.walk(reader, failed_run);
+    replay::AllocationStream stream;
+    MinpoolWalk recording(walker, o.transform.empty() ? &stream : nullptr);
+    walker.walk(reader, recording);
+    recording.finish();
     const trace::TraceInfo& info = walker.info();
     if (walker.events() == 0) {
         throw UserError(o.trace + " has no allocation events: there is no pool to size",
@@ -54,7 +88,12 @@ int run_minpool(const MinpoolOptions& o) {
     }
     std::vector<replay::MinPoolResult> results;
     try {
-        results = replay::find_min_pools(pipeline::trace_source(o.trace, o.transform), specs);
+        if (!o.transform.empty()) {
+            const std::unique_ptr<replay::RecordSource> source =
+                pipeline::trace_source(o.trace, o.transform)();
+            stream = replay::read_allocation_stream(*source);
+        }
+        results = replay::find_min_pools(stream, specs);
     } catch (const replay::TransformError& e) {
         throw UserError(e.what(), kExitBadInput);
     }
@@ -67,10 +106,10 @@ int run_minpool(const MinpoolOptions& o) {
         std::printf("  warning: %s\n", reader.truncation_message().c_str());
     }
     // A run cut short by a failure says nothing of what the rest would need.
-    if (failed_run.failed) {
+    if (recording.failed) {
         std::printf("  warning: the recording failed part-way (%s): each min pool is a lower "
                     "bound for the whole run\n",
-                    failed_run.text.c_str());
+                    recording.text.c_str());
     }
     std::printf("  %-16s %12s  %-22s  %s\n", "model", "min pool", "method", "check");
     nlohmann::json models = nlohmann::json::array();
@@ -129,7 +168,7 @@ int run_minpool(const MinpoolOptions& o) {
                                  {"transform", o.transform},
                                  {"scenario", info.meta(trace::meta::kScenarioName)},
                                  {"pointer_size", info.pointer_size()},
-                                 {"recording_failed", failed_run.failed},
+                                 {"recording_failed", recording.failed},
                                  {"models", models}});
     }
     return status;

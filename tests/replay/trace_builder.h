@@ -119,10 +119,15 @@ class TraceBuilder {
         return alloc(size, address, default_stack_);
     }
     std::uint64_t alloc(std::uint64_t size, std::uint64_t address, std::uint32_t stack) {
+        return calloc(1, size, address, stack);
+    }
+    // calloc(count, size), the product as the recording has it (it may overflow).
+    std::uint64_t calloc(std::uint64_t count, std::uint64_t size, std::uint64_t address,
+                         std::uint32_t stack) {
         ++seq_;
         trace::RecordEncoder()
             .varint(10)
-            .varint(1)
+            .varint(count)
             .varint(size)
             .varint(code(address))
             .varint(stack)

@@ -1,0 +1,128 @@
+// The allocations and frees an allocator model sees, kept in memory in a
+// compact form, so that the min-pool search replays the models many times
+// over one decode of the trace instead of decoding the file per replay.
+//
+// Only what a bare model replay needs is kept: each request the models serve
+// (bytes > 0, not overflowing; a NULL, empty or overflowing allocation is
+// placed by no model and is left out with its free), each free of such a
+// block, and enough to say where a failing allocation was (its Moment).
+// Blocks are named by the walker's slot, a dense index reused after a free,
+// so a replay keeps its per-block offsets in an array as large as the most
+// blocks alive at once: no hash map, and no id of the trace sizes anything.
+//
+// Memory, on top of the walker's live blocks: 8 bytes per event, 8 more per
+// allocation (stack id and time), a 40-byte anchor wherever the context
+// (phase, state, connection), the event numbering or the clock jumps, and 8
+// bytes per request of 4 GiB or more. That is about 12 bytes per event where
+// allocations and frees balance; vector growth may hold up to twice that
+// (memory_bytes() of the default scenario repeated to 10 million events:
+// 203 MB, 20 bytes per event).
+#pragma once
+
+#include "tlsheap/record_source.h"
+#include "tlsheap/replay_engine.h"
+#include "tlsheap/trace_walker.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace tlsheap::replay {
+
+class AllocationStream {
+  public:
+    // One event: `block` is the walker's slot, with kFreeBit set on a free;
+    // `size` is the bytes asked (allocations only), kLargeSize when they do
+    // not fit 32 bits (the real figure is then the next of large_sizes_).
+    struct Event {
+        std::uint32_t block = 0;
+        std::uint32_t size = 0;
+    };
+    static constexpr std::uint32_t kFreeBit = 1u << 31;
+    static constexpr std::uint32_t kLargeSize = 0xffffffffu;
+
+    const std::vector<Event>& events() const { return events_; }
+    // Requests of kLargeSize bytes or more, in the order of their events.
+    const std::vector<std::uint64_t>& large_sizes() const { return large_sizes_; }
+    // One more than the highest block index: the array a replay needs.
+    std::uint32_t block_capacity() const { return block_capacity_; }
+    std::uint64_t allocations() const { return alloc_details_.size(); }
+
+    // The recording's pointer size, as the walker knew it at the first event
+    // (when the replay engine builds its models).
+    unsigned pointer_size() const { return pointer_size_; }
+    // The recording's live peak: the highest sum of requested bytes alive
+    // (ReplayResult::live_peak.bytes).
+    std::uint64_t live_peak() const { return live_peak_; }
+
+    // Where the plain per-allocation figures start from: the event numbering
+    // and the clock run on from here, in this context, until the next one.
+    // An allocation's connection is its last anchor's.
+    struct Anchor {
+        std::uint64_t event = 0; // index in events_
+        std::uint64_t seq = 0;
+        std::uint64_t time_ns = 0;
+        std::uint32_t state = 0;
+        std::uint32_t connection = 0;
+        trace::Phase phase = trace::Phase::Setup;
+    };
+    // In the order of their events.
+    const std::vector<Anchor>& anchors() const { return anchors_; }
+
+    // Where an allocation happened: `event` is its index in events(),
+    // `allocation` its number among the stream's allocations (from 0).
+    Moment moment_of(std::uint64_t event, std::uint64_t allocation) const;
+
+    // Bytes held, capacity included: what the stream costs in memory.
+    std::size_t memory_bytes() const;
+
+  private:
+    friend class AllocationStreamBuilder;
+
+    struct AllocDetail {
+        std::uint32_t stack = 0;
+        std::uint32_t time_offset = 0; // ns since its anchor's time
+    };
+
+    std::vector<Event> events_;
+    std::vector<std::uint64_t> large_sizes_;
+    std::vector<AllocDetail> alloc_details_;
+    std::vector<Anchor> anchors_;
+    std::uint32_t block_capacity_ = 0;
+    unsigned pointer_size_ = 0;
+    bool pointer_size_known_ = false;
+    std::uint64_t live_peak_ = 0;
+};
+
+// A client of the trace walker that builds an AllocationStream as the walk
+// goes. The replay engine feeds it next to its own clients; anyone else
+// walks with it directly.
+class AllocationStreamBuilder final : public trace::WalkerHooks {
+  public:
+    AllocationStreamBuilder(const trace::TraceWalker& walker, AllocationStream& stream)
+        : walker_(walker), stream_(stream) {}
+
+    void on_alloc(const trace::Record& r, const trace::LiveAllocation* block,
+                  std::uint32_t slot) override;
+    void on_free(const trace::Record& r, trace::FreeKind kind, const trace::LiveAllocation* block,
+                 std::uint32_t slot) override;
+    // After the walk: settles what the walk never reached (the pointer size
+    // of a trace without events).
+    void finish();
+
+  private:
+    void note_first_event();
+    // Adds an anchor unless the next event, at `seq` and `time_ns`, follows
+    // from the last one (for a free, only its seq matters).
+    void anchor_if_needed(std::uint64_t seq, std::uint64_t time_ns, bool alloc);
+
+    const trace::TraceWalker& walker_;
+    AllocationStream& stream_;
+    std::vector<bool> in_stream_; // by slot: the live block's allocation is in the stream
+};
+
+// Walks `source` once and returns its allocation stream. Throws
+// trace::TraceError (and what a transform source throws).
+AllocationStream read_allocation_stream(RecordSource& source);
+
+} // namespace tlsheap::replay

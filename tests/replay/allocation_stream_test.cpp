@@ -1,0 +1,295 @@
+// The min-pool search over the allocation stream kept in memory gives what
+// the search gave when every one of its replays read the trace file again
+// through the replay engine, on every committed sample trace and model; the
+// trace is decoded once; and a hostile trace cannot make the stream hold
+// more than a few bytes per event it has.
+#include "tlsheap/allocation_stream.h"
+#include "tlsheap/bare_model_replay.h"
+#include "tlsheap/connection_costs.h"
+#include "tlsheap/min_pool.h"
+#include "tlsheap/profile_trace.h"
+#include "tlsheap/record_source.h"
+#include "tlsheap/replay_engine.h"
+#include "trace_builder.h"
+#include "transforms/transform_trace_builder.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <gtest/gtest.h>
+#include <string>
+#include <vector>
+
+namespace tlsheap::replay {
+namespace {
+
+namespace fs = std::filesystem;
+using tlsheap::testing::OwnedTraceSource;
+using tlsheap::testing::TraceBuilder;
+
+// `tlsheap replay` and `tlsheap minpool` without --model.
+const std::vector<ModelSpec>& default_models() {
+    static const std::vector<ModelSpec> models = {
+        ModelSpec::parse("mbedtls-pool"), ModelSpec::parse("freertos-heap4"),
+        ModelSpec::parse("esp-tlsf"), ModelSpec::parse("umm"), ModelSpec::parse("ideal")};
+    return models;
+}
+
+std::vector<std::string> sample_traces() {
+    std::vector<std::string> names;
+    for (const auto& e : fs::directory_iterator(fs::path(TLSHEAP_SOURCE_DIR) / "traces")) {
+        if (e.path().extension() == ".trace") {
+            names.push_back(e.path().stem().string());
+        }
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+std::string path_of(const std::string& name) {
+    return (fs::path(TLSHEAP_SOURCE_DIR) / "traces" / (name + ".trace")).string();
+}
+
+std::string test_name(const ::testing::TestParamInfo<std::string>& info) {
+    std::string n = info.param;
+    std::replace(n.begin(), n.end(), '-', '_');
+    return n;
+}
+
+// One replay of the search as it was made before the stream: the source
+// opened afresh and read through the replay engine with the one model.
+BareModelRun replay_through_engine(const SourceFactory& open, const ModelSpec& spec,
+                                   std::optional<std::uint64_t> pool) {
+    const std::unique_ptr<RecordSource> source = open();
+    ReplayOptions options;
+    options.models = {spec};
+    options.pool_size = pool;
+    options.heap_verdicts = false;
+    options.series_points = 1;
+    options.max_findings = 1;
+    const ReplayResult result = replay_trace(*source, options);
+    const ModelRun& run = result.models.front();
+    BareModelRun b;
+    b.name = run.name;
+    b.description = run.description;
+    b.failure_count = run.failure_count;
+    if (!run.failures.empty()) {
+        b.first_failure = run.failures.front();
+    }
+    b.footprint = run.footprint;
+    b.placement_independent_of_pool_end = run.placement_independent_of_pool_end;
+    b.min_pool_one_pass = run.min_pool_one_pass;
+    return b;
+}
+
+// The search with every replay made by the engine from `open`.
+std::vector<MinPoolResult> min_pools_through_engine(const SourceFactory& open,
+                                                    const std::vector<ModelSpec>& models) {
+    ReplayResult whole;
+    {
+        const std::unique_ptr<RecordSource> source = open();
+        whole = replay_trace(*source, ReplayOptions{});
+    }
+    return find_min_pools(
+        [&open](const ModelSpec& spec, std::optional<std::uint64_t> pool) {
+            return replay_through_engine(open, spec, pool);
+        },
+        whole.info.pointer_size(), whole.live_peak.bytes, models);
+}
+
+void expect_same_moment(const Moment& a, const Moment& b, const std::string& what) {
+    EXPECT_EQ(a.seq, b.seq) << what;
+    EXPECT_EQ(a.time_ns, b.time_ns) << what;
+    EXPECT_EQ(a.phase, b.phase) << what;
+    EXPECT_EQ(a.state, b.state) << what;
+    EXPECT_EQ(a.stack, b.stack) << what;
+    EXPECT_EQ(a.connection, b.connection) << what;
+}
+
+void expect_same_results(const std::vector<MinPoolResult>& from_stream,
+                         const std::vector<MinPoolResult>& through_engine) {
+    ASSERT_EQ(from_stream.size(), through_engine.size());
+    for (std::size_t i = 0; i < from_stream.size(); ++i) {
+        const MinPoolResult& s = from_stream[i];
+        const MinPoolResult& e = through_engine[i];
+        const std::string what = e.model;
+        EXPECT_EQ(s.model, e.model);
+        EXPECT_EQ(s.description, e.description) << what;
+        EXPECT_EQ(s.min_pool, e.min_pool) << what;
+        EXPECT_EQ(s.placement_bound, e.placement_bound) << what;
+        EXPECT_EQ(s.granularity, e.granularity) << what;
+        EXPECT_EQ(s.method, e.method) << what;
+        EXPECT_EQ(s.replays, e.replays) << what;
+        EXPECT_EQ(s.runs_at_min_pool, e.runs_at_min_pool) << what;
+        EXPECT_EQ(s.live_peak, e.live_peak) << what;
+        ASSERT_EQ(s.fails_below.has_value(), e.fails_below.has_value()) << what;
+        if (e.fails_below) {
+            EXPECT_EQ(s.fails_below->size, e.fails_below->size) << what;
+            expect_same_moment(s.fails_below->at, e.fails_below->at, what);
+        }
+    }
+}
+
+class StreamSampleTrace : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(StreamSampleTrace, MinPoolsAreThoseOfReplaysFromTheFile) {
+    const std::string path = path_of(GetParam());
+    const SourceFactory open = [path] { return std::make_unique<TraceFileSource>(path); };
+    const std::vector<MinPoolResult> from_stream = find_min_pools(open, default_models());
+    expect_same_results(from_stream, min_pools_through_engine(open, default_models()));
+    for (const MinPoolResult& m : from_stream) {
+        EXPECT_GT(m.replays, 2u) << m.model; // the stream was replayed, not read again
+    }
+}
+
+// A failure far from the min pool (in half the live peak) is reported where
+// the engine reports it: the stream's moments are exact anywhere, not only
+// near the answer. Unbounded, the bare replay's figures are the engine's.
+TEST_P(StreamSampleTrace, FirstFailureInASmallPoolIsTheEnginesOwn) {
+    const std::string path = path_of(GetParam());
+    const SourceFactory open = [path] { return std::make_unique<TraceFileSource>(path); };
+    TraceFileSource source(path);
+    const AllocationStream stream = read_allocation_stream(source);
+    for (const ModelSpec& spec : default_models()) {
+        // A pool the model accepts: its smallest, or half the live peak.
+        ModelContext context;
+        context.pointer_size = stream.pointer_size();
+        const std::uint64_t pool =
+            std::max(make_model(spec, context)->smallest_pool(), stream.live_peak() / 2);
+        const BareModelRun bare = replay_bare_model(stream, spec, pool);
+        const BareModelRun engine = replay_through_engine(open, spec, pool);
+        // In a pool the bare replay stops at the first failure: only
+        // whether it runs and where it first fails are to compare.
+        EXPECT_EQ(bare.runs(), engine.runs()) << spec.name;
+        ASSERT_EQ(bare.first_failure.has_value(), engine.first_failure.has_value()) << spec.name;
+        if (engine.first_failure) {
+            EXPECT_EQ(bare.first_failure->size, engine.first_failure->size) << spec.name;
+            expect_same_moment(bare.first_failure->at, engine.first_failure->at, spec.name);
+        }
+        const BareModelRun unbounded = replay_bare_model(stream, spec, std::nullopt);
+        const BareModelRun unbounded_engine = replay_through_engine(open, spec, std::nullopt);
+        EXPECT_EQ(unbounded.failure_count, unbounded_engine.failure_count) << spec.name;
+        EXPECT_EQ(unbounded.footprint, unbounded_engine.footprint) << spec.name;
+        EXPECT_EQ(unbounded.min_pool_one_pass, unbounded_engine.min_pool_one_pass) << spec.name;
+        EXPECT_EQ(unbounded.description, unbounded_engine.description) << spec.name;
+    }
+}
+
+// Each prefix of connections (shared part + connections 1..k) replayed bare
+// over the stream gives the footprints of its ConnectionSubsetSource read
+// through the engine.
+TEST_P(StreamSampleTrace, ConnectionPrefixesAreThoseOfTheSubsetStreams) {
+    const std::string path = path_of(GetParam());
+    const SourceFactory open = [path] { return std::make_unique<TraceFileSource>(path); };
+    TraceFileSource source(path);
+    const AllocationStream stream = read_allocation_stream(source);
+    const ConnectionCosts from_stream = measure_connection_costs(open, stream, default_models());
+    const ConnectionCosts through_engine = measure_connection_costs(open, default_models());
+    ASSERT_EQ(from_stream.prefixes.size(), through_engine.prefixes.size());
+    for (std::size_t k = 0; k < through_engine.prefixes.size(); ++k) {
+        EXPECT_EQ(from_stream.prefixes[k].live_peak, through_engine.prefixes[k].live_peak) << k;
+        EXPECT_EQ(from_stream.prefixes[k].footprint, through_engine.prefixes[k].footprint) << k;
+    }
+}
+
+// What the stream costs: 8 bytes per event and 8 per allocation, plus the
+// anchors where the context changes and vector slack (header comment).
+TEST_P(StreamSampleTrace, HoldsAFewBytesPerEvent) {
+    TraceFileSource source(path_of(GetParam()));
+    const AllocationStream stream = read_allocation_stream(source);
+    ASSERT_GT(stream.events().size(), 0u);
+    EXPECT_LE(stream.memory_bytes(), 2 * 24 * stream.events().size());
+}
+
+INSTANTIATE_TEST_SUITE_P(Committed, StreamSampleTrace, ::testing::ValuesIn(sample_traces()),
+                         test_name);
+
+// A source factory that counts how often the trace is opened.
+struct CountingFactory {
+    std::string path;
+    std::shared_ptr<int> opened = std::make_shared<int>(0);
+    SourceFactory factory() const {
+        return [path = path, opened = opened] {
+            ++*opened;
+            return std::make_unique<TraceFileSource>(path);
+        };
+    }
+};
+
+TEST(AllocationStream, MinPoolSearchDecodesTheTraceOnce) {
+    const CountingFactory counting{path_of("tls12-ecdhe-ecdsa-p256")};
+    const auto results = find_min_pools(counting.factory(), default_models());
+    ASSERT_EQ(results.size(), default_models().size());
+    EXPECT_EQ(*counting.opened, 1);
+}
+
+TEST(AllocationStream, ProfileOfOneConnectionDecodesTheTraceOnce) {
+    const CountingFactory counting{path_of("tls12-ecdhe-ecdsa-p256")};
+    ReplayOptions options;
+    options.models = default_models();
+    const ReplayResult result = profile_trace(counting.factory(), options);
+    EXPECT_EQ(result.min_pools.size(), default_models().size());
+    EXPECT_EQ(*counting.opened, 1);
+}
+
+// Concurrent connections: one more walk for the live figures per connection,
+// and no replay of the trace per prefix.
+TEST(AllocationStream, ProfileOfConcurrentConnectionsReadsTheTraceTwice) {
+    const CountingFactory counting{path_of("tls12-ecdhe-ecdsa-p256-2x2-together")};
+    ReplayOptions options;
+    options.models = default_models();
+    const ReplayResult result = profile_trace(counting.factory(), options);
+    ASSERT_TRUE(result.connection_costs.has_value());
+    ASSERT_GT(result.connection_costs->prefixes.size(), 2u);
+    EXPECT_FALSE(result.connection_costs->prefixes[2].footprint.empty());
+    EXPECT_EQ(*counting.opened, 2);
+}
+
+// Requests of a TiB, calloc products that overflow, empty requests, frees of
+// nothing known, and stack ids at the top of their range: the stream keeps
+// one event per request the models serve and per free of one, never sized by
+// a count, a size or an id; the search over it gives what the engine gives.
+TEST(AllocationStream, HostileCountsAndIdsCostOnlyTheirEvents) {
+    TraceBuilder b;
+    b.meta("pointer_size", "4");
+    constexpr unsigned kRounds = 1000;
+    for (unsigned i = 0; i < kRounds; ++i) {
+        b.calloc(1, std::uint64_t{1} << 40, 0x1000, 0xffffffffu);
+        b.free(0x1000);
+        b.calloc(std::uint64_t{1} << 33, std::uint64_t{1} << 33, 0x2000, 7); // overflows
+        b.free(0x2000);
+        b.calloc(std::uint64_t{1} << 62, 0, 0x3000, 1); // empty
+        b.free(0x3000);
+        b.free(0x7000000 + i * 16, 0); // never allocated
+        b.calloc(3, 100, 0x4000, 0xfffffffeu);
+        b.free(0x4000);
+    }
+    const std::vector<unsigned char> bytes = b.finish();
+    const SourceFactory open = [bytes] { return OwnedTraceSource::from_bytes(bytes); };
+    const std::unique_ptr<RecordSource> source = open();
+    const AllocationStream stream = read_allocation_stream(*source);
+    EXPECT_EQ(stream.events().size(), 4u * kRounds);
+    EXPECT_EQ(stream.allocations(), 2u * kRounds);
+    EXPECT_EQ(stream.large_sizes().size(), kRounds);
+    EXPECT_LE(stream.block_capacity(), 2u);
+    EXPECT_LE(stream.memory_bytes(), 2 * 32 * 9 * std::size_t{kRounds});
+    const std::vector<ModelSpec> models = {ModelSpec::parse("ideal"),
+                                           ModelSpec::parse("mbedtls-pool"),
+                                           ModelSpec::parse("freertos-heap4")};
+    expect_same_results(find_min_pools(stream, models), min_pools_through_engine(open, models));
+}
+
+// An End record that claims more events than any trace holds is refused
+// while the stream is read; nothing was sized by the claim.
+TEST(AllocationStream, ClaimedEventCountIsCheckedNotTrusted) {
+    TraceBuilder b;
+    b.meta("pointer_size", "4");
+    b.alloc(100, 0x1000);
+    b.free(0x1000);
+    std::vector<unsigned char> bytes = b.unfinished();
+    trace::encode_end(bytes, std::uint64_t{1} << 60);
+    const std::unique_ptr<RecordSource> source = OwnedTraceSource::from_bytes(bytes);
+    EXPECT_THROW(read_allocation_stream(*source), trace::TraceError);
+}
+
+} // namespace
+} // namespace tlsheap::replay
