@@ -14,7 +14,11 @@ namespace tlsheap::recorder {
 
 class FailureInjection {
   public:
-    static FailureInjection& instance();
+    // Inline: the allocation shim asks for it at every call.
+    static FailureInjection& instance() {
+        static FailureInjection injection;
+        return injection;
+    }
 
     // From now on the calls are counted and the blocks followed; the
     // `ordinal`-th call (from 1) fails, none when 0.
