@@ -4,6 +4,11 @@
 
 namespace tlsheap::recorder {
 
+FailureInjection& FailureInjection::instance() {
+    static FailureInjection injection;
+    return injection;
+}
+
 namespace {
 
 // The product as mbedtls_calloc's caller asked for it; an overflowing

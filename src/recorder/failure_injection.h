@@ -14,11 +14,7 @@ namespace tlsheap::recorder {
 
 class FailureInjection {
   public:
-    // Inline: the allocation shim asks for it at every call.
-    static FailureInjection& instance() {
-        static FailureInjection injection;
-        return injection;
-    }
+    static FailureInjection& instance();
 
     // From now on the calls are counted and the blocks followed; the
     // `ordinal`-th call (from 1) fails, none when 0.
