@@ -425,7 +425,8 @@ void ProfileSession::record(const RecordSettings& s, const record::Scenario& sce
                                      : fs::path();
         const auto finalized = symbolize::finalize_trace(
             request.trace, trace_path, tree_.root, sysroot,
-            {{cache_, meta::kCachePath}, {tool_files().root, meta::kToolPath}});
+            {{cache_, meta::kCachePath}, {tool_files().root, meta::kToolPath}},
+            {cache_ / "symbols", {{p.variant.recorder, p.variant.recorder_key}}});
         if (finalized.resolved < finalized.addresses / 2) {
             run.warnings.push_back(fmt::format("only {} of {} return addresses were symbolized",
                                                finalized.resolved, finalized.addresses));

@@ -249,7 +249,8 @@ ProgramRecording record_program(const ProgramRecordingRequest& request) {
     try {
         const auto finalized = symbolize::finalize_trace(
             raw.path(), request.trace, root, {},
-            {{cache, meta::kCachePath}, {tool_files().root, meta::kToolPath}});
+            {{cache, meta::kCachePath}, {tool_files().root, meta::kToolPath}},
+            {cache / "symbols", {}});
         result.truncated = finalized.truncated;
         for (const std::string& w : finalized.warnings) {
             result.warnings.push_back(w);

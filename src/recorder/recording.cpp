@@ -17,13 +17,6 @@ std::uint64_t monotonic_ns() {
 
 } // namespace
 
-Recording& Recording::instance() {
-    // Constructed on first use, never destroyed: the shim may run during
-    // static destruction of the program.
-    static Recording* recording = new Recording();
-    return *recording;
-}
-
 bool Recording::start(const char* path, bool capture_stacks) {
     if (!writer_.open(path)) {
         return false;
@@ -113,13 +106,19 @@ void Recording::on_alloc(std::size_t count, std::size_t size, const void* result
                          const std::uintptr_t* frames, unsigned depth) {
     const std::uint32_t stack = stack_id(frames, depth);
     ++seq_;
-    PayloadBuilder p;
-    p.varint(elapsed_ns());
-    p.varint(count);
-    p.varint(size);
-    p.varint(address_code(result));
-    p.varint(stack);
-    writer_.record(trace::Tag::Alloc, p);
+    const std::uint64_t dt = elapsed_ns();
+    const std::uint64_t address = address_code(result);
+    // Five varints: at most 50 bytes.
+    static_assert(5 * trace::kMaxVarintBytes <= TraceWriter::kMaxSmallPayload);
+    if (unsigned char* const payload = writer_.begin_small_record()) {
+        unsigned char* p = payload;
+        p += trace::varint_encode(dt, p);
+        p += trace::varint_encode(count, p);
+        p += trace::varint_encode(size, p);
+        p += trace::varint_encode(address, p);
+        p += trace::varint_encode(stack, p);
+        writer_.end_small_record(trace::Tag::Alloc, static_cast<std::size_t>(p - payload));
+    }
     if (result != nullptr) {
         live_.insert(reinterpret_cast<std::uintptr_t>(result), seq_);
     }
@@ -133,12 +132,17 @@ void Recording::on_free(const void* pointer, const std::uintptr_t* frames, unsig
         const std::uint64_t alloc_seq = live_.take(reinterpret_cast<std::uintptr_t>(pointer));
         back = alloc_seq == 0 ? 0 : seq_ - alloc_seq;
     }
-    PayloadBuilder p;
-    p.varint(elapsed_ns());
-    p.varint(address_code(pointer));
-    p.varint(back);
-    p.varint(stack);
-    writer_.record(trace::Tag::Free, p);
+    const std::uint64_t dt = elapsed_ns();
+    const std::uint64_t address = address_code(pointer);
+    static_assert(4 * trace::kMaxVarintBytes <= TraceWriter::kMaxSmallPayload);
+    if (unsigned char* const payload = writer_.begin_small_record()) {
+        unsigned char* p = payload;
+        p += trace::varint_encode(dt, p);
+        p += trace::varint_encode(address, p);
+        p += trace::varint_encode(back, p);
+        p += trace::varint_encode(stack, p);
+        writer_.end_small_record(trace::Tag::Free, static_cast<std::size_t>(p - payload));
+    }
 }
 
 // The context records end the painted stack's interval and begin the next.
@@ -201,8 +205,10 @@ void Recording::write_step_end(int state_after, int ret) {
     PayloadBuilder p;
     p.varint(static_cast<std::uint64_t>(state_after));
     p.svarint(ret);
+    // Not flushed: a write(2) per step was an eighth of the recording's cost
+    // inside the handshake. Phases and outcomes flush, and a stopped recorder
+    // (SIGTERM at a timeout, a crash) flushes from its signal handler.
     writer_.record(trace::Tag::StepEnd, p);
-    writer_.flush();
 }
 
 void Recording::activity(bool begin, std::string_view name) {

@@ -18,7 +18,13 @@ namespace tlsheap::recorder {
 
 class Recording {
   public:
-    static Recording& instance();
+    // Inline: the allocation shim asks for it at every call.
+    static Recording& instance() {
+        // Constructed on first use, never destroyed: the shim may run during
+        // static destruction of the program.
+        static Recording* recording = new Recording();
+        return *recording;
+    }
 
     // Opens the trace; events are recorded from then on. Returns false with
     // errno set when the file cannot be created.

@@ -38,9 +38,14 @@ __attribute__((noinline)) unsigned capture_stack(std::uintptr_t* frames, unsigne
     // DWARF unwinder's list (whose first is inside capture_stack itself).
     unsigned to_drop = skip > 0 ? skip - 1 : 0;
     unsigned n = 0;
+    // In locals: `frames` has their type, so every store to it would make the
+    // compiler load the globals again.
+    const std::uintptr_t stack_low = g_stack_low;
+    const std::uintptr_t stack_high = g_stack_high;
+    const std::uintptr_t main_frame = g_main_frame;
     while (fp != nullptr && n < max) {
         const auto here = reinterpret_cast<std::uintptr_t>(fp);
-        if (here < g_stack_low || here + 2 * sizeof(std::uintptr_t) > g_stack_high ||
+        if (here < stack_low || here + 2 * sizeof(std::uintptr_t) > stack_high ||
             here % sizeof(std::uintptr_t) != 0) {
             break; // not a frame of this thread's stack
         }
@@ -53,7 +58,7 @@ __attribute__((noinline)) unsigned capture_stack(std::uintptr_t* frames, unsigne
         } else {
             frames[n++] = ret;
         }
-        if (here == g_main_frame) {
+        if (here == main_frame) {
             break; // main's return address was the last one of interest
         }
         auto* next = reinterpret_cast<std::uintptr_t*>(fp[0]);

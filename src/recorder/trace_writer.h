@@ -52,12 +52,35 @@ class TraceWriter {
     void record(trace::Tag tag, const PayloadBuilder& payload);
     void record(trace::Tag tag, const unsigned char* payload, std::size_t size);
 
+    // A record of a few varints (an allocation, a free), encoded straight
+    // into the buffer: no builder, no copies, for the events written at
+    // every mbedtls_calloc and mbedtls_free. The length is one byte.
+    static constexpr std::size_t kMaxSmallPayload = 127;
+    // Where the payload goes (room for kMaxSmallPayload bytes), or nullptr
+    // when the trace is not open. Nothing counts as written before
+    // end_small_record, so a signal's flush never sees half of it.
+    unsigned char* begin_small_record() {
+        if (fd_ < 0) {
+            return nullptr;
+        }
+        if (used_ + 2 + kMaxSmallPayload > sizeof(buffer_)) {
+            flush();
+        }
+        return buffer_ + used_ + 2;
+    }
+    void end_small_record(trace::Tag tag, std::size_t payload_size) {
+        buffer_[used_] = static_cast<unsigned char>(tag);
+        buffer_[used_ + 1] = static_cast<unsigned char>(payload_size);
+        used_ += 2 + payload_size;
+    }
+
     // Writes the End record (event count and CRC of everything before it),
     // flushes and closes.
     void finish(std::uint64_t event_count);
 
-    // Pushes buffered records to the file. Called at every phase and
-    // handshake-step boundary so that a killed recorder loses little.
+    // Pushes buffered records to the file. Called at every phase boundary and
+    // outcome so that a killed recorder loses little (fatal-signal handlers,
+    // SIGTERM's included, flush the rest).
     void flush();
 
     // Async-signal-safe: writes what is buffered, without touching the CRC

@@ -206,11 +206,17 @@ GElf_Ehdr read_elf_header(const std::string& path, int fd) {
 }
 
 struct Module {
+    std::string path;
     std::uint64_t start;
     std::uint64_t end;
-    Dwfl_Module* dwfl_module;
+    std::uint64_t bias;
     // Thumb code addresses carry bit 0 (symbol values, LR); instructions are 2-aligned.
     bool clear_thumb_bit;
+    // Reported to libdwfl at the first lookup that needs it; nullptr before, or if that failed.
+    Dwfl_Module* dwfl_module = nullptr;
+    bool reported = false;
+    ModuleSymbols symbols = {};
+    bool symbols_grew = false;
     // By CU DIE offset, built on the first lookup in each CU.
     std::unordered_map<Dwarf_Off, FunctionScopeIndex> scope_indexes = {};
 
@@ -233,8 +239,8 @@ class DwarfSymbolizer::Impl {
             throw SymbolizeError(fmt::format("cannot initialise libdwfl: {}", dwfl_errmsg(-1)));
     }
 
-    void add_module(const std::string& path, std::uint64_t start, std::uint64_t end,
-                    std::uint64_t bias) {
+    std::size_t add_module(const std::string& path, std::uint64_t start, std::uint64_t end,
+                           std::uint64_t bias) {
         if (start >= end)
             throw SymbolizeError(
                 fmt::format("{}: empty address range [{:#x}, {:#x})", path, start, end));
@@ -249,28 +255,30 @@ class DwarfSymbolizer::Impl {
             throw SymbolizeError(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
         const GElf_Ehdr ehdr = read_elf_header(path, fd.get());
         // libdwfl ignores the bias of an ET_EXEC file; a non-zero one means the caller's
-        // module description does not match this file. Checked before libdwfl sees the
-        // file, since a module cannot be taken back out of a Dwfl.
+        // module description does not match this file.
         if (ehdr.e_type == ET_EXEC && bias != 0)
             throw SymbolizeError(fmt::format(
                 "{}: load bias {:#x} given for a fixed-address (ET_EXEC) file", path, bias));
 
-        dwfl_report_begin_add(dwfl_.get());
-        // add_p_vaddr = true: the module's bias is exactly `bias`, whatever the first
-        // PT_LOAD's p_vaddr (prelinked libraries have a non-zero one).
-        Dwfl_Module* mod =
-            dwfl_report_elf(dwfl_.get(), path.c_str(), path.c_str(), fd.get(), bias, true);
-        const char* report_error = mod == nullptr ? dwfl_errmsg(-1) : nullptr;
-        dwfl_report_end(dwfl_.get(), nullptr, nullptr);
-        if (mod == nullptr)
-            throw SymbolizeError(fmt::format("{}: cannot read ELF file: {}", path, report_error));
-        fd.release(); // libdwfl owns it now
-
-        modules_.push_back({start, end, mod, ehdr.e_machine == EM_ARM});
+        modules_.push_back({path, start, end, bias, ehdr.e_machine == EM_ARM});
         // A new module can resolve addresses that were unknown before.
         for (auto& cache : cache_)
             cache.clear();
+        return modules_.size() - 1;
     }
+
+    void add_known_symbols(std::size_t module, ModuleSymbols known) {
+        Module& m = modules_.at(module);
+        known.merge(m.symbols); // what this run looked up already wins
+        m.symbols = std::move(known);
+        for (auto& cache : cache_)
+            cache.clear();
+    }
+
+    const ModuleSymbols& module_symbols(std::size_t module) const {
+        return modules_.at(module).symbols;
+    }
+    bool module_symbols_grew(std::size_t module) const { return modules_.at(module).symbols_grew; }
 
     Symbolization symbolize(std::uint64_t addr, bool is_return_address) {
         auto& cache = cache_[is_return_address ? 1 : 0];
@@ -336,6 +344,26 @@ class DwarfSymbolizer::Impl {
         return result;
     }
 
+    // Hands the module to libdwfl (which reads its symbol table and, at the first address
+    // lookup, its DWARF). Once only; a module libdwfl refuses resolves nothing.
+    Dwfl_Module* reported(Module& module) {
+        if (module.reported)
+            return module.dwfl_module;
+        module.reported = true;
+        FileDescriptor fd(::open(module.path.c_str(), O_RDONLY | O_CLOEXEC));
+        if (fd.get() < 0)
+            return nullptr;
+        dwfl_report_begin_add(dwfl_.get());
+        // add_p_vaddr = true: the module's bias is exactly `bias`, whatever the first
+        // PT_LOAD's p_vaddr (prelinked libraries have a non-zero one).
+        module.dwfl_module = dwfl_report_elf(dwfl_.get(), module.path.c_str(), module.path.c_str(),
+                                             fd.get(), module.bias, true);
+        dwfl_report_end(dwfl_.get(), nullptr, nullptr);
+        if (module.dwfl_module != nullptr)
+            fd.release(); // libdwfl owns it now
+        return module.dwfl_module;
+    }
+
     Symbolization lookup(std::uint64_t addr, bool is_return_address) {
         Module* module = find_module(addr);
         if (module == nullptr)
@@ -346,7 +374,15 @@ class DwarfSymbolizer::Impl {
         // A return address points after the call, possibly into the next line or function.
         if (is_return_address && pc > module->start)
             pc -= 1;
-        return lookup_in(*module, pc);
+        const std::uint64_t in_file = pc - module->bias;
+        if (auto known = module->symbols.find(in_file); known != module->symbols.end())
+            return known->second;
+        if (reported(*module) == nullptr)
+            return {}; // not kept: nothing was learnt about the file
+        Symbolization result = lookup_in(*module, pc);
+        module->symbols.emplace(in_file, result);
+        module->symbols_grew = true;
+        return result;
     }
 
     std::unique_ptr<Dwfl, DwflDeleter> dwfl_;
@@ -360,9 +396,21 @@ DwarfSymbolizer::~DwarfSymbolizer() = default;
 DwarfSymbolizer::DwarfSymbolizer(DwarfSymbolizer&&) noexcept = default;
 DwarfSymbolizer& DwarfSymbolizer::operator=(DwarfSymbolizer&&) noexcept = default;
 
-void DwarfSymbolizer::add_module(const std::string& elf_path, std::uint64_t start,
-                                 std::uint64_t end, std::uint64_t bias) {
-    impl_->add_module(elf_path, start, end, bias);
+std::size_t DwarfSymbolizer::add_module(const std::string& elf_path, std::uint64_t start,
+                                        std::uint64_t end, std::uint64_t bias) {
+    return impl_->add_module(elf_path, start, end, bias);
+}
+
+void DwarfSymbolizer::add_known_symbols(std::size_t module, ModuleSymbols known) {
+    impl_->add_known_symbols(module, std::move(known));
+}
+
+const ModuleSymbols& DwarfSymbolizer::module_symbols(std::size_t module) const {
+    return impl_->module_symbols(module);
+}
+
+bool DwarfSymbolizer::module_symbols_grew(std::size_t module) const {
+    return impl_->module_symbols_grew(module);
 }
 
 Symbolization DwarfSymbolizer::symbolize(std::uint64_t addr, bool is_return_address) {

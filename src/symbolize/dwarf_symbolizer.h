@@ -6,6 +6,7 @@
 // independently of the host's.
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -39,6 +40,11 @@ struct Symbolization {
     bool operator==(const Symbolization&) const = default;
 };
 
+// What one module's lookups gave, by the address looked up relative to the module's ELF file
+// (runtime address - load bias, after a return address's step back into the call). The same
+// file gives the same answers wherever it was loaded, so these can be kept between runs.
+using ModuleSymbols = std::map<std::uint64_t, Symbolization>;
+
 // Not thread-safe: one instance per thread, or external locking.
 class DwarfSymbolizer {
   public:
@@ -55,8 +61,19 @@ class DwarfSymbolizer {
     // Throws SymbolizeError (one line naming the file) if the file cannot be opened or read
     // as ELF, if the range is empty or overlaps a registered module, or if a non-zero bias
     // is given for a fixed-address (ET_EXEC) file.
-    void add_module(const std::string& elf_path, std::uint64_t start, std::uint64_t end,
-                    std::uint64_t bias);
+    // Returns the module's number (0 for the first registered, and so on). Its symbol tables
+    // and DWARF are read at the first lookup that needs them: a module no stack goes through,
+    // or whose lookups are all known (add_known_symbols), costs nothing more than its header.
+    std::size_t add_module(const std::string& elf_path, std::uint64_t start, std::uint64_t end,
+                           std::uint64_t bias);
+
+    // Lookups of a module known beforehand (kept from an earlier run of the same file): they
+    // are answered from `known`, without reading the module's DWARF.
+    void add_known_symbols(std::size_t module, ModuleSymbols known);
+    // The module's lookups so far, the known ones included.
+    const ModuleSymbols& module_symbols(std::size_t module) const;
+    // Whether a lookup in the module was not known beforehand (its DWARF was asked).
+    bool module_symbols_grew(std::size_t module) const;
 
     // addr is a runtime address from the trace. A return address is looked up at addr - 1,
     // inside the call instruction. Never throws for a bad address: outside every module the

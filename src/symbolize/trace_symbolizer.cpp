@@ -1,10 +1,13 @@
 #include "symbolize/trace_symbolizer.h"
 
 #include "symbolize/dwarf_symbolizer.h"
+#include "symbolize/module_symbols_file.h"
 #include "tlsheap/trace_encoder.h"
 #include "tlsheap/trace_reader.h"
+#include "variants/content_hash.h"
 
 #include <algorithm>
+#include <chrono>
 #include <fmt/format.h>
 #include <fstream>
 #include <map>
@@ -66,27 +69,32 @@ class SourceClassifier {
         if (cached != cache_.end()) {
             return cached->second;
         }
-        std::pair<std::string, bool> result{file, false};
-        std::error_code ec;
-        const std::string canonical = file.empty() ? file : fs::weakly_canonical(file, ec).string();
-        for (const std::string& candidate : {file, canonical}) {
-            for (const std::string& root : roots_) {
-                if (!candidate.empty() && candidate.rfind(root, 0) == 0) {
-                    const std::string rel = candidate.substr(root.size());
-                    const bool library = rel.rfind("library/", 0) == 0 ||
-                                         rel.rfind("3rdparty/", 0) == 0 ||
-                                         rel.rfind("include/", 0) == 0;
-                    result = {rel, library};
-                    cache_.emplace(file, result);
-                    return result;
-                }
-            }
+        std::optional<std::pair<std::string, bool>> found = under_root(file);
+        if (!found && !file.empty()) {
+            // Resolving symlinks costs a readlink per path component: only
+            // for paths not under a root as they are spelled.
+            std::error_code ec;
+            found = under_root(fs::weakly_canonical(file, ec).string());
         }
+        const std::pair<std::string, bool> result = found.value_or(std::pair{file, false});
         cache_.emplace(file, result);
         return result;
     }
 
   private:
+    std::optional<std::pair<std::string, bool>> under_root(const std::string& candidate) const {
+        for (const std::string& root : roots_) {
+            if (!candidate.empty() && candidate.rfind(root, 0) == 0) {
+                const std::string rel = candidate.substr(root.size());
+                const bool library = rel.rfind("library/", 0) == 0 ||
+                                     rel.rfind("3rdparty/", 0) == 0 ||
+                                     rel.rfind("include/", 0) == 0;
+                return std::pair{rel, library};
+            }
+        }
+        return std::nullopt;
+    }
+
     void add_root(std::string root) {
         if (root.back() != '/') {
             root += '/';
@@ -136,7 +144,63 @@ portable_record(const trace::Record& r, const std::vector<PortablePrefix>& prefi
     return out;
 }
 
+// Where one module's lookups are kept, and the identity they are valid for.
+struct KeptSymbols {
+    std::size_t module;
+    fs::path file;
+    std::string identity;
+};
+
+// A file's size and modification time, "absent" when there is none.
+std::string file_state(const fs::path& file) {
+    std::error_code ec;
+    const auto size = fs::file_size(file, ec);
+    if (ec) {
+        return "absent";
+    }
+    const auto mtime = fs::last_write_time(file, ec);
+    if (ec) {
+        return "absent";
+    }
+    return fmt::format(
+        "{} {}", size,
+        std::chrono::duration_cast<std::chrono::nanoseconds>(mtime.time_since_epoch()).count());
+}
+
+std::optional<KeptSymbols> kept_symbols_of(std::size_t module, const std::string& path,
+                                           const std::string& build_id, const SymbolCache& cache) {
+    for (const SymbolCache::FixedBinary& fixed : cache.fixed) {
+        std::error_code ec;
+        if (path == fixed.binary.string() || fs::equivalent(path, fixed.binary, ec)) {
+            return KeptSymbols{module, fixed_binary_symbols_file(fixed.binary),
+                               "fixed binary " + fixed.key};
+        }
+    }
+    if (cache.directory.empty()) {
+        return std::nullopt;
+    }
+    const std::string state = file_state(path);
+    if (state == "absent") {
+        return std::nullopt;
+    }
+    std::string identity = "module " + path + "\n" + state + "\nbuild id " + build_id + "\n";
+    // Installing a library's debug package (found by build id) changes what it resolves to.
+    if (build_id.size() > 2 &&
+        build_id.find_first_not_of("0123456789abcdef") == std::string::npos) {
+        identity +=
+            "debug file " + file_state(fs::path("/usr/lib/debug/.build-id") /
+                                       build_id.substr(0, 2) / (build_id.substr(2) + ".debug"));
+    }
+    build::ContentHash name;
+    name.add("tlsheap-module-symbols-v1").add(identity);
+    return KeptSymbols{module, cache.directory / (name.hex() + ".symbols"), identity};
+}
+
 } // namespace
+
+fs::path fixed_binary_symbols_file(const fs::path& binary) {
+    return binary.string() + ".symbols";
+}
 
 std::string portable_path(const std::string& path, const std::vector<PortablePrefix>& prefixes) {
     // The deepest directory first: a cache inside the checkout is the cache.
@@ -173,7 +237,8 @@ std::string portable_path(const std::string& path, const std::vector<PortablePre
 
 FinalizeResult finalize_trace(const fs::path& raw, const fs::path& final,
                               const fs::path& mbedtls_root, const fs::path& sysroot,
-                              const std::vector<PortablePrefix>& portable) {
+                              const std::vector<PortablePrefix>& portable,
+                              const SymbolCache& symbol_cache) {
     FinalizeResult result;
     SourceClassifier sources(mbedtls_root);
 
@@ -183,6 +248,7 @@ FinalizeResult finalize_trace(const fs::path& raw, const fs::path& final,
     DwarfSymbolizer symbolizer;
     std::vector<SharedMbedtls> shared_mbedtls;
     std::set<std::uint64_t> addresses;
+    std::vector<KeptSymbols> kept_symbols;
     std::vector<unsigned char> late_meta;
     {
         trace::TraceReader reader(raw.string());
@@ -208,7 +274,14 @@ FinalizeResult finalize_trace(const fs::path& raw, const fs::path& final,
                     shared_mbedtls.push_back({r.values[0], r.values[1], r.values[2], file_name});
                 }
                 try {
-                    symbolizer.add_module(path, r.values[0], r.values[1], r.values[2]);
+                    const std::size_t module =
+                        symbolizer.add_module(path, r.values[0], r.values[1], r.values[2]);
+                    if (auto kept = kept_symbols_of(module, path, r.value, symbol_cache)) {
+                        if (auto known = read_module_symbols(kept->file, kept->identity)) {
+                            symbolizer.add_known_symbols(module, std::move(*known));
+                        }
+                        kept_symbols.push_back(std::move(*kept));
+                    }
                 } catch (const SymbolizeError& e) {
                     result.warnings.push_back(e.what());
                 }
@@ -249,6 +322,12 @@ FinalizeResult finalize_trace(const fs::path& raw, const fs::path& final,
             ++result.in_mbedtls;
         }
         e.emit(trace::Tag::Frame, frames);
+    }
+
+    for (const KeptSymbols& kept : kept_symbols) {
+        if (symbolizer.module_symbols_grew(kept.module)) {
+            write_module_symbols(kept.file, kept.identity, symbolizer.module_symbols(kept.module));
+        }
     }
 
     // Pass 2: copy, inserting the frames after the description records.

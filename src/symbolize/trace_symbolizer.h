@@ -33,6 +33,24 @@ struct PortablePrefix {
 // within a longer string (a macro's quoted value) too. Otherwise unchanged.
 std::string portable_path(const std::string& path, const std::vector<PortablePrefix>& prefixes);
 
+// Where the lookups of each module are kept between runs (module_symbols_file.h).
+struct SymbolCache {
+    // Modules by path, size, modification time and build id (libc, ld.so, a
+    // user's program). Empty: none are kept.
+    std::filesystem::path directory;
+    // Binaries that never change where they are (the recorder in the build
+    // cache, whose directory is its content key): their lookups are kept
+    // beside them, under `key`, and nothing of them is looked at but the path.
+    struct FixedBinary {
+        std::filesystem::path binary;
+        std::string key;
+    };
+    std::vector<FixedBinary> fixed;
+};
+
+// The file beside a fixed binary that holds its lookups.
+std::filesystem::path fixed_binary_symbols_file(const std::filesystem::path& binary);
+
 // `mbedtls_root`: frames whose source lies under it are marked as mbedTLS
 // code and their paths written relative to it ("library/x509_crt.c").
 // `sysroot`: where the recorded program's libraries are on this host when it
@@ -40,11 +58,14 @@ std::string portable_path(const std::string& path, const std::vector<PortablePre
 // exist as recorded.
 // `portable`: prefixes replaced in the description records (meta, config
 // macros, modules) and in frames' file names.
+// `symbols`: where the modules' lookups are kept; a module whose lookups are
+// all kept has its DWARF left unread.
 // Throws trace::TraceError if the raw trace is unreadable or `final` cannot
 // be written.
 FinalizeResult finalize_trace(const std::filesystem::path& raw, const std::filesystem::path& final,
                               const std::filesystem::path& mbedtls_root,
                               const std::filesystem::path& sysroot = {},
-                              const std::vector<PortablePrefix>& portable = {});
+                              const std::vector<PortablePrefix>& portable = {},
+                              const SymbolCache& symbols = {});
 
 } // namespace tlsheap::symbolize

@@ -2,6 +2,7 @@
 
 #include "variants/build_error.h"
 #include "variants/content_hash.h"
+#include "variants/tree_identity.h"
 
 #include <algorithm>
 #include <regex>
@@ -62,27 +63,6 @@ std::string version_of(const fs::path& include_dir) {
     return {};
 }
 
-std::string tree_identity(const fs::path& root) {
-    std::vector<fs::path> files;
-    for (const char* dir : {"include", "library", "3rdparty"}) {
-        if (!fs::exists(root / dir)) {
-            continue;
-        }
-        for (const auto& entry : fs::recursive_directory_iterator(root / dir)) {
-            const auto ext = entry.path().extension();
-            if (entry.is_regular_file() && (ext == ".c" || ext == ".h" || ext == ".inc")) {
-                files.push_back(entry.path());
-            }
-        }
-    }
-    std::sort(files.begin(), files.end());
-    ContentHash hash;
-    for (const fs::path& f : files) {
-        hash.add_file(f, fs::relative(f, root).string());
-    }
-    return hash.hex();
-}
-
 } // namespace
 
 MbedtlsTree locate_mbedtls_tree(const std::string& spec, const fs::path& cache_dir,
@@ -131,7 +111,7 @@ MbedtlsTree locate_mbedtls_tree(const std::string& spec, const fs::path& cache_d
         throw BuildError("cannot find the mbedtls_ssl_states enum in " +
                          (tree.include_dir() / "mbedtls" / "ssl.h").string());
     }
-    tree.identity = tree_identity(tree.root);
+    tree.identity = tree_identity(tree.root, cache_dir);
     return tree;
 }
 

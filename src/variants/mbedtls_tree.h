@@ -31,6 +31,7 @@ struct MbedtlsTree {
 };
 
 // `spec` is "3.6", "2.28" (fetched into cache_dir/mbedtls) or a directory.
+// The tree's identity is kept in cache_dir (tree_identity.h).
 // Throws BuildError naming what is missing.
 // A named tree that is not fetched yet is an error that says to run
 // `fetch_script`.

@@ -4,6 +4,7 @@
 #include "variants/build_error.h"
 #include "variants/cache_directory.h"
 #include "variants/content_hash.h"
+#include "variants/program_version.h"
 
 #include <chrono>
 #include <filesystem>
@@ -95,11 +96,7 @@ bool runs_natively(const fs::path& probe) {
 }
 
 bool program_exists(const std::string& name) {
-    try {
-        return process::run_command({name, "--version"}, std::chrono::seconds(20)).status == 0;
-    } catch (const process::ProcessError&) {
-        return false;
-    }
+    return program_version_line(name, default_cache_directory()).has_value();
 }
 
 } // namespace
@@ -182,22 +179,13 @@ Toolchain toolchain_for(const std::string& abi, const std::string& stack_backend
 }
 
 std::string compiler_identity(const Toolchain& toolchain) {
-    static std::map<std::string, std::string> memo;
-    std::string flags;
+    std::string id;
     for (const std::string& flag : toolchain.arch_flags) {
-        flags += flag + " ";
+        id += flag + " ";
     }
-    const std::string key = toolchain.cc + "|" + toolchain.cxx + "|" + flags;
-    const auto known = memo.find(key);
-    if (known != memo.end()) {
-        return known->second;
-    }
-    std::string id = flags;
     for (const std::string& compiler : {toolchain.cc, toolchain.cxx}) {
-        const auto r = process::run_command({compiler, "--version"}, std::chrono::seconds(20));
-        id += r.out.substr(0, r.out.find('\n')) + "\n";
+        id += program_version_line(compiler, default_cache_directory()).value_or("") + "\n";
     }
-    memo[key] = id;
     return id;
 }
 

@@ -89,5 +89,52 @@ TEST(TraceWriter, OversizedPayloadIsDroppedWholeAndFlagged) {
     std::remove(path.c_str());
 }
 
+// The events' records written into the buffer directly are the bytes the
+// builder gives, across buffer flushes too.
+TEST(TraceWriter, SmallRecordsAreTheBuildersBytes) {
+    const std::string built = temp_path("small-built");
+    const std::string direct = temp_path("small-direct");
+    constexpr unsigned kRecords = 30000; // more than two 256 KiB buffers
+    for (const std::string* path : {&built, &direct}) {
+        TraceWriter w;
+        ASSERT_TRUE(w.open(path->c_str()));
+        for (unsigned i = 0; i < kRecords; ++i) {
+            const std::uint64_t values[] = {i * 977ull, 1, i % 3000, UINT64_MAX - i, i};
+            if (path == &built) {
+                PayloadBuilder p;
+                for (const std::uint64_t v : values) {
+                    p.varint(v);
+                }
+                w.record(trace::Tag::Alloc, p);
+            } else {
+                unsigned char* const payload = w.begin_small_record();
+                ASSERT_NE(payload, nullptr);
+                unsigned char* at = payload;
+                for (const std::uint64_t v : values) {
+                    at += trace::varint_encode(v, at);
+                }
+                w.end_small_record(trace::Tag::Alloc, static_cast<std::size_t>(at - payload));
+            }
+        }
+        w.finish(kRecords);
+        EXPECT_FALSE(w.failed());
+        EXPECT_EQ(w.begin_small_record(), nullptr); // closed
+    }
+    std::FILE* a = std::fopen(built.c_str(), "rb");
+    std::FILE* b = std::fopen(direct.c_str(), "rb");
+    ASSERT_NE(a, nullptr);
+    ASSERT_NE(b, nullptr);
+    std::size_t bytes = 0;
+    for (int ca = std::fgetc(a), cb = std::fgetc(b); ca != EOF || cb != EOF;
+         ca = std::fgetc(a), cb = std::fgetc(b), ++bytes) {
+        ASSERT_EQ(ca, cb) << "at byte " << bytes;
+    }
+    EXPECT_GT(bytes, 2u * 256 * 1024);
+    std::fclose(a);
+    std::fclose(b);
+    std::remove(built.c_str());
+    std::remove(direct.c_str());
+}
+
 } // namespace
 } // namespace tlsheap::recorder

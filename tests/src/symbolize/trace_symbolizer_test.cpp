@@ -5,6 +5,7 @@
 // inline levels, paths relative to the tree and the mbedTLS flag; everything
 // else is copied.
 #include "../../replay/trace_builder.h"
+#include "symbolize/module_symbols_file.h"
 #include "symbolize/trace_symbolizer.h"
 #include "symbolize_fixture.h"
 #include "tlsheap/trace_info.h"
@@ -13,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <gtest/gtest.h>
+#include <iterator>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -79,11 +81,11 @@ class TraceSymbolizer : public ::testing::Test {
 
     // Meta and Module, three stacks, a stale Frame record, then events using
     // the stacks: 3 allocations and 2 frees.
-    std::vector<unsigned char> raw_trace() const {
+    std::vector<unsigned char> raw_trace(const std::string& module = kLibraryFixture) const {
         testing::TraceBuilder b;
         b.meta("pointer_size", "8")
             .meta("tlsheap.version", "test")
-            .module(1, run_.start, run_.end, run_.bias, kLibraryFixture)
+            .module(1, run_.start, run_.end, run_.bias, module)
             .stack(1, {noinline_})
             .stack(2, std::vector<std::uint64_t>{nested_, noinline_})
             .stack(3, {kNowhere})
@@ -190,6 +192,88 @@ TEST_F(TraceSymbolizer, OutsideTheTreeFramesAreNotMbedtls) {
     EXPECT_EQ(fs::path(frame->front().file).filename(), "call_sites.c");
     // No mbedTLS level: the call site is the innermost raw address.
     EXPECT_EQ(info.call_site(1).function.rfind("0x", 0), 0u);
+}
+
+std::string read_file(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// A module whose lookups are kept gives the trace it gives without them.
+TEST_F(TraceSymbolizer, KeptSymbolsGiveTheSameTrace) {
+    write_bytes(dir_ / "raw.trace", raw_trace());
+    finalize_trace(dir_ / "raw.trace", dir_ / "plain.trace", kFakeTree);
+    const SymbolCache cache{dir_ / "symbols", {}};
+    for (const char* name : {"cold.trace", "warm.trace"}) {
+        finalize_trace(dir_ / "raw.trace", dir_ / name, kFakeTree, {}, {}, cache);
+        EXPECT_EQ(read_file(dir_ / name), read_file(dir_ / "plain.trace")) << name;
+    }
+    EXPECT_EQ(std::distance(fs::directory_iterator(dir_ / "symbols"), fs::directory_iterator()), 1);
+}
+
+// The recorder never changes in the build cache: its lookups are read back
+// under its key and its DWARF is not read again, whatever the file now holds
+// (here: another program). Another key reads it again.
+TEST_F(TraceSymbolizer, FixedBinaryLookupsAreReadBackUnderItsKey) {
+    const fs::path binary = dir_ / "recorder";
+    fs::copy_file(kLibraryFixture, binary);
+    write_bytes(dir_ / "raw.trace", raw_trace(binary.string()));
+    finalize_trace(dir_ / "raw.trace", dir_ / "first.trace", kFakeTree, {}, {},
+                   {{}, {{binary, "key-1"}}});
+    ASSERT_TRUE(fs::exists(fixed_binary_symbols_file(binary)));
+    fs::copy_file("/proc/self/exe", binary, fs::copy_options::overwrite_existing);
+    finalize_trace(dir_ / "raw.trace", dir_ / "kept.trace", kFakeTree, {}, {},
+                   {{}, {{binary, "key-1"}}});
+    EXPECT_EQ(read_file(dir_ / "kept.trace"), read_file(dir_ / "first.trace"));
+    finalize_trace(dir_ / "raw.trace", dir_ / "rebuilt.trace", kFakeTree, {}, {},
+                   {{}, {{binary, "key-2"}}});
+    const trace::TraceInfo info = info_of(read_all(dir_ / "rebuilt.trace"));
+    const auto* frame = info.frame(nested_);
+    EXPECT_TRUE(frame == nullptr || frame->empty() || frame->front().function != "inlined_leaf");
+}
+
+// Other modules are kept under their path, size and modification time: a
+// changed file is read again, into a file of its own.
+TEST_F(TraceSymbolizer, ChangedModuleIsReadAgain) {
+    const fs::path binary = dir_ / "program";
+    fs::copy_file(kLibraryFixture, binary);
+    write_bytes(dir_ / "raw.trace", raw_trace(binary.string()));
+    const SymbolCache cache{dir_ / "symbols", {}};
+    finalize_trace(dir_ / "raw.trace", dir_ / "first.trace", kFakeTree, {}, {}, cache);
+    fs::last_write_time(binary, fs::last_write_time(binary) - std::chrono::hours(1));
+    finalize_trace(dir_ / "raw.trace", dir_ / "second.trace", kFakeTree, {}, {}, cache);
+    EXPECT_EQ(read_file(dir_ / "second.trace"), read_file(dir_ / "first.trace"));
+    EXPECT_EQ(std::distance(fs::directory_iterator(dir_ / "symbols"), fs::directory_iterator()), 2);
+}
+
+// A kept file that is not one (cut short, overwritten, a directory) is no
+// file: the DWARF is read and the file written anew.
+TEST_F(TraceSymbolizer, CorruptKeptSymbolsAreRebuilt) {
+    const fs::path binary = dir_ / "recorder";
+    fs::copy_file(kLibraryFixture, binary);
+    write_bytes(dir_ / "raw.trace", raw_trace(binary.string()));
+    const SymbolCache cache{{}, {{binary, "key"}}};
+    finalize_trace(dir_ / "raw.trace", dir_ / "plain.trace", kFakeTree);
+    const fs::path kept = fixed_binary_symbols_file(binary);
+    finalize_trace(dir_ / "raw.trace", dir_ / "first.trace", kFakeTree, {}, {}, cache);
+    const std::string good = read_file(kept);
+    ASSERT_FALSE(good.empty());
+    const std::vector<std::string> corrupt = {"",
+                                              "garbage",
+                                              good.substr(0, good.size() / 2),
+                                              good + "x",
+                                              std::string(good.size(), '\xff'),
+                                              good.substr(0, 30) + std::string(40, '\xff')};
+    for (const std::string& bytes : corrupt) {
+        std::ofstream(kept, std::ios::binary | std::ios::trunc) << bytes;
+        finalize_trace(dir_ / "raw.trace", dir_ / "final.trace", kFakeTree, {}, {}, cache);
+        EXPECT_EQ(read_file(dir_ / "final.trace"), read_file(dir_ / "plain.trace"));
+        EXPECT_EQ(read_file(kept), good);
+    }
+    fs::remove(kept);
+    fs::create_directory(kept);
+    finalize_trace(dir_ / "raw.trace", dir_ / "final.trace", kFakeTree, {}, {}, cache);
+    EXPECT_EQ(read_file(dir_ / "final.trace"), read_file(dir_ / "plain.trace"));
 }
 
 TEST(PortablePath, ReplacesAWholeDirectoryAtTheStartOrAfterAQuote) {
