@@ -3,6 +3,7 @@
 // through the replay engine, on every committed sample trace and model; the
 // trace is decoded once; and a hostile trace cannot make the stream hold
 // more than a few bytes per event it has.
+#include "committed_traces.h"
 #include "tlsheap/allocation_stream.h"
 #include "tlsheap/bare_model_replay.h"
 #include "tlsheap/connection_costs.h"
@@ -22,7 +23,6 @@
 namespace tlsheap::replay {
 namespace {
 
-namespace fs = std::filesystem;
 using tlsheap::testing::OwnedTraceSource;
 using tlsheap::testing::TraceBuilder;
 
@@ -32,21 +32,6 @@ const std::vector<ModelSpec>& default_models() {
         ModelSpec::parse("mbedtls-pool"), ModelSpec::parse("freertos-heap4"),
         ModelSpec::parse("esp-tlsf"), ModelSpec::parse("umm"), ModelSpec::parse("ideal")};
     return models;
-}
-
-std::vector<std::string> sample_traces() {
-    std::vector<std::string> names;
-    for (const auto& e : fs::directory_iterator(fs::path(TLSHEAP_SOURCE_DIR) / "traces")) {
-        if (e.path().extension() == ".trace") {
-            names.push_back(e.path().stem().string());
-        }
-    }
-    std::sort(names.begin(), names.end());
-    return names;
-}
-
-std::string path_of(const std::string& name) {
-    return (fs::path(TLSHEAP_SOURCE_DIR) / "traces" / (name + ".trace")).string();
 }
 
 std::string test_name(const ::testing::TestParamInfo<std::string>& info) {

@@ -3,6 +3,7 @@
 // event; the ones recorded on mbedTLS's own memory_buffer_alloc must be
 // reproduced by the mbedtls-pool model to the byte, and there must be such
 // a trace (scripts/record-sample-traces.sh records them with --real-pool).
+#include "committed_traces.h"
 #include "tlsheap/min_pool.h"
 #include "tlsheap/record_source.h"
 #include "tlsheap/replay_engine.h"
@@ -19,21 +20,6 @@ namespace tlsheap::replay {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::vector<std::string> sample_traces() {
-    std::vector<std::string> names;
-    for (const auto& e : fs::directory_iterator(fs::path(TLSHEAP_SOURCE_DIR) / "traces")) {
-        if (e.path().extension() == ".trace") {
-            names.push_back(e.path().stem().string());
-        }
-    }
-    std::sort(names.begin(), names.end());
-    return names;
-}
-
-std::string path_of(const std::string& name) {
-    return (fs::path(TLSHEAP_SOURCE_DIR) / "traces" / (name + ".trace")).string();
-}
 
 constexpr const char* kRealPoolAllocator = trace::meta::kAllocatorMemoryBufferAlloc;
 
