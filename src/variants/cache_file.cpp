@@ -1,5 +1,6 @@
 #include "variants/cache_file.h"
 
+#include <atomic>
 #include <fstream>
 #include <iterator>
 #include <unistd.h>
@@ -29,10 +30,15 @@ std::optional<std::string> read_cache_file(const fs::path& file, std::size_t max
     return bytes;
 }
 
+fs::path temporary_beside(const fs::path& file) {
+    static std::atomic<unsigned> calls{0};
+    return file.string() + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(++calls);
+}
+
 void write_cache_file(const fs::path& file, const std::string& bytes) {
     std::error_code ec;
     fs::create_directories(file.parent_path(), ec);
-    const fs::path tmp = file.string() + ".tmp." + std::to_string(::getpid());
+    const fs::path tmp = temporary_beside(file);
     {
         std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
         out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));

@@ -16,9 +16,13 @@ namespace tlsheap::build {
 std::optional<std::string> read_cache_file(const std::filesystem::path& file,
                                            std::size_t max_bytes);
 
-// Written beside it under a name of this process and renamed over it, so a
+// Written beside it under temporary_beside(file) and renamed over it, so a
 // concurrent reader sees the old file or the new one, never half of one.
 // Failures are ignored (the next run will compute it again).
 void write_cache_file(const std::filesystem::path& file, const std::string& bytes);
+
+// A name in `file`'s directory that no other writer uses: unique per process
+// and per call, since a sweep writes cache entries from several threads.
+std::filesystem::path temporary_beside(const std::filesystem::path& file);
 
 } // namespace tlsheap::build

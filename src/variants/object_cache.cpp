@@ -1,10 +1,8 @@
 #include "variants/object_cache.h"
 
 #include "variants/build_error.h"
+#include "variants/cache_file.h"
 #include "variants/content_hash.h"
-
-#include <atomic>
-#include <unistd.h>
 
 namespace tlsheap::build {
 
@@ -73,10 +71,7 @@ void ObjectCache::store(const std::string& key, const fs::path& object) const {
         return;
     }
     fs::create_directories(cached.parent_path(), ec);
-    // Unique per process and per store: a sweep builds variants on threads.
-    static std::atomic<unsigned> stores{0};
-    const fs::path temporary = cached.parent_path() / (key + "." + std::to_string(::getpid()) +
-                                                       "." + std::to_string(++stores) + ".tmp");
+    const fs::path temporary = temporary_beside(cached);
     // A link where the build directory shares the file system, else a copy;
     // the rename makes the object appear whole or not at all.
     fs::create_hard_link(object, temporary, ec);
