@@ -4,9 +4,12 @@
 // mbedTLS variant and for every target ABI).
 #pragma once
 
+#include <charconv>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <tuple>
 
 namespace tlsheap::recorder_protocol {
 
@@ -29,6 +32,64 @@ enum class RunStatus {
 inline constexpr std::uint64_t kPaintedStackBytes = 256 * 1024;
 inline constexpr std::uint64_t kMinPaintedStack = 64 * 1024;
 inline constexpr std::uint64_t kMaxPaintedStack = 64 * 1024 * 1024;
+
+// `--read-until RULE`: when a client stops reading the server's answer.
+//   response   the scenario's: an HTTP header block, then --response-bytes
+//   close      until the server closes (close_notify or end of stream)
+//   bytes:N    N bytes of application data in all
+//   quiet:MS   until nothing arrives for MS milliseconds
+// A server that closes before the rule is met ends the exchange with a note
+// when the client was given `--short-answer-ok` (a server the user runs
+// answers as it likes); otherwise that is a failure.
+enum class ReadUntil : std::uint8_t { Response, Close, Bytes, Quiet };
+struct ReadRule {
+    ReadUntil until = ReadUntil::Response;
+    std::uint64_t value = 0; // Bytes: bytes; Quiet: milliseconds
+};
+inline constexpr std::uint64_t kMaxReadBytes = 1ull << 30;
+inline constexpr std::uint64_t kMaxQuietMs = 600000;
+
+inline std::string read_rule_text(ReadRule rule) {
+    switch (rule.until) {
+    case ReadUntil::Response:
+        return "response";
+    case ReadUntil::Close:
+        return "close";
+    case ReadUntil::Bytes:
+        return "bytes:" + std::to_string(rule.value);
+    case ReadUntil::Quiet:
+        return "quiet:" + std::to_string(rule.value);
+    }
+    return "response";
+}
+
+// The rule `text` names, within its bounds (1..kMaxReadBytes bytes,
+// 1..kMaxQuietMs ms), or nothing.
+inline std::optional<ReadRule> read_rule_from_text(std::string_view text) {
+    if (text == "response") {
+        return ReadRule{ReadUntil::Response, 0};
+    }
+    if (text == "close") {
+        return ReadRule{ReadUntil::Close, 0};
+    }
+    for (const auto& [prefix, until, most] :
+         {std::tuple{std::string_view("bytes:"), ReadUntil::Bytes, kMaxReadBytes},
+          std::tuple{std::string_view("quiet:"), ReadUntil::Quiet, kMaxQuietMs}}) {
+        if (text.substr(0, prefix.size()) != prefix) {
+            continue;
+        }
+        const std::string_view number = text.substr(prefix.size());
+        std::uint64_t value = 0;
+        const auto [end, error] =
+            std::from_chars(number.data(), number.data() + number.size(), value);
+        if (number.empty() || error != std::errc() || end != number.data() + number.size() ||
+            value == 0 || value > most) {
+            return std::nullopt;
+        }
+        return ReadRule{until, value};
+    }
+    return std::nullopt;
+}
 
 // "LISTENING <port>": a server recorder is ready.
 inline constexpr std::string_view kListening = "LISTENING ";

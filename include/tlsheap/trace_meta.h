@@ -80,13 +80,15 @@ inline constexpr char kSslOutBufferLen[] = "ssl.out_buffer_len"; // bytes, with 
 inline constexpr char kSslMaxFragmentLengthRequested[] = "ssl.max_fragment_length_requested";
 
 // --- the profile run: passed through the recorder by `tlsheap profile` ------
-inline constexpr char kScenarioName[] = "scenario.name";   // "tls12-ecdhe-ecdsa-p256"
-inline constexpr char kScenarioJson[] = "scenario.json";   // the whole scenario file
-inline constexpr char kPeer[] = "peer";                    // "mbedtls", "openssl" or "external"
-inline constexpr char kMbedtlsTree[] = "mbedtls.tree";     // the source tree's path
-inline constexpr char kMbedtlsOrigin[] = "mbedtls.origin"; // where the tree came from
-inline constexpr char kConfigLabel[] = "config.label";     // config path and deltas
-inline constexpr char kConfigName[] = "config.name";       // the same, file name only
+inline constexpr char kScenarioName[] = "scenario.name"; // "tls12-ecdhe-ecdsa-p256"
+inline constexpr char kScenarioJson[] = "scenario.json"; // the whole scenario file
+inline constexpr char kPeer[] = "peer";                  // "mbedtls", "openssl" or "external"
+// What `profile --connect` changed in the scenario (ConnectOptions::summary()).
+inline constexpr char kConnectOptions[] = "connect.options";
+inline constexpr char kMbedtlsTree[] = "mbedtls.tree";                  // the source tree's path
+inline constexpr char kMbedtlsOrigin[] = "mbedtls.origin";              // where the tree came from
+inline constexpr char kConfigLabel[] = "config.label";                  // config path and deltas
+inline constexpr char kConfigName[] = "config.name";                    // the same, file name only
 inline constexpr char kConfigEffectiveFile[] = "config.effective_file"; // the config as built
 inline constexpr char kConfigBaseFile[] = "config.base_file";           // the user's config, or ""
 inline constexpr char kConfigDeltas[] = "config.deltas";                // "--set X=1\n--unset Y"
@@ -135,6 +137,7 @@ inline constexpr auto kAllKeys = std::to_array<std::string_view>({
     kScenarioName,
     kScenarioJson,
     kPeer,
+    kConnectOptions,
     kMbedtlsTree,
     kMbedtlsOrigin,
     kConfigLabel,

@@ -68,7 +68,13 @@ int run_profile(ProfileOptions o) {
     reserve_stdout_for_json(o.json);
     apply_lifecycle_options(o, o.settings);
     o.settings.heap = parse_heap_size(o.heap, "--heap");
-    const record::Scenario scenario = pipeline::load_named_scenario(o.scenario);
+    // Before anything is fetched or built: these need no cache.
+    if (const std::string problem = record::connect_options_problem(
+            o.settings.run.connect_options, !o.settings.run.connect.empty());
+        !problem.empty()) {
+        throw UserError(problem, kExitBadInput);
+    }
+    record::Scenario scenario = pipeline::load_named_scenario(o.scenario);
     pipeline::parse_model_specs(o.settings.models);
     pipeline::check_app_heap(o.settings.app_heap);
 
@@ -76,6 +82,9 @@ int run_profile(ProfileOptions o) {
                                      [&](const std::string& m) { progress(o.quiet, m); });
     pipeline::RecordSettings& settings = o.settings;
     session.resolve_peer(settings, scenario);
+    if (!settings.run.connect.empty()) {
+        scenario = record::with_connect_options(scenario, settings.run.connect_options);
+    }
 
     pipeline::VariantRequest variants;
     variants.config = o.config;
@@ -180,6 +189,33 @@ void add_profile_command(CLI::App& app, int& exit_code) {
     cmd->add_option("--ca", options->settings.run.ca, "CA certificate(s) to trust with --connect");
     cmd->add_option("--server-name", options->settings.run.server_name,
                     "server name to verify with --connect");
+    // What --connect changes in the scenario for a server the user runs.
+    record::ConnectOptions& c = options->settings.run.connect_options;
+    cmd->add_option("--protocol", c.protocol,
+                    "with --connect: tls1.2, tls1.3 or any (default: the scenario's)");
+    cmd->add_option("--ciphersuite", c.ciphersuites,
+                    "with --connect: a cipher suite to offer, by mbedTLS's name "
+                    "(TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256; repeatable; default: the "
+                    "scenario's, or mbedTLS's defaults after --protocol or --psk)");
+    cmd->add_option("--group", c.groups,
+                    "with --connect: a key exchange group: secp256r1, secp384r1, x25519, ... "
+                    "(repeatable; default: the scenario's)");
+    cmd->add_option("--psk", c.psk_hex,
+                    "with --connect: the pre-shared key in hex (with --psk-identity; it is "
+                    "written nowhere)");
+    cmd->add_option("--psk-identity", c.psk_identity, "with --connect: the PSK's identity");
+    cmd->add_option("--client-cert", c.client_cert,
+                    "with --connect: the client's certificate chain, leaf first (repeatable; "
+                    "with --client-key)");
+    cmd->add_option("--client-key", c.client_key, "with --connect: the client's private key");
+    cmd->add_option("--request", options->request,
+                    "with --connect: what the client sends after the handshake, with C escapes "
+                    "(\\r \\n \\t \\xHH; \"\": nothing) (default: the scenario's GET)");
+    cmd->add_option("--read-until", c.read_until,
+                    "with --connect: how long the client reads the answer: response (the "
+                    "scenario's: headers and its response bytes), close, bytes:N (N bytes in "
+                    "all) or quiet:MS (until nothing comes for MS ms); a server that closes "
+                    "first ends it with a note");
     cmd->add_option("--trace", options->settings.trace,
                     "where to write the trace (default: in the cache)")
         ->check(replaced_file());
@@ -245,7 +281,12 @@ void add_profile_command(CLI::App& app, int& exit_code) {
                   "as 0-RTT early data (the config needs MBEDTLS_SSL_EARLY_DATA: --set "
                   "MBEDTLS_SSL_EARLY_DATA)");
     cmd->add_flag("-q,--quiet", options->quiet, "no progress messages");
-    cmd->callback([options, &exit_code]() { exit_code = run_profile(*options); });
+    cmd->callback([options, cmd, &exit_code]() {
+        if (cmd->count("--request") > 0) {
+            options->settings.run.connect_options.request = options->request;
+        }
+        exit_code = run_profile(*options);
+    });
 }
 
 } // namespace tlsheap::cli

@@ -34,6 +34,7 @@ struct ProfileOptions {
     std::string heap; // --heap BYTES, checked by parse_heap_size
     std::string resume;
     bool early_data = false;
+    std::string request; // --request as typed: connect_options.request once given
 };
 
 // --connections, --start, --reconnects, --resume and --early-data into

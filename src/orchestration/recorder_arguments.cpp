@@ -33,7 +33,10 @@ std::vector<std::string> lifecycle_arguments(const lifecycle::Lifecycle& l) {
 
 std::vector<std::string> recorder_arguments(const Scenario& s, Side side, bool der) {
     std::vector<std::string> a;
-    a.insert(a.end(), {"--min-version", s.protocol, "--max-version", s.protocol});
+    // "any" (profile --connect --protocol any): whatever the server and the variant agree on.
+    const bool any = s.protocol == "any";
+    a.insert(a.end(), {"--min-version", any ? "tls1.2" : s.protocol, "--max-version",
+                       any ? "tls1.3" : s.protocol});
     for (const std::string& suite : s.mbedtls_ciphersuites) {
         a.insert(a.end(), {"--ciphersuite", suite});
     }

@@ -174,6 +174,11 @@ RecordingResult run_recording(const RecordingRequest& r) {
         options.argv.insert(options.argv.end(),
                             {"--mode", side_name(Side::Client), "--connect", host + ":" + port});
         Scenario s = r.scenario;
+        if (!peer) {
+            s = with_connect_options(s, r.settings.connect_options);
+            const auto exchange = external_exchange_arguments(r.settings.connect_options);
+            options.argv.insert(options.argv.end(), exchange.begin(), exchange.end());
+        }
         if (!r.settings.ca.empty()) {
             s.ca.clear();
             for (const std::string& ca : r.settings.ca) {
@@ -190,7 +195,9 @@ RecordingResult run_recording(const RecordingRequest& r) {
         if (peer) {
             result.peer_description = peer->description();
         } else {
-            result.peer_description = "external server " + host + ":" + port;
+            const std::string given = r.settings.connect_options.summary();
+            result.peer_description =
+                "external server " + host + ":" + port + (given.empty() ? "" : " (" + given + ")");
         }
         return result;
     }

@@ -4,6 +4,7 @@
 // of a copy per stage.
 #pragma once
 
+#include "orchestration/connect_options.h"
 #include "tlsheap/connection_lifecycle.h"
 
 #include <cstdint>
@@ -19,10 +20,11 @@ struct RunSettings {
     std::string connect;         // HOST:PORT of the user's server
     std::vector<std::string> ca; // what to trust there
     std::string server_name;
-    double timeout_seconds = 10; // per step, for the peer and the recorder
-    unsigned port = 0;           // 0: ephemeral
-    std::uint64_t real_pool = 0; // run on the real memory_buffer_alloc with this pool
-    bool stack = false;          // run the recorded side on a painted stack (`profile --stack`)
+    ConnectOptions connect_options; // what --connect changes in the scenario
+    double timeout_seconds = 10;    // per step, for the peer and the recorder
+    unsigned port = 0;              // 0: ephemeral
+    std::uint64_t real_pool = 0;    // run on the real memory_buffer_alloc with this pool
+    bool stack = false;             // run the recorded side on a painted stack (`profile --stack`)
     // Over the scenario's lifecycle (unset: the scenario's).
     std::optional<unsigned> connections;
     std::optional<lifecycle::Start> start;

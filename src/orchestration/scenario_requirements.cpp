@@ -9,6 +9,7 @@ std::string missing_requirement(const Scenario& s, Side side, const build::Macro
     // What every scenario of its kind needs, so that scenario files stay short.
     needs.push_back(side == Side::Client ? "MBEDTLS_SSL_CLI_C" : "MBEDTLS_SSL_SRV_C");
     needs.push_back(s.protocol == "tls1.3" ? "MBEDTLS_SSL_PROTO_TLS1_3"
+                    : s.protocol == "any"  ? "MBEDTLS_SSL_PROTO_TLS1_2|MBEDTLS_SSL_PROTO_TLS1_3"
                                            : "MBEDTLS_SSL_PROTO_TLS1_2");
     if (s.auth_mode != "psk") {
         needs.push_back("MBEDTLS_X509_CRT_PARSE_C");

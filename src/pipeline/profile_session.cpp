@@ -377,6 +377,9 @@ void ProfileSession::record(const RecordSettings& s, const record::Scenario& sce
                                     ? std::string()
                                     : fs::absolute(p.prepared.spec.config_file).string()},
         {meta::kConfigDeltas, deltas_text(p.prepared.spec.deltas)}};
+    if (s.run.connect_options.any()) {
+        request.meta.emplace_back(meta::kConnectOptions, s.run.connect_options.summary());
+    }
     if (progress_) {
         progress_("recording " + scenario.name + " (" + s.run.side + " side, ABI " + p.abi +
                   ") against the " + s.run.peer + " peer");

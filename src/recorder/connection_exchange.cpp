@@ -172,6 +172,9 @@ void ConnectionExchange::record_early_data() {
 
 std::string ConnectionExchange::request() const {
     const RecorderOptions& o = c_.options();
+    if (o.request_set) {
+        return o.request;
+    }
     return "GET /" + std::to_string(o.response_bytes) +
            " HTTP/1.0\r\nHost: " + (o.server_name.empty() ? "localhost" : o.server_name) +
            "\r\n\r\n";
@@ -218,7 +221,8 @@ bool ConnectionExchange::write_all(const std::string& data) {
 }
 
 template <typename Enough>
-bool ConnectionExchange::read_until(std::string& data, Enough enough) {
+ConnectionExchange::ReadEnd ConnectionExchange::read_until(std::string& data, Enough enough,
+                                                           bool quiet) {
     // Static: the application's buffer is not mbedTLS's stack (painted_stack.h).
     static unsigned char buf[4096];
     while (!enough(data)) {
@@ -236,21 +240,83 @@ bool ConnectionExchange::read_until(std::string& data, Enough enough) {
 #endif
         if (ret == 0 || ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) {
             peer_closed_ = true;
-            return report_failure(result_, ConnectionStatus::TlsFailure, ret, c_.state(),
-                                  "peer closed the connection after " +
-                                      std::to_string(data.size()) + " bytes of application data");
+            close_ret_ = ret;
+            return ReadEnd::Closed;
+        }
+        if (quiet && ret == MBEDTLS_ERR_SSL_TIMEOUT) {
+            return ReadEnd::Quiet;
         }
         if (ret < 0) {
-            return c_.failed(ret, c_.state(), "reading application data", result_);
+            c_.failed(ret, c_.state(), "reading application data", result_);
+            return ReadEnd::Failed;
         }
         data.append(reinterpret_cast<const char*>(buf), static_cast<std::size_t>(ret));
         received_ += static_cast<std::size_t>(ret);
+    }
+    return ReadEnd::Enough;
+}
+
+bool ConnectionExchange::peer_closed_early(std::size_t bytes) {
+    return report_failure(result_, ConnectionStatus::TlsFailure, close_ret_, c_.state(),
+                          "peer closed the connection after " + std::to_string(bytes) +
+                              " bytes of application data");
+}
+
+bool ConnectionExchange::read_answer() {
+    using recorder_protocol::ReadUntil;
+    const RecorderOptions& o = c_.options();
+    const recorder_protocol::ReadRule rule = o.read_rule;
+    std::string answer;
+    ReadEnd end = ReadEnd::Failed;
+    switch (rule.until) {
+    case ReadUntil::Response: {
+        const std::uint64_t want = o.response_bytes;
+        end = read_until(answer, [want](const std::string& d) {
+            const auto body = d.find("\r\n\r\n");
+            return body != std::string::npos && d.size() - (body + 4) >= want;
+        });
+        break;
+    }
+    case ReadUntil::Close:
+        end = read_until(answer, [](const std::string&) { return false; });
+        break;
+    case ReadUntil::Bytes:
+        end = read_until(answer, [&rule](const std::string& d) { return d.size() >= rule.value; });
+        break;
+    case ReadUntil::Quiet: {
+        SocketTransport& transport = c_.transport();
+        const unsigned step_timeout = transport.timeout_ms();
+        transport.set_timeout_ms(static_cast<unsigned>(rule.value));
+        end = read_until(
+            answer, [](const std::string&) { return false; }, true);
+        transport.set_timeout_ms(step_timeout);
+        break;
+    }
+    }
+    if (end == ReadEnd::Failed) {
+        return false;
+    }
+    // Reading until close or quiet, a close is where the answer ends.
+    const bool ends_by_close = rule.until == ReadUntil::Close || rule.until == ReadUntil::Quiet;
+    if (end == ReadEnd::Closed && !ends_by_close) {
+        if (!o.short_answer_ok) {
+            return peer_closed_early(answer.size());
+        }
+        answer_note_ = "the server closed after " + std::to_string(answer.size()) +
+                       " bytes, before " +
+                       (rule.until == ReadUntil::Response
+                            ? "a header block and " + std::to_string(o.response_bytes) +
+                                  " bytes (the scenario's answer)"
+                            : std::to_string(rule.value) + " bytes");
+    } else if (end == ReadEnd::Closed) {
+        answer_note_ = "until the server closed";
+    } else if (end == ReadEnd::Quiet) {
+        answer_note_ = "until nothing came for " + std::to_string(rule.value) + " ms";
     }
     return true;
 }
 
 bool ConnectionExchange::application_data() {
-    const RecorderOptions& o = c_.options();
     if (c_.is_client()) {
         // What the server read as early data is not sent again; what it
         // skipped is (RFC 8446 4.2.10: the client may resend it).
@@ -259,20 +325,19 @@ bool ConnectionExchange::application_data() {
             return false;
         }
         sent_ += early_data_accepted_ ? early_data_sent_ : 0;
-        const std::uint64_t want = o.response_bytes;
-        std::string response;
-        if (!read_until(response, [want](const std::string& d) {
-                const auto end = d.find("\r\n\r\n");
-                return end != std::string::npos && d.size() - (end + 4) >= want;
-            })) {
+        if (!read_answer()) {
             return false;
         }
     } else {
         std::string request = early_data_read_;
-        if (!read_until(request, [](const std::string& d) {
-                return d.find("\r\n\r\n") != std::string::npos || d.size() > 8192;
-            })) {
+        const ReadEnd end = read_until(request, [](const std::string& d) {
+            return d.find("\r\n\r\n") != std::string::npos || d.size() > 8192;
+        });
+        if (end == ReadEnd::Failed) {
             return false;
+        }
+        if (end == ReadEnd::Closed) {
+            return peer_closed_early(request.size());
         }
         unsigned long long bytes = 0;
         if (std::sscanf(request.c_str(), "GET /%llu", &bytes) != 1 || bytes > (1ull << 30)) {
@@ -288,7 +353,8 @@ bool ConnectionExchange::application_data() {
     }
     Recording::instance().outcome(trace::OutcomeKind::Application, 0, c_.state(),
                                   "sent " + std::to_string(sent_) + " received " +
-                                      std::to_string(received_));
+                                      std::to_string(received_) +
+                                      (answer_note_.empty() ? "" : ", " + answer_note_));
     return true;
 }
 

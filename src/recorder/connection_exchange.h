@@ -29,8 +29,9 @@ class ConnectionExchange {
     // the peer has yet to send, or the handshake is over.
     enum class Turn { Again, Over, Failed };
     Turn handshake_turn();
-    // APPLICATION: a client sends a GET for the scenario's response size and
-    // reads the answer; a server answers it.
+    // APPLICATION: a client sends its request (a GET for the scenario's
+    // response size unless told otherwise) and reads the answer as long as
+    // its read rule says; a server answers a GET.
     bool application_data();
     // CLOSE: sends close_notify; a server then waits (bounded) for the client's.
     void close();
@@ -46,12 +47,18 @@ class ConnectionExchange {
     bool read_early_data(int state_before);
     // After the Handshake outcome of a run with early data.
     void record_early_data();
-    // What a client asks for: a GET for the scenario's response size.
+    // What a client asks for: `--request-hex`, or a GET for the scenario's
+    // response size.
     std::string request() const;
     bool write_all(const std::string& data);
-    // Reads until `enough` says the message is complete. Returns false on error.
+    // Reads until `enough` says the message is complete, the peer closes, or
+    // (with `quiet`) a read waits longer than the transport's timeout.
+    enum class ReadEnd { Enough, Closed, Quiet, Failed };
     template <typename Enough>
-    bool read_until(std::string& data, Enough enough);
+    ReadEnd read_until(std::string& data, Enough enough, bool quiet = false);
+    // Client: reads the answer to its request as the read rule says.
+    bool read_answer();
+    bool peer_closed_early(std::size_t bytes);
 
     TlsConnection& c_;
     ConnectionResult& result_;
@@ -60,6 +67,7 @@ class ConnectionExchange {
     // sides go there in a full handshake and skip it when they resume.
     bool certificate_step_ = false;
     bool peer_closed_ = false;
+    int close_ret_ = 0; // how mbedtls_ssl_read said the peer closed: 0 or PEER_CLOSE_NOTIFY
     bool handshake_started_ = false;
     std::chrono::steady_clock::time_point handshake_start_;
     std::size_t sent_ = 0;
@@ -68,6 +76,7 @@ class ConnectionExchange {
     std::size_t early_data_sent_ = 0; // client: request bytes that went out as 0-RTT data
     bool early_data_accepted_ = false;
     std::string early_data_read_; // server: the 0-RTT data, the request's first bytes
+    std::string answer_note_;     // client: how the answer ended, when not as expected
 };
 
 } // namespace tlsheap::recorder

@@ -53,6 +53,28 @@ bool parse_range(const std::string& option, const char* text, std::uint64_t& a, 
 
 } // namespace
 
+bool hex_decode(const std::string& hex, std::vector<unsigned char>& out) {
+    auto digit = [](char c) {
+        return c >= '0' && c <= '9'   ? c - '0'
+               : c >= 'a' && c <= 'f' ? c - 'a' + 10
+               : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                      : -1;
+    };
+    if (hex.size() % 2 != 0) {
+        return false;
+    }
+    out.clear();
+    for (std::size_t i = 0; i < hex.size(); i += 2) {
+        const int hi = digit(hex[i]);
+        const int lo = digit(hex[i + 1]);
+        if (hi < 0 || lo < 0) {
+            return false;
+        }
+        out.push_back(static_cast<unsigned char>(hi * 16 + lo));
+    }
+    return true;
+}
+
 bool parse_recorder_options(int argc, char** argv, RecorderOptions& o, std::string& error) {
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
@@ -204,6 +226,31 @@ bool parse_recorder_options(int argc, char** argv, RecorderOptions& o, std::stri
             if (!number(o.response_bytes)) {
                 return false;
             }
+        } else if (arg == "--request-hex") {
+            if (!value(v)) {
+                return false;
+            }
+            std::vector<unsigned char> bytes;
+            if (!hex_decode(v, bytes)) {
+                error = std::string("--request-hex needs hex digits in pairs, not '") + v + "'";
+                return false;
+            }
+            o.request.assign(bytes.begin(), bytes.end());
+            o.request_set = true;
+        } else if (arg == "--read-until") {
+            if (!value(v)) {
+                return false;
+            }
+            if (const auto rule = recorder_protocol::read_rule_from_text(v)) {
+                o.read_rule = *rule;
+            } else {
+                error = std::string("--read-until takes response, close, bytes:N or quiet:MS, "
+                                    "not '") +
+                        v + "'";
+                return false;
+            }
+        } else if (arg == "--short-answer-ok") {
+            o.short_answer_ok = true;
         } else if (arg == "--fixed-time") {
             if (!number(o.fixed_time)) {
                 return false;
@@ -276,6 +323,11 @@ bool parse_recorder_options(int argc, char** argv, RecorderOptions& o, std::stri
     }
     if (o.fork_runs && o.mode != Mode::Server) {
         error = "--fork-runs is a server's";
+        return false;
+    }
+    if (o.mode != Mode::Client && (o.request_set || o.short_answer_ok ||
+                                   o.read_rule.until != recorder_protocol::ReadUntil::Response)) {
+        error = "--request-hex, --read-until and --short-answer-ok are a client's";
         return false;
     }
     if (o.psk_hex.empty() != o.psk_identity.empty()) {

@@ -47,6 +47,13 @@ struct RecorderOptions {
     std::string server_name;
 
     std::uint64_t response_bytes = 1024;
+    // Client: what it sends after the handshake (`--request-hex`; unset: a
+    // GET for response_bytes), how long it reads the answer, and whether a
+    // server that closes first ends the exchange with a note, not a failure.
+    std::string request;
+    bool request_set = false;
+    recorder_protocol::ReadRule read_rule;
+    bool short_answer_ok = false;
     // Client: maximum fragment length to ask for. 0: automatic, the largest
     // of 512/1024/2048/4096 that fits MBEDTLS_SSL_IN_CONTENT_LEN when that
     // is below 16384 (what a device with small buffers must do); -1: none.
@@ -67,6 +74,10 @@ struct RecorderOptions {
     recorder_protocol::RunSweep sweep;
     bool fork_runs = false;
 };
+
+// Pairs of hex digits (either case) as the bytes they spell; false on
+// anything else.
+bool hex_decode(const std::string& hex, std::vector<unsigned char>& out);
 
 // Parses argv. On error returns false and sets `error` to one line.
 bool parse_recorder_options(int argc, char** argv, RecorderOptions& options, std::string& error);

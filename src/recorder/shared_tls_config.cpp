@@ -100,21 +100,6 @@ std::uint16_t iana_group(const std::string& name) {
     return 0;
 }
 
-bool hex_decode(const std::string& hex, std::vector<unsigned char>& out) {
-    if (hex.size() % 2 != 0) {
-        return false;
-    }
-    out.clear();
-    for (std::size_t i = 0; i < hex.size(); i += 2) {
-        unsigned value = 0;
-        if (std::sscanf(hex.c_str() + i, "%2x", &value) != 1) {
-            return false;
-        }
-        out.push_back(static_cast<unsigned char>(value));
-    }
-    return true;
-}
-
 } // namespace
 
 SharedTlsConfig::SharedTlsConfig() {

@@ -45,6 +45,12 @@ class SocketTransport {
     bool timed_out() const { return timed_out_; }
     int last_errno() const { return last_errno_; }
     unsigned timeout_ms() const { return timeout_ms_; }
+    // How long every wait may take from now on (a client reading until the
+    // server goes quiet shortens it); clears timed_out().
+    void set_timeout_ms(unsigned ms) {
+        timeout_ms_ = ms;
+        timed_out_ = false;
+    }
 
   private:
     TransportTap& tap_;

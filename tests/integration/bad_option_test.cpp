@@ -160,6 +160,38 @@ INSTANTIATE_TEST_SUITE_P(
                   "bad value '4294967300' for option 'align' of model mbedtls-pool (expected a "
                   "number from 1 to 4096)"}));
 
+// What --connect changes in the scenario: each option needs --connect, and
+// a malformed value, a lone half of a pair or a missing file is refused
+// before anything is fetched, built or connected to.
+INSTANTIATE_TEST_SUITE_P(
+    Connect, BadOptionTest,
+    ::testing::Values(
+        BadOption{{"profile", "--psk", "00112233", "--psk-identity", "dev"},
+                  "--protocol, --ciphersuite, --group, --psk, --client-cert, --request and "
+                  "--read-until describe a server you run: they need --connect (a local peer "
+                  "follows the scenario)"},
+        BadOption{{"profile", "--connect", "127.0.0.1:1", "--protocol", "tls1.4"},
+                  "--protocol takes tls1.2, tls1.3 or any, not 'tls1.4'"},
+        BadOption{{"profile", "--connect", "127.0.0.1:1", "--psk", "0011"},
+                  "--psk and --psk-identity go together"},
+        BadOption{{"profile", "--connect", "127.0.0.1:1", "--psk", "00x1", "--psk-identity", "d"},
+                  "--psk takes the key in hex digits, two a byte, at most 256 bytes"},
+        BadOption{{"profile", "--connect", "127.0.0.1:1", "--client-key", "k.pem"},
+                  "--client-cert and --client-key go together"},
+        BadOption{{"profile", "--connect", "127.0.0.1:1", "--client-cert", "/nonexistent/c.pem",
+                   "--client-key", "/nonexistent/k.pem"},
+                  "credential file /nonexistent/c.pem does not exist (or is not a file)"},
+        BadOption{{"profile", "--connect", "127.0.0.1:1", "--request", "GET /\\q"},
+                  "--request: unknown escape \\q (\\r \\n \\t \\0 \\\\ \\\" \\xHH)"},
+        BadOption{{"profile", "--connect", "127.0.0.1:1", "--request", "\\x4"},
+                  "--request: \\x needs two hex digits"},
+        BadOption{{"profile", "--connect", "127.0.0.1:1", "--read-until", "quiet:0"},
+                  "--read-until takes response, close, bytes:N (1 to 1073741824) or quiet:MS (1 "
+                  "to 600000), not 'quiet:0'"},
+        BadOption{{"profile", "--connect", "127.0.0.1:1", "--read-until", "forever"},
+                  "--read-until takes response, close, bytes:N (1 to 1073741824) or quiet:MS (1 "
+                  "to 600000), not 'forever'"}));
+
 // What the command-line parser finds wrong, in tlsheap's words rather than
 // CLI11's ("--json: At Most 1 required but received 2", "trace is required",
 // "The following argument was not expected: b").

@@ -8,42 +8,22 @@
 // allocation must land at the offset the real allocator gave it. mini_client
 // on the configs scripts/memory.sh measures it with must allocate what the
 // built-in client allocates doing the same things.
+#include "mbedtls_programs.h"
 #include "process/child_process.h"
 #include "tlsheap_harness.h"
 
-#include <arpa/inet.h>
 #include <csignal>
 #include <fstream>
 #include <gtest/gtest.h>
 #include <iterator>
 #include <map>
-#include <netinet/in.h>
 #include <regex>
-#include <sys/socket.h>
-#include <unistd.h>
 
 namespace tlsheap::testing {
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-fs::path tree() {
-    return test_cache() / "mbedtls" / "3.6";
-}
-
-// A port nothing listens on now.
-unsigned free_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    ::close(fd);
-    return ntohs(a.sin_port);
-}
 
 // "max: 156 blocks / 74348 bytes" from mbedtls_memory_buffer_alloc_status().
 struct PoolStatus {
@@ -80,55 +60,20 @@ std::vector<std::string> stepped_states(const json& j) {
     return names;
 }
 
-// ssl_server2 prints "Waiting for a remote connection ..." without a newline.
-bool wait_until_listening(process::ChildProcess& server) {
-    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (std::chrono::steady_clock::now() < give_up && server.running()) {
-        server.wait_for_line([](const std::string&) { return false; },
-                             std::chrono::milliseconds(100));
-        if (server.stdout_text().find("Waiting for a remote connection") != std::string::npos) {
-            return true;
-        }
-    }
-    return false;
-}
-
-// A variant exported into dir/name.
-void export_variant(const fs::path& dir, const std::string& name,
-                    const std::vector<std::string>& options) {
-    std::vector<std::string> args = {"build", "--export", (dir / name).string(), "-q"};
-    args.insert(args.end(), options.begin(), options.end());
-    const RunResult r = run_tlsheap(args);
-    ASSERT_EQ(r.status, 0) << r.err;
-}
-
-process::CommandResult with_package(const std::string& command, const fs::path& dir,
-                                    const std::string& package) {
-    return process::run_command(
-        {"sh", "-c", command}, std::chrono::minutes(5), dir.string(),
-        {{"PKG_CONFIG_PATH", (dir / package / "lib" / "pkgconfig").string()}});
-}
-
 class OwnProgram : public ::testing::Test {
   protected:
     static void SetUpTestSuite() {
         dir_ = new fs::path(scratch_dir("own-program"));
         const fs::path& dir = *dir_;
-        const std::string t = tree().string();
+        const std::string t = mbedtls_tree().string();
         // ssl_client2 and ssl_server2 on mbedTLS's own pool, through pkg-config.
         export_variant(dir, "pool",
                        {"--set", "MBEDTLS_MEMORY_BUFFER_ALLOC_C", "--set", "MBEDTLS_MEMORY_DEBUG"});
-        const std::string helpers =
-            "-I" + t + "/tests/include -I" + t + "/framework/tests/include -I" + t + "/library -I" +
-            t + "/framework/tests/programs " + t + "/programs/ssl/ssl_test_lib.c " + t +
-            "/programs/test/query_config.c " + t + "/framework/tests/src/*.c " + t +
-            "/tests/src/*.c";
         for (const char* program : {"ssl_client2", "ssl_server2"}) {
-            const auto b = with_package("gcc -g -O1 $(pkg-config --cflags tlsheap-mbedtls) " + t +
-                                            "/programs/ssl/" + program + ".c " + helpers + " -o " +
-                                            program + " $(pkg-config --libs tlsheap-mbedtls)",
-                                        dir, "pool");
-            ASSERT_EQ(b.status, 0) << b.err;
+            build_ssl_test_program(dir, "pool", program);
+            if (HasFatalFailure()) {
+                return;
+            }
         }
         // mini_client on the two configs mbedTLS's scripts/memory.sh measures
         // it with: config-ccm-psk-tls1_2.h through the CMake package,
@@ -272,7 +217,7 @@ std::string c_byte_array(const fs::path& source, const std::string& name) {
 
 TEST_F(OwnProgram, BuiltInClientOnCcmPskIsMiniClientAllocationForAllocation) {
     const fs::path& dir = *dir_;
-    const std::string t = tree().string();
+    const std::string t = mbedtls_tree().string();
     auto server = server_for_mini_client(dir, "psk=000102030405060708090A0B0C0D0E0F");
     const RunResult mini =
         run_tlsheap({"record", "--trace", (dir / "psk.trace").string(), "--json",
@@ -321,7 +266,7 @@ TEST_F(OwnProgram, BuiltInClientOnCcmPskIsMiniClientAllocationForAllocation) {
 
 TEST_F(OwnProgram, BuiltInClientOnSuiteBPeaksWhereMiniClientDoes) {
     const fs::path& dir = *dir_;
-    const std::string t = tree().string();
+    const std::string t = mbedtls_tree().string();
     // mini_client trusts the EC test CA it embeds: the built-in client gets the same bytes.
     const fs::path ca = dir / "mini_client_ca.der";
     std::ofstream(ca, std::ios::binary)

@@ -1,7 +1,7 @@
 // The recorder's out-of-memory injection: which call fails, and the blocks
 // it follows to their free; and the options that ask for it.
 #include "failure_injection.h"
-#include "recorder_options.h"
+#include "parse_recorder_arguments.h"
 
 #include <gtest/gtest.h>
 #include <string>
@@ -64,15 +64,6 @@ TEST(FailureInjection, OverflowingRequestIsRecordedAsAllOnes) {
     EXPECT_TRUE(f.fail_this(SIZE_MAX, 2));
     EXPECT_EQ(f.requested_bytes(), UINT64_MAX);
     f.disarm();
-}
-
-bool parse(std::vector<std::string> args, RecorderOptions& o, std::string& error) {
-    args.insert(args.begin(), "tlsheap-recorder");
-    std::vector<char*> argv;
-    for (std::string& a : args) {
-        argv.push_back(a.data());
-    }
-    return parse_recorder_options(static_cast<int>(argv.size()), argv.data(), o, error);
 }
 
 TEST(FailureInjection, RangeOptionIsParsedAndCheckedAgainstTheMode) {
