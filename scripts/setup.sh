@@ -36,8 +36,8 @@ packages=(
   libprotobuf-dev protobuf-compiler golang-github-google-pprof-dev zlib1g-dev
   # fetching mbedTLS as Debian source packages
   dpkg-dev debian-archive-keyring
-  # the independent TLS peer
-  openssl
+  # the independent TLS peers: openssl s_server, gnutls-serv, nginx
+  openssl gnutls-bin nginx-light
 )
 test_packages=(
   # the format check
@@ -90,6 +90,18 @@ install_missing() {
     sudo=(sudo)
   fi
   export DEBIAN_FRONTEND=noninteractive
+  # Packages install with their services not started (nginx would start on
+  # port 80): tlsheap starts the servers it needs and stops them. A
+  # policy-rc.d the machine has already (as Docker images do) stays.
+  local policy=/usr/sbin/policy-rc.d own_policy=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$policy" >/dev/null
+    "${sudo[@]}" chmod 755 "$policy"
+    own_policy=1
+    # Removed however the install ends.
+    # shellcheck disable=SC2064 # expanded now: the trap may run outside this function
+    trap "${sudo[*]} rm -f $policy" EXIT
+  fi
   "${sudo[@]}" apt-get update -qq
   if [ -t 1 ]; then
     # apt's progress bar at the bottom of the terminal.
@@ -99,6 +111,10 @@ install_missing() {
     # A line per package set up, for logs.
     "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" |
       grep --line-buffered -E '^(Need to get|After this operation|Setting up)' || true
+  fi
+  if [ "$own_policy" = 1 ]; then
+    "${sudo[@]}" rm -f "$policy"
+    trap - EXIT
   fi
   for p in "${missing[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

@@ -181,7 +181,10 @@ void add_profile_command(CLI::App& app, int& exit_code) {
     cmd->add_option("--unset", options->unset, "NAME: undefine a config macro (repeatable)");
     cmd->add_option("--scenario", options->scenario, "scenario name (scenarios/*.json) or file")
         ->capture_default_str();
-    cmd->add_option("--peer", options->settings.run.peer, "mbedtls (deterministic) or openssl");
+    cmd->add_option(
+        "--peer", options->settings.run.peer,
+        "mbedtls (deterministic), openssl, gnutls or nginx (the scenario says which it runs "
+        "against)");
     cmd->add_option("--side", options->settings.run.side, "side to record: client or server")
         ->capture_default_str();
     cmd->add_option("--connect", options->settings.run.connect,

@@ -58,7 +58,10 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
     cmd->add_option("--heap", o->heap,
                     "replay every cell on a device heap of BYTES: each model's verdict and "
                     "headroom");
-    cmd->add_option("--peer", r.settings.run.peer, "mbedtls (deterministic) or openssl");
+    cmd->add_option(
+        "--peer", r.settings.run.peer,
+        "mbedtls (deterministic), openssl, gnutls or nginx (the scenario says which it runs "
+        "against)");
     cmd->add_option("--side", r.settings.run.side, "client or server")->capture_default_str();
     step_timeout_option(
         cmd->add_option("--timeout", r.settings.run.timeout_seconds, "seconds per step"))

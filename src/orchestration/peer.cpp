@@ -1,11 +1,21 @@
 #include "orchestration/peer.h"
 
+#include "orchestration/gnutls_server.h"
+#include "orchestration/nginx_config.h"
+#include "orchestration/openssl_names.h"
+#include "orchestration/peer_kind.h"
 #include "orchestration/record_error.h"
 #include "orchestration/recorder_arguments.h"
 #include "tlsheap/recorder_protocol.h"
 
+#include <arpa/inet.h>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
+#include <netinet/in.h>
 #include <regex>
+#include <sys/socket.h>
+#include <unistd.h>
 
 namespace tlsheap::record {
 
@@ -26,8 +36,12 @@ Peer::Peer(const PeerRequest& request) {
         start_mbedtls(request);
     } else if (request.kind == "openssl") {
         start_openssl(request);
+    } else if (request.kind == "gnutls") {
+        start_gnutls(request);
+    } else if (request.kind == "nginx") {
+        start_nginx(request);
     } else {
-        throw RecordError("unknown peer '" + request.kind + "' (mbedtls, openssl)", 2);
+        throw RecordError("unknown peer '" + request.kind + "' (" + peer_names_text() + ")", 2);
     }
 }
 
@@ -38,6 +52,10 @@ Peer::~Peer() {
 }
 
 void Peer::finish(std::chrono::milliseconds grace) {
+    if (!stops_by_itself_) {
+        // gnutls-serv and nginx serve until stopped; the recorded client is done.
+        grace = std::chrono::milliseconds(0);
+    }
     if (child_ && child_->running() && !child_->wait(grace)) {
         child_->stop(std::chrono::milliseconds(1000));
     }
@@ -70,6 +88,103 @@ std::string port_text(unsigned port) {
                                  : "exited with status " + std::to_string(*child.exit_status());
     }
     throw RecordError(what + " did not start: " + reason);
+}
+
+// The scenario's response as a file of that many bytes (a..z repeated), for
+// the servers that answer with a file.
+void write_response_file(const fs::path& file, unsigned long long bytes) {
+    std::ofstream body(file, std::ios::binary);
+    for (unsigned long long i = 0; i < bytes; ++i) {
+        body.put(static_cast<char>('a' + i % 26));
+    }
+}
+
+// `files` one after the other in `out` (a chain in one PEM file).
+void concatenate(const std::vector<fs::path>& files, const fs::path& out) {
+    std::ofstream chain(out, std::ios::binary);
+    for (const fs::path& f : files) {
+        std::ifstream in(f, std::ios::binary);
+        chain << in.rdbuf();
+    }
+}
+
+bool accepts_connections(unsigned port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return false;
+    }
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<std::uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    ::close(fd);
+    return ok;
+}
+
+// The port asked for, or one nothing listens on now (for servers that
+// cannot report the port they bound to 0).
+unsigned listening_port(unsigned requested) {
+    if (requested != 0) {
+        // Checked before the server starts: one that binds every interface
+        // could come up on another address and leave this port to whoever
+        // holds it, and readiness is a connection to this port.
+        if (accepts_connections(requested)) {
+            throw RecordError("port " + port_text(requested) + " is in use", 2);
+        }
+        return requested;
+    }
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    const bool ok = fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+                    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0;
+    if (fd >= 0) {
+        ::close(fd);
+    }
+    if (!ok) {
+        throw RecordError(std::string("cannot find a free port on 127.0.0.1: ") +
+                          std::strerror(errno));
+    }
+    return ntohs(a.sin_port);
+}
+
+// Waits until the server accepts a connection on 127.0.0.1:port, within
+// `timeout`; false when it exits first or the time passes.
+bool wait_until_accepting(process::ChildProcess& child, unsigned port,
+                          std::chrono::milliseconds timeout) {
+    const auto give_up = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < give_up) {
+        if (child.wait(std::chrono::milliseconds(10))) {
+            return false;
+        }
+        if (accepts_connections(port)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// The program's first line of `PROGRAM ARGS...` (its version), or "".
+std::string first_line_of(const std::vector<std::string>& argv) {
+    try {
+        const auto r = process::run_command(argv, std::chrono::seconds(10));
+        const std::string& text = r.out.empty() ? r.err : r.out;
+        return r.status == 0 ? text.substr(0, text.find('\n')) : std::string();
+    } catch (const process::ProcessError&) {
+        return {};
+    }
+}
+
+std::unique_ptr<process::ChildProcess> start_server(const process::LaunchOptions& options,
+                                                    const std::string& package) {
+    try {
+        return std::make_unique<process::ChildProcess>(options);
+    } catch (const process::ProcessError& e) {
+        throw RecordError(std::string(e.what()) + " (install Debian's " + package + " package)");
+    }
 }
 
 } // namespace
@@ -107,12 +222,7 @@ void Peer::start_openssl(const PeerRequest& r) {
     // s_server -WWW serves files from its working directory: "GET /N" gets
     // the file named N, holding N bytes.
     fs::create_directories(r.work_dir);
-    {
-        std::ofstream body(r.work_dir / std::to_string(s.response_bytes), std::ios::binary);
-        for (unsigned long long i = 0; i < s.response_bytes; ++i) {
-            body.put(static_cast<char>('a' + i % 26));
-        }
-    }
+    write_response_file(r.work_dir / std::to_string(s.response_bytes), s.response_bytes);
     std::vector<std::string> argv = {
         "openssl", "s_server", "-accept", port_text(r.port), "-naccept", std::to_string(accepts),
         "-WWW"};
@@ -129,18 +239,7 @@ void Peer::start_openssl(const PeerRequest& r) {
         argv.insert(argv.end(), {"-ciphersuites", s.openssl_ciphersuites});
     }
     if (!s.groups.empty()) {
-        std::string groups;
-        for (const std::string& g : s.groups) {
-            // OpenSSL's names for the IANA groups tlsheap uses.
-            const std::string name = g == "secp256r1"   ? "P-256"
-                                     : g == "secp384r1" ? "P-384"
-                                     : g == "secp521r1" ? "P-521"
-                                     : g == "x25519"    ? "X25519"
-                                     : g == "x448"      ? "X448"
-                                                        : g;
-            groups += (groups.empty() ? "" : ":") + name;
-        }
-        argv.insert(argv.end(), {"-groups", groups});
+        argv.insert(argv.end(), {"-groups", openssl_group_list(s.groups)});
     }
     if (s.auth_mode == "psk") {
         argv.insert(argv.end(), {"-psk", s.psk_hex, "-psk_identity", s.psk_identity, "-nocert"});
@@ -150,11 +249,7 @@ void Peer::start_openssl(const PeerRequest& r) {
         if (s.server_chain.size() > 1) {
             // The certificates sent after the leaf, in one file.
             const fs::path chain = r.work_dir / "cert_chain.pem";
-            std::ofstream out(chain);
-            for (std::size_t i = 1; i < s.server_chain.size(); ++i) {
-                std::ifstream in(s.server_chain[i]);
-                out << in.rdbuf();
-            }
+            concatenate({s.server_chain.begin() + 1, s.server_chain.end()}, chain);
             argv.insert(argv.end(), {"-cert_chain", chain.string()});
         }
         if (s.auth_mode == "mutual") {
@@ -166,11 +261,7 @@ void Peer::start_openssl(const PeerRequest& r) {
     process::LaunchOptions options;
     options.argv = argv;
     options.working_directory = r.work_dir.string();
-    try {
-        child_ = std::make_unique<process::ChildProcess>(options);
-    } catch (const process::ProcessError& e) {
-        throw RecordError(std::string(e.what()) + " (install Debian's openssl package)");
-    }
+    child_ = start_server(options, "openssl");
     const auto line = child_->wait_for_line(
         [](const std::string& l) { return l.rfind("ACCEPT", 0) == 0; }, r.timeout);
     if (!line) {
@@ -183,6 +274,76 @@ void Peer::start_openssl(const PeerRequest& r) {
     }
     port_ = static_cast<unsigned>(std::stoul(m[1]));
     description_ = openssl_version() + " s_server";
+}
+
+} // namespace tlsheap::record
+
+namespace tlsheap::record {
+
+void Peer::start_gnutls(const PeerRequest& r) {
+    const Scenario& s = r.scenario;
+    fs::create_directories(r.work_dir);
+    GnutlsSite site;
+    site.port = listening_port(r.port);
+    site.body = r.work_dir / "response";
+    write_response_file(site.body, s.response_bytes);
+    if (s.auth_mode == "psk") {
+        site.psk_file = r.work_dir / "psk.txt";
+        std::ofstream(site.psk_file) << gnutls_psk_line(s);
+    } else {
+        site.chain = r.work_dir / "chain.pem";
+        concatenate(s.server_chain, site.chain);
+    }
+    process::LaunchOptions options;
+    options.argv = gnutls_serv_arguments(s, r.lifecycle, site);
+    options.working_directory = r.work_dir.string();
+    child_ = start_server(options, "gnutls-bin");
+    if (!wait_until_accepting(*child_, site.port, r.timeout)) {
+        not_ready(*child_, "gnutls-serv", site.port, r.timeout);
+    }
+    port_ = site.port;
+    stops_by_itself_ = false;
+    description_ = first_line_of({"gnutls-serv", "--version"});
+}
+
+void Peer::start_nginx(const PeerRequest& r) {
+    const Scenario& s = r.scenario; // not PSK: load_scenario refuses nginx for those
+    fs::create_directories(r.work_dir / "www");
+    fs::create_directories(r.work_dir / "tmp");
+    write_response_file(r.work_dir / "www" / std::to_string(s.response_bytes), s.response_bytes);
+    NginxSite site;
+    site.port = listening_port(r.port);
+    site.work_dir = r.work_dir;
+    // The credentials under fixed names in the work directory: the config
+    // then names only paths tlsheap chose.
+    site.chain = r.work_dir / "chain.pem";
+    concatenate(s.server_chain, site.chain);
+    site.key = r.work_dir / "key.pem";
+    concatenate({s.server_key}, site.key);
+    if (s.auth_mode == "mutual") {
+        site.client_ca = r.work_dir / "client_ca.pem";
+        concatenate(s.client_ca, site.client_ca);
+    }
+    const fs::path config = r.work_dir / "nginx.conf";
+    try {
+        std::ofstream(config) << nginx_config(s, r.lifecycle, site);
+    } catch (const ScenarioError& e) {
+        throw RecordError(e.what(), 2);
+    }
+    process::LaunchOptions options;
+    // -e: the error log before the config is read (else /var/log/nginx).
+    options.argv = {"nginx", "-c", config.string(), "-p", r.work_dir.string(), "-e", "stderr"};
+    options.working_directory = r.work_dir.string();
+    child_ = start_server(options, "nginx-light");
+    if (!wait_until_accepting(*child_, site.port, r.timeout)) {
+        not_ready(*child_, "nginx", site.port, r.timeout);
+    }
+    port_ = site.port;
+    stops_by_itself_ = false;
+    // "nginx version: nginx/1.22.1" on stderr.
+    std::string version = first_line_of({"nginx", "-v"});
+    const auto slash = version.find("nginx/");
+    description_ = slash == std::string::npos ? "nginx" : "nginx " + version.substr(slash + 6);
 }
 
 } // namespace tlsheap::record

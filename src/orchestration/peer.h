@@ -1,7 +1,8 @@
 // The other end of the recorded connection, started and stopped by tlsheap
 // on 127.0.0.1: the deterministic mbedTLS peer (a recorder in server mode
-// with a fixed seed) or a real `openssl s_server`. Listens on an ephemeral
-// port unless one is asked for; the destructor stops it.
+// with a fixed seed), or a real `openssl s_server`, `gnutls-serv` or nginx
+// (peer_kind.h). Listens on an ephemeral port unless one is asked for; the
+// destructor stops it.
 #pragma once
 
 #include "orchestration/scenario.h"
@@ -16,14 +17,14 @@
 namespace tlsheap::record {
 
 struct PeerRequest {
-    std::string kind; // "mbedtls" | "openssl"
+    std::string kind; // peer_kind.h: "mbedtls" | "openssl" | "gnutls" | "nginx"
     Scenario scenario;
     std::filesystem::path recorder;  // mbedtls: the peer variant's recorder
     std::vector<std::string> runner; // emulator prefix for the recorder, if any
     bool der = false;                // the peer variant lacks PEM parsing
     unsigned port = 0;               // 0: ephemeral
     std::chrono::milliseconds timeout{10000};
-    std::filesystem::path work_dir; // scratch space (openssl's document root)
+    std::filesystem::path work_dir; // scratch space: a server's files and generated config
     std::uint64_t seed = 2;
     std::string fixed_time = "0";   // the mbedTLS peer's clock (seconds since 1970; 0: real)
     unsigned runs = 1;              // whole runs of the recorded side (benchmarks repeat them)
@@ -49,10 +50,13 @@ class Peer {
   private:
     void start_mbedtls(const PeerRequest& r);
     void start_openssl(const PeerRequest& r);
+    void start_gnutls(const PeerRequest& r);
+    void start_nginx(const PeerRequest& r);
 
     std::unique_ptr<process::ChildProcess> child_;
     unsigned port_ = 0;
     std::string description_;
+    bool stops_by_itself_ = true; // s_server after -naccept, the mbedTLS peer after its runs
 };
 
 // "OpenSSL 3.0.19 1 Jul 2025" or "" if openssl is missing.

@@ -1,5 +1,7 @@
 #include "orchestration/scenario.h"
 
+#include "orchestration/peer_kind.h"
+
 #include <algorithm>
 #include <cstdint>
 #include <fstream>
@@ -265,9 +267,14 @@ Scenario load_scenario(const std::string& name_or_path, const fs::path& scenario
         s.peers = {"mbedtls"};
     }
     for (const std::string& p : s.peers) {
-        if (p != "mbedtls" && p != "openssl") {
-            throw ScenarioError(where + ": unknown peer '" + p + "' (mbedtls, openssl)");
+        if (!is_peer_name(p)) {
+            throw ScenarioError(where + ": unknown peer '" + p + "' (" + peer_names_text() + ")");
         }
+    }
+    if (s.auth_mode == "psk" &&
+        std::find(s.peers.begin(), s.peers.end(), "nginx") != s.peers.end()) {
+        throw ScenarioError(where + ": nginx has no TLS-PSK; a PSK scenario runs against the "
+                                    "mbedtls, openssl or gnutls peer");
     }
     s.requires_ = string_list(j, "requires", where);
     s.lifecycle = parse_lifecycle(j, where);

@@ -97,11 +97,19 @@ TEST_F(BadInput, PortInUse) {
     socklen_t len = sizeof(a);
     ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
     const std::string port = std::to_string(ntohs(a.sin_port));
-    for (const std::string peer : {"mbedtls", "openssl"}) {
+    for (const std::string peer : {"mbedtls", "openssl", "gnutls", "nginx"}) {
         expect_error_naming(run_tlsheap({"profile", "--peer", peer, "--port", port}), 2,
                             "port 127.0.0.1:" + port + " is in use");
     }
     ::close(fd);
+}
+
+// nginx is in /usr/sbin, which this PATH leaves out.
+TEST_F(BadInput, MissingServerProgramNamesItsDebianPackage) {
+    const RunResult r = run_tlsheap_with_env({"profile", "--peer", "nginx"},
+                                             {{"PATH", "/usr/local/bin:/usr/bin:/bin"}});
+    expect_error_naming(r, 1, "(install Debian's nginx-light package)");
+    expect_nothing_left_running();
 }
 
 TEST_F(BadInput, PeerThatNeverAnswersTimesOut) {

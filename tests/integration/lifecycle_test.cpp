@@ -90,6 +90,21 @@ TEST_F(Lifecycle, TwoConnectionsTogetherAreAttributedAndDeterministic) {
     EXPECT_TRUE(ta == stable_export(b)) << "stable exports of two runs differ";
 }
 
+// gnutls-serv and nginx serve connections at once (openssl s_server does
+// not): three handshakes interleaved step by step complete against each.
+TEST_F(Lifecycle, ConcurrentConnectionsAgainstGnutlsAndNginx) {
+    for (const std::string peer : {"gnutls", "nginx"}) {
+        const ConnectionFigures f =
+            walk(profile_trace("lifecycle-three-" + peer, {"--peer", peer, "--connections", "3"}));
+        EXPECT_EQ(f.allocated.size(), 4u) << peer; // the shared part and three connections
+        for (std::uint32_t c : {1u, 2u, 3u}) {
+            EXPECT_GT(f.allocated.count(c) ? f.allocated.at(c) : 0, 0u)
+                << peer << " connection " << c;
+        }
+        EXPECT_EQ(f.live_at_end, 0u) << peer;
+    }
+}
+
 TEST_F(Lifecycle, ReconnectsFreeEachConnectionBeforeTheNext) {
     const ConnectionFigures f = walk(profile_trace("lifecycle-reconnects", {"--reconnects", "3"}));
     EXPECT_EQ(f.allocated.size(), 4u); // the shared part and three connections

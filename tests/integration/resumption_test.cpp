@@ -252,6 +252,23 @@ TEST_F(Resumption, Tls13TicketAgainstOpenssl) {
     expect_resumed_twice(p, "ticket", Protocol::Tls13);
 }
 
+// gnutls-serv and nginx as tlsheap sets them up: a session cache with
+// tickets off (gnutls-serv --noticket, nginx ssl_session_tickets off), and
+// their default tickets, TLS 1.3's included.
+TEST_F(Resumption, GnutlsAndNginxResumeBySessionIdAndByTicket) {
+    for (const std::string peer : {"gnutls", "nginx"}) {
+        SCOPED_TRACE(peer);
+        expect_resumed_twice(
+            profile("resume-id-" + peer, {"--scenario", "tls12-ecdhe-ecdsa-p256", "--peer", peer,
+                                          "--reconnects", "3", "--resume", "session-id"}),
+            "session-id");
+        expect_resumed_twice(
+            profile("resume-tls13-" + peer, {"--scenario", "tls13-ecdsa-p256", "--peer", peer,
+                                             "--reconnects", "3", "--resume", "ticket"}),
+            "ticket", Protocol::Tls13);
+    }
+}
+
 // mbedTLS 2.28 (its own client and peer): both TLS 1.2 ways resume.
 TEST_F(Resumption, Mbedtls228ResumesBySessionIdAndByTicket) {
     for (const char* mode : {"session-id", "ticket"}) {

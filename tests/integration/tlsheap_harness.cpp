@@ -241,7 +241,8 @@ SilentListener::~SilentListener() {
 }
 
 void expect_nothing_left_running() {
-    for (const std::string& needle : {test_cache().string() + "/builds", std::string("s_server")}) {
+    for (const std::string& needle : {test_cache().string() + "/builds", std::string("s_server"),
+                                      std::string("gnutls-serv"), std::string("nginx")}) {
         const auto left = orphaned_processes(needle);
         EXPECT_TRUE(left.empty()) << "left running: " << left.front();
     }

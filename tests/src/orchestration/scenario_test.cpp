@@ -177,7 +177,8 @@ TEST_F(ScenarioTest, ResumptionProblemsAreNamed) {
     EXPECT_EQ(resumption_problem(tls12, l, "mbedtls"), "");
     EXPECT_EQ(resumption_problem(tls13, l, "openssl"), "");
     EXPECT_EQ(resumption_problem(tls13, l, "external"), "");
-    EXPECT_NE(resumption_problem(tls12, l, "gnutls").find("cannot resume"), std::string::npos);
+    EXPECT_EQ(resumption_problem(tls12, l, "gnutls"), "");
+    EXPECT_EQ(resumption_problem(tls13, l, "nginx"), "");
     l.resume = lifecycle::Resume::SessionId;
     EXPECT_EQ(resumption_problem(tls12, l, "openssl"), "");
     EXPECT_NE(resumption_problem(tls13, l, "mbedtls").find("TLS 1.3 has no session-ID"),
@@ -218,8 +219,10 @@ TEST_F(ScenarioTest, BadScenariosSayWhatIsWrong) {
          "psk must be the key in hex digits"},
         {R"({"name":"x","protocol":"tls1.2","authentication":{"mode":"psk","psk":"0g","psk_identity":"i"}})",
          "psk must be the key in hex digits"},
-        {R"({"name":"x","protocol":"tls1.2","authentication":{"mode":"psk","psk":"00","psk_identity":"i"},"peers":["gnutls"]})",
-         "unknown peer"},
+        {R"({"name":"x","protocol":"tls1.2","authentication":{"mode":"psk","psk":"00","psk_identity":"i"},"peers":["wolfssl"]})",
+         "unknown peer 'wolfssl' (mbedtls, openssl, gnutls, nginx)"},
+        {R"({"name":"x","protocol":"tls1.2","authentication":{"mode":"psk","psk":"00","psk_identity":"i"},"peers":["mbedtls","nginx"]})",
+         "nginx has no TLS-PSK"},
         {R"({"name":"x","protocol":"tls1.2","authentication":{"mode":"psk","psk":"00","psk_identity":"i"},"psa_init":"sometimes"})",
          R"(psa_init must be "auto", "always" or "never")"},
         {R"({"name":"x","protocol":"tls1.2","authentication":{"mode":"psk","psk":"00","psk_identity":"i"},"psa_init":true})",

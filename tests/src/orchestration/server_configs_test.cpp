@@ -1,0 +1,97 @@
+// What tlsheap tells gnutls-serv and nginx to serve a scenario with, worked
+// out by hand from the scenario (the servers themselves are exercised by
+// the end-to-end tests).
+#include "orchestration/gnutls_server.h"
+#include "orchestration/nginx_config.h"
+
+#include <gtest/gtest.h>
+
+namespace tlsheap::record {
+namespace {
+
+Scenario mutual_tls13() {
+    Scenario s;
+    s.name = "mutual";
+    s.protocol = "tls1.3";
+    s.openssl_ciphersuites = "TLS_AES_128_GCM_SHA256";
+    s.groups = {"secp256r1", "x25519"};
+    s.auth_mode = "mutual";
+    s.server_chain = {"/pki/server.pem"};
+    s.server_key = "/pki/server.key";
+    s.client_ca = {"/pki/client-root.pem"};
+    return s;
+}
+
+Scenario psk_tls12() {
+    Scenario s;
+    s.name = "psk";
+    s.protocol = "tls1.2";
+    s.auth_mode = "psk";
+    s.psk_identity = "Client_identity";
+    s.psk_hex = "000102";
+    return s;
+}
+
+TEST(GnutlsServer, PriorityPinsTheVersionAndAddsPskKeyExchanges) {
+    EXPECT_EQ(gnutls_priority(mutual_tls13()), "NORMAL:-VERS-ALL:+VERS-TLS1.3");
+    EXPECT_EQ(gnutls_priority(psk_tls12()),
+              "NORMAL:-VERS-ALL:+VERS-TLS1.2:+PSK:+ECDHE-PSK:+DHE-PSK");
+    EXPECT_EQ(gnutls_psk_line(psk_tls12()), "Client_identity:000102\n");
+}
+
+TEST(GnutlsServer, MutualRequiresAndVerifiesTheClientsCertificate) {
+    GnutlsSite site;
+    site.port = 4433;
+    site.body = "/w/response";
+    site.chain = "/w/chain.pem";
+    lifecycle::Lifecycle l;
+    l.resume = lifecycle::Resume::SessionId;
+    EXPECT_EQ(gnutls_serv_arguments(mutual_tls13(), l, site),
+              (std::vector<std::string>{
+                  "gnutls-serv", "--port", "4433", "--http", "--httpdata", "/w/response",
+                  "--priority", "NORMAL:-VERS-ALL:+VERS-TLS1.3", "--noticket", "--x509certfile",
+                  "/w/chain.pem", "--x509keyfile", "/pki/server.key", "--x509cafile",
+                  "/pki/client-root.pem", "--require-client-cert", "--verify-client-cert"}));
+    site.psk_file = "/w/psk.txt";
+    EXPECT_EQ(gnutls_serv_arguments(psk_tls12(), lifecycle::Lifecycle{}, site),
+              (std::vector<std::string>{"gnutls-serv", "--port", "4433", "--http", "--httpdata",
+                                        "/w/response", "--priority",
+                                        "NORMAL:-VERS-ALL:+VERS-TLS1.2:+PSK:+ECDHE-PSK:+DHE-PSK",
+                                        "--pskpasswd", "/w/psk.txt"}));
+}
+
+TEST(NginxConfig, OneServerOnLoopbackWithTheScenariosTls) {
+    NginxSite site;
+    site.port = 8443;
+    site.work_dir = "/w";
+    site.chain = "/w/chain.pem";
+    site.key = "/w/key.pem";
+    site.client_ca = "/w/client_ca.pem";
+    lifecycle::Lifecycle l;
+    l.resume = lifecycle::Resume::SessionId;
+    const std::string conf = nginx_config(mutual_tls13(), l, site);
+    for (const char* line :
+         {"daemon off;\n", "master_process off;\n", "pid \"/w/nginx.pid\";\n",
+          "  client_body_temp_path \"/w/tmp/client_body\";\n", "    listen 127.0.0.1:8443 ssl;\n",
+          "    ssl_certificate \"/w/chain.pem\";\n", "    ssl_certificate_key \"/w/key.pem\";\n",
+          "    ssl_protocols TLSv1.3;\n",
+          "    ssl_conf_command Ciphersuites TLS_AES_128_GCM_SHA256;\n",
+          "    ssl_ecdh_curve P-256:X25519;\n", "    ssl_verify_client on;\n",
+          "    ssl_client_certificate \"/w/client_ca.pem\";\n", "    ssl_session_tickets off;\n",
+          "    root \"/w/www\";\n"}) {
+        EXPECT_NE(conf.find(line), std::string::npos) << line << "\nin:\n" << conf;
+    }
+    EXPECT_EQ(conf.find("ssl_ciphers"), std::string::npos) << conf; // TLS 1.2's
+}
+
+TEST(NginxConfig, PathNginxWouldReadAsAVariableIsRefused) {
+    NginxSite site;
+    site.port = 8443;
+    site.work_dir = "/w/$host";
+    site.chain = "/w/chain.pem";
+    site.key = "/w/key.pem";
+    EXPECT_THROW(nginx_config(mutual_tls13(), lifecycle::Lifecycle{}, site), ScenarioError);
+}
+
+} // namespace
+} // namespace tlsheap::record
