@@ -66,6 +66,9 @@ std::string Peer::error_line() const {
         return {};
     }
     std::string line = child_->last_error_line();
+    if (line.rfind("Exiting via signal", 0) == 0) {
+        return {}; // gnutls-serv, stopped by tlsheap: not its error
+    }
     return line.rfind("error: ", 0) == 0 ? line.substr(7) : line;
 }
 

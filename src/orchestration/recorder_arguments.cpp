@@ -50,15 +50,28 @@ std::vector<std::string> recorder_arguments(const Scenario& s, Side side, bool d
             a.insert(a.end(), {option, credential_file(f, der)});
         }
     };
+    // The client asks for the scenario's maximum fragment length; a server
+    // takes what it is asked for.
+    auto add_max_fragment = [&] {
+        if (s.max_fragment_length != 0) {
+            a.insert(a.end(), {"--max-fragment", s.max_fragment_length < 0
+                                                     ? std::string("none")
+                                                     : std::to_string(s.max_fragment_length)});
+        }
+    };
     if (s.auth_mode == "psk") {
         a.insert(a.end(), {"--psk", s.psk_hex, "--psk-identity", s.psk_identity, "--auth", "none"});
-        if (side == Side::Client && !s.server_name.empty()) {
-            a.insert(a.end(), {"--server-name", s.server_name});
+        if (side == Side::Client) {
+            add_max_fragment();
+            if (!s.server_name.empty()) {
+                a.insert(a.end(), {"--server-name", s.server_name});
+            }
         }
         return a;
     }
     if (side == Side::Client) {
         add_files("--ca", s.ca);
+        add_max_fragment();
         a.insert(a.end(), {"--auth", "required"});
         if (!s.server_name.empty()) {
             a.insert(a.end(), {"--server-name", s.server_name});

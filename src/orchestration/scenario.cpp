@@ -251,6 +251,17 @@ Scenario load_scenario(const std::string& name_or_path, const fs::path& scenario
                             s.auth_mode + "'");
     }
     s.server_name = string_field(j, "server_name", where, false);
+    if (j.contains("max_fragment_length")) {
+        const json& m = j.at("max_fragment_length");
+        const bool none = m.is_string() && m.get<std::string>() == "none";
+        const bool size =
+            m.is_number_unsigned() && (m == 512 || m == 1024 || m == 2048 || m == 4096);
+        if (!none && !size) {
+            throw ScenarioError(where +
+                                ": max_fragment_length must be 512, 1024, 2048, 4096 or \"none\"");
+        }
+        s.max_fragment_length = none ? -1 : m.get<long>();
+    }
     if (j.contains("exchange")) {
         const json& e = j.at("exchange");
         if (!e.is_object() || (e.contains("response_bytes") &&

@@ -51,6 +51,10 @@ struct Scenario {
     std::string psk_identity;
     std::string psk_hex;
     std::string server_name;
+    // The maximum fragment length (RFC 6066) the client asks for: 512, 1024,
+    // 2048 or 4096; 0: the recorder's choice (what MBEDTLS_SSL_IN_CONTENT_LEN
+    // fits, none at 16384); -1: none.
+    long max_fragment_length = 0;
     unsigned long long response_bytes = 1024; // at most kMaxResponseBytes
     std::vector<std::string> peers;           // peers this scenario works with
     std::vector<std::string> requires_;       // macros ("A|B" = either) the profiled side needs

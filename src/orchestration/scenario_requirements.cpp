@@ -11,6 +11,9 @@ std::string missing_requirement(const Scenario& s, Side side, const build::Macro
     needs.push_back(s.protocol == "tls1.3" ? "MBEDTLS_SSL_PROTO_TLS1_3"
                     : s.protocol == "any"  ? "MBEDTLS_SSL_PROTO_TLS1_2|MBEDTLS_SSL_PROTO_TLS1_3"
                                            : "MBEDTLS_SSL_PROTO_TLS1_2");
+    if (s.max_fragment_length > 0 && side == Side::Client) {
+        needs.push_back("MBEDTLS_SSL_MAX_FRAGMENT_LENGTH");
+    }
     if (s.auth_mode != "psk") {
         needs.push_back("MBEDTLS_X509_CRT_PARSE_C");
         needs.push_back("MBEDTLS_PK_PARSE_C");

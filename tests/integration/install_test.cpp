@@ -90,7 +90,7 @@ void expect_installed_tool(const fs::path& root) {
         "echo \"${COMPREPLY[*]}\"; }; "
         "t '" +
         tlsheap + "' pro; t '" + tlsheap + "' trace ''; t '" + tlsheap + "' profile --reco; t '" +
-        tlsheap + "' profile --scenario tls13";
+        tlsheap + "' profile --scenario tls13-e";
     const auto completed = run({"bash", "-c", script});
     ASSERT_EQ(completed.status, 0) << completed.err;
     EXPECT_EQ(completed.out, "profile\nshow export\n--reconnects\ntls13-ecdsa-p256\n");

@@ -58,6 +58,32 @@ TEST_F(ScenarioTest, LoadsAndTranslatesToRecorderArguments) {
               std::string::npos);
 }
 
+// The client asks for the scenario's maximum fragment length (and, with
+// "none", for none); the server takes what it is asked; a PSK client too.
+TEST_F(ScenarioTest, MaxFragmentLengthReachesTheClientOnly) {
+    const std::string psk =
+        R"("protocol":"tls1.2","authentication":{"mode":"psk","psk":"00","psk_identity":"i"})";
+    for (const auto& [field, expected] : std::vector<std::pair<std::string, std::string>>{
+             {R"(,"max_fragment_length":512)", "512"},
+             {R"(,"max_fragment_length":4096)", "4096"},
+             {R"(,"max_fragment_length":"none")", "none"},
+             {"", ""}}) {
+        write("m", R"({"name":"m",)" + psk + field + "}");
+        const Scenario s = load_scenario("m", dir_);
+        const auto client = recorder_arguments(s, Side::Client, false);
+        const auto it = std::find(client.begin(), client.end(), "--max-fragment");
+        if (expected.empty()) {
+            EXPECT_EQ(it, client.end()) << "no max_fragment_length: the recorder's choice";
+        } else {
+            ASSERT_NE(it, client.end()) << field;
+            ASSERT_NE(it + 1, client.end());
+            EXPECT_EQ(*(it + 1), expected);
+        }
+        const auto server = recorder_arguments(s, Side::Server, false);
+        EXPECT_EQ(std::find(server.begin(), server.end(), "--max-fragment"), server.end());
+    }
+}
+
 // The recorder decides what auto means for its variant; the scenario passes
 // the policy to both sides, auto when the file does not say.
 TEST_F(ScenarioTest, PsaInitReachesTheRecorderOfBothSides) {
@@ -223,6 +249,10 @@ TEST_F(ScenarioTest, BadScenariosSayWhatIsWrong) {
          "unknown peer 'wolfssl' (mbedtls, openssl, gnutls, nginx)"},
         {R"({"name":"x","protocol":"tls1.2","authentication":{"mode":"psk","psk":"00","psk_identity":"i"},"peers":["mbedtls","nginx"]})",
          "nginx has no TLS-PSK"},
+        {R"({"name":"x","protocol":"tls1.2","authentication":{"mode":"psk","psk":"00","psk_identity":"i"},"max_fragment_length":300})",
+         "max_fragment_length must be 512, 1024, 2048, 4096 or \"none\""},
+        {R"({"name":"x","protocol":"tls1.2","authentication":{"mode":"psk","psk":"00","psk_identity":"i"},"max_fragment_length":"512"})",
+         "max_fragment_length must be 512, 1024, 2048, 4096 or \"none\""},
         {R"({"name":"x","protocol":"tls1.2","authentication":{"mode":"psk","psk":"00","psk_identity":"i"},"psa_init":"sometimes"})",
          R"(psa_init must be "auto", "always" or "never")"},
         {R"({"name":"x","protocol":"tls1.2","authentication":{"mode":"psk","psk":"00","psk_identity":"i"},"psa_init":true})",
