@@ -36,8 +36,9 @@ packages=(
   libprotobuf-dev protobuf-compiler golang-github-google-pprof-dev zlib1g-dev
   # fetching mbedTLS as Debian source packages
   dpkg-dev debian-archive-keyring
-  # the independent TLS peers: openssl s_server, gnutls-serv, nginx
-  openssl gnutls-bin nginx-light
+  # the independent TLS peers: openssl s_server, gnutls-serv, nginx; and the
+  # MQTT broker of the mqtt-* scenarios
+  openssl gnutls-bin nginx-light mosquitto
 )
 test_packages=(
   # the format check

@@ -33,6 +33,28 @@ inline constexpr std::uint64_t kPaintedStackBytes = 256 * 1024;
 inline constexpr std::uint64_t kMinPaintedStack = 64 * 1024;
 inline constexpr std::uint64_t kMaxPaintedStack = 64 * 1024 * 1024;
 
+// `--application NAME`: what the client says after the handshake.
+//   http  a GET for --response-bytes, the answer read as --read-until says
+//   mqtt  an MQTT 3.1.1 session (src/recorder/mqtt_packets.h): CONNECT,
+//         SUBSCRIBE to kMqttTopic at QoS 1, PUBLISH --publish-bytes to it at
+//         QoS 1, its PUBACK and the broker's echo (acknowledged), PINGREQ,
+//         DISCONNECT
+enum class Application : std::uint8_t { Http, Mqtt };
+inline constexpr std::string_view application_name(Application a) {
+    return a == Application::Mqtt ? "mqtt" : "http";
+}
+inline std::optional<Application> application_from_name(std::string_view name) {
+    for (Application a : {Application::Http, Application::Mqtt}) {
+        if (application_name(a) == name) {
+            return a;
+        }
+    }
+    return std::nullopt;
+}
+inline constexpr std::string_view kMqttClientId = "tlsheap-recorder";
+inline constexpr std::string_view kMqttTopic = "tlsheap/heap";
+inline constexpr std::uint16_t kMqttKeepAliveSeconds = 60;
+
 // `--read-until RULE`: when a client stops reading the server's answer.
 //   response   the scenario's: an HTTP header block, then --response-bytes
 //   close      until the server closes (close_notify or end of stream)

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace tlsheap::tls {
@@ -85,6 +86,48 @@ inline constexpr std::uint64_t max_fragment_length_for(std::uint64_t in_content_
         }
     }
     return 512;
+}
+
+// An alert's description by its RFC 8446 6 name ("unknown_ca"), or its
+// number when it has none there.
+inline std::string alert_name(unsigned description) {
+    struct Entry {
+        unsigned code;
+        const char* name;
+    };
+    static constexpr Entry kAlerts[] = {{0, "close_notify"},
+                                        {10, "unexpected_message"},
+                                        {20, "bad_record_mac"},
+                                        {22, "record_overflow"},
+                                        {40, "handshake_failure"},
+                                        {42, "bad_certificate"},
+                                        {43, "unsupported_certificate"},
+                                        {44, "certificate_revoked"},
+                                        {45, "certificate_expired"},
+                                        {46, "certificate_unknown"},
+                                        {47, "illegal_parameter"},
+                                        {48, "unknown_ca"},
+                                        {49, "access_denied"},
+                                        {50, "decode_error"},
+                                        {51, "decrypt_error"},
+                                        {70, "protocol_version"},
+                                        {71, "insufficient_security"},
+                                        {80, "internal_error"},
+                                        {86, "inappropriate_fallback"},
+                                        {90, "user_canceled"},
+                                        {109, "missing_extension"},
+                                        {110, "unsupported_extension"},
+                                        {112, "unrecognized_name"},
+                                        {113, "bad_certificate_status_response"},
+                                        {115, "unknown_psk_identity"},
+                                        {116, "certificate_required"},
+                                        {120, "no_application_protocol"}};
+    for (const Entry& e : kAlerts) {
+        if (e.code == description) {
+            return e.name;
+        }
+    }
+    return "alert " + std::to_string(description);
 }
 
 } // namespace tlsheap::tls

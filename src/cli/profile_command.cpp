@@ -75,6 +75,13 @@ int run_profile(ProfileOptions o) {
         throw UserError(problem, kExitBadInput);
     }
     record::Scenario scenario = pipeline::load_named_scenario(o.scenario);
+    const record::ConnectOptions& connect = o.settings.run.connect_options;
+    if (scenario.application == recorder_protocol::Application::Mqtt &&
+        (connect.request || !connect.read_until.empty())) {
+        throw UserError("--request and --read-until shape an HTTP exchange; scenario " +
+                            scenario.name + " runs an MQTT session",
+                        kExitBadInput);
+    }
     pipeline::parse_model_specs(o.settings.models);
     pipeline::check_app_heap(o.settings.app_heap);
 

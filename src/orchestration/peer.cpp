@@ -1,6 +1,7 @@
 #include "orchestration/peer.h"
 
 #include "orchestration/gnutls_server.h"
+#include "orchestration/mosquitto_config.h"
 #include "orchestration/nginx_config.h"
 #include "orchestration/openssl_names.h"
 #include "orchestration/peer_kind.h"
@@ -40,6 +41,8 @@ Peer::Peer(const PeerRequest& request) {
         start_gnutls(request);
     } else if (request.kind == "nginx") {
         start_nginx(request);
+    } else if (request.kind == "mosquitto") {
+        start_mosquitto(request);
     } else {
         throw RecordError("unknown peer '" + request.kind + "' (" + peer_names_text() + ")", 2);
     }
@@ -170,12 +173,13 @@ bool wait_until_accepting(process::ChildProcess& child, unsigned port,
     return false;
 }
 
-// The program's first line of `PROGRAM ARGS...` (its version), or "".
-std::string first_line_of(const std::vector<std::string>& argv) {
+// The program's first line of `PROGRAM ARGS...` (its version), or "" when
+// it exits with another status than `status`.
+std::string first_line_of(const std::vector<std::string>& argv, int status = 0) {
     try {
         const auto r = process::run_command(argv, std::chrono::seconds(10));
         const std::string& text = r.out.empty() ? r.err : r.out;
-        return r.status == 0 ? text.substr(0, text.find('\n')) : std::string();
+        return r.status == status ? text.substr(0, text.find('\n')) : std::string();
     } catch (const process::ProcessError&) {
         return {};
     }
@@ -347,6 +351,39 @@ void Peer::start_nginx(const PeerRequest& r) {
     std::string version = first_line_of({"nginx", "-v"});
     const auto slash = version.find("nginx/");
     description_ = slash == std::string::npos ? "nginx" : "nginx " + version.substr(slash + 6);
+}
+
+void Peer::start_mosquitto(const PeerRequest& r) {
+    const Scenario& s = r.scenario; // an MQTT one: load_scenario checks
+    fs::create_directories(r.work_dir);
+    MosquittoSite site;
+    site.port = listening_port(r.port);
+    site.chain = r.work_dir / "chain.pem";
+    concatenate(s.server_chain, site.chain);
+    site.key = r.work_dir / "key.pem";
+    concatenate({s.server_key}, site.key);
+    if (s.auth_mode == "mutual") {
+        site.client_ca = r.work_dir / "client_ca.pem";
+        concatenate(s.client_ca, site.client_ca);
+    }
+    const fs::path config = r.work_dir / "mosquitto.conf";
+    try {
+        std::ofstream(config) << mosquitto_config(s, site);
+    } catch (const ScenarioError& e) {
+        throw RecordError(e.what(), 2);
+    }
+    process::LaunchOptions options;
+    options.argv = {"mosquitto", "-c", config.string()};
+    options.working_directory = r.work_dir.string();
+    child_ = start_server(options, "mosquitto");
+    if (!wait_until_accepting(*child_, site.port, r.timeout)) {
+        not_ready(*child_, "mosquitto", site.port, r.timeout);
+    }
+    port_ = site.port;
+    stops_by_itself_ = false;
+    // "mosquitto version 2.0.11" is the first line of its -h, which exits 3.
+    const std::string help = first_line_of({"mosquitto", "-h"}, 3);
+    description_ = help.empty() ? "mosquitto" : help;
 }
 
 } // namespace tlsheap::record

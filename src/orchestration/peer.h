@@ -52,6 +52,7 @@ class Peer {
     void start_openssl(const PeerRequest& r);
     void start_gnutls(const PeerRequest& r);
     void start_nginx(const PeerRequest& r);
+    void start_mosquitto(const PeerRequest& r);
 
     std::unique_ptr<process::ChildProcess> child_;
     unsigned port_ = 0;

@@ -9,9 +9,10 @@
 namespace tlsheap::record {
 
 // mbedtls: the deterministic mbedTLS peer; openssl: `openssl s_server`;
-// gnutls: `gnutls-serv`; nginx: nginx with a generated config.
-inline constexpr std::array<std::string_view, 4> kPeerNames = {"mbedtls", "openssl", "gnutls",
-                                                               "nginx"};
+// gnutls: `gnutls-serv`; nginx: nginx with a generated config; mosquitto:
+// the MQTT broker with a generated config (MQTT scenarios only).
+inline constexpr std::array<std::string_view, 5> kPeerNames = {"mbedtls", "openssl", "gnutls",
+                                                               "nginx", "mosquitto"};
 
 inline bool is_peer_name(std::string_view name) {
     for (const std::string_view p : kPeerNames) {
@@ -22,7 +23,7 @@ inline bool is_peer_name(std::string_view name) {
     return false;
 }
 
-// "mbedtls, openssl, gnutls, nginx"
+// "mbedtls, openssl, gnutls, nginx, mosquitto"
 inline std::string peer_names_text() {
     std::string text;
     for (const std::string_view p : kPeerNames) {

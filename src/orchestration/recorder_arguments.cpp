@@ -44,6 +44,11 @@ std::vector<std::string> recorder_arguments(const Scenario& s, Side side, bool d
         a.insert(a.end(), {"--group", group});
     }
     a.insert(a.end(), {"--response-bytes", std::to_string(s.response_bytes)});
+    if (s.application == recorder_protocol::Application::Mqtt && side == Side::Client) {
+        a.insert(a.end(),
+                 {"--application", std::string(recorder_protocol::application_name(s.application)),
+                  "--publish-bytes", std::to_string(s.publish_bytes)});
+    }
     a.insert(a.end(), {"--psa-init", trace::meta::psa_init_name(s.psa_init)});
     auto add_files = [&](const char* option, const std::vector<fs::path>& files) {
         for (const fs::path& f : files) {

@@ -1,6 +1,7 @@
 #include "orchestration/scenario.h"
 
 #include "orchestration/peer_kind.h"
+#include "tlsheap/recorder_protocol.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -272,6 +273,24 @@ Scenario load_scenario(const std::string& name_or_path, const fs::path& scenario
                                 std::to_string(kMaxResponseBytes));
         }
         s.response_bytes = e.value("response_bytes", 1024ull);
+        if (e.contains("application")) {
+            const json& a = e.at("application");
+            const auto application =
+                a.is_string() ? recorder_protocol::application_from_name(a.get<std::string>())
+                              : std::nullopt;
+            if (!application) {
+                throw ScenarioError(where + ": exchange.application must be \"http\" or \"mqtt\"");
+            }
+            s.application = *application;
+        }
+        if (e.contains("publish_bytes")) {
+            if (!e.at("publish_bytes").is_number_unsigned() ||
+                e.at("publish_bytes").get<std::uint64_t>() > kMaxResponseBytes) {
+                throw ScenarioError(where + ": exchange.publish_bytes must be from 0 to " +
+                                    std::to_string(kMaxResponseBytes));
+            }
+            s.publish_bytes = e.at("publish_bytes").get<std::uint64_t>();
+        }
     }
     s.peers = string_list(j, "peers", where);
     if (s.peers.empty()) {
@@ -280,6 +299,16 @@ Scenario load_scenario(const std::string& name_or_path, const fs::path& scenario
     for (const std::string& p : s.peers) {
         if (!is_peer_name(p)) {
             throw ScenarioError(where + ": unknown peer '" + p + "' (" + peer_names_text() + ")");
+        }
+    }
+    // Only mosquitto speaks MQTT, and it speaks nothing else.
+    const bool mqtt = s.application == recorder_protocol::Application::Mqtt;
+    for (const std::string& p : s.peers) {
+        if ((p == "mosquitto") != mqtt) {
+            throw ScenarioError(where + ": peer " + p +
+                                (mqtt ? " does not speak MQTT (an mqtt exchange runs against "
+                                        "mosquitto)"
+                                      : " is an MQTT broker (its scenario's exchange is mqtt)"));
         }
     }
     if (s.auth_mode == "psk" &&

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "tlsheap/connection_lifecycle.h"
+#include "tlsheap/recorder_protocol.h"
 #include "tlsheap/trace_meta.h"
 
 #include <cstdint>
@@ -55,7 +56,11 @@ struct Scenario {
     // 2048 or 4096; 0: the recorder's choice (what MBEDTLS_SSL_IN_CONTENT_LEN
     // fits, none at 16384); -1: none.
     long max_fragment_length = 0;
+    // What the client says after the handshake: http (a GET for
+    // response_bytes) or mqtt (an MQTT session publishing publish_bytes).
+    recorder_protocol::Application application = recorder_protocol::Application::Http;
     unsigned long long response_bytes = 1024; // at most kMaxResponseBytes
+    unsigned long long publish_bytes = 256;   // at most kMaxResponseBytes
     std::vector<std::string> peers;           // peers this scenario works with
     std::vector<std::string> requires_;       // macros ("A|B" = either) the profiled side needs
     lifecycle::Lifecycle lifecycle;           // connections, start, reconnects

@@ -1,6 +1,7 @@
 #include "connection_exchange.h"
 
 #include "activity_scope.h"
+#include "mqtt_packets.h"
 #include "recording.h"
 #include "session_resumption.h"
 #include "socket_transport.h"
@@ -316,8 +317,107 @@ bool ConnectionExchange::read_answer() {
     return true;
 }
 
+template <typename Packet>
+bool ConnectionExchange::next_mqtt_packet(std::string& pending, Packet& packet) {
+    bool malformed = false;
+    const ReadEnd end =
+        read_until(pending, [&](const std::string& d) { return mqtt::has_packet(d, malformed); });
+    if (end == ReadEnd::Failed) {
+        return false;
+    }
+    if (end == ReadEnd::Closed) {
+        return report_failure(result_, ConnectionStatus::TlsFailure, close_ret_, c_.state(),
+                              "the MQTT broker closed the connection");
+    }
+    auto taken = mqtt::take_packet(pending, malformed);
+    if (malformed || !taken) {
+        return report_failure(result_, ConnectionStatus::TlsFailure, 0, c_.state(),
+                              "the MQTT broker sent a malformed packet");
+    }
+    packet = *taken;
+    return true;
+}
+
+bool ConnectionExchange::mqtt_session(std::string& summary) {
+    using recorder_protocol::kMqttTopic;
+    const RecorderOptions& o = c_.options();
+    const std::string topic(kMqttTopic);
+    auto refuse = [&](const std::string& what) {
+        return report_failure(result_, ConnectionStatus::TlsFailure, 0, c_.state(), what);
+    };
+    std::string pending;
+    mqtt::Packet p;
+    if (!write_all(mqtt::connect(std::string(recorder_protocol::kMqttClientId),
+                                 recorder_protocol::kMqttKeepAliveSeconds)) ||
+        !next_mqtt_packet(pending, p)) {
+        return false;
+    }
+    const auto connack = mqtt::read_connack(p);
+    if (!connack) {
+        return refuse("the MQTT broker answered CONNECT with packet type " +
+                      std::to_string(static_cast<int>(p.type)));
+    }
+    if (connack->return_code != 0) {
+        return refuse("the MQTT broker refused CONNECT: " +
+                      mqtt::connack_meaning(connack->return_code));
+    }
+    constexpr std::uint16_t kSubscribeId = 1;
+    constexpr std::uint16_t kPublishId = 2;
+    if (!write_all(mqtt::subscribe(kSubscribeId, topic, 1)) || !next_mqtt_packet(pending, p)) {
+        return false;
+    }
+    const auto granted = mqtt::read_suback_code(p);
+    if (!granted || mqtt::read_packet_id(p) != kSubscribeId || *granted == 0x80) {
+        return refuse("the MQTT broker refused SUBSCRIBE to " + topic);
+    }
+    const std::string payload(o.publish_bytes, 'm');
+    if (!write_all(mqtt::publish(topic, 1, kPublishId, payload))) {
+        return false;
+    }
+    // PUBACK for ours and the broker's copy, in either order; the copy
+    // (QoS 1, as subscribed) is acknowledged.
+    bool acked = false;
+    std::size_t echoed = 0;
+    while (!acked || echoed == 0) {
+        if (!next_mqtt_packet(pending, p)) {
+            return false;
+        }
+        if (p.type == mqtt::Type::Puback && mqtt::read_packet_id(p) == kPublishId) {
+            acked = true;
+        } else if (const auto copy = mqtt::read_publish(p); copy && copy->topic == topic) {
+            echoed = copy->payload_bytes;
+            if (copy->qos > 0 && !write_all(mqtt::puback(copy->packet_id))) {
+                return false;
+            }
+        } else {
+            return refuse("the MQTT broker sent packet type " +
+                          std::to_string(static_cast<int>(p.type)) +
+                          " where PUBACK or PUBLISH was expected");
+        }
+    }
+    if (!write_all(mqtt::pingreq()) || !next_mqtt_packet(pending, p)) {
+        return false;
+    }
+    if (p.type != mqtt::Type::Pingresp) {
+        return refuse("the MQTT broker answered PINGREQ with packet type " +
+                      std::to_string(static_cast<int>(p.type)));
+    }
+    if (!write_all(mqtt::disconnect())) {
+        return false;
+    }
+    summary = "MQTT 3.1.1: CONNECT, SUBSCRIBE " + topic + " QoS 1, PUBLISH " +
+              std::to_string(payload.size()) + " bytes QoS 1, PUBACK, echo of " +
+              std::to_string(echoed) + " bytes, PINGREQ, DISCONNECT";
+    return true;
+}
+
 bool ConnectionExchange::application_data() {
-    if (c_.is_client()) {
+    std::string mqtt_summary;
+    if (c_.is_client() && c_.options().application == recorder_protocol::Application::Mqtt) {
+        if (!mqtt_session(mqtt_summary)) {
+            return false;
+        }
+    } else if (c_.is_client()) {
         // What the server read as early data is not sent again; what it
         // skipped is (RFC 8446 4.2.10: the client may resend it).
         const std::string rest = request().substr(early_data_accepted_ ? early_data_sent_ : 0);
@@ -352,7 +452,8 @@ bool ConnectionExchange::application_data() {
         }
     }
     Recording::instance().outcome(trace::OutcomeKind::Application, 0, c_.state(),
-                                  "sent " + std::to_string(sent_) + " received " +
+                                  (mqtt_summary.empty() ? "" : mqtt_summary + "; ") + "sent " +
+                                      std::to_string(sent_) + " received " +
                                       std::to_string(received_) +
                                       (answer_note_.empty() ? "" : ", " + answer_note_));
     return true;

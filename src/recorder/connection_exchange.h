@@ -58,6 +58,14 @@ class ConnectionExchange {
     ReadEnd read_until(std::string& data, Enough enough, bool quiet = false);
     // Client: reads the answer to its request as the read rule says.
     bool read_answer();
+    // Client: the MQTT session (recorder_protocol::Application::Mqtt);
+    // sets `summary` to what went over it.
+    bool mqtt_session(std::string& summary);
+    // The next whole MQTT packet from the broker, read as needed into
+    // `pending`; false (the failure reported) when the broker closes or
+    // sends what is not MQTT.
+    template <typename Packet>
+    bool next_mqtt_packet(std::string& pending, Packet& packet);
     bool peer_closed_early(std::size_t bytes);
 
     TlsConnection& c_;

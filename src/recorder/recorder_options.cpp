@@ -226,6 +226,25 @@ bool parse_recorder_options(int argc, char** argv, RecorderOptions& o, std::stri
             if (!number(o.response_bytes)) {
                 return false;
             }
+        } else if (arg == "--application") {
+            if (!value(v)) {
+                return false;
+            }
+            if (const auto a = recorder_protocol::application_from_name(v)) {
+                o.application = *a;
+            } else {
+                error = std::string("--application takes http or mqtt, not '") + v + "'";
+                return false;
+            }
+        } else if (arg == "--publish-bytes") {
+            if (!number(o.publish_bytes)) {
+                return false;
+            }
+            // The payload and its topic within MQTT's largest Remaining Length.
+            if (o.publish_bytes > 16u << 20) {
+                error = "--publish-bytes must be at most 16777216";
+                return false;
+            }
         } else if (arg == "--request-hex") {
             if (!value(v)) {
                 return false;
@@ -326,8 +345,10 @@ bool parse_recorder_options(int argc, char** argv, RecorderOptions& o, std::stri
         return false;
     }
     if (o.mode != Mode::Client && (o.request_set || o.short_answer_ok ||
-                                   o.read_rule.until != recorder_protocol::ReadUntil::Response)) {
-        error = "--request-hex, --read-until and --short-answer-ok are a client's";
+                                   o.read_rule.until != recorder_protocol::ReadUntil::Response ||
+                                   o.application != recorder_protocol::Application::Http)) {
+        error = "--request-hex, --read-until, --short-answer-ok and --application mqtt are a "
+                "client's";
         return false;
     }
     if (o.psk_hex.empty() != o.psk_identity.empty()) {

@@ -46,7 +46,9 @@ struct RecorderOptions {
     std::string auth = "required"; // none|optional|required
     std::string server_name;
 
-    std::uint64_t response_bytes = 1024;
+    recorder_protocol::Application application = recorder_protocol::Application::Http;
+    std::uint64_t response_bytes = 1024; // http: the answer's size
+    std::uint64_t publish_bytes = 256;   // mqtt: the PUBLISH payload
     // Client: what it sends after the handshake (`--request-hex`; unset: a
     // GET for response_bytes), how long it reads the answer, and whether a
     // server that closes first ends the exchange with a note, not a failure.

@@ -2,6 +2,7 @@
 
 #include "mbedtls_compat.h"
 #include "painted_stack.h"
+#include "tlsheap/tls_wire.h"
 
 #include <arpa/inet.h>
 #include <cerrno>
@@ -144,6 +145,17 @@ int SocketTransport::bio_recv(void* ctx, unsigned char* buf, std::size_t len) {
         self->tap_.observe(trace::Direction::In, buf, static_cast<std::size_t>(n));
     }
     return static_cast<int>(n);
+}
+
+std::optional<unsigned> SocketTransport::unread_plaintext_alert() const {
+    // type 21, version (2), length 2, level, description (RFC 5246 6.2.1, 7.2)
+    unsigned char record[7];
+    const ssize_t n = ::recv(fd_, record, sizeof(record), MSG_PEEK | MSG_DONTWAIT);
+    if (n != static_cast<ssize_t>(sizeof(record)) || record[0] != tls::kAlert || record[3] != 0 ||
+        record[4] != 2) {
+        return std::nullopt;
+    }
+    return record[6];
 }
 
 Listener::~Listener() {

@@ -6,6 +6,7 @@
 #include "transport_tap.h"
 
 #include <cstddef>
+#include <optional>
 #include <string>
 
 namespace tlsheap::recorder {
@@ -41,6 +42,10 @@ class SocketTransport {
     // steps the handshake once before it writes, and that step must not
     // consume the server's flight outside a recorded step.
     void hold_reads(bool held) { reads_held_ = held; }
+
+    // The description of a plaintext alert record waiting unread on the
+    // socket (looked at, not consumed), if one is there now.
+    std::optional<unsigned> unread_plaintext_alert() const;
 
     bool timed_out() const { return timed_out_; }
     int last_errno() const { return last_errno_; }

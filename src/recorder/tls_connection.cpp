@@ -3,6 +3,7 @@
 #include "activity_scope.h"
 #include "recording.h"
 #include "shared_tls_config.h"
+#include "tlsheap/tls_wire.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -107,6 +108,18 @@ bool TlsConnection::failed(int ret, int in_state, const char* doing, ConnectionR
     std::string error = describe_tls_failure(ret, in_state, doing);
     if (ret == MBEDTLS_ERR_SSL_CONN_EOF || ret == MBEDTLS_ERR_NET_CONN_RESET) {
         error += " (the peer closed the connection)";
+    }
+    // Which alert the peer sent: the one mbedTLS read, or one still unread
+    // on the socket after our write failed (a TLS 1.2 handshake's alerts
+    // are plaintext until ChangeCipherSpec; TLS 1.3's are encrypted).
+    std::optional<unsigned> alert;
+    if (ret == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE && ssl_.MBEDTLS_PRIVATE(in_msg) != nullptr) {
+        alert = ssl_.MBEDTLS_PRIVATE(in_msg)[1];
+    } else if (ret == MBEDTLS_ERR_NET_CONN_RESET || ret == MBEDTLS_ERR_NET_SEND_FAILED) {
+        alert = transport_.unread_plaintext_alert();
+    }
+    if (alert) {
+        error += "; the peer sent a fatal alert: " + tls::alert_name(*alert);
     }
     const unsigned long largest =
         std::max<unsigned long>(largest_in_record_, tap_.pending_length(trace::Direction::In));

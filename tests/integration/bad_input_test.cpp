@@ -13,6 +13,7 @@ namespace tlsheap::testing {
 namespace {
 
 namespace fs = std::filesystem;
+using nlohmann::json;
 
 // An error whose first line names `what` (a config's compiler output may
 // follow it).
@@ -70,7 +71,7 @@ TEST_F(BadInput, ConfigLackingWhatTheScenarioNeedsFailsBeforeBuilding) {
 
 TEST_F(BadInput, UnknownScenario) {
     expect_error_naming(run_tlsheap({"profile", "--scenario", "tls99-nope"}), 2,
-                        "unknown scenario 'tls99-nope' (known: tls12-ecdhe-ecdsa-mutual");
+                        "unknown scenario 'tls99-nope' (known: mqtt-tls12-mutual-rsa");
 }
 
 TEST_F(BadInput, UnknownAndMalformedMacros) {
@@ -109,6 +110,31 @@ TEST_F(BadInput, MissingServerProgramNamesItsDebianPackage) {
     const RunResult r = run_tlsheap_with_env({"profile", "--peer", "nginx"},
                                              {{"PATH", "/usr/local/bin:/usr/bin:/bin"}});
     expect_error_naming(r, 1, "(install Debian's nginx-light package)");
+    expect_nothing_left_running();
+}
+
+// The broker requires a client certificate from the RSA chain's root; the
+// client presents the ECDSA test PKI's. mosquitto refuses the handshake
+// with an alert: one line that names it, and the broker is stopped.
+TEST_F(BadInput, BrokerThatRejectsTheClientCertificateIsOneLine) {
+    const fs::path scenarios = fs::path(TLSHEAP_SOURCE_DIR) / "scenarios";
+    json s = read_json(scenarios / "mqtt-tls12-mutual-rsa.json");
+    json& auth = s["authentication"];
+    for (const char* key : {"ca", "server_key", "client_ca"}) {
+        auth[key] = (scenarios / auth[key].get<std::string>()).string();
+    }
+    for (json& f : auth["server_chain"]) {
+        f = (scenarios / f.get<std::string>()).string();
+    }
+    auth["client_chain"] = json::array({(scenarios / "pki/ecdsa-p256/client.crt.pem").string()});
+    auth["client_key"] = (scenarios / "pki/ecdsa-p256/client.key.pem").string();
+    s["name"] = "mqtt-foreign-client";
+    const fs::path file = scratch_dir("mqtt-foreign") / "mqtt-foreign-client.json";
+    std::ofstream(file) << s.dump();
+    const RunResult r = run_tlsheap({"profile", "--scenario", file.string()});
+    // OpenSSL's verdict on a chain to a root it does not trust (RFC 8446 6.2).
+    expect_error_naming(r, 1, "the peer sent a fatal alert: unknown_ca");
+    EXPECT_EQ(r.error_lines().size(), 1u) << r.err;
     expect_nothing_left_running();
 }
 

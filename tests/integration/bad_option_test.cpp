@@ -188,6 +188,10 @@ INSTANTIATE_TEST_SUITE_P(
         BadOption{{"profile", "--connect", "127.0.0.1:1", "--read-until", "quiet:0"},
                   "--read-until takes response, close, bytes:N (1 to 1073741824) or quiet:MS (1 "
                   "to 600000), not 'quiet:0'"},
+        BadOption{{"profile", "--connect", "127.0.0.1:1", "--scenario", "mqtt-tls12-mutual-rsa",
+                   "--read-until", "close"},
+                  "--request and --read-until shape an HTTP exchange; scenario "
+                  "mqtt-tls12-mutual-rsa runs an MQTT session"},
         BadOption{{"profile", "--connect", "127.0.0.1:1", "--read-until", "forever"},
                   "--read-until takes response, close, bytes:N (1 to 1073741824) or quiet:MS (1 "
                   "to 600000), not 'forever'"}));

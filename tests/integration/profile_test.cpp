@@ -458,27 +458,55 @@ void expect_records_within_the_max_fragment_length(const Profiled& p, std::uint3
     EXPECT_GE(application_records, 4096 / n);
 }
 
+// What the recorder's MQTT 3.1.1 session sends and receives, packet by
+// packet (OASIS MQTT 3.1.1, section 3), for a PUBLISH of `payload` bytes to
+// "tlsheap/heap" by client "tlsheap-recorder" (recorder_protocol.h).
+std::string expected_mqtt_session(std::uint64_t payload) {
+    const std::uint64_t topic = 2 + std::string("tlsheap/heap").size();
+    const std::uint64_t publish_body = topic + 2 + payload; // topic, packet id, payload
+    const std::uint64_t length_bytes = publish_body < 128 ? 1 : publish_body < 16384 ? 2 : 3;
+    const std::uint64_t publish = 1 + length_bytes + publish_body;
+    // CONNECT: fixed header 2, "MQTT" 6, level, flags, keep alive 2, client id 2 + 16.
+    const std::uint64_t connect = 2 + 6 + 1 + 1 + 2 + 2 + std::string("tlsheap-recorder").size();
+    const std::uint64_t subscribe = 2 + 2 + topic + 1;
+    // ... then PUBACK of the broker's echo 4, PINGREQ 2, DISCONNECT 2.
+    const std::uint64_t sent = connect + subscribe + publish + 4 + 2 + 2;
+    // CONNACK 4, SUBACK 5, PUBACK 4, the echo, PINGRESP 2.
+    const std::uint64_t received = 4 + 5 + 4 + publish + 2;
+    return "MQTT 3.1.1: CONNECT, SUBSCRIBE tlsheap/heap QoS 1, PUBLISH " + std::to_string(payload) +
+           " bytes QoS 1, PUBACK, echo of " + std::to_string(payload) +
+           " bytes, PINGREQ, DISCONNECT; sent " + std::to_string(sent) + " received " +
+           std::to_string(received);
+}
+
 class EveryScenario : public ProfileTest,
                       public ::testing::WithParamInterface<std::tuple<std::string, std::string>> {};
 
 TEST_P(EveryScenario, CompletesAgainstThePeer) {
     const auto& [scenario, peer] = GetParam();
+    const json s = json::parse(
+        std::ifstream(fs::path(TLSHEAP_SOURCE_DIR) / "scenarios" / (scenario + ".json")));
     const Profiled p = profile(scenario + "-" + peer, {"--scenario", scenario, "--peer", peer});
     ASSERT_EQ(p.run.status, 0) << p.run.err;
     EXPECT_EQ(p.report["outcomes"][0]["kind"], "handshake");
-    const std::string expected = scenario.rfind("tls13", 0) == 0 ? "TLSv1.3" : "TLSv1.2";
+    const std::string expected = s["protocol"] == "tls1.3" ? "TLSv1.3" : "TLSv1.2";
     EXPECT_EQ(p.report["outcomes"][0]["text"].get<std::string>().rfind(expected, 0), 0u);
     // The peer is the program asked for, by its own version line.
     const std::map<std::string, std::string> program = {{"mbedtls", "mbedTLS peer"},
                                                         {"openssl", "OpenSSL"},
                                                         {"gnutls", "gnutls-serv"},
-                                                        {"nginx", "nginx"}};
+                                                        {"nginx", "nginx"},
+                                                        {"mosquitto", "mosquitto version"}};
     EXPECT_NE(p.report["run"]["peer"].get<std::string>().find(program.at(peer)), std::string::npos)
         << p.report["run"]["peer"];
     EXPECT_TRUE(p.report["leaks"]["blocks"].empty());
+    if (s["exchange"].value("application", "http") == "mqtt") {
+        EXPECT_EQ(p.report["outcomes"][1]["text"],
+                  expected_mqtt_session(s["exchange"]["publish_bytes"]));
+        expect_nothing_left_running();
+        return;
+    }
     // The whole answer came in: a header block and the scenario's response bytes.
-    const json s = json::parse(
-        std::ifstream(fs::path(TLSHEAP_SOURCE_DIR) / "scenarios" / (scenario + ".json")));
     const std::uint64_t response = s["exchange"]["response_bytes"];
     const std::string application = p.report["outcomes"][1]["text"];
     const std::uint64_t received = std::stoull(application.substr(application.rfind(' ') + 1));
@@ -557,6 +585,44 @@ TEST_F(ProfileTest, RecordSizeLimitKeepsAServersRecordsWithinASmallInputBuffer) 
     EXPECT_NE(errors.front().find("but MBEDTLS_SSL_IN_CONTENT_LEN is 4096"), std::string::npos)
         << errors.front();
     EXPECT_EQ(errors.front().find("[peer:"), std::string::npos) << errors.front();
+}
+
+// Whether the effective config the profile names defines `macro`.
+bool defines(const json& report, const std::string& macro) {
+    std::ifstream in(report["variant"]["effective_config_file"].get<std::string>());
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return text.find("\n#define " + macro + "\n") != std::string::npos ||
+           text.find("\n#define " + macro + " ") != std::string::npos;
+}
+
+// MQTT with a client certificate, as AWS IoT asks, on a device that sends
+// little: MBEDTLS_SSL_OUT_CONTENT_LEN 2048 (the RSA chain's Certificate
+// message, 1.8 KB, still fits). The record buffers are what 3.6's
+// ssl_misc.h makes of the config: MBEDTLS_SSL_HEADER_LEN (13) + the content
+// length + MBEDTLS_SSL_PAYLOAD_OVERHEAD (MBEDTLS_MAX_IV_LENGTH 16 +
+// MBEDTLS_SSL_MAC_ADD: 48 with HMAC suites and SHA-384, 16 with AEAD only +
+// MBEDTLS_SSL_PADDING_ADD: 256 with CBC + MBEDTLS_SSL_MAX_CID_EXPANSION: 16
+// with DTLS connection IDs) + MBEDTLS_SSL_CID_IN/OUT_LEN_MAX (32) with
+// connection IDs.
+TEST_F(ProfileTest, MqttMutualRsaRecordBuffersAreTheConfigsFormula) {
+    const Profiled p = profile("mqtt-out-2048", {"--scenario", "mqtt-tls12-mutual-rsa", "--set",
+                                                 "MBEDTLS_SSL_OUT_CONTENT_LEN=2048"});
+    ASSERT_EQ(p.run.status, 0) << p.run.err;
+    EXPECT_EQ(p.report["outcomes"][1]["text"], expected_mqtt_session(256));
+    const bool cbc = defines(p.report, "MBEDTLS_CIPHER_MODE_CBC");
+    const bool sha384 = defines(p.report, "MBEDTLS_SHA384_C");
+    const bool cid = defines(p.report, "MBEDTLS_SSL_DTLS_CONNECTION_ID");
+    const std::uint64_t overhead =
+        16 + (cbc ? (sha384 ? 48 : 32) : 16) + (cbc ? 256 : 0) + (cid ? 16 : 0);
+    const std::uint64_t in_buf = 13 + 16384 + overhead + (cid ? 32 : 0);
+    const std::uint64_t out_buf = 13 + 2048 + overhead + (cid ? 32 : 0);
+    ASSERT_EQ(p.report["record_buffers"].size(), 2u) << p.report["record_buffers"];
+    EXPECT_EQ(p.report["record_buffers"][0]["role"], "in_buf");
+    EXPECT_EQ(p.report["record_buffers"][0]["bytes"], in_buf);
+    EXPECT_EQ(p.report["record_buffers"][1]["role"], "out_buf");
+    EXPECT_EQ(p.report["record_buffers"][1]["bytes"], out_buf);
+    // The largest record the client sent, its certificate chain, fits the buffer.
+    EXPECT_LE(p.report["tls_records"]["sent"]["largest"].get<std::uint64_t>(), 2048u + overhead);
 }
 
 TEST_F(ProfileTest, ServerSideIsRecordedAgainstTheMbedtlsPeerAsClient) {

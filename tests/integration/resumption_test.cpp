@@ -390,9 +390,14 @@ TEST_F(Resumption, BadInputIsRefusedInOneLine) {
         {"--scenario", "tls13-ecdsa-p256", "--reconnects", "2", "--resume", "session-id"},
         "TLS 1.3 has no session-ID");
     expect_refused({"--reconnects", "2", "--resume", "sometimes"}, "--resume");
-    expect_refused({"--scenario", "tls13-ecdsa-p256", "--peer", "gnutls", "--reconnects", "2",
+    // A peer the scenario does not list; early data on a peer not set up for it.
+    expect_refused({"--scenario", "tls13-ecdsa-p256", "--peer", "mosquitto", "--reconnects", "2",
                     "--resume", "ticket"},
-                   "gnutls");
+                   "does not run against peer 'mosquitto'");
+    expect_refused({"--scenario", "tls13-ecdsa-p256", "--peer", "gnutls", "--reconnects", "2",
+                    "--resume", "ticket", "--early-data"},
+                   "--early-data needs the mbedtls peer (tlsheap does not set up 0-RTT data on "
+                   "gnutls)");
     // Early data rides on a resumed TLS 1.3 ticket, from a variant that has it.
     expect_refused({"--scenario", "tls13-ecdsa-p256", "--reconnects", "2", "--early-data"},
                    "--early-data needs a TLS 1.3 scenario and --resume ticket");

@@ -18,8 +18,8 @@ for p in libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-dev clang-
   grep -qx -- "$p" <<<"$tests" || fail "$p is missing from the set-up with --tests"
 done
 for p in g++ cmake libfmt-dev libcli11-dev nlohmann-json3-dev libdw-dev libxxhash-dev \
-  g++-12-multilib openssl gnutls-bin nginx-light dpkg-dev debian-archive-keyring help2man \
-  libprotobuf-dev protobuf-compiler golang-github-google-pprof-dev zlib1g-dev; do
+  g++-12-multilib openssl gnutls-bin nginx-light mosquitto dpkg-dev debian-archive-keyring \
+  help2man libprotobuf-dev protobuf-compiler golang-github-google-pprof-dev zlib1g-dev; do
   grep -qx -- "$p" <<<"$tool" || fail "$p, which profiling needs, is not in the main job's set-up"
 done
 grep -q valijson <<<"$tests" && fail "valijson is back (its Debian package pulls 156 others)"

@@ -246,7 +246,7 @@ TEST_F(ScenarioTest, BadScenariosSayWhatIsWrong) {
         {R"({"name":"x","protocol":"tls1.2","authentication":{"mode":"psk","psk":"0g","psk_identity":"i"}})",
          "psk must be the key in hex digits"},
         {R"({"name":"x","protocol":"tls1.2","authentication":{"mode":"psk","psk":"00","psk_identity":"i"},"peers":["wolfssl"]})",
-         "unknown peer 'wolfssl' (mbedtls, openssl, gnutls, nginx)"},
+         "unknown peer 'wolfssl' (mbedtls, openssl, gnutls, nginx, mosquitto)"},
         {R"({"name":"x","protocol":"tls1.2","authentication":{"mode":"psk","psk":"00","psk_identity":"i"},"peers":["mbedtls","nginx"]})",
          "nginx has no TLS-PSK"},
         {R"({"name":"x","protocol":"tls1.2","authentication":{"mode":"psk","psk":"00","psk_identity":"i"},"max_fragment_length":300})",

@@ -2,6 +2,7 @@
 // out by hand from the scenario (the servers themselves are exercised by
 // the end-to-end tests).
 #include "orchestration/gnutls_server.h"
+#include "orchestration/mosquitto_config.h"
 #include "orchestration/nginx_config.h"
 
 #include <gtest/gtest.h>
@@ -91,6 +92,24 @@ TEST(NginxConfig, PathNginxWouldReadAsAVariableIsRefused) {
     site.chain = "/w/chain.pem";
     site.key = "/w/key.pem";
     EXPECT_THROW(nginx_config(mutual_tls13(), lifecycle::Lifecycle{}, site), ScenarioError);
+}
+
+TEST(MosquittoConfig, OneTlsListenerOnLoopbackThatRequiresTheClientsCertificate) {
+    MosquittoSite site;
+    site.port = 8883;
+    site.chain = "/w/chain.pem";
+    site.key = "/w/key.pem";
+    site.client_ca = "/w/client_ca.pem";
+    const std::string conf = mosquitto_config(mutual_tls13(), site);
+    for (const char* line : {"persistence false\n", "log_dest stderr\n", "allow_anonymous false\n",
+                             "listener 8883 127.0.0.1\n", "certfile /w/chain.pem\n",
+                             "keyfile /w/key.pem\n", "tls_version tlsv1.3\n",
+                             "ciphers_tls1.3 TLS_AES_128_GCM_SHA256\n", "cafile /w/client_ca.pem\n",
+                             "require_certificate true\n", "use_identity_as_username true\n"}) {
+        EXPECT_NE(conf.find(line), std::string::npos) << line << "\nin:\n" << conf;
+    }
+    site.key = "/w/key.pem\nlistener 1883";
+    EXPECT_THROW(mosquitto_config(mutual_tls13(), site), ScenarioError);
 }
 
 } // namespace
