@@ -56,7 +56,7 @@ Peer::~Peer() {
 
 void Peer::finish(std::chrono::milliseconds grace) {
     if (!stops_by_itself_) {
-        // gnutls-serv and nginx serve until stopped; the recorded client is done.
+        // gnutls-serv, nginx and mosquitto serve until stopped; the recorded client is done.
         grace = std::chrono::milliseconds(0);
     }
     if (child_ && child_->running() && !child_->wait(grace)) {
@@ -194,6 +194,36 @@ std::unique_ptr<process::ChildProcess> start_server(const process::LaunchOptions
     }
 }
 
+// The scenario's server credentials copied under fixed names into `dir`:
+// a generated config then names only paths tlsheap chose.
+struct ServerCredentials {
+    fs::path chain; // leaf first, one file
+    fs::path key;
+    fs::path client_ca; // mutual only
+};
+ServerCredentials copy_credentials(const Scenario& s, const fs::path& dir) {
+    ServerCredentials c;
+    c.chain = dir / "chain.pem";
+    concatenate(s.server_chain, c.chain);
+    c.key = dir / "key.pem";
+    concatenate({s.server_key}, c.key);
+    if (s.auth_mode == "mutual") {
+        c.client_ca = dir / "client_ca.pem";
+        concatenate(s.client_ca, c.client_ca);
+    }
+    return c;
+}
+
+// Writes a generated config; a path it cannot hold is a one-line error.
+template <typename MakeConfig>
+void write_config(const fs::path& file, MakeConfig make) {
+    try {
+        std::ofstream(file) << make();
+    } catch (const ScenarioError& e) {
+        throw RecordError(e.what(), 2);
+    }
+}
+
 } // namespace
 
 void Peer::start_mbedtls(const PeerRequest& r) {
@@ -301,16 +331,22 @@ void Peer::start_gnutls(const PeerRequest& r) {
         site.chain = r.work_dir / "chain.pem";
         concatenate(s.server_chain, site.chain);
     }
-    process::LaunchOptions options;
-    options.argv = gnutls_serv_arguments(s, r.lifecycle, site);
-    options.working_directory = r.work_dir.string();
-    child_ = start_server(options, "gnutls-bin");
-    if (!wait_until_accepting(*child_, site.port, r.timeout)) {
-        not_ready(*child_, "gnutls-serv", site.port, r.timeout);
-    }
-    port_ = site.port;
-    stops_by_itself_ = false;
+    start_until_stopped(gnutls_serv_arguments(s, r.lifecycle, site), r, site.port, "gnutls-serv",
+                        "gnutls-bin");
     description_ = first_line_of({"gnutls-serv", "--version"});
+}
+
+void Peer::start_until_stopped(const std::vector<std::string>& argv, const PeerRequest& r,
+                               unsigned port, const std::string& name, const std::string& package) {
+    process::LaunchOptions options;
+    options.argv = argv;
+    options.working_directory = r.work_dir.string();
+    child_ = start_server(options, package);
+    if (!wait_until_accepting(*child_, port, r.timeout)) {
+        not_ready(*child_, name, port, r.timeout);
+    }
+    port_ = port;
+    stops_by_itself_ = false;
 }
 
 void Peer::start_nginx(const PeerRequest& r) {
@@ -318,35 +354,18 @@ void Peer::start_nginx(const PeerRequest& r) {
     fs::create_directories(r.work_dir / "www");
     fs::create_directories(r.work_dir / "tmp");
     write_response_file(r.work_dir / "www" / std::to_string(s.response_bytes), s.response_bytes);
+    const ServerCredentials credentials = copy_credentials(s, r.work_dir);
     NginxSite site;
     site.port = listening_port(r.port);
     site.work_dir = r.work_dir;
-    // The credentials under fixed names in the work directory: the config
-    // then names only paths tlsheap chose.
-    site.chain = r.work_dir / "chain.pem";
-    concatenate(s.server_chain, site.chain);
-    site.key = r.work_dir / "key.pem";
-    concatenate({s.server_key}, site.key);
-    if (s.auth_mode == "mutual") {
-        site.client_ca = r.work_dir / "client_ca.pem";
-        concatenate(s.client_ca, site.client_ca);
-    }
+    site.chain = credentials.chain;
+    site.key = credentials.key;
+    site.client_ca = credentials.client_ca;
     const fs::path config = r.work_dir / "nginx.conf";
-    try {
-        std::ofstream(config) << nginx_config(s, r.lifecycle, site);
-    } catch (const ScenarioError& e) {
-        throw RecordError(e.what(), 2);
-    }
-    process::LaunchOptions options;
+    write_config(config, [&] { return nginx_config(s, r.lifecycle, site); });
     // -e: the error log before the config is read (else /var/log/nginx).
-    options.argv = {"nginx", "-c", config.string(), "-p", r.work_dir.string(), "-e", "stderr"};
-    options.working_directory = r.work_dir.string();
-    child_ = start_server(options, "nginx-light");
-    if (!wait_until_accepting(*child_, site.port, r.timeout)) {
-        not_ready(*child_, "nginx", site.port, r.timeout);
-    }
-    port_ = site.port;
-    stops_by_itself_ = false;
+    start_until_stopped({"nginx", "-c", config.string(), "-p", r.work_dir.string(), "-e", "stderr"},
+                        r, site.port, "nginx", "nginx-light");
     // "nginx version: nginx/1.22.1" on stderr.
     std::string version = first_line_of({"nginx", "-v"});
     const auto slash = version.find("nginx/");
@@ -356,31 +375,16 @@ void Peer::start_nginx(const PeerRequest& r) {
 void Peer::start_mosquitto(const PeerRequest& r) {
     const Scenario& s = r.scenario; // an MQTT one: load_scenario checks
     fs::create_directories(r.work_dir);
+    const ServerCredentials credentials = copy_credentials(s, r.work_dir);
     MosquittoSite site;
     site.port = listening_port(r.port);
-    site.chain = r.work_dir / "chain.pem";
-    concatenate(s.server_chain, site.chain);
-    site.key = r.work_dir / "key.pem";
-    concatenate({s.server_key}, site.key);
-    if (s.auth_mode == "mutual") {
-        site.client_ca = r.work_dir / "client_ca.pem";
-        concatenate(s.client_ca, site.client_ca);
-    }
+    site.chain = credentials.chain;
+    site.key = credentials.key;
+    site.client_ca = credentials.client_ca;
     const fs::path config = r.work_dir / "mosquitto.conf";
-    try {
-        std::ofstream(config) << mosquitto_config(s, site);
-    } catch (const ScenarioError& e) {
-        throw RecordError(e.what(), 2);
-    }
-    process::LaunchOptions options;
-    options.argv = {"mosquitto", "-c", config.string()};
-    options.working_directory = r.work_dir.string();
-    child_ = start_server(options, "mosquitto");
-    if (!wait_until_accepting(*child_, site.port, r.timeout)) {
-        not_ready(*child_, "mosquitto", site.port, r.timeout);
-    }
-    port_ = site.port;
-    stops_by_itself_ = false;
+    write_config(config, [&] { return mosquitto_config(s, site); });
+    start_until_stopped({"mosquitto", "-c", config.string()}, r, site.port, "mosquitto",
+                        "mosquitto");
     // "mosquitto version 2.0.11" is the first line of its -h, which exits 3.
     const std::string help = first_line_of({"mosquitto", "-h"}, 3);
     description_ = help.empty() ? "mosquitto" : help;

@@ -53,6 +53,10 @@ class Peer {
     void start_gnutls(const PeerRequest& r);
     void start_nginx(const PeerRequest& r);
     void start_mosquitto(const PeerRequest& r);
+    // A server that runs until stopped: started in the request's work
+    // directory, ready once it accepts a connection on `port`.
+    void start_until_stopped(const std::vector<std::string>& argv, const PeerRequest& r,
+                             unsigned port, const std::string& name, const std::string& package);
 
     std::unique_ptr<process::ChildProcess> child_;
     unsigned port_ = 0;
