@@ -223,7 +223,7 @@ bool ConnectionExchange::write_all(const std::string& data) {
 
 template <typename Enough>
 ConnectionExchange::ReadEnd ConnectionExchange::read_until(std::string& data, Enough enough,
-                                                           bool quiet) {
+                                                           bool quiet, bool keep) {
     // Static: the application's buffer is not mbedTLS's stack (painted_stack.h).
     static unsigned char buf[4096];
     while (!enough(data)) {
@@ -251,8 +251,11 @@ ConnectionExchange::ReadEnd ConnectionExchange::read_until(std::string& data, En
             c_.failed(ret, c_.state(), "reading application data", result_);
             return ReadEnd::Failed;
         }
-        data.append(reinterpret_cast<const char*>(buf), static_cast<std::size_t>(ret));
+        if (keep) {
+            data.append(reinterpret_cast<const char*>(buf), static_cast<std::size_t>(ret));
+        }
         received_ += static_cast<std::size_t>(ret);
+        answer_bytes_ += static_cast<std::size_t>(ret);
     }
     return ReadEnd::Enough;
 }
@@ -268,28 +271,36 @@ bool ConnectionExchange::read_answer() {
     const RecorderOptions& o = c_.options();
     const recorder_protocol::ReadRule rule = o.read_rule;
     std::string answer;
+    answer_bytes_ = 0;
     ReadEnd end = ReadEnd::Failed;
+    // Only the scenario's answer is kept (to find its header block), and
+    // only so much of it: a server that never ends its headers is not read
+    // into memory without end. The other rules count bytes.
+    constexpr std::uint64_t kMaxHeaderBlock = 64 * 1024;
     switch (rule.until) {
     case ReadUntil::Response: {
         const std::uint64_t want = o.response_bytes;
         end = read_until(answer, [want](const std::string& d) {
             const auto body = d.find("\r\n\r\n");
-            return body != std::string::npos && d.size() - (body + 4) >= want;
+            return (body != std::string::npos && d.size() - (body + 4) >= want) ||
+                   d.size() >= want + kMaxHeaderBlock;
         });
         break;
     }
     case ReadUntil::Close:
-        end = read_until(answer, [](const std::string&) { return false; });
+        end = read_until(
+            answer, [](const std::string&) { return false; }, false, false);
         break;
     case ReadUntil::Bytes:
-        end = read_until(answer, [&rule](const std::string& d) { return d.size() >= rule.value; });
+        end = read_until(
+            answer, [&](const std::string&) { return answer_bytes_ >= rule.value; }, false, false);
         break;
     case ReadUntil::Quiet: {
         SocketTransport& transport = c_.transport();
         const unsigned step_timeout = transport.timeout_ms();
         transport.set_timeout_ms(static_cast<unsigned>(rule.value));
         end = read_until(
-            answer, [](const std::string&) { return false; }, true);
+            answer, [](const std::string&) { return false; }, true, false);
         transport.set_timeout_ms(step_timeout);
         break;
     }
@@ -301,9 +312,9 @@ bool ConnectionExchange::read_answer() {
     const bool ends_by_close = rule.until == ReadUntil::Close || rule.until == ReadUntil::Quiet;
     if (end == ReadEnd::Closed && !ends_by_close) {
         if (!o.short_answer_ok) {
-            return peer_closed_early(answer.size());
+            return peer_closed_early(answer_bytes_);
         }
-        answer_note_ = "the server closed after " + std::to_string(answer.size()) +
+        answer_note_ = "the server closed after " + std::to_string(answer_bytes_) +
                        " bytes, before " +
                        (rule.until == ReadUntil::Response
                             ? "a header block and " + std::to_string(o.response_bytes) +
@@ -320,8 +331,12 @@ bool ConnectionExchange::read_answer() {
 template <typename Packet>
 bool ConnectionExchange::next_mqtt_packet(std::string& pending, Packet& packet) {
     bool malformed = false;
-    const ReadEnd end =
-        read_until(pending, [&](const std::string& d) { return mqtt::has_packet(d, malformed); });
+    // No packet the session expects is larger than the echo of its PUBLISH:
+    // a broker announcing more is not read into memory without end.
+    const std::size_t most = c_.options().publish_bytes + 1024;
+    const ReadEnd end = read_until(pending, [&](const std::string& d) {
+        return mqtt::has_packet(d, malformed) || d.size() > most;
+    });
     if (end == ReadEnd::Failed) {
         return false;
     }
@@ -332,7 +347,9 @@ bool ConnectionExchange::next_mqtt_packet(std::string& pending, Packet& packet) 
     auto taken = mqtt::take_packet(pending, malformed);
     if (malformed || !taken) {
         return report_failure(result_, ConnectionStatus::TlsFailure, 0, c_.state(),
-                              "the MQTT broker sent a malformed packet");
+                              malformed ? std::string("the MQTT broker sent a malformed packet")
+                                        : "the MQTT broker sent a packet of more than " +
+                                              std::to_string(most) + " bytes");
     }
     packet = *taken;
     return true;

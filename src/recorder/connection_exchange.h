@@ -52,10 +52,12 @@ class ConnectionExchange {
     std::string request() const;
     bool write_all(const std::string& data);
     // Reads until `enough` says the message is complete, the peer closes, or
-    // (with `quiet`) a read waits longer than the transport's timeout.
+    // (with `quiet`) a read waits longer than the transport's timeout. What
+    // is read is appended to `data` unless `keep` is false (answer_bytes_
+    // counts it either way).
     enum class ReadEnd { Enough, Closed, Quiet, Failed };
     template <typename Enough>
-    ReadEnd read_until(std::string& data, Enough enough, bool quiet = false);
+    ReadEnd read_until(std::string& data, Enough enough, bool quiet = false, bool keep = true);
     // Client: reads the answer to its request as the read rule says.
     bool read_answer();
     // Client: the MQTT session (recorder_protocol::Application::Mqtt);
@@ -83,8 +85,9 @@ class ConnectionExchange {
     bool early_data_tried_ = false;
     std::size_t early_data_sent_ = 0; // client: request bytes that went out as 0-RTT data
     bool early_data_accepted_ = false;
-    std::string early_data_read_; // server: the 0-RTT data, the request's first bytes
-    std::string answer_note_;     // client: how the answer ended, when not as expected
+    std::string early_data_read_;  // server: the 0-RTT data, the request's first bytes
+    std::string answer_note_;      // client: how the answer ended, when not as expected
+    std::size_t answer_bytes_ = 0; // client: bytes of the answer read so far
 };
 
 } // namespace tlsheap::recorder
