@@ -238,7 +238,7 @@ void add_gate_command(CLI::App& app, int& exit_code) {
     cmd->add_option("--vary", r.vary, "NAME=V1,V2,...")->each(given);
     cmd->add_option("--scenario", r.scenarios, "scenarios")->each(given)->capture_default_str();
     cmd->add_option("--model", r.settings.models, "allocator models")->capture_default_str();
-    cmd->add_option("--peer", r.settings.run.peer, "mbedtls, openssl, gnutls or nginx");
+    cmd->add_option("--peer", r.settings.run.peer, "mbedtls, openssl, gnutls, nginx or mosquitto");
     cmd->add_option("--heap", o->heap,
                     "replay on a device heap of BYTES (default: the baseline sweep's); the "
                     "headroom figures need it");

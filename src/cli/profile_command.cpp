@@ -190,8 +190,8 @@ void add_profile_command(CLI::App& app, int& exit_code) {
         ->capture_default_str();
     cmd->add_option(
         "--peer", options->settings.run.peer,
-        "mbedtls (deterministic), openssl, gnutls or nginx (the scenario says which it runs "
-        "against)");
+        "mbedtls (deterministic), openssl, gnutls, nginx or mosquitto (the scenario says "
+        "which it runs against)");
     cmd->add_option("--side", options->settings.run.side, "side to record: client or server")
         ->capture_default_str();
     cmd->add_option("--connect", options->settings.run.connect,

@@ -60,8 +60,8 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
                     "headroom");
     cmd->add_option(
         "--peer", r.settings.run.peer,
-        "mbedtls (deterministic), openssl, gnutls or nginx (the scenario says which it runs "
-        "against)");
+        "mbedtls (deterministic), openssl, gnutls, nginx or mosquitto (the scenario says "
+        "which it runs against)");
     cmd->add_option("--side", r.settings.run.side, "client or server")->capture_default_str();
     step_timeout_option(
         cmd->add_option("--timeout", r.settings.run.timeout_seconds, "seconds per step"))

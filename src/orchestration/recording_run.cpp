@@ -175,7 +175,7 @@ RecordingResult run_recording(const RecordingRequest& r) {
                             {"--mode", side_name(Side::Client), "--connect", host + ":" + port});
         Scenario s = r.scenario;
         if (!peer) {
-            s = with_connect_options(s, r.settings.connect_options);
+            // The scenario comes with --connect's options applied (profile).
             const auto exchange = external_exchange_arguments(r.settings.connect_options);
             options.argv.insert(options.argv.end(), exchange.begin(), exchange.end());
         }
