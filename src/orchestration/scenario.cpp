@@ -298,7 +298,8 @@ Scenario load_scenario(const std::string& name_or_path, const fs::path& scenario
     }
     for (const std::string& p : s.peers) {
         if (!is_peer_name(p)) {
-            throw ScenarioError(where + ": unknown peer '" + p + "' (" + peer_names_text() + ")");
+            throw ScenarioError(where + ": unknown peer '" + printable(p) + "' (" +
+                                peer_names_text() + ")");
         }
     }
     // Only mosquitto speaks MQTT, and it speaks nothing else.

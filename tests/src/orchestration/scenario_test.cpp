@@ -247,6 +247,8 @@ TEST_F(ScenarioTest, BadScenariosSayWhatIsWrong) {
          "psk must be the key in hex digits"},
         {R"({"name":"x","protocol":"tls1.2","authentication":{"mode":"psk","psk":"00","psk_identity":"i"},"peers":["wolfssl"]})",
          "unknown peer 'wolfssl' (mbedtls, openssl, gnutls, nginx, mosquitto)"},
+        {R"({"name":"x","protocol":"tls1.2","authentication":{"mode":"psk","psk":"00","psk_identity":"i"},"peers":["a\nb"]})",
+         "unknown peer 'a?b'"},
         {R"({"name":"x","protocol":"tls1.2","authentication":{"mode":"psk","psk":"00","psk_identity":"i"},"peers":["mbedtls","nginx"]})",
          "nginx has no TLS-PSK"},
         {R"({"name":"x","protocol":"tls1.2","authentication":{"mode":"psk","psk":"00","psk_identity":"i"},"max_fragment_length":300})",
