@@ -54,6 +54,9 @@ inline std::optional<Application> application_from_name(std::string_view name) {
 inline constexpr std::string_view kMqttClientId = "tlsheap-recorder";
 inline constexpr std::string_view kMqttTopic = "tlsheap/heap";
 inline constexpr std::uint16_t kMqttKeepAliveSeconds = 60;
+// The largest --publish-bytes (and scenario publish_bytes): with its topic,
+// well within MQTT's largest Remaining Length.
+inline constexpr std::uint64_t kMaxPublishBytes = 16u << 20;
 
 // `--read-until RULE`: when a client stops reading the server's answer.
 //   response   the scenario's: an HTTP header block, then --response-bytes

@@ -59,15 +59,6 @@ int hex_digit(char c) {
                                   : -1;
 }
 
-bool is_hex(const std::string& text) {
-    for (const char c : text) {
-        if (hex_digit(c) < 0) {
-            return false;
-        }
-    }
-    return true;
-}
-
 // The largest request a client sends: a request line and headers, not a body.
 constexpr std::size_t kMaxRequestBytes = 64 * 1024;
 // A PSK longer than any key exchange takes (mbedTLS caps it at
@@ -142,8 +133,7 @@ std::string connect_options_problem(const ConnectOptions& o, bool connecting) {
     if (o.psk_hex.empty() != o.psk_identity.empty()) {
         return "--psk and --psk-identity go together";
     }
-    if (!o.psk_hex.empty() &&
-        (o.psk_hex.size() % 2 != 0 || !is_hex(o.psk_hex) || o.psk_hex.size() / 2 > kMaxPskBytes)) {
+    if (!o.psk_hex.empty() && (!is_hex_key(o.psk_hex) || o.psk_hex.size() / 2 > kMaxPskBytes)) {
         return fmt::format("--psk takes the key in hex digits, two a byte, at most {} bytes",
                            kMaxPskBytes);
     }

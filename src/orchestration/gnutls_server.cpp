@@ -28,13 +28,13 @@ std::vector<std::string> gnutls_serv_arguments(const Scenario& s, const lifecycl
         a.insert(a.end(), {"--pskpasswd", site.psk_file.string()});
         return a;
     }
-    a.insert(a.end(),
-             {"--x509certfile", site.chain.string(), "--x509keyfile", s.server_key.string()});
+    a.insert(a.end(), {"--x509certfile", site.credentials.chain.string(), "--x509keyfile",
+                       site.credentials.key.string()});
     if (s.auth_mode == "mutual") {
         // --require-client-cert alone takes any certificate; verifying it
         // against the CA is a second option.
-        a.insert(a.end(), {"--x509cafile", s.client_ca.front().string(), "--require-client-cert",
-                           "--verify-client-cert"});
+        a.insert(a.end(), {"--x509cafile", site.credentials.client_ca.string(),
+                           "--require-client-cert", "--verify-client-cert"});
     }
     return a;
 }

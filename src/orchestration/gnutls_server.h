@@ -7,6 +7,7 @@
 #pragma once
 
 #include "orchestration/scenario.h"
+#include "orchestration/server_credentials.h"
 #include "tlsheap/connection_lifecycle.h"
 
 #include <filesystem>
@@ -18,7 +19,7 @@ namespace tlsheap::record {
 struct GnutlsSite {
     unsigned port = 0;
     std::filesystem::path body;     // the response's bytes
-    std::filesystem::path chain;    // certificate scenarios: the chain, leaf first, one file
+    ServerCredentials credentials;  // certificate scenarios
     std::filesystem::path psk_file; // PSK scenarios: "identity:hexkey"
 };
 

@@ -18,8 +18,8 @@ std::string path_value(const std::filesystem::path& p) {
 } // namespace
 
 std::string mosquitto_config(const Scenario& s, const MosquittoSite& site) {
-    std::string tls =
-        fmt::format("certfile {}\nkeyfile {}\n", path_value(site.chain), path_value(site.key));
+    std::string tls = fmt::format("certfile {}\nkeyfile {}\n", path_value(site.credentials.chain),
+                                  path_value(site.credentials.key));
     // mosquitto 2.0 takes a minimum version; the client pins the protocol.
     tls += fmt::format("tls_version {}\n", s.protocol == "tls1.3" ? "tlsv1.3" : "tlsv1.2");
     if (s.protocol != "tls1.3" && !s.openssl_ciphers.empty()) {
@@ -28,9 +28,9 @@ std::string mosquitto_config(const Scenario& s, const MosquittoSite& site) {
     if (s.protocol == "tls1.3" && !s.openssl_ciphersuites.empty()) {
         tls += fmt::format("ciphers_tls1.3 {}\n", s.openssl_ciphersuites);
     }
-    if (!site.client_ca.empty()) {
+    if (!site.credentials.client_ca.empty()) {
         tls += fmt::format("cafile {}\nrequire_certificate true\nuse_identity_as_username true\n",
-                           path_value(site.client_ca));
+                           path_value(site.credentials.client_ca));
     }
     return fmt::format("# Written by tlsheap for one recording; removed with its directory.\n"
                        "per_listener_settings false\n"
@@ -43,7 +43,7 @@ std::string mosquitto_config(const Scenario& s, const MosquittoSite& site) {
                        "allow_anonymous {}\n"
                        "listener {} 127.0.0.1\n"
                        "{}",
-                       site.client_ca.empty() ? "true" : "false", site.port, tls);
+                       site.credentials.client_ca.empty() ? "true" : "false", site.port, tls);
 }
 
 } // namespace tlsheap::record

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "orchestration/scenario.h"
+#include "orchestration/server_credentials.h"
 
 #include <filesystem>
 #include <string>
@@ -14,9 +15,7 @@ namespace tlsheap::record {
 
 struct MosquittoSite {
     unsigned port = 0;
-    std::filesystem::path chain;     // the broker's chain, leaf first, one file
-    std::filesystem::path key;       // its key
-    std::filesystem::path client_ca; // what it trusts; "" when the scenario is not mutual
+    ServerCredentials credentials;
 };
 
 // Refuses (ScenarioError) a path with a newline, which would end the option.

@@ -31,9 +31,9 @@ std::string nginx_config(const Scenario& s, const lifecycle::Lifecycle& l, const
     if (!s.groups.empty()) {
         tls += fmt::format("    ssl_ecdh_curve {};\n", openssl_group_list(s.groups));
     }
-    if (!site.client_ca.empty()) {
+    if (!site.credentials.client_ca.empty()) {
         tls += fmt::format("    ssl_verify_client on;\n    ssl_client_certificate {};\n",
-                           quoted(site.client_ca));
+                           quoted(site.credentials.client_ca));
     }
     // Resumption as the recorded client asks for it: a session cache alone,
     // or tickets (nginx's default).
@@ -67,8 +67,9 @@ std::string nginx_config(const Scenario& s, const lifecycle::Lifecycle& l, const
                        "}}\n",
                        fmt::arg("pid", quoted(dir / "nginx.pid")),
                        fmt::arg("temp_paths", temp_paths), fmt::arg("port", site.port),
-                       fmt::arg("chain", quoted(site.chain)), fmt::arg("key", quoted(site.key)),
-                       fmt::arg("tls", tls), fmt::arg("root", quoted(dir / "www")));
+                       fmt::arg("chain", quoted(site.credentials.chain)),
+                       fmt::arg("key", quoted(site.credentials.key)), fmt::arg("tls", tls),
+                       fmt::arg("root", quoted(dir / "www")));
 }
 
 } // namespace tlsheap::record

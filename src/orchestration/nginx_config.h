@@ -5,6 +5,7 @@
 #pragma once
 
 #include "orchestration/scenario.h"
+#include "orchestration/server_credentials.h"
 #include "tlsheap/connection_lifecycle.h"
 
 #include <filesystem>
@@ -14,10 +15,8 @@ namespace tlsheap::record {
 
 struct NginxSite {
     unsigned port = 0;
-    std::filesystem::path work_dir;  // pid file, temp paths, the document root www/
-    std::filesystem::path chain;     // the server's chain, leaf first, in one file
-    std::filesystem::path key;       // its key
-    std::filesystem::path client_ca; // mutual: what it trusts ("" otherwise)
+    std::filesystem::path work_dir; // pid file, temp paths, the document root www/
+    ServerCredentials credentials;
 };
 
 // The config text. Paths go in double quotes; a path nginx would read

@@ -22,14 +22,24 @@ namespace tlsheap::record {
 
 namespace fs = std::filesystem;
 
-std::string openssl_version() {
+namespace {
+
+// The program's first line of `PROGRAM ARGS...` (its version), or "" when
+// it exits with another status than `status`.
+std::string first_line_of(const std::vector<std::string>& argv, int status = 0) {
     try {
-        const auto r = process::run_command({"openssl", "version"}, std::chrono::seconds(10));
-        std::string v = r.out.substr(0, r.out.find('\n'));
-        return r.status == 0 ? v : std::string();
+        const auto r = process::run_command(argv, std::chrono::seconds(10));
+        const std::string& text = r.out.empty() ? r.err : r.out;
+        return r.status == status ? text.substr(0, text.find('\n')) : std::string();
     } catch (const process::ProcessError&) {
         return {};
     }
+}
+
+} // namespace
+
+std::string openssl_version() {
+    return first_line_of({"openssl", "version"});
 }
 
 Peer::Peer(const PeerRequest& request) {
@@ -173,18 +183,6 @@ bool wait_until_accepting(process::ChildProcess& child, unsigned port,
     return false;
 }
 
-// The program's first line of `PROGRAM ARGS...` (its version), or "" when
-// it exits with another status than `status`.
-std::string first_line_of(const std::vector<std::string>& argv, int status = 0) {
-    try {
-        const auto r = process::run_command(argv, std::chrono::seconds(10));
-        const std::string& text = r.out.empty() ? r.err : r.out;
-        return r.status == status ? text.substr(0, text.find('\n')) : std::string();
-    } catch (const process::ProcessError&) {
-        return {};
-    }
-}
-
 std::unique_ptr<process::ChildProcess> start_server(const process::LaunchOptions& options,
                                                     const std::string& package) {
     try {
@@ -194,13 +192,7 @@ std::unique_ptr<process::ChildProcess> start_server(const process::LaunchOptions
     }
 }
 
-// The scenario's server credentials copied under fixed names into `dir`:
-// a generated config then names only paths tlsheap chose.
-struct ServerCredentials {
-    fs::path chain; // leaf first, one file
-    fs::path key;
-    fs::path client_ca; // mutual only
-};
+// The scenario's server credentials copied under fixed names into `dir`.
 ServerCredentials copy_credentials(const Scenario& s, const fs::path& dir) {
     ServerCredentials c;
     c.chain = dir / "chain.pem";
@@ -313,10 +305,6 @@ void Peer::start_openssl(const PeerRequest& r) {
     description_ = openssl_version() + " s_server";
 }
 
-} // namespace tlsheap::record
-
-namespace tlsheap::record {
-
 void Peer::start_gnutls(const PeerRequest& r) {
     const Scenario& s = r.scenario;
     fs::create_directories(r.work_dir);
@@ -328,8 +316,7 @@ void Peer::start_gnutls(const PeerRequest& r) {
         site.psk_file = r.work_dir / "psk.txt";
         std::ofstream(site.psk_file) << gnutls_psk_line(s);
     } else {
-        site.chain = r.work_dir / "chain.pem";
-        concatenate(s.server_chain, site.chain);
+        site.credentials = copy_credentials(s, r.work_dir);
     }
     start_until_stopped(gnutls_serv_arguments(s, r.lifecycle, site), r, site.port, "gnutls-serv",
                         "gnutls-bin");
@@ -354,13 +341,10 @@ void Peer::start_nginx(const PeerRequest& r) {
     fs::create_directories(r.work_dir / "www");
     fs::create_directories(r.work_dir / "tmp");
     write_response_file(r.work_dir / "www" / std::to_string(s.response_bytes), s.response_bytes);
-    const ServerCredentials credentials = copy_credentials(s, r.work_dir);
     NginxSite site;
     site.port = listening_port(r.port);
     site.work_dir = r.work_dir;
-    site.chain = credentials.chain;
-    site.key = credentials.key;
-    site.client_ca = credentials.client_ca;
+    site.credentials = copy_credentials(s, r.work_dir);
     const fs::path config = r.work_dir / "nginx.conf";
     write_config(config, [&] { return nginx_config(s, r.lifecycle, site); });
     // -e: the error log before the config is read (else /var/log/nginx).
@@ -375,12 +359,9 @@ void Peer::start_nginx(const PeerRequest& r) {
 void Peer::start_mosquitto(const PeerRequest& r) {
     const Scenario& s = r.scenario; // an MQTT one: load_scenario checks
     fs::create_directories(r.work_dir);
-    const ServerCredentials credentials = copy_credentials(s, r.work_dir);
     MosquittoSite site;
     site.port = listening_port(r.port);
-    site.chain = credentials.chain;
-    site.key = credentials.key;
-    site.client_ca = credentials.client_ca;
+    site.credentials = copy_credentials(s, r.work_dir);
     const fs::path config = r.work_dir / "mosquitto.conf";
     write_config(config, [&] { return mosquitto_config(s, site); });
     start_until_stopped({"mosquitto", "-c", config.string()}, r, site.port, "mosquitto",

@@ -1,8 +1,8 @@
 // The other end of the recorded connection, started and stopped by tlsheap
 // on 127.0.0.1: the deterministic mbedTLS peer (a recorder in server mode
-// with a fixed seed), or a real `openssl s_server`, `gnutls-serv` or nginx
-// (peer_kind.h). Listens on an ephemeral port unless one is asked for; the
-// destructor stops it.
+// with a fixed seed), or a real `openssl s_server`, `gnutls-serv`, nginx or
+// mosquitto (peer_kind.h). Listens on an ephemeral port unless one is asked
+// for; the destructor stops it.
 #pragma once
 
 #include "orchestration/scenario.h"
@@ -17,7 +17,7 @@
 namespace tlsheap::record {
 
 struct PeerRequest {
-    std::string kind; // peer_kind.h: "mbedtls" | "openssl" | "gnutls" | "nginx"
+    std::string kind; // peer_kind.h: mbedtls, openssl, gnutls, nginx or mosquitto
     Scenario scenario;
     std::filesystem::path recorder;  // mbedtls: the peer variant's recorder
     std::vector<std::string> runner; // emulator prefix for the recorder, if any

@@ -129,6 +129,11 @@ lifecycle::Lifecycle parse_lifecycle(const json& j, const std::string& where) {
 
 } // namespace
 
+bool is_hex_key(const std::string& hex) {
+    return !hex.empty() && hex.size() % 2 == 0 &&
+           hex.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos;
+}
+
 bool is_plain_scenario_name(const std::string& name) {
     return !name.empty() && name.front() != '.' &&
            std::all_of(name.begin(), name.end(), [](char c) {
@@ -221,8 +226,7 @@ Scenario load_scenario(const std::string& name_or_path, const fs::path& scenario
         if (s.psk_identity.empty()) {
             throw ScenarioError(where + ": authentication.psk_identity must not be empty");
         }
-        if (s.psk_hex.empty() || s.psk_hex.size() % 2 != 0 ||
-            s.psk_hex.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) {
+        if (!is_hex_key(s.psk_hex)) {
             throw ScenarioError(where +
                                 ": authentication.psk must be the key in hex digits, two a byte");
         }
@@ -285,9 +289,9 @@ Scenario load_scenario(const std::string& name_or_path, const fs::path& scenario
         }
         if (e.contains("publish_bytes")) {
             if (!e.at("publish_bytes").is_number_unsigned() ||
-                e.at("publish_bytes").get<std::uint64_t>() > kMaxResponseBytes) {
+                e.at("publish_bytes").get<std::uint64_t>() > recorder_protocol::kMaxPublishBytes) {
                 throw ScenarioError(where + ": exchange.publish_bytes must be from 0 to " +
-                                    std::to_string(kMaxResponseBytes));
+                                    std::to_string(recorder_protocol::kMaxPublishBytes));
             }
             s.publish_bytes = e.at("publish_bytes").get<std::uint64_t>();
         }

@@ -32,6 +32,10 @@ inline constexpr unsigned long long kMaxResponseBytes = 16ull << 20;
 // never names a path.
 bool is_plain_scenario_name(const std::string& name);
 
+// A pre-shared key as scenarios and --psk give it: hex digits (either
+// case), two a byte, at least one byte.
+bool is_hex_key(const std::string& hex);
+
 struct Scenario {
     std::string name;
     std::string summary;

@@ -240,9 +240,9 @@ bool parse_recorder_options(int argc, char** argv, RecorderOptions& o, std::stri
             if (!number(o.publish_bytes)) {
                 return false;
             }
-            // The payload and its topic within MQTT's largest Remaining Length.
-            if (o.publish_bytes > 16u << 20) {
-                error = "--publish-bytes must be at most 16777216";
+            if (o.publish_bytes > recorder_protocol::kMaxPublishBytes) {
+                error = "--publish-bytes must be at most " +
+                        std::to_string(recorder_protocol::kMaxPublishBytes);
                 return false;
             }
         } else if (arg == "--request-hex") {

@@ -7,7 +7,6 @@
 #include "tlsheap/tls_wire.h"
 #include "tlsheap/trace_meta.h"
 
-#include <cstdio>
 #include <string>
 
 #if defined(MBEDTLS_PSA_CRYPTO_C)

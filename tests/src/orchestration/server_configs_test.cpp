@@ -33,6 +33,11 @@ Scenario psk_tls12() {
     return s;
 }
 
+// Credentials as the peer copies them into its directory `dir`.
+ServerCredentials credentials_in(const std::string& dir) {
+    return {dir + "/chain.pem", dir + "/key.pem", dir + "/client_ca.pem"};
+}
+
 TEST(GnutlsServer, PriorityPinsTheVersionAndAddsPskKeyExchanges) {
     EXPECT_EQ(gnutls_priority(mutual_tls13()), "NORMAL:-VERS-ALL:+VERS-TLS1.3");
     EXPECT_EQ(gnutls_priority(psk_tls12()),
@@ -44,15 +49,15 @@ TEST(GnutlsServer, MutualRequiresAndVerifiesTheClientsCertificate) {
     GnutlsSite site;
     site.port = 4433;
     site.body = "/w/response";
-    site.chain = "/w/chain.pem";
+    site.credentials = credentials_in("/w");
     lifecycle::Lifecycle l;
     l.resume = lifecycle::Resume::SessionId;
     EXPECT_EQ(gnutls_serv_arguments(mutual_tls13(), l, site),
               (std::vector<std::string>{
                   "gnutls-serv", "--port", "4433", "--http", "--httpdata", "/w/response",
                   "--priority", "NORMAL:-VERS-ALL:+VERS-TLS1.3", "--noticket", "--x509certfile",
-                  "/w/chain.pem", "--x509keyfile", "/pki/server.key", "--x509cafile",
-                  "/pki/client-root.pem", "--require-client-cert", "--verify-client-cert"}));
+                  "/w/chain.pem", "--x509keyfile", "/w/key.pem", "--x509cafile", "/w/client_ca.pem",
+                  "--require-client-cert", "--verify-client-cert"}));
     site.psk_file = "/w/psk.txt";
     EXPECT_EQ(gnutls_serv_arguments(psk_tls12(), lifecycle::Lifecycle{}, site),
               (std::vector<std::string>{"gnutls-serv", "--port", "4433", "--http", "--httpdata",
@@ -65,9 +70,7 @@ TEST(NginxConfig, OneServerOnLoopbackWithTheScenariosTls) {
     NginxSite site;
     site.port = 8443;
     site.work_dir = "/w";
-    site.chain = "/w/chain.pem";
-    site.key = "/w/key.pem";
-    site.client_ca = "/w/client_ca.pem";
+    site.credentials = credentials_in("/w");
     lifecycle::Lifecycle l;
     l.resume = lifecycle::Resume::SessionId;
     const std::string conf = nginx_config(mutual_tls13(), l, site);
@@ -89,17 +92,14 @@ TEST(NginxConfig, PathNginxWouldReadAsAVariableIsRefused) {
     NginxSite site;
     site.port = 8443;
     site.work_dir = "/w/$host";
-    site.chain = "/w/chain.pem";
-    site.key = "/w/key.pem";
+    site.credentials = credentials_in("/w");
     EXPECT_THROW(nginx_config(mutual_tls13(), lifecycle::Lifecycle{}, site), ScenarioError);
 }
 
 TEST(MosquittoConfig, OneTlsListenerOnLoopbackThatRequiresTheClientsCertificate) {
     MosquittoSite site;
     site.port = 8883;
-    site.chain = "/w/chain.pem";
-    site.key = "/w/key.pem";
-    site.client_ca = "/w/client_ca.pem";
+    site.credentials = credentials_in("/w");
     const std::string conf = mosquitto_config(mutual_tls13(), site);
     for (const char* line : {"persistence false\n", "log_dest stderr\n", "allow_anonymous false\n",
                              "listener 8883 127.0.0.1\n", "certfile /w/chain.pem\n",
@@ -108,7 +108,7 @@ TEST(MosquittoConfig, OneTlsListenerOnLoopbackThatRequiresTheClientsCertificate)
                              "require_certificate true\n", "use_identity_as_username true\n"}) {
         EXPECT_NE(conf.find(line), std::string::npos) << line << "\nin:\n" << conf;
     }
-    site.key = "/w/key.pem\nlistener 1883";
+    site.credentials.key = "/w/key.pem\nlistener 1883";
     EXPECT_THROW(mosquitto_config(mutual_tls13(), site), ScenarioError);
 }
 
