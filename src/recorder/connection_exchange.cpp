@@ -1,7 +1,6 @@
 #include "connection_exchange.h"
 
 #include "activity_scope.h"
-#include "mqtt_packets.h"
 #include "recording.h"
 #include "session_resumption.h"
 #include "socket_transport.h"
@@ -328,8 +327,7 @@ bool ConnectionExchange::read_answer() {
     return true;
 }
 
-template <typename Packet>
-bool ConnectionExchange::next_mqtt_packet(std::string& pending, Packet& packet) {
+bool ConnectionExchange::next_mqtt_packet(std::string& pending, mqtt::Packet& packet) {
     bool malformed = false;
     // No packet the session expects is larger than the echo of its PUBLISH:
     // a broker announcing more is not read into memory without end.

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "connection_result.h"
+#include "mqtt_packets.h"
 
 #include <chrono>
 #include <cstddef>
@@ -66,8 +67,7 @@ class ConnectionExchange {
     // The next whole MQTT packet from the broker, read as needed into
     // `pending`; false (the failure reported) when the broker closes or
     // sends what is not MQTT.
-    template <typename Packet>
-    bool next_mqtt_packet(std::string& pending, Packet& packet);
+    bool next_mqtt_packet(std::string& pending, mqtt::Packet& packet);
     bool peer_closed_early(std::size_t bytes);
 
     TlsConnection& c_;
