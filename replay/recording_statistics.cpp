@@ -1,5 +1,7 @@
 #include "recording_statistics.h"
 
+#include "tlsheap/trace_meta.h"
+
 #include <algorithm>
 
 namespace tlsheap::replay {
@@ -207,9 +209,20 @@ void RecordingStatistics::on_context(const Record& r) {
     }
     case Tag::TlsRecord: {
         const unsigned d = static_cast<unsigned>(r.direction);
-        ++result_.records.count[d];
-        result_.records.bytes[d] += r.length;
-        result_.records.largest[d] = std::max(result_.records.largest[d], r.length);
+        TlsRecordSummary& records = result_.records;
+        ++records.count[d];
+        records.bytes[d] += r.length;
+        records.largest[d] = std::max(records.largest[d], r.length);
+        records.datagram = records.datagram || (r.flags & trace::kRecordDatagram) != 0;
+        if ((r.flags & trace::kRecordRetransmission) != 0) {
+            ++records.retransmitted[d];
+            records.retransmitted_bytes[d] += r.length;
+        }
+        if ((r.flags & trace::kRecordDropped) != 0) {
+            ++records.dropped[d];
+            records.dropped_bytes[d] += r.length;
+        }
+        records.fragments[d] += (r.flags & trace::kRecordFragment) != 0;
         break;
     }
     case Tag::Outcome:
@@ -264,6 +277,10 @@ void RecordingStatistics::finish(RecordSource& reader) {
     result_.truncated = reader.truncated();
     result_.truncation_message = reader.truncation_message();
     result_.phases[static_cast<unsigned>(walker_.phase())].live_at_end = walker_.live_bytes();
+    // A DTLS recording says so even where no transport tap saw its records.
+    result_.records.datagram =
+        result_.records.datagram ||
+        walker_.info().meta(trace::meta::kTransport) == trace::meta::kTransportDatagram;
     // Blocks still alive: part of the peak if allocated before it, and
     // leaks if the recording reached its teardown.
     for (const LiveAllocation* block : walker_.live_in_seq_order()) {

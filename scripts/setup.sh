@@ -38,7 +38,7 @@ packages=(
   dpkg-dev debian-archive-keyring
   # the independent TLS peers: openssl s_server, gnutls-serv, nginx; and the
   # MQTT broker of the mqtt-* scenarios
-  openssl gnutls-bin nginx-light mosquitto
+  openssl gnutls-bin nginx-light mosquitto libcoap3-bin
 )
 test_packages=(
   # the format check

@@ -39,24 +39,54 @@ inline constexpr std::uint64_t kMaxPaintedStack = 64 * 1024 * 1024;
 //         SUBSCRIBE to kMqttTopic at QoS 1, PUBLISH --publish-bytes to it at
 //         QoS 1, its PUBACK and the broker's echo (acknowledged), PINGREQ,
 //         DISCONNECT
-enum class Application : std::uint8_t { Http, Mqtt };
+//   coap  over DTLS: a confirmable CoAP GET of --coap-path (RFC 7252,
+//         src/recorder/coap_messages.h); the server answers 2.05 Content
+//         with --response-bytes (the mbedTLS peer) or its own resource
+enum class Application : std::uint8_t { Http, Mqtt, Coap };
 inline constexpr std::string_view application_name(Application a) {
-    return a == Application::Mqtt ? "mqtt" : "http";
+    return a == Application::Mqtt ? "mqtt" : a == Application::Coap ? "coap" : "http";
 }
 inline std::optional<Application> application_from_name(std::string_view name) {
-    for (Application a : {Application::Http, Application::Mqtt}) {
+    for (Application a : {Application::Http, Application::Mqtt, Application::Coap}) {
         if (application_name(a) == name) {
             return a;
         }
     }
     return std::nullopt;
 }
+// The header block of the mbedTLS peer's answer to a GET (and of the one
+// openssl s_server sends over DTLS, from a file).
+inline constexpr std::string_view kHttpAnswerHeader =
+    "HTTP/1.0 200 ok\r\nContent-type: text/plain\r\n\r\n";
+
+// The CoAP request's message id and token: fixed, so that two recordings
+// send the same bytes.
+inline constexpr std::uint16_t kCoapMessageId = 0x7e11;
+inline constexpr std::string_view kCoapToken = "tlsheap";
 inline constexpr std::string_view kMqttClientId = "tlsheap-recorder";
 inline constexpr std::string_view kMqttTopic = "tlsheap/heap";
 inline constexpr std::uint16_t kMqttKeepAliveSeconds = 60;
 // The largest --publish-bytes (and scenario publish_bytes): with its topic,
 // well within MQTT's largest Remaining Length.
 inline constexpr std::uint64_t kMaxPublishBytes = 16u << 20;
+
+// DTLS (`--transport datagram`).
+//   --cid BYTES         the recorder's own connection ID (RFC 9146), 0 to
+//                       kMaxCidBytes; without it no CID is offered
+//   --cookies           server: HelloVerifyRequest with real cookies
+//                       (mbedtls_ssl_cookie); without it the server skips it
+//   --mtu BYTES         mbedtls_ssl_set_mtu: handshake messages above it are
+//                       sent in fragments
+//   --drop-datagram K   the recorded side discards the K-th datagram each
+//                       connection receives; its retransmission timer then
+//                       fires once the socket has been quiet for
+//                       kRetransmitQuietMs (the recorder's clock: no wall-clock
+//                       timer decides anything else)
+inline constexpr std::uint64_t kMaxCidBytes = 32; // MBEDTLS_SSL_CID_IN_LEN_MAX
+inline constexpr std::uint64_t kMinMtu = 128;
+inline constexpr std::uint64_t kMaxMtu = 16384;
+inline constexpr std::uint64_t kMaxDropDatagram = 1000;
+inline constexpr unsigned kRetransmitQuietMs = 200;
 
 // `--read-until RULE`: when a client stops reading the server's answer.
 //   response   the scenario's: an HTTP header block, then --response-bytes

@@ -144,10 +144,19 @@ struct Finding {
     std::string message;
 };
 
+// The records that crossed the wire, per trace::Direction (0 sent, 1
+// received). DTLS adds what the datagrams did: records sent again, dropped by
+// the recorder on purpose, and records carrying part of a handshake message.
 struct TlsRecordSummary {
     std::uint64_t count[2] = {0, 0};
     std::uint64_t bytes[2] = {0, 0};
     std::uint32_t largest[2] = {0, 0};
+    bool datagram = false; // some record came in a UDP datagram (DTLS)
+    std::uint64_t retransmitted[2] = {0, 0};
+    std::uint64_t retransmitted_bytes[2] = {0, 0};
+    std::uint64_t dropped[2] = {0, 0};
+    std::uint64_t dropped_bytes[2] = {0, 0};
+    std::uint64_t fragments[2] = {0, 0}; // records with flag Fragment
 };
 
 struct Outcome {

@@ -1,5 +1,6 @@
 // TLS facts that the recorder and the host tools must agree on: the record
-// content types and handshake message types (RFC 5246, RFC 8446), the two
+// content types and handshake message types (RFC 5246, RFC 8446), the DTLS 1.2
+// record and handshake headers (RFC 6347, RFC 9146), the two
 // sides of a connection, the handshake state in which a side receives its
 // peer's certificate, and the maximum fragment length the recorder's client
 // asks for. Header-only and standard C++ only, because the recorder is
@@ -21,7 +22,45 @@ enum ContentType : std::uint8_t {
     kHandshake = 22,
     kApplicationData = 23,
     kHeartbeat = 24,
+    // DTLS 1.2 with a connection ID (RFC 9146): the real type is encrypted.
+    kTls12Cid = 25,
 };
+
+// "Handshake" for kHandshake: the name viewers show a record by; "record"
+// for a type TLS does not define.
+inline constexpr const char* content_type_name(std::uint8_t type) {
+    switch (type) {
+    case kChangeCipherSpec:
+        return "ChangeCipherSpec";
+    case kAlert:
+        return "Alert";
+    case kHandshake:
+        return "Handshake";
+    case kApplicationData:
+        return "ApplicationData";
+    case kHeartbeat:
+        return "Heartbeat";
+    case kTls12Cid:
+        return "Tls12Cid";
+    }
+    return "record";
+}
+
+// DTLS 1.2 (RFC 6347 4.1): the record header's version, and its layout:
+// type 1, version 2, epoch 2, sequence_number 6, length 2. A tls12_cid record
+// carries its CID between sequence_number and length (RFC 9146 section 4).
+inline constexpr std::uint16_t kDtls12Version = 0xfefd;
+inline constexpr unsigned kDtlsRecordHeaderSize = 13;
+// The first byte of every DTLS version (DTLS 1.0 is 0xfeff).
+inline constexpr std::uint8_t kDtlsVersionMajor = 0xfe;
+// Record sequence numbers have 48 bits (uint48 sequence_number).
+inline constexpr std::uint64_t kDtlsMaxSequence = (std::uint64_t{1} << 48) - 1;
+// Epochs are a uint16.
+inline constexpr std::uint64_t kDtlsMaxEpoch = 0xffff;
+
+// A DTLS handshake fragment's header (RFC 6347 4.2.2): msg_type 1, length 3,
+// message_seq 2, fragment_offset 3, fragment_length 3.
+inline constexpr unsigned kDtlsHandshakeHeaderSize = 12;
 
 // The first byte of a handshake message header (HandshakeType).
 enum HandshakeType : std::uint8_t {

@@ -25,7 +25,8 @@ inline constexpr std::uint16_t kVersionMajor = 1;
 // 1.2: Resumed and NotResumed outcomes (session resumption).
 // 1.3: EarlyData outcomes (TLS 1.3 0-RTT data on a resumed session).
 // 1.4: StackHighWater records (the recorder ran on a painted stack).
-inline constexpr std::uint16_t kVersionMinor = 4;
+// 1.5: DTLS TlsRecords (flag Datagram) end with their epoch and sequence.
+inline constexpr std::uint16_t kVersionMinor = 5;
 inline constexpr std::size_t kHeaderSize = 12;
 
 // Upper bound on one record's payload: a reader treats a larger length as
@@ -182,14 +183,49 @@ enum class Direction : std::uint8_t { Out = 0, In = 1 };
 // TlsRecord payload:
 //   direction:varint content_type:varint version:varint length:varint
 //   flags:varint hs_count:varint hs_type[hs_count]:varint
-// length is the record's payload length (the 5-byte header excluded).
-// hs_type lists the handshake messages that start in this record, when the
-// record is plaintext; flag ContinuesMessage says its first bytes finish a
-// message begun in an earlier record.
+//   [epoch:varint sequence:varint]   when flags has kRecordDatagram (1.5)
+// length is the record's payload length (the 5-byte TLS header, or the
+// 13-byte DTLS header and any connection ID, excluded). hs_type lists the
+// handshake messages that start in this record, when the record is
+// plaintext; flag ContinuesMessage says its first bytes finish a message
+// begun in an earlier record (DTLS: a fragment with fragment_offset > 0).
+// epoch is at most 65535 and sequence (the DTLS record sequence number) at
+// most 2^48-1; a reader refuses larger values.
 enum TlsRecordFlags : std::uint8_t {
     kRecordPlaintext = 1,        // handshake bytes were readable (before ChangeCipherSpec)
     kRecordContinuesMessage = 2, // starts with the tail of a fragmented handshake message
+    // DTLS (1.5): a handshake fragment in it is shorter than its message, so
+    // the peer reassembles the message.
+    kRecordFragment = 4,
+    // DTLS (1.5): the record repeats one sent before in its direction (a
+    // retransmitted flight; see transport_tap.h for the rule).
+    kRecordRetransmission = 8,
+    // DTLS (1.5): the recorder discarded its datagram on purpose (--drop-datagram).
+    kRecordDropped = 16,
+    // DTLS (1.5): the record came in a UDP datagram; epoch and sequence follow.
+    kRecordDatagram = 32,
 };
+
+// "fragment" for kRecordFragment: the names `tlsheap trace` and the viewers
+// show, in bit order; nullptr for a bit of a newer minor version.
+inline constexpr const char* record_flag_name(unsigned flag) {
+    switch (flag) {
+    case kRecordPlaintext:
+        return "plaintext";
+    case kRecordContinuesMessage:
+        return "continues_message";
+    case kRecordFragment:
+        return "fragment";
+    case kRecordRetransmission:
+        return "retransmission";
+    case kRecordDropped:
+        return "dropped";
+    case kRecordDatagram:
+        return "datagram";
+    default:
+        return nullptr;
+    }
+}
 
 // Outcome payload `what`.
 enum class OutcomeKind : std::uint8_t {

@@ -70,6 +70,8 @@ struct Record {
     std::uint32_t length = 0;
     std::uint8_t flags = 0;
     std::vector<std::uint8_t> hs_types;
+    std::uint16_t epoch = 0;    // flags has kRecordDatagram (1.5); else 0
+    std::uint64_t sequence = 0; // the DTLS record sequence number, likewise
 
     // PoolStats: pool_size header_size max_used max_blocks cur_used cur_blocks pool_base in values
     // StackHighWater: deepest base in values

@@ -26,7 +26,7 @@ AxtlsGrowthTransform::AxtlsGrowthTransform(std::unique_ptr<RecordSource> input,
     : RewrittenStream(std::move(input), "axtls-growth", std::move(spec_text)), options_(options) {}
 
 std::string AxtlsGrowthTransform::dtls_refusal() const {
-    return "it is a DTLS recording (meta transport=datagram), and axTLS has no DTLS";
+    return "and axTLS has no DTLS (the scheme models TLS over TCP)";
 }
 
 void AxtlsGrowthTransform::initialize() {

@@ -32,8 +32,7 @@ ConfigDeltaTransform::ConfigDeltaTransform(std::unique_ptr<RecordSource> input,
     : RewrittenStream(std::move(input), "config-delta", std::move(spec_text)), options_(options) {}
 
 std::string ConfigDeltaTransform::dtls_refusal() const {
-    return "it is a DTLS recording (meta transport=datagram), whose record buffers are "
-           "sized by other rules";
+    return "whose record buffers are sized by other rules";
 }
 
 void ConfigDeltaTransform::initialize() {

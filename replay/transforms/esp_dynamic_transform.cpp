@@ -95,8 +95,7 @@ EspDynamicTransform::EspDynamicTransform(std::unique_ptr<RecordSource> input,
     : RewrittenStream(std::move(input), "esp-dynamic", std::move(spec_text)), options_(options) {}
 
 std::string EspDynamicTransform::dtls_refusal() const {
-    return "it is a DTLS recording (meta transport=datagram), and ESP-IDF's dynamic buffers "
-           "do not support DTLS";
+    return "and ESP-IDF's dynamic buffers do not support DTLS (the scheme models TLS over TCP)";
 }
 
 void EspDynamicTransform::initialize() {

@@ -194,7 +194,13 @@ void RewrittenStream::track(const Record& r) {
     switch (r.tag) {
     case Tag::Meta:
         if (r.key == trace::meta::kTransport && r.value == trace::meta::kTransportDatagram)
-            refuse(dtls_refusal());
+            refuse_dtls("meta transport=datagram");
+        break;
+    case Tag::TlsRecord:
+        // The schemes model records over a stream (5-byte headers); a trace
+        // that does not say its transport still shows DTLS by its records.
+        if ((r.flags & trace::kRecordDatagram) != 0)
+            refuse_dtls("its TLS records came in UDP datagrams");
         break;
     case Tag::Phase:
         if (r.phase == trace::Phase::Handshake)
@@ -238,6 +244,10 @@ void RewrittenStream::check_tls_records() const {
     if (walker_.tls_records() == 0)
         refuse("the trace has no TlsRecord records (recorded without the transport tap), so "
                "the records that crossed the transport are unknown");
+}
+
+void RewrittenStream::refuse_dtls(const std::string& evidence) const {
+    refuse("it is a DTLS recording (" + evidence + "), " + dtls_refusal());
 }
 
 void RewrittenStream::refuse(const std::string& why) const {

@@ -89,7 +89,8 @@ class RewrittenStream : public RecordSource {
     virtual void replace_record_buffer(trace::Role role, const InputBlock& block) = 0;
     // mbedtls_ssl_free is freeing the record buffers: free the scheme's own.
     virtual void release_record_buffers() = 0;
-    // Why the transform does not apply to DTLS recordings (one clause).
+    // Why the transform does not apply to DTLS recordings: one clause after
+    // "it is a DTLS recording (...), ".
     virtual std::string dtls_refusal() const = 0;
 
     // --- output ----------------------------------------------------------
@@ -125,6 +126,8 @@ class RewrittenStream : public RecordSource {
     // A call site for added allocations; only from initialize().
     std::uint32_t call_site(const std::string& what);
     [[noreturn]] void refuse(const std::string& why) const;
+    // Refuses a DTLS recording; `evidence` says how it is known to be one.
+    [[noreturn]] void refuse_dtls(const std::string& evidence) const;
 
     // --- what the recording says -------------------------------------------
 

@@ -176,6 +176,9 @@ class NeedsReader final : public trace::WalkerHooks {
     }
 
     void on_record(const Record& r) {
+        if (r.flags & trace::kRecordDropped) {
+            return; // DTLS: the recorder discarded it; mbedTLS never read it
+        }
         DirectionNeeds& d = r.direction == trace::Direction::In ? n_.in : n_.out;
         std::uint64_t& group = r.direction == trace::Direction::In ? group_in_ : group_out_;
         std::string& group_what =

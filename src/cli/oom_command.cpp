@@ -58,6 +58,13 @@ int run_oom(OomOptions& o) {
     const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
     request.runners = o.runners != 0 ? o.runners : std::min(cores, kMostRunners);
     const record::Scenario scenario = pipeline::load_named_scenario(p.scenario);
+    if (scenario.datagram()) {
+        // Its forked peer runs would share one UDP socket: a run that hangs
+        // would take the next run's datagrams.
+        throw UserError("oom runs TLS scenarios; " + scenario.name +
+                            " is DTLS, whose peer cannot serve forked runs on one UDP socket",
+                        kExitBadInput);
+    }
     const unsigned jobs = p.jobs != 0 ? p.jobs : cores;
     pipeline::ProfileSession session(p.mbedtls, jobs, [&](const std::string& m) {
         if (!p.quiet) {

@@ -82,6 +82,11 @@ int run_profile(ProfileOptions o) {
                             scenario.name + " runs an MQTT session",
                         kExitBadInput);
     }
+    if (o.settings.run.drop_datagram > 0 && !scenario.datagram()) {
+        throw UserError("--drop-datagram needs a DTLS scenario; " + scenario.name + " is " +
+                            scenario.protocol + " over TCP, which never loses a datagram",
+                        kExitBadInput);
+    }
     pipeline::parse_model_specs(o.settings.models);
     pipeline::check_app_heap(o.settings.app_heap);
 
@@ -258,6 +263,12 @@ void add_profile_command(CLI::App& app, int& exit_code) {
     cmd->add_flag("--stack", options->settings.run.stack,
                   "also measure the stack: the recorder runs on a painted stack and reports the "
                   "deepest each phase and handshake state went (the recording is slower)");
+    whole_number_option(
+        cmd->add_option("--drop-datagram", options->settings.run.drop_datagram,
+                        "DTLS: the recorded side discards the K-th datagram each connection "
+                        "receives; its retransmission timer fires once the socket is quiet, so "
+                        "the retransmitted flights show in the records and the profile"),
+        1, recorder_protocol::kMaxDropDatagram);
     cmd->add_option("--stack-backend", options->stack_backend,
                     "how the recorder captures stacks: frame-pointer (default on x86), libunwind, "
                     "execinfo");

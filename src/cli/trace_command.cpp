@@ -9,8 +9,10 @@
 #include "report/json_text.h"
 #include "report/massif_file.h"
 #include "report/pprof_profile.h"
+#include "report/record_flag_names.h"
 #include "tlsheap/number_format.h"
 #include "tlsheap/replay_engine.h"
+#include "tlsheap/tls_wire.h"
 #include "tlsheap/trace_info.h"
 #include "tlsheap/trace_meta.h"
 #include "tlsheap/trace_reader.h"
@@ -83,6 +85,35 @@ const char* record_kind(Tag t) {
     return "unknown";
 }
 
+// DTLS records of a trace, by flag.
+struct DatagramCounts {
+    std::uint64_t records = 0;
+    std::uint64_t retransmitted = 0;
+    std::uint64_t dropped = 0;
+    std::uint64_t fragments = 0;
+    void add(std::uint8_t flags) {
+        ++records;
+        retransmitted += (flags & trace::kRecordRetransmission) != 0;
+        dropped += (flags & trace::kRecordDropped) != 0;
+        fragments += (flags & trace::kRecordFragment) != 0;
+    }
+};
+
+// "         dtls out Handshake epoch 0 seq 3, 120 B: plaintext, fragment" (every
+// such record is a datagram's)
+void print_datagram_record(const Record& r) {
+    std::string flags;
+    const auto shown = static_cast<std::uint8_t>(r.flags & ~trace::kRecordDatagram);
+    for (const std::string& name : report::record_flag_names(shown)) {
+        flags += (flags.empty() ? ": " : ", ") + name;
+    }
+    std::printf("%8s dtls %-3s %s epoch %u seq %llu, %u B%s\n", "",
+                r.direction == trace::Direction::In ? "in" : "out",
+                tls::content_type_name(r.content_type), static_cast<unsigned>(r.epoch),
+                static_cast<unsigned long long>(r.sequence), static_cast<unsigned>(r.length),
+                flags.c_str());
+}
+
 int show(const ShowOptions& o) {
     trace::TraceReader reader(o.path);
     trace::TraceWalker walker;
@@ -91,9 +122,18 @@ int show(const ShowOptions& o) {
     std::map<std::string, std::uint64_t> counts;
     std::uint64_t printed = 0;
     std::vector<std::string> notes;
+    DatagramCounts datagrams;
     while (reader.next(r)) {
         ++counts[record_kind(r.tag)];
         walker.feed(r);
+        if (r.tag == Tag::TlsRecord && (r.flags & trace::kRecordDatagram) != 0) {
+            datagrams.add(r.flags);
+            // DTLS records are listed among the events: which record (epoch,
+            // sequence) was sent again, dropped or fragmented.
+            if (o.events && (o.limit == 0 || printed < o.limit)) {
+                print_datagram_record(r);
+            }
+        }
         if (r.tag == Tag::Outcome) {
             notes.push_back(fmt::format("{} in {}: {}", r.ret == 0 ? "ok" : "failure",
                                         info.state_name(r.state), r.value));
@@ -147,6 +187,13 @@ int show(const ShowOptions& o) {
     std::printf("records:\n");
     for (const auto& [name, n] : counts) {
         std::printf("  %-12s %s\n", name.c_str(), grouped(n).c_str());
+    }
+    if (datagrams.records > 0) {
+        std::printf("  %-12s %s datagram records: %s retransmitted, %s dropped, %s with a "
+                    "fragment\n",
+                    "dtls", grouped(datagrams.records).c_str(),
+                    grouped(datagrams.retransmitted).c_str(), grouped(datagrams.dropped).c_str(),
+                    grouped(datagrams.fragments).c_str());
     }
     for (const std::string& n : notes) {
         std::printf("outcome: %s\n", n.c_str());
@@ -359,6 +406,11 @@ int export_json(const ExportOptions& o) {
                  {"length", r.length},
                  {"plaintext", (r.flags & trace::kRecordPlaintext) != 0},
                  {"handshake_types", r.hs_types}};
+            if ((r.flags & trace::kRecordDatagram) != 0) {
+                j["epoch"] = r.epoch;
+                j["sequence"] = r.sequence;
+                j["flags"] = report::record_flag_names(r.flags);
+            }
             break;
         case Tag::Role:
             j = {{"type", "role"}, {"alloc_seq", r.role_seq}, {"role", trace::role_name(r.role)}};

@@ -1,5 +1,6 @@
 #include "orchestration/peer.h"
 
+#include "orchestration/coap_server.h"
 #include "orchestration/gnutls_server.h"
 #include "orchestration/mosquitto_config.h"
 #include "orchestration/nginx_config.h"
@@ -53,6 +54,8 @@ Peer::Peer(const PeerRequest& request) {
         start_nginx(request);
     } else if (request.kind == "mosquitto") {
         start_mosquitto(request);
+    } else if (request.kind == "coap") {
+        start_coap(request);
     } else {
         throw RecordError("unknown peer '" + request.kind + "' (" + peer_names_text() + ")", 2);
     }
@@ -106,13 +109,19 @@ std::string port_text(unsigned port) {
     throw RecordError(what + " did not start: " + reason);
 }
 
-// The scenario's response as a file of that many bytes (a..z repeated), for
-// the servers that answer with a file.
-void write_response_file(const fs::path& file, unsigned long long bytes) {
-    std::ofstream body(file, std::ios::binary);
+// The scenario's response bytes (a..z repeated) at the end of `file`.
+void append_response_bytes(const fs::path& file, unsigned long long bytes) {
+    std::ofstream body(file, std::ios::binary | std::ios::app);
     for (unsigned long long i = 0; i < bytes; ++i) {
         body.put(static_cast<char>('a' + i % 26));
     }
+}
+
+// The scenario's response as a file of that many bytes, for the servers
+// that answer with a file.
+void write_response_file(const fs::path& file, unsigned long long bytes) {
+    std::ofstream(file, std::ios::binary | std::ios::trunc).close();
+    append_response_bytes(file, bytes);
 }
 
 // `files` one after the other in `out` (a chain in one PEM file).
@@ -167,16 +176,17 @@ unsigned listening_port(unsigned requested) {
     return ntohs(a.sin_port);
 }
 
-// Waits until the server accepts a connection on 127.0.0.1:port, within
-// `timeout`; false when it exits first or the time passes.
-bool wait_until_accepting(process::ChildProcess& child, unsigned port,
-                          std::chrono::milliseconds timeout) {
+// Waits until the server is ready on 127.0.0.1:port within `timeout`: it
+// accepts a TCP connection there, or (`datagram`) has a UDP socket bound
+// there; false when it exits first or the time passes.
+bool wait_until_ready(process::ChildProcess& child, unsigned port, bool datagram,
+                      std::chrono::milliseconds timeout) {
     const auto give_up = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < give_up) {
         if (child.wait(std::chrono::milliseconds(10))) {
             return false;
         }
-        if (accepts_connections(port)) {
+        if (datagram ? udp_port_bound(port) : accepts_connections(port)) {
             return true;
         }
     }
@@ -251,11 +261,31 @@ void Peer::start_openssl(const PeerRequest& r) {
     // s_server -WWW serves files from its working directory: "GET /N" gets
     // the file named N, holding N bytes.
     fs::create_directories(r.work_dir);
-    write_response_file(r.work_dir / std::to_string(s.response_bytes), s.response_bytes);
-    std::vector<std::string> argv = {
-        "openssl", "s_server", "-accept", port_text(r.port), "-naccept", std::to_string(accepts),
-        "-WWW"};
-    argv.push_back(s.protocol == "tls1.3" ? "-tls1_3" : "-tls1_2");
+    std::vector<std::string> argv = {"openssl",         "s_server", "-accept",
+                                     port_text(r.port), "-naccept", std::to_string(accepts)};
+    process::LaunchOptions options;
+    if (s.datagram()) {
+        // s_server has no -WWW over DTLS: it sends what it reads on
+        // standard input once the handshake is done (then closes, at its
+        // end), so that file is the answer: a header block and the bytes.
+        if (accepts != 1) {
+            throw RecordError("openssl s_server answers one DTLS connection (its standard input); "
+                              "run several connections or reconnects against the mbedtls peer",
+                              2);
+        }
+        const fs::path answer = r.work_dir / "answer";
+        { std::ofstream(answer, std::ios::binary) << recorder_protocol::kHttpAnswerHeader; }
+        append_response_bytes(answer, s.response_bytes);
+        options.stdin_file = answer.string();
+        argv.push_back("-dtls1_2");
+        if (s.mtu != 0) {
+            argv.insert(argv.end(), {"-mtu", std::to_string(s.mtu)});
+        }
+    } else {
+        write_response_file(r.work_dir / std::to_string(s.response_bytes), s.response_bytes);
+        argv.push_back("-WWW");
+        argv.push_back(s.protocol == "tls1.3" ? "-tls1_3" : "-tls1_2");
+    }
     if (r.lifecycle.resume == lifecycle::Resume::SessionId) {
         // s_server keeps a session cache and issues tickets by default: with
         // tickets off, only the cache can resume.
@@ -287,7 +317,6 @@ void Peer::start_openssl(const PeerRequest& r) {
                         {"-Verify", "2", "-verifyCAfile", s.client_ca.front().string()});
         }
     }
-    process::LaunchOptions options;
     options.argv = argv;
     options.working_directory = r.work_dir.string();
     child_ = start_server(options, "openssl");
@@ -324,12 +353,13 @@ void Peer::start_gnutls(const PeerRequest& r) {
 }
 
 void Peer::start_until_stopped(const std::vector<std::string>& argv, const PeerRequest& r,
-                               unsigned port, const std::string& name, const std::string& package) {
+                               unsigned port, const std::string& name, const std::string& package,
+                               bool datagram) {
     process::LaunchOptions options;
     options.argv = argv;
     options.working_directory = r.work_dir.string();
     child_ = start_server(options, package);
-    if (!wait_until_accepting(*child_, port, r.timeout)) {
+    if (!wait_until_ready(*child_, port, datagram, r.timeout)) {
         not_ready(*child_, name, port, r.timeout);
     }
     port_ = port;
@@ -369,6 +399,38 @@ void Peer::start_mosquitto(const PeerRequest& r) {
     // "mosquitto version 2.0.11" is the first line of its -h, which exits 3.
     const std::string help = first_line_of({"mosquitto", "-h"}, 3);
     description_ = help.empty() ? "mosquitto" : help;
+}
+
+void Peer::start_coap(const PeerRequest& r) {
+    const Scenario& s = r.scenario; // a CoAP one over DTLS: load_scenario checks
+    fs::create_directories(r.work_dir);
+    CoapSite site;
+    site.port = coap_ports(r.port).dtls;
+    site.work_dir = r.work_dir;
+    if (s.auth_mode != "psk") {
+        site.credentials = copy_credentials(s, r.work_dir);
+    }
+    std::vector<std::string> argv;
+    try {
+        argv = coap_server_arguments(s, site);
+    } catch (const ScenarioError& e) {
+        throw RecordError(e.what(), 2);
+    }
+    start_until_stopped(argv, r, site.port, "coap-server", "libcoap3-bin", true);
+    // "coap-server-gnutls v4.3.1 -- a small CoAP implementation", the second
+    // line of the usage an unknown option prints (exit status 1).
+    description_ = "coap-server (libcoap, GnuTLS)";
+    try {
+        const auto usage =
+            process::run_command({kCoapServerProgram, "-?"}, std::chrono::seconds(5));
+        const std::string& text = usage.err.empty() ? usage.out : usage.err;
+        const auto v = text.find(" v");
+        if (v != std::string::npos) {
+            description_ = "coap-server " + text.substr(v + 1, text.find(' ', v + 1) - v - 1) +
+                           " (libcoap, GnuTLS)";
+        }
+    } catch (const process::ProcessError&) {
+    }
 }
 
 } // namespace tlsheap::record

@@ -17,7 +17,7 @@
 namespace tlsheap::record {
 
 struct PeerRequest {
-    std::string kind; // peer_kind.h: mbedtls, openssl, gnutls, nginx or mosquitto
+    std::string kind; // peer_kind.h: mbedtls, openssl, gnutls, nginx, mosquitto or coap
     Scenario scenario;
     std::filesystem::path recorder;  // mbedtls: the peer variant's recorder
     std::vector<std::string> runner; // emulator prefix for the recorder, if any
@@ -53,10 +53,13 @@ class Peer {
     void start_gnutls(const PeerRequest& r);
     void start_nginx(const PeerRequest& r);
     void start_mosquitto(const PeerRequest& r);
+    void start_coap(const PeerRequest& r);
     // A server that runs until stopped: started in the request's work
-    // directory, ready once it accepts a connection on `port`.
+    // directory, ready once it accepts a connection on `port` (`datagram`:
+    // has a UDP socket bound there).
     void start_until_stopped(const std::vector<std::string>& argv, const PeerRequest& r,
-                             unsigned port, const std::string& name, const std::string& package);
+                             unsigned port, const std::string& name, const std::string& package,
+                             bool datagram = false);
 
     std::unique_ptr<process::ChildProcess> child_;
     unsigned port_ = 0;

@@ -10,9 +10,10 @@ namespace tlsheap::record {
 
 // mbedtls: the deterministic mbedTLS peer; openssl: `openssl s_server`;
 // gnutls: `gnutls-serv`; nginx: nginx with a generated config; mosquitto:
-// the MQTT broker with a generated config (MQTT scenarios only).
-inline constexpr std::array<std::string_view, 5> kPeerNames = {"mbedtls", "openssl", "gnutls",
-                                                               "nginx", "mosquitto"};
+// the MQTT broker with a generated config (MQTT scenarios only); coap:
+// libcoap's coap-server over DTLS (CoAP scenarios only).
+inline constexpr std::array<std::string_view, 6> kPeerNames = {"mbedtls", "openssl",   "gnutls",
+                                                               "nginx",   "mosquitto", "coap"};
 
 inline bool is_peer_name(std::string_view name) {
     for (const std::string_view p : kPeerNames) {
@@ -23,7 +24,7 @@ inline bool is_peer_name(std::string_view name) {
     return false;
 }
 
-// "mbedtls, openssl, gnutls, nginx, mosquitto"
+// "mbedtls, openssl, gnutls, nginx, mosquitto, coap"
 inline std::string peer_names_text() {
     std::string text;
     for (const std::string_view p : kPeerNames) {

@@ -35,8 +35,22 @@ std::vector<std::string> recorder_arguments(const Scenario& s, Side side, bool d
     std::vector<std::string> a;
     // "any" (profile --connect --protocol any): whatever the server and the variant agree on.
     const bool any = s.protocol == "any";
-    a.insert(a.end(), {"--min-version", any ? "tls1.2" : s.protocol, "--max-version",
-                       any ? "tls1.3" : s.protocol});
+    // DTLS 1.2 is TLS 1.2's handshake over datagrams.
+    const std::string version = s.datagram() ? "tls1.2" : s.protocol;
+    a.insert(a.end(), {"--min-version", any ? "tls1.2" : version, "--max-version",
+                       any ? "tls1.3" : version});
+    if (s.datagram()) {
+        a.insert(a.end(), {"--transport", trace::meta::kTransportDatagram});
+        if (s.connection_id_bytes >= 0) {
+            a.insert(a.end(), {"--cid", std::to_string(s.connection_id_bytes)});
+        }
+        if (s.mtu != 0) {
+            a.insert(a.end(), {"--mtu", std::to_string(s.mtu)});
+        }
+        if (s.hello_verify && side == Side::Server) {
+            a.push_back("--cookies");
+        }
+    }
     for (const std::string& suite : s.mbedtls_ciphersuites) {
         a.insert(a.end(), {"--ciphersuite", suite});
     }
@@ -48,6 +62,11 @@ std::vector<std::string> recorder_arguments(const Scenario& s, Side side, bool d
         a.insert(a.end(),
                  {"--application", std::string(recorder_protocol::application_name(s.application)),
                   "--publish-bytes", std::to_string(s.publish_bytes)});
+    }
+    if (s.application == recorder_protocol::Application::Coap) {
+        a.insert(a.end(),
+                 {"--application", std::string(recorder_protocol::application_name(s.application)),
+                  "--coap-path", s.coap_path});
     }
     a.insert(a.end(), {"--psa-init", trace::meta::psa_init_name(s.psa_init)});
     auto add_files = [&](const char* option, const std::vector<fs::path>& files) {

@@ -46,6 +46,9 @@ std::vector<std::string> recorder_common(const RecordingRequest& r) {
     if (r.settings.real_pool > 0) {
         a.insert(a.end(), {"--pool-size", std::to_string(r.settings.real_pool)});
     }
+    if (r.settings.drop_datagram > 0) {
+        a.insert(a.end(), {"--drop-datagram", std::to_string(r.settings.drop_datagram)});
+    }
     const recorder_protocol::RunSweep& sweep = r.sweep;
     if (sweep.active()) {
         const bool pools = sweep.pools();

@@ -25,6 +25,9 @@ struct RunSettings {
     unsigned port = 0;              // 0: ephemeral
     std::uint64_t real_pool = 0;    // run on the real memory_buffer_alloc with this pool
     bool stack = false;             // run the recorded side on a painted stack (`profile --stack`)
+    // DTLS: the recorded side discards the k-th datagram each connection
+    // receives (0: none), so that retransmission shows in the profile.
+    unsigned drop_datagram = 0;
     // Over the scenario's lifecycle (unset: the scenario's).
     std::optional<unsigned> connections;
     std::optional<lifecycle::Start> start;

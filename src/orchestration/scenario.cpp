@@ -127,6 +127,74 @@ lifecycle::Lifecycle parse_lifecycle(const json& j, const std::string& where) {
     return l;
 }
 
+// The "dtls" object (protocol dtls1.2 only) and what goes with it: CoAP runs
+// over DTLS, MQTT and HTTP-over-TCP servers over TLS.
+void parse_dtls(const json& j, const std::string& where, Scenario& s) {
+    using recorder_protocol::Application;
+    if (j.contains("dtls")) {
+        if (!s.datagram()) {
+            throw ScenarioError(where +
+                                ": a \"dtls\" object (connection ID, HelloVerifyRequest, "
+                                "MTU) needs protocol dtls1.2, not " +
+                                s.protocol);
+        }
+        const json& d = j.at("dtls");
+        if (!d.is_object()) {
+            throw ScenarioError(where + ": dtls must be an object");
+        }
+        if (d.contains("connection_id")) {
+            const json& c = d.at("connection_id");
+            if (!c.is_number_unsigned() ||
+                c.get<std::uint64_t>() > recorder_protocol::kMaxCidBytes) {
+                throw ScenarioError(where + ": dtls.connection_id must be the CID length, 0 to " +
+                                    std::to_string(recorder_protocol::kMaxCidBytes) + " bytes");
+            }
+            s.connection_id_bytes = c.get<long>();
+        }
+        if (d.contains("hello_verify")) {
+            if (!d.at("hello_verify").is_boolean()) {
+                throw ScenarioError(where + ": dtls.hello_verify must be true or false");
+            }
+            s.hello_verify = d.at("hello_verify").get<bool>();
+        }
+        if (d.contains("mtu")) {
+            const json& m = d.at("mtu");
+            if (!m.is_number_unsigned() || m.get<std::uint64_t>() < recorder_protocol::kMinMtu ||
+                m.get<std::uint64_t>() > recorder_protocol::kMaxMtu) {
+                throw ScenarioError(where + ": dtls.mtu must be from " +
+                                    std::to_string(recorder_protocol::kMinMtu) + " to " +
+                                    std::to_string(recorder_protocol::kMaxMtu));
+            }
+            s.mtu = m.get<unsigned>();
+        }
+    }
+    if (s.application == Application::Coap && !s.datagram()) {
+        throw ScenarioError(where + ": a coap exchange runs over DTLS (protocol dtls1.2)");
+    }
+    if (s.application == Application::Mqtt && s.datagram()) {
+        throw ScenarioError(where + ": an mqtt exchange runs over TLS, not DTLS");
+    }
+}
+
+// Which servers speak DTLS: the mbedTLS peer, openssl s_server and
+// coap-server (CoAP only, and only that).
+void check_transport_peers(const Scenario& s, const std::string& where) {
+    const bool coap = s.application == recorder_protocol::Application::Coap;
+    for (const std::string& p : s.peers) {
+        if (s.datagram() && p != "mbedtls" && p != "openssl" && p != "coap") {
+            throw ScenarioError(where + ": peer " + p +
+                                " does not speak DTLS (a dtls1.2 scenario runs against mbedtls, "
+                                "openssl or coap)");
+        }
+        if ((p == "coap") != coap && (p == "coap" || p == "openssl")) {
+            throw ScenarioError(where + ": peer " + p +
+                                (coap ? " does not speak CoAP (a coap exchange runs against "
+                                        "mbedtls or coap)"
+                                      : " is a CoAP server (its scenario's exchange is coap)"));
+        }
+    }
+}
+
 } // namespace
 
 bool is_hex_key(const std::string& hex) {
@@ -197,9 +265,9 @@ Scenario load_scenario(const std::string& name_or_path, const fs::path& scenario
     }
     s.summary = string_field(j, "summary", where, false);
     s.protocol = string_field(j, "protocol", where);
-    if (s.protocol != "tls1.2" && s.protocol != "tls1.3") {
-        throw ScenarioError(where + ": protocol must be tls1.2 or tls1.3, not '" + s.protocol +
-                            "'");
+    if (s.protocol != "tls1.2" && s.protocol != "tls1.3" && s.protocol != "dtls1.2") {
+        throw ScenarioError(where + ": protocol must be tls1.2, tls1.3 or dtls1.2, not '" +
+                            printable(s.protocol) + "'");
     }
     if (j.contains("ciphersuites")) {
         const json& c = j.at("ciphersuites");
@@ -283,9 +351,19 @@ Scenario load_scenario(const std::string& name_or_path, const fs::path& scenario
                 a.is_string() ? recorder_protocol::application_from_name(a.get<std::string>())
                               : std::nullopt;
             if (!application) {
-                throw ScenarioError(where + ": exchange.application must be \"http\" or \"mqtt\"");
+                throw ScenarioError(
+                    where + ": exchange.application must be \"http\", \"mqtt\" or \"coap\"");
             }
             s.application = *application;
+        }
+        if (e.contains("coap_path")) {
+            const std::string path = string_field(e, "coap_path", where);
+            if (path.empty() || path.front() != '/' || path.size() > 255 ||
+                printable(path) != path) {
+                throw ScenarioError(where + ": exchange.coap_path must start with '/' and be at "
+                                            "most 255 printable bytes");
+            }
+            s.coap_path = path;
         }
         if (e.contains("publish_bytes")) {
             if (!e.at("publish_bytes").is_number_unsigned() ||
@@ -296,6 +374,7 @@ Scenario load_scenario(const std::string& name_or_path, const fs::path& scenario
             s.publish_bytes = e.at("publish_bytes").get<std::uint64_t>();
         }
     }
+    parse_dtls(j, where, s);
     s.peers = string_list(j, "peers", where);
     if (s.peers.empty()) {
         s.peers = {"mbedtls"};
@@ -316,6 +395,7 @@ Scenario load_scenario(const std::string& name_or_path, const fs::path& scenario
                                       : " is an MQTT broker (its scenario's exchange is mqtt)"));
         }
     }
+    check_transport_peers(s, where);
     if (s.auth_mode == "psk" &&
         std::find(s.peers.begin(), s.peers.end(), "nginx") != s.peers.end()) {
         throw ScenarioError(where + ": nginx has no TLS-PSK; a PSK scenario runs against the "

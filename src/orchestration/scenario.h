@@ -41,7 +41,7 @@ struct Scenario {
     std::string summary;
     std::filesystem::path file; // where it was loaded from
     std::string json;           // its text, embedded in every trace
-    std::string protocol;       // "tls1.2" | "tls1.3"
+    std::string protocol;       // "tls1.2" | "tls1.3" | "dtls1.2"
     std::vector<std::string> mbedtls_ciphersuites;
     std::string openssl_ciphers;                     // TLS 1.2 cipher string for -cipher
     std::string openssl_ciphersuites;                // TLS 1.3 names for -ciphersuites
@@ -60,9 +60,19 @@ struct Scenario {
     // 2048 or 4096; 0: the recorder's choice (what MBEDTLS_SSL_IN_CONTENT_LEN
     // fits, none at 16384); -1: none.
     long max_fragment_length = 0;
+    // DTLS (protocol dtls1.2; the scenario's "dtls" object): the connection
+    // ID length both sides offer (RFC 9146; -1: none), whether the mbedTLS
+    // peer sends a HelloVerifyRequest (its cookies), and the MTU both sides
+    // of an mbedTLS pair fragment handshake messages to (0: none).
+    long connection_id_bytes = -1;
+    bool hello_verify = false;
+    unsigned mtu = 0;
+    bool datagram() const { return protocol == "dtls1.2"; }
     // What the client says after the handshake: http (a GET for
-    // response_bytes) or mqtt (an MQTT session publishing publish_bytes).
+    // response_bytes), mqtt (an MQTT session publishing publish_bytes) or
+    // coap (over DTLS: a GET of coap_path).
     recorder_protocol::Application application = recorder_protocol::Application::Http;
+    std::string coap_path = "/";
     unsigned long long response_bytes = 1024; // at most kMaxResponseBytes
     unsigned long long publish_bytes = 256;   // at most kMaxResponseBytes
     std::vector<std::string> peers;           // peers this scenario works with

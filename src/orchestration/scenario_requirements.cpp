@@ -11,6 +11,16 @@ std::string missing_requirement(const Scenario& s, Side side, const build::Macro
     needs.push_back(s.protocol == "tls1.3" ? "MBEDTLS_SSL_PROTO_TLS1_3"
                     : s.protocol == "any"  ? "MBEDTLS_SSL_PROTO_TLS1_2|MBEDTLS_SSL_PROTO_TLS1_3"
                                            : "MBEDTLS_SSL_PROTO_TLS1_2");
+    if (s.datagram()) {
+        needs.push_back("MBEDTLS_SSL_PROTO_DTLS");
+        if (s.connection_id_bytes >= 0) {
+            needs.push_back("MBEDTLS_SSL_DTLS_CONNECTION_ID");
+        }
+        if (s.hello_verify && side == Side::Server) {
+            needs.push_back("MBEDTLS_SSL_DTLS_HELLO_VERIFY");
+            needs.push_back("MBEDTLS_SSL_COOKIE_C");
+        }
+    }
     if (s.max_fragment_length > 0 && side == Side::Client) {
         needs.push_back("MBEDTLS_SSL_MAX_FRAGMENT_LENGTH");
     }

@@ -76,9 +76,10 @@ ChildProcess::ChildProcess(const LaunchOptions& options) {
         if (!options.inherit_stdio) {
             ::dup2(out_target, STDOUT_FILENO);
             ::dup2(err_target, STDERR_FILENO);
-            const int devnull = ::open("/dev/null", O_RDONLY);
-            if (devnull >= 0) {
-                ::dup2(devnull, STDIN_FILENO);
+            const int in = ::open(
+                options.stdin_file.empty() ? "/dev/null" : options.stdin_file.c_str(), O_RDONLY);
+            if (in >= 0) {
+                ::dup2(in, STDIN_FILENO);
             }
         }
         if (!options.working_directory.empty() && ::chdir(options.working_directory.c_str()) != 0) {

@@ -27,6 +27,8 @@ struct LaunchOptions {
     // stdout_text()/stderr_text()); otherwise a file path.
     std::string stdout_file;
     std::string stderr_file;
+    // A file the child reads as standard input (empty: /dev/null).
+    std::string stdin_file;
     // The parent's standard input, output and error, as a shell runs a
     // program (`tlsheap record` runs the user's): the two above are ignored.
     bool inherit_stdio = false;

@@ -6,6 +6,7 @@
 #include "socket_transport.h"
 #include "tls_connection.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -47,6 +48,15 @@ ConnectionExchange::Turn ConnectionExchange::handshake_turn() {
         if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE) {
             return Turn::Again;
         }
+#if defined(MBEDTLS_SSL_DTLS_HELLO_VERIFY) && defined(MBEDTLS_SSL_SRV_C)
+        if (ret == MBEDTLS_ERR_SSL_HELLO_VERIFY_REQUIRED) {
+            // The cookie exchange: the client sends its ClientHello again.
+            if (!c_.reset_after_hello_verify(result_)) {
+                return Turn::Failed;
+            }
+            return Turn::Again;
+        }
+#endif
 #if defined(MBEDTLS_ERR_SSL_RECEIVED_EARLY_DATA)
         if (ret == MBEDTLS_ERR_SSL_RECEIVED_EARLY_DATA) {
             if (!read_early_data(before)) {
@@ -64,8 +74,8 @@ ConnectionExchange::Turn ConnectionExchange::handshake_turn() {
         static_cast<unsigned long long>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                             std::chrono::steady_clock::now() - handshake_start_)
                                             .count());
-    std::string summary =
-        std::string(mbedtls_ssl_get_version(ssl)) + " " + mbedtls_ssl_get_ciphersuite(ssl);
+    std::string summary = std::string(mbedtls_ssl_get_version(ssl)) + " " +
+                          mbedtls_ssl_get_ciphersuite(ssl) + c_.datagram_summary();
     r.outcome(trace::OutcomeKind::Handshake, 0, c_.state(), summary);
     record_resumption();
     record_early_data();
@@ -243,8 +253,12 @@ ConnectionExchange::ReadEnd ConnectionExchange::read_until(std::string& data, En
             close_ret_ = ret;
             return ReadEnd::Closed;
         }
-        if (quiet && ret == MBEDTLS_ERR_SSL_TIMEOUT) {
+        if (quiet && c_.transport().timed_out()) {
             return ReadEnd::Quiet;
+        }
+        if (ret == MBEDTLS_ERR_SSL_TIMEOUT && c_.transport().datagram() &&
+            !c_.transport().timed_out()) {
+            return ReadEnd::TimerFired;
         }
         if (ret < 0) {
             c_.failed(ret, c_.state(), "reading application data", result_);
@@ -263,6 +277,13 @@ bool ConnectionExchange::peer_closed_early(std::size_t bytes) {
     return report_failure(result_, ConnectionStatus::TlsFailure, close_ret_, c_.state(),
                           "peer closed the connection after " + std::to_string(bytes) +
                               " bytes of application data");
+}
+
+bool ConnectionExchange::application_datagram_lost() {
+    return report_failure(
+        result_, ConnectionStatus::TlsFailure, MBEDTLS_ERR_SSL_TIMEOUT, c_.state(),
+        "the dropped datagram (--drop-datagram " + std::to_string(c_.options().drop_datagram) +
+            ") carried application data, which DTLS does not send again");
 }
 
 bool ConnectionExchange::read_answer() {
@@ -307,6 +328,9 @@ bool ConnectionExchange::read_answer() {
     if (end == ReadEnd::Failed) {
         return false;
     }
+    if (end == ReadEnd::TimerFired) {
+        return application_datagram_lost();
+    }
     // Reading until close or quiet, a close is where the answer ends.
     const bool ends_by_close = rule.until == ReadUntil::Close || rule.until == ReadUntil::Quiet;
     if (end == ReadEnd::Closed && !ends_by_close) {
@@ -335,7 +359,7 @@ bool ConnectionExchange::next_mqtt_packet(std::string& pending, mqtt::Packet& pa
     const ReadEnd end = read_until(pending, [&](const std::string& d) {
         return mqtt::has_packet(d, malformed) || d.size() > most;
     });
-    if (end == ReadEnd::Failed) {
+    if (end == ReadEnd::Failed || end == ReadEnd::TimerFired) { // MQTT: never over DTLS
         return false;
     }
     if (end == ReadEnd::Closed) {
@@ -426,10 +450,98 @@ bool ConnectionExchange::mqtt_session(std::string& summary) {
     return true;
 }
 
+ConnectionExchange::ReadEnd ConnectionExchange::read_record(std::string& record) {
+    record.clear();
+    return read_until(record, [](const std::string& d) { return !d.empty(); });
+}
+
+bool ConnectionExchange::coap_request(std::string& summary) {
+    const RecorderOptions& o = c_.options();
+    const std::string request = coap::get_request(
+        recorder_protocol::kCoapMessageId, std::string(recorder_protocol::kCoapToken), o.coap_path);
+    // RFC 7252 4.8: MAX_RETRANSMIT.
+    constexpr unsigned kMaxRetransmit = 4;
+    unsigned sends = 0;
+    std::string record;
+    for (;;) {
+        if (!write_all(request)) {
+            return false;
+        }
+        ++sends;
+        const ReadEnd end = read_record(record);
+        if (end == ReadEnd::Closed) {
+            return report_failure(result_, ConnectionStatus::TlsFailure, close_ret_, c_.state(),
+                                  "the CoAP server closed the connection before it answered");
+        }
+        if (end == ReadEnd::Failed) {
+            return false;
+        }
+        if (end == ReadEnd::TimerFired) {
+            // The answer was dropped: a confirmable request goes again.
+            if (sends <= kMaxRetransmit) {
+                continue;
+            }
+            return application_datagram_lost();
+        }
+        break;
+    }
+    std::string error;
+    const auto answer = coap::decode(record, error);
+    if (!answer) {
+        return report_failure(result_, ConnectionStatus::TlsFailure, 0, c_.state(),
+                              "the CoAP server's answer is not CoAP: " + error);
+    }
+    if (answer->token != recorder_protocol::kCoapToken) {
+        return report_failure(result_, ConnectionStatus::TlsFailure, 0, c_.state(),
+                              "the CoAP server answered with another token");
+    }
+    if (answer->code != coap::kContent) {
+        return report_failure(result_, ConnectionStatus::TlsFailure, 0, c_.state(),
+                              "the CoAP server answered " + coap::code_text(answer->code) +
+                                  " to GET " + o.coap_path);
+    }
+    summary = "CoAP GET " + o.coap_path + ": " + coap::code_text(answer->code) + ", " +
+              std::to_string(answer->payload.size()) + " bytes" +
+              (sends > 1 ? " (request sent " + std::to_string(sends) + " times)" : "");
+    return true;
+}
+
+bool ConnectionExchange::coap_answer() {
+    std::string record;
+    const ReadEnd end = read_record(record);
+    if (end == ReadEnd::Failed) {
+        return false;
+    }
+    if (end == ReadEnd::TimerFired) {
+        return application_datagram_lost();
+    }
+    if (end == ReadEnd::Closed) {
+        return peer_closed_early(0);
+    }
+    std::string error;
+    const auto request = coap::decode(record, error);
+    if (!request) {
+        return report_failure(result_, ConnectionStatus::TlsFailure, 0, c_.state(),
+                              "the client's request is not CoAP: " + error);
+    }
+    const RecorderOptions& o = c_.options();
+    return write_all(coap::encode(coap::answer(*request, o.coap_path, o.response_bytes)));
+}
+
 bool ConnectionExchange::application_data() {
+    using recorder_protocol::Application;
     std::string mqtt_summary;
-    if (c_.is_client() && c_.options().application == recorder_protocol::Application::Mqtt) {
+    const Application application = c_.options().application;
+    if (c_.is_client() && application == Application::Mqtt) {
         if (!mqtt_session(mqtt_summary)) {
+            return false;
+        }
+    } else if (c_.is_client() && application == Application::Coap) {
+        if (!coap_request(mqtt_summary)) {
+            return false;
+        }
+    } else if (application == Application::Coap) {
+        if (!coap_answer()) {
             return false;
         }
     } else if (c_.is_client()) {
@@ -451,6 +563,9 @@ bool ConnectionExchange::application_data() {
         if (end == ReadEnd::Failed) {
             return false;
         }
+        if (end == ReadEnd::TimerFired) {
+            return application_datagram_lost();
+        }
         if (end == ReadEnd::Closed) {
             return peer_closed_early(request.size());
         }
@@ -458,7 +573,7 @@ bool ConnectionExchange::application_data() {
         if (std::sscanf(request.c_str(), "GET /%llu", &bytes) != 1 || bytes > (1ull << 30)) {
             bytes = 0;
         }
-        std::string response = "HTTP/1.0 200 ok\r\nContent-type: text/plain\r\n\r\n";
+        std::string response(recorder_protocol::kHttpAnswerHeader);
         for (unsigned long long i = 0; i < bytes; ++i) {
             response += static_cast<char>('a' + i % 26);
         }
@@ -486,6 +601,18 @@ void ConnectionExchange::close() {
         static unsigned char buf[256];
         for (int i = 0; i < 64; ++i) {
             const int r = mbedtls_ssl_read(ssl, buf, sizeof(buf));
+            if (r > 0 && c_.options().application == recorder_protocol::Application::Coap) {
+                // A request sent again (its answer was lost): answered again.
+                std::string error;
+                const auto request = coap::decode(
+                    std::string(reinterpret_cast<const char*>(buf), static_cast<std::size_t>(r)),
+                    error);
+                if (request) {
+                    const RecorderOptions& o = c_.options();
+                    write_all(coap::encode(coap::answer(*request, o.coap_path, o.response_bytes)));
+                }
+                continue;
+            }
             if (r <= 0 && r != MBEDTLS_ERR_SSL_WANT_READ
 #if defined(MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
                 && r != MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET

@@ -4,6 +4,7 @@
 // application data; and close_notify. Each step records its outcome.
 #pragma once
 
+#include "coap_messages.h"
 #include "connection_result.h"
 #include "mqtt_packets.h"
 
@@ -56,7 +57,9 @@ class ConnectionExchange {
     // (with `quiet`) a read waits longer than the transport's timeout. What
     // is read is appended to `data` unless `keep` is false (answer_bytes_
     // counts it either way).
-    enum class ReadEnd { Enough, Closed, Quiet, Failed };
+    // TimerFired: DTLS, the recorder's retransmission timer fired after a
+    // dropped datagram (application data: DTLS does not send it again).
+    enum class ReadEnd { Enough, Closed, Quiet, TimerFired, Failed };
     template <typename Enough>
     ReadEnd read_until(std::string& data, Enough enough, bool quiet = false, bool keep = true);
     // Client: reads the answer to its request as the read rule says.
@@ -69,6 +72,16 @@ class ConnectionExchange {
     // sends what is not MQTT.
     bool next_mqtt_packet(std::string& pending, mqtt::Packet& packet);
     bool peer_closed_early(std::size_t bytes);
+    bool application_datagram_lost();
+    // Client: a confirmable CoAP GET of the scenario's path, sent again (as
+    // RFC 7252 4.2 says) when the recorder's retransmission timer fires;
+    // sets `summary` to the answer's code and size.
+    bool coap_request(std::string& summary);
+    // Server: reads one CoAP request and answers it (coap::answer); false
+    // (the failure reported) on anything that is not CoAP.
+    bool coap_answer();
+    // The next application record, whole (DTLS: one record per read).
+    ReadEnd read_record(std::string& record);
 
     TlsConnection& c_;
     ConnectionResult& result_;

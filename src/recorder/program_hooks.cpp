@@ -185,6 +185,28 @@ class ConnectionScope {
         }
         connection_->in_buf = in;
         connection_->out_buf = out;
+#if defined(MBEDTLS_SSL_DTLS_CONNECTION_ID)
+        if (connection_->transport && ssl->MBEDTLS_PRIVATE(conf) != nullptr &&
+            ssl->MBEDTLS_PRIVATE(conf)->MBEDTLS_PRIVATE(transport) ==
+                MBEDTLS_SSL_TRANSPORT_DATAGRAM) {
+            // Records to the program carry its own CID. Records from it carry
+            // the peer's, which mbedTLS tells only once the handshake is
+            // over: until then the tap takes the same length (a peer whose
+            // CID differs costs the program's encrypted Finished record).
+            const unsigned own = ssl->MBEDTLS_PRIVATE(own_cid_len);
+            unsigned peer = own;
+            int enabled = MBEDTLS_SSL_CID_DISABLED;
+            unsigned char peer_cid[MBEDTLS_SSL_CID_OUT_LEN_MAX];
+            std::size_t peer_len = 0;
+            if (mbedtls_ssl_get_peer_cid(const_cast<mbedtls_ssl_context*>(ssl), &enabled, peer_cid,
+                                         &peer_len) == 0 &&
+                enabled == MBEDTLS_SSL_CID_ENABLED) {
+                peer = static_cast<unsigned>(peer_len);
+            }
+            connection_->transport->tap.set_cid_length(tlsheap::trace::Direction::In, own);
+            connection_->transport->tap.set_cid_length(tlsheap::trace::Direction::Out, peer);
+        }
+#endif
 #if TLSHEAP_MBEDTLS_3 && defined(MBEDTLS_SSL_PROTO_TLS1_3)
         if (connection_->transport) {
             // TLS 1.3 handshake records stay readable after its
@@ -353,13 +375,14 @@ void TLSHEAP_HOOK(mbedtls_ssl_set_bio)(mbedtls_ssl_context* ssl, void* p_bio,
                                        mbedtls_ssl_recv_timeout_t* f_recv_timeout) {
     ConnectionScope scope(ssl);
     Connection* c = scope.connection();
-    // A datagram transport carries DTLS records, which the tap does not read.
-    if (c == nullptr || ssl->MBEDTLS_PRIVATE(conf) == nullptr ||
-        ssl->MBEDTLS_PRIVATE(conf)->MBEDTLS_PRIVATE(transport) != MBEDTLS_SSL_TRANSPORT_STREAM) {
+    if (c == nullptr || ssl->MBEDTLS_PRIVATE(conf) == nullptr) {
         TLSHEAP_REAL(mbedtls_ssl_set_bio)(ssl, p_bio, f_send, f_recv, f_recv_timeout);
         return;
     }
     auto t = std::make_unique<TappedTransport>();
+    // A datagram transport: each send and receive is one datagram of DTLS records.
+    t->tap.set_datagram(ssl->MBEDTLS_PRIVATE(conf)->MBEDTLS_PRIVATE(transport) ==
+                        MBEDTLS_SSL_TRANSPORT_DATAGRAM);
     t->bio = p_bio;
     t->send = f_send;
     t->recv = f_recv;

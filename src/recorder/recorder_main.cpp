@@ -57,8 +57,7 @@ void describe_recording(Recording& r, const tlsheap::recorder::RecorderOptions& 
     namespace meta = tlsheap::trace::meta;
     describe_variant(r, MBEDTLS_VERSION_STRING);
     r.meta(meta::kRecorderSide, tlsheap::tls::side_name(o.mode));
-    // TLS over TCP; DTLS recordings would say meta::kTransportDatagram.
-    r.meta(meta::kTransport, meta::kTransportStream);
+    r.meta(meta::kTransport, o.datagram ? meta::kTransportDatagram : meta::kTransportStream);
     r.meta(meta::kStackBackend,
            o.capture_stacks ? stack_capture_backend() : meta::kStackBackendNone);
     if (painted_stack_active()) {
@@ -112,7 +111,7 @@ int run_recorder(void* arg) {
 
     Listener listener;
     if (options.mode == Mode::Server) {
-        if (!listener.listen(options.listen_host, options.listen_port, error)) {
+        if (!listener.listen(options.listen_host, options.listen_port, options.datagram, error)) {
             std::fprintf(stderr, "error: %s\n", error.c_str());
             recording.finish();
             return static_cast<int>(ConnectionStatus::Transport);

@@ -233,7 +233,47 @@ bool parse_recorder_options(int argc, char** argv, RecorderOptions& o, std::stri
             if (const auto a = recorder_protocol::application_from_name(v)) {
                 o.application = *a;
             } else {
-                error = std::string("--application takes http or mqtt, not '") + v + "'";
+                error = std::string("--application takes http, mqtt or coap, not '") + v + "'";
+                return false;
+            }
+        } else if (arg == "--transport") {
+            if (!value(v)) {
+                return false;
+            }
+            const std::string t = v;
+            if (t != trace::meta::kTransportStream && t != trace::meta::kTransportDatagram) {
+                error = "--transport takes stream or datagram, not '" + t + "'";
+                return false;
+            }
+            o.datagram = t == trace::meta::kTransportDatagram;
+        } else if (arg == "--cid" || arg == "--mtu" || arg == "--drop-datagram") {
+            if (!number(n)) {
+                return false;
+            }
+            const bool cid = arg == "--cid";
+            const std::uint64_t low = cid ? 0 : arg == "--mtu" ? recorder_protocol::kMinMtu : 1;
+            const std::uint64_t high = cid              ? recorder_protocol::kMaxCidBytes
+                                       : arg == "--mtu" ? recorder_protocol::kMaxMtu
+                                                        : recorder_protocol::kMaxDropDatagram;
+            if (n < low || n > high) {
+                error = arg + " takes " + std::to_string(low) + " to " + std::to_string(high) +
+                        ", not " + std::to_string(n);
+                return false;
+            }
+            if (cid) {
+                o.cid_bytes = static_cast<long>(n);
+            } else {
+                (arg == "--mtu" ? o.mtu : o.drop_datagram) = static_cast<unsigned>(n);
+            }
+        } else if (arg == "--cookies") {
+            o.cookies = true;
+        } else if (arg == "--coap-path") {
+            if (!value(v)) {
+                return false;
+            }
+            o.coap_path = v;
+            if (o.coap_path.empty() || o.coap_path.front() != '/' || o.coap_path.size() > 255) {
+                error = "--coap-path takes a path starting with '/', of at most 255 bytes";
                 return false;
             }
         } else if (arg == "--publish-bytes") {
@@ -344,11 +384,30 @@ bool parse_recorder_options(int argc, char** argv, RecorderOptions& o, std::stri
         error = "--fork-runs is a server's";
         return false;
     }
+    using recorder_protocol::Application;
     if (o.mode != Mode::Client && (o.request_set || o.short_answer_ok ||
                                    o.read_rule.until != recorder_protocol::ReadUntil::Response ||
-                                   o.application != recorder_protocol::Application::Http)) {
+                                   o.application == Application::Mqtt)) {
         error = "--request-hex, --read-until, --short-answer-ok and --application mqtt are a "
                 "client's";
+        return false;
+    }
+    if (!o.datagram && (o.cid_bytes >= 0 || o.cookies || o.mtu != 0 || o.drop_datagram != 0 ||
+                        o.application == Application::Coap)) {
+        error = "--cid, --cookies, --mtu, --drop-datagram and --application coap need "
+                "--transport datagram (DTLS)";
+        return false;
+    }
+    if (o.datagram && o.application == Application::Mqtt) {
+        error = "--application mqtt runs over TLS (a stream), not DTLS";
+        return false;
+    }
+    if (o.cookies && o.mode != Mode::Server) {
+        error = "--cookies is a server's";
+        return false;
+    }
+    if (o.drop_datagram != 0 && o.fork_runs) {
+        error = "--drop-datagram is the recorded side's, not --fork-runs'";
         return false;
     }
     if (o.psk_hex.empty() != o.psk_identity.empty()) {

@@ -46,7 +46,16 @@ struct RecorderOptions {
     std::string auth = "required"; // none|optional|required
     std::string server_name;
 
+    // DTLS over UDP instead of TLS over TCP (recorder_protocol.h: --cid,
+    // --cookies, --mtu, --drop-datagram).
+    bool datagram = false;
+    long cid_bytes = -1; // own connection ID length; -1: no CID
+    bool cookies = false;
+    unsigned mtu = 0; // 0: mbedTLS's default (none)
+    unsigned drop_datagram = 0;
+
     recorder_protocol::Application application = recorder_protocol::Application::Http;
+    std::string coap_path = "/";         // coap: the resource the client GETs and the server serves
     std::uint64_t response_bytes = 1024; // http: the answer's size
     std::uint64_t publish_bytes = 256;   // mqtt: the PUBLISH payload
     // Client: what it sends after the handshake (`--request-hex`; unset: a

@@ -304,6 +304,10 @@ void Recording::on_tls_record(const ObservedRecord& record, void* self) {
     for (unsigned i = 0; i < record.hs_count; ++i) {
         p.varint(record.hs_types[i]);
     }
+    if ((record.flags & trace::kRecordDatagram) != 0) {
+        p.varint(record.epoch);
+        p.varint(record.sequence);
+    }
     recording->writer_.record(trace::Tag::TlsRecord, p);
 }
 

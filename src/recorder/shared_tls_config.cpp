@@ -110,6 +110,9 @@ SharedTlsConfig::SharedTlsConfig() {
 #if defined(MBEDTLS_PK_C)
     mbedtls_pk_init(&own_key_);
 #endif
+#if defined(MBEDTLS_SSL_COOKIE_C)
+    mbedtls_ssl_cookie_init(&cookie_);
+#endif
 }
 
 bool SharedTlsConfig::build(const RecorderOptions& options, ConnectionResult& result) {
@@ -188,13 +191,22 @@ bool SharedTlsConfig::parse_credentials(const RecorderOptions& options, Connecti
 // the credentials or PSK.
 bool SharedTlsConfig::configure(const RecorderOptions& options, ConnectionResult& result) {
     const bool client = options.mode == Mode::Client;
-    int ret =
-        mbedtls_ssl_config_defaults(&conf_, client ? MBEDTLS_SSL_IS_CLIENT : MBEDTLS_SSL_IS_SERVER,
-                                    MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT);
+#if !defined(MBEDTLS_SSL_PROTO_DTLS)
+    if (options.datagram) {
+        return usage(result, "DTLS needs MBEDTLS_SSL_PROTO_DTLS, which this variant lacks");
+    }
+#endif
+    int ret = mbedtls_ssl_config_defaults(
+        &conf_, client ? MBEDTLS_SSL_IS_CLIENT : MBEDTLS_SSL_IS_SERVER,
+        options.datagram ? MBEDTLS_SSL_TRANSPORT_DATAGRAM : MBEDTLS_SSL_TRANSPORT_STREAM,
+        MBEDTLS_SSL_PRESET_DEFAULT);
     if (ret != 0) {
         return tls_failed(result, ret, "mbedtls_ssl_config_defaults");
     }
     mbedtls_ssl_conf_rng(&conf_, &RandomSource::random, &rng_);
+    if (options.datagram && !configure_datagram(options, result)) {
+        return false;
+    }
 
 #if TLSHEAP_MBEDTLS_3
     const bool want13_min = options.min_version == "tls1.3";
@@ -327,12 +339,63 @@ bool SharedTlsConfig::configure(const RecorderOptions& options, ConnectionResult
     return resumption_.configure(&conf_, options, rng_, result);
 }
 
+// DTLS: the connection ID length both sides use, and on a server the
+// HelloVerifyRequest cookies (or none).
+bool SharedTlsConfig::configure_datagram(const RecorderOptions& options, ConnectionResult& result) {
+    if (options.min_version == "tls1.3") {
+        return usage(result, "mbedTLS has no DTLS 1.3: DTLS scenarios are DTLS 1.2");
+    }
+    if (options.cid_bytes >= 0) {
+#if defined(MBEDTLS_SSL_DTLS_CONNECTION_ID)
+        const int ret = mbedtls_ssl_conf_cid(&conf_, static_cast<std::size_t>(options.cid_bytes),
+                                             MBEDTLS_SSL_UNEXPECTED_CID_IGNORE);
+        if (ret != 0) {
+            return tls_failed(result, ret, "mbedtls_ssl_conf_cid");
+        }
+#else
+        return usage(result,
+                     "--cid needs MBEDTLS_SSL_DTLS_CONNECTION_ID, which this variant lacks");
+#endif
+    }
+    if (options.mode != Mode::Server) {
+        return true;
+    }
+#if defined(MBEDTLS_SSL_DTLS_HELLO_VERIFY) && defined(MBEDTLS_SSL_SRV_C)
+    if (!options.cookies) {
+        // config_defaults installs cookie functions that always fail: none.
+        mbedtls_ssl_conf_dtls_cookies(&conf_, nullptr, nullptr, nullptr);
+        return true;
+    }
+#else
+    if (!options.cookies) {
+        return true;
+    }
+#endif
+#if defined(MBEDTLS_SSL_DTLS_HELLO_VERIFY) && defined(MBEDTLS_SSL_SRV_C) &&                        \
+    defined(MBEDTLS_SSL_COOKIE_C)
+    ActivityScope a(Recording::instance(), "dtls_cookie_setup");
+    const int ret = mbedtls_ssl_cookie_setup(&cookie_, &RandomSource::random, &rng_);
+    if (ret != 0) {
+        return tls_failed(result, ret, "mbedtls_ssl_cookie_setup");
+    }
+    mbedtls_ssl_conf_dtls_cookies(&conf_, mbedtls_ssl_cookie_write, mbedtls_ssl_cookie_check,
+                                  &cookie_);
+    return true;
+#else
+    return usage(result, "--cookies needs MBEDTLS_SSL_DTLS_HELLO_VERIFY and MBEDTLS_SSL_COOKIE_C, "
+                         "which this variant lacks");
+#endif
+}
+
 void SharedTlsConfig::free() {
     if (freed_) {
         return;
     }
     freed_ = true;
     mbedtls_ssl_config_free(&conf_);
+#if defined(MBEDTLS_SSL_COOKIE_C)
+    mbedtls_ssl_cookie_free(&cookie_);
+#endif
     resumption_.free();
 #if defined(MBEDTLS_X509_CRT_PARSE_C)
     mbedtls_x509_crt_free(&own_cert_);

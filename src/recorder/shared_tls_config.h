@@ -17,6 +17,9 @@
 #if defined(MBEDTLS_X509_CRT_PARSE_C)
 #include <mbedtls/x509_crt.h>
 #endif
+#if defined(MBEDTLS_SSL_COOKIE_C)
+#include <mbedtls/ssl_cookie.h>
+#endif
 #if defined(MBEDTLS_PK_C)
 #include <mbedtls/pk.h>
 #endif
@@ -48,6 +51,7 @@ class SharedTlsConfig {
   private:
     bool parse_credentials(const RecorderOptions& options, ConnectionResult& result);
     bool configure(const RecorderOptions& options, ConnectionResult& result);
+    bool configure_datagram(const RecorderOptions& options, ConnectionResult& result);
 
     RandomSource rng_;
     mbedtls_ssl_config conf_;
@@ -67,6 +71,9 @@ class SharedTlsConfig {
     std::vector<mbedtls_ecp_group_id> curves_;
 #endif
     std::vector<unsigned char> psk_;
+#if defined(MBEDTLS_SSL_COOKIE_C)
+    mbedtls_ssl_cookie_ctx cookie_;
+#endif
     bool freed_ = false;
 };
 

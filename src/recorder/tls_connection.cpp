@@ -31,6 +31,14 @@ void TlsConnection::on_tls_record(const ObservedRecord& record, void* self) {
     if (record.direction == trace::Direction::In && record.length > c->largest_in_record_) {
         c->largest_in_record_ = record.length;
     }
+    for (unsigned i = 0; i < record.hs_count; ++i) {
+        // A client counts the ones it received; a server, its resets.
+        if (record.hs_types[i] == tls::kHelloVerifyRequest &&
+            record.direction == trace::Direction::In &&
+            (record.flags & trace::kRecordDropped) == 0) {
+            ++c->hello_verify_requests_;
+        }
+    }
     Recording::on_tls_record(record, &Recording::instance());
 }
 
@@ -41,6 +49,35 @@ bool TlsConnection::setup(const SharedTlsConfig& shared, ConnectionResult& resul
         return failed(ret, state(), "mbedtls_ssl_setup", result);
     }
     note_buffers();
+#if defined(MBEDTLS_SSL_PROTO_DTLS)
+    if (o_.datagram) {
+        transport_.set_datagram(true);
+        transport_.drop_datagram(o_.drop_datagram);
+        tap_.set_datagram(true);
+        mbedtls_ssl_set_timer_cb(&ssl_, &transport_, &SocketTransport::set_timer,
+                                 &SocketTransport::get_timer);
+        if (o_.mtu != 0) {
+            mbedtls_ssl_set_mtu(&ssl_, static_cast<std::uint16_t>(o_.mtu));
+        }
+    }
+#endif
+#if defined(MBEDTLS_SSL_DTLS_CONNECTION_ID)
+    if (o_.cid_bytes >= 0) {
+        // A fixed CID per side and connection: two runs send the same bytes.
+        const auto n = static_cast<std::size_t>(o_.cid_bytes);
+        for (std::size_t i = 0; i < n; ++i) {
+            own_cid_[i] = static_cast<unsigned char>((is_client() ? 0xc0 : 0x50) + id_ + i);
+        }
+        const int r = mbedtls_ssl_set_cid(&ssl_, MBEDTLS_SSL_CID_ENABLED, own_cid_, n);
+        if (r != 0) {
+            return failed(r, state(), "mbedtls_ssl_set_cid", result);
+        }
+        // Records to us carry our CID; records from us the peer's, which
+        // the scenario asks of both sides (checked after the handshake).
+        tap_.set_cid_length(trace::Direction::In, static_cast<unsigned>(n));
+        tap_.set_cid_length(trace::Direction::Out, static_cast<unsigned>(n));
+    }
+#endif
 #if defined(MBEDTLS_X509_CRT_PARSE_C)
     if (is_client() && !o_.server_name.empty()) {
         const int r = mbedtls_ssl_set_hostname(&ssl_, o_.server_name.c_str());
@@ -54,7 +91,16 @@ bool TlsConnection::setup(const SharedTlsConfig& shared, ConnectionResult& resul
 
 bool TlsConnection::open(Listener* listener, ConnectionResult& result) {
     std::string error;
-    if (is_client()) {
+    if (o_.datagram && !is_client()) {
+        const long client = listener->accept_client(o_.timeout_ms, error);
+        if (client < 0) {
+            return report_failure(result, ConnectionStatus::Timeout, -1, state(), error);
+        }
+        transport_.adopt_client(*listener, static_cast<std::size_t>(client));
+        if (!set_client_transport_id(result)) {
+            return false;
+        }
+    } else if (is_client()) {
         if (!transport_.connect(o_.connect_host, o_.connect_port, error)) {
             return report_failure(result,
                                   transport_.timed_out() ? ConnectionStatus::Timeout
@@ -68,9 +114,70 @@ bool TlsConnection::open(Listener* listener, ConnectionResult& result) {
         }
         transport_.adopt(fd);
     }
-    mbedtls_ssl_set_bio(&ssl_, &transport_, &SocketTransport::bio_send, &SocketTransport::bio_recv,
-                        nullptr);
+    // DTLS reads one datagram at a time, through the timeout callback.
+    mbedtls_ssl_set_bio(&ssl_, &transport_, &SocketTransport::bio_send,
+                        o_.datagram ? nullptr : &SocketTransport::bio_recv,
+                        o_.datagram ? &SocketTransport::bio_recv_timeout : nullptr);
     return true;
+}
+
+bool TlsConnection::set_client_transport_id([[maybe_unused]] ConnectionResult& result) {
+#if defined(MBEDTLS_SSL_DTLS_HELLO_VERIFY) && defined(MBEDTLS_SSL_SRV_C)
+    const std::string id = transport_.client_transport_id();
+    const int r = mbedtls_ssl_set_client_transport_id(
+        &ssl_, reinterpret_cast<const unsigned char*>(id.data()), id.size());
+    if (r != 0) {
+        return failed(r, state(), "mbedtls_ssl_set_client_transport_id", result);
+    }
+#endif
+    return true;
+}
+
+bool TlsConnection::reset_after_hello_verify(ConnectionResult& result) {
+    ++hello_verify_requests_;
+    {
+        ActivityScope a(Recording::instance(), "ssl_session_reset");
+        const int r = mbedtls_ssl_session_reset(&ssl_);
+        if (r != 0) {
+            return failed(r, state(), "mbedtls_ssl_session_reset", result);
+        }
+    }
+    note_buffers();
+    return set_client_transport_id(result);
+}
+
+std::string TlsConnection::datagram_summary() {
+    if (!o_.datagram) {
+        return {};
+    }
+    std::string text;
+#if defined(MBEDTLS_SSL_DTLS_CONNECTION_ID)
+    if (o_.cid_bytes >= 0) {
+        int enabled = MBEDTLS_SSL_CID_DISABLED;
+        unsigned char peer[MBEDTLS_SSL_CID_OUT_LEN_MAX];
+        std::size_t peer_len = 0;
+        if (mbedtls_ssl_get_peer_cid(&ssl_, &enabled, peer, &peer_len) == 0 &&
+            enabled == MBEDTLS_SSL_CID_ENABLED) {
+            text += ", connection ID: ours " + std::to_string(o_.cid_bytes) +
+                    " bytes, the peer's " + std::to_string(peer_len) + " bytes";
+            tap_.set_cid_length(trace::Direction::Out, static_cast<unsigned>(peer_len));
+        } else {
+            text += ", no connection ID (the peer did not take it)";
+        }
+    }
+#endif
+    if (hello_verify_requests_ > 0) {
+        text += ", after " + std::to_string(hello_verify_requests_) + " HelloVerifyRequest" +
+                (hello_verify_requests_ > 1 ? "s" : "");
+    }
+    if (transport_.dropped()) {
+        text += ", datagram " + std::to_string(o_.drop_datagram) + " dropped";
+    }
+    if (transport_.timer_fires() > 0) {
+        text += ", retransmission timer fired " + std::to_string(transport_.timer_fires()) +
+                (transport_.timer_fires() > 1 ? " times" : " time");
+    }
+    return text;
 }
 
 void TlsConnection::free() {

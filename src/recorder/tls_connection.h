@@ -49,6 +49,14 @@ class TlsConnection {
     // called after every step that may have.
     void note_buffers();
 
+    // DTLS server: after a HelloVerifyRequest, mbedtls_ssl_session_reset
+    // and the client's address again (the client answers with its cookie
+    // on the same connection). On failure fills `result` and returns false.
+    bool reset_after_hello_verify(ConnectionResult& result);
+    // DTLS: what the handshake outcome adds: the connection IDs, a
+    // HelloVerifyRequest, retransmissions ("" for TLS).
+    std::string datagram_summary();
+
     // Fills `result` with what went wrong, in terms a user can act on
     // (timeout, peer closed, record too large for the buffer, certificate
     // verification), records the outcome, and returns false.
@@ -56,6 +64,7 @@ class TlsConnection {
 
   private:
     static void on_tls_record(const ObservedRecord& record, void* self);
+    bool set_client_transport_id(ConnectionResult& result);
 
     const RecorderOptions& o_;
     std::uint32_t id_;
@@ -65,6 +74,8 @@ class TlsConnection {
     unsigned char* last_in_ = nullptr;
     unsigned char* last_out_ = nullptr;
     unsigned long largest_in_record_ = 0;
+    unsigned hello_verify_requests_ = 0; // received (client) or sent (server)
+    unsigned char own_cid_[32] = {};
     bool session_offered_ = false;
     bool freed_ = false;
 };

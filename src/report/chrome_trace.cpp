@@ -2,6 +2,7 @@
 
 #include "analysis/handshake_needs.h"
 #include "report/json_text.h"
+#include "report/record_flag_names.h"
 #include "tlsheap/tls_wire.h"
 #include "tlsheap/trace_meta.h"
 
@@ -18,22 +19,6 @@ constexpr int kPid = 1;
 // Trace Event times are microseconds; a fraction keeps the nanoseconds.
 double microseconds(std::uint64_t ns) {
     return static_cast<double>(ns) / 1000.0;
-}
-
-const char* content_type_name(std::uint8_t type) {
-    switch (type) {
-    case tls::kChangeCipherSpec:
-        return "ChangeCipherSpec";
-    case tls::kAlert:
-        return "Alert";
-    case tls::kHandshake:
-        return "Handshake";
-    case tls::kApplicationData:
-        return "ApplicationData";
-    case tls::kHeartbeat:
-        return "Heartbeat";
-    }
-    return "record";
 }
 
 std::string track_name(std::uint32_t connection, bool connection_records) {
@@ -171,12 +156,19 @@ void ChromeTraceWriter::on_context(const trace::Record& r) {
         for (const std::uint8_t type : r.hs_types) {
             messages.push_back(analysis::handshake_type_name(type));
         }
+        json args = {{"direction", direction},
+                     {"content type", r.content_type},
+                     {"length", r.length},
+                     {"handshake messages", messages}};
+        if ((r.flags & trace::kRecordDatagram) != 0) {
+            // DTLS: which record it is, and whether it was sent again or dropped.
+            args["epoch"] = r.epoch;
+            args["sequence"] = r.sequence;
+            args["flags"] = record_flag_names(r.flags);
+        }
         emit(instant(
-            fmt::format("{} {} {} B", direction, content_type_name(r.content_type), r.length),
-            {{"direction", direction},
-             {"content type", r.content_type},
-             {"length", r.length},
-             {"handshake messages", messages}}));
+            fmt::format("{} {} {} B", direction, tls::content_type_name(r.content_type), r.length),
+            args));
     } else if (r.tag == trace::Tag::Outcome) {
         emit(instant(
             r.ret == 0 ? "outcome: ok" : "outcome: failure",

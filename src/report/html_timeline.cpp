@@ -1,6 +1,7 @@
 #include "report/html_timeline.h"
 
 #include "analysis/handshake_needs.h"
+#include "report/record_flag_names.h"
 #include "report/stack_levels.h"
 
 #include <fmt/format.h>
@@ -180,9 +181,15 @@ void HtmlTimelineCollector::on_context(const trace::Record& r) {
     for (const std::uint8_t type : r.hs_types) {
         messages.push_back(analysis::handshake_type_name(type));
     }
-    records_.push_back({last_seq_, walker_.connection(),
-                        r.direction == trace::Direction::In ? "in" : "out", r.content_type,
-                        r.length, std::move(messages)});
+    json mark = json::array({last_seq_, walker_.connection(),
+                             r.direction == trace::Direction::In ? "in" : "out", r.content_type,
+                             r.length, std::move(messages)});
+    if ((r.flags & trace::kRecordDatagram) != 0) {
+        // DTLS: epoch, sequence number and flags (retransmission, dropped, ...).
+        mark.push_back(
+            {{"epoch", r.epoch}, {"sequence", r.sequence}, {"flags", record_flag_names(r.flags)}});
+    }
+    records_.push_back(std::move(mark));
 }
 
 json HtmlTimelineCollector::finish() {

@@ -220,14 +220,19 @@ nlohmann::json profile_json(const RunDescription& run, const ReplayResult& r,
                            {"at", moment_json(info, b.block.at)}});
     }
     j["record_buffers"] = buffers;
-    j["tls_records"] = {{"sent",
-                         {{"count", r.records.count[0]},
-                          {"bytes", r.records.bytes[0]},
-                          {"largest", r.records.largest[0]}}},
-                        {"received",
-                         {{"count", r.records.count[1]},
-                          {"bytes", r.records.bytes[1]},
-                          {"largest", r.records.largest[1]}}}};
+    auto record_counts = [&](unsigned d) {
+        const replay::TlsRecordSummary& s = r.records;
+        return json{{"count", s.count[d]},
+                    {"bytes", s.bytes[d]},
+                    {"largest", s.largest[d]},
+                    {"retransmitted",
+                     {{"records", s.retransmitted[d]}, {"bytes", s.retransmitted_bytes[d]}}},
+                    {"dropped", {{"records", s.dropped[d]}, {"bytes", s.dropped_bytes[d]}}},
+                    {"fragmented_messages", s.fragments[d]}};
+    };
+    j["tls_records"] = {{"transport", r.records.datagram ? "datagram" : "stream"},
+                        {"sent", record_counts(0)},
+                        {"received", record_counts(1)}};
     json leaks = json::array();
     for (const replay::Block& b : r.leaks) {
         leaks.push_back({{"seq", b.seq}, {"bytes", b.size}, {"at", moment_json(info, b.at)}});

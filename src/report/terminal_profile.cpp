@@ -94,6 +94,38 @@ void print_stack(const trace::TraceInfo& info, const replay::ReplayResult& r, Li
     line("");
 }
 
+// "DTLS records    retransmitted: sent 2 (130 bytes); dropped: received 1 (60
+// bytes); fragments: received 3", the parts that are not zero; "" if none is.
+std::string datagram_line(const replay::TlsRecordSummary& s) {
+    if (!s.datagram) {
+        return {};
+    }
+    auto per_direction = [](const std::uint64_t(&records)[2], const std::uint64_t* bytes) {
+        std::string text;
+        for (unsigned d = 0; d < 2; ++d) {
+            if (records[d] == 0) {
+                continue;
+            }
+            text += fmt::format("{}{} {}", text.empty() ? "" : ", ", d == 0 ? "sent" : "received",
+                                grouped(records[d]));
+            if (bytes != nullptr) {
+                text += fmt::format(" ({} bytes)", grouped(bytes[d]));
+            }
+        }
+        return text;
+    };
+    std::string parts;
+    for (const auto& [name, text] :
+         {std::pair{"retransmitted", per_direction(s.retransmitted, s.retransmitted_bytes)},
+          std::pair{"dropped", per_direction(s.dropped, s.dropped_bytes)},
+          std::pair{"fragments", per_direction(s.fragments, nullptr)}}) {
+        if (!text.empty()) {
+            parts += fmt::format("{}{}: {}", parts.empty() ? "" : "; ", name, text);
+        }
+    }
+    return parts.empty() ? std::string() : "DTLS records    " + parts;
+}
+
 } // namespace
 
 void print_profile(std::FILE* out, const RunDescription& run, const ReplayResult& r,
@@ -186,6 +218,9 @@ void print_profile(std::FILE* out, const RunDescription& run, const ReplayResult
             "TLS records     sent {} ({} bytes, largest {}), received {} ({} bytes, largest {})",
             r.records.count[0], grouped(r.records.bytes[0]), grouped(r.records.largest[0]),
             r.records.count[1], grouped(r.records.bytes[1]), grouped(r.records.largest[1])));
+    }
+    if (const std::string dtls = datagram_line(r.records); !dtls.empty()) {
+        line(dtls);
     }
     line("");
 

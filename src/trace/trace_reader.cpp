@@ -1,6 +1,7 @@
 #include "tlsheap/trace_reader.h"
 
 #include "crc32c.h"
+#include "tlsheap/tls_wire.h"
 #include "tlsheap/trace_meta.h"
 
 #include <algorithm>
@@ -510,6 +511,21 @@ bool TraceReader::decode(Tag tag, const unsigned char* p, const unsigned char* e
             ok = c.varint(a);
             out.hs_types.push_back(static_cast<std::uint8_t>(a));
         }
+        // DTLS (1.5): epoch and record sequence number.
+        a = 0;
+        b = 0;
+        if (ok && (flags & kRecordDatagram) != 0) {
+            ok = c.varint(a) && c.varint(b);
+            if (ok && a > tls::kDtlsMaxEpoch) {
+                bad_value("epoch", a, "is out of range (at most 65535)");
+            }
+            if (ok && b > tls::kDtlsMaxSequence) {
+                bad_value("sequence number", b,
+                          "is out of range (DTLS numbers records in 48 bits)");
+            }
+        }
+        out.epoch = static_cast<std::uint16_t>(a);
+        out.sequence = b;
         break;
     }
     case Tag::Role:

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -71,7 +72,8 @@ TEST_F(BadInput, ConfigLackingWhatTheScenarioNeedsFailsBeforeBuilding) {
 
 TEST_F(BadInput, UnknownScenario) {
     expect_error_naming(run_tlsheap({"profile", "--scenario", "tls99-nope"}), 2,
-                        "unknown scenario 'tls99-nope' (known: mqtt-tls12-mutual-rsa");
+                        "unknown scenario 'tls99-nope' (known: dtls12-coap-ecdhe-ecdsa, "
+                        "dtls12-ecdhe-ecdsa-p256, dtls12-psk-ccm8, mqtt-tls12-mutual-rsa");
 }
 
 TEST_F(BadInput, UnknownAndMalformedMacros) {
@@ -134,6 +136,59 @@ TEST_F(BadInput, BrokerThatRejectsTheClientCertificateIsOneLine) {
     const RunResult r = run_tlsheap({"profile", "--scenario", file.string()});
     // OpenSSL's verdict on a chain to a root it does not trust (RFC 8446 6.2).
     expect_error_naming(r, 1, "the peer sent a fatal alert: unknown_ca");
+    EXPECT_EQ(r.error_lines().size(), 1u) << r.err;
+    expect_nothing_left_running();
+}
+
+// A scenario file of the committed one `name`, changed by `edit`, its
+// credentials named by absolute path, written to a scratch directory.
+fs::path edited_scenario(const std::string& name, const std::string& new_name,
+                         const std::function<void(json&)>& edit) {
+    const fs::path scenarios = fs::path(TLSHEAP_SOURCE_DIR) / "scenarios";
+    json s = read_json(scenarios / (name + ".json"));
+    if (s.contains("authentication")) {
+        for (auto item : s["authentication"].items()) {
+            json& value = item.value();
+            if (value.is_string() && value.get<std::string>().rfind("pki/", 0) == 0) {
+                value = (scenarios / value.get<std::string>()).string();
+            } else if (value.is_array()) {
+                for (json& f : value) {
+                    f = (scenarios / f.get<std::string>()).string();
+                }
+            }
+        }
+    }
+    s["name"] = new_name;
+    edit(s);
+    const fs::path file = scratch_dir(new_name) / (new_name + ".json");
+    std::ofstream(file) << s.dump();
+    return file;
+}
+
+// DTLS options where there is no DTLS: refused before anything is built.
+TEST_F(BadInput, DtlsOptionsOnTlsAreOneLine) {
+    expect_error_naming(run_tlsheap({"profile", "--drop-datagram", "2"}), 2,
+                        "--drop-datagram needs a DTLS scenario; tls12-ecdhe-ecdsa-p256 is tls1.2 "
+                        "over TCP");
+    const fs::path cid_on_tls = edited_scenario("tls12-psk-aes128-ccm", "tls-with-cid",
+                                                [](json& s) { s["dtls"]["connection_id"] = 4; });
+    expect_error_naming(run_tlsheap({"profile", "--scenario", cid_on_tls.string()}), 2,
+                        "a \"dtls\" object (connection ID, HelloVerifyRequest, MTU) needs "
+                        "protocol dtls1.2, not tls1.2");
+    expect_error_naming(
+        run_tlsheap({"profile", "--scenario", "dtls12-psk-ccm8", "--drop-datagram", "0"}), 2,
+        "--drop-datagram");
+}
+
+// coap-server answers a GET of a path it does not serve with 4.04: the
+// recording fails in one line that says so, and the server is stopped.
+TEST_F(BadInput, CoapServerThatAnswersNotFoundIsOneLine) {
+    const fs::path file = edited_scenario("dtls12-psk-ccm8", "coap-missing", [](json& s) {
+        s["exchange"]["coap_path"] = "/missing";
+        s["peers"] = json::array({"coap"});
+    });
+    const RunResult r = run_tlsheap({"profile", "--scenario", file.string()});
+    expect_error_naming(r, 1, "the CoAP server answered 4.04 Not Found to GET /missing");
     EXPECT_EQ(r.error_lines().size(), 1u) << r.err;
     expect_nothing_left_running();
 }

@@ -199,6 +199,8 @@ TEST_F(Oom, UnusableRequestsAreOneLineErrors) {
     expect_one_line_error(run_tlsheap({"oom", "-q", "--calls", "1-999999"}),
                           "outside the baseline's");
     expect_one_line_error(run_tlsheap({"oom", "-q", "--calls", "3", "--pool"}), "--pool");
+    expect_one_line_error(run_tlsheap({"oom", "-q", "--scenario", "dtls12-psk-ccm8"}),
+                          "oom runs TLS scenarios; dtls12-psk-ccm8 is DTLS");
 }
 
 } // namespace

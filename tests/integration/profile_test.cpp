@@ -484,6 +484,60 @@ std::string expected_mqtt_session(std::uint64_t payload) {
            std::to_string(received);
 }
 
+// Every record of a trace, both directions, as the transport tap saw it.
+std::vector<trace::Record> tls_records(const fs::path& file) {
+    trace::TraceReader reader(file.string());
+    trace::Record r;
+    std::vector<trace::Record> records;
+    while (reader.next(r)) {
+        if (r.tag == trace::Tag::TlsRecord) {
+            records.push_back(r);
+        }
+    }
+    return records;
+}
+
+// A DTLS recording, record by record (RFC 6347 4.1): every record is a
+// datagram record; each direction starts in epoch 0 with sequence number
+// 0, numbers its records 0, 1, 2, ... within an epoch and starts the next
+// epoch (after its ChangeCipherSpec) at 0 again. The client's first record
+// is its ClientHello; with a HelloVerifyRequest (the mbedTLS peer's
+// cookies, openssl's and coap-server's always) the second ClientHello
+// follows it. The connection ID is taken by the mbedTLS peer only.
+void expect_dtls_records(const Profiled& p, const json& s, const std::string& peer) {
+    const std::vector<trace::Record> records = tls_records(p.trace);
+    ASSERT_FALSE(records.empty());
+    std::map<std::pair<int, std::uint16_t>, std::uint64_t> next; // (direction, epoch) -> seq
+    std::map<int, std::uint16_t> epoch;
+    for (const trace::Record& r : records) {
+        EXPECT_TRUE(r.flags & trace::kRecordDatagram);
+        const int d = static_cast<int>(r.direction);
+        EXPECT_GE(r.epoch, epoch[d]) << "epochs never go back";
+        epoch[d] = r.epoch;
+        const std::pair<int, std::uint16_t> key(d, r.epoch);
+        EXPECT_EQ(r.sequence, next[key]) << "direction " << d << " epoch " << r.epoch;
+        next[key] = r.sequence + 1;
+    }
+    EXPECT_EQ(records.front().direction, trace::Direction::Out);
+    EXPECT_EQ(records.front().hs_types, std::vector<std::uint8_t>{1}); // ClientHello
+    EXPECT_EQ(epoch[static_cast<int>(trace::Direction::Out)], 1);
+    EXPECT_EQ(epoch[static_cast<int>(trace::Direction::In)], 1);
+    const std::string handshake = p.report["outcomes"][0]["text"];
+    const json dtls = s.value("dtls", json::object());
+    const bool hello_verify = peer != "mbedtls" || dtls.value("hello_verify", false);
+    EXPECT_EQ(handshake.find("after 1 HelloVerifyRequest") != std::string::npos, hello_verify)
+        << handshake;
+    if (dtls.contains("connection_id")) {
+        const std::string bytes = std::to_string(dtls["connection_id"].get<int>());
+        EXPECT_NE(handshake.find(peer == "mbedtls" ? "connection ID: ours " + bytes +
+                                                         " bytes, the peer's " + bytes + " bytes"
+                                                   : "no connection ID (the peer did not take it)"),
+                  std::string::npos)
+            << handshake;
+    }
+    EXPECT_EQ(p.report["tls_records"]["transport"], "datagram");
+}
+
 class EveryScenario : public ProfileTest,
                       public ::testing::WithParamInterface<std::tuple<std::string, std::string>> {};
 
@@ -494,17 +548,41 @@ TEST_P(EveryScenario, CompletesAgainstThePeer) {
     const Profiled p = profile(scenario + "-" + peer, {"--scenario", scenario, "--peer", peer});
     ASSERT_EQ(p.run.status, 0) << p.run.err;
     EXPECT_EQ(p.report["outcomes"][0]["kind"], "handshake");
-    const std::string expected = s["protocol"] == "tls1.3" ? "TLSv1.3" : "TLSv1.2";
-    EXPECT_EQ(p.report["outcomes"][0]["text"].get<std::string>().rfind(expected, 0), 0u);
+    const std::string expected = s["protocol"] == "tls1.3"    ? "TLSv1.3"
+                                 : s["protocol"] == "dtls1.2" ? "DTLSv1.2"
+                                                              : "TLSv1.2";
+    const std::string handshake = p.report["outcomes"][0]["text"];
+    EXPECT_EQ(handshake.rfind(expected, 0), 0u) << handshake;
     // The peer is the program asked for, by its own version line.
-    const std::map<std::string, std::string> program = {{"mbedtls", "mbedTLS peer"},
-                                                        {"openssl", "OpenSSL"},
-                                                        {"gnutls", "gnutls-serv"},
-                                                        {"nginx", "nginx"},
-                                                        {"mosquitto", "mosquitto version"}};
+    const std::map<std::string, std::string> program = {
+        {"mbedtls", "mbedTLS peer"},        {"openssl", "OpenSSL"},
+        {"gnutls", "gnutls-serv"},          {"nginx", "nginx"},
+        {"mosquitto", "mosquitto version"}, {"coap", "coap-server v"}};
     EXPECT_NE(p.report["run"]["peer"].get<std::string>().find(program.at(peer)), std::string::npos)
         << p.report["run"]["peer"];
     EXPECT_TRUE(p.report["leaks"]["blocks"].empty());
+    if (s["protocol"] == "dtls1.2") {
+        expect_dtls_records(p, s, peer);
+    }
+    if (s["exchange"].value("application", "http") == "coap") {
+        // RFC 7252 3: a 4-byte header and the 7-byte token "tlsheap"; no
+        // Uri-Path option for "/". The mbedTLS peer answers with the same
+        // token, Content-Format text/plain (option 12, empty: 1 byte), the
+        // payload marker and the scenario's bytes; coap-server with its own
+        // text for "/".
+        const std::string application = p.report["outcomes"][1]["text"];
+        const std::uint64_t response = s["exchange"]["response_bytes"];
+        if (peer == "mbedtls") {
+            EXPECT_EQ(application, "CoAP GET /: 2.05 Content, " + std::to_string(response) +
+                                       " bytes; sent 11 received " +
+                                       std::to_string(4 + 7 + 1 + 1 + response));
+        } else {
+            EXPECT_EQ(application.rfind("CoAP GET /: 2.05 Content, ", 0), 0u) << application;
+            EXPECT_NE(application.find("; sent 11 received "), std::string::npos) << application;
+        }
+        expect_nothing_left_running();
+        return;
+    }
     if (s["exchange"].value("application", "http") == "mqtt") {
         EXPECT_EQ(p.report["outcomes"][1]["text"],
                   expected_mqtt_session(s["exchange"]["publish_bytes"]));
@@ -517,7 +595,8 @@ TEST_P(EveryScenario, CompletesAgainstThePeer) {
     const std::uint64_t received = std::stoull(application.substr(application.rfind(' ') + 1));
     EXPECT_GT(received, response) << application;
     EXPECT_GE(p.report["tls_records"]["received"]["bytes"].get<std::uint64_t>(), received);
-    if (s.contains("max_fragment_length") && s["max_fragment_length"].is_number()) {
+    if (s.contains("max_fragment_length") && s["max_fragment_length"].is_number() &&
+        s["protocol"] != "dtls1.2") {
         expect_records_within_the_max_fragment_length(p, s["max_fragment_length"], peer);
     }
     // A server tlsheap started is stopped.
@@ -628,6 +707,135 @@ TEST_F(ProfileTest, MqttMutualRsaRecordBuffersAreTheConfigsFormula) {
     EXPECT_EQ(p.report["record_buffers"][1]["bytes"], out_buf);
     // The largest record the client sent, its certificate chain, fits the buffer.
     EXPECT_LE(p.report["tls_records"]["sent"]["largest"].get<std::uint64_t>(), 2048u + overhead);
+}
+
+// DTLS fragments a handshake message that does not fit the MTU (RFC 6347
+// 4.2.3): with a 400-byte MTU the mbedTLS peer sends its Certificate in
+// fragments, no record longer than the MTU allows, and the client
+// reassembles it in a buffer ssl_buffer_message allocates of
+// ssl_get_reassembly_buffer_size(): the 12-byte handshake header, the
+// message, and a bitmap of one bit per byte (library/ssl_msg.c, 3.6).
+TEST_F(ProfileTest, DtlsFragmentedCertificateIsReassembledInTheBufferMbedtlsSizes) {
+    const Profiled p =
+        profile("dtls-fragments", {"--scenario", "dtls12-coap-ecdhe-ecdsa", "--peer", "mbedtls"});
+    ASSERT_EQ(p.run.status, 0) << p.run.err;
+    unsigned certificate_starts = 0;
+    unsigned continuations = 0;
+    for (const trace::Record& r : tls_records(p.trace)) {
+        if (r.direction != trace::Direction::In) {
+            continue;
+        }
+        EXPECT_LE(r.length + 13, 400u) << "a record beyond the MTU";
+        if (std::find(r.hs_types.begin(), r.hs_types.end(), 11) != r.hs_types.end()) {
+            ++certificate_starts;
+            EXPECT_TRUE(r.flags & trace::kRecordFragment);
+        }
+        continuations += (r.flags & trace::kRecordContinuesMessage) != 0;
+    }
+    EXPECT_EQ(certificate_starts, 1u);
+    EXPECT_GE(continuations, 1u);
+    EXPECT_GT(p.report["tls_records"]["received"]["fragmented_messages"].get<std::uint64_t>(), 1u);
+    // The Certificate message: the list's 3-byte length, one certificate
+    // with its own 3-byte length.
+    const std::uint64_t der = fs::file_size(fs::path(TLSHEAP_SOURCE_DIR) / "scenarios" / "pki" /
+                                            "ecdsa-p256" / "server.crt.der");
+    const std::uint64_t message = 3 + 3 + der;
+    const std::uint64_t reassembly = 12 + message + (message + 7) / 8;
+    trace::TraceInfo info;
+    bool found = false;
+    for (const Event& e : allocations(p.trace, info)) {
+        if (has_function(e, "ssl_buffer_message") && e.state == "SERVER_CERTIFICATE") {
+            found = found || e.size == reassembly;
+        }
+    }
+    EXPECT_TRUE(found) << "no " << reassembly << "-byte reassembly buffer in SERVER_CERTIFICATE";
+}
+
+// --drop-datagram K: the client discards the K-th datagram it receives (here
+// one of the server's fragmented first flight); once the socket is quiet
+// its timer fires, it sends its last flight again, and the mbedTLS peer,
+// seeing that flight again, resends its own (ssl_msg.c: "received message
+// from last flight"). Every dropped record comes again, flagged a
+// retransmission, and the profile counts both.
+TEST_F(ProfileTest, DtlsDroppedDatagramIsRetransmittedInTheRecordsAndTheProfile) {
+    const Profiled p = profile("dtls-drop", {"--scenario", "dtls12-coap-ecdhe-ecdsa", "--peer",
+                                             "mbedtls", "--drop-datagram", "3"});
+    ASSERT_EQ(p.run.status, 0) << p.run.err;
+    const std::string handshake = p.report["outcomes"][0]["text"];
+    EXPECT_NE(handshake.find("datagram 3 dropped, retransmission timer fired 1 time"),
+              std::string::npos)
+        << handshake;
+    std::vector<trace::Record> dropped;
+    std::vector<trace::Record> again;
+    std::uint64_t sent_again = 0;
+    for (const trace::Record& r : tls_records(p.trace)) {
+        if (r.direction == trace::Direction::Out) {
+            sent_again += (r.flags & trace::kRecordRetransmission) != 0;
+        } else if (r.flags & trace::kRecordDropped) {
+            EXPECT_TRUE(again.empty()) << "one datagram is dropped, before any resend";
+            dropped.push_back(r);
+        } else if (r.flags & trace::kRecordRetransmission) {
+            again.push_back(r);
+        }
+    }
+    ASSERT_FALSE(dropped.empty());
+    EXPECT_GE(sent_again, 1u);
+    for (const trace::Record& d : dropped) {
+        const bool resent = std::any_of(again.begin(), again.end(), [&](const trace::Record& r) {
+            return r.content_type == d.content_type && r.epoch == d.epoch && r.length == d.length &&
+                   r.hs_types == d.hs_types && r.sequence > d.sequence;
+        });
+        EXPECT_TRUE(resent) << "dropped record seq " << d.sequence << " never came again";
+    }
+    const json& received = p.report["tls_records"]["received"];
+    EXPECT_EQ(received["dropped"]["records"], dropped.size());
+    EXPECT_EQ(received["retransmitted"]["records"], again.size());
+    EXPECT_EQ(p.report["tls_records"]["sent"]["retransmitted"]["records"], sent_again);
+    EXPECT_EQ(p.report["outcomes"][1]["text"], "CoAP GET /: 2.05 Content, 256 bytes; sent 11 "
+                                               "received 269");
+}
+
+// Two DTLS connections at once, their handshakes interleaved step by step:
+// the mbedTLS peer serves both from one UDP socket, sorting datagrams by the
+// client's address, and each takes its connection ID.
+TEST_F(ProfileTest, DtlsConcurrentConnectionsShareThePeersOneSocket) {
+    const Profiled p = profile("dtls-together", {"--scenario", "dtls12-psk-ccm8", "--connections",
+                                                 "2", "--start", "together"});
+    ASSERT_EQ(p.run.status, 0) << p.run.err;
+    unsigned handshakes = 0;
+    for (const json& o : p.report["outcomes"]) {
+        if (o["kind"] == "handshake") {
+            ++handshakes;
+            EXPECT_NE(o["text"].get<std::string>().find(
+                          "connection ID: ours 4 bytes, the peer's 4 bytes"),
+                      std::string::npos)
+                << o["text"];
+        }
+    }
+    EXPECT_EQ(handshakes, 2u);
+}
+
+// A DTLS server with cookies answers the first ClientHello with a
+// HelloVerifyRequest and resets its context for the second
+// (mbedtls_ssl_session_reset, as mbedTLS's dtls_server.c does).
+TEST_F(ProfileTest, DtlsServerSideSendsOneHelloVerifyRequestAndResets) {
+    const Profiled p =
+        profile("dtls-server", {"--scenario", "dtls12-ecdhe-ecdsa-p256", "--side", "server"});
+    ASSERT_EQ(p.run.status, 0) << p.run.err;
+    const std::string handshake = p.report["outcomes"][0]["text"];
+    EXPECT_NE(handshake.find("after 1 HelloVerifyRequest"), std::string::npos) << handshake;
+    unsigned sent = 0;
+    for (const trace::Record& r : tls_records(p.trace)) {
+        sent += r.direction == trace::Direction::Out && r.hs_types == std::vector<std::uint8_t>{3};
+    }
+    EXPECT_EQ(sent, 1u);
+    trace::TraceReader reader(p.trace.string());
+    trace::Record r;
+    unsigned resets = 0;
+    while (reader.next(r)) {
+        resets += r.tag == trace::Tag::Activity && r.begin && r.key == "ssl_session_reset";
+    }
+    EXPECT_EQ(resets, 1u);
 }
 
 TEST_F(ProfileTest, ServerSideIsRecordedAgainstTheMbedtlsPeerAsClient) {

@@ -245,8 +245,12 @@ SilentListener::~SilentListener() {
 void expect_nothing_left_running() {
     // The servers by the command lines tlsheap starts them with (a compiler
     // building nginx_config.cpp is not nginx).
-    const std::vector<std::string> needles = {test_cache().string() + "/builds", "s_server",
-                                              "gnutls-serv --port", "nginx -c ", "mosquitto -c "};
+    const std::vector<std::string> needles = {test_cache().string() + "/builds",
+                                              "s_server",
+                                              "gnutls-serv --port",
+                                              "nginx -c ",
+                                              "mosquitto -c ",
+                                              "coap-server-gnutls -A "};
     for (const std::string& needle : needles) {
         std::vector<std::string> left = orphaned_processes(needle);
         if (!left.empty()) {

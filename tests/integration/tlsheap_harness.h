@@ -61,7 +61,7 @@ std::filesystem::path scratch_dir(const std::string& name);
 // tests running in parallel still have their tlsheap as parent.
 std::vector<std::string> orphaned_processes(const std::string& needle);
 // Fails the current test when a variant's program or a server (s_server,
-// gnutls-serv, nginx, mosquitto) that a tlsheap run started is still running
+// gnutls-serv, nginx, mosquitto, coap-server) that a tlsheap run started is still running
 // (for a fixture's TearDown).
 void expect_nothing_left_running();
 

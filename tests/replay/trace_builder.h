@@ -179,6 +179,24 @@ class TraceBuilder {
         e.emit(trace::Tag::TlsRecord, bytes_);
         return *this;
     }
+    // A DTLS record (format 1.5): flag Datagram set, epoch and sequence after
+    // the handshake types.
+    TraceBuilder& datagram_record(trace::Direction direction, std::uint8_t content_type,
+                                  std::uint32_t length, std::uint64_t epoch, std::uint64_t sequence,
+                                  std::uint8_t flags = 0, std::vector<std::uint8_t> hs_types = {}) {
+        trace::RecordEncoder e;
+        e.varint(static_cast<unsigned>(direction))
+            .varint(content_type)
+            .varint(0xfefd)
+            .varint(length)
+            .varint(flags | trace::kRecordDatagram)
+            .varint(hs_types.size());
+        for (const std::uint8_t t : hs_types) {
+            e.varint(t);
+        }
+        e.varint(epoch).varint(sequence).emit(trace::Tag::TlsRecord, bytes_);
+        return *this;
+    }
     // A plaintext handshake record starting the given messages.
     TraceBuilder& handshake(trace::Direction direction, std::uint32_t length,
                             std::vector<std::uint8_t> hs_types) {

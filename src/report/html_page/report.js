@@ -406,7 +406,8 @@
         });
         marker.addEventListener("mousemove", function (e) {
           e.stopPropagation();
-          showTip(e, [(incoming ? "received" : "sent") + " TLS record: " + contentType(r[3]) + ", " + bytes(r[4]), "after event " + count(r[0]) + (r[5] && r[5].length ? "\nmessages: " + r[5].join(", ") : "")]);
+          var dtls = r[6] ? "\nepoch " + r[6].epoch + ", sequence " + r[6].sequence + (r[6].flags.length ? ": " + r[6].flags.join(", ") : "") : "";
+          showTip(e, [(incoming ? "received" : "sent") + (r[6] ? " DTLS record: " : " TLS record: ") + contentType(r[3]) + ", " + bytes(r[4]), "after event " + count(r[0]) + (r[5] && r[5].length ? "\nmessages: " + r[5].join(", ") : "") + dtls]);
         });
         marker.addEventListener("mouseleave", hideTip);
         overlay.appendChild(marker);
@@ -537,7 +538,7 @@
   }
 
   function contentType(type) {
-    return { 20: "ChangeCipherSpec", 21: "Alert", 22: "Handshake", 23: "ApplicationData", 24: "Heartbeat" }[type] || "type " + type;
+    return { 20: "ChangeCipherSpec", 21: "Alert", 22: "Handshake", 23: "ApplicationData", 24: "Heartbeat", 25: "Tls12Cid" }[type] || "type " + type;
   }
 
   // ---------- the flame graph (icicle: the root on top) ----------

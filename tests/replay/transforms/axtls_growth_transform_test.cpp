@@ -188,7 +188,13 @@ TEST(AxtlsGrowthTransform, RefusesDtlsAndTracesWithoutRolesOrRecords) {
     ClientTraceOptions dtls;
     dtls.transport = "datagram";
     EXPECT_EQ(message(dtls), "transform axtls-growth does not apply: it is a DTLS recording "
-                             "(meta transport=datagram), and axTLS has no DTLS");
+                             "(meta transport=datagram), and axTLS has no DTLS (the scheme "
+                             "models TLS over TCP)");
+    ClientTraceOptions dtls_records;
+    dtls_records.dtls_records = true;
+    EXPECT_EQ(message(dtls_records),
+              "transform axtls-growth does not apply: it is a DTLS recording (its TLS records "
+              "came in UDP datagrams), and axTLS has no DTLS (the scheme models TLS over TCP)");
     ClientTraceOptions no_roles;
     no_roles.roles = false;
     EXPECT_NE(message(no_roles).find("has no Role records"), std::string::npos);

@@ -365,7 +365,23 @@ TEST(EspDynamicTransform, RefusesDtls) {
     } catch (const TransformError& e) {
         EXPECT_EQ(std::string(e.what()),
                   "transform esp-dynamic does not apply: it is a DTLS recording (meta "
-                  "transport=datagram), and ESP-IDF's dynamic buffers do not support DTLS");
+                  "transport=datagram), and ESP-IDF's dynamic buffers do not support DTLS (the "
+                  "scheme models TLS over TCP)");
+    }
+}
+
+TEST(EspDynamicTransform, RefusesDtlsRecordsInATraceThatDoesNotSayItsTransport) {
+    ClientTraceOptions o;
+    o.dtls_records = true;
+    auto source = esp(o);
+    try {
+        testing::drain(*source);
+        FAIL() << "DTLS records were transformed";
+    } catch (const TransformError& e) {
+        EXPECT_EQ(std::string(e.what()),
+                  "transform esp-dynamic does not apply: it is a DTLS recording (its TLS records "
+                  "came in UDP datagrams), and ESP-IDF's dynamic buffers do not support DTLS (the "
+                  "scheme models TLS over TCP)");
     }
 }
 

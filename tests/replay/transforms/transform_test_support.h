@@ -49,11 +49,12 @@ struct ClientTraceOptions {
     std::string transport = "stream";
     bool roles = true;
     bool tls_records = true;
-    bool cbc_sha384 = true;           // O = 333 (else GCM/SHA-256: O = 45)
-    bool mutual = false;              // own certificate chain (10000 + 9000 bytes of DER) and key
-    bool bundled_ske_shd = false;     // ServerKeyExchange and ServerHelloDone in one record
-    bool psk = false;                 // no Certificate message, no ServerKeyExchange message
-    bool tls13 = false;               // the TLS 1.3 flight (encrypted records, compat CCS)
+    bool dtls_records = false;    // the TLS records as DTLS records (the meta still says stream)
+    bool cbc_sha384 = true;       // O = 333 (else GCM/SHA-256: O = 45)
+    bool mutual = false;          // own certificate chain (10000 + 9000 bytes of DER) and key
+    bool bundled_ske_shd = false; // ServerKeyExchange and ServerHelloDone in one record
+    bool psk = false;             // no Certificate message, no ServerKeyExchange message
+    bool tls13 = false;           // the TLS 1.3 flight (encrypted records, compat CCS)
     std::uint32_t app_record = 16408; // a full AES-GCM record: 16384 + 8 + 16
     bool fail_at_server_key_exchange = false;
 };
@@ -132,7 +133,9 @@ inline void in_record(TransformTraceBuilder& b, const ClientTraceOptions& o, std
                       std::uint32_t length, std::vector<std::uint8_t> hs = {}) {
     if (!o.tls_records)
         return;
-    if (!hs.empty())
+    if (o.dtls_records)
+        b.datagram_record(trace::Direction::In, type, length, 0, 1, 0, std::move(hs));
+    else if (!hs.empty())
         b.handshake(trace::Direction::In, length, std::move(hs));
     else
         b.record(trace::Direction::In, type, length);
@@ -142,7 +145,9 @@ inline void out_record(TransformTraceBuilder& b, const ClientTraceOptions& o, st
                        std::uint32_t length, std::vector<std::uint8_t> hs = {}) {
     if (!o.tls_records)
         return;
-    if (!hs.empty())
+    if (o.dtls_records)
+        b.datagram_record(trace::Direction::Out, type, length, 0, 1, 0, std::move(hs));
+    else if (!hs.empty())
         b.handshake(trace::Direction::Out, length, std::move(hs));
     else
         b.record(trace::Direction::Out, type, length);

@@ -1,11 +1,17 @@
-// What tlsheap tells gnutls-serv and nginx to serve a scenario with, worked
-// out by hand from the scenario (the servers themselves are exercised by
-// the end-to-end tests).
+// What tlsheap tells gnutls-serv, nginx, mosquitto and coap-server to serve
+// a scenario with, worked out by hand from the scenario (the servers
+// themselves are exercised by the end-to-end tests).
+#include "orchestration/coap_server.h"
 #include "orchestration/gnutls_server.h"
 #include "orchestration/mosquitto_config.h"
 #include "orchestration/nginx_config.h"
+#include "orchestration/record_error.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 namespace tlsheap::record {
 namespace {
@@ -110,6 +116,98 @@ TEST(MosquittoConfig, OneTlsListenerOnLoopbackThatRequiresTheClientsCertificate)
     }
     site.credentials.key = "/w/key.pem\nlistener 1883";
     EXPECT_THROW(mosquitto_config(mutual_tls13(), site), ScenarioError);
+}
+
+TEST(CoapServer, PskIsTheKeysBytesWithNoHint) {
+    Scenario s = psk_tls12();
+    s.protocol = "dtls1.2";
+    s.psk_hex = "0A0b7f";
+    CoapSite site;
+    site.port = 5684;
+    site.work_dir = "/w";
+    // -p 5683: plain CoAP there, DTLS on 5684.
+    EXPECT_EQ(coap_server_arguments(s, site),
+              (std::vector<std::string>{"coap-server-gnutls", "-A", "127.0.0.1", "-p", "5683", "-k",
+                                        "\x0a\x0b\x7f", "-h", ""}));
+    // argv cannot carry a zero byte.
+    s.psk_hex = "000102";
+    EXPECT_THROW(coap_server_arguments(s, site), ScenarioError);
+    s.psk_hex = "01";
+    site.port = 1; // the plain port would be 0
+    EXPECT_THROW(coap_server_arguments(s, site), RecordError);
+}
+
+TEST(CoapServer, CertificatesAndTheClientCaForMutual) {
+    CoapSite site;
+    site.port = 20001;
+    site.credentials = credentials_in("/w");
+    Scenario s = mutual_tls13();
+    s.protocol = "dtls1.2";
+    EXPECT_EQ(
+        coap_server_arguments(s, site),
+        (std::vector<std::string>{"coap-server-gnutls", "-A", "127.0.0.1", "-p", "20000", "-c",
+                                  "/w/chain.pem", "-j", "/w/key.pem", "-C", "/w/client_ca.pem"}));
+    s.auth_mode = "certificate";
+    EXPECT_EQ(coap_server_arguments(s, site),
+              (std::vector<std::string>{"coap-server-gnutls", "-A", "127.0.0.1", "-p", "20000",
+                                        "-c", "/w/chain.pem", "-j", "/w/key.pem"}));
+}
+
+// A UDP socket on 127.0.0.1 (`any`: 0.0.0.0) at a port the kernel picks.
+class BoundUdpSocket {
+  public:
+    explicit BoundUdpSocket(bool any = false) : fd_(::socket(AF_INET, SOCK_DGRAM, 0)) {
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(any ? INADDR_ANY : INADDR_LOOPBACK);
+        socklen_t len = sizeof a;
+        EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+        EXPECT_EQ(::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len), 0);
+        port_ = ntohs(a.sin_port);
+    }
+    ~BoundUdpSocket() { close(); }
+    BoundUdpSocket(const BoundUdpSocket&) = delete;
+    BoundUdpSocket& operator=(const BoundUdpSocket&) = delete;
+    void close() {
+        if (fd_ >= 0) {
+            ::close(fd_);
+            fd_ = -1;
+        }
+    }
+    unsigned port() const { return port_; }
+
+  private:
+    int fd_;
+    unsigned port_ = 0;
+};
+
+TEST(CoapServer, UdpPortBoundReadsTheKernelsSocketTable) {
+    for (bool any : {false, true}) {
+        BoundUdpSocket socket(any);
+        ASSERT_NE(socket.port(), 0u);
+        EXPECT_TRUE(udp_port_bound(socket.port())) << socket.port();
+        socket.close();
+        EXPECT_FALSE(udp_port_bound(socket.port())) << socket.port();
+    }
+}
+
+TEST(CoapServer, PortsAreAFreePairOrTheRequestedOne) {
+    const CoapPorts any = coap_ports(0);
+    EXPECT_EQ(any.dtls, any.plain + 1);
+    EXPECT_FALSE(udp_port_bound(any.plain));
+    EXPECT_FALSE(udp_port_bound(any.dtls));
+    // Either port of the pair taken: refused, as in use (exit code 2).
+    BoundUdpSocket taken;
+    for (unsigned dtls : {taken.port(), taken.port() + 1}) {
+        try {
+            coap_ports(dtls);
+            ADD_FAILURE() << dtls << " accepted with " << taken.port() << " bound";
+        } catch (const RecordError& e) {
+            EXPECT_EQ(e.exit_code(), 2);
+            EXPECT_NE(std::string(e.what()).find("in use"), std::string::npos) << e.what();
+        }
+    }
+    EXPECT_THROW(coap_ports(1), RecordError);
 }
 
 } // namespace

@@ -61,6 +61,57 @@ TEST(ExchangeOptions, MalformedValuesAndAServerAreRefused) {
     }
 }
 
+TEST(DatagramOptions, DtlsOptionsParseWithTheirTransport) {
+    RecorderOptions o;
+    std::string error;
+    ASSERT_TRUE(parse({"--connect", "h:1", "--transport", "datagram", "--cid", "4", "--mtu", "400",
+                       "--drop-datagram", "3", "--application", "coap", "--coap-path", "/a/b"},
+                      o, error))
+        << error;
+    EXPECT_TRUE(o.datagram);
+    EXPECT_EQ(o.cid_bytes, 4);
+    EXPECT_EQ(o.mtu, 400u);
+    EXPECT_EQ(o.drop_datagram, 3u);
+    EXPECT_EQ(o.application, recorder_protocol::Application::Coap);
+    EXPECT_EQ(o.coap_path, "/a/b");
+    RecorderOptions server;
+    ASSERT_TRUE(parse({"--mode", "server", "--transport", "datagram", "--cookies", "--cid", "0",
+                       "--application", "coap"},
+                      server, error))
+        << error;
+    EXPECT_TRUE(server.cookies);
+    EXPECT_EQ(server.cid_bytes, 0);
+    // Without them: TLS over TCP, no CID.
+    RecorderOptions plain;
+    ASSERT_TRUE(parse({"--connect", "h:1"}, plain, error)) << error;
+    EXPECT_FALSE(plain.datagram);
+    EXPECT_EQ(plain.cid_bytes, -1);
+}
+
+TEST(DatagramOptions, DtlsOptionsWithoutDtlsOrOutOfRangeAreRefused) {
+    for (const std::vector<std::string>& bad : std::vector<std::vector<std::string>>{
+             {"--connect", "h:1", "--cid", "4"},
+             {"--connect", "h:1", "--drop-datagram", "1"},
+             {"--connect", "h:1", "--mtu", "400"},
+             {"--connect", "h:1", "--application", "coap"},
+             {"--mode", "server", "--cookies"},
+             {"--connect", "h:1", "--transport", "datagram", "--cookies"},
+             {"--connect", "h:1", "--transport", "datagram", "--application", "mqtt"},
+             {"--connect", "h:1", "--transport", "udp"},
+             {"--connect", "h:1", "--transport", "datagram", "--cid", "33"},
+             {"--connect", "h:1", "--transport", "datagram", "--mtu", "127"},
+             {"--connect", "h:1", "--transport", "datagram", "--mtu", "16385"},
+             {"--connect", "h:1", "--transport", "datagram", "--drop-datagram", "0"},
+             {"--connect", "h:1", "--transport", "datagram", "--drop-datagram", "1001"},
+             {"--connect", "h:1", "--transport", "datagram", "--coap-path", "a"}}) {
+        RecorderOptions o;
+        std::string error;
+        EXPECT_FALSE(parse(bad, o, error)) << bad[bad.size() - 2] << " " << bad.back();
+        EXPECT_FALSE(error.empty());
+        EXPECT_EQ(error.find('\n'), std::string::npos) << error;
+    }
+}
+
 TEST(ExchangeOptions, ReadRulesRoundTripThroughTheirText) {
     for (const char* text :
          {"response", "close", "bytes:1", "bytes:1073741824", "quiet:1", "quiet:600000"}) {

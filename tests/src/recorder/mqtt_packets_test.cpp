@@ -1,5 +1,6 @@
 // MQTT 3.1.1 packets byte for byte, as OASIS MQTT Version 3.1.1 lays them
 // out (sections 2 and 3), and the reading of what a broker sends.
+#include "byte_string.h"
 #include "mqtt_packets.h"
 
 #include <gtest/gtest.h>
@@ -7,14 +8,6 @@
 
 namespace tlsheap::recorder::mqtt {
 namespace {
-
-std::string bytes(std::initializer_list<int> values) {
-    std::string out;
-    for (int v : values) {
-        out += static_cast<char>(v);
-    }
-    return out;
-}
 
 TEST(MqttPackets, ConnectSubscribeAndSmallPackets) {
     // 3.1: 0x10, remaining 14 + 2 + 2 = 18, "MQTT", level 4, clean session, keep alive 60.

@@ -36,10 +36,8 @@ std::vector<unsigned char> hand_made_trace() {
     return b.finish();
 }
 
-json exported() {
-    const std::vector<unsigned char> bytes = hand_made_trace();
-    replay::ReplayOptions options;
-    options.models = {replay::ModelSpec::parse("ideal")};
+// The Chrome trace of `bytes`, with `options`' models.
+json exported(const std::vector<unsigned char>& bytes, const replay::ReplayOptions& options) {
     const replay::ReplayResult models = [&] {
         auto reader = trace::TraceReader::from_bytes(bytes);
         return replay::replay_trace(*reader, options);
@@ -51,6 +49,12 @@ json exported() {
     walker.walk(*reader, writer);
     writer.finish();
     return json::parse(out.str());
+}
+
+json exported() {
+    replay::ReplayOptions options;
+    options.models = {replay::ModelSpec::parse("ideal")};
+    return exported(hand_made_trace(), options);
 }
 
 std::vector<json> of_kind(const json& doc, const std::string& ph, const std::string& name = "") {
@@ -128,6 +132,22 @@ TEST(ChromeTrace, RecordsAndFailedAllocationsAreInstants) {
     EXPECT_EQ(instants[1].at("name"), "allocation failed");
     EXPECT_EQ(instants[1].at("args").at("bytes"), 30);
     EXPECT_EQ(instants[1].at("ts"), 0.03);
+}
+
+// A DTLS record's instant says which record it is and what became of it.
+TEST(ChromeTrace, DatagramRecordsCarryEpochSequenceAndFlags) {
+    tlsheap::testing::TraceBuilder b;
+    b.phase(trace::Phase::Handshake).alloc(10, 0x1000);
+    b.datagram_record(trace::Direction::In, 22, 70, 0, 3,
+                      trace::kRecordPlaintext | trace::kRecordRetransmission, {2});
+    const std::vector<json> instants = of_kind(exported(b.finish(), {}), "i");
+    ASSERT_EQ(instants.size(), 1u);
+    EXPECT_EQ(instants[0].at("name"), "in Handshake 70 B");
+    const json& args = instants[0].at("args");
+    EXPECT_EQ(args.at("epoch"), 0);
+    EXPECT_EQ(args.at("sequence"), 3);
+    EXPECT_EQ(args.at("flags"), json::array({"plaintext", "retransmission", "datagram"}));
+    EXPECT_EQ(args.at("handshake messages"), json::array({"ServerHello"}));
 }
 
 } // namespace

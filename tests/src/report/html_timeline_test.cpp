@@ -101,6 +101,23 @@ TEST(HtmlTimeline, RecordsFailuresAndPointEvents) {
     }
 }
 
+// A DTLS record's mark has a seventh item: epoch, sequence and flags.
+TEST(HtmlTimeline, DatagramRecordsSayWhichRecordTheyAre) {
+    tlsheap::testing::TraceBuilder b;
+    b.phase(trace::Phase::Handshake).alloc(10, 0x1000);
+    b.datagram_record(trace::Direction::Out, 22, 112, 0, 2,
+                      trace::kRecordPlaintext | trace::kRecordFragment | trace::kRecordDropped,
+                      {11});
+    auto reader = trace::TraceReader::from_bytes(b.finish());
+    trace::TraceWalker walker;
+    const std::vector<replay::SeriesPoint> no_points;
+    HtmlTimelineCollector collector(walker, no_points);
+    walker.walk(*reader, collector);
+    EXPECT_EQ(collector.finish().at("records"), json::parse(R"([[1, 0, "out", 22, 112,
+        ["Certificate"],
+        {"epoch": 0, "sequence": 2, "flags": ["plaintext", "fragment", "dropped", "datagram"]}]])"));
+}
+
 TEST(HtmlTimeline, AllocatedPerStateAddsEveryConnectionsBytes) {
     const json flame = collect().timeline.at("allocated_by_state");
     // The stacks are not described: one [unknown] frame under each state.

@@ -328,6 +328,49 @@ TEST(ProfileReport, JsonCarriesTheReplayFigures) {
     EXPECT_EQ(j.at("series").at("points").size(), r.series.size());
 }
 
+// A DTLS recording: the records of a dropped and a retransmitted ClientHello
+// and of a fragmented Certificate, in the record summary and its one line.
+TEST(ProfileReport, DatagramRecordsAreCountedByWhatHappenedToThem) {
+    using trace::Direction;
+    tlsheap::testing::TraceBuilder b;
+    b.phase(trace::Phase::Handshake).alloc(100, 0x1000);
+    b.datagram_record(Direction::Out, 22, 120, 0, 0,
+                      trace::kRecordPlaintext | trace::kRecordDropped, {1});
+    b.datagram_record(Direction::Out, 22, 120, 0, 1,
+                      trace::kRecordPlaintext | trace::kRecordRetransmission, {1});
+    b.datagram_record(Direction::In, 22, 312, 0, 1,
+                      trace::kRecordPlaintext | trace::kRecordFragment, {11});
+    b.datagram_record(Direction::In, 22, 212, 0, 2,
+                      trace::kRecordPlaintext | trace::kRecordFragment |
+                          trace::kRecordContinuesMessage);
+    b.datagram_record(Direction::In, 23, 40, 1, 0);
+    b.phase(trace::Phase::Teardown).free(0x1000);
+    auto reader = trace::TraceReader::from_bytes(b.finish());
+    const replay::ReplayResult r = replay::replay_trace(*reader, {});
+    RunDescription run;
+    run.scenario = "dtls12";
+    const nlohmann::json records = profile_json(run, r).at("tls_records");
+    EXPECT_EQ(records.at("transport"), "datagram");
+    EXPECT_EQ(records.at("sent").at("count"), 2u);
+    EXPECT_EQ(records.at("sent").at("dropped"), (nlohmann::json{{"records", 1}, {"bytes", 120}}));
+    EXPECT_EQ(records.at("sent").at("retransmitted"),
+              (nlohmann::json{{"records", 1}, {"bytes", 120}}));
+    EXPECT_EQ(records.at("sent").at("fragmented_messages"), 0u);
+    EXPECT_EQ(records.at("received").at("count"), 3u);
+    EXPECT_EQ(records.at("received").at("fragmented_messages"), 2u);
+    EXPECT_EQ(records.at("received").at("retransmitted").at("records"), 0u);
+    EXPECT_TRUE(has_line(lines_of(render(run, r)),
+                         "DTLS records    retransmitted: sent 1 (120 bytes); dropped: sent 1 (120 "
+                         "bytes); fragments: received 2"));
+
+    // A TLS recording says stream, with nothing retransmitted, and no such line.
+    const auto& tls = replayed();
+    const nlohmann::json stream = profile_json(tls.run, tls.result).at("tls_records");
+    EXPECT_EQ(stream.at("transport"), "stream");
+    EXPECT_EQ(stream.at("received").at("dropped").at("records"), 0u);
+    EXPECT_EQ(render(tls.run, tls.result).find("DTLS records"), std::string::npos);
+}
+
 // Stack 1: the platform layer, the call site, then its callers (one of them
 // recursing) and a frame outside mbedTLS.
 TEST(ProfileReport, CallerChainNamesDistinctMbedtlsCallers) {

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 #include <iterator>
 #include <limits>
+#include <tuple>
 
 namespace tlsheap::trace {
 namespace {
@@ -48,6 +49,35 @@ TEST(HostileTrace, StackHighWaterBeyondAnyStackOrAboveItsBaseIsCorruption) {
     }
     TraceBuilder fine;
     fine.stack_high_water(kMaxStackBytes, kMaxStackBytes);
+    EXPECT_EQ(read_all(fine.finish()), "");
+}
+
+// A DTLS record's epoch is a uint16 and its sequence number 48 bits (1.5).
+TEST(HostileTrace, DtlsEpochAndSequenceBeyondTheirFieldsAreCorruption) {
+    const std::uint64_t most = (std::uint64_t{1} << 48) - 1;
+    for (const auto& [epoch, sequence, what] :
+         {std::tuple<std::uint64_t, std::uint64_t, const char*>{
+              0, most + 1, "TlsRecord record: sequence number 281474976710656 is out of range"},
+          {0, ~std::uint64_t{0}, "sequence number 18446744073709551615 is out of range"},
+          {65536, 0, "TlsRecord record: epoch 65536 is out of range"}}) {
+        TraceBuilder b;
+        b.datagram_record(Direction::In, 23, 10, epoch, sequence);
+        expect_corrupt(b.finish(), what);
+    }
+    // The two fields missing: malformed, not read past.
+    auto bytes = encode_header();
+    RecordEncoder()
+        .varint(0)
+        .varint(22)
+        .varint(0xfefd)
+        .varint(10)
+        .varint(kRecordDatagram)
+        .varint(0)
+        .emit(Tag::TlsRecord, bytes);
+    encode_end(bytes, 0);
+    expect_corrupt(bytes, "malformed TlsRecord record");
+    TraceBuilder fine;
+    fine.datagram_record(Direction::Out, 22, 10, 65535, most);
     EXPECT_EQ(read_all(fine.finish()), "");
 }
 

@@ -132,6 +132,62 @@ TEST(TraceReader, ConnectionRecordsRoundTrip) {
     EXPECT_EQ(r.connection, 1u);
 }
 
+// 1.5: a DTLS record (flag Datagram) carries its epoch and 48-bit sequence
+// number; a TLS record has neither, as in 1.4.
+TEST(TraceReader, DatagramRecordsCarryEpochAndSequence) {
+    TraceBuilder b;
+    b.datagram_record(Direction::In, 22, 120, 0, 3,
+                      kRecordPlaintext | kRecordFragment | kRecordRetransmission, {2, 11});
+    b.datagram_record(Direction::Out, 23, 40, 65535, (std::uint64_t{1} << 48) - 1, kRecordDropped);
+    b.record(Direction::Out, 23, 50);
+    auto reader = TraceReader::from_bytes(b.finish());
+    Record r;
+    ASSERT_TRUE(reader->next(r));
+    EXPECT_EQ(r.tag, Tag::TlsRecord);
+    EXPECT_EQ(r.direction, Direction::In);
+    EXPECT_EQ(r.version, 0xfefd);
+    EXPECT_EQ(r.length, 120u);
+    EXPECT_EQ(r.flags,
+              kRecordDatagram | kRecordPlaintext | kRecordFragment | kRecordRetransmission);
+    EXPECT_EQ(r.hs_types, (std::vector<std::uint8_t>{2, 11}));
+    EXPECT_EQ(r.epoch, 0);
+    EXPECT_EQ(r.sequence, 3u);
+    ASSERT_TRUE(reader->next(r));
+    EXPECT_EQ(r.flags, kRecordDatagram | kRecordDropped);
+    EXPECT_EQ(r.epoch, 65535);
+    EXPECT_EQ(r.sequence, (std::uint64_t{1} << 48) - 1);
+    ASSERT_TRUE(reader->next(r));
+    EXPECT_EQ(r.flags, 0);
+    EXPECT_EQ(r.epoch, 0);
+    EXPECT_EQ(r.sequence, 0u);
+    EXPECT_EQ(r.length, 50u);
+    ASSERT_TRUE(reader->next(r));
+    EXPECT_EQ(r.tag, Tag::End);
+}
+
+// A 1.4 trace's TLS records read as before.
+TEST(TraceReader, FormatOneFourTlsRecordsStillRead) {
+    auto bytes = encode_header(kVersionMajor, 4);
+    RecordEncoder()
+        .varint(1)
+        .varint(22)
+        .varint(0x0303)
+        .varint(91)
+        .varint(kRecordPlaintext)
+        .varint(1)
+        .varint(2)
+        .emit(Tag::TlsRecord, bytes);
+    encode_end(bytes, 0);
+    auto reader = TraceReader::from_bytes(bytes);
+    Record r;
+    ASSERT_TRUE(reader->next(r));
+    EXPECT_EQ(r.length, 91u);
+    EXPECT_EQ(r.hs_types, std::vector<std::uint8_t>{2});
+    EXPECT_EQ(r.sequence, 0u);
+    ASSERT_TRUE(reader->next(r));
+    EXPECT_TRUE(reader->complete());
+}
+
 // 1.3 added the EarlyData outcome; a 1.2 trace cannot hold it, and its
 // status is one the walker knows.
 TEST(TraceReader, EarlyDataOutcomeIsFormatOneThree) {
