@@ -207,24 +207,9 @@ void RecordingStatistics::on_context(const Record& r) {
         }
         break;
     }
-    case Tag::TlsRecord: {
-        const unsigned d = static_cast<unsigned>(r.direction);
-        TlsRecordSummary& records = result_.records;
-        ++records.count[d];
-        records.bytes[d] += r.length;
-        records.largest[d] = std::max(records.largest[d], r.length);
-        records.datagram = records.datagram || (r.flags & trace::kRecordDatagram) != 0;
-        if ((r.flags & trace::kRecordRetransmission) != 0) {
-            ++records.retransmitted[d];
-            records.retransmitted_bytes[d] += r.length;
-        }
-        if ((r.flags & trace::kRecordDropped) != 0) {
-            ++records.dropped[d];
-            records.dropped_bytes[d] += r.length;
-        }
-        records.fragments[d] += (r.flags & trace::kRecordFragment) != 0;
+    case Tag::TlsRecord:
+        result_.records.add(r.direction, r.length, r.flags);
         break;
-    }
     case Tag::Outcome:
         result_.outcomes.push_back({r.outcome, r.ret, r.state, r.value});
         break;

@@ -12,6 +12,7 @@
 #include "tlsheap/trace_reader.h"
 #include "tlsheap/trace_walker.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <map>
@@ -157,6 +158,24 @@ struct TlsRecordSummary {
     std::uint64_t dropped[2] = {0, 0};
     std::uint64_t dropped_bytes[2] = {0, 0};
     std::uint64_t fragments[2] = {0, 0}; // records with flag Fragment
+
+    // Counts one TlsRecord of the trace.
+    void add(trace::Direction direction, std::uint32_t length, std::uint8_t flags) {
+        const auto d = static_cast<unsigned>(direction);
+        ++count[d];
+        bytes[d] += length;
+        largest[d] = std::max(largest[d], length);
+        datagram = datagram || (flags & trace::kRecordDatagram) != 0;
+        if ((flags & trace::kRecordRetransmission) != 0) {
+            ++retransmitted[d];
+            retransmitted_bytes[d] += length;
+        }
+        if ((flags & trace::kRecordDropped) != 0) {
+            ++dropped[d];
+            dropped_bytes[d] += length;
+        }
+        fragments[d] += (flags & trace::kRecordFragment) != 0;
+    }
 };
 
 struct Outcome {

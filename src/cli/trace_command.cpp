@@ -85,20 +85,6 @@ const char* record_kind(Tag t) {
     return "unknown";
 }
 
-// DTLS records of a trace, by flag.
-struct DatagramCounts {
-    std::uint64_t records = 0;
-    std::uint64_t retransmitted = 0;
-    std::uint64_t dropped = 0;
-    std::uint64_t fragments = 0;
-    void add(std::uint8_t flags) {
-        ++records;
-        retransmitted += (flags & trace::kRecordRetransmission) != 0;
-        dropped += (flags & trace::kRecordDropped) != 0;
-        fragments += (flags & trace::kRecordFragment) != 0;
-    }
-};
-
 // "         dtls out Handshake epoch 0 seq 3, 120 B: plaintext, fragment" (every
 // such record is a datagram's)
 void print_datagram_record(const Record& r) {
@@ -122,12 +108,12 @@ int show(const ShowOptions& o) {
     std::map<std::string, std::uint64_t> counts;
     std::uint64_t printed = 0;
     std::vector<std::string> notes;
-    DatagramCounts datagrams;
+    replay::TlsRecordSummary datagrams; // DTLS records, by direction and flag
     while (reader.next(r)) {
         ++counts[record_kind(r.tag)];
         walker.feed(r);
         if (r.tag == Tag::TlsRecord && (r.flags & trace::kRecordDatagram) != 0) {
-            datagrams.add(r.flags);
+            datagrams.add(r.direction, r.length, r.flags);
             // DTLS records are listed among the events: which record (epoch,
             // sequence) was sent again, dropped or fragmented.
             if (o.events && (o.limit == 0 || printed < o.limit)) {
@@ -188,12 +174,12 @@ int show(const ShowOptions& o) {
     for (const auto& [name, n] : counts) {
         std::printf("  %-12s %s\n", name.c_str(), grouped(n).c_str());
     }
-    if (datagrams.records > 0) {
+    auto both = [](const std::uint64_t(&n)[2]) { return grouped(n[0] + n[1]); };
+    if (datagrams.datagram) {
         std::printf("  %-12s %s datagram records: %s retransmitted, %s dropped, %s with a "
                     "fragment\n",
-                    "dtls", grouped(datagrams.records).c_str(),
-                    grouped(datagrams.retransmitted).c_str(), grouped(datagrams.dropped).c_str(),
-                    grouped(datagrams.fragments).c_str());
+                    "dtls", both(datagrams.count).c_str(), both(datagrams.retransmitted).c_str(),
+                    both(datagrams.dropped).c_str(), both(datagrams.fragments).c_str());
     }
     for (const std::string& n : notes) {
         std::printf("outcome: %s\n", n.c_str());

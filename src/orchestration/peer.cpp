@@ -16,6 +16,7 @@
 #include <fstream>
 #include <netinet/in.h>
 #include <regex>
+#include <string_view>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -25,16 +26,22 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The program's first line of `PROGRAM ARGS...` (its version), or "" when
-// it exits with another status than `status`.
-std::string first_line_of(const std::vector<std::string>& argv, int status = 0) {
+// What `PROGRAM ARGS...` prints (standard output, or standard error when
+// it prints nothing there), or "" when it exits with another status than
+// `status` or cannot run.
+std::string output_of(const std::vector<std::string>& argv, int status) {
     try {
         const auto r = process::run_command(argv, std::chrono::seconds(10));
-        const std::string& text = r.out.empty() ? r.err : r.out;
-        return r.status == status ? text.substr(0, text.find('\n')) : std::string();
+        return r.status == status ? (r.out.empty() ? r.err : r.out) : std::string();
     } catch (const process::ProcessError&) {
         return {};
     }
+}
+
+// The program's first line of `PROGRAM ARGS...` (its version), or "".
+std::string first_line_of(const std::vector<std::string>& argv, int status = 0) {
+    const std::string text = output_of(argv, status);
+    return text.substr(0, text.find('\n'));
 }
 
 } // namespace
@@ -109,19 +116,15 @@ std::string port_text(unsigned port) {
     throw RecordError(what + " did not start: " + reason);
 }
 
-// The scenario's response bytes (a..z repeated) at the end of `file`.
-void append_response_bytes(const fs::path& file, unsigned long long bytes) {
-    std::ofstream body(file, std::ios::binary | std::ios::app);
+// The scenario's response as a file: `header`, then that many bytes (a..z
+// repeated), for the servers that answer with a file.
+void write_response_file(const fs::path& file, unsigned long long bytes,
+                         std::string_view header = {}) {
+    std::ofstream body(file, std::ios::binary);
+    body << header;
     for (unsigned long long i = 0; i < bytes; ++i) {
         body.put(static_cast<char>('a' + i % 26));
     }
-}
-
-// The scenario's response as a file of that many bytes, for the servers
-// that answer with a file.
-void write_response_file(const fs::path& file, unsigned long long bytes) {
-    std::ofstream(file, std::ios::binary | std::ios::trunc).close();
-    append_response_bytes(file, bytes);
 }
 
 // `files` one after the other in `out` (a chain in one PEM file).
@@ -274,8 +277,7 @@ void Peer::start_openssl(const PeerRequest& r) {
                               2);
         }
         const fs::path answer = r.work_dir / "answer";
-        { std::ofstream(answer, std::ios::binary) << recorder_protocol::kHttpAnswerHeader; }
-        append_response_bytes(answer, s.response_bytes);
+        write_response_file(answer, s.response_bytes, recorder_protocol::kHttpAnswerHeader);
         options.stdin_file = answer.string();
         argv.push_back("-dtls1_2");
         if (s.mtu != 0) {
@@ -419,18 +421,12 @@ void Peer::start_coap(const PeerRequest& r) {
     start_until_stopped(argv, r, site.port, "coap-server", "libcoap3-bin", true);
     // "coap-server-gnutls v4.3.1 -- a small CoAP implementation", the second
     // line of the usage an unknown option prints (exit status 1).
-    description_ = "coap-server (libcoap, GnuTLS)";
-    try {
-        const auto usage =
-            process::run_command({kCoapServerProgram, "-?"}, std::chrono::seconds(5));
-        const std::string& text = usage.err.empty() ? usage.out : usage.err;
-        const auto v = text.find(" v");
-        if (v != std::string::npos) {
-            description_ = "coap-server " + text.substr(v + 1, text.find(' ', v + 1) - v - 1) +
-                           " (libcoap, GnuTLS)";
-        }
-    } catch (const process::ProcessError&) {
-    }
+    const std::string usage = output_of({kCoapServerProgram, "-?"}, 1);
+    const auto v = usage.find(" v");
+    description_ = v == std::string::npos
+                       ? "coap-server (libcoap, GnuTLS)"
+                       : "coap-server " + usage.substr(v + 1, usage.find(' ', v + 1) - v - 1) +
+                             " (libcoap, GnuTLS)";
 }
 
 } // namespace tlsheap::record

@@ -13,6 +13,7 @@
 // way, with TLSHEAP_PRELOAD, for a program that loads mbedTLS as shared
 // libraries (hooked_call.h): `tlsheap record` preloads it, and
 // preload_allocation_shim.cpp records the libraries' calloc/free.
+#include "connection_id_lengths.h"
 #include "hooked_call.h"
 #include "mbedtls_compat.h"
 #include "memory_pool_header.h"
@@ -185,28 +186,9 @@ class ConnectionScope {
         }
         connection_->in_buf = in;
         connection_->out_buf = out;
-#if defined(MBEDTLS_SSL_DTLS_CONNECTION_ID)
-        if (connection_->transport && ssl->MBEDTLS_PRIVATE(conf) != nullptr &&
-            ssl->MBEDTLS_PRIVATE(conf)->MBEDTLS_PRIVATE(transport) ==
-                MBEDTLS_SSL_TRANSPORT_DATAGRAM) {
-            // Records to the program carry its own CID. Records from it carry
-            // the peer's, which mbedTLS tells only once the handshake is
-            // over: until then the tap takes the same length (a peer whose
-            // CID differs costs the program's encrypted Finished record).
-            const unsigned own = ssl->MBEDTLS_PRIVATE(own_cid_len);
-            unsigned peer = own;
-            int enabled = MBEDTLS_SSL_CID_DISABLED;
-            unsigned char peer_cid[MBEDTLS_SSL_CID_OUT_LEN_MAX];
-            std::size_t peer_len = 0;
-            if (mbedtls_ssl_get_peer_cid(const_cast<mbedtls_ssl_context*>(ssl), &enabled, peer_cid,
-                                         &peer_len) == 0 &&
-                enabled == MBEDTLS_SSL_CID_ENABLED) {
-                peer = static_cast<unsigned>(peer_len);
-            }
-            connection_->transport->tap.set_cid_length(tlsheap::trace::Direction::In, own);
-            connection_->transport->tap.set_cid_length(tlsheap::trace::Direction::Out, peer);
+        if (connection_->transport) {
+            tlsheap::recorder::tap_connection_id_lengths(ssl, connection_->transport->tap);
         }
-#endif
 #if TLSHEAP_MBEDTLS_3 && defined(MBEDTLS_SSL_PROTO_TLS1_3)
         if (connection_->transport) {
             // TLS 1.3 handshake records stay readable after its

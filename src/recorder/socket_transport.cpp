@@ -366,35 +366,41 @@ bool Listener::pump(unsigned timeout_ms) {
     return true;
 }
 
-long Listener::accept_client(unsigned timeout_ms, std::string& error) {
+template <typename Ready>
+bool Listener::pump_until(Ready ready, unsigned timeout_ms) {
     const auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    for (;;) {
-        for (std::size_t i = 0; i < clients_.size(); ++i) {
-            if (!clients_[i].accepted && !clients_[i].queue.empty()) {
-                clients_[i].accepted = true;
-                return static_cast<long>(i);
-            }
-        }
-        const auto now = std::chrono::steady_clock::now();
-        const auto left =
-            std::chrono::duration_cast<std::chrono::milliseconds>(give_up - now).count();
-        if (left <= 0 || !pump(static_cast<unsigned>(left))) {
-            error = "no client sent a datagram within " + std::to_string(timeout_ms) + " ms";
-            return -1;
-        }
-    }
-}
-
-bool Listener::receive(std::size_t client, std::string& datagram, unsigned timeout_ms) {
-    const auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    while (clients_[client].queue.empty()) {
+    while (!ready()) {
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
                               give_up - std::chrono::steady_clock::now())
                               .count();
         if (left <= 0) {
             return false;
         }
-        pump(static_cast<unsigned>(left)); // another client's datagram, maybe: wait on
+        if (!pump(static_cast<unsigned>(left))) {
+            return ready(); // the time is up (or the socket failed)
+        }
+        // One more datagram, maybe another client's: look again.
+    }
+    return true;
+}
+
+long Listener::accept_client(unsigned timeout_ms, std::string& error) {
+    auto waiting = [&] {
+        return std::find_if(clients_.begin(), clients_.end(),
+                            [](const Client& c) { return !c.accepted && !c.queue.empty(); });
+    };
+    if (!pump_until([&] { return waiting() != clients_.end(); }, timeout_ms)) {
+        error = "no client sent a datagram within " + std::to_string(timeout_ms) + " ms";
+        return -1;
+    }
+    const auto client = waiting();
+    client->accepted = true;
+    return client - clients_.begin();
+}
+
+bool Listener::receive(std::size_t client, std::string& datagram, unsigned timeout_ms) {
+    if (!pump_until([&] { return !clients_[client].queue.empty(); }, timeout_ms)) {
+        return false;
     }
     datagram = std::move(clients_[client].queue.front());
     clients_[client].queue.pop_front();

@@ -160,6 +160,9 @@ class Listener {
     // Reads one datagram into its client's queue, waiting at most
     // timeout_ms; false on timeout or error.
     bool pump(unsigned timeout_ms);
+    // Pumps until `ready()` holds, at most timeout_ms in all; false if it never does.
+    template <typename Ready>
+    bool pump_until(Ready ready, unsigned timeout_ms);
 
     int fd_ = -1;
     unsigned port_ = 0;

@@ -1,6 +1,7 @@
 #include "tls_connection.h"
 
 #include "activity_scope.h"
+#include "connection_id_lengths.h"
 #include "recording.h"
 #include "shared_tls_config.h"
 #include "tlsheap/tls_wire.h"
@@ -72,10 +73,7 @@ bool TlsConnection::setup(const SharedTlsConfig& shared, ConnectionResult& resul
         if (r != 0) {
             return failed(r, state(), "mbedtls_ssl_set_cid", result);
         }
-        // Records to us carry our CID; records from us the peer's, which
-        // the scenario asks of both sides (checked after the handshake).
-        tap_.set_cid_length(trace::Direction::In, static_cast<unsigned>(n));
-        tap_.set_cid_length(trace::Direction::Out, static_cast<unsigned>(n));
+        tap_connection_id_lengths(&ssl_, tap_);
     }
 #endif
 #if defined(MBEDTLS_X509_CRT_PARSE_C)
@@ -160,7 +158,6 @@ std::string TlsConnection::datagram_summary() {
             enabled == MBEDTLS_SSL_CID_ENABLED) {
             text += ", connection ID: ours " + std::to_string(o_.cid_bytes) +
                     " bytes, the peer's " + std::to_string(peer_len) + " bytes";
-            tap_.set_cid_length(trace::Direction::Out, static_cast<unsigned>(peer_len));
         } else {
             text += ", no connection ID (the peer did not take it)";
         }
@@ -201,6 +198,7 @@ void TlsConnection::note_buffers() {
     }
     last_in_ = in;
     last_out_ = out;
+    tap_connection_id_lengths(&ssl_, tap_);
 #if TLSHEAP_MBEDTLS_3 && defined(MBEDTLS_SSL_PROTO_TLS1_3)
     tap_.set_tls13(ssl_.MBEDTLS_PRIVATE(tls_version) == MBEDTLS_SSL_VERSION_TLS1_3);
 #endif
