@@ -27,7 +27,8 @@ Moment AllocationStream::moment_of(std::uint64_t event, std::uint64_t allocation
 
 std::size_t AllocationStream::memory_bytes() const {
     return events_.capacity() * sizeof(Event) + large_sizes_.capacity() * sizeof(std::uint64_t) +
-           alloc_details_.capacity() * sizeof(AllocDetail) + anchors_.capacity() * sizeof(Anchor);
+           alloc_details_.capacity() * sizeof(AllocDetail) + anchors_.capacity() * sizeof(Anchor) +
+           stretches_.capacity() * sizeof(Stretch);
 }
 
 void AllocationStreamBuilder::note_first_event() {
@@ -76,18 +77,26 @@ void AllocationStreamBuilder::on_alloc(const trace::Record& r, const trace::Live
         throw trace::TraceError("more than 2^31 blocks alive at once");
     }
     // Slots are dense and bounded by the blocks alive, so this follows them.
-    if (slot >= in_stream_.size()) {
-        in_stream_.resize(std::size_t{slot} + 1);
+    if (slot >= index_of_slot_.size()) {
+        index_of_slot_.resize(std::size_t{slot} + 1, kNotInStream);
     }
     const std::uint64_t bytes = r.count * r.size;
     const bool overflow = r.size != 0 && bytes / r.size != r.count;
-    in_stream_[slot] = bytes != 0 && !overflow;
-    if (!in_stream_[slot]) {
+    index_of_slot_[slot] = kNotInStream;
+    if (bytes == 0 || overflow) {
         return; // on an embedded heap an empty request returns NULL: no model places it
     }
     anchor_if_needed(r.seq, r.time_ns, true);
+    std::uint32_t index = next_index_;
+    if (free_indexes_.empty()) {
+        ++next_index_;
+    } else {
+        index = free_indexes_.top();
+        free_indexes_.pop();
+    }
+    index_of_slot_[slot] = index;
     AllocationStream::Event e;
-    e.block = slot;
+    e.block = index;
     if (bytes >= AllocationStream::kLargeSize) {
         e.size = AllocationStream::kLargeSize;
         stream_.large_sizes_.push_back(bytes);
@@ -97,28 +106,91 @@ void AllocationStreamBuilder::on_alloc(const trace::Record& r, const trace::Live
     stream_.events_.push_back(e);
     stream_.alloc_details_.push_back(
         {r.stack, static_cast<std::uint32_t>(r.time_ns - stream_.anchors_.back().time_ns)});
-    stream_.block_capacity_ = std::max(stream_.block_capacity_, slot + 1);
+    stream_.block_capacity_ = std::max(stream_.block_capacity_, index + 1);
 }
 
 void AllocationStreamBuilder::on_free(const trace::Record& r, trace::FreeKind kind,
                                       const trace::LiveAllocation* /*block*/, std::uint32_t slot) {
     note_first_event();
-    if (kind != trace::FreeKind::Known || slot >= in_stream_.size() || !in_stream_[slot]) {
+    if (kind != trace::FreeKind::Known || slot >= index_of_slot_.size() ||
+        index_of_slot_[slot] == kNotInStream) {
         return;
     }
-    in_stream_[slot] = false;
+    const std::uint32_t index = index_of_slot_[slot];
+    index_of_slot_[slot] = kNotInStream;
+    free_indexes_.push(index);
     anchor_if_needed(r.seq, r.time_ns, false);
-    stream_.events_.push_back({slot | AllocationStream::kFreeBit, 0});
+    stream_.events_.push_back({index | AllocationStream::kFreeBit, 0});
+}
+
+void AllocationStreamBuilder::expect_trace_bytes(std::uint64_t trace_bytes) {
+    // An Alloc record takes at least 7 bytes (tag, length, 5 varints), a
+    // Free at least 6; most events take 8 to 10. A small trace's stream
+    // costs little to grow, and its other records (stacks, symbols) would
+    // make the room reserved large beside its events.
+    if (trace_bytes < kReserveFromBytes)
+        return;
+    const std::uint64_t events = std::min(trace_bytes / 6, kMostReservedEvents);
+    stream_.events_.reserve(events);
+    stream_.alloc_details_.reserve(events / 2);
 }
 
 void AllocationStreamBuilder::finish() {
     note_first_event();
+    find_stretches();
+}
+
+void AllocationStreamBuilder::find_stretches() {
+    using Stretch = AllocationStream::Stretch;
+    const std::vector<AllocationStream::Anchor>& anchors = stream_.anchors_;
+    const std::vector<AllocationStream::Event>& events = stream_.events_;
+    std::vector<Stretch>& stretches = stream_.stretches_;
+    stretches.clear();
+    for (std::size_t a = 0; a < anchors.size(); ++a) {
+        const bool starts = a == 0 || (anchors[a].phase == trace::Phase::Setup &&
+                                       anchors[a - 1].phase != trace::Phase::Setup);
+        if (starts) {
+            Stretch s;
+            s.first_event = a == 0 ? 0 : anchors[a].event;
+            s.first_anchor = a;
+            s.max_connection = anchors[a].connection;
+            stretches.push_back(s);
+        }
+        stretches.back().max_connection =
+            std::max(stretches.back().max_connection, anchors[a].connection);
+    }
+    std::vector<bool> large(stretches.size(), false);
+    for (std::size_t i = 0; i < stretches.size(); ++i) {
+        const std::uint64_t end =
+            i + 1 < stretches.size() ? stretches[i + 1].first_event : events.size();
+        for (std::uint64_t e = stretches[i].first_event; e < end; ++e) {
+            const AllocationStream::Event event = events[e];
+            if ((event.block & AllocationStream::kFreeBit) == 0) {
+                ++stretches[i].allocations;
+                large[i] = large[i] || event.size == AllocationStream::kLargeSize;
+            }
+        }
+        if (i == 0 || large[i] || large[i - 1]) {
+            continue;
+        }
+        const std::uint64_t length = end - stretches[i].first_event;
+        const std::uint64_t before = stretches[i].first_event - stretches[i - 1].first_event;
+        stretches[i].repeats =
+            length == before &&
+            std::equal(events.begin() + static_cast<std::ptrdiff_t>(stretches[i - 1].first_event),
+                       events.begin() + static_cast<std::ptrdiff_t>(stretches[i].first_event),
+                       events.begin() + static_cast<std::ptrdiff_t>(stretches[i].first_event),
+                       [](const AllocationStream::Event& x, const AllocationStream::Event& y) {
+                           return x.block == y.block && x.size == y.size;
+                       });
+    }
 }
 
 AllocationStream read_allocation_stream(RecordSource& source) {
     AllocationStream stream;
     trace::TraceWalker walker;
     AllocationStreamBuilder builder(walker, stream);
+    builder.expect_trace_bytes(source.size_hint());
     walker.walk(source, builder);
     builder.finish();
     return stream;

@@ -34,7 +34,10 @@ class Engine final : public trace::WalkerHooks {
           cycles_(options.pool_size.has_value() && options.heap_verdicts) {}
 
     // Also keeps the allocation stream of the walk, for replays that follow.
-    void keep_stream(AllocationStream& stream) { stream_.emplace(walker_, stream); }
+    void keep_stream(AllocationStream& stream, std::uint64_t trace_bytes) {
+        stream_.emplace(walker_, stream);
+        stream_->expect_trace_bytes(trace_bytes);
+    }
 
     void run(RecordSource& reader) {
         walker_.walk(reader, *this);
@@ -199,7 +202,7 @@ ReplayResult replay_trace(RecordSource& source, const ReplayOptions& options,
                           AllocationStream& stream) {
     ReplayResult result;
     Engine engine(options, result);
-    engine.keep_stream(stream);
+    engine.keep_stream(stream, source.size_hint());
     engine.run(source);
     return result;
 }

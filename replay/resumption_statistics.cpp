@@ -34,24 +34,24 @@ bool ResumptionStatistics::in_handshake() const {
     return walker_.connection() != trace::kSharedConnection && walker_.phase() == Phase::Handshake;
 }
 
-const std::string& ResumptionStatistics::site_label(std::uint32_t stack) {
-    auto it = labels_.find(stack);
-    if (it == labels_.end()) {
-        it = labels_.emplace(stack, walker_.info().call_site(stack).label()).first;
+const ResumptionStatistics::StackFacts& ResumptionStatistics::facts_of(std::uint32_t stack) {
+    auto it = stacks_.find(stack);
+    if (it != stacks_.end()) {
+        return it->second;
     }
-    return it->second;
-}
-
-bool ResumptionStatistics::parses_chain(std::uint32_t stack) {
-    auto it = chain_parsing_.find(stack);
-    if (it == chain_parsing_.end()) {
-        const bool parses = walker_.info().any_function(stack, [](std::string_view f) {
-            return f.rfind("mbedtls_x509_crt_parse", 0) == 0 || f.rfind("x509_crt_parse", 0) == 0 ||
-                   f.find("ssl_parse_certificate_chain") != std::string_view::npos;
-        });
-        it = chain_parsing_.emplace(stack, parses).first;
+    StackFacts facts;
+    std::string label = walker_.info().call_site(stack).label();
+    const auto [known, added] =
+        label_ids_.emplace(std::move(label), static_cast<std::uint32_t>(labels_.size()));
+    if (added) {
+        labels_.push_back(known->first);
     }
-    return it->second;
+    facts.label = known->second;
+    facts.parses_chain = walker_.info().any_function(stack, [](std::string_view f) {
+        return f.rfind("mbedtls_x509_crt_parse", 0) == 0 || f.rfind("x509_crt_parse", 0) == 0 ||
+               f.find("ssl_parse_certificate_chain") != std::string_view::npos;
+    });
+    return stacks_.emplace(stack, facts).first->second;
 }
 
 void ResumptionStatistics::on_phase() {
@@ -77,12 +77,13 @@ void ResumptionStatistics::on_alloc(const trace::LiveAllocation* block) {
     f.bytes_allocated += block->size;
     f.peak_connection = std::max(f.peak_connection, walker_.live_bytes_of(walker_.connection()));
     f.peak_heap = std::max(f.peak_heap, walker_.live_bytes());
-    if (parses_chain(block->stack)) {
+    const StackFacts& facts = facts_of(block->stack);
+    if (facts.parses_chain) {
         f.chain_parse_bytes += block->size;
     }
-    SiteBytes& site = c.sites[site_label(block->stack)];
-    if (site.site.empty()) {
-        site.site = site_label(block->stack);
+    SiteBytes& site = c.sites[facts.label];
+    if (site.blocks == 0) {
+        site.site = labels_[facts.label];
         site.stack = block->stack;
     }
     site.bytes += block->size;
@@ -144,6 +145,9 @@ std::optional<ResumptionFigures> ResumptionStatistics::finish() {
                 out.not_in_resumed.push_back(site);
             }
         }
+        // By label first, so that sites of equal bytes keep one order.
+        std::sort(out.not_in_resumed.begin(), out.not_in_resumed.end(),
+                  [](const SiteBytes& a, const SiteBytes& b) { return a.site < b.site; });
         std::stable_sort(out.not_in_resumed.begin(), out.not_in_resumed.end(),
                          [](const SiteBytes& a, const SiteBytes& b) { return a.bytes > b.bytes; });
     }

@@ -9,7 +9,6 @@
 #include "tlsheap/trace_walker.h"
 
 #include <cstdint>
-#include <map>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -34,17 +33,22 @@ class ResumptionStatistics {
     struct Connection {
         HandshakeFigures figures;
         bool seen = false;
-        std::map<std::string, SiteBytes> sites; // by CallSite::label()
+        std::unordered_map<std::uint32_t, SiteBytes> sites; // by label id
+    };
+    // What a stack id tells, worked out once per id: every allocation asks.
+    struct StackFacts {
+        std::uint32_t label = 0; // index in labels_: stacks of one call site share it
+        bool parses_chain = false;
     };
     Connection& current();
     bool in_handshake() const;
-    const std::string& site_label(std::uint32_t stack);
-    bool parses_chain(std::uint32_t stack);
+    const StackFacts& facts_of(std::uint32_t stack);
 
     const trace::TraceWalker& walker_;
     std::vector<Connection> connections_;
-    std::unordered_map<std::uint32_t, std::string> labels_;
-    std::unordered_map<std::uint32_t, bool> chain_parsing_;
+    std::unordered_map<std::uint32_t, StackFacts> stacks_;
+    std::vector<std::string> labels_; // CallSite::label(), by label id
+    std::unordered_map<std::string, std::uint32_t> label_ids_;
 };
 
 } // namespace tlsheap::replay

@@ -6,15 +6,20 @@
 # wall time, CPU time (user + system) and peak RSS are printed with the ratio
 # of each tlsheap command to heaptrack_print.
 #
-# The trace is a committed sample's connection repeated to EVENTS allocation
-# events (tests/bench/repeated_trace.h, written by write_repeated_trace); the
-# heaptrack file is heaptrack's recording of tests/bench/malloc_free_pairs.c
-# making as many malloc and free calls.
+# Two traces: a committed sample's connection repeated to EVENTS allocation
+# events (tests/bench/repeated_trace.h, written by write_repeated_trace: every
+# connection the same, which the min-pool searches pass over after two), and
+# a recording of as many reconnects of the default scenario (`tlsheap profile
+# --reconnects N`: connections differ a little, ECDHE's numbers being random,
+# so nearly every one is replayed). The heaptrack file is heaptrack's
+# recording of tests/bench/malloc_free_pairs.c making as many malloc and free
+# calls as the first trace has events.
 #
 #   scripts/bench-replay-vs-heaptrack.sh [--tlsheap PATH] [--events N] [--runs N]
 #                                        [--build-dir DIR] [--jobs N]
 #
-# --tlsheap   the binary to time (default: DIR/src/tlsheap, built here)
+# --tlsheap   the binary to time (default: DIR/src/tlsheap, built here); it
+#             records RECORDED too (`tlsheap profile`, default scenario)
 # --events    heap events in each file (default 10000000)
 # --runs      runs of each command (default 5)
 # --build-dir the CMake build (release preset) that write_repeated_trace,
@@ -56,13 +61,20 @@ writer="$(find "$build/tests/bench" -name write_repeated_trace -type f -perm -u+
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-trace_events="$("$writer" "$work/long.trace" "$events")"
+read -r trace_events repetitions < <("$writer" "$work/long.trace" "$events")
+"$tlsheap" profile --reconnects "$repetitions" --trace "$work/recorded.trace" >"$work/profile.log" 2>&1 || {
+  echo "bench-replay-vs-heaptrack: recording $repetitions reconnects failed:" >&2
+  tail -5 "$work/profile.log" >&2
+  exit 1
+}
 cc -O0 -o "$work/malloc_free_pairs" "$root/tests/bench/malloc_free_pairs.c"
 heaptrack -o "$work/pairs" "$work/malloc_free_pairs" "$trace_events" >"$work/heaptrack.log" 2>&1
 heaptrack_file="$(ls "$work"/pairs.*)"
 heaptrack_events="$(zstdcat -f "$heaptrack_file" 2>/dev/null | grep -c '^[+-] ' || true)"
-echo "trace: $trace_events events, $(($(stat -c %s "$work/long.trace") >> 20)) MiB;" \
-  "heaptrack file: $heaptrack_events events, $(($(stat -c %s "$heaptrack_file") >> 10)) KiB"
+recorded_events="$(sed -n 's/^  trace: .*(\([0-9,]*\) events.*/\1/p' "$work/profile.log" | head -1)"
+echo "TRACE: $trace_events events ($repetitions equal connections), $(($(stat -c %s "$work/long.trace") >> 20)) MiB;" \
+  "RECORDED: $recorded_events events ($repetitions reconnects), $(($(stat -c %s "$work/recorded.trace") >> 20)) MiB;" \
+  "heaptrack FILE: $heaptrack_events events, $(($(stat -c %s "$heaptrack_file") >> 10)) KiB"
 echo "tlsheap: $tlsheap ($("$tlsheap" --version | head -1))"
 
 # time_one NAME COMMAND...: one run, its wall time, CPU time and peak RSS
@@ -82,10 +94,12 @@ time_one() {
   echo "$rss" >>"$work/$name.rss"
 }
 
-echo "commands: tlsheap replay TRACE; tlsheap minpool TRACE; heaptrack_print FILE"
+echo "commands: tlsheap replay and minpool of TRACE and RECORDED; heaptrack_print FILE"
 for _ in $(seq "$runs"); do
   time_one replay "$tlsheap" replay "$work/long.trace"
   time_one minpool "$tlsheap" minpool "$work/long.trace"
+  time_one replay_recorded "$tlsheap" replay "$work/recorded.trace"
+  time_one minpool_recorded "$tlsheap" minpool "$work/recorded.trace"
   time_one heaptrack_print heaptrack_print "$heaptrack_file"
 done
 
@@ -95,12 +109,13 @@ base_wall="$(median "$work/heaptrack_print.wall")"
 base_cpu="$(median "$work/heaptrack_print.cpu")"
 echo "medians of $runs runs:"
 printf '  %-24s %9s %9s %11s %11s %12s\n' command "wall s" "CPU s" "wall ratio" "CPU ratio" "max RSS MiB"
-for name in replay minpool heaptrack_print; do
+for name in replay minpool replay_recorded minpool_recorded heaptrack_print; do
   wall="$(median "$work/$name.wall")"
   cpu="$(median "$work/$name.cpu")"
   rss="$(median "$work/$name.rss")"
   case "$name" in
   heaptrack_print) label="heaptrack_print FILE" ;;
+  *_recorded) label="tlsheap ${name%_recorded} RECORDED" ;;
   *) label="tlsheap $name TRACE" ;;
   esac
   printf '  %-24s %9.2f %9.2f %11.2f %11.2f %12.1f\n' "$label" "$wall" "$cpu" \

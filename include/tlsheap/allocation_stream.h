@@ -6,17 +6,23 @@
 // (bytes > 0, not overflowing; a NULL, empty or overflowing allocation is
 // placed by no model and is left out with its free), each free of such a
 // block, and enough to say where a failing allocation was (its Moment).
-// Blocks are named by the walker's slot, a dense index reused after a free,
-// so a replay keeps its per-block offsets in an array as large as the most
-// blocks alive at once: no hash map, and no id of the trace sizes anything.
+// Blocks are named by a dense index, the lowest not in use when the block is
+// allocated, so a replay keeps its per-block offsets in an array as large as
+// the most blocks alive at once (no hash map, and no id of the trace sizes
+// anything), and a stretch of events repeated over the same live blocks names
+// its blocks as the one before did (the walker's slots follow the order of
+// earlier frees, which differs from one repeat to the next).
 //
 // Memory, on top of the walker's live blocks: 8 bytes per event, 8 more per
 // allocation (stack id and time), a 40-byte anchor wherever the context
 // (phase, state, connection), the event numbering or the clock jumps, and 8
-// bytes per request of 4 GiB or more. That is about 12 bytes per event where
-// allocations and frees balance; vector growth may hold up to twice that
-// (memory_bytes() of the default scenario repeated to 10 million events:
-// 203 MB, 20 bytes per event).
+// bytes per request of 4 GiB or more, and 32 bytes per stretch. That is about
+// 12 bytes per event where allocations and frees balance. A trace of 4 MiB or
+// more has its room reserved from its size (expect_trace_bytes), so the
+// vectors are never copied; the room beyond the events is address space that
+// is never touched (the default scenario repeated to 10 million events: 120
+// MB written, 174 MB reserved; `tlsheap minpool` peaks at 130 MiB resident).
+// A smaller trace's vectors grow and may hold up to twice the bytes used.
 #pragma once
 
 #include "tlsheap/record_source.h"
@@ -25,13 +31,15 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <queue>
 #include <vector>
 
 namespace tlsheap::replay {
 
 class AllocationStream {
   public:
-    // One event: `block` is the walker's slot, with kFreeBit set on a free;
+    // One event: `block` is the block's index, with kFreeBit set on a free;
     // `size` is the bytes asked (allocations only), kLargeSize when they do
     // not fit 32 bits (the real figure is then the next of large_sizes_).
     struct Event {
@@ -69,6 +77,23 @@ class AllocationStream {
     // In the order of their events.
     const std::vector<Anchor>& anchors() const { return anchors_; }
 
+    // Stretches of the stream that may repeat, in order, covering it: one
+    // starts at each anchor that enters SETUP from another phase (the next
+    // connection of a reconnect or soak recording). A replay that reaches a
+    // stretch with `repeats` set in the state it reached the one before in
+    // skips it (bare_model_replay.h).
+    struct Stretch {
+        std::uint64_t first_event = 0;  // index in events()
+        std::uint64_t first_anchor = 0; // index in anchors(): the stretch's own
+        std::uint64_t allocations = 0;
+        // The highest connection of its anchors (its first event has one).
+        std::uint32_t max_connection = 0;
+        // Its events equal the previous stretch's, slot for slot, and neither
+        // asks for kLargeSize bytes or more.
+        bool repeats = false;
+    };
+    const std::vector<Stretch>& stretches() const { return stretches_; }
+
     // Where an allocation happened: `event` is its index in events(),
     // `allocation` its number among the stream's allocations (from 0).
     Moment moment_of(std::uint64_t event, std::uint64_t allocation) const;
@@ -88,6 +113,7 @@ class AllocationStream {
     std::vector<std::uint64_t> large_sizes_;
     std::vector<AllocDetail> alloc_details_;
     std::vector<Anchor> anchors_;
+    std::vector<Stretch> stretches_;
     std::uint32_t block_capacity_ = 0;
     unsigned pointer_size_ = 0;
     bool pointer_size_known_ = false;
@@ -106,8 +132,16 @@ class AllocationStreamBuilder final : public trace::WalkerHooks {
                   std::uint32_t slot) override;
     void on_free(const trace::Record& r, trace::FreeKind kind, const trace::LiveAllocation* block,
                  std::uint32_t slot) override;
+    // Before the walk: a trace of about `trace_bytes` bytes follows. From
+    // kReserveFromBytes on, reserves room for the events it can hold
+    // (virtual memory, touched only as events come, capped at
+    // kMostReservedEvents), so a long stream is not copied as it grows.
+    void expect_trace_bytes(std::uint64_t trace_bytes);
+    static constexpr std::uint64_t kReserveFromBytes = std::uint64_t{4} << 20;
+    static constexpr std::uint64_t kMostReservedEvents = std::uint64_t{1} << 27;
+
     // After the walk: settles what the walk never reached (the pointer size
-    // of a trace without events).
+    // of a trace without events) and finds the stretches.
     void finish();
 
   private:
@@ -115,10 +149,17 @@ class AllocationStreamBuilder final : public trace::WalkerHooks {
     // Adds an anchor unless the next event, at `seq` and `time_ns`, follows
     // from the last one (for a free, only its seq matters).
     void anchor_if_needed(std::uint64_t seq, std::uint64_t time_ns, bool alloc);
+    void find_stretches();
 
     const trace::TraceWalker& walker_;
     AllocationStream& stream_;
-    std::vector<bool> in_stream_; // by slot: the live block's allocation is in the stream
+    static constexpr std::uint32_t kNotInStream = UINT32_MAX;
+    // By walker slot: the live block's index in the stream, kNotInStream
+    // when its allocation is not in the stream.
+    std::vector<std::uint32_t> index_of_slot_;
+    // Indexes freed and below next_index_, lowest on top.
+    std::priority_queue<std::uint32_t, std::vector<std::uint32_t>, std::greater<>> free_indexes_;
+    std::uint32_t next_index_ = 0;
 };
 
 // Walks `source` once and returns its allocation stream. Throws

@@ -137,6 +137,20 @@ class AllocatorModel {
     // be recorded on it: the replay then checks every offset the model gives
     // against the address the real allocator gave.
     virtual RecordedAllocator reproduces() const { return RecordedAllocator::None; }
+
+    // Appends to `out` everything that decides what the model does and
+    // reports from here on, in a form equal for equal states however they
+    // were reached: addresses, sizes, flags and list orders, never the
+    // model's own slot numbers or its ever-decreasing list keys. A replay
+    // that finds the state at the start of a stretch of events equal to the
+    // state at the start of the same stretch one before knows the stretch
+    // changes nothing, and skips every further copy of it (a reconnect
+    // trace). Saying more than needed only skips less; false: the model
+    // cannot tell, and nothing is skipped.
+    virtual bool append_state(std::vector<std::uint64_t>& out) const {
+        (void)out;
+        return false;
+    }
 };
 
 // Every model the replay knows, by name.

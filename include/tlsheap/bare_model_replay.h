@@ -28,8 +28,15 @@ struct BareModelRun {
     // of the pool end (as ModelRun::min_pool_one_pass).
     std::uint64_t min_pool_one_pass = 0;
 
+    // Events of repeated stretches passed over (see below); 0 when the
+    // stream has none or the model cannot tell its state.
+    std::uint64_t skipped_events = 0;
+
     bool runs() const { return failure_count == 0; }
 };
+
+// Whether replay_bare_model passes over repeated stretches (tests compare).
+enum class RepeatedStretches { Skip, Replay };
 
 // The model `spec` in a pool of `pool` bytes (nullopt: unbounded), built for
 // the stream's pointer size, serving the events of `stream`: the figures
@@ -39,8 +46,16 @@ struct BareModelRun {
 // With `last_connection`, only the blocks that connections 0..last_connection
 // allocated are served: the stream of a ConnectionSubsetSource. Throws
 // ModelError.
+//
+// A stretch (AllocationStream::Stretch) that repeats the one before, met in
+// the state (AllocatorModel::append_state, and every live block's offset)
+// the one before was met in, with no failure since, would leave that state
+// as it found it: it and every repeat after it are passed over, the counts
+// carried on. The figures are those of the full replay; a reconnect trace of
+// N equal connections costs about two of them.
 BareModelRun replay_bare_model(const AllocationStream& stream, const ModelSpec& spec,
                                std::optional<std::uint64_t> pool,
-                               std::optional<std::uint32_t> last_connection = std::nullopt);
+                               std::optional<std::uint32_t> last_connection = std::nullopt,
+                               RepeatedStretches repeated = RepeatedStretches::Skip);
 
 } // namespace tlsheap::replay

@@ -42,7 +42,8 @@ struct MinPoolResult {
 using SourceFactory = std::function<std::unique_ptr<RecordSource>()>;
 
 // One replay of one model in a pool of `pool` bytes (nullopt: unbounded),
-// as the search asks for it.
+// as the search asks for it. Called from several threads at once (one per
+// model searched, up to the cores there are).
 using ModelReplay =
     std::function<BareModelRun(const ModelSpec& spec, std::optional<std::uint64_t> pool)>;
 

@@ -20,6 +20,9 @@ class RecordSource {
     virtual bool complete() const = 0;
     virtual bool truncated() const = 0;
     virtual std::string truncation_message() const = 0;
+    // The size of the trace in bytes, when known (0: not known): what a walk
+    // keeps may be sized by it up front; it bounds nothing.
+    virtual std::uint64_t size_hint() const { return 0; }
 };
 
 // A trace file (or bytes) as a source.
@@ -30,6 +33,7 @@ class TraceReaderSource final : public RecordSource {
     bool complete() const override { return reader_.complete(); }
     bool truncated() const override { return reader_.truncated(); }
     std::string truncation_message() const override { return reader_.truncation_message(); }
+    std::uint64_t size_hint() const override { return reader_.size_hint(); }
 
   private:
     trace::TraceReader& reader_;
@@ -43,6 +47,7 @@ class TraceFileSource final : public RecordSource {
     bool complete() const override { return reader_.complete(); }
     bool truncated() const override { return reader_.truncated(); }
     std::string truncation_message() const override { return reader_.truncation_message(); }
+    std::uint64_t size_hint() const override { return reader_.size_hint(); }
 
   private:
     trace::TraceReader reader_;

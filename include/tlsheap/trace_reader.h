@@ -119,6 +119,9 @@ class TraceReader {
     const unsigned char* last_record_data() const { return last_data_; }
     std::size_t last_record_size() const { return last_size_; }
     std::uint64_t bytes_read() const { return consumed_; }
+    // The trace's size in bytes when it was opened (0 if unknown): a hint for
+    // sizing what a walk keeps, never a bound.
+    std::uint64_t size_hint() const { return size_; }
 
   private:
     TraceReader() = default;
@@ -140,6 +143,7 @@ class TraceReader {
     std::size_t limit_ = 0; // bytes valid in buffer_
     bool eof_ = false;
     std::uint64_t consumed_ = 0; // file offset of buffer_[pos_]
+    std::uint64_t size_ = 0;     // size_hint()
     std::uint16_t major_ = 0;
     std::uint16_t minor_ = 0;
     std::uint32_t crc_ = 0;

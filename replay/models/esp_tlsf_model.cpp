@@ -437,4 +437,25 @@ std::string EspTlsfModel::verify_free_index() const {
     return "";
 }
 
+bool EspTlsfModel::append_state(std::vector<std::uint64_t>& out) const {
+    out.insert(out.end(), {heap_ready_, fl_bitmap_, free_bytes_, minimum_free_bytes_, used_bytes_,
+                           footprint_});
+    out.insert(out.end(), sl_bitmap_.begin(), sl_bitmap_.end());
+    for (std::uint32_t slot = first_block_; slot != kNoBlock; slot = blocks_[slot].next) {
+        const Block& block = blocks_[slot];
+        out.insert(out.end(), {block.ptr, block.size, block.free ? block.list + 1u : 0u});
+    }
+    out.push_back(UINT64_MAX);
+    // Each free list in its order: TLSF takes a list's head.
+    for (std::size_t list = 0; list < heads_.size(); ++list) {
+        if (heads_[list] == kNoBlock)
+            continue;
+        out.push_back(list);
+        for (std::uint32_t slot = heads_[list]; slot != kNoBlock; slot = blocks_[slot].next_free)
+            out.push_back(blocks_[slot].ptr);
+        out.push_back(UINT64_MAX);
+    }
+    return true;
+}
+
 } // namespace tlsheap::replay

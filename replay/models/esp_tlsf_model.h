@@ -64,6 +64,7 @@ class EspTlsfModel final : public AllocatorModel {
     HeapFigures heap_figures() const override;
     std::string heap_figures_source() const override;
     std::string verify() const override;
+    bool append_state(std::vector<std::uint64_t>& out) const override;
     std::vector<std::pair<std::string, std::uint64_t>> statistics() const override;
     bool placement_independent_of_pool_end() const override { return false; }
     std::uint64_t smallest_pool() const override;

@@ -407,4 +407,21 @@ std::string FreertosHeap4Model::verify_free_index() const {
     return "";
 }
 
+bool FreertosHeap4Model::append_state(std::vector<std::uint64_t>& out) const {
+    out.insert(out.end(), {heap_ready_, heap_end_, free_bytes_remaining_, minimum_ever_free_,
+                           used_bytes_, footprint_});
+    for (std::uint32_t slot = first_block_; slot != kNoBlock; slot = blocks_[slot].next) {
+        const Block& block = blocks_[slot];
+        out.insert(out.end(),
+                   {block.offset, block.size,
+                    std::uint64_t{block.allocated} | std::uint64_t{block.carved_from_tail} << 1});
+    }
+    out.push_back(UINT64_MAX);
+    for (std::uint32_t slot = first_free_; slot != kNoBlock; slot = blocks_[slot].next_free)
+        out.push_back(blocks_[slot].offset);
+    out.push_back(UINT64_MAX);
+    pool_end_.append_state(out);
+    return true;
+}
+
 } // namespace tlsheap::replay

@@ -55,6 +55,7 @@ class FreertosHeap4Model final : public AllocatorModel {
     HeapFigures heap_figures() const override;
     std::string heap_figures_source() const override;
     std::string verify() const override;
+    bool append_state(std::vector<std::uint64_t>& out) const override;
     std::vector<std::pair<std::string, std::uint64_t>> statistics() const override;
     bool placement_independent_of_pool_end() const override { return true; }
     std::uint64_t min_pool_after_replay() const override;

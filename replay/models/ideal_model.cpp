@@ -17,7 +17,13 @@ std::optional<std::uint64_t> IdealModel::allocate(std::uint64_t size) {
         return std::nullopt;
     // Offsets only have to be unique among live blocks: the storage slot
     // serves, and makes release a lookup-free operation.
-    const std::uint32_t slot = blocks_.acquire();
+    std::uint32_t slot = static_cast<std::uint32_t>(blocks_.size());
+    if (free_.empty()) {
+        blocks_.emplace_back();
+    } else {
+        slot = free_.top();
+        free_.pop();
+    }
     blocks_[slot].size = size;
     blocks_[slot].live = true;
     live_ += size;
@@ -28,13 +34,13 @@ std::optional<std::uint64_t> IdealModel::allocate(std::uint64_t size) {
 
 void IdealModel::release(std::uint64_t offset) {
     const auto slot = static_cast<std::uint32_t>(offset);
-    assert(offset < blocks_.capacity() && blocks_[slot].live &&
+    assert(offset < blocks_.size() && blocks_[slot].live &&
            "release of an offset that is not live");
-    if (offset >= blocks_.capacity() || !blocks_[slot].live)
+    if (offset >= blocks_.size() || !blocks_[slot].live)
         return;
     blocks_[slot].live = false;
     live_ -= blocks_[slot].size;
-    blocks_.release(slot);
+    free_.push(slot);
 }
 
 // No allocator, no API: what is not live is free and in one piece.
@@ -50,21 +56,29 @@ std::string IdealModel::heap_figures_source() const {
 std::string IdealModel::verify() const {
     std::uint64_t live = 0;
     std::size_t count = 0;
-    for (std::uint32_t slot = 0; slot < blocks_.capacity(); ++slot) {
-        if (blocks_[slot].live) {
-            live += blocks_[slot].size;
+    for (const Block& block : blocks_) {
+        if (block.live) {
+            live += block.size;
             ++count;
         }
     }
     if (live != live_)
         return "live bytes " + std::to_string(live_) + " but blocks hold " + std::to_string(live);
-    if (count != blocks_.in_use())
+    if (count + free_.size() != blocks_.size())
         return "block storage disagrees on the live block count";
     if (live_ > peak_)
         return "live bytes above the recorded peak";
     if (pool_size_ && peak_ > *pool_size_)
         return "peak above the pool size";
     return "";
+}
+
+bool IdealModel::append_state(std::vector<std::uint64_t>& out) const {
+    // The free offsets are those below blocks_.size() not live.
+    out.insert(out.end(), {live_, peak_, blocks_.size()});
+    for (const Block& block : blocks_)
+        out.push_back(block.live ? block.size : UINT64_MAX);
+    return true;
 }
 
 } // namespace tlsheap::replay

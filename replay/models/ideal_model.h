@@ -3,12 +3,14 @@
 // measured against (ARCHITECTURE.md: "live peak").
 #pragma once
 
-#include "block_arena.h"
 #include "tlsheap/allocator_model.h"
 
 #include <cstdint>
+#include <functional>
 #include <optional>
+#include <queue>
 #include <string>
+#include <vector>
 
 namespace tlsheap::replay {
 
@@ -27,6 +29,7 @@ class IdealModel final : public AllocatorModel {
     HeapFigures heap_figures() const override;
     std::string heap_figures_source() const override;
     std::string verify() const override;
+    bool append_state(std::vector<std::uint64_t>& out) const override;
     bool placement_independent_of_pool_end() const override { return true; }
 
   private:
@@ -38,7 +41,11 @@ class IdealModel final : public AllocatorModel {
     std::optional<std::uint64_t> pool_size_;
     std::uint64_t live_ = 0;
     std::uint64_t peak_ = 0;
-    BlockArena<Block> blocks_;
+    // By offset. An allocation takes the lowest free offset, so the offsets
+    // follow the live blocks alone, not the order of earlier frees (a
+    // repeated stretch then finds the state it left: append_state).
+    std::vector<Block> blocks_;
+    std::priority_queue<std::uint32_t, std::vector<std::uint32_t>, std::greater<>> free_;
 };
 
 } // namespace tlsheap::replay

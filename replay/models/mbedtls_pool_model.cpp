@@ -559,4 +559,30 @@ std::string MbedtlsPoolModel::verify() const {
     return "";
 }
 
+bool MbedtlsPoolModel::append_state(std::vector<std::uint64_t>& out) const {
+    out.insert(out.end(), {heap_ready_, total_used_, maximum_used_, header_count_,
+                           maximum_header_count_, used_bytes_, footprint_});
+    // The blocks in address order, then the free list in list order (the
+    // index's keys only restate that order).
+    for (std::uint32_t slot = first_block_; slot != kNoBlock; slot = blocks_[slot].next) {
+        const Block& block = blocks_[slot];
+        out.insert(out.end(),
+                   {block.offset, block.size,
+                    std::uint64_t{block.allocated} | std::uint64_t{block.carved_from_tail} << 1});
+    }
+    out.push_back(last_block_ == kNoBlock ? UINT64_MAX : blocks_[last_block_].offset);
+    for (std::uint32_t slot = first_free_; slot != kNoBlock; slot = blocks_[slot].next_free)
+        out.push_back(blocks_[slot].offset);
+    out.push_back(UINT64_MAX);
+    pool_end_.append_state(out);
+    for (const DivergentPools& group : divergent_) {
+        out.push_back(group.tail_handed_out);
+        out.push_back(group.block == kNoBlock ? UINT64_MAX : blocks_[group.block].offset);
+        out.push_back(group.lens.size());
+        out.insert(out.end(), group.lens.begin(), group.lens.end());
+    }
+    out.push_back(divergent_.size());
+    return true;
+}
+
 } // namespace tlsheap::replay

@@ -55,6 +55,21 @@ class PoolEndTracker {
 
     std::uint64_t required() const { return required_; }
 
+    // For AllocatorModel::append_state: the reach and the forbidden ranges,
+    // in order of their ends (the order they were found in changes nothing).
+    void append_state(std::vector<std::uint64_t>& out) const {
+        std::vector<Range> ranges = forbidden_;
+        std::sort(ranges.begin(), ranges.end(), [](const Range& a, const Range& b) {
+            return a.end != b.end ? a.end < b.end : a.begin < b.begin;
+        });
+        out.push_back(required_);
+        out.push_back(ranges.size());
+        for (const Range& range : ranges) {
+            out.push_back(range.begin);
+            out.push_back(range.end);
+        }
+    }
+
   private:
     struct Range {
         std::uint64_t begin;

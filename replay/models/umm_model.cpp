@@ -318,4 +318,26 @@ std::string UmmModel::verify() const {
     return "";
 }
 
+bool UmmModel::append_state(std::vector<std::uint64_t>& out) const {
+    out.insert(out.end(), {numblocks_, used_blocks_, live_blocks_, footprint_blocks_});
+    if (heap_.empty())
+        return true;
+    // umm reads a header only where a block starts: the chain from block 0
+    // to the last, then the free list from block 0 in its order.
+    const unsigned last = numblocks_ - 1;
+    for (unsigned c = 0;; c = heap_[c].next & kNumberMask) {
+        const Header& h = heap_[c];
+        // The free links of a used block are left-overs umm never reads.
+        const bool listed = c == 0 || (h.next & kFreeFlag) != 0;
+        out.push_back(std::uint64_t{c} << 48 | std::uint64_t{h.next} << 32 |
+                      std::uint64_t{h.prev} << 16 | (listed ? h.prev_free : 0u));
+        if (c == last || (heap_[c].next & kNumberMask) <= c)
+            break;
+    }
+    for (unsigned entry = heap_[0].next_free; entry != 0; entry = heap_[entry].next_free)
+        out.push_back(entry);
+    out.push_back(UINT64_MAX);
+    return true;
+}
+
 } // namespace tlsheap::replay

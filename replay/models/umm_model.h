@@ -58,6 +58,7 @@ class UmmModel final : public AllocatorModel {
     HeapFigures heap_figures() const override;
     std::string heap_figures_source() const override;
     std::string verify() const override;
+    bool append_state(std::vector<std::uint64_t>& out) const override;
     bool placement_independent_of_pool_end() const override { return false; }
     std::uint64_t smallest_pool() const override { return kMinBlocks * kBlockSize; }
     std::optional<std::uint64_t> largest_pool() const override {

@@ -8,6 +8,7 @@
 #include "tlsheap/min_pool.h"
 #include "tlsheap/number_format.h"
 #include "tlsheap/trace_meta.h"
+#include "tlsheap/trace_read_ahead.h"
 #include "tlsheap/trace_walker.h"
 #include "tlsheap/transform.h"
 #include "tlsheap/user_error.h"
@@ -33,9 +34,11 @@ struct MinpoolOptions {
 // stream the min-pool search replays them over.
 class MinpoolWalk final : public trace::WalkerHooks {
   public:
-    MinpoolWalk(const trace::TraceWalker& walker, replay::AllocationStream* stream) {
+    MinpoolWalk(const trace::TraceWalker& walker, replay::AllocationStream* stream,
+                std::uint64_t trace_bytes) {
         if (stream != nullptr) {
             builder_.emplace(walker, *stream);
+            builder_->expect_trace_bytes(trace_bytes);
         }
     }
     void on_alloc(const trace::Record& r, const trace::LiveAllocation* block,
@@ -78,8 +81,11 @@ int run_minpool(const MinpoolOptions& o) {
     trace::TraceReader reader(o.trace);
     trace::TraceWalker walker;
     replay::AllocationStream stream;
-    MinpoolWalk recording(walker, o.transform.empty() ? &stream : nullptr);
-    walker.walk(reader, recording);
+    MinpoolWalk recording(walker, o.transform.empty() ? &stream : nullptr, reader.size_hint());
+    {
+        trace::ReadAheadReader ahead(reader);
+        walker.walk(ahead, recording);
+    }
     recording.finish();
     const trace::TraceInfo& info = walker.info();
     if (walker.events() == 0) {

@@ -161,11 +161,13 @@ TraceReader::TraceReader(const std::string& path) : name_(path) {
         if (standard_input || (known && !S_ISREG(st.st_mode))) {
             buffer_ = piped_trace(name_, file_);
             limit_ = buffer_.size();
+            size_ = buffer_.size();
             eof_ = true;
             std::fclose(file_);
             file_ = nullptr;
         } else {
             buffer_.resize(kReadChunk);
+            size_ = known ? static_cast<std::uint64_t>(st.st_size) : 0;
         }
         open_header();
     } catch (...) {
@@ -183,6 +185,7 @@ std::unique_ptr<TraceReader> TraceReader::from_bytes(std::vector<unsigned char> 
     std::unique_ptr<TraceReader> reader(new TraceReader());
     reader->name_ = std::move(name);
     reader->limit_ = bytes.size();
+    reader->size_ = bytes.size();
     reader->buffer_ = std::move(bytes);
     reader->eof_ = true;
     reader->open_header();

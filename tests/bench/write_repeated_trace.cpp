@@ -1,6 +1,7 @@
 // Writes a long trace made of a committed sample's connection repeated
 // (repeated_trace.h), for measurements that run the tlsheap binary on it
-// (scripts/bench-replay-vs-heaptrack.sh). Prints the event count written.
+// (scripts/bench-replay-vs-heaptrack.sh). Prints the event count written and
+// the number of repetitions.
 //
 //   write_repeated_trace OUTPUT [MIN_EVENTS [SAMPLE]]
 #include "repeated_trace.h"
@@ -22,7 +23,8 @@ int main(int argc, char** argv) {
                                                   "/traces/tls12-ecdhe-ecdsa-p256.trace";
         const tlsheap::bench::RepeatedTrace t =
             tlsheap::bench::write_repeated_trace(sample, min_events, argv[1]);
-        std::printf("%llu\n", static_cast<unsigned long long>(t.events));
+        std::printf("%llu %llu\n", static_cast<unsigned long long>(t.events),
+                    static_cast<unsigned long long>(t.repetitions));
     } catch (const std::exception& e) {
         std::fprintf(stderr, "write_repeated_trace: %s\n", e.what());
         return 1;

@@ -3,6 +3,7 @@
 // through the replay engine, on every committed sample trace and model; the
 // trace is decoded once; and a hostile trace cannot make the stream hold
 // more than a few bytes per event it has.
+#include "../bench/repeated_trace.h"
 #include "committed_traces.h"
 #include "tlsheap/allocation_stream.h"
 #include "tlsheap/bare_model_replay.h"
@@ -18,6 +19,7 @@
 #include <filesystem>
 #include <gtest/gtest.h>
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 namespace tlsheap::replay {
@@ -274,6 +276,160 @@ TEST(AllocationStream, ClaimedEventCountIsCheckedNotTrusted) {
     trace::encode_end(bytes, std::uint64_t{1} << 60);
     const std::unique_ptr<RecordSource> source = OwnedTraceSource::from_bytes(bytes);
     EXPECT_THROW(read_allocation_stream(*source), trace::TraceError);
+}
+
+// A reconnect recording built by hand: `cycles` connections, each the same
+// SETUP, HANDSHAKE and TEARDOWN on fresh addresses, with sizes that vary
+// within a connection but not between them. A session block allocated in one
+// connection is freed in the next, so a connection never starts on an empty
+// heap. At `odd_cycle` the connection also allocates a block it never frees:
+// from there on every model's state differs from the one before, though the
+// events repeat.
+std::vector<unsigned char> reconnect_trace(std::uint64_t cycles, std::uint64_t odd_cycle) {
+    TraceBuilder b;
+    b.meta("pointer_size", "4");
+    std::uint64_t session = 0;
+    for (std::uint64_t c = 0; c < cycles; ++c) {
+        const std::uint64_t base = 0x100000 + c * 0x10000;
+        std::vector<std::uint64_t> open;
+        b.connection(1).phase(trace::Phase::Setup);
+        for (std::uint64_t j = 0; j < 6; ++j) {
+            open.push_back(base + j * 0x100);
+            b.alloc(40 + (j * 7919) % 300, open.back());
+        }
+        b.phase(trace::Phase::Handshake);
+        if (session != 0) {
+            b.free(session);
+        }
+        for (std::uint64_t j = 6; j < 40; ++j) {
+            b.alloc(16 + (j * 104729) % 900, base + j * 0x100);
+            if (j % 3 != 0) {
+                b.free(base + j * 0x100);
+            } else {
+                open.push_back(base + j * 0x100);
+            }
+            if (j % 5 == 0) {
+                b.free(open[open.size() / 2]);
+                open.erase(open.begin() + static_cast<std::ptrdiff_t>(open.size() / 2));
+            }
+        }
+        session = base + 0xff00;
+        b.alloc(120, session);
+        if (c == odd_cycle) {
+            b.alloc(24, base + 0xfe00);
+        }
+        b.phase(trace::Phase::Teardown);
+        for (const std::uint64_t address : open) {
+            b.free(address);
+        }
+    }
+    return b.finish();
+}
+
+AllocationStream stream_of(const std::vector<unsigned char>& bytes) {
+    const std::unique_ptr<RecordSource> source = OwnedTraceSource::from_bytes(bytes);
+    return read_allocation_stream(*source);
+}
+
+void expect_same_run(const BareModelRun& skipped, const BareModelRun& replayed,
+                     const std::string& what) {
+    EXPECT_EQ(skipped.failure_count, replayed.failure_count) << what;
+    EXPECT_EQ(skipped.footprint, replayed.footprint) << what;
+    EXPECT_EQ(skipped.min_pool_one_pass, replayed.min_pool_one_pass) << what;
+    ASSERT_EQ(skipped.first_failure.has_value(), replayed.first_failure.has_value()) << what;
+    if (replayed.first_failure) {
+        EXPECT_EQ(skipped.first_failure->size, replayed.first_failure->size) << what;
+        expect_same_moment(skipped.first_failure->at, replayed.first_failure->at, what);
+    }
+    EXPECT_EQ(replayed.skipped_events, 0u) << what;
+}
+
+// Every pool the search tries, and the whole search, give the same answer
+// whether repeated stretches are skipped or replayed.
+void expect_skipping_changes_nothing(const AllocationStream& stream, const std::string& name) {
+    auto search = [&stream](RepeatedStretches repeated) {
+        return find_min_pools(
+            [&stream, repeated](const ModelSpec& spec, std::optional<std::uint64_t> pool) {
+                const BareModelRun skipped = replay_bare_model(stream, spec, pool);
+                const BareModelRun replayed =
+                    replay_bare_model(stream, spec, pool, std::nullopt, RepeatedStretches::Replay);
+                expect_same_run(skipped, replayed,
+                                spec.name + " in " + (pool ? std::to_string(*pool) : "no pool"));
+                return repeated == RepeatedStretches::Skip ? skipped : replayed;
+            },
+            stream.pointer_size(), stream.live_peak(), default_models());
+    };
+    SCOPED_TRACE(name);
+    expect_same_results(search(RepeatedStretches::Skip), search(RepeatedStretches::Replay));
+    // Connection subsets (the per-connection costs) skip too.
+    for (const ModelSpec& spec : default_models()) {
+        for (const std::uint32_t last : {0u, 1u}) {
+            expect_same_run(
+                replay_bare_model(stream, spec, std::nullopt, last),
+                replay_bare_model(stream, spec, std::nullopt, last, RepeatedStretches::Replay),
+                spec.name + " up to connection " + std::to_string(last));
+        }
+    }
+}
+
+TEST(RepeatedStretches, ReconnectsAreSkippedWithTheFiguresOfAFullReplay) {
+    const AllocationStream stream = stream_of(reconnect_trace(60, UINT64_MAX));
+    ASSERT_EQ(stream.stretches().size(), 60u);
+    for (std::size_t i = 1; i < stream.stretches().size(); ++i) {
+        EXPECT_EQ(stream.stretches()[i].repeats, i >= 2) << i; // the first frees no session
+    }
+    expect_skipping_changes_nothing(stream, "60 equal reconnects");
+    // Each model's state comes back after a connection or two: about all of
+    // the rest is skipped.
+    for (const ModelSpec& spec : default_models()) {
+        const BareModelRun run = replay_bare_model(stream, spec, std::nullopt);
+        EXPECT_GT(run.skipped_events, stream.events().size() * 9 / 10) << spec.name;
+    }
+}
+
+TEST(RepeatedStretches, AStateThatChangedIsReplayedUntilItRepeatsAgain) {
+    const AllocationStream plain = stream_of(reconnect_trace(40, UINT64_MAX));
+    const AllocationStream odd = stream_of(reconnect_trace(40, 20));
+    expect_skipping_changes_nothing(odd, "a block kept from connection 20 on");
+    for (const ModelSpec& spec : default_models()) {
+        const BareModelRun run = replay_bare_model(odd, spec, std::nullopt);
+        // Connections 20 and 21 (the first to repeat 20's events after it
+        // changed the state) are replayed, then skipping starts again.
+        EXPECT_LT(run.skipped_events, replay_bare_model(plain, spec, std::nullopt).skipped_events)
+            << spec.name;
+        EXPECT_GT(run.skipped_events, 0u) << spec.name;
+    }
+}
+
+// The default scenario's recorded handshake, repeated as the replay
+// benchmark repeats it (every repetition on the same addresses, as a long
+// recording on one heap gives them): real allocation patterns.
+TEST(RepeatedStretches, ARecordedConnectionRepeatedIsSkippedWithTheFiguresOfAFullReplay) {
+    const std::filesystem::path file =
+        std::filesystem::temp_directory_path() /
+        ("tlsheap-repeated-" + std::to_string(::getpid()) + ".trace");
+    const bench::RepeatedTrace written =
+        bench::write_repeated_trace(path_of("tls12-ecdhe-ecdsa-p256"), 40000, file.string());
+    TraceFileSource source(file.string());
+    const AllocationStream stream = read_allocation_stream(source);
+    std::filesystem::remove(file);
+    ASSERT_GE(written.repetitions, 4u);
+    ASSERT_EQ(stream.stretches().size(), written.repetitions);
+    expect_skipping_changes_nothing(stream, "the default connection repeated");
+    for (const ModelSpec& spec : default_models()) {
+        // Replayed: the first connection, the one whose state comes back,
+        // and no more than two more.
+        const BareModelRun run = replay_bare_model(stream, spec, std::nullopt);
+        EXPECT_GE(run.skipped_events,
+                  stream.events().size() * (written.repetitions - 4) / written.repetitions)
+            << spec.name;
+    }
+}
+
+TEST_P(StreamSampleTrace, SkippingRepeatsChangesNoFigure) {
+    const std::unique_ptr<RecordSource> source =
+        std::make_unique<TraceFileSource>(path_of(GetParam()));
+    expect_skipping_changes_nothing(read_allocation_stream(*source), GetParam());
 }
 
 } // namespace
