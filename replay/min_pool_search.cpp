@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <exception>
+#include <system_error>
 #include <thread>
 
 namespace tlsheap::replay {
@@ -132,8 +133,12 @@ std::vector<MinPoolResult> find_min_pools(const ModelReplay& replay_once, unsign
     const std::size_t threads =
         std::min<std::size_t>(models.size(), std::max(1u, std::thread::hardware_concurrency()));
     std::vector<std::thread> helpers;
-    for (std::size_t t = 1; t < threads; ++t) {
-        helpers.emplace_back(work);
+    try {
+        for (std::size_t t = 1; t < threads; ++t) {
+            helpers.emplace_back(work);
+        }
+    } catch (const std::system_error&) {
+        // No more threads to be had: those started and this one share the work.
     }
     work();
     for (std::thread& helper : helpers) {
