@@ -87,13 +87,7 @@ void AllocationStreamBuilder::on_alloc(const trace::Record& r, const trace::Live
         return; // on an embedded heap an empty request returns NULL: no model places it
     }
     anchor_if_needed(r.seq, r.time_ns, true);
-    std::uint32_t index = next_index_;
-    if (free_indexes_.empty()) {
-        ++next_index_;
-    } else {
-        index = free_indexes_.top();
-        free_indexes_.pop();
-    }
+    const std::uint32_t index = indexes_.take();
     index_of_slot_[slot] = index;
     AllocationStream::Event e;
     e.block = index;
@@ -106,7 +100,7 @@ void AllocationStreamBuilder::on_alloc(const trace::Record& r, const trace::Live
     stream_.events_.push_back(e);
     stream_.alloc_details_.push_back(
         {r.stack, static_cast<std::uint32_t>(r.time_ns - stream_.anchors_.back().time_ns)});
-    stream_.block_capacity_ = std::max(stream_.block_capacity_, index + 1);
+    stream_.block_capacity_ = indexes_.end();
 }
 
 void AllocationStreamBuilder::on_free(const trace::Record& r, trace::FreeKind kind,
@@ -118,7 +112,7 @@ void AllocationStreamBuilder::on_free(const trace::Record& r, trace::FreeKind ki
     }
     const std::uint32_t index = index_of_slot_[slot];
     index_of_slot_[slot] = kNotInStream;
-    free_indexes_.push(index);
+    indexes_.give_back(index);
     anchor_if_needed(r.seq, r.time_ns, false);
     stream_.events_.push_back({index | AllocationStream::kFreeBit, 0});
 }
@@ -151,9 +145,8 @@ void AllocationStreamBuilder::find_stretches() {
                                        anchors[a - 1].phase != trace::Phase::Setup);
         if (starts) {
             Stretch s;
-            s.first_event = a == 0 ? 0 : anchors[a].event;
+            s.first_event = anchors[a].event; // the first anchor's is 0
             s.first_anchor = a;
-            s.max_connection = anchors[a].connection;
             stretches.push_back(s);
         }
         stretches.back().max_connection =

@@ -44,7 +44,7 @@ const ResumptionStatistics::StackFacts& ResumptionStatistics::facts_of(std::uint
     const auto [known, added] =
         label_ids_.emplace(std::move(label), static_cast<std::uint32_t>(labels_.size()));
     if (added) {
-        labels_.push_back(known->first);
+        labels_.push_back(&known->first); // a map's keys stay where they are
     }
     facts.label = known->second;
     facts.parses_chain = walker_.info().any_function(stack, [](std::string_view f) {
@@ -83,7 +83,7 @@ void ResumptionStatistics::on_alloc(const trace::LiveAllocation* block) {
     }
     SiteBytes& site = c.sites[facts.label];
     if (site.blocks == 0) {
-        site.site = labels_[facts.label];
+        site.site = *labels_[facts.label];
         site.stack = block->stack;
     }
     site.bytes += block->size;

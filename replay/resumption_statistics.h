@@ -47,8 +47,8 @@ class ResumptionStatistics {
     const trace::TraceWalker& walker_;
     std::vector<Connection> connections_;
     std::unordered_map<std::uint32_t, StackFacts> stacks_;
-    std::vector<std::string> labels_; // CallSite::label(), by label id
-    std::unordered_map<std::string, std::uint32_t> label_ids_;
+    std::unordered_map<std::string, std::uint32_t> label_ids_; // by CallSite::label()
+    std::vector<const std::string*> labels_;                   // label_ids_'s keys, by label id
 };
 
 } // namespace tlsheap::replay

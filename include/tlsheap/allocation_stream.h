@@ -25,14 +25,13 @@
 // A smaller trace's vectors grow and may hold up to twice the bytes used.
 #pragma once
 
+#include "tlsheap/lowest_free_index.h"
 #include "tlsheap/record_source.h"
 #include "tlsheap/replay_engine.h"
 #include "tlsheap/trace_walker.h"
 
 #include <cstddef>
 #include <cstdint>
-#include <functional>
-#include <queue>
 #include <vector>
 
 namespace tlsheap::replay {
@@ -88,7 +87,7 @@ class AllocationStream {
         std::uint64_t allocations = 0;
         // The highest connection of its anchors (its first event has one).
         std::uint32_t max_connection = 0;
-        // Its events equal the previous stretch's, slot for slot, and neither
+        // Its events equal the previous stretch's, block for block, and neither
         // asks for kLargeSize bytes or more.
         bool repeats = false;
     };
@@ -157,9 +156,7 @@ class AllocationStreamBuilder final : public trace::WalkerHooks {
     // By walker slot: the live block's index in the stream, kNotInStream
     // when its allocation is not in the stream.
     std::vector<std::uint32_t> index_of_slot_;
-    // Indexes freed and below next_index_, lowest on top.
-    std::priority_queue<std::uint32_t, std::vector<std::uint32_t>, std::greater<>> free_indexes_;
-    std::uint32_t next_index_ = 0;
+    LowestFreeIndex indexes_;
 };
 
 // Walks `source` once and returns its allocation stream. Throws

@@ -17,13 +17,9 @@ std::optional<std::uint64_t> IdealModel::allocate(std::uint64_t size) {
         return std::nullopt;
     // Offsets only have to be unique among live blocks: the storage slot
     // serves, and makes release a lookup-free operation.
-    std::uint32_t slot = static_cast<std::uint32_t>(blocks_.size());
-    if (free_.empty()) {
+    const std::uint32_t slot = offsets_.take();
+    if (slot == blocks_.size())
         blocks_.emplace_back();
-    } else {
-        slot = free_.top();
-        free_.pop();
-    }
     blocks_[slot].size = size;
     blocks_[slot].live = true;
     live_ += size;
@@ -40,7 +36,7 @@ void IdealModel::release(std::uint64_t offset) {
         return;
     blocks_[slot].live = false;
     live_ -= blocks_[slot].size;
-    free_.push(slot);
+    offsets_.give_back(slot);
 }
 
 // No allocator, no API: what is not live is free and in one piece.
@@ -64,7 +60,7 @@ std::string IdealModel::verify() const {
     }
     if (live != live_)
         return "live bytes " + std::to_string(live_) + " but blocks hold " + std::to_string(live);
-    if (count + free_.size() != blocks_.size())
+    if (count != offsets_.in_use() || offsets_.end() != blocks_.size())
         return "block storage disagrees on the live block count";
     if (live_ > peak_)
         return "live bytes above the recorded peak";

@@ -4,11 +4,10 @@
 #pragma once
 
 #include "tlsheap/allocator_model.h"
+#include "tlsheap/lowest_free_index.h"
 
 #include <cstdint>
-#include <functional>
 #include <optional>
-#include <queue>
 #include <string>
 #include <vector>
 
@@ -45,7 +44,7 @@ class IdealModel final : public AllocatorModel {
     // follow the live blocks alone, not the order of earlier frees (a
     // repeated stretch then finds the state it left: append_state).
     std::vector<Block> blocks_;
-    std::priority_queue<std::uint32_t, std::vector<std::uint32_t>, std::greater<>> free_;
+    LowestFreeIndex offsets_;
 };
 
 } // namespace tlsheap::replay

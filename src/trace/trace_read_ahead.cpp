@@ -65,19 +65,15 @@ std::span<const Record> ReadAheadReader::next_batch() {
         return {};
     changed_.wait(lock, [&] { return consumed_ < filled_; });
     const Batch& batch = batches_[consumed_ % kBatches];
+    in_hand_ = true;
     if (batch.last) {
         // The records decoded before the end first; the failure, if the
-        // reader threw, on the call after them.
+        // reader threw, on the call after them (now, if there are none).
         finished_ = batch.failure == nullptr;
         failure_ = batch.failure;
-        if (batch.count == 0) {
-            ++consumed_; // nothing to hand out
-            if (failure_)
-                throw_failure();
-            return {};
-        }
+        if (batch.count == 0 && failure_)
+            throw_failure();
     }
-    in_hand_ = true;
     return {batch.records.data(), batch.count};
 }
 

@@ -92,6 +92,15 @@ void expect_same_moment(const Moment& a, const Moment& b, const std::string& wha
     EXPECT_EQ(a.connection, b.connection) << what;
 }
 
+void expect_same_failure(const std::optional<ModelFailure>& a, const std::optional<ModelFailure>& b,
+                         const std::string& what) {
+    ASSERT_EQ(a.has_value(), b.has_value()) << what;
+    if (b) {
+        EXPECT_EQ(a->size, b->size) << what;
+        expect_same_moment(a->at, b->at, what);
+    }
+}
+
 void expect_same_results(const std::vector<MinPoolResult>& from_stream,
                          const std::vector<MinPoolResult>& through_engine) {
     ASSERT_EQ(from_stream.size(), through_engine.size());
@@ -108,11 +117,7 @@ void expect_same_results(const std::vector<MinPoolResult>& from_stream,
         EXPECT_EQ(s.replays, e.replays) << what;
         EXPECT_EQ(s.runs_at_min_pool, e.runs_at_min_pool) << what;
         EXPECT_EQ(s.live_peak, e.live_peak) << what;
-        ASSERT_EQ(s.fails_below.has_value(), e.fails_below.has_value()) << what;
-        if (e.fails_below) {
-            EXPECT_EQ(s.fails_below->size, e.fails_below->size) << what;
-            expect_same_moment(s.fails_below->at, e.fails_below->at, what);
-        }
+        expect_same_failure(s.fails_below, e.fails_below, what);
     }
 }
 
@@ -147,11 +152,7 @@ TEST_P(StreamSampleTrace, FirstFailureInASmallPoolIsTheEnginesOwn) {
         // In a pool the bare replay stops at the first failure: only
         // whether it runs and where it first fails are to compare.
         EXPECT_EQ(bare.runs(), engine.runs()) << spec.name;
-        ASSERT_EQ(bare.first_failure.has_value(), engine.first_failure.has_value()) << spec.name;
-        if (engine.first_failure) {
-            EXPECT_EQ(bare.first_failure->size, engine.first_failure->size) << spec.name;
-            expect_same_moment(bare.first_failure->at, engine.first_failure->at, spec.name);
-        }
+        expect_same_failure(bare.first_failure, engine.first_failure, spec.name);
         const BareModelRun unbounded = replay_bare_model(stream, spec, std::nullopt);
         const BareModelRun unbounded_engine = replay_through_engine(open, spec, std::nullopt);
         EXPECT_EQ(unbounded.failure_count, unbounded_engine.failure_count) << spec.name;
@@ -336,11 +337,7 @@ void expect_same_run(const BareModelRun& skipped, const BareModelRun& replayed,
     EXPECT_EQ(skipped.failure_count, replayed.failure_count) << what;
     EXPECT_EQ(skipped.footprint, replayed.footprint) << what;
     EXPECT_EQ(skipped.min_pool_one_pass, replayed.min_pool_one_pass) << what;
-    ASSERT_EQ(skipped.first_failure.has_value(), replayed.first_failure.has_value()) << what;
-    if (replayed.first_failure) {
-        EXPECT_EQ(skipped.first_failure->size, replayed.first_failure->size) << what;
-        expect_same_moment(skipped.first_failure->at, replayed.first_failure->at, what);
-    }
+    expect_same_failure(skipped.first_failure, replayed.first_failure, what);
     EXPECT_EQ(replayed.skipped_events, 0u) << what;
 }
 
