@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <unordered_map>
 
 namespace tlsheap::replay {
 
@@ -152,30 +153,48 @@ void AllocationStreamBuilder::find_stretches() {
         stretches.back().max_connection =
             std::max(stretches.back().max_connection, anchors[a].connection);
     }
-    std::vector<bool> large(stretches.size(), false);
+    // Stretches with equal events share the first one's index: grouped by
+    // length and a hash of their events, then compared in full.
+    std::unordered_map<std::uint64_t, std::vector<std::uint32_t>> firsts;
     for (std::size_t i = 0; i < stretches.size(); ++i) {
+        Stretch& s = stretches[i];
+        s.same_as = static_cast<std::uint32_t>(i);
         const std::uint64_t end =
             i + 1 < stretches.size() ? stretches[i + 1].first_event : events.size();
-        for (std::uint64_t e = stretches[i].first_event; e < end; ++e) {
+        bool large = false;
+        std::uint64_t hash = end - s.first_event;
+        for (std::uint64_t e = s.first_event; e < end; ++e) {
             const AllocationStream::Event event = events[e];
             if ((event.block & AllocationStream::kFreeBit) == 0) {
-                ++stretches[i].allocations;
-                large[i] = large[i] || event.size == AllocationStream::kLargeSize;
+                ++s.allocations;
+                large = large || event.size == AllocationStream::kLargeSize;
             }
+            hash = (hash ^ (std::uint64_t{event.block} << 32 | event.size)) * 0x100000001b3ull;
+            hash ^= hash >> 29;
         }
-        if (i == 0 || large[i] || large[i - 1]) {
-            continue;
+        if (large) {
+            continue; // its sizes are elsewhere (large_sizes): never the same
         }
-        const std::uint64_t length = end - stretches[i].first_event;
-        const std::uint64_t before = stretches[i].first_event - stretches[i - 1].first_event;
-        stretches[i].repeats =
-            length == before &&
-            std::equal(events.begin() + static_cast<std::ptrdiff_t>(stretches[i - 1].first_event),
-                       events.begin() + static_cast<std::ptrdiff_t>(stretches[i].first_event),
-                       events.begin() + static_cast<std::ptrdiff_t>(stretches[i].first_event),
+        std::vector<std::uint32_t>& candidates = firsts[hash];
+        auto equal = [&](std::uint32_t first) {
+            const Stretch& f = stretches[first];
+            const std::uint64_t f_end =
+                first + 1 < stretches.size() ? stretches[first + 1].first_event : events.size();
+            return f_end - f.first_event == end - s.first_event &&
+                   std::equal(
+                       events.begin() + static_cast<std::ptrdiff_t>(f.first_event),
+                       events.begin() + static_cast<std::ptrdiff_t>(f_end),
+                       events.begin() + static_cast<std::ptrdiff_t>(s.first_event),
                        [](const AllocationStream::Event& x, const AllocationStream::Event& y) {
                            return x.block == y.block && x.size == y.size;
                        });
+        };
+        const auto found = std::find_if(candidates.begin(), candidates.end(), equal);
+        if (found != candidates.end()) {
+            s.same_as = *found;
+        } else {
+            candidates.push_back(s.same_as);
+        }
     }
 }
 

@@ -1,7 +1,8 @@
 #include "tlsheap/bare_model_replay.h"
 
-#include <deque>
+#include <algorithm>
 #include <limits>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -10,19 +11,98 @@ namespace tlsheap::replay {
 namespace {
 
 constexpr std::uint64_t kNotPlaced = std::numeric_limits<std::uint64_t>::max();
-// The most stretches after which a state is looked for again.
-constexpr std::size_t kLongestPeriod = 4;
+// The most states a replay keeps, and the most bytes they take with their
+// copies of the model (a model holds 4 to 5 times its state's bytes: a
+// block's entry, index slot and tree node against its 3 words): past
+// either, stretches met in a new state are replayed.
+constexpr std::size_t kMostStates = 4096;
+constexpr std::size_t kMostStateBytes = std::size_t{32} << 20;
+constexpr std::size_t kCopyBytesPerStateByte = 6;
+constexpr std::uint32_t kUnknown = std::numeric_limits<std::uint32_t>::max();
 
-// The state a stretch starts from: the model's, then each block slot's
-// offset (kNotPlaced when not live).
-bool state_of(const AllocatorModel& model, const std::vector<std::uint64_t>& offsets,
-              std::vector<std::uint64_t>& out) {
-    out.clear();
-    if (!model.append_state(out))
-        return false;
-    out.insert(out.end(), offsets.begin(), offsets.end());
-    return true;
-}
+// The states a replay met at the starts of stretches, each with a copy of
+// the model and the blocks' offsets in it, and where each stretch served
+// from one of them (without a failure) took the replay: a stretch whose
+// events equal one seen before, met in the state that one was met in, takes
+// the replay where that one did (AllocatorModel::append_state), so the
+// replay moves there without serving it.
+class StretchMemo {
+  public:
+    // The state of `model` with each block slot's offset (kNotPlaced when
+    // not live); false when the model cannot tell or be copied.
+    static bool state_of(const AllocatorModel& model, const std::vector<std::uint64_t>& offsets,
+                         std::vector<std::uint64_t>& out) {
+        out.clear();
+        if (!model.append_state(out))
+            return false;
+        out.insert(out.end(), offsets.begin(), offsets.end());
+        return true;
+    }
+
+    // The id of `state`, kept with a copy of `model` (which is in it) when
+    // new; kUnknown when new and there is no more room.
+    std::uint32_t intern(const std::vector<std::uint64_t>& state, const AllocatorModel& model) {
+        const std::uint64_t hash = hash_of(state);
+        auto [first, last] = by_hash_.equal_range(hash);
+        for (auto it = first; it != last; ++it) {
+            if (states_[it->second].state == state)
+                return it->second;
+        }
+        const std::size_t bytes = state.size() * sizeof(std::uint64_t) * kCopyBytesPerStateByte;
+        if (states_.size() >= kMostStates || held_bytes_ + bytes > kMostStateBytes)
+            return kUnknown;
+        std::unique_ptr<AllocatorModel> copy = model.clone();
+        if (!copy)
+            return kUnknown;
+        const auto id = static_cast<std::uint32_t>(states_.size());
+        states_.push_back(State{state, std::move(copy)});
+        by_hash_.emplace(hash, id);
+        held_bytes_ += bytes;
+        return id;
+    }
+
+    // Where the stretches equal to `same_as` took state `from`, kUnknown
+    // when not seen.
+    std::uint32_t after(std::uint32_t same_as, std::uint32_t from) const {
+        const auto it = after_.find(key(same_as, from));
+        return it == after_.end() ? kUnknown : it->second;
+    }
+    void learn(std::uint32_t same_as, std::uint32_t from, std::uint32_t to) {
+        after_.emplace(key(same_as, from), to);
+    }
+
+    // Puts the replay in state `id`: a copy of the model kept in it, and
+    // the offsets from the state's tail.
+    std::unique_ptr<AllocatorModel> restore(std::uint32_t id,
+                                            std::vector<std::uint64_t>& offsets) const {
+        const std::vector<std::uint64_t>& state = states_[id].state;
+        std::copy(state.end() - static_cast<std::ptrdiff_t>(offsets.size()), state.end(),
+                  offsets.begin());
+        return states_[id].model->clone();
+    }
+
+  private:
+    static std::uint64_t key(std::uint32_t same_as, std::uint32_t from) {
+        return std::uint64_t{same_as} << 32 | from;
+    }
+    static std::uint64_t hash_of(const std::vector<std::uint64_t>& state) {
+        std::uint64_t h = state.size();
+        for (const std::uint64_t word : state) {
+            h = (h ^ word) * 0x9e3779b97f4a7c15ull;
+            h ^= h >> 32;
+        }
+        return h;
+    }
+
+    struct State {
+        std::vector<std::uint64_t> state;
+        std::unique_ptr<AllocatorModel> model;
+    };
+    std::vector<State> states_;
+    std::size_t held_bytes_ = 0;
+    std::unordered_multimap<std::uint64_t, std::uint32_t> by_hash_;
+    std::unordered_map<std::uint64_t, std::uint32_t> after_;
+};
 
 } // namespace
 
@@ -33,7 +113,7 @@ BareModelRun replay_bare_model(const AllocationStream& stream, const ModelSpec& 
     ModelContext context;
     context.pointer_size = stream.pointer_size();
     context.pool_size = pool;
-    const std::unique_ptr<AllocatorModel> model = make_model(spec, context);
+    std::unique_ptr<AllocatorModel> model = make_model(spec, context);
     BareModelRun run;
     run.name = model->name();
     run.description = model->description();
@@ -51,69 +131,63 @@ BareModelRun replay_bare_model(const AllocationStream& stream, const ModelSpec& 
     std::size_t next_anchor = 0;
     std::uint32_t connection = 0;
 
-    // Repeats: the states met at the starts of the last few stretches, all
-    // but the oldest repeating the one before, with the failures counted by
-    // then (a model's state may come back only every second stretch, when
-    // something one connection keeps is freed by the next).
+    // At each stretch start the replay finds its state in the memo, passes
+    // over every stretch that follows from there as one seen before did,
+    // and serves the next one from the state it is then in (`from`), to
+    // learn where that one goes.
     const std::vector<AllocationStream::Stretch>& stretches = stream.stretches();
-    const bool skip = repeated == RepeatedStretches::Skip;
+    // Off for the rest of the replay once a state cannot be told or kept: a
+    // heap that keeps changing (a leak) would have its state worked out at
+    // every stretch, ever longer, for nothing.
+    bool skip = repeated == RepeatedStretches::Skip;
     auto in_subset = [&](std::size_t s) {
         return !last_connection || stretches[s].max_connection <= *last_connection;
     };
-    auto repeats = [&](std::size_t s) {
-        return s < stretches.size() && stretches[s].repeats && in_subset(s) && in_subset(s - 1);
-    };
-    struct Met {
-        std::vector<std::uint64_t> state;
-        std::uint64_t failures = 0;
-    };
-    std::deque<Met> met; // oldest first, at most kLongestPeriod
-    std::vector<std::uint64_t> now;
+    StretchMemo memo;
+    std::vector<std::uint64_t> state;
     std::size_t next_stretch = 0;
+    std::uint32_t from = kUnknown; // the state the stretch being served started in
+    std::uint32_t serving = 0;     // that stretch's same_as
+    std::uint64_t failures_before = 0;
 
     for (std::size_t i = 0; i < events.size(); ++i) {
         if (skip && next_stretch < stretches.size() && stretches[next_stretch].first_event == i) {
-            const std::size_t s = next_stretch++;
-            if (!repeats(s))
-                met.clear();
-            if ((repeats(s) || repeats(s + 1)) && state_of(*model, offsets, now)) {
-                // The stretches since the state met `period` stretches ago
-                // took it back to itself: so do the next `period` repeats,
-                // and so on.
-                std::size_t period = 0;
-                for (std::size_t p = 1; p <= met.size() && period == 0; ++p) {
-                    const Met& then = met[met.size() - p];
-                    if (then.failures == run.failure_count && then.state == now)
-                        period = p;
-                }
-                std::size_t run_length = 0;
-                while (period != 0 && repeats(s + run_length))
-                    ++run_length;
-                const std::size_t skipped = period == 0 ? 0 : run_length / period * period;
-                if (skipped != 0) {
-                    const std::size_t t = s + skipped; // where the replay goes on
-                    const std::uint64_t end =
-                        t < stretches.size() ? stretches[t].first_event : events.size();
-                    for (std::size_t k = s; k < t; ++k) {
-                        allocation += stretches[k].allocations;
-                        served += stretches[k].allocations;
-                    }
-                    run.skipped_events += end - i;
-                    if (t < stretches.size()) {
-                        next_anchor = stretches[t].first_anchor;
-                        connection = anchors[next_anchor - 1].connection;
-                    }
-                    next_stretch = t;
-                    met.clear();
-                    i = end - 1;
-                    continue;
-                }
-                met.push_back(Met{now, run.failure_count});
-                if (met.size() > kLongestPeriod)
-                    met.pop_front();
-            } else {
-                met.clear();
+            std::uint32_t now = StretchMemo::state_of(*model, offsets, state)
+                                    ? memo.intern(state, *model)
+                                    : kUnknown;
+            if (now == kUnknown) {
+                skip = false;
+            } else if (from != kUnknown && run.failure_count == failures_before) {
+                memo.learn(serving, from, now);
             }
+            const std::uint32_t model_is_in = now;
+            std::size_t s = next_stretch;
+            for (; now != kUnknown && s < stretches.size() && in_subset(s); ++s) {
+                const std::uint32_t to = memo.after(stretches[s].same_as, now);
+                if (to == kUnknown)
+                    break;
+                allocation += stretches[s].allocations;
+                served += stretches[s].allocations;
+                now = to;
+            }
+            if (s != next_stretch) {
+                const std::uint64_t end =
+                    s < stretches.size() ? stretches[s].first_event : events.size();
+                run.skipped_events += end - i;
+                if (now != model_is_in)
+                    model = memo.restore(now, offsets);
+                if (s < stretches.size()) {
+                    next_anchor = stretches[s].first_anchor;
+                    connection = anchors[next_anchor - 1].connection;
+                }
+                i = end;
+                if (i == events.size())
+                    break;
+            }
+            next_stretch = s + 1;
+            from = in_subset(s) ? now : kUnknown;
+            serving = stretches[s].same_as;
+            failures_before = run.failure_count;
         }
         const AllocationStream::Event e = events[i];
         while (last_connection && next_anchor < anchors.size() && anchors[next_anchor].event <= i) {

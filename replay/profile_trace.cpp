@@ -9,9 +9,10 @@ ReplayResult profile_trace(const SourceFactory& open, const ReplayOptions& optio
     // over the allocation stream kept from this replay, not the trace again.
     ReplayResult result;
     AllocationStream stream;
+    LiveByConnection live; // the connection costs' live figures, in the same walk
     {
         const std::unique_ptr<RecordSource> source = open();
-        result = replay_trace(*source, options, stream);
+        result = replay_trace(*source, options, stream, &live);
     }
     for (const MinPoolResult& m : find_min_pools(stream, options.models)) {
         result.min_pools[m.model] = m.min_pool;
@@ -31,7 +32,8 @@ ReplayResult profile_trace(const SourceFactory& open, const ReplayOptions& optio
         }
     }
     if (result.connections > 1) {
-        result.connection_costs = measure_connection_costs(open, stream, options.models);
+        result.connection_costs =
+            measure_connection_costs(live.finish(result.connections + 1), stream, options.models);
     }
     return result;
 }

@@ -38,6 +38,8 @@ class Engine final : public trace::WalkerHooks {
         stream_.emplace(walker_, stream);
         stream_->expect_trace_bytes(trace_bytes);
     }
+    // Also hands every event to `also`, after the engine.
+    void feed_also(trace::WalkerHooks* also) { also_ = also; }
 
     void run(RecordSource& reader) {
         walker_.walk(reader, *this);
@@ -69,9 +71,21 @@ class Engine final : public trace::WalkerHooks {
         series_.start(models_.model_count());
     }
 
-    void on_description(const Record& r) override { real_pool_.on_description(r); }
+    void on_description(const Record& r) override {
+        real_pool_.on_description(r);
+        if (also_ != nullptr) {
+            also_->on_description(r);
+        }
+    }
 
     void on_alloc(const Record& r, const LiveAllocation* block, std::uint32_t slot) override {
+        on_alloc_in_engine(r, block, slot);
+        if (also_ != nullptr) {
+            also_->on_alloc(r, block, slot);
+        }
+    }
+
+    void on_alloc_in_engine(const Record& r, const LiveAllocation* block, std::uint32_t slot) {
         ensure_models();
         if (stream_) {
             stream_->on_alloc(r, block, slot);
@@ -124,6 +138,9 @@ class Engine final : public trace::WalkerHooks {
         }
         series_.end_event(r.seq, walker_.live_bytes(), models_);
         cycles_.observe(r, walker_, models_);
+        if (also_ != nullptr) {
+            also_->on_free(r, kind, block, slot);
+        }
     }
 
     void on_phase(const Record& r, Phase previous) override {
@@ -134,19 +151,28 @@ class Engine final : public trace::WalkerHooks {
             models_.note_handshake_done();
         }
         cycles_.observe(r, walker_, models_);
+        if (also_ != nullptr) {
+            also_->on_phase(r, previous);
+        }
     }
 
     // Cycles begin and end where the connection changes. Models are not
     // built here: a cycle closed before the first allocation has no model
     // figures, and the models keep being built at the first event.
-    void on_connection(const Record& r, std::uint32_t /*previous*/) override {
+    void on_connection(const Record& r, std::uint32_t previous) override {
         cycles_.observe(r, walker_, models_);
+        if (also_ != nullptr) {
+            also_->on_connection(r, previous);
+        }
     }
 
     void on_context(const Record& r) override {
         statistics_.on_context(r);
         cycles_.observe(r, walker_, models_);
         resumption_.on_context(r);
+        if (also_ != nullptr) {
+            also_->on_context(r);
+        }
     }
 
     void finish(RecordSource& reader) {
@@ -169,6 +195,7 @@ class Engine final : public trace::WalkerHooks {
     TimeSeries series_;
     CycleTable cycles_;
     std::optional<AllocationStreamBuilder> stream_;
+    trace::WalkerHooks* also_ = nullptr;
 };
 
 } // namespace
@@ -199,10 +226,11 @@ ReplayResult replay_trace(RecordSource& source, const ReplayOptions& options) {
 }
 
 ReplayResult replay_trace(RecordSource& source, const ReplayOptions& options,
-                          AllocationStream& stream) {
+                          AllocationStream& stream, trace::WalkerHooks* also) {
     ReplayResult result;
     Engine engine(options, result);
     engine.keep_stream(stream, source.size_hint());
+    engine.feed_also(also);
     engine.run(source);
     return result;
 }

@@ -10,7 +10,7 @@
 // allocated, so a replay keeps its per-block offsets in an array as large as
 // the most blocks alive at once (no hash map, and no id of the trace sizes
 // anything), and a stretch of events repeated over the same live blocks names
-// its blocks as the one before did (the walker's slots follow the order of
+// its blocks as an earlier one did (the walker's slots follow the order of
 // earlier frees, which differs from one repeat to the next).
 //
 // Memory, on top of the walker's live blocks: 8 bytes per event, 8 more per
@@ -78,18 +78,19 @@ class AllocationStream {
 
     // Stretches of the stream that may repeat, in order, covering it: one
     // starts at each anchor that enters SETUP from another phase (the next
-    // connection of a reconnect or soak recording). A replay that reaches a
-    // stretch with `repeats` set in the state it reached the one before in
-    // skips it (bare_model_replay.h).
+    // connection of a reconnect or soak recording). A replay that meets a
+    // stretch equal to one it served, in the state it served that one in,
+    // passes over it (bare_model_replay.h).
     struct Stretch {
         std::uint64_t first_event = 0;  // index in events()
         std::uint64_t first_anchor = 0; // index in anchors(): the stretch's own
         std::uint64_t allocations = 0;
         // The highest connection of its anchors (its first event has one).
         std::uint32_t max_connection = 0;
-        // Its events equal the previous stretch's, block for block, and neither
-        // asks for kLargeSize bytes or more.
-        bool repeats = false;
+        // The first stretch whose events equal this one's, block for block
+        // and size for size (its own index when none before does, or when it
+        // asks for kLargeSize bytes or more).
+        std::uint32_t same_as = 0;
     };
     const std::vector<Stretch>& stretches() const { return stretches_; }
 

@@ -142,15 +142,19 @@ class AllocatorModel {
     // reports from here on, in a form equal for equal states however they
     // were reached: addresses, sizes, flags and list orders, never the
     // model's own slot numbers or its ever-decreasing list keys. A replay
-    // that finds the state at the start of a stretch of events equal to the
-    // state at the start of the same stretch one before knows the stretch
-    // changes nothing, and skips every further copy of it (a reconnect
-    // trace). Saying more than needed only skips less; false: the model
-    // cannot tell, and nothing is skipped.
+    // that meets a stretch of events equal to one it served before, in the
+    // state that one was met in, knows where it ends without serving it, and
+    // goes on from a clone() kept there (a reconnect trace). Saying more
+    // than needed only skips less; false: the model cannot tell, and nothing
+    // is skipped.
     virtual bool append_state(std::vector<std::uint64_t>& out) const {
         (void)out;
         return false;
     }
+
+    // A copy in this very state (see append_state). nullptr: the model
+    // cannot be copied, and nothing is skipped.
+    virtual std::unique_ptr<AllocatorModel> clone() const { return nullptr; }
 };
 
 // Every model the replay knows, by name.

@@ -5,9 +5,10 @@
 // before did (the allocation stream's blocks, the ideal model's offsets).
 #pragma once
 
+#include <algorithm>
+#include <bit>
+#include <cstddef>
 #include <cstdint>
-#include <functional>
-#include <queue>
 #include <vector>
 
 namespace tlsheap::replay {
@@ -15,23 +16,40 @@ namespace tlsheap::replay {
 class LowestFreeIndex {
   public:
     std::uint32_t take() {
-        if (returned_.empty())
-            return next_++;
-        const std::uint32_t index = returned_.top();
-        returned_.pop();
-        return index;
+        // The lowest word with a bit set: none below first_word_.
+        for (; first_word_ < given_back_.size(); ++first_word_) {
+            std::uint64_t& word = given_back_[first_word_];
+            if (word != 0) {
+                const auto bit = static_cast<unsigned>(std::countr_zero(word));
+                word &= word - 1;
+                --returned_;
+                return static_cast<std::uint32_t>(first_word_ * 64 + bit);
+            }
+        }
+        return next_++;
     }
     // `index` must be in use.
-    void give_back(std::uint32_t index) { returned_.push(index); }
+    void give_back(std::uint32_t index) {
+        const std::size_t w = index / 64;
+        if (w >= given_back_.size())
+            given_back_.resize(w + 1, 0);
+        given_back_[w] |= std::uint64_t{1} << (index % 64);
+        first_word_ = std::min(first_word_, w);
+        ++returned_;
+    }
 
     // One more than the highest index ever taken.
     std::uint32_t end() const { return next_; }
-    std::size_t in_use() const { return next_ - returned_.size(); }
+    std::size_t in_use() const { return next_ - returned_; }
 
   private:
     std::uint32_t next_ = 0;
-    // Given back, all below next_; the lowest on top.
-    std::priority_queue<std::uint32_t, std::vector<std::uint32_t>, std::greater<>> returned_;
+    // Bit i of word i / 64: index i was given back (all below next_); a
+    // bit scan finds the lowest in a few words where a priority queue took
+    // a logarithm of pushes and pops per event.
+    std::vector<std::uint64_t> given_back_;
+    std::size_t first_word_ = 0;
+    std::size_t returned_ = 0;
 };
 
 } // namespace tlsheap::replay

@@ -385,8 +385,9 @@ struct ReplayResult {
 ReplayResult replay_trace(RecordSource& source, const ReplayOptions& options);
 ReplayResult replay_trace(trace::TraceReader& reader, const ReplayOptions& options);
 // The same, also filling `stream` with the walk's allocation stream
-// (allocation_stream.h): the min-pool search then needs no second decode.
+// (allocation_stream.h): the min-pool search then needs no second decode;
+// and handing every event to `also` too, when given (after the engine).
 ReplayResult replay_trace(RecordSource& source, const ReplayOptions& options,
-                          AllocationStream& stream);
+                          AllocationStream& stream, trace::WalkerHooks* also = nullptr);
 
 } // namespace tlsheap::replay

@@ -65,6 +65,9 @@ class EspTlsfModel final : public AllocatorModel {
     std::string heap_figures_source() const override;
     std::string verify() const override;
     bool append_state(std::vector<std::uint64_t>& out) const override;
+    std::unique_ptr<AllocatorModel> clone() const override {
+        return std::make_unique<EspTlsfModel>(*this);
+    }
     std::vector<std::pair<std::string, std::uint64_t>> statistics() const override;
     bool placement_independent_of_pool_end() const override { return false; }
     std::uint64_t smallest_pool() const override;

@@ -29,6 +29,9 @@ class IdealModel final : public AllocatorModel {
     std::string heap_figures_source() const override;
     std::string verify() const override;
     bool append_state(std::vector<std::uint64_t>& out) const override;
+    std::unique_ptr<AllocatorModel> clone() const override {
+        return std::make_unique<IdealModel>(*this);
+    }
     bool placement_independent_of_pool_end() const override { return true; }
 
   private:

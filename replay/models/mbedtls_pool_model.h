@@ -55,6 +55,9 @@ class MbedtlsPoolModel final : public AllocatorModel {
     std::string heap_figures_source() const override;
     std::string verify() const override;
     bool append_state(std::vector<std::uint64_t>& out) const override;
+    std::unique_ptr<AllocatorModel> clone() const override {
+        return std::make_unique<MbedtlsPoolModel>(*this);
+    }
     std::vector<std::pair<std::string, std::uint64_t>> statistics() const override;
     bool placement_independent_of_pool_end() const override { return true; }
     // Meaningful after an unbounded replay; bounded, the footprint.

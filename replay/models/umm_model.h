@@ -59,6 +59,9 @@ class UmmModel final : public AllocatorModel {
     std::string heap_figures_source() const override;
     std::string verify() const override;
     bool append_state(std::vector<std::uint64_t>& out) const override;
+    std::unique_ptr<AllocatorModel> clone() const override {
+        return std::make_unique<UmmModel>(*this);
+    }
     bool placement_independent_of_pool_end() const override { return false; }
     std::uint64_t smallest_pool() const override { return kMinBlocks * kBlockSize; }
     std::optional<std::uint64_t> largest_pool() const override {

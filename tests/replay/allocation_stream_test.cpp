@@ -170,7 +170,8 @@ TEST_P(StreamSampleTrace, ConnectionPrefixesAreThoseOfTheSubsetStreams) {
     const SourceFactory open = [path] { return std::make_unique<TraceFileSource>(path); };
     TraceFileSource source(path);
     const AllocationStream stream = read_allocation_stream(source);
-    const ConnectionCosts from_stream = measure_connection_costs(open, stream, default_models());
+    const ConnectionCosts from_stream =
+        measure_connection_costs(count_live_by_connection(open), stream, default_models());
     const ConnectionCosts through_engine = measure_connection_costs(open, default_models());
     ASSERT_EQ(from_stream.prefixes.size(), through_engine.prefixes.size());
     for (std::size_t k = 0; k < through_engine.prefixes.size(); ++k) {
@@ -219,17 +220,31 @@ TEST(AllocationStream, ProfileOfOneConnectionDecodesTheTraceOnce) {
     EXPECT_EQ(*counting.opened, 1);
 }
 
-// Concurrent connections: one more walk for the live figures per connection,
-// and no replay of the trace per prefix.
-TEST(AllocationStream, ProfileOfConcurrentConnectionsReadsTheTraceTwice) {
+// Concurrent connections: the live figures per connection are counted in
+// the same walk, and no prefix replays the trace; the costs are those the
+// engine gives, walking the trace for them and replaying each prefix.
+TEST(AllocationStream, ProfileOfConcurrentConnectionsDecodesTheTraceOnce) {
     const CountingFactory counting{path_of("tls12-ecdhe-ecdsa-p256-2x2-together")};
     ReplayOptions options;
     options.models = default_models();
     const ReplayResult result = profile_trace(counting.factory(), options);
+    EXPECT_EQ(*counting.opened, 1);
     ASSERT_TRUE(result.connection_costs.has_value());
-    ASSERT_GT(result.connection_costs->prefixes.size(), 2u);
-    EXPECT_FALSE(result.connection_costs->prefixes[2].footprint.empty());
-    EXPECT_EQ(*counting.opened, 2);
+    const ConnectionCosts& costs = *result.connection_costs;
+    ASSERT_GT(costs.prefixes.size(), 2u);
+    EXPECT_FALSE(costs.prefixes[2].footprint.empty());
+    const ConnectionCosts engine = measure_connection_costs(counting.factory(), default_models());
+    EXPECT_EQ(costs.connections, engine.connections);
+    EXPECT_EQ(costs.most_open, engine.most_open);
+    EXPECT_EQ(costs.shared_peak, engine.shared_peak);
+    EXPECT_EQ(costs.shared_steady, engine.shared_steady);
+    EXPECT_EQ(costs.own_peak, engine.own_peak);
+    ASSERT_EQ(costs.prefixes.size(), engine.prefixes.size());
+    for (std::size_t k = 0; k < costs.prefixes.size(); ++k) {
+        EXPECT_EQ(costs.prefixes[k].connections, engine.prefixes[k].connections) << k;
+        EXPECT_EQ(costs.prefixes[k].live_peak, engine.prefixes[k].live_peak) << k;
+        EXPECT_EQ(costs.prefixes[k].footprint, engine.prefixes[k].footprint) << k;
+    }
 }
 
 // Requests of a TiB, calloc products that overflow, empty requests, frees of
@@ -285,8 +300,10 @@ TEST(AllocationStream, ClaimedEventCountIsCheckedNotTrusted) {
 // connection is freed in the next, so a connection never starts on an empty
 // heap. At `odd_cycle` the connection also allocates a block it never frees:
 // from there on every model's state differs from the one before, though the
-// events repeat.
-std::vector<unsigned char> reconnect_trace(std::uint64_t cycles, std::uint64_t odd_cycle) {
+// events repeat. With `kinds` > 1, connection c asks 8 * (c % kinds) bytes
+// more for each of its handshake blocks: kinds different connections, in turn.
+std::vector<unsigned char> reconnect_trace(std::uint64_t cycles, std::uint64_t odd_cycle,
+                                           std::uint64_t kinds = 1) {
     TraceBuilder b;
     b.meta("pointer_size", "4");
     std::uint64_t session = 0;
@@ -303,7 +320,7 @@ std::vector<unsigned char> reconnect_trace(std::uint64_t cycles, std::uint64_t o
             b.free(session);
         }
         for (std::uint64_t j = 6; j < 40; ++j) {
-            b.alloc(16 + (j * 104729) % 900, base + j * 0x100);
+            b.alloc(16 + (j * 104729) % 900 + 8 * (c % kinds), base + j * 0x100);
             if (j % 3 != 0) {
                 b.free(base + j * 0x100);
             } else {
@@ -373,7 +390,8 @@ TEST(RepeatedStretches, ReconnectsAreSkippedWithTheFiguresOfAFullReplay) {
     const AllocationStream stream = stream_of(reconnect_trace(60, UINT64_MAX));
     ASSERT_EQ(stream.stretches().size(), 60u);
     for (std::size_t i = 1; i < stream.stretches().size(); ++i) {
-        EXPECT_EQ(stream.stretches()[i].repeats, i >= 2) << i; // the first frees no session
+        // The first frees no session: the rest are the second's.
+        EXPECT_EQ(stream.stretches()[i].same_as, std::min<std::size_t>(i, 1)) << i;
     }
     expect_skipping_changes_nothing(stream, "60 equal reconnects");
     // Each model's state comes back after a connection or two: about all of
@@ -395,6 +413,51 @@ TEST(RepeatedStretches, AStateThatChangedIsReplayedUntilItRepeatsAgain) {
         EXPECT_LT(run.skipped_events, replay_bare_model(plain, spec, std::nullopt).skipped_events)
             << spec.name;
         EXPECT_GT(run.skipped_events, 0u) << spec.name;
+    }
+}
+
+// Connections of three kinds in turn: no connection equals the one before,
+// yet each equals the one three before, and is passed over once one of its
+// kind has been served from the state it meets.
+TEST(RepeatedStretches, AConnectionEqualToAnyServedBeforeIsSkipped) {
+    const AllocationStream stream = stream_of(reconnect_trace(60, UINT64_MAX, 3));
+    ASSERT_EQ(stream.stretches().size(), 60u);
+    for (std::size_t i = 0; i < stream.stretches().size(); ++i) {
+        // The first frees no session: the 4th is the first of its kind's
+        // stretches that the ones after it equal.
+        const std::size_t first = i < 3 ? i : i % 3 == 0 ? 3 : i % 3;
+        EXPECT_EQ(stream.stretches()[i].same_as, first) << i;
+    }
+    expect_skipping_changes_nothing(stream, "three kinds of connection in turn");
+    for (const ModelSpec& spec : default_models()) {
+        const BareModelRun run = replay_bare_model(stream, spec, std::nullopt);
+        EXPECT_GT(run.skipped_events, stream.events().size() * 8 / 10) << spec.name;
+    }
+}
+
+// A soak whose every connection leaks a block: no state comes back, the
+// states kept reach their bytes' limit (after about 600 connections) and the
+// rest is served; the figures stay those of the full replay.
+TEST(RepeatedStretches, ASoakThatNeverComesBackIsServedWhole) {
+    TraceBuilder b;
+    b.meta("pointer_size", "4");
+    for (std::uint64_t c = 0; c < 5000; ++c) {
+        const std::uint64_t base = 0x100000 + c * 0x100;
+        b.connection(1).phase(trace::Phase::Setup);
+        b.alloc(100, base);
+        b.phase(trace::Phase::Handshake);
+        b.alloc(24, base + 0x80); // never freed
+        b.phase(trace::Phase::Teardown);
+        b.free(base);
+    }
+    const AllocationStream stream = stream_of(b.finish());
+    ASSERT_EQ(stream.stretches().size(), 5000u);
+    for (const ModelSpec& spec : default_models()) {
+        const BareModelRun skipped = replay_bare_model(stream, spec, std::nullopt);
+        const BareModelRun replayed =
+            replay_bare_model(stream, spec, std::nullopt, std::nullopt, RepeatedStretches::Replay);
+        expect_same_run(skipped, replayed, spec.name);
+        EXPECT_EQ(skipped.skipped_events, 0u) << spec.name;
     }
 }
 
