@@ -154,7 +154,9 @@ void AllocationStreamBuilder::find_stretches() {
             std::max(stretches.back().max_connection, anchors[a].connection);
     }
     // Stretches with equal events share the first one's index: grouped by
-    // length and a hash of their events, then compared in full.
+    // length and a hash of their events, then compared in full (with at
+    // most 8 different ones a hash: a trace made to collide costs no more).
+    constexpr std::size_t kMostPerHash = 8;
     std::unordered_map<std::uint64_t, std::vector<std::uint32_t>> firsts;
     for (std::size_t i = 0; i < stretches.size(); ++i) {
         Stretch& s = stretches[i];
@@ -192,7 +194,7 @@ void AllocationStreamBuilder::find_stretches() {
         const auto found = std::find_if(candidates.begin(), candidates.end(), equal);
         if (found != candidates.end()) {
             s.same_as = *found;
-        } else {
+        } else if (candidates.size() < kMostPerHash) {
             candidates.push_back(s.same_as);
         }
     }

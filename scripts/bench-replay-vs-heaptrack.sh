@@ -8,10 +8,10 @@
 #
 # Two traces: a committed sample's connection repeated to EVENTS allocation
 # events (tests/bench/repeated_trace.h, written by write_repeated_trace: every
-# connection the same, which the min-pool searches pass over after two), and
+# connection the same, which the min-pool searches serve once), and
 # a recording of as many reconnects of the default scenario (`tlsheap profile
 # --reconnects N`: connections differ a little, ECDHE's numbers being random,
-# so nearly every one is replayed). The heaptrack file is heaptrack's
+# so the searches serve each different one once). The heaptrack file is heaptrack's
 # recording of tests/bench/malloc_free_pairs.c making as many malloc and free
 # calls as the first trace has events.
 #

@@ -53,10 +53,10 @@ enum class RepeatedStretches { Skip, Replay };
 // the replay passes over it, the counts carried on, and goes on from a copy
 // of the model kept in that state. States are kept at stretch starts (at
 // most 4,096 a replay, about 32 MiB with their copies of the model; past
-// that, the rest is served). The figures are those
-// of the full replay; a reconnect recording whose connections leave the heap
-// as they found it costs one replay of each different connection (ECDHE's
-// numbers make a few: 18 among 1,134 real reconnects).
+// that, the rest is served). The figures are those of the full replay; a
+// reconnect recording whose connections leave the heap as they found it
+// costs one replay of each different connection (ECDHE's numbers make a
+// few: 18 among 1,134 real reconnects).
 BareModelRun replay_bare_model(const AllocationStream& stream, const ModelSpec& spec,
                                std::optional<std::uint64_t> pool,
                                std::optional<std::uint32_t> last_connection = std::nullopt,

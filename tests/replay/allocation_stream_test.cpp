@@ -8,6 +8,7 @@
 #include "tlsheap/allocation_stream.h"
 #include "tlsheap/bare_model_replay.h"
 #include "tlsheap/connection_costs.h"
+#include "tlsheap/lowest_free_index.h"
 #include "tlsheap/min_pool.h"
 #include "tlsheap/profile_trace.h"
 #include "tlsheap/record_source.h"
@@ -292,6 +293,29 @@ TEST(AllocationStream, ClaimedEventCountIsCheckedNotTrusted) {
     trace::encode_end(bytes, std::uint64_t{1} << 60);
     const std::unique_ptr<RecordSource> source = OwnedTraceSource::from_bytes(bytes);
     EXPECT_THROW(read_allocation_stream(*source), trace::TraceError);
+}
+
+// The lowest index not in use, across the 64-index words it keeps them in,
+// whatever order they were given back in.
+TEST(LowestFreeIndex, TakesTheLowestGivenBack) {
+    LowestFreeIndex indexes;
+    for (std::uint32_t i = 0; i < 200; ++i) {
+        ASSERT_EQ(indexes.take(), i);
+    }
+    for (const std::uint32_t i : {130u, 3u, 199u, 64u, 63u}) {
+        indexes.give_back(i);
+    }
+    EXPECT_EQ(indexes.in_use(), 195u);
+    EXPECT_EQ(indexes.take(), 3u);
+    EXPECT_EQ(indexes.take(), 63u);
+    indexes.give_back(0);
+    EXPECT_EQ(indexes.take(), 0u);
+    EXPECT_EQ(indexes.take(), 64u);
+    EXPECT_EQ(indexes.take(), 130u);
+    EXPECT_EQ(indexes.take(), 199u);
+    EXPECT_EQ(indexes.take(), 200u); // none given back: a new one
+    EXPECT_EQ(indexes.end(), 201u);
+    EXPECT_EQ(indexes.in_use(), 201u);
 }
 
 // A reconnect recording built by hand: `cycles` connections, each the same
