@@ -4,16 +4,12 @@
 
 namespace tlsheap::replay {
 
-ReplayResult profile_trace(const SourceFactory& open, const ReplayOptions& options) {
+ReplayResult profile_trace(const SourceFactory& open, const ReplayOptions& options, Walks walks) {
     // The min-pool search and the connection prefixes replay the models
     // over the allocation stream kept from this replay, not the trace again.
-    ReplayResult result;
     AllocationStream stream;
     LiveByConnection live; // the connection costs' live figures, in the same walk
-    {
-        const std::unique_ptr<RecordSource> source = open();
-        result = replay_trace(*source, options, stream, &live);
-    }
+    ReplayResult result = replay_trace(open, options, stream, &live, walks);
     for (const MinPoolResult& m : find_min_pools(stream, options.models)) {
         result.min_pools[m.model] = m.min_pool;
     }
@@ -36,6 +32,10 @@ ReplayResult profile_trace(const SourceFactory& open, const ReplayOptions& optio
             measure_connection_costs(live.finish(result.connections + 1), stream, options.models);
     }
     return result;
+}
+
+ReplayResult profile_trace(const SourceFactory& open, const ReplayOptions& options) {
+    return profile_trace(open, options, walks_for_this_machine());
 }
 
 ReplayResult profile_trace(const std::string& trace_path, const ReplayOptions& options) {

@@ -80,7 +80,7 @@ void RecordingStatistics::on_alloc(std::uint32_t stack, std::uint64_t bytes, boo
     }
 }
 
-bool RecordingStatistics::note_live(const Moment& m) {
+void RecordingStatistics::note_live(const Moment& m) {
     PhaseFigures& phase = result_.phases[static_cast<unsigned>(walker_.phase())];
     if (walker_.live_bytes() > phase.peak.bytes) {
         phase.peak = {walker_.live_bytes(), m};
@@ -95,14 +95,13 @@ bool RecordingStatistics::note_live(const Moment& m) {
         result_.application_peak = std::max(result_.application_peak, walker_.live_bytes());
     }
     if (walker_.live_bytes() <= result_.live_peak.bytes) {
-        return false;
+        return;
     }
     result_.live_peak = {walker_.live_bytes(), m};
     // Blocks alive at the new peak are collected as they die (or at the
     // end); what was gathered for the previous peak is void.
     peak_sites_.clear();
     peak_stacks_.clear();
-    return true;
 }
 
 void RecordingStatistics::add_to_peak(const LiveAllocation& block, std::uint64_t seq) {

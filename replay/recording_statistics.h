@@ -27,9 +27,9 @@ class RecordingStatistics {
     // An allocation the recorded allocator answered with NULL.
     void on_null_alloc(const Moment& m, std::uint64_t bytes, bool overflow);
     void on_alloc(std::uint32_t stack, std::uint64_t bytes, bool overflow);
-    // After an allocation: the live bytes may be a new peak. Returns true
-    // when they are a new live peak of the recording.
-    bool note_live(const Moment& m);
+    // After an allocation: the live bytes may be a new peak (of the phase,
+    // the handshake state, the recording).
+    void note_live(const Moment& m);
     void on_free(const trace::Record& r, trace::FreeKind kind, const trace::LiveAllocation* block,
                  const Moment& m);
     void on_phase(const trace::Record& r, Phase previous);

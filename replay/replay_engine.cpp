@@ -1,5 +1,6 @@
-// The replay engine: one walk over the trace, each event handed to the
-// recording's statistics, the allocator models and the time series.
+// The replay engine: a walk over the trace, each event handed to the
+// recording's statistics, the allocator models and the time series (or two
+// walks on two threads, one for the recording's figures, one for the models').
 #include "tlsheap/replay_engine.h"
 
 #include "cycle_table.h"
@@ -13,7 +14,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <optional>
+#include <system_error>
+#include <thread>
 
 namespace tlsheap::replay {
 
@@ -23,45 +27,189 @@ using trace::FreeKind;
 using trace::LiveAllocation;
 using trace::Record;
 
-// A client of the trace walker that hands every event to the recording's
-// statistics, the allocator models and the time series.
-class Engine final : public trace::WalkerHooks {
+Moment moment_of(const Record& r, const trace::TraceWalker& walker) {
+    Moment m;
+    m.seq = r.seq;
+    m.time_ns = r.time_ns;
+    m.phase = walker.phase();
+    m.state = walker.state();
+    m.stack = r.stack;
+    m.connection = walker.connection();
+    return m;
+}
+
+// What the recording itself says: its statistics, the resumption figures,
+// the allocation stream kept for the min-pool search, and `also`.
+class RecordingPart final : public trace::WalkerHooks {
   public:
-    Engine(const ReplayOptions& options, ReplayResult& result)
-        : result_(result), statistics_(walker_, options, result), resumption_(walker_),
-          models_(options, real_pool_),
-          series_(options.series_points, options.pool_size.has_value()),
-          cycles_(options.pool_size.has_value() && options.heap_verdicts) {}
+    RecordingPart(const trace::TraceWalker& walker, const ReplayOptions& options,
+                  ReplayResult& result)
+        : walker_(walker), result_(result), statistics_(walker, options, result),
+          resumption_(walker) {}
 
     // Also keeps the allocation stream of the walk, for replays that follow.
     void keep_stream(AllocationStream& stream, std::uint64_t trace_bytes) {
         stream_.emplace(walker_, stream);
         stream_->expect_trace_bytes(trace_bytes);
     }
-    // Also hands every event to `also`, after the engine.
+    // Also hands every event to `also`, after the rest.
     void feed_also(trace::WalkerHooks* also) { also_ = also; }
 
-    void run(RecordSource& reader) {
-        walker_.walk(reader, *this);
-        ensure_models();
+    void on_description(const Record& r) override {
+        if (also_ != nullptr) {
+            also_->on_description(r);
+        }
+    }
+
+    void on_alloc(const Record& r, const LiveAllocation* block, std::uint32_t slot) override {
+        if (stream_) {
+            stream_->on_alloc(r, block, slot);
+        }
+        statistics_.count_event(r);
+        resumption_.on_alloc(block);
+        const std::uint64_t bytes = r.count * r.size;
+        const bool overflow = r.size != 0 && bytes / r.size != r.count;
+        if (block == nullptr) {
+            // The recorded allocator said NULL: nothing was allocated.
+            statistics_.on_null_alloc(moment_of(r, walker_), bytes, overflow);
+        } else {
+            statistics_.on_alloc(r.stack, bytes, overflow);
+            statistics_.note_live(moment_of(r, walker_));
+        }
+        if (also_ != nullptr) {
+            also_->on_alloc(r, block, slot);
+        }
+    }
+
+    void on_free(const Record& r, FreeKind kind, const LiveAllocation* block,
+                 std::uint32_t slot) override {
+        if (stream_) {
+            stream_->on_free(r, kind, block, slot);
+        }
+        statistics_.count_event(r);
+        statistics_.on_free(r, kind, block, moment_of(r, walker_));
+        if (also_ != nullptr) {
+            also_->on_free(r, kind, block, slot);
+        }
+    }
+
+    void on_phase(const Record& r, Phase previous) override {
+        statistics_.on_phase(r, previous);
+        resumption_.on_phase();
+        if (also_ != nullptr) {
+            also_->on_phase(r, previous);
+        }
+    }
+
+    void on_connection(const Record& r, std::uint32_t previous) override {
+        if (also_ != nullptr) {
+            also_->on_connection(r, previous);
+        }
+    }
+
+    void on_context(const Record& r) override {
+        statistics_.on_context(r);
+        resumption_.on_context(r);
+        if (also_ != nullptr) {
+            also_->on_context(r);
+        }
+    }
+
+    void finish(RecordSource& reader) {
         if (stream_) {
             stream_->finish();
         }
-        finish(reader);
+        statistics_.finish(reader);
+        result_.resumption = resumption_.finish();
     }
 
   private:
-    Moment moment(const Record& r) const {
-        Moment m;
-        m.seq = r.seq;
-        m.time_ns = r.time_ns;
-        m.phase = walker_.phase();
-        m.state = walker_.state();
-        m.stack = r.stack;
-        m.connection = walker_.connection();
-        return m;
+    const trace::TraceWalker& walker_;
+    ReplayResult& result_;
+    RecordingStatistics statistics_;
+    ResumptionStatistics resumption_;
+    std::optional<AllocationStreamBuilder> stream_;
+    trace::WalkerHooks* also_ = nullptr;
+};
+
+// What the allocator models make of it: their runs, the time series and the
+// cycle table. Needs nothing from RecordingPart, so that the two can follow
+// walks of their own, on two threads.
+class ModelPart final : public trace::WalkerHooks {
+  public:
+    ModelPart(const trace::TraceWalker& walker, const ReplayOptions& options)
+        : walker_(walker), models_(options, real_pool_),
+          series_(options.series_points, options.pool_size.has_value()),
+          cycles_(options.pool_size.has_value() && options.heap_verdicts) {}
+
+    void on_description(const Record& r) override { real_pool_.on_description(r); }
+
+    void on_alloc(const Record& r, const LiveAllocation* block, std::uint32_t slot) override {
+        ensure_models();
+        series_.begin_event(r.seq, models_);
+        if (block != nullptr) {
+            const std::uint64_t bytes = r.count * r.size;
+            const bool overflow = r.size != 0 && bytes / r.size != r.count;
+            if (bytes == 0 || overflow) {
+                // On an embedded heap an empty request returns NULL: no model places it.
+                models_.place_nowhere(slot, walker_.slot_capacity());
+            } else {
+                const std::uint64_t* placed = models_.allocate(r, bytes, moment_of(r, walker_),
+                                                               slot, walker_.slot_capacity());
+                for (std::size_t i = 0; i < models_.model_count(); ++i) {
+                    if (placed[i] != ModelDriver::kNotPlaced) {
+                        series_.note_used(i, models_.model(i).used_bytes());
+                    }
+                }
+            }
+            // A new live peak, as RecordingStatistics::note_live finds it
+            // (the highest live bytes so far, from 0).
+            if (walker_.live_bytes() > live_peak_) {
+                live_peak_ = walker_.live_bytes();
+                models_.note_live_peak();
+            }
+        }
+        series_.end_event(r.seq, walker_.live_bytes(), models_);
+        cycles_.observe(r, walker_, models_);
     }
 
+    void on_free(const Record& r, FreeKind kind, const LiveAllocation* /*block*/,
+                 std::uint32_t slot) override {
+        ensure_models();
+        series_.begin_event(r.seq, models_);
+        if (kind == FreeKind::Known) {
+            models_.release(slot, moment_of(r, walker_));
+        }
+        series_.end_event(r.seq, walker_.live_bytes(), models_);
+        cycles_.observe(r, walker_, models_);
+    }
+
+    void on_phase(const Record& r, Phase previous) override {
+        models_.end_phase(previous);
+        if (previous == Phase::Handshake && r.phase == Phase::Application) {
+            models_.note_handshake_done();
+        }
+        cycles_.observe(r, walker_, models_);
+    }
+
+    // Cycles begin and end where the connection changes. Models are not
+    // built here: a cycle closed before the first allocation has no model
+    // figures, and the models keep being built at the first event.
+    void on_connection(const Record& r, std::uint32_t /*previous*/) override {
+        cycles_.observe(r, walker_, models_);
+    }
+
+    void on_context(const Record& r) override { cycles_.observe(r, walker_, models_); }
+
+    void finish(ReplayResult& result) {
+        ensure_models();
+        result.series = series_.finish(models_);
+        models_.end_phase(walker_.phase());
+        cycles_.finish(walker_, models_, result.cycles);
+        models_.finish(result.models);
+    }
+
+  private:
     // Models are built at the first event (see ModelDriver::start).
     void ensure_models() {
         if (models_.started()) {
@@ -71,132 +219,69 @@ class Engine final : public trace::WalkerHooks {
         series_.start(models_.model_count());
     }
 
-    void on_description(const Record& r) override {
-        real_pool_.on_description(r);
-        if (also_ != nullptr) {
-            also_->on_description(r);
-        }
-    }
-
-    void on_alloc(const Record& r, const LiveAllocation* block, std::uint32_t slot) override {
-        on_alloc_in_engine(r, block, slot);
-        if (also_ != nullptr) {
-            also_->on_alloc(r, block, slot);
-        }
-    }
-
-    void on_alloc_in_engine(const Record& r, const LiveAllocation* block, std::uint32_t slot) {
-        ensure_models();
-        if (stream_) {
-            stream_->on_alloc(r, block, slot);
-        }
-        statistics_.count_event(r);
-        resumption_.on_alloc(block);
-        const Moment m = moment(r);
-        series_.begin_event(r.seq, models_);
-        const std::uint64_t bytes = r.count * r.size;
-        const bool overflow = r.size != 0 && bytes / r.size != r.count;
-        if (block == nullptr) {
-            // The recorded allocator said NULL: nothing was allocated.
-            statistics_.on_null_alloc(m, bytes, overflow);
-            series_.end_event(r.seq, walker_.live_bytes(), models_);
-            cycles_.observe(r, walker_, models_);
-            return;
-        }
-        statistics_.on_alloc(r.stack, bytes, overflow);
-        if (bytes == 0 || overflow) {
-            // On an embedded heap an empty request returns NULL: no model places it.
-            models_.place_nowhere(slot, walker_.slot_capacity());
-        } else {
-            const std::uint64_t* placed =
-                models_.allocate(r, bytes, m, slot, walker_.slot_capacity());
-            for (std::size_t i = 0; i < models_.model_count(); ++i) {
-                if (placed[i] != ModelDriver::kNotPlaced) {
-                    series_.note_used(i, models_.model(i).used_bytes());
-                }
-            }
-        }
-        if (statistics_.note_live(m)) {
-            models_.note_live_peak();
-        }
-        series_.end_event(r.seq, walker_.live_bytes(), models_);
-        cycles_.observe(r, walker_, models_);
-    }
-
-    void on_free(const Record& r, FreeKind kind, const LiveAllocation* block,
-                 std::uint32_t slot) override {
-        ensure_models();
-        if (stream_) {
-            stream_->on_free(r, kind, block, slot);
-        }
-        statistics_.count_event(r);
-        const Moment m = moment(r);
-        statistics_.on_free(r, kind, block, m);
-        series_.begin_event(r.seq, models_);
-        if (kind == FreeKind::Known) {
-            models_.release(slot, m);
-        }
-        series_.end_event(r.seq, walker_.live_bytes(), models_);
-        cycles_.observe(r, walker_, models_);
-        if (also_ != nullptr) {
-            also_->on_free(r, kind, block, slot);
-        }
-    }
-
-    void on_phase(const Record& r, Phase previous) override {
-        statistics_.on_phase(r, previous);
-        resumption_.on_phase();
-        models_.end_phase(previous);
-        if (previous == Phase::Handshake && r.phase == Phase::Application) {
-            models_.note_handshake_done();
-        }
-        cycles_.observe(r, walker_, models_);
-        if (also_ != nullptr) {
-            also_->on_phase(r, previous);
-        }
-    }
-
-    // Cycles begin and end where the connection changes. Models are not
-    // built here: a cycle closed before the first allocation has no model
-    // figures, and the models keep being built at the first event.
-    void on_connection(const Record& r, std::uint32_t previous) override {
-        cycles_.observe(r, walker_, models_);
-        if (also_ != nullptr) {
-            also_->on_connection(r, previous);
-        }
-    }
-
-    void on_context(const Record& r) override {
-        statistics_.on_context(r);
-        cycles_.observe(r, walker_, models_);
-        resumption_.on_context(r);
-        if (also_ != nullptr) {
-            also_->on_context(r);
-        }
-    }
-
-    void finish(RecordSource& reader) {
-        result_.series = series_.finish(models_);
-        statistics_.finish(reader);
-        result_.resumption = resumption_.finish();
-        models_.end_phase(walker_.phase());
-        cycles_.finish(walker_, models_, result_.cycles);
-        models_.finish(result_.models);
-        result_.connections = walker_.connection_count() - 1;
-        result_.info = walker_.take_info();
-    }
-
-    ReplayResult& result_;
-    trace::TraceWalker walker_;
+    const trace::TraceWalker& walker_;
     RealPoolCheck real_pool_;
-    RecordingStatistics statistics_;
-    ResumptionStatistics resumption_;
     ModelDriver models_;
     TimeSeries series_;
     CycleTable cycles_;
-    std::optional<AllocationStreamBuilder> stream_;
-    trace::WalkerHooks* also_ = nullptr;
+    std::uint64_t live_peak_ = 0;
 };
+
+// Both parts on one walk.
+class BothParts final : public trace::WalkerHooks {
+  public:
+    BothParts(RecordingPart& recording, ModelPart& models)
+        : recording_(recording), models_(models) {}
+
+    void on_description(const Record& r) override {
+        models_.on_description(r);
+        recording_.on_description(r);
+    }
+    void on_alloc(const Record& r, const LiveAllocation* block, std::uint32_t slot) override {
+        models_.on_alloc(r, block, slot);
+        recording_.on_alloc(r, block, slot);
+    }
+    void on_free(const Record& r, FreeKind kind, const LiveAllocation* block,
+                 std::uint32_t slot) override {
+        models_.on_free(r, kind, block, slot);
+        recording_.on_free(r, kind, block, slot);
+    }
+    void on_phase(const Record& r, Phase previous) override {
+        models_.on_phase(r, previous);
+        recording_.on_phase(r, previous);
+    }
+    void on_connection(const Record& r, std::uint32_t previous) override {
+        models_.on_connection(r, previous);
+        recording_.on_connection(r, previous);
+    }
+    void on_context(const Record& r) override {
+        models_.on_context(r);
+        recording_.on_context(r);
+    }
+
+  private:
+    RecordingPart& recording_;
+    ModelPart& models_;
+};
+
+ReplayResult replay_in_one_walk(RecordSource& source, const ReplayOptions& options,
+                                AllocationStream* stream, trace::WalkerHooks* also) {
+    ReplayResult result;
+    trace::TraceWalker walker;
+    RecordingPart recording(walker, options, result);
+    if (stream != nullptr) {
+        recording.keep_stream(*stream, source.size_hint());
+    }
+    recording.feed_also(also);
+    ModelPart models(walker, options);
+    BothParts both(recording, models);
+    walker.walk(source, both);
+    recording.finish(source);
+    models.finish(result);
+    result.connections = walker.connection_count() - 1;
+    result.info = walker.take_info();
+    return result;
+}
 
 } // namespace
 
@@ -219,25 +304,88 @@ const Outcome* ReplayResult::failure() const {
 }
 
 ReplayResult replay_trace(RecordSource& source, const ReplayOptions& options) {
-    ReplayResult result;
-    Engine engine(options, result);
-    engine.run(source);
-    return result;
+    return replay_in_one_walk(source, options, nullptr, nullptr);
 }
 
 ReplayResult replay_trace(RecordSource& source, const ReplayOptions& options,
                           AllocationStream& stream, trace::WalkerHooks* also) {
-    ReplayResult result;
-    Engine engine(options, result);
-    engine.keep_stream(stream, source.size_hint());
-    engine.feed_also(also);
-    engine.run(source);
-    return result;
+    return replay_in_one_walk(source, options, &stream, also);
 }
 
 ReplayResult replay_trace(trace::TraceReader& reader, const ReplayOptions& options) {
     TraceReaderSource source(reader);
     return replay_trace(source, options);
+}
+
+Walks walks_for_this_machine() {
+    return std::thread::hardware_concurrency() >= 2 ? Walks::TwoBesideEachOther : Walks::One;
+}
+
+ReplayResult replay_trace(const SourceFactory& open, const ReplayOptions& options,
+                          AllocationStream& stream, trace::WalkerHooks* also, Walks walks) {
+    // Both sources are opened here, one after the other (a trace read from
+    // standard input is held once for every opening).
+    const std::unique_ptr<RecordSource> source = open();
+    if (walks == Walks::One) {
+        return replay_in_one_walk(*source, options, &stream, also);
+    }
+    const std::unique_ptr<RecordSource> model_source = open();
+    ReplayResult result;
+    trace::TraceWalker model_walker;
+    ModelPart models(model_walker, options);
+    std::exception_ptr model_failure;
+    auto walk_models = [&] {
+        try {
+            model_walker.walk(*model_source, models);
+        } catch (...) {
+            model_failure = std::current_exception();
+        }
+    };
+    std::optional<std::thread> beside;
+    try {
+        beside.emplace(walk_models);
+    } catch (const std::system_error&) {
+        // No thread to be had: the models' walk follows on this one.
+    }
+    trace::TraceWalker walker;
+    RecordingPart recording(walker, options, result);
+    recording.keep_stream(stream, source->size_hint());
+    recording.feed_also(also);
+    std::exception_ptr recording_failure;
+    try {
+        walker.walk(*source, recording);
+    } catch (...) {
+        recording_failure = std::current_exception();
+    }
+    if (beside) {
+        beside->join();
+    } else {
+        walk_models();
+    }
+    // The failure one walk would have met first: both walks decode the same
+    // records, so a trace error is met by both at the same record, and the
+    // models' own errors (a model that cannot be built) come at the first
+    // event.
+    if (model_failure) {
+        bool trace_error = false;
+        try {
+            std::rethrow_exception(model_failure);
+        } catch (const trace::TraceError&) {
+            trace_error = true;
+        } catch (...) {
+        }
+        if (!trace_error || !recording_failure) {
+            std::rethrow_exception(model_failure);
+        }
+    }
+    if (recording_failure) {
+        std::rethrow_exception(recording_failure);
+    }
+    recording.finish(*source);
+    models.finish(result);
+    result.connections = walker.connection_count() - 1;
+    result.info = walker.take_info();
+    return result;
 }
 
 } // namespace tlsheap::replay

@@ -38,9 +38,6 @@ struct MinPoolResult {
     std::uint64_t live_peak = 0;
 };
 
-// Opens the stream to replay afresh: the trace, or a transform over it.
-using SourceFactory = std::function<std::unique_ptr<RecordSource>()>;
-
 // One replay of one model in a pool of `pool` bytes (nullopt: unbounded),
 // as the search asks for it. Called from several threads at once (one per
 // model searched, up to the cores there are).

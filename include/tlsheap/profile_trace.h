@@ -11,12 +11,13 @@
 namespace tlsheap::replay {
 
 // `open` gives a fresh stream each time the trace is read (the trace, or a
-// transform over it): once for the replay and the min pools, and once more
-// for the live figures of a trace of several connections. The result's
+// transform over it): twice, for the two walks of the replay (`walks`), which
+// keep what the min pools and the connection costs need. The result's
 // min_pools holds every model's min pool by model name, and with more than
 // one connection its connection_costs (connection_costs.h).
 // Throws trace::TraceError, ModelError, TransformError.
 ReplayResult profile_trace(const SourceFactory& open, const ReplayOptions& options);
+ReplayResult profile_trace(const SourceFactory& open, const ReplayOptions& options, Walks walks);
 ReplayResult profile_trace(const std::string& trace_path, const ReplayOptions& options);
 
 } // namespace tlsheap::replay

@@ -6,6 +6,7 @@
 
 #include "tlsheap/trace_reader.h"
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -24,6 +25,9 @@ class RecordSource {
     // keeps may be sized by it up front; it bounds nothing.
     virtual std::uint64_t size_hint() const { return 0; }
 };
+
+// Opens the stream to replay afresh: the trace, or a transform over it.
+using SourceFactory = std::function<std::unique_ptr<RecordSource>()>;
 
 // A trace file (or bytes) as a source.
 class TraceReaderSource final : public RecordSource {

@@ -390,4 +390,20 @@ ReplayResult replay_trace(trace::TraceReader& reader, const ReplayOptions& optio
 ReplayResult replay_trace(RecordSource& source, const ReplayOptions& options,
                           AllocationStream& stream, trace::WalkerHooks* also = nullptr);
 
+// How many walks replay_trace makes of a trace it can open twice.
+enum class Walks {
+    One,
+    // The recording's figures (statistics, resumption, `stream`, `also`) on
+    // this thread, the models' (runs, time series, cycles) over a second
+    // opening on another: less wall time for the CPU time of one more
+    // decode and walk. The figures are one walk's.
+    TwoBesideEachOther,
+};
+// Two where there are two cores or more, else one.
+Walks walks_for_this_machine();
+// The same over `open`'s trace. Throws what the one-walk replay throws (the
+// error the one walk would have met first).
+ReplayResult replay_trace(const SourceFactory& open, const ReplayOptions& options,
+                          AllocationStream& stream, trace::WalkerHooks* also, Walks walks);
+
 } // namespace tlsheap::replay

@@ -212,13 +212,16 @@ TEST(AllocationStream, MinPoolSearchDecodesTheTraceOnce) {
     EXPECT_EQ(*counting.opened, 1);
 }
 
-TEST(AllocationStream, ProfileOfOneConnectionDecodesTheTraceOnce) {
-    const CountingFactory counting{path_of("tls12-ecdhe-ecdsa-p256")};
-    ReplayOptions options;
-    options.models = default_models();
-    const ReplayResult result = profile_trace(counting.factory(), options);
-    EXPECT_EQ(result.min_pools.size(), default_models().size());
-    EXPECT_EQ(*counting.opened, 1);
+// Once per walk: one, or two beside each other (replay_engine.h).
+TEST(AllocationStream, ProfileOfOneConnectionDecodesTheTraceOncePerWalk) {
+    for (const Walks walks : {Walks::One, Walks::TwoBesideEachOther}) {
+        const CountingFactory counting{path_of("tls12-ecdhe-ecdsa-p256")};
+        ReplayOptions options;
+        options.models = default_models();
+        const ReplayResult result = profile_trace(counting.factory(), options, walks);
+        EXPECT_EQ(result.min_pools.size(), default_models().size());
+        EXPECT_EQ(*counting.opened, walks == Walks::One ? 1 : 2);
+    }
 }
 
 // Concurrent connections: the live figures per connection are counted in
@@ -228,7 +231,7 @@ TEST(AllocationStream, ProfileOfConcurrentConnectionsDecodesTheTraceOnce) {
     const CountingFactory counting{path_of("tls12-ecdhe-ecdsa-p256-2x2-together")};
     ReplayOptions options;
     options.models = default_models();
-    const ReplayResult result = profile_trace(counting.factory(), options);
+    const ReplayResult result = profile_trace(counting.factory(), options, Walks::One);
     EXPECT_EQ(*counting.opened, 1);
     ASSERT_TRUE(result.connection_costs.has_value());
     const ConnectionCosts& costs = *result.connection_costs;
@@ -282,16 +285,22 @@ TEST(AllocationStream, HostileCountsAndIdsCostOnlyTheirEvents) {
     expect_same_results(find_min_pools(stream, models), min_pools_through_engine(open, models));
 }
 
-// An End record that claims more events than any trace holds is refused
-// while the stream is read; nothing was sized by the claim.
-TEST(AllocationStream, ClaimedEventCountIsCheckedNotTrusted) {
+// One allocation and its free, then an End record that claims more events
+// than any trace holds.
+std::vector<unsigned char> trace_claiming_too_many_events() {
     TraceBuilder b;
     b.meta("pointer_size", "4");
     b.alloc(100, 0x1000);
     b.free(0x1000);
     std::vector<unsigned char> bytes = b.unfinished();
     trace::encode_end(bytes, std::uint64_t{1} << 60);
-    const std::unique_ptr<RecordSource> source = OwnedTraceSource::from_bytes(bytes);
+    return bytes;
+}
+
+// The claim is refused while the stream is read; nothing was sized by it.
+TEST(AllocationStream, ClaimedEventCountIsCheckedNotTrusted) {
+    const std::unique_ptr<RecordSource> source =
+        OwnedTraceSource::from_bytes(trace_claiming_too_many_events());
     EXPECT_THROW(read_allocation_stream(*source), trace::TraceError);
 }
 
@@ -316,6 +325,34 @@ TEST(LowestFreeIndex, TakesTheLowestGivenBack) {
     EXPECT_EQ(indexes.take(), 200u); // none given back: a new one
     EXPECT_EQ(indexes.end(), 201u);
     EXPECT_EQ(indexes.in_use(), 201u);
+}
+
+// The error two walks beside each other report is the one a single walk
+// meets first: the corrupt record both decode, or, before it, a model that
+// cannot be built at the first event.
+TEST(AllocationStream, TwoWalksThrowWhatOneWalkThrows) {
+    const std::vector<unsigned char> bytes = trace_claiming_too_many_events();
+    const SourceFactory open = [bytes] { return OwnedTraceSource::from_bytes(bytes); };
+    auto error_of = [&open](const std::vector<ModelSpec>& models, Walks walks) {
+        ReplayOptions options;
+        options.models = models;
+        try {
+            profile_trace(open, options, walks);
+        } catch (const trace::TraceError& e) {
+            return std::string("trace: ") + e.what();
+        } catch (const ModelError& e) {
+            return std::string("model: ") + e.what();
+        }
+        return std::string("no error");
+    };
+    const std::string corrupt = error_of(default_models(), Walks::One);
+    EXPECT_EQ(corrupt.rfind("trace: ", 0), 0u) << corrupt;
+    EXPECT_EQ(error_of(default_models(), Walks::TwoBesideEachOther), corrupt);
+    const std::vector<ModelSpec> unknown = {ModelSpec::parse("ideal"),
+                                            ModelSpec::parse("no-such-heap")};
+    const std::string model = error_of(unknown, Walks::One);
+    EXPECT_EQ(model.rfind("model: unknown model 'no-such-heap'", 0), 0u) << model;
+    EXPECT_EQ(error_of(unknown, Walks::TwoBesideEachOther), model);
 }
 
 // A reconnect recording built by hand: `cycles` connections, each the same

@@ -2,12 +2,14 @@
 // here: each line and field checked against the replay result it renders,
 // and against what is known of the recording (scripts/record-sample-traces.sh
 // recorded it on a 131072-byte memory_buffer_alloc pool).
+#include "../../replay/committed_traces.h"
 #include "../../replay/trace_builder.h"
 #include "report/caller_chain.h"
 #include "report/profile_json.h"
 #include "report/terminal_profile.h"
 #include "tlsheap/min_pool.h"
 #include "tlsheap/number_format.h"
+#include "tlsheap/profile_trace.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -400,6 +402,34 @@ TEST(ProfileReport, CallerChainNamesDistinctMbedtlsCallers) {
     EXPECT_EQ(caller_chain(info, 1, 4), "x509_crt_parse_der_internal <- mbedtls_x509_crt_parse_der "
                                         "<- mbedtls_x509_crt_parse");
     EXPECT_EQ(caller_chain(info, 99, 3), "");
+}
+
+// A profile walks the trace twice beside each other, the models' figures
+// on a second thread: what the JSON report carries is one walk's, on every
+// committed trace, unbounded and in a heap of 48,000 bytes (heap verdicts,
+// the cycles' heap figures).
+TEST(ProfileReport, TwoWalksBesideEachOtherReportWhatOneWalkDoes) {
+    for (const std::string& name : replay::sample_traces()) {
+        const std::string path = replay::path_of(name);
+        const replay::SourceFactory open = [path] {
+            return std::make_unique<replay::TraceFileSource>(path);
+        };
+        for (const std::optional<std::uint64_t> pool :
+             {std::optional<std::uint64_t>{}, std::optional<std::uint64_t>{48000}}) {
+            replay::ReplayOptions options;
+            for (const replay::ModelInfo& m : replay::model_catalog()) {
+                options.models.push_back(replay::ModelSpec::parse(m.name));
+            }
+            options.pool_size = pool;
+            RunDescription run;
+            run.trace_path = path;
+            const nlohmann::json one =
+                profile_json(run, replay::profile_trace(open, options, replay::Walks::One));
+            const nlohmann::json two = profile_json(
+                run, replay::profile_trace(open, options, replay::Walks::TwoBesideEachOther));
+            EXPECT_EQ(one.dump(), two.dump()) << name << (pool ? " in a heap" : "");
+        }
+    }
 }
 
 } // namespace
