@@ -14,7 +14,7 @@ constexpr std::uint64_t kNotPlaced = std::numeric_limits<std::uint64_t>::max();
 // The most states a replay keeps, and the most bytes they take with their
 // copies of the model (a model holds 4 to 5 times its state's bytes: a
 // block's entry, index slot and tree node against its 3 words): past
-// either, stretches met in a new state are replayed.
+// either, the rest of the replay is served.
 constexpr std::size_t kMostStates = 4096;
 constexpr std::size_t kMostStateBytes = std::size_t{32} << 20;
 constexpr std::size_t kCopyBytesPerStateByte = 6;
@@ -29,7 +29,7 @@ constexpr std::uint32_t kUnknown = std::numeric_limits<std::uint32_t>::max();
 class StretchMemo {
   public:
     // The state of `model` with each block slot's offset (kNotPlaced when
-    // not live); false when the model cannot tell or be copied.
+    // not live); false when the model cannot tell.
     static bool state_of(const AllocatorModel& model, const std::vector<std::uint64_t>& offsets,
                          std::vector<std::uint64_t>& out) {
         out.clear();
