@@ -81,10 +81,9 @@ void AllocationStreamBuilder::on_alloc(const trace::Record& r, const trace::Live
     if (slot >= index_of_slot_.size()) {
         index_of_slot_.resize(std::size_t{slot} + 1, kNotInStream);
     }
-    const std::uint64_t bytes = r.count * r.size;
-    const bool overflow = r.size != 0 && bytes / r.size != r.count;
+    const std::uint64_t bytes = r.bytes_asked();
     index_of_slot_[slot] = kNotInStream;
-    if (bytes == 0 || overflow) {
+    if (bytes == 0 || r.bytes_overflow()) {
         return; // on an embedded heap an empty request returns NULL: no model places it
     }
     anchor_if_needed(r.seq, r.time_ns, true);

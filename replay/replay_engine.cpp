@@ -18,6 +18,8 @@
 #include <optional>
 #include <system_error>
 #include <thread>
+#include <utility>
+#include <vector>
 
 namespace tlsheap::replay {
 
@@ -39,7 +41,7 @@ Moment moment_of(const Record& r, const trace::TraceWalker& walker) {
 }
 
 // What the recording itself says: its statistics, the resumption figures,
-// the allocation stream kept for the min-pool search, and `also`.
+// and the allocation stream kept for the min-pool search.
 class RecordingPart final : public trace::WalkerHooks {
   public:
     RecordingPart(const trace::TraceWalker& walker, const ReplayOptions& options,
@@ -52,32 +54,18 @@ class RecordingPart final : public trace::WalkerHooks {
         stream_.emplace(walker_, stream);
         stream_->expect_trace_bytes(trace_bytes);
     }
-    // Also hands every event to `also`, after the rest.
-    void feed_also(trace::WalkerHooks* also) { also_ = also; }
-
-    void on_description(const Record& r) override {
-        if (also_ != nullptr) {
-            also_->on_description(r);
-        }
-    }
-
     void on_alloc(const Record& r, const LiveAllocation* block, std::uint32_t slot) override {
         if (stream_) {
             stream_->on_alloc(r, block, slot);
         }
         statistics_.count_event(r);
         resumption_.on_alloc(block);
-        const std::uint64_t bytes = r.count * r.size;
-        const bool overflow = r.size != 0 && bytes / r.size != r.count;
         if (block == nullptr) {
             // The recorded allocator said NULL: nothing was allocated.
-            statistics_.on_null_alloc(moment_of(r, walker_), bytes, overflow);
+            statistics_.on_null_alloc(moment_of(r, walker_), r.bytes_asked(), r.bytes_overflow());
         } else {
-            statistics_.on_alloc(r.stack, bytes, overflow);
+            statistics_.on_alloc(r.stack, r.bytes_asked(), r.bytes_overflow());
             statistics_.note_live(moment_of(r, walker_));
-        }
-        if (also_ != nullptr) {
-            also_->on_alloc(r, block, slot);
         }
     }
 
@@ -88,31 +76,16 @@ class RecordingPart final : public trace::WalkerHooks {
         }
         statistics_.count_event(r);
         statistics_.on_free(r, kind, block, moment_of(r, walker_));
-        if (also_ != nullptr) {
-            also_->on_free(r, kind, block, slot);
-        }
     }
 
     void on_phase(const Record& r, Phase previous) override {
         statistics_.on_phase(r, previous);
         resumption_.on_phase();
-        if (also_ != nullptr) {
-            also_->on_phase(r, previous);
-        }
-    }
-
-    void on_connection(const Record& r, std::uint32_t previous) override {
-        if (also_ != nullptr) {
-            also_->on_connection(r, previous);
-        }
     }
 
     void on_context(const Record& r) override {
         statistics_.on_context(r);
         resumption_.on_context(r);
-        if (also_ != nullptr) {
-            also_->on_context(r);
-        }
     }
 
     void finish(RecordSource& reader) {
@@ -129,7 +102,6 @@ class RecordingPart final : public trace::WalkerHooks {
     RecordingStatistics statistics_;
     ResumptionStatistics resumption_;
     std::optional<AllocationStreamBuilder> stream_;
-    trace::WalkerHooks* also_ = nullptr;
 };
 
 // What the allocator models make of it: their runs, the time series and the
@@ -148,14 +120,12 @@ class ModelPart final : public trace::WalkerHooks {
         ensure_models();
         series_.begin_event(r.seq, models_);
         if (block != nullptr) {
-            const std::uint64_t bytes = r.count * r.size;
-            const bool overflow = r.size != 0 && bytes / r.size != r.count;
-            if (bytes == 0 || overflow) {
+            if (r.bytes_asked() == 0 || r.bytes_overflow()) {
                 // On an embedded heap an empty request returns NULL: no model places it.
                 models_.place_nowhere(slot, walker_.slot_capacity());
             } else {
-                const std::uint64_t* placed = models_.allocate(r, bytes, moment_of(r, walker_),
-                                                               slot, walker_.slot_capacity());
+                const std::uint64_t* placed = models_.allocate(
+                    r, r.bytes_asked(), moment_of(r, walker_), slot, walker_.slot_capacity());
                 for (std::size_t i = 0; i < models_.model_count(); ++i) {
                     if (placed[i] != ModelDriver::kNotPlaced) {
                         series_.note_used(i, models_.model(i).used_bytes());
@@ -227,42 +197,52 @@ class ModelPart final : public trace::WalkerHooks {
     std::uint64_t live_peak_ = 0;
 };
 
-// Both parts on one walk.
-class BothParts final : public trace::WalkerHooks {
+// Several clients on one walk, each handed every event in turn.
+class HooksInTurn final : public trace::WalkerHooks {
   public:
-    BothParts(RecordingPart& recording, ModelPart& models)
-        : recording_(recording), models_(models) {}
+    explicit HooksInTurn(std::vector<trace::WalkerHooks*> hooks) : hooks_(std::move(hooks)) {
+        std::erase(hooks_, nullptr);
+    }
 
     void on_description(const Record& r) override {
-        models_.on_description(r);
-        recording_.on_description(r);
+        for (trace::WalkerHooks* h : hooks_)
+            h->on_description(r);
     }
     void on_alloc(const Record& r, const LiveAllocation* block, std::uint32_t slot) override {
-        models_.on_alloc(r, block, slot);
-        recording_.on_alloc(r, block, slot);
+        for (trace::WalkerHooks* h : hooks_)
+            h->on_alloc(r, block, slot);
     }
     void on_free(const Record& r, FreeKind kind, const LiveAllocation* block,
                  std::uint32_t slot) override {
-        models_.on_free(r, kind, block, slot);
-        recording_.on_free(r, kind, block, slot);
+        for (trace::WalkerHooks* h : hooks_)
+            h->on_free(r, kind, block, slot);
     }
     void on_phase(const Record& r, Phase previous) override {
-        models_.on_phase(r, previous);
-        recording_.on_phase(r, previous);
+        for (trace::WalkerHooks* h : hooks_)
+            h->on_phase(r, previous);
     }
     void on_connection(const Record& r, std::uint32_t previous) override {
-        models_.on_connection(r, previous);
-        recording_.on_connection(r, previous);
+        for (trace::WalkerHooks* h : hooks_)
+            h->on_connection(r, previous);
     }
     void on_context(const Record& r) override {
-        models_.on_context(r);
-        recording_.on_context(r);
+        for (trace::WalkerHooks* h : hooks_)
+            h->on_context(r);
     }
 
   private:
-    RecordingPart& recording_;
-    ModelPart& models_;
+    std::vector<trace::WalkerHooks*> hooks_;
 };
+
+// After the walks: each part's figures, and the walk's own (the recording
+// part's walker).
+void finish(RecordingPart& recording, RecordSource& source, ModelPart& models,
+            trace::TraceWalker& walker, ReplayResult& result) {
+    recording.finish(source);
+    models.finish(result);
+    result.connections = walker.connection_count() - 1;
+    result.info = walker.take_info();
+}
 
 ReplayResult replay_in_one_walk(RecordSource& source, const ReplayOptions& options,
                                 AllocationStream* stream, trace::WalkerHooks* also) {
@@ -272,14 +252,10 @@ ReplayResult replay_in_one_walk(RecordSource& source, const ReplayOptions& optio
     if (stream != nullptr) {
         recording.keep_stream(*stream, source.size_hint());
     }
-    recording.feed_also(also);
     ModelPart models(walker, options);
-    BothParts both(recording, models);
-    walker.walk(source, both);
-    recording.finish(source);
-    models.finish(result);
-    result.connections = walker.connection_count() - 1;
-    result.info = walker.take_info();
+    HooksInTurn all({&models, &recording, also});
+    walker.walk(source, all);
+    finish(recording, source, models, walker, result);
     return result;
 }
 
@@ -334,9 +310,13 @@ ReplayResult replay_trace(const SourceFactory& open, const ReplayOptions& option
     trace::TraceWalker model_walker;
     ModelPart models(model_walker, options);
     std::exception_ptr model_failure;
+    bool model_trace_error = false;
     auto walk_models = [&] {
         try {
             model_walker.walk(*model_source, models);
+        } catch (const trace::TraceError&) {
+            model_failure = std::current_exception();
+            model_trace_error = true;
         } catch (...) {
             model_failure = std::current_exception();
         }
@@ -350,10 +330,10 @@ ReplayResult replay_trace(const SourceFactory& open, const ReplayOptions& option
     trace::TraceWalker walker;
     RecordingPart recording(walker, options, result);
     recording.keep_stream(stream, source->size_hint());
-    recording.feed_also(also);
+    HooksInTurn recording_and_also({&recording, also});
     std::exception_ptr recording_failure;
     try {
-        walker.walk(*source, recording);
+        walker.walk(*source, recording_and_also);
     } catch (...) {
         recording_failure = std::current_exception();
     }
@@ -366,25 +346,13 @@ ReplayResult replay_trace(const SourceFactory& open, const ReplayOptions& option
     // records, so a trace error is met by both at the same record, and the
     // models' own errors (a model that cannot be built) come at the first
     // event.
-    if (model_failure) {
-        bool trace_error = false;
-        try {
-            std::rethrow_exception(model_failure);
-        } catch (const trace::TraceError&) {
-            trace_error = true;
-        } catch (...) {
-        }
-        if (!trace_error || !recording_failure) {
-            std::rethrow_exception(model_failure);
-        }
+    if (model_failure && !(model_trace_error && recording_failure)) {
+        std::rethrow_exception(model_failure);
     }
     if (recording_failure) {
         std::rethrow_exception(recording_failure);
     }
-    recording.finish(*source);
-    models.finish(result);
-    result.connections = walker.connection_count() - 1;
-    result.info = walker.take_info();
+    finish(recording, *source, models, walker, result);
     return result;
 }
 

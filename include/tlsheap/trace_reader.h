@@ -79,6 +79,11 @@ struct Record {
     // Frame: address, then levels
     std::vector<SourceLevel> levels;
 
+    // Alloc: the bytes asked (count * size, modulo 2^64), and whether that
+    // product overflowed (a calloc that no allocator serves).
+    std::uint64_t bytes_asked() const { return count * size; }
+    bool bytes_overflow() const { return size != 0 && bytes_asked() / size != count; }
+
     // End
     std::uint64_t end_event_count = 0;
     std::uint32_t end_crc = 0;
