@@ -9,8 +9,18 @@ ReplayResult profile_trace(const SourceFactory& open, const ReplayOptions& optio
     // over the allocation stream kept from this replay, not the trace again.
     AllocationStream stream;
     LiveByConnection live; // the connection costs' live figures, in the same walk
-    ReplayResult result = replay_trace(open, options, stream, &live, walks);
-    for (const MinPoolResult& m : find_min_pools(stream, options.models)) {
+    std::vector<MinPoolResult> min_pools;
+    std::optional<ConnectionCosts> costs;
+    // As soon as the recording's walk has kept the stream, beside the
+    // models' walk.
+    auto after = [&](std::uint32_t connections) {
+        min_pools = find_min_pools(stream, options.models);
+        if (connections > 1) {
+            costs = measure_connection_costs(live.finish(connections + 1), stream, options.models);
+        }
+    };
+    ReplayResult result = replay_trace(open, options, stream, &live, walks, after);
+    for (const MinPoolResult& m : min_pools) {
         result.min_pools[m.model] = m.min_pool;
     }
     if (result.failure() != nullptr) {
@@ -27,10 +37,7 @@ ReplayResult profile_trace(const SourceFactory& open, const ReplayOptions& optio
             }
         }
     }
-    if (result.connections > 1) {
-        result.connection_costs =
-            measure_connection_costs(live.finish(result.connections + 1), stream, options.models);
-    }
+    result.connection_costs = std::move(costs);
     return result;
 }
 

@@ -88,10 +88,15 @@ class RecordingPart final : public trace::WalkerHooks {
         resumption_.on_context(r);
     }
 
-    void finish(RecordSource& reader) {
+    // The stream is whole: its stretches are found (before finish, for work
+    // that follows the walk at once).
+    void finish_stream() {
         if (stream_) {
             stream_->finish();
         }
+    }
+
+    void finish(RecordSource& reader) {
         statistics_.finish(reader);
         result_.resumption = resumption_.finish();
     }
@@ -244,8 +249,25 @@ void finish(RecordingPart& recording, RecordSource& source, ModelPart& models,
     result.info = walker.take_info();
 }
 
+// The recording's walk ended: its stream is finished and `after` runs. What
+// `after` throws is kept, to be thrown once the walks' own errors were.
+std::exception_ptr after_recording_walk(RecordingPart& recording, const trace::TraceWalker& walker,
+                                        const AfterRecordingWalk& after) {
+    recording.finish_stream();
+    if (!after) {
+        return nullptr;
+    }
+    try {
+        after(walker.connection_count() - 1);
+    } catch (...) {
+        return std::current_exception();
+    }
+    return nullptr;
+}
+
 ReplayResult replay_in_one_walk(RecordSource& source, const ReplayOptions& options,
-                                AllocationStream* stream, trace::WalkerHooks* also) {
+                                AllocationStream* stream, trace::WalkerHooks* also,
+                                const AfterRecordingWalk& after) {
     ReplayResult result;
     trace::TraceWalker walker;
     RecordingPart recording(walker, options, result);
@@ -255,7 +277,11 @@ ReplayResult replay_in_one_walk(RecordSource& source, const ReplayOptions& optio
     ModelPart models(walker, options);
     HooksInTurn all({&models, &recording, also});
     walker.walk(source, all);
+    const std::exception_ptr after_failure = after_recording_walk(recording, walker, after);
     finish(recording, source, models, walker, result);
+    if (after_failure) {
+        std::rethrow_exception(after_failure);
+    }
     return result;
 }
 
@@ -280,12 +306,12 @@ const Outcome* ReplayResult::failure() const {
 }
 
 ReplayResult replay_trace(RecordSource& source, const ReplayOptions& options) {
-    return replay_in_one_walk(source, options, nullptr, nullptr);
+    return replay_in_one_walk(source, options, nullptr, nullptr, {});
 }
 
 ReplayResult replay_trace(RecordSource& source, const ReplayOptions& options,
                           AllocationStream& stream, trace::WalkerHooks* also) {
-    return replay_in_one_walk(source, options, &stream, also);
+    return replay_in_one_walk(source, options, &stream, also, {});
 }
 
 ReplayResult replay_trace(trace::TraceReader& reader, const ReplayOptions& options) {
@@ -298,16 +324,18 @@ Walks walks_for_this_machine() {
 }
 
 ReplayResult replay_trace(const SourceFactory& open, const ReplayOptions& options,
-                          AllocationStream& stream, trace::WalkerHooks* also, Walks walks) {
+                          AllocationStream& stream, trace::WalkerHooks* also, Walks walks,
+                          const AfterRecordingWalk& after) {
     // Both sources are opened here, one after the other (a trace read from
     // standard input is held once for every opening).
     const std::unique_ptr<RecordSource> source = open();
     if (walks == Walks::One) {
-        return replay_in_one_walk(*source, options, &stream, also);
+        return replay_in_one_walk(*source, options, &stream, also, after);
     }
     const std::unique_ptr<RecordSource> model_source = open();
     ReplayResult result;
     trace::TraceWalker model_walker;
+    model_walker.keep_no_freed_addresses(); // ModelPart acts only on frees of live blocks
     ModelPart models(model_walker, options);
     std::exception_ptr model_failure;
     bool model_trace_error = false;
@@ -332,10 +360,15 @@ ReplayResult replay_trace(const SourceFactory& open, const ReplayOptions& option
     recording.keep_stream(stream, source->size_hint());
     HooksInTurn recording_and_also({&recording, also});
     std::exception_ptr recording_failure;
+    std::exception_ptr after_failure;
     try {
         walker.walk(*source, recording_and_also);
     } catch (...) {
         recording_failure = std::current_exception();
+    }
+    if (!recording_failure) {
+        // Beside the models' walk, which may still be going.
+        after_failure = after_recording_walk(recording, walker, after);
     }
     if (beside) {
         beside->join();
@@ -353,6 +386,9 @@ ReplayResult replay_trace(const SourceFactory& open, const ReplayOptions& option
         std::rethrow_exception(recording_failure);
     }
     finish(recording, *source, models, walker, result);
+    if (after_failure) {
+        std::rethrow_exception(after_failure);
+    }
     return result;
 }
 

@@ -35,23 +35,32 @@ bool ResumptionStatistics::in_handshake() const {
 }
 
 const ResumptionStatistics::StackFacts& ResumptionStatistics::facts_of(std::uint32_t stack) {
-    auto it = stacks_.find(stack);
-    if (it != stacks_.end()) {
-        return it->second;
+    StackFacts* facts_at = nullptr;
+    if (stack < kTabledStacks) {
+        if (stack >= tabled_stacks_.size()) {
+            tabled_stacks_.resize(std::size_t{stack} + 1);
+        }
+        facts_at = &tabled_stacks_[stack];
+    } else {
+        facts_at = &other_stacks_[stack];
     }
-    StackFacts facts;
+    if (facts_at->known) {
+        return *facts_at;
+    }
+    StackFacts& facts = *facts_at;
     std::string label = walker_.info().call_site(stack).label();
-    const auto [known, added] =
+    const auto [entry, added] =
         label_ids_.emplace(std::move(label), static_cast<std::uint32_t>(labels_.size()));
     if (added) {
-        labels_.push_back(&known->first); // a map's keys stay where they are
+        labels_.push_back(&entry->first); // a map's keys stay where they are
     }
-    facts.label = known->second;
+    facts.label = entry->second;
     facts.parses_chain = walker_.info().any_function(stack, [](std::string_view f) {
         return f.rfind("mbedtls_x509_crt_parse", 0) == 0 || f.rfind("x509_crt_parse", 0) == 0 ||
                f.find("ssl_parse_certificate_chain") != std::string_view::npos;
     });
-    return stacks_.emplace(stack, facts).first->second;
+    facts.known = true;
+    return facts;
 }
 
 void ResumptionStatistics::on_phase() {
@@ -81,9 +90,8 @@ void ResumptionStatistics::on_alloc(const trace::LiveAllocation* block) {
     if (facts.parses_chain) {
         f.chain_parse_bytes += block->size;
     }
-    SiteBytes& site = c.sites[facts.label];
+    SiteTally& site = c.sites[facts.label];
     if (site.blocks == 0) {
-        site.site = *labels_[facts.label];
         site.stack = block->stack;
     }
     site.bytes += block->size;
@@ -136,13 +144,14 @@ std::optional<ResumptionFigures> ResumptionStatistics::finish() {
         }
     }
     if (full != nullptr) {
-        for (const auto& [label, site] : full->sites) {
+        for (const auto& [label, tally] : full->sites) {
             const bool used = std::any_of(
                 connections_.begin(), connections_.end(), [&label = label](const Connection& c) {
-                    return c.figures.kind == HandshakeKind::Resumed && c.sites.count(label) != 0;
+                    return c.figures.kind == HandshakeKind::Resumed && c.used(label);
                 });
             if (!used) {
-                out.not_in_resumed.push_back(site);
+                out.not_in_resumed.push_back(
+                    {*labels_[label], tally.stack, tally.bytes, tally.blocks});
             }
         }
         // By label first, so that sites of equal bytes keep one order.

@@ -30,23 +30,39 @@ class ResumptionStatistics {
     std::optional<ResumptionFigures> finish();
 
   private:
+    // A call site's allocations in one connection's handshake; its label is
+    // named only for the report (a thousand reconnects share the strings).
+    struct SiteTally {
+        std::uint32_t stack = 0; // the first one seen
+        std::uint64_t bytes = 0;
+        std::uint64_t blocks = 0;
+    };
     struct Connection {
         HandshakeFigures figures;
         bool seen = false;
-        std::unordered_map<std::uint32_t, SiteBytes> sites; // by label id
+        // By label id: as many entries as call sites the connection used
+        // (a table by id would let a trace of many connections and many
+        // call sites multiply the two).
+        std::unordered_map<std::uint32_t, SiteTally> sites;
+        bool used(std::uint32_t label) const { return sites.count(label) != 0; }
     };
     // What a stack id tells, worked out once per id: every allocation asks.
     struct StackFacts {
         std::uint32_t label = 0; // index in labels_: stacks of one call site share it
         bool parses_chain = false;
+        bool known = false;
     };
+    // Stack ids below this are looked up in a table, the rest (which only a
+    // trace made by hand names) in a map, so that no id sizes anything.
+    static constexpr std::uint32_t kTabledStacks = 1u << 16;
     Connection& current();
     bool in_handshake() const;
     const StackFacts& facts_of(std::uint32_t stack);
 
     const trace::TraceWalker& walker_;
     std::vector<Connection> connections_;
-    std::unordered_map<std::uint32_t, StackFacts> stacks_;
+    std::vector<StackFacts> tabled_stacks_;
+    std::unordered_map<std::uint32_t, StackFacts> other_stacks_;
     std::unordered_map<std::string, std::uint32_t> label_ids_; // by CallSite::label()
     std::vector<const std::string*> labels_;                   // label_ids_'s keys, by label id
 };

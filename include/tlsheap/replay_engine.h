@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -401,9 +402,15 @@ enum class Walks {
 };
 // Two where there are two cores or more, else one.
 Walks walks_for_this_machine();
+// Work on what the recording's walk kept (`stream`, `also`), given the
+// number of connections: run as soon as that walk ended, beside the models'
+// walk when there are two.
+using AfterRecordingWalk = std::function<void(std::uint32_t connections)>;
 // The same over `open`'s trace. Throws what the one-walk replay throws (the
-// error the one walk would have met first).
+// error the one walk would have met first), and only then what `after`
+// threw.
 ReplayResult replay_trace(const SourceFactory& open, const ReplayOptions& options,
-                          AllocationStream& stream, trace::WalkerHooks* also, Walks walks);
+                          AllocationStream& stream, trace::WalkerHooks* also, Walks walks,
+                          const AfterRecordingWalk& after = {});
 
 } // namespace tlsheap::replay

@@ -86,6 +86,11 @@ class TraceWalker {
     TraceWalker(const TraceWalker&) = delete;
     TraceWalker& operator=(const TraceWalker&) = delete;
 
+    // For a walk whose clients act only on frees of live blocks (the
+    // models'): no addresses of freed blocks are kept, and a double free is
+    // reported as FreeKind::Unknown unless the free names the block's seq.
+    void keep_no_freed_addresses() { keep_freed_ = false; }
+
     // Updates the context with one record, then calls the hooks (if any).
     void feed(const Record& r, WalkerHooks* hooks = nullptr);
     // Feeds every record of a source (TraceReader, RecordSource,
@@ -229,6 +234,7 @@ class TraceWalker {
     std::unordered_map<std::uint64_t, Role> role_of_seq_;
     std::array<std::uint64_t, 3> current_buffer_{0, 0, 0};
     std::uint64_t tls_records_ = 0;
+    bool keep_freed_ = true;
 };
 
 } // namespace tlsheap::trace

@@ -180,9 +180,12 @@ void TraceWalker::on_free(const Record& r, WalkerHooks* hooks) {
             block = &live_->at(slot);
             live_bytes_ -= block->size;
             context_of(block->connection).live_bytes -= block->size;
-            live_->freed.insert_or_assign(r.address, r.seq);
+            if (keep_freed_) {
+                live_->freed.insert_or_assign(r.address, r.seq);
+            }
         } else {
-            const bool twice = live_->freed.find(r.address) != nullptr || r.alloc_seq != 0;
+            const bool twice =
+                (keep_freed_ && live_->freed.find(r.address) != nullptr) || r.alloc_seq != 0;
             kind = twice ? FreeKind::DoubleFree : FreeKind::Unknown;
         }
     }

@@ -355,6 +355,53 @@ TEST(AllocationStream, TwoWalksThrowWhatOneWalkThrows) {
     EXPECT_EQ(error_of(unknown, Walks::TwoBesideEachOther), model);
 }
 
+// What follows the recording's walk (the min-pool searches, the connection
+// costs) runs as soon as it ended, beside the models' walk when there are
+// two: with the stream whole, stretches found, and the number of
+// connections. What it throws comes after what the walks threw.
+TEST(AllocationStream, WorkAfterTheRecordingWalkSeesTheWholeStream) {
+    const SourceFactory open = [] {
+        return std::make_unique<TraceFileSource>(path_of("tls12-ecdhe-ecdsa-p256-2x2-together"));
+    };
+    ReplayOptions options;
+    options.models = default_models();
+    for (const Walks walks : {Walks::One, Walks::TwoBesideEachOther}) {
+        AllocationStream stream;
+        std::size_t events = 0;
+        std::size_t stretches = 0;
+        std::uint32_t connections = 0;
+        const ReplayResult result =
+            replay_trace(open, options, stream, nullptr, walks, [&](std::uint32_t n) {
+                events = stream.events().size();
+                stretches = stream.stretches().size();
+                connections = n;
+            });
+        EXPECT_EQ(connections, result.connections);
+        EXPECT_EQ(connections, 4u);
+        EXPECT_EQ(events, stream.events().size());
+        EXPECT_GT(stretches, 0u);
+        EXPECT_EQ(stretches, stream.stretches().size());
+    }
+    const std::vector<unsigned char> bytes = trace_claiming_too_many_events();
+    const SourceFactory corrupt = [bytes] { return OwnedTraceSource::from_bytes(bytes); };
+    auto error_of = [&options](const SourceFactory& f, Walks walks) {
+        AllocationStream stream;
+        try {
+            replay_trace(f, options, stream, nullptr, walks,
+                         [](std::uint32_t) { throw std::runtime_error("after"); });
+        } catch (const trace::TraceError&) {
+            return std::string("trace");
+        } catch (const std::runtime_error& e) {
+            return std::string("after: ") + e.what();
+        }
+        return std::string("no error");
+    };
+    for (const Walks walks : {Walks::One, Walks::TwoBesideEachOther}) {
+        EXPECT_EQ(error_of(open, walks), "after: after");
+        EXPECT_EQ(error_of(corrupt, walks), "trace");
+    }
+}
+
 // A reconnect recording built by hand: `cycles` connections, each the same
 // SETUP, HANDSHAKE and TEARDOWN on fresh addresses, with sizes that vary
 // within a connection but not between them. A session block allocated in one

@@ -1,8 +1,10 @@
+#include "tlsheap/trace_encoder.h"
 #include "tlsheap/trace_meta.h"
 #include "tlsheap/trace_reader.h"
 #include "tlsheap/trace_walker.h"
 #include "trace_builder.h"
 
+#include <algorithm>
 #include <gtest/gtest.h>
 
 namespace tlsheap::trace {
@@ -280,6 +282,116 @@ TEST(TraceReader, FormatOneZeroTraceReadsAsSharedPartAndOneConnection) {
     EXPECT_GT(allocations[1], 0u); // the connection
     EXPECT_EQ(walker.live_bytes_of(0), 0u);
     EXPECT_EQ(walker.live_bytes_of(1), 0u);
+}
+
+// The n-byte varint's smallest value (n = 1..10).
+std::uint64_t of_width(unsigned n) {
+    return n == 1 ? 1 : std::uint64_t{1} << (7 * (n - 1));
+}
+
+// Event fields of every varint width, 1 to 10 bytes, in every position of
+// Alloc and Free records (the reader's fast path reads records of short
+// payload): each reads back as written.
+TEST(TraceReader, EventFieldsOfEveryWidthReadBack) {
+    struct Event {
+        Tag tag;
+        std::uint64_t time_ns, count, size, address, alloc_seq;
+        std::uint32_t stack;
+    };
+    std::vector<unsigned char> bytes = encode_header();
+    std::vector<Event> written;
+    std::uint64_t time_ns = 0;
+    std::uint64_t address = 0;
+    for (unsigned i = 0; i < 60; ++i) {
+        auto width = [&](unsigned field) { return (i + 3 * field) % 10 + 1; };
+        const std::uint64_t delta = of_width(width(0));
+        // An address step whose code (zigzag + 1) has the width asked for.
+        const std::uint64_t code = of_width(width(1));
+        const std::int64_t step = zigzag_decode(code - 1);
+        const auto stack =
+            static_cast<std::uint32_t>(std::min<std::uint64_t>(of_width(width(2)), 0xffffffffu));
+        time_ns += delta;
+        address += static_cast<std::uint64_t>(step);
+        RecordEncoder e;
+        if (i % 2 == 0) {
+            const std::uint64_t count = of_width(width(3));
+            const std::uint64_t size = of_width(width(4));
+            e.varint(delta).varint(count).varint(size).varint(code).varint(stack);
+            e.emit(Tag::Alloc, bytes);
+            written.push_back({Tag::Alloc, time_ns, count, size, address, 0, stack});
+        } else {
+            // Names the allocation just before it, or (every fourth) none.
+            const std::uint64_t back = i % 4 == 1 ? 1 : 0;
+            e.varint(delta).varint(code).varint(back).varint(stack);
+            e.emit(Tag::Free, bytes);
+            written.push_back({Tag::Free, time_ns, 0, 0, address, back == 0 ? 0 : i, stack});
+        }
+    }
+    encode_end(bytes, written.size());
+    auto reader = TraceReader::from_bytes(bytes);
+    Record r;
+    std::size_t n = 0;
+    while (reader->next(r)) {
+        if (r.tag == Tag::End) {
+            continue;
+        }
+        ASSERT_LT(n, written.size());
+        const Event& w = written[n];
+        EXPECT_EQ(r.tag, w.tag) << "event " << n;
+        EXPECT_EQ(r.seq, n + 1) << "event " << n;
+        EXPECT_EQ(r.time_ns, w.time_ns) << "event " << n;
+        EXPECT_EQ(r.address, w.address) << "event " << n;
+        EXPECT_EQ(r.stack, w.stack) << "event " << n;
+        if (w.tag == Tag::Alloc) {
+            EXPECT_EQ(r.count, w.count) << "event " << n;
+            EXPECT_EQ(r.size, w.size) << "event " << n;
+        } else {
+            EXPECT_EQ(r.alloc_seq, w.alloc_seq) << "event " << n;
+        }
+        ++n;
+    }
+    EXPECT_EQ(n, written.size());
+    EXPECT_TRUE(reader->complete());
+}
+
+// An event whose fields are all short is still checked: a stack id past 32
+// bits, a field too many, a free naming an allocation before the first.
+TEST(TraceReader, ShortEventFieldsAreCheckedLikeLongOnes) {
+    auto trace_with = [](RecordEncoder e, Tag tag) {
+        std::vector<unsigned char> bytes = encode_header();
+        e.emit(tag, bytes);
+        // Room after it, so that the record is not among the buffer's last.
+        for (int i = 0; i < 4; ++i) {
+            RecordEncoder().varint(1).varint(1).varint(8).varint(0).varint(1).emit(Tag::Alloc,
+                                                                                   bytes);
+        }
+        encode_end(bytes, 5);
+        return bytes;
+    };
+    auto error_of = [](const std::vector<unsigned char>& bytes) -> std::string {
+        auto reader = TraceReader::from_bytes(bytes);
+        Record r;
+        try {
+            while (reader->next(r)) {
+            }
+        } catch (const TraceError& e) {
+            return e.what();
+        }
+        return "";
+    };
+    RecordEncoder wide_stack;
+    wide_stack.varint(1).varint(1).varint(8).varint(0).varint(std::uint64_t{1} << 32);
+    EXPECT_NE(error_of(trace_with(wide_stack, Tag::Alloc)).find("stack id 4294967296"),
+              std::string::npos);
+    RecordEncoder trailing;
+    trailing.varint(1).varint(0).varint(0).varint(1).varint(7);
+    EXPECT_NE(error_of(trace_with(trailing, Tag::Free)).find("malformed Free record"),
+              std::string::npos);
+    RecordEncoder before_first;
+    before_first.varint(1).varint(0).varint(1).varint(1);
+    EXPECT_NE(error_of(trace_with(before_first, Tag::Free))
+                  .find("free names an allocation before the first event"),
+              std::string::npos);
 }
 
 TEST(Varint, RoundTripsEdgeValues) {

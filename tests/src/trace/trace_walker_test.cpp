@@ -85,6 +85,40 @@ TEST(TraceWalker, TracksLiveBlocksAndClassifiesEveryFree) {
     EXPECT_EQ(walker.info().pointer_size(), 4u);
 }
 
+// A walk that keeps no freed addresses (the models' walk) tells every free
+// of a live block as before; a second free of an address that names no seq
+// is then a stranger's, one that names the freed seq still a double free.
+TEST(TraceWalker, WithoutFreedAddressesOnlyTheStrayFreesBlur) {
+    TraceBuilder b;
+    b.meta("pointer_size", "4").phase(Phase::Setup);
+    b.alloc(100, 0x1000); // 1
+    b.free(0x1000);       // 2: known
+    b.free(0x1000, 0);    // 3: the address again, no seq
+    b.free(0x1000, 1);    // 4: names seq 1 again
+    b.alloc(40, 0x1000);  // 5: the address reused
+    b.free(0x1000);       // 6: known
+    const std::vector<unsigned char> bytes = b.finish();
+    auto log_of = [&](bool keep_freed) {
+        auto reader = TraceReader::from_bytes(bytes);
+        TraceWalker walker;
+        if (!keep_freed) {
+            walker.keep_no_freed_addresses();
+        }
+        Seen seen(walker);
+        walker.walk(*reader, seen);
+        return seen.log;
+    };
+    std::vector<std::string> expected = {
+        "describe pointer_size",   "phase SETUP -> SETUP",
+        "alloc 1 slot 0 live 100", "free 2 known of 1 (100 B) slot 0 live 0",
+        "free 3 double live 0",    "free 4 double live 0",
+        "alloc 5 slot 0 live 40",  "free 6 known of 5 (40 B) slot 0 live 0",
+    };
+    EXPECT_EQ(log_of(true), expected);
+    expected[4] = "free 3 unknown live 0";
+    EXPECT_EQ(log_of(false), expected);
+}
+
 TEST(TraceWalker, BlocksKeepThePhaseStateAndActivityTheyWereMadeIn) {
     TraceBuilder b;
     b.state_name(2, "SERVER_HELLO").phase(Phase::Setup);
