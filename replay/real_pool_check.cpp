@@ -39,7 +39,7 @@ void RealPoolCheck::compare(ModelRun& run, const trace::Record& r,
     ++run.real_pool_mismatches;
     if (run.first_mismatch.empty()) {
         run.first_mismatch =
-            "event " + std::to_string(r.seq) + ": " + std::to_string(r.count * r.size) +
+            "event " + std::to_string(r.seq) + ": " + std::to_string(r.bytes_asked()) +
             " bytes, the real allocator gave offset " + std::to_string(real) + ", the model " +
             (offset ? std::to_string(*offset) : std::string("NULL"));
     }

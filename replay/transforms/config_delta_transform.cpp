@@ -105,7 +105,7 @@ void ConfigDeltaTransform::handle(const Record& r) {
             if (site.find("x509_crt_parse_der_internal") != std::string::npos)
                 ++c.certificates; // crt->next: a further certificate begins
             if (c.certificates == 0 && symbols().any_function(r.stack, parses_public_key))
-                c.leaf_key.emplace_back(r.count * r.size, r.stack);
+                c.leaf_key.emplace_back(r.bytes_asked(), r.stack);
             c.blocks.insert(r.seq);
         }
         break;

@@ -282,7 +282,7 @@ void RewrittenStream::emit_input(const Record& r) {
                 } else {
                     block.seq = r.seq;
                     block.address = r.address;
-                    block.size = r.count * r.size;
+                    block.size = r.bytes_asked();
                     block.stack = r.stack;
                     block.phase = phase();
                     block.state = state();

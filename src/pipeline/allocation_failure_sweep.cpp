@@ -35,7 +35,7 @@ class AllocationPoints final : public trace::WalkerHooks {
         p.state =
             walker_.phase() == trace::Phase::Handshake ? info.state_name(walker_.state()) : p.phase;
         p.connection = walker_.connection();
-        p.bytes = r.count * r.size;
+        p.bytes = r.bytes_asked();
         points.push_back(std::move(p));
     }
     std::vector<analysis::AllocationPoint> points;

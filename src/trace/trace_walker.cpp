@@ -154,7 +154,7 @@ void TraceWalker::on_alloc(const Record& r, WalkerHooks* hooks) {
     LiveAllocation block;
     block.seq = r.seq;
     block.address = r.address;
-    block.size = r.count * r.size;
+    block.size = r.bytes_asked();
     block.time_ns = r.time_ns;
     block.stack = r.stack;
     block.state = state_;
