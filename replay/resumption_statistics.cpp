@@ -35,32 +35,23 @@ bool ResumptionStatistics::in_handshake() const {
 }
 
 const ResumptionStatistics::StackFacts& ResumptionStatistics::facts_of(std::uint32_t stack) {
-    StackFacts* facts_at = nullptr;
-    if (stack < kTabledStacks) {
-        if (stack >= tabled_stacks_.size()) {
-            tabled_stacks_.resize(std::size_t{stack} + 1);
-        }
-        facts_at = &tabled_stacks_[stack];
-    } else {
-        facts_at = &other_stacks_[stack];
+    auto it = stacks_.find(stack);
+    if (it != stacks_.end()) {
+        return it->second;
     }
-    if (facts_at->known) {
-        return *facts_at;
-    }
-    StackFacts& facts = *facts_at;
+    StackFacts facts;
     std::string label = walker_.info().call_site(stack).label();
-    const auto [entry, added] =
+    const auto [known, added] =
         label_ids_.emplace(std::move(label), static_cast<std::uint32_t>(labels_.size()));
     if (added) {
-        labels_.push_back(&entry->first); // a map's keys stay where they are
+        labels_.push_back(&known->first); // a map's keys stay where they are
     }
-    facts.label = entry->second;
+    facts.label = known->second;
     facts.parses_chain = walker_.info().any_function(stack, [](std::string_view f) {
         return f.rfind("mbedtls_x509_crt_parse", 0) == 0 || f.rfind("x509_crt_parse", 0) == 0 ||
                f.find("ssl_parse_certificate_chain") != std::string_view::npos;
     });
-    facts.known = true;
-    return facts;
+    return stacks_.emplace(stack, facts).first->second;
 }
 
 void ResumptionStatistics::on_phase() {

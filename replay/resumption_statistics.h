@@ -50,19 +50,14 @@ class ResumptionStatistics {
     struct StackFacts {
         std::uint32_t label = 0; // index in labels_: stacks of one call site share it
         bool parses_chain = false;
-        bool known = false;
     };
-    // Stack ids below this are looked up in a table, the rest (which only a
-    // trace made by hand names) in a map, so that no id sizes anything.
-    static constexpr std::uint32_t kTabledStacks = 1u << 16;
     Connection& current();
     bool in_handshake() const;
     const StackFacts& facts_of(std::uint32_t stack);
 
     const trace::TraceWalker& walker_;
     std::vector<Connection> connections_;
-    std::vector<StackFacts> tabled_stacks_;
-    std::unordered_map<std::uint32_t, StackFacts> other_stacks_;
+    std::unordered_map<std::uint32_t, StackFacts> stacks_;
     std::unordered_map<std::string, std::uint32_t> label_ids_; // by CallSite::label()
     std::vector<const std::string*> labels_;                   // label_ids_'s keys, by label id
 };
