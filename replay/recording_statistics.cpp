@@ -178,6 +178,8 @@ void RecordingStatistics::on_context(const Record& r) {
         in_step_ = true;
         StateFigures& s = state_figures(walker_.state());
         ++s.steps;
+        steps_of_connection_.resize(walker_.connection_count());
+        ++steps_of_connection_[walker_.connection()];
         if (walker_.live_bytes() > s.peak.bytes || s.steps == 1) {
             Moment m;
             m.seq = result_.events;
@@ -202,6 +204,7 @@ void RecordingStatistics::on_context(const Record& r) {
             role.block.at.phase = block->phase;
             role.block.at.state = block->state;
             role.block.at.stack = block->stack;
+            role.block.at.connection = block->connection;
             result_.record_buffers.push_back(role);
         }
         break;
@@ -209,9 +212,12 @@ void RecordingStatistics::on_context(const Record& r) {
     case Tag::TlsRecord:
         result_.records.add(r.direction, r.length, r.flags);
         break;
-    case Tag::Outcome:
-        result_.outcomes.push_back({r.outcome, r.ret, r.state, r.value});
+    case Tag::Outcome: {
+        const std::uint32_t c = walker_.connection();
+        result_.outcomes.push_back({r.outcome, r.ret, r.state, r.value, c,
+                                    c < steps_of_connection_.size() ? steps_of_connection_[c] : 0});
         break;
+    }
     case Tag::PoolStats:
         result_.pool_stats = r.values;
         break;

@@ -55,6 +55,8 @@ class RecordingStatistics {
     std::unordered_map<std::uint32_t, StackBytes> allocated_stacks_;
     std::uint64_t last_time_ns_ = 0;
     bool in_step_ = false; // between a StepBegin and its StepEnd
+    // Handshake steps by connection (as many as the walker's connections).
+    std::vector<std::uint64_t> steps_of_connection_;
 };
 
 } // namespace tlsheap::replay

@@ -184,6 +184,9 @@ struct Outcome {
     std::int64_t ret = 0;
     std::uint32_t state = 0;
     std::string text;
+    std::uint32_t connection = trace::kSharedConnection; // whose outcome
+    // Handshake steps the connection had taken when the outcome came.
+    std::uint64_t steps = 0;
 };
 
 struct SeriesPoint {

@@ -139,7 +139,8 @@ nlohmann::json profile_json(const RunDescription& run, const ReplayResult& r,
         outcomes.push_back({{"kind", outcome_kind_name(o.kind)},
                             {"ret", o.ret},
                             {"state", info.state_name(o.state)},
-                            {"text", o.text}});
+                            {"text", o.text},
+                            {"connection", o.connection}});
     }
     j["outcomes"] = outcomes;
     j["summary"] = {{"events", r.events},
@@ -217,6 +218,7 @@ nlohmann::json profile_json(const RunDescription& run, const ReplayResult& r,
         buffers.push_back({{"role", trace::role_name(b.role)},
                            {"bytes", b.block.size},
                            {"seq", b.block.seq},
+                           {"connection", b.block.at.connection},
                            {"at", moment_json(info, b.block.at)}});
     }
     j["record_buffers"] = buffers;

@@ -4,6 +4,7 @@
 #include "report/connection_costs_table.h"
 #include "report/cycle_table_text.h"
 #include "report/heap_verdict_text.h"
+#include "report/lines_by_connection.h"
 #include "report/model_overhead.h"
 #include "report/result_kind_names.h"
 #include "report/resumption_report.h"
@@ -158,20 +159,19 @@ void print_profile(std::FILE* out, const RunDescription& run, const ReplayResult
                      run.build_cached ? "" : fmt::format(" in {:.1f} s", run.build_seconds)));
     line(fmt::format("  trace: {} ({} events, {} bytes{})", run.trace_path, grouped(r.events),
                      grouped(run.trace_bytes), r.complete ? ", complete" : ", TRUNCATED"));
+    LinesByConnection outcomes;
     for (const replay::Outcome& o : r.outcomes) {
         if (o.kind == trace::OutcomeKind::Handshake) {
-            line(fmt::format("  handshake: {} ({} steps)", o.text, [&] {
-                std::uint64_t steps = 0;
-                for (const auto& s : r.states) {
-                    steps += s.steps;
-                }
-                return steps;
-            }()));
+            outcomes.add(fmt::format("  handshake: {} ({} steps)", o.text, o.steps), o.connection);
         } else if (o.kind == trace::OutcomeKind::Application) {
-            line(fmt::format("  application data: {}", o.text));
+            outcomes.add(fmt::format("  application data: {}", o.text), o.connection);
         } else if (o.kind == trace::OutcomeKind::Failure) {
-            line(fmt::format("  FAILED in {}: {}", info.state_name(o.state), o.text));
+            outcomes.add(fmt::format("  FAILED in {}: {}", info.state_name(o.state), o.text),
+                         o.connection);
         }
+    }
+    for (const std::string& l : outcomes.lines()) {
+        line(l);
     }
     if (r.truncated) {
         line("  warning: " + r.truncation_message);
@@ -205,10 +205,15 @@ void print_profile(std::FILE* out, const RunDescription& run, const ReplayResult
     if (r.record_buffers.empty()) {
         line("Record buffers  (none identified)");
     }
+    LinesByConnection buffers;
     for (const replay::BufferRole& b : r.record_buffers) {
-        line(fmt::format("Record buffer   {} {} bytes, allocated in {} by {}",
-                         trace::role_name(b.role), grouped(b.block.size), where(info, b.block.at),
-                         info.call_site(b.block.at.stack).function));
+        buffers.add(fmt::format("Record buffer   {} {} bytes, allocated in {} by {}",
+                                trace::role_name(b.role), grouped(b.block.size),
+                                where(info, b.block.at), info.call_site(b.block.at.stack).function),
+                    b.block.at.connection);
+    }
+    for (const std::string& l : buffers.lines()) {
+        line(l);
     }
     if (!run.program.empty() && r.records.count[0] + r.records.count[1] == 0) {
         // Only the driver's transport sees records go by.
