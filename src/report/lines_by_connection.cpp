@@ -8,27 +8,20 @@
 namespace tlsheap::report {
 
 void LinesByConnection::add(const std::string& line, std::uint32_t connection) {
-    const auto seen =
-        std::lower_bound(connections_seen_.begin(), connections_seen_.end(), connection);
-    if (seen == connections_seen_.end() || *seen != connection) {
-        connections_seen_.insert(seen, connection);
+    several_connections_ = several_connections_ || (!order_.empty() && connection != first_);
+    first_ = order_.empty() ? connection : first_;
+    // By line: a hostile trace's outcomes may all differ.
+    const auto [found, added] = group_of_line_.try_emplace(line, groups_.size());
+    if (added) {
+        groups_.push_back({line, {}});
     }
-    // Few different lines (a handful of outcomes and buffer sizes) against
-    // many connections: a search of the groups costs less than a map.
-    const auto group = std::find_if(groups_.begin(), groups_.end(),
-                                    [&](const Group& g) { return g.line == line; });
-    if (group == groups_.end()) {
-        order_.push_back(groups_.size());
-        groups_.push_back({line, {connection}});
-    } else {
-        order_.push_back(static_cast<std::size_t>(group - groups_.begin()));
-        group->connections.push_back(connection);
-    }
+    groups_[found->second].connections.push_back(connection);
+    order_.push_back(found->second);
 }
 
 std::vector<std::string> LinesByConnection::lines() const {
     std::vector<std::string> out;
-    if (connections_seen_.size() < 2) {
+    if (!several_connections_) {
         // One connection: its lines as they came, repeats and all.
         for (const std::size_t g : order_) {
             out.push_back(groups_[g].line);
@@ -40,11 +33,10 @@ std::vector<std::string> LinesByConnection::lines() const {
         std::sort(ascending.begin(), ascending.end());
         const std::size_t times = ascending.size();
         ascending.erase(std::unique(ascending.begin(), ascending.end()), ascending.end());
-        std::string from =
-            ascending.size() == 1
-                ? fmt::format(", in connection #{}", ascending.front())
-                : fmt::format(", in {} connections: {}", grouped(ascending.size()),
-                              connection_ranges(ascending));
+        std::string from = ascending.size() == 1
+                               ? fmt::format(", in connection #{}", ascending.front())
+                               : fmt::format(", in {} connections: {}", grouped(ascending.size()),
+                                             connection_ranges(ascending));
         if (times > ascending.size()) {
             from += fmt::format(" ({} times)", grouped(times));
         }

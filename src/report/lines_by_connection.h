@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace tlsheap::report {
@@ -29,8 +30,10 @@ class LinesByConnection {
         std::vector<std::uint32_t> connections; // in the order added
     };
     std::vector<Group> groups_;
-    std::vector<std::size_t> order_;              // each line's group, as added
-    std::vector<std::uint32_t> connections_seen_; // sorted, distinct
+    std::unordered_map<std::string, std::size_t> group_of_line_;
+    std::vector<std::size_t> order_; // each line's group, as added
+    std::uint32_t first_ = 0;        // the first line's connection
+    bool several_connections_ = false;
 };
 
 // "#1-#4, #6" for connections in ascending order, at most `most_ranges`
