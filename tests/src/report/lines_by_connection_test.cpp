@@ -1,13 +1,11 @@
 // Lines a lifecycle recording repeats per connection, printed once with the
 // connections that had them: the grouping by hand, then the report of the
 // committed recording of 2 x 2 connections, against its replay result.
+#include "rendered_profile.h"
 #include "report/lines_by_connection.h"
-#include "report/terminal_profile.h"
 #include "tlsheap/replay_engine.h"
 
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
 #include <gtest/gtest.h>
 #include <sstream>
 
@@ -47,16 +45,9 @@ TEST(LinesByConnection, RangesStopAfterTheMostAsked) {
 }
 
 std::string render(const replay::ReplayResult& result) {
-    char* buffer = nullptr;
-    std::size_t size = 0;
-    std::FILE* out = ::open_memstream(&buffer, &size);
     RunDescription run;
     run.trace_path = "t";
-    print_profile(out, run, result, {});
-    std::fclose(out);
-    std::string text(buffer, size);
-    std::free(buffer);
-    return text;
+    return testing::rendered_profile(run, result);
 }
 
 std::vector<std::string> lines_containing(const std::string& text, const std::string& part) {

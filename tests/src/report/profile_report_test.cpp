@@ -4,6 +4,7 @@
 // recorded it on a 131072-byte memory_buffer_alloc pool).
 #include "../../replay/committed_traces.h"
 #include "../../replay/trace_builder.h"
+#include "rendered_profile.h"
 #include "report/caller_chain.h"
 #include "report/profile_json.h"
 #include "report/terminal_profile.h"
@@ -59,14 +60,7 @@ const Replayed& replayed() {
 
 std::string render(const RunDescription& run, const replay::ReplayResult& result,
                    const ReportOptions& options = {}) {
-    char* buffer = nullptr;
-    std::size_t size = 0;
-    std::FILE* out = ::open_memstream(&buffer, &size);
-    print_profile(out, run, result, options);
-    std::fclose(out);
-    std::string text(buffer, size);
-    std::free(buffer);
-    return text;
+    return testing::rendered_profile(run, result, options);
 }
 
 std::vector<std::string> lines_of(const std::string& text) {
