@@ -4,6 +4,7 @@
 // case per class that mbedTLS 3.6.6 really has: clean, hidden, success
 // anyway and leak (the crash and hang classes have none in these handshakes;
 // tests/src/analysis/allocation_failures_test.cpp checks their rules).
+#include "json_schema_check.h"
 #include "tlsheap_harness.h"
 
 #include <gtest/gtest.h>
@@ -116,6 +117,7 @@ TEST_F(Oom, Tls13TransformCleanupLeaksTheFirstCipherContext) {
     const Sweep s = sweep("tls13", {"--scenario", "tls13-ecdsa-p256"});
     EXPECT_EQ(s.result.status, 1) << s.result.err;
     const json& d = s.document;
+    EXPECT_VALID("oom.schema.json", d);
     ASSERT_EQ(d.at("runs").size(), d.at("baseline_allocations").get<std::size_t>());
     EXPECT_EQ(d.at("diverged"), 0);
     EXPECT_EQ(d.at("counts").at("crash"), 0);
@@ -163,6 +165,7 @@ TEST_F(Oom, PoolSweepFitsAtTheModelsMinPoolAndFailsOneStepBelow) {
     const Sweep s = sweep("pool", {"--pool", "--scenario", "tls12-psk-aes128-ccm"});
     ASSERT_EQ(s.result.status, 0) << s.result.err;
     const json& d = s.document;
+    EXPECT_VALID("oom.schema.json", d);
     const json& pools = d.at("pools");
     const std::uint64_t min_pool = pools.at("model_min_pool");
     const std::uint64_t step = pools.at("step");
