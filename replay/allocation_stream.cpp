@@ -137,7 +137,7 @@ void AllocationStreamBuilder::finish() {
 void AllocationStreamBuilder::find_stretches() {
     using Stretch = AllocationStream::Stretch;
     const std::vector<AllocationStream::Anchor>& anchors = stream_.anchors_;
-    const std::vector<AllocationStream::Event>& events = stream_.events_;
+    const AllocationStream::Events& events = stream_.events_;
     std::vector<Stretch>& stretches = stream_.stretches_;
     stretches.clear();
     for (std::size_t a = 0; a < anchors.size(); ++a) {

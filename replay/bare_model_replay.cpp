@@ -121,7 +121,7 @@ BareModelRun replay_bare_model(const AllocationStream& stream, const ModelSpec& 
 
     // Each live block's offset, by the stream's dense block index.
     std::vector<std::uint64_t> offsets(stream.block_capacity(), kNotPlaced);
-    const std::vector<AllocationStream::Event>& events = stream.events();
+    const AllocationStream::Events& events = stream.events();
     const std::vector<std::uint64_t>& large_sizes = stream.large_sizes();
     std::size_t next_large = 0;
     std::uint64_t allocation = 0; // among the stream's allocations

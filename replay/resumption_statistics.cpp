@@ -35,8 +35,13 @@ bool ResumptionStatistics::in_handshake() const {
 }
 
 const ResumptionStatistics::StackFacts& ResumptionStatistics::facts_of(std::uint32_t stack) {
+    auto& recent = recent_stacks_[stack % recent_stacks_.size()];
+    if (recent.second != nullptr && recent.first == stack) {
+        return *recent.second;
+    }
     auto it = stacks_.find(stack);
     if (it != stacks_.end()) {
+        recent = {stack, &it->second};
         return it->second;
     }
     StackFacts facts;
@@ -45,13 +50,25 @@ const ResumptionStatistics::StackFacts& ResumptionStatistics::facts_of(std::uint
         label_ids_.emplace(std::move(label), static_cast<std::uint32_t>(labels_.size()));
     if (added) {
         labels_.push_back(&known->first); // a map's keys stay where they are
+        recent_sites_.emplace_back();
     }
     facts.label = known->second;
     facts.parses_chain = walker_.info().any_function(stack, [](std::string_view f) {
         return f.rfind("mbedtls_x509_crt_parse", 0) == 0 || f.rfind("x509_crt_parse", 0) == 0 ||
                f.find("ssl_parse_certificate_chain") != std::string_view::npos;
     });
-    return stacks_.emplace(stack, facts).first->second;
+    const StackFacts& kept = stacks_.emplace(stack, facts).first->second;
+    recent = {stack, &kept};
+    return kept;
+}
+
+ResumptionStatistics::SiteTally&
+ResumptionStatistics::site_of(Connection& c, std::uint32_t connection, std::uint32_t label) {
+    RecentSite& recent = recent_sites_[label];
+    if (recent.tally == nullptr || recent.connection != connection) {
+        recent = {connection, &c.sites[label]};
+    }
+    return *recent.tally;
 }
 
 void ResumptionStatistics::on_phase() {
@@ -81,7 +98,7 @@ void ResumptionStatistics::on_alloc(const trace::LiveAllocation* block) {
     if (facts.parses_chain) {
         f.chain_parse_bytes += block->size;
     }
-    SiteTally& site = c.sites[facts.label];
+    SiteTally& site = site_of(c, walker_.connection(), facts.label);
     if (site.blocks == 0) {
         site.stack = block->stack;
     }

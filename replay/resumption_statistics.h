@@ -8,7 +8,9 @@
 #include "tlsheap/replay_engine.h"
 #include "tlsheap/trace_walker.h"
 
+#include <array>
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -55,9 +57,24 @@ class ResumptionStatistics {
     bool in_handshake() const;
     const StackFacts& facts_of(std::uint32_t stack);
 
+    SiteTally& site_of(Connection& c, std::uint32_t connection, std::uint32_t label);
+
     const trace::TraceWalker& walker_;
-    std::vector<Connection> connections_;
+    // A deque: growing it moves no connection, so the tallies that
+    // recent_sites_ points to stay where they are.
+    std::deque<Connection> connections_;
     std::unordered_map<std::uint32_t, StackFacts> stacks_;
+    // The facts of stacks seen lately, by stack id modulo the table's size,
+    // and each label's latest tally with its connection: a connection's
+    // allocations mostly follow each other, so most find both here without
+    // hashing (the two map lookups per allocation were a twentieth of the
+    // recording's walk of a long trace). Map entries never move.
+    std::array<std::pair<std::uint32_t, const StackFacts*>, 256> recent_stacks_{};
+    struct RecentSite {
+        std::uint32_t connection = 0;
+        SiteTally* tally = nullptr; // null: none yet
+    };
+    std::vector<RecentSite> recent_sites_;                     // by label id
     std::unordered_map<std::string, std::uint32_t> label_ids_; // by CallSite::label()
     std::vector<const std::string*> labels_;                   // label_ids_'s keys, by label id
 };

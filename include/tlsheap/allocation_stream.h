@@ -25,6 +25,7 @@
 // A smaller trace's vectors grow and may hold up to twice the bytes used.
 #pragma once
 
+#include "tlsheap/huge_page_allocator.h"
 #include "tlsheap/lowest_free_index.h"
 #include "tlsheap/record_source.h"
 #include "tlsheap/replay_engine.h"
@@ -48,7 +49,10 @@ class AllocationStream {
     static constexpr std::uint32_t kFreeBit = 1u << 31;
     static constexpr std::uint32_t kLargeSize = 0xffffffffu;
 
-    const std::vector<Event>& events() const { return events_; }
+    // The events' array (huge pages: a long trace's stream is its largest
+    // memory).
+    using Events = std::vector<Event, HugePageAllocator<Event>>;
+    const Events& events() const { return events_; }
     // Requests of kLargeSize bytes or more, in the order of their events.
     const std::vector<std::uint64_t>& large_sizes() const { return large_sizes_; }
     // One more than the highest block index: the array a replay needs.
@@ -109,9 +113,9 @@ class AllocationStream {
         std::uint32_t time_offset = 0; // ns since its anchor's time
     };
 
-    std::vector<Event> events_;
+    Events events_;
     std::vector<std::uint64_t> large_sizes_;
-    std::vector<AllocDetail> alloc_details_;
+    std::vector<AllocDetail, HugePageAllocator<AllocDetail>> alloc_details_;
     std::vector<Anchor> anchors_;
     std::vector<Stretch> stretches_;
     std::uint32_t block_capacity_ = 0;
