@@ -1,5 +1,6 @@
 // tlsheap diff on hand-built documents whose differences were worked out by
 // hand (fixtures/profile_a.json -> profile_b.json).
+#include "../printed_text.h"
 #include "analysis/profile_diff.h"
 #include "document_fixtures.h"
 
@@ -171,14 +172,8 @@ TEST(ProfileDiff, JsonHasEveryChange) {
 }
 
 std::string printed(const ProfileDiff& d, unsigned top) {
-    char* buffer = nullptr;
-    std::size_t size = 0;
-    std::FILE* out = open_memstream(&buffer, &size);
-    print_diff(out, d, "a.json", "b.json", top);
-    std::fclose(out);
-    std::string text(buffer, size);
-    std::free(buffer);
-    return text;
+    return tlsheap::testing::printed_text(
+        [&](std::FILE* out) { print_diff(out, d, "a.json", "b.json", top); });
 }
 
 TEST(ProfileDiff, TerminalViewIsSignedAndBiggestFirst) {

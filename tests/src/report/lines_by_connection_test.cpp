@@ -1,8 +1,9 @@
 // Lines a lifecycle recording repeats per connection, printed once with the
 // connections that had them: the grouping by hand, then the report of the
 // committed recording of 2 x 2 connections, against its replay result.
-#include "rendered_profile.h"
+#include "../printed_text.h"
 #include "report/lines_by_connection.h"
+#include "report/terminal_profile.h"
 #include "tlsheap/replay_engine.h"
 
 #include <algorithm>
@@ -47,7 +48,8 @@ TEST(LinesByConnection, RangesStopAfterTheMostAsked) {
 std::string render(const replay::ReplayResult& result) {
     RunDescription run;
     run.trace_path = "t";
-    return testing::rendered_profile(run, result);
+    return tlsheap::testing::printed_text(
+        [&](std::FILE* out) { print_profile(out, run, result, {}); });
 }
 
 std::vector<std::string> lines_containing(const std::string& text, const std::string& part) {

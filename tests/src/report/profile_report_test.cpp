@@ -4,7 +4,7 @@
 // recorded it on a 131072-byte memory_buffer_alloc pool).
 #include "../../replay/committed_traces.h"
 #include "../../replay/trace_builder.h"
-#include "rendered_profile.h"
+#include "../printed_text.h"
 #include "report/caller_chain.h"
 #include "report/profile_json.h"
 #include "report/terminal_profile.h"
@@ -14,7 +14,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <cstdlib>
 #include <gtest/gtest.h>
 #include <set>
 #include <sstream>
@@ -60,7 +59,8 @@ const Replayed& replayed() {
 
 std::string render(const RunDescription& run, const replay::ReplayResult& result,
                    const ReportOptions& options = {}) {
-    return testing::rendered_profile(run, result, options);
+    return tlsheap::testing::printed_text(
+        [&](std::FILE* out) { print_profile(out, run, result, options); });
 }
 
 std::vector<std::string> lines_of(const std::string& text) {
