@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <limits>
+#include <memory>
 #include <new>
 
 namespace tlsheap::replay {
@@ -38,14 +39,14 @@ class HugePageAllocator {
         }
         const std::size_t bytes = n * sizeof(T);
         if (bytes < huge_pages::kFromBytes) {
-            return static_cast<T*>(::operator new (bytes, std::align_val_t{alignof(T)}));
+            return std::allocator<T>().allocate(n);
         }
         return static_cast<T*>(huge_pages::map(bytes));
     }
     void deallocate(T* p, std::size_t n) noexcept {
         const std::size_t bytes = n * sizeof(T);
         if (bytes < huge_pages::kFromBytes) {
-            ::operator delete (p, std::align_val_t{alignof(T)});
+            std::allocator<T>().deallocate(p, n);
         } else {
             huge_pages::unmap(p, bytes);
         }
