@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <span>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -121,7 +122,7 @@ BareModelRun replay_bare_model(const AllocationStream& stream, const ModelSpec& 
 
     // Each live block's offset, by the stream's dense block index.
     std::vector<std::uint64_t> offsets(stream.block_capacity(), kNotPlaced);
-    const AllocationStream::Events& events = stream.events();
+    const std::uint64_t event_count = stream.event_count();
     const std::vector<std::uint64_t>& large_sizes = stream.large_sizes();
     std::size_t next_large = 0;
     std::uint64_t allocation = 0; // among the stream's allocations
@@ -149,8 +150,15 @@ BareModelRun replay_bare_model(const AllocationStream& stream, const ModelSpec& 
     std::uint32_t from = kUnknown; // the state the stretch being served started in
     std::uint32_t serving = 0;     // that stretch's same_as
     std::uint64_t failures_before = 0;
+    // The events of the stretch event i is in (stored, or those of the
+    // stretch it equals), the index of its first and of the event after it;
+    // `entered` stretches have been entered.
+    std::size_t entered = 0;
+    const AllocationStream::Event* stretch_events = nullptr;
+    std::uint64_t stretch_first = 0;
+    std::uint64_t stretch_end = 0;
 
-    for (std::size_t i = 0; i < events.size(); ++i) {
+    for (std::uint64_t i = 0; i < event_count; ++i) {
         if (skip && next_stretch < stretches.size() && stretches[next_stretch].first_event == i) {
             std::uint32_t now = StretchMemo::state_of(*model, offsets, state)
                                     ? memo.intern(state, *model)
@@ -172,7 +180,7 @@ BareModelRun replay_bare_model(const AllocationStream& stream, const ModelSpec& 
             }
             if (s != next_stretch) {
                 const std::uint64_t end =
-                    s < stretches.size() ? stretches[s].first_event : events.size();
+                    s < stretches.size() ? stretches[s].first_event : event_count;
                 run.skipped_events += end - i;
                 if (now != model_is_in)
                     model = memo.restore(now, offsets);
@@ -181,7 +189,7 @@ BareModelRun replay_bare_model(const AllocationStream& stream, const ModelSpec& 
                     connection = anchors[next_anchor - 1].connection;
                 }
                 i = end;
-                if (i == events.size())
+                if (i == event_count)
                     break;
             }
             next_stretch = s + 1;
@@ -189,7 +197,13 @@ BareModelRun replay_bare_model(const AllocationStream& stream, const ModelSpec& 
             serving = stretches[s].same_as;
             failures_before = run.failure_count;
         }
-        const AllocationStream::Event e = events[i];
+        while (i >= stretch_end) {
+            const std::span<const AllocationStream::Event> entering = stream.events_of(entered);
+            stretch_first = stretches[entered++].first_event;
+            stretch_events = entering.data();
+            stretch_end = stretch_first + entering.size();
+        }
+        const AllocationStream::Event e = stretch_events[i - stretch_first];
         while (last_connection && next_anchor < anchors.size() && anchors[next_anchor].event <= i) {
             connection = anchors[next_anchor++].connection;
         }

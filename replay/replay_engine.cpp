@@ -11,6 +11,7 @@
 #include "time_series.h"
 #include "tlsheap/allocation_stream.h"
 #include "tlsheap/trace_walker.h"
+#include "tlsheap/walker_moment.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -28,17 +29,6 @@ namespace {
 using trace::FreeKind;
 using trace::LiveAllocation;
 using trace::Record;
-
-Moment moment_of(const Record& r, const trace::TraceWalker& walker) {
-    Moment m;
-    m.seq = r.seq;
-    m.time_ns = r.time_ns;
-    m.phase = walker.phase();
-    m.state = walker.state();
-    m.stack = r.stack;
-    m.connection = walker.connection();
-    return m;
-}
 
 // What the recording itself says: its statistics, the resumption figures,
 // and the allocation stream kept for the min-pool search.

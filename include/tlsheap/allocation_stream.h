@@ -13,16 +13,25 @@
 // its blocks as an earlier one did (the walker's slots follow the order of
 // earlier frees, which differs from one repeat to the next).
 //
-// Memory, on top of the walker's live blocks: 8 bytes per event, 8 more per
-// allocation (stack id and time), a 40-byte anchor wherever the context
-// (phase, state, connection), the event numbering or the clock jumps, and 8
-// bytes per request of 4 GiB or more, and 32 bytes per stretch. That is about
-// 12 bytes per event where allocations and frees balance. A trace of 4 MiB or
-// more has its room reserved from its size (expect_trace_bytes), so the
-// vectors are never copied; the room beyond the events is address space that
-// is never touched (the default scenario repeated to 10 million events: 120
-// MB written, 174 MB reserved; `tlsheap minpool` peaks at 130 MiB resident).
-// A smaller trace's vectors grow and may hold up to twice the bytes used.
+// The stream is cut into stretches (one per connection of a reconnect or
+// soak recording, see Stretch). A stretch whose events equal an earlier
+// one's is kept as a reference to that one's events and call sites, with
+// the call sites that differ: it is compared as soon as it ends, and its
+// own are written over by the next, so a recording of many equal
+// connections writes each different one once.
+//
+// Memory, on top of the walker's live blocks: 8 bytes per event of a
+// stretch first seen and 4 per allocation of one (its call site), 8 per
+// call site that differs from that of the stretch first seen, 4 bytes per
+// allocation (its time), a 40-byte anchor wherever the context (phase,
+// state, connection), the event numbering or the clock jumps, 8 bytes per
+// request of 4 GiB or more, and 72 bytes per stretch. The default scenario
+// repeated to 10 million events writes about 21 MB (its 5 million
+// allocations' times, and the anchors); a recording with no repeats about
+// 12 bytes per event. A trace of 4 MiB or more has its room reserved from
+// its size (expect_trace_bytes), so the vectors are never copied; the room
+// beyond what is written is address space that is never touched. A smaller
+// trace's vectors grow and may hold up to twice the bytes used.
 #pragma once
 
 #include "tlsheap/huge_page_allocator.h"
@@ -33,6 +42,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
+#include <unordered_map>
 #include <vector>
 
 namespace tlsheap::replay {
@@ -52,12 +63,19 @@ class AllocationStream {
     // The events' array (huge pages: a long trace's stream is its largest
     // memory).
     using Events = std::vector<Event, HugePageAllocator<Event>>;
-    const Events& events() const { return events_; }
+    // The events kept: those of the stretches first seen, in order (a
+    // stretch's are at its stored_first).
+    const Events& stored_events() const { return events_; }
+    // The events of stretch `s`, stored or those of the stretch it equals.
+    std::span<const Event> events_of(std::size_t s) const;
+    // Events and allocations in the whole stream, repeats included; an
+    // event's index counts all of them.
+    std::uint64_t event_count() const { return event_count_; }
+    std::uint64_t allocations() const { return time_offsets_.size(); }
     // Requests of kLargeSize bytes or more, in the order of their events.
     const std::vector<std::uint64_t>& large_sizes() const { return large_sizes_; }
     // One more than the highest block index: the array a replay needs.
     std::uint32_t block_capacity() const { return block_capacity_; }
-    std::uint64_t allocations() const { return alloc_details_.size(); }
 
     // The recording's pointer size, as the walker knew it at the first event
     // (when the replay engine builds its models).
@@ -86,9 +104,20 @@ class AllocationStream {
     // stretch equal to one it served, in the state it served that one in,
     // passes over it (bare_model_replay.h).
     struct Stretch {
-        std::uint64_t first_event = 0;  // index in events()
+        std::uint64_t first_event = 0;  // index among all events (event_count)
         std::uint64_t first_anchor = 0; // index in anchors(): the stretch's own
         std::uint64_t allocations = 0;
+        // Where its events are in stored_events(): its own, or those of the
+        // stretch it equals.
+        std::uint64_t stored_first = 0;
+        // Its first allocation's number among the stream's allocations.
+        std::uint64_t first_allocation = 0;
+        // Where its allocations' call sites are: its own, or those of the
+        // stretch it equals, but for its changes to them (in
+        // [changes_first, changes_end) of the stream's stack changes).
+        std::uint64_t stacks_first = 0;
+        std::uint64_t changes_first = 0;
+        std::uint64_t changes_end = 0;
         // The highest connection of its anchors (its first event has one).
         std::uint32_t max_connection = 0;
         // The first stretch whose events equal this one's, block for block
@@ -98,7 +127,7 @@ class AllocationStream {
     };
     const std::vector<Stretch>& stretches() const { return stretches_; }
 
-    // Where an allocation happened: `event` is its index in events(),
+    // Where an allocation happened: `event` is its index among all events,
     // `allocation` its number among the stream's allocations (from 0).
     Moment moment_of(std::uint64_t event, std::uint64_t allocation) const;
 
@@ -108,14 +137,22 @@ class AllocationStream {
   private:
     friend class AllocationStreamBuilder;
 
-    struct AllocDetail {
+    // An allocation of a stretch whose call site differs from that of the
+    // stretch it equals: its offset among the stretch's allocations.
+    struct StackChange {
+        std::uint32_t allocation = 0;
         std::uint32_t stack = 0;
-        std::uint32_t time_offset = 0; // ns since its anchor's time
     };
 
     Events events_;
+    // By allocation of a stretch, from its stacks_first: the allocation's
+    // stack id.
+    std::vector<std::uint32_t, HugePageAllocator<std::uint32_t>> stacks_;
+    std::vector<StackChange> stack_changes_; // by stretch, in order
+    // By allocation: ns since its anchor's time.
+    std::vector<std::uint32_t, HugePageAllocator<std::uint32_t>> time_offsets_;
+    std::uint64_t event_count_ = 0;
     std::vector<std::uint64_t> large_sizes_;
-    std::vector<AllocDetail, HugePageAllocator<AllocDetail>> alloc_details_;
     std::vector<Anchor> anchors_;
     std::vector<Stretch> stretches_;
     std::uint32_t block_capacity_ = 0;
@@ -145,15 +182,19 @@ class AllocationStreamBuilder final : public trace::WalkerHooks {
     static constexpr std::uint64_t kMostReservedEvents = std::uint64_t{1} << 27;
 
     // After the walk: settles what the walk never reached (the pointer size
-    // of a trace without events) and finds the stretches.
+    // of a trace without events) and compares the last stretch.
     void finish();
 
   private:
     void note_first_event();
     // Adds an anchor unless the next event, at `seq` and `time_ns`, follows
-    // from the last one (for a free, only its seq matters).
+    // from the last one (for a free, only its seq matters); an anchor that
+    // enters SETUP from another phase starts a stretch.
     void anchor_if_needed(std::uint64_t seq, std::uint64_t time_ns, bool alloc);
-    void find_stretches();
+    // The last stretch has ended: when its events equal an earlier one's,
+    // it refers to those and its own are dropped.
+    void close_stretch();
+    void push_event(AllocationStream::Event e);
 
     const trace::TraceWalker& walker_;
     AllocationStream& stream_;
@@ -162,6 +203,10 @@ class AllocationStreamBuilder final : public trace::WalkerHooks {
     // when its allocation is not in the stream.
     std::vector<std::uint32_t> index_of_slot_;
     LowestFreeIndex indexes_;
+    // Stretches first seen, by the length and a hash of their events (at
+    // most kMostPerHash a hash: a trace made to collide costs no more).
+    static constexpr std::size_t kMostPerHash = 8;
+    std::unordered_map<std::uint64_t, std::vector<std::uint32_t>> firsts_;
 };
 
 // Walks `source` once and returns its allocation stream. Throws

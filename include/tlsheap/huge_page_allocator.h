@@ -1,10 +1,12 @@
 // An allocator for long arrays that asks the kernel for transparent huge
 // pages (madvise(MADV_HUGEPAGE), where THP is in "madvise" mode, as on this
 // project's machines): the allocation stream of a 10-million-event trace
-// touches 120 MB, and with 4 KiB pages about a seventh of the recording walk
-// went to page faults (perf of `tlsheap replay` on the replay benchmark's
-// RECORDED trace). Small arrays, and whatever the kernel declines, are plain
-// memory; the advice changes no content, only how it is paged in.
+// without repeated connections touches about 120 MB, and with 4 KiB pages
+// about a seventh of the recording walk went to page faults (perf of
+// `tlsheap replay` on the replay benchmark's RECORDED trace, when its stream
+// still kept every connection). Small arrays, and whatever the kernel
+// declines, are plain memory; the advice changes no content, only how it is
+// paged in.
 #pragma once
 
 #include <cstddef>

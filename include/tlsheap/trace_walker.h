@@ -93,22 +93,12 @@ class TraceWalker {
 
     // Updates the context with one record, then calls the hooks (if any).
     void feed(const Record& r, WalkerHooks* hooks = nullptr);
-    // Feeds every record of a source (TraceReader, RecordSource,
-    // ReadAheadReader, ...).
+    // Feeds every record of a source (TraceReader, RecordSource, ...).
     template <typename Source>
     void walk(Source& source, WalkerHooks& hooks) {
-        if constexpr (requires { source.next_batch(); }) {
-            // A ReadAheadReader: records decoded ahead, fed in place.
-            for (auto batch = source.next_batch(); !batch.empty(); batch = source.next_batch()) {
-                for (const Record& r : batch) {
-                    feed(r, &hooks);
-                }
-            }
-        } else {
-            Record r;
-            while (source.next(r)) {
-                feed(r, &hooks);
-            }
+        Record r;
+        while (source.next(r)) {
+            feed(r, &hooks);
         }
     }
     // The same for a reader that wants only the context at the end.

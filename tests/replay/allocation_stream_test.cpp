@@ -13,6 +13,7 @@
 #include "tlsheap/profile_trace.h"
 #include "tlsheap/record_source.h"
 #include "tlsheap/replay_engine.h"
+#include "tlsheap/walker_moment.h"
 #include "trace_builder.h"
 #include "transforms/transform_trace_builder.h"
 
@@ -181,13 +182,14 @@ TEST_P(StreamSampleTrace, ConnectionPrefixesAreThoseOfTheSubsetStreams) {
     }
 }
 
-// What the stream costs: 8 bytes per event and 8 per allocation, plus the
-// anchors where the context changes and vector slack (header comment).
+// What the stream costs: 12 bytes per event stored and 4 per allocation,
+// plus the anchors where the context changes and vector slack (header
+// comment).
 TEST_P(StreamSampleTrace, HoldsAFewBytesPerEvent) {
     TraceFileSource source(path_of(GetParam()));
     const AllocationStream stream = read_allocation_stream(source);
-    ASSERT_GT(stream.events().size(), 0u);
-    EXPECT_LE(stream.memory_bytes(), 2 * 24 * stream.events().size());
+    ASSERT_GT(stream.event_count(), 0u);
+    EXPECT_LE(stream.memory_bytes(), 2 * 24 * stream.event_count());
 }
 
 INSTANTIATE_TEST_SUITE_P(Committed, StreamSampleTrace, ::testing::ValuesIn(sample_traces()),
@@ -274,7 +276,7 @@ TEST(AllocationStream, HostileCountsAndIdsCostOnlyTheirEvents) {
     const SourceFactory open = [bytes] { return OwnedTraceSource::from_bytes(bytes); };
     const std::unique_ptr<RecordSource> source = open();
     const AllocationStream stream = read_allocation_stream(*source);
-    EXPECT_EQ(stream.events().size(), 4u * kRounds);
+    EXPECT_EQ(stream.event_count(), 4u * kRounds);
     EXPECT_EQ(stream.allocations(), 2u * kRounds);
     EXPECT_EQ(stream.large_sizes().size(), kRounds);
     EXPECT_LE(stream.block_capacity(), 2u);
@@ -372,13 +374,13 @@ TEST(AllocationStream, WorkAfterTheRecordingWalkSeesTheWholeStream) {
         std::uint32_t connections = 0;
         const ReplayResult result =
             replay_trace(open, options, stream, nullptr, walks, [&](std::uint32_t n) {
-                events = stream.events().size();
+                events = stream.event_count();
                 stretches = stream.stretches().size();
                 connections = n;
             });
         EXPECT_EQ(connections, result.connections);
         EXPECT_EQ(connections, 4u);
-        EXPECT_EQ(events, stream.events().size());
+        EXPECT_EQ(events, stream.event_count());
         EXPECT_GT(stretches, 0u);
         EXPECT_EQ(stretches, stream.stretches().size());
     }
@@ -506,7 +508,7 @@ TEST(RepeatedStretches, ReconnectsAreSkippedWithTheFiguresOfAFullReplay) {
     // the rest is skipped.
     for (const ModelSpec& spec : default_models()) {
         const BareModelRun run = replay_bare_model(stream, spec, std::nullopt);
-        EXPECT_GT(run.skipped_events, stream.events().size() * 9 / 10) << spec.name;
+        EXPECT_GT(run.skipped_events, stream.event_count() * 9 / 10) << spec.name;
     }
 }
 
@@ -539,8 +541,123 @@ TEST(RepeatedStretches, AConnectionEqualToAnyServedBeforeIsSkipped) {
     expect_skipping_changes_nothing(stream, "three kinds of connection in turn");
     for (const ModelSpec& spec : default_models()) {
         const BareModelRun run = replay_bare_model(stream, spec, std::nullopt);
-        EXPECT_GT(run.skipped_events, stream.events().size() * 8 / 10) << spec.name;
+        EXPECT_GT(run.skipped_events, stream.event_count() * 8 / 10) << spec.name;
     }
+}
+
+// Each different stretch's events are stored once: a stretch equal to an
+// earlier one refers to that one's, and the stored events are those of the
+// stretches first seen.
+TEST(RepeatedStretches, EachDifferentStretchIsStoredOnce) {
+    const AllocationStream stream = stream_of(reconnect_trace(60, UINT64_MAX, 3));
+    ASSERT_EQ(stream.stretches().size(), 60u);
+    std::uint64_t all = 0;
+    std::uint64_t first_seen = 0;
+    for (std::size_t i = 0; i < stream.stretches().size(); ++i) {
+        const std::uint32_t same_as = stream.stretches()[i].same_as;
+        all += stream.events_of(i).size();
+        if (same_as == i) {
+            first_seen += stream.events_of(i).size();
+        } else {
+            EXPECT_EQ(stream.events_of(i).data(), stream.events_of(same_as).data()) << i;
+            EXPECT_EQ(stream.events_of(i).size(), stream.events_of(same_as).size()) << i;
+        }
+    }
+    EXPECT_EQ(all, stream.event_count());
+    EXPECT_EQ(first_seen, stream.stored_events().size());
+    // The first (which frees no session), the next two and the first of
+    // the 4th kind (see the test above).
+    EXPECT_EQ(first_seen, stream.events_of(0).size() + 3 * stream.events_of(4).size());
+}
+
+// Connections whose blocks and sizes are equal but whose call sites are
+// not: the same events for the replays, each its own call sites for where an
+// allocation failed (EveryAllocationsMomentIsTheWalkers).
+std::vector<unsigned char> connections_with_call_sites(const std::vector<std::uint32_t>& stacks) {
+    TraceBuilder b;
+    b.meta("pointer_size", "4");
+    for (const std::uint32_t stack : stacks) {
+        b.connection(1).phase(trace::Phase::Setup);
+        b.alloc(100, 0x1000, stack);
+        b.phase(trace::Phase::Handshake);
+        b.alloc(20, 0x2000, 10); // a stretch starts where SETUP follows another phase
+        b.free(0x1000);
+        b.free(0x2000);
+    }
+    return b.finish();
+}
+
+TEST(RepeatedStretches, StretchesWithOtherCallSitesShareTheirEvents) {
+    const AllocationStream stream = stream_of(connections_with_call_sites({1, 1, 2, 1}));
+    ASSERT_EQ(stream.stretches().size(), 4u);
+    for (const AllocationStream::Stretch& s : stream.stretches()) {
+        EXPECT_EQ(s.same_as, 0u);
+    }
+    EXPECT_EQ(stream.stored_events().size(), 4u);
+    // The 3rd's first call site is its change to the 1st's.
+    for (std::size_t i = 0; i < stream.stretches().size(); ++i) {
+        const AllocationStream::Stretch& s = stream.stretches()[i];
+        EXPECT_EQ(s.stacks_first, 0u) << i;
+        EXPECT_EQ(s.changes_end - s.changes_first, i == 2 ? 1u : 0u) << i;
+    }
+}
+
+// Builds the stream and, beside it, notes each allocation the stream keeps
+// with the moment the replay engine notes of it: what the stream's
+// moment_of must say.
+class MomentsBesideTheStream final : public trace::WalkerHooks {
+  public:
+    MomentsBesideTheStream(const trace::TraceWalker& walker, AllocationStream& stream)
+        : walker_(walker), stream_(stream), builder_(walker, stream) {}
+    void on_alloc(const trace::Record& r, const trace::LiveAllocation* block,
+                  std::uint32_t slot) override {
+        const std::uint64_t before = stream_.allocations();
+        builder_.on_alloc(r, block, slot);
+        if (stream_.allocations() == before) {
+            return;
+        }
+        moments.push_back({stream_.event_count() - 1, moment_of(r, walker_)});
+    }
+    void on_free(const trace::Record& r, trace::FreeKind kind, const trace::LiveAllocation* block,
+                 std::uint32_t slot) override {
+        builder_.on_free(r, kind, block, slot);
+    }
+    void finish() { builder_.finish(); }
+
+    std::vector<std::pair<std::uint64_t, Moment>> moments; // by event index
+
+  private:
+    const trace::TraceWalker& walker_;
+    AllocationStream& stream_;
+    AllocationStreamBuilder builder_;
+};
+
+void expect_every_moment_is_the_walkers(RecordSource& source, const std::string& what) {
+    AllocationStream stream;
+    trace::TraceWalker walker;
+    MomentsBesideTheStream hooks(walker, stream);
+    walker.walk(source, hooks);
+    hooks.finish();
+    ASSERT_EQ(hooks.moments.size(), stream.allocations()) << what;
+    ASSERT_GT(stream.allocations(), 0u) << what;
+    for (std::size_t k = 0; k < hooks.moments.size(); ++k) {
+        const auto& [event, moment] = hooks.moments[k];
+        expect_same_moment(stream.moment_of(event, k), moment,
+                           what + ", allocation " + std::to_string(k));
+    }
+}
+
+// Stored or referring to another stretch's events, every allocation's
+// moment is its own: its seq, time, context and call site.
+TEST(RepeatedStretches, EveryAllocationsMomentIsTheWalkers) {
+    const std::unique_ptr<RecordSource> reconnects =
+        OwnedTraceSource::from_bytes(reconnect_trace(60, 20, 3));
+    expect_every_moment_is_the_walkers(*reconnects, "three kinds of connection in turn");
+    const std::unique_ptr<RecordSource> call_sites =
+        OwnedTraceSource::from_bytes(connections_with_call_sites({3, 4, 3, 4, 5, 3}));
+    expect_every_moment_is_the_walkers(*call_sites, "two call sites in turn");
+    TraceFileSource together(path_of("tls12-ecdhe-ecdsa-p256-2x2-together"));
+    expect_every_moment_is_the_walkers(together, "2x2 together");
 }
 
 // A soak whose every connection leaks a block: no state comes back, the
@@ -589,7 +706,7 @@ TEST(RepeatedStretches, ARecordedConnectionRepeatedIsSkippedWithTheFiguresOfAFul
         // and no more than two more.
         const BareModelRun run = replay_bare_model(stream, spec, std::nullopt);
         EXPECT_GE(run.skipped_events,
-                  stream.events().size() * (written.repetitions - 4) / written.repetitions)
+                  stream.event_count() * (written.repetitions - 4) / written.repetitions)
             << spec.name;
     }
 }
