@@ -655,7 +655,8 @@ TEST(RepeatedStretches, EveryAllocationsMomentIsTheWalkers) {
     expect_every_moment_is_the_walkers(*reconnects, "three kinds of connection in turn");
     const std::unique_ptr<RecordSource> call_sites =
         OwnedTraceSource::from_bytes(connections_with_call_sites({3, 4, 3, 4, 5, 3}));
-    expect_every_moment_is_the_walkers(*call_sites, "two call sites in turn");
+    expect_every_moment_is_the_walkers(*call_sites,
+                                       "call sites changing between equal connections");
     TraceFileSource together(path_of("tls12-ecdhe-ecdsa-p256-2x2-together"));
     expect_every_moment_is_the_walkers(together, "2x2 together");
 }
